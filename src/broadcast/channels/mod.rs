@@ -1,0 +1,1 @@
+//! Delivery channels: one file per channel (outbox, WhatsApp Cloud API, …).

@@ -1,0 +1,3 @@
+//! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
+
+pub mod channels;

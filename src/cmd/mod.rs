@@ -1,0 +1,5 @@
+//! One file per subcommand; each parses nothing itself and lets the library do the work.
+
+pub mod build;
+pub mod check;
+pub mod new;

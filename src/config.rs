@@ -1,0 +1,521 @@
+//! `aushang.yaml`: the site's settings, read once and validated into a [`Config`] the rest trusts.
+//!
+//! Unknown keys are errors (a typo like `notice_per_page` must not be silently ignored), and every
+//! error names the file, line and column.
+
+use std::path::{Path, PathBuf};
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Span, SpanRelativeTo};
+use serde::Deserialize;
+
+use crate::diagnostics::Problem;
+
+pub const CONFIG_FILE: &str = "aushang.yaml";
+
+/// The validated configuration of one site.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The site root (the folder holding `aushang.yaml`).
+    pub root: PathBuf,
+    pub title: String,
+    /// Absolute base URL, always ending in `/`.
+    pub base_url: String,
+    pub language: String,
+    pub description: String,
+    pub timezone_name: String,
+    pub timezone: TimeZone,
+    pub contact: Contact,
+    pub notices_per_page: usize,
+    pub categories: Vec<Category>,
+    pub subscribers: SubscribersConfig,
+    pub broadcast: BroadcastConfig,
+    pub inbox: Option<InboxConfig>,
+}
+
+impl Config {
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// The absolute URL of a site path such as `/bekanntmachungen/2026/x/`.
+    pub fn absolute_url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    pub fn content_dir(&self) -> PathBuf {
+        self.root.join("content")
+    }
+
+    pub fn subscribers_dir(&self) -> PathBuf {
+        self.root.join("subscribers")
+    }
+}
+
+/// Who publishes the site: shown in the footer and the Impressum.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Contact {
+    /// e.g. "Stadt Musterbach – Der Bürgermeister"
+    pub organisation: String,
+    pub street: String,
+    pub postcode: String,
+    pub city: String,
+    pub phone: String,
+    pub email: String,
+    /// The person responsible for editorial content (§ 18 MStV).
+    pub responsible: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Used in front matter and URLs, e.g. `verkehr`.
+    pub id: String,
+    /// Shown to readers, e.g. "Straßen und Verkehr".
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscribersConfig {
+    /// `pending` sign-ups older than this are deleted by `aushang subscribers prune`.
+    pub prune_pending_after: SignedDuration,
+}
+
+/// The `broadcast:` section.
+#[derive(Debug, Clone)]
+pub struct BroadcastConfig {
+    /// Local wall-clock window in which only urgent notices are sent; `None` = no quiet hours.
+    pub quiet_hours: Option<QuietHours>,
+    /// A notice published longer ago than this is reported, not sent.
+    pub max_age: SignedDuration,
+    /// How long the link pre-flight waits for the notice page to go live.
+    pub link_check_timeout: SignedDuration,
+    pub channels: ChannelsConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: jiff::civil::Time,
+    pub end: jiff::civil::Time,
+}
+
+impl QuietHours {
+    /// Whether the local time `t` falls inside the window (which may wrap past midnight).
+    pub fn contains(&self, t: jiff::civil::Time) -> bool {
+        if self.start <= self.end {
+            self.start <= t && t < self.end
+        } else {
+            t >= self.start || t < self.end
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChannelsConfig {
+    pub whatsapp: Option<WhatsAppConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppConfig {
+    /// The numeric id of the business phone number (not the number itself).
+    pub phone_number_id: String,
+    /// When set, the template's approval status is checked before sending.
+    #[serde(default)]
+    pub waba_id: Option<String>,
+    /// Graph API base including the version; overridable for tests.
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    pub template: TemplateConfig,
+    #[serde(default = "default_mps")]
+    pub messages_per_second: u32,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Unique recipients per rolling 24 h the account may reach (Meta's messaging limit tier).
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateConfig {
+    /// Name of the approved template for new notices.
+    pub name: String,
+    /// Language code the template was approved in, e.g. `de`.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// The approved body text with `{{1}}`, `{{2}}`… placeholders, for exact previews.
+    pub body: String,
+    /// Notice fields that fill the placeholders, in order.
+    #[serde(default = "default_params")]
+    pub params: Vec<String>,
+    /// Whether the template has a URL button whose suffix is the notice path.
+    #[serde(default = "yes")]
+    pub url_button: bool,
+    /// Template for updates to a notice already sent.
+    #[serde(default)]
+    pub update_name: Option<String>,
+    #[serde(default)]
+    pub update_body: Option<String>,
+    #[serde(default)]
+    pub update_params: Option<Vec<String>>,
+    /// `template` (production) or `text` (testing inside a service window only).
+    #[serde(default)]
+    pub mode: MessageMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageMode {
+    #[default]
+    Template,
+    Text,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxConfig {
+    /// Public URL of the inbox server, e.g. `https://inbox.musterbach.example/`.
+    pub url: String,
+    /// Version id of the consent text shown on the sign-up form.
+    #[serde(default = "default_consent_version")]
+    pub consent_version: String,
+}
+
+fn default_api_url() -> String {
+    "https://graph.facebook.com/v25.0".into()
+}
+fn default_mps() -> u32 {
+    60
+}
+fn default_concurrency() -> usize {
+    16
+}
+fn default_language() -> String {
+    "de".into()
+}
+fn default_params() -> Vec<String> {
+    vec!["title".into(), "summary".into()]
+}
+fn default_consent_version() -> String {
+    "v1".into()
+}
+fn yes() -> bool {
+    true
+}
+
+// ---- the file as written --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    title: String,
+    base_url: String,
+    #[serde(default = "default_language")]
+    language: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    contact: Contact,
+    #[serde(default)]
+    notices_per_page: Option<usize>,
+    #[serde(default)]
+    categories: Vec<Category>,
+    #[serde(default)]
+    subscribers: RawSubscribers,
+    #[serde(default)]
+    broadcast: RawBroadcast,
+    #[serde(default)]
+    inbox: Option<InboxConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSubscribers {
+    #[serde(default)]
+    prune_pending_after: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBroadcast {
+    /// `"21:00-07:00"`, or `off`.
+    #[serde(default)]
+    quiet_hours: Option<String>,
+    #[serde(default)]
+    max_age: Option<String>,
+    #[serde(default)]
+    link_check_timeout: Option<String>,
+    #[serde(default)]
+    channels: RawChannels,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawChannels {
+    #[serde(default)]
+    whatsapp: Option<WhatsAppConfig>,
+}
+
+/// Reads and validates `aushang.yaml` in `root`. All problems are returned at once.
+pub fn load(root: &Path) -> Result<Config, Vec<Problem>> {
+    let path = root.join(CONFIG_FILE);
+    let display = PathBuf::from(CONFIG_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => return Err(vec![Problem::error(&display, "the file is not UTF-8 text")]),
+        },
+        Err(e) => {
+            return Err(vec![
+                Problem::error(&display, format!("cannot read the site configuration: {e}"))
+                    .with_hint(format!(
+                        "run aushang in the site folder, or pass --root (looked in {})",
+                        root.display()
+                    )),
+            ]);
+        }
+    };
+    parse(root, &display, &text)
+}
+
+/// Parses configuration text; `display` is the file name used in problems.
+pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Problem>> {
+    let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| vec![Problem::from_yaml(display, text, &e, 0)])?;
+    let mut problems = Vec::new();
+    // Points a semantic problem at the line where `key:` is written, when it can be found.
+    let at_key = |key: &str, message: String| {
+        let p = Problem::error(display, message);
+        match find_key_line(text, key) {
+            Some((line, col)) => p.at(text, line, col),
+            None => p,
+        }
+    };
+
+    let mut base_url = raw.base_url.trim().to_string();
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        problems.push(
+            at_key("base_url", format!("base_url `{base_url}` is not an absolute URL"))
+                .with_hint("write it with https://, e.g. https://www.musterbach.de/"),
+        );
+    }
+    if !base_url.ends_with('/') {
+        base_url.push('/');
+    }
+    let timezone_name = raw.timezone.unwrap_or_else(|| "Europe/Berlin".into());
+    let timezone = match TimeZone::get(&timezone_name) {
+        Ok(tz) => tz,
+        Err(_) => {
+            problems.push(
+                at_key("timezone", format!("unknown time zone `{timezone_name}`"))
+                    .with_hint("use an IANA name such as Europe/Berlin"),
+            );
+            TimeZone::UTC
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    for c in &raw.categories {
+        if !seen.insert(c.id.as_str()) {
+            problems.push(at_key("id", format!("category `{}` is listed twice", c.id)));
+        }
+        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') {
+            problems.push(
+                at_key("categories", format!("category id `{}` may only use a-z, 0-9 and -", c.id))
+                    .with_hint("the id appears in web addresses; put umlauts in `name`"),
+            );
+        }
+    }
+    let mut duration = |key: &str, value: Option<String>, default: &str| -> SignedDuration {
+        let text_value = value.unwrap_or_else(|| default.to_string());
+        match parse_duration(&text_value) {
+            Some(d) => d,
+            None => {
+                problems.push(
+                    at_key(key, format!("`{text_value}` is not a duration"))
+                        .with_hint("write e.g. 3d, 72h or 30m"),
+                );
+                parse_duration(default).expect("defaults are valid")
+            }
+        }
+    };
+    let prune_pending_after = duration("prune_pending_after", raw.subscribers.prune_pending_after, "30d");
+    let max_age = duration("max_age", raw.broadcast.max_age, "3d");
+    let link_check_timeout = duration("link_check_timeout", raw.broadcast.link_check_timeout, "5m");
+    let quiet_hours = match raw.broadcast.quiet_hours.as_deref().map(str::trim) {
+        None => Some(QuietHours {
+            start: jiff::civil::time(21, 0, 0, 0),
+            end: jiff::civil::time(7, 0, 0, 0),
+        }),
+        Some("off") | Some("none") | Some("") => None,
+        Some(s) => match parse_quiet_hours(s) {
+            Some(q) => Some(q),
+            None => {
+                problems.push(
+                    at_key("quiet_hours", format!("`{s}` is not a time window"))
+                        .with_hint("write it as \"21:00-07:00\", or off"),
+                );
+                None
+            }
+        },
+    };
+    if let Some(w) = &raw.broadcast.channels.whatsapp {
+        let placeholders = count_placeholders(&w.template.body);
+        if placeholders != w.template.params.len() {
+            problems.push(at_key(
+                "params",
+                format!(
+                    "the WhatsApp template body has {placeholders} placeholders but {} params are listed",
+                    w.template.params.len()
+                ),
+            ));
+        }
+        if w.messages_per_second == 0 || w.concurrency == 0 {
+            problems.push(at_key(
+                "messages_per_second",
+                "messages_per_second and concurrency must be at least 1".into(),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Config {
+        root: root.to_path_buf(),
+        title: raw.title,
+        base_url,
+        language: raw.language,
+        description: raw.description,
+        timezone_name,
+        timezone,
+        contact: raw.contact,
+        notices_per_page: raw.notices_per_page.unwrap_or(10).max(1),
+        categories: raw.categories,
+        subscribers: SubscribersConfig { prune_pending_after },
+        broadcast: BroadcastConfig {
+            quiet_hours,
+            max_age,
+            link_check_timeout,
+            channels: ChannelsConfig { whatsapp: raw.broadcast.channels.whatsapp },
+        },
+        inbox: raw.inbox,
+    })
+}
+
+/// The YAML options used for every file aushang reads: `yes`/`no`/`on` stay strings.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: true, }
+}
+
+/// Parses "3d", "72h", "30m", "1h 30m" (days count as 24 hours).
+pub fn parse_duration(s: &str) -> Option<SignedDuration> {
+    let span: Span = s.trim().parse().ok()?;
+    span.to_duration(SpanRelativeTo::days_are_24_hours()).ok()
+}
+
+fn parse_quiet_hours(s: &str) -> Option<QuietHours> {
+    let (a, b) = s.split_once('-')?;
+    let start: jiff::civil::Time = a.trim().parse().ok()?;
+    let end: jiff::civil::Time = b.trim().parse().ok()?;
+    Some(QuietHours { start, end })
+}
+
+/// Counts the distinct `{{n}}` placeholders of a template body.
+pub fn count_placeholders(body: &str) -> usize {
+    let mut max = 0;
+    let mut rest = body;
+    while let Some(i) = rest.find("{{") {
+        rest = &rest[i + 2..];
+        if let Some(j) = rest.find("}}") {
+            if let Ok(n) = rest[..j].trim().parse::<usize>() {
+                max = max.max(n);
+            }
+            rest = &rest[j + 2..];
+        }
+    }
+    max
+}
+
+/// Finds the first line that defines `key:` (1-based line and column).
+fn find_key_line(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        trimmed
+            .strip_prefix(key)
+            .filter(|rest| rest.trim_start().starts_with(':'))
+            .map(|_| (i + 1, line.len() - trimmed.len() + 1))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "title: Stadt Test\nbase_url: https://www.test.example\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(Path::new("/site"), Path::new(CONFIG_FILE), MINIMAL).unwrap();
+        assert_eq!(c.base_url, "https://www.test.example/");
+        assert_eq!(c.timezone_name, "Europe/Berlin");
+        assert_eq!(c.notices_per_page, 10);
+        assert_eq!(c.broadcast.max_age, SignedDuration::from_hours(72));
+        let q = c.broadcast.quiet_hours.unwrap();
+        assert!(q.contains(jiff::civil::time(23, 0, 0, 0)));
+        assert!(q.contains(jiff::civil::time(6, 59, 0, 0)));
+        assert!(!q.contains(jiff::civil::time(7, 0, 0, 0)));
+        assert!(!q.contains(jiff::civil::time(12, 0, 0, 0)));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let text = format!("{MINIMAL}notice_per_page: 5\n");
+        let err = parse(Path::new("/site"), Path::new(CONFIG_FILE), &text).unwrap_err();
+        assert_eq!(err[0].line, Some(3), "{err:?}");
+        assert!(err[0].message.contains("notice_per_page"), "{err:?}");
+    }
+
+    #[test]
+    fn bad_values_are_all_reported_with_lines() {
+        let text = "title: T\nbase_url: www.x.example\ntimezone: Mars/Olympus\nbroadcast:\n  max_age: soon\n";
+        let err = parse(Path::new("/site"), Path::new(CONFIG_FILE), text).unwrap_err();
+        let lines: Vec<_> = err.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![Some(2), Some(3), Some(5)], "{err:?}");
+    }
+
+    #[test]
+    fn quiet_hours_can_be_turned_off_or_changed() {
+        let off = format!("{MINIMAL}broadcast:\n  quiet_hours: \"off\"\n");
+        let c = parse(Path::new("/"), Path::new(CONFIG_FILE), &off).unwrap();
+        assert!(c.broadcast.quiet_hours.is_none());
+        let day = format!("{MINIMAL}broadcast:\n  quiet_hours: \"12:00-13:30\"\n");
+        let c = parse(Path::new("/"), Path::new(CONFIG_FILE), &day).unwrap();
+        let q = c.broadcast.quiet_hours.unwrap();
+        assert!(q.contains(jiff::civil::time(13, 0, 0, 0)));
+        assert!(!q.contains(jiff::civil::time(14, 0, 0, 0)));
+    }
+
+    #[test]
+    fn durations_accept_days_and_hours() {
+        assert_eq!(parse_duration("3d"), Some(SignedDuration::from_hours(72)));
+        assert_eq!(parse_duration("90m"), Some(SignedDuration::from_mins(90)));
+        assert_eq!(parse_duration("later"), None);
+    }
+}
+
+#[cfg(test)]
+mod example_site {
+    #[test]
+    fn the_example_site_config_is_valid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let c = super::load(root).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(c.categories.len(), 5);
+        let w = c.broadcast.channels.whatsapp.unwrap();
+        assert_eq!(w.daily_limit, Some(250));
+    }
+}

@@ -1,0 +1,1 @@
+//! Tools for development and testing: the fake WhatsApp Graph API server, the corpus generator.

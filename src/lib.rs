@@ -1,0 +1,14 @@
+//! aushang: public notices for small towns. One repository holds the notices (Markdown), the
+//! encrypted subscriber list and the journal of what was sent; this crate builds the notice website
+//! and broadcasts each new notice to subscribers, exactly once.
+//!
+//! Data flows one way: load → validate → render/plan → write/send → record.
+
+pub mod broadcast;
+pub mod config;
+pub mod content;
+pub mod devtools;
+pub mod diagnostics;
+pub mod fsutil;
+pub mod site;
+pub mod subscribers;

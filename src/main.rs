@@ -1,0 +1,66 @@
+//! The `aushang` command line: parses arguments and hands each subcommand to `cmd::*`.
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "aushang", version, about = "Public notices for small towns: website and broadcast messages")]
+struct Cli {
+    /// The site folder (holding aushang.yaml).
+    #[arg(long, global = true, default_value = ".", env = "AUSHANG_ROOT")]
+    root: PathBuf,
+    /// More log output (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render the notice website into public/.
+    Build(cmd::build::Args),
+    /// Check configuration, notices, pages and templates without writing anything.
+    Check(cmd::check::Args),
+    /// Write a new notice file with every front-matter field explained.
+    New(cmd::new::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let root = cli.root;
+    let result = match cli.command {
+        Command::Build(args) => cmd::build::run(&root, args),
+        Command::Check(args) => cmd::check::run(&root, args),
+        Command::New(args) => cmd::new::run(&root, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; stdout is kept for data (previews, lists).
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "aushang=info",
+        1 => "aushang=debug",
+        _ => "aushang=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUSHANG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

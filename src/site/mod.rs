@@ -1,0 +1,1 @@
+//! The notice website: rendering with the embedded default theme, feeds, sitemap.

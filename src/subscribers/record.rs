@@ -1,0 +1,126 @@
+//! One subscription: who gets which notices on which channel, and the proof of their consent.
+
+use jiff::Timestamp;
+
+/// Where a subscriber is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    WhatsApp,
+    Email,
+    Sms,
+    Telegram,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::WhatsApp => "whatsapp",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Telegram => "telegram",
+        }
+    }
+}
+
+impl std::str::FromStr for Channel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "whatsapp" => Ok(Channel::WhatsApp),
+            "email" | "e-mail" => Ok(Channel::Email),
+            "sms" => Ok(Channel::Sms),
+            "telegram" => Ok(Channel::Telegram),
+            other => Err(format!(
+                "unknown channel `{other}` (known: whatsapp, email, sms, telegram)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Signed up, not yet confirmed (double opt-in): gets no notices.
+    Pending,
+    Active,
+    Unsubscribed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Active => "active",
+            Status::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
+/// One row of the subscriber list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Random, stable, never reused; the only thing other files (the journal) may reference.
+    pub id: String,
+    pub channel: Channel,
+    /// E.164 for phones (`+4915123456789`), lower-cased for e-mail.
+    pub address: String,
+    pub name: Option<String>,
+    /// Category ids wanted; empty = all notices.
+    pub topics: Vec<String>,
+    pub language: String,
+    pub status: Status,
+    pub consent_at: Option<Timestamp>,
+    /// `web`, `keyword`, `paper`, `import`.
+    pub consent_source: String,
+    /// Version id or hash of the consent text the person agreed to.
+    pub consent_text: String,
+    pub confirmed_at: Option<Timestamp>,
+    pub unsubscribed_at: Option<Timestamp>,
+}
+
+impl Subscriber {
+    /// Whether this subscriber should receive a notice of `category` on `channel`.
+    pub fn wants(&self, channel: Channel, category: Option<&str>) -> bool {
+        self.channel == channel
+            && self.status == Status::Active
+            && (self.topics.is_empty()
+                || category.is_some_and(|c| self.topics.iter().any(|t| t == c)))
+    }
+
+    /// The address with the middle hidden, safe for logs: `+49151*****789`.
+    pub fn masked_address(&self) -> String {
+        mask(&self.address)
+    }
+}
+
+/// Masks a phone number or e-mail address for logs and reports: `+49151*****789`, `a***@example.org`.
+pub fn mask(address: &str) -> String {
+    if let Some((local, domain)) = address.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let chars: Vec<char> = address.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 9))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_like_the_brief_says() {
+        assert_eq!(mask("+4915123456789"), "+49151*****789");
+        assert_eq!(mask("anna.muster@example.org"), "a***@example.org");
+        assert_eq!(mask("+4912"), "*****");
+    }
+}
