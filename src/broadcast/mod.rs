@@ -1,3 +1,4 @@
 //! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
 
 pub mod channels;
+pub mod journal;
