@@ -155,6 +155,9 @@ pub struct TemplateConfig {
     /// Whether the template has a URL button whose suffix is the notice path.
     #[serde(default = "yes")]
     pub url_button: bool,
+    /// The button's label as approved, shown in previews.
+    #[serde(default = "default_button_label")]
+    pub button_label: String,
     /// Template for updates to a notice already sent.
     #[serde(default)]
     pub update_name: Option<String>,
@@ -199,6 +202,9 @@ fn default_language() -> String {
 }
 fn default_params() -> Vec<String> {
     vec!["title".into(), "summary".into()]
+}
+fn default_button_label() -> String {
+    "Bekanntmachung lesen".into()
 }
 fn default_consent_version() -> String {
     "v1".into()
@@ -374,6 +380,16 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
                     w.template.params.len()
                 ),
             ));
+        }
+        if let Some(body) = &w.template.update_body {
+            let wanted = count_placeholders(body);
+            let given = w.template.update_params.as_ref().map_or(2, Vec::len);
+            if wanted != given {
+                problems.push(at_key(
+                    "update_params",
+                    format!("the update template body has {wanted} placeholders but {given} update_params are listed"),
+                ));
+            }
         }
         if w.messages_per_second == 0 || w.concurrency == 0 {
             problems.push(at_key(

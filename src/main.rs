@@ -28,6 +28,10 @@ enum Command {
     Check(cmd::check::Args),
     /// Write a new notice file with every front-matter field explained.
     New(cmd::new::Args),
+    /// Send every due notice to its subscribers, exactly once (or preview with --dry-run).
+    Broadcast(cmd::broadcast::Args),
+    /// Build the site, then broadcast: the whole job.
+    Publish(cmd::publish::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,8 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(&root, args),
         Command::Check(args) => cmd::check::run(&root, args),
         Command::New(args) => cmd::new::run(&root, args),
+        Command::Broadcast(args) => cmd::broadcast::run(&root, args),
+        Command::Publish(args) => cmd::publish::run(&root, args),
     };
     match result {
         Ok(code) => code,

@@ -1,10 +1,405 @@
 //! The journal: an append-only record of every delivery attempt, committed back by CI.
-//! (Being written; this is the interface other modules call.)
+//!
+//! Layout (under `subscribers/journal/` for real channels, `outbox/journal/` for the outbox):
+//! - `index.jsonl`: one line per message and channel when a broadcast starts, completes, or is
+//!   marked as sent without sending (`--mark-sent`). Planning reads only this file to know what is
+//!   done, so a town's decades of history never slow a run down.
+//! - `deliveries/<message-key>~<channel>.jsonl`: one line per attempt step for one message on one
+//!   channel: `sending` (written before the request), then `sent` (with the message id), `failed`
+//!   (with code and class) or `uncertain` (the request may have reached the API, no answer came).
+//!
+//! Lines reference subscribers only by their random id, never by address. Each line is written
+//! with a single `write` call, so a killed process leaves whole lines; a torn last line (power
+//! loss) is skipped with a warning and fenced off by a newline before the next append.
 
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// Removes every journal row that references `subscriber_id` (the DSGVO Art. 17 path).
-/// Returns how many rows were removed.
-pub fn forget_subscriber(_root: &Path, _subscriber_id: &str) -> std::io::Result<usize> {
-    Ok(0)
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What happened to one delivery (one message to one subscriber on one channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Written and flushed before the request: if nothing follows, the outcome is unknown.
+    Sending,
+    Sent,
+    Failed,
+    /// The request went out but no answer came (timeout, reset): maybe delivered.
+    Uncertain,
+}
+
+/// How a failure is to be treated by the next run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureClass {
+    /// Try again next run.
+    Retry,
+    /// Never again for this message (e.g. not a WhatsApp user).
+    Permanent,
+    /// The run stopped for a reason that is not about this recipient (e.g. revoked token).
+    Fatal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryLine {
+    pub t: Timestamp,
+    pub sub: String,
+    pub state: DeliveryState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<FailureClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexEvent {
+    Started,
+    Completed,
+    /// Recorded as sent without sending (adopting a site with history).
+    Marked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexLine {
+    pub t: Timestamp,
+    pub msg: String,
+    pub ch: String,
+    pub event: IndexEvent,
+}
+
+/// The last known state of each subscriber for one message on one channel.
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryLog {
+    pub last: HashMap<String, DeliveryLine>,
+}
+
+impl DeliveryLog {
+    /// Sent, or failed for good: never to be tried again for this message.
+    pub fn is_final(&self, sub: &str) -> bool {
+        self.last.get(sub).is_some_and(|l| {
+            l.state == DeliveryState::Sent
+                || (l.state == DeliveryState::Failed && l.class == Some(FailureClass::Permanent))
+        })
+    }
+
+    /// A request went out and its outcome is unknown (killed mid-request, or no answer).
+    pub fn is_uncertain(&self, sub: &str) -> bool {
+        self.last.get(sub).is_some_and(|l| {
+            matches!(l.state, DeliveryState::Sending | DeliveryState::Uncertain)
+        })
+    }
+
+    pub fn attempts(&self, sub: &str) -> u32 {
+        self.last.get(sub).and_then(|l| l.attempt).unwrap_or(0)
+    }
+}
+
+/// A journal directory, opened for one run. Appends are serialised through a mutex.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    index: Mutex<Vec<IndexLine>>,
+    writers: Mutex<HashMap<PathBuf, File>>,
+}
+
+impl Journal {
+    pub fn open(dir: &Path) -> std::io::Result<Journal> {
+        let index = read_lines::<IndexLine>(&dir.join("index.jsonl"))?;
+        Ok(Journal { dir: dir.to_path_buf(), index: Mutex::new(index), writers: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether `msg` was completed (or marked) on `channel`.
+    pub fn is_complete(&self, msg: &str, channel: &str) -> bool {
+        self.index().iter().any(|l| {
+            l.msg == msg
+                && l.ch == channel
+                && matches!(l.event, IndexEvent::Completed | IndexEvent::Marked)
+        })
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, Vec<IndexLine>> {
+        self.index.lock().expect("journal index lock")
+    }
+
+    fn completed_at(&self, msg: &str, channel: &str) -> Option<Timestamp> {
+        self.index()
+            .iter()
+            .filter(|l| l.msg == msg && l.ch == channel && l.event == IndexEvent::Completed)
+            .map(|l| l.t)
+            .max()
+    }
+
+    /// When a broadcast of `msg` on `channel` first started, if it did.
+    pub fn started_at(&self, msg: &str, channel: &str) -> Option<Timestamp> {
+        self.index()
+            .iter()
+            .filter(|l| l.msg == msg && l.ch == channel && l.event == IndexEvent::Started)
+            .map(|l| l.t)
+            .min()
+    }
+
+    /// Reads the per-subscriber state of one message on one channel.
+    pub fn deliveries(&self, msg: &str, channel: &str) -> std::io::Result<DeliveryLog> {
+        let mut log = DeliveryLog::default();
+        for line in read_lines::<DeliveryLine>(&self.delivery_path(msg, channel))? {
+            log.last.insert(line.sub.clone(), line);
+        }
+        Ok(log)
+    }
+
+    /// Subscribers who were sent anything on `channel` since `since` — the count WhatsApp's
+    /// rolling 24-hour messaging limit is about. Only messages started since then can hold any.
+    pub fn recipients_since(&self, channel: &str, since: Timestamp) -> std::io::Result<HashSet<String>> {
+        let mut msgs: Vec<String> = self
+            .index()
+            .iter()
+            .filter(|l| l.ch == channel && l.event == IndexEvent::Started)
+            .map(|l| l.msg.clone())
+            .collect();
+        msgs.sort_unstable();
+        msgs.dedup();
+        let mut out = HashSet::new();
+        for msg in &msgs {
+            // Nothing is sent after completion, so a message completed before `since` holds no
+            // recent sends; one still in progress (daily limit) may, however old its start.
+            if self.completed_at(msg, channel).is_some_and(|t| t < since) {
+                continue;
+            }
+            for line in read_lines::<DeliveryLine>(&self.delivery_path(msg, channel))? {
+                if line.state == DeliveryState::Sent && line.t >= since {
+                    out.insert(line.sub);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn record_index(&self, msg: &str, channel: &str, event: IndexEvent, t: Timestamp) -> std::io::Result<()> {
+        let line = IndexLine { t, msg: msg.to_string(), ch: channel.to_string(), event };
+        self.append(&self.dir.join("index.jsonl"), &line)?;
+        self.index().push(line);
+        Ok(())
+    }
+
+    /// Appends one delivery step. Written to the OS before returning, so it survives the process
+    /// being killed right after (the request is only made after this returns).
+    pub fn record(&self, msg: &str, channel: &str, line: &DeliveryLine) -> std::io::Result<()> {
+        self.append(&self.delivery_path(msg, channel), line)
+    }
+
+    /// Forces everything written so far to disk (end of run).
+    pub fn sync(&self) -> std::io::Result<()> {
+        let writers = self.writers.lock().expect("journal writer lock");
+        for f in writers.values() {
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+
+    fn delivery_path(&self, msg: &str, channel: &str) -> PathBuf {
+        self.dir.join("deliveries").join(format!("{}~{channel}.jsonl", file_key(msg)))
+    }
+
+    fn append<T: Serialize>(&self, path: &Path, value: &T) -> std::io::Result<()> {
+        let mut text = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        text.push('\n');
+        let mut writers = self.writers.lock().expect("journal writer lock");
+        if !writers.contains_key(path) {
+            let file = open_for_append(path)?;
+            writers.insert(path.to_path_buf(), file);
+        }
+        let file = writers.get_mut(path).expect("inserted above");
+        file.write_all(text.as_bytes())
+    }
+}
+
+/// Turns a message key (`/bekanntmachungen/2026/x/#update-…`) into a file-name stem.
+pub fn file_key(msg: &str) -> String {
+    let mut s: String = msg
+        .trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    while s.contains("__") {
+        s = s.replace("__", "_");
+    }
+    s
+}
+
+fn open_for_append(path: &Path) -> std::io::Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    // Fence off a torn last line (no trailing newline) so the next line stays readable.
+    let len = file.metadata()?.len();
+    if len > 0 {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+        }
+    }
+    Ok(file)
+}
+
+fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> std::io::Result<Vec<T>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line) {
+            Ok(v) => out.push(v),
+            Err(e) => tracing::warn!(
+                "{}:{}: skipping an unreadable journal line ({e})",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// The journal directory for real channels.
+pub fn journal_dir(root: &Path) -> PathBuf {
+    root.join("subscribers").join("journal")
+}
+
+/// Removes every journal row that references `subscriber_id` (the DSGVO Art. 17 path), in the
+/// real journal and the local outbox journal. Returns how many rows were removed.
+pub fn forget_subscriber(root: &Path, subscriber_id: &str) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for dir in [journal_dir(root), root.join("outbox").join("journal")] {
+        let deliveries = dir.join("deliveries");
+        let Ok(entries) = std::fs::read_dir(&deliveries) else { continue };
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)?;
+            let mut kept = String::with_capacity(text.len());
+            let mut dropped = 0;
+            for line in text.lines() {
+                let mentions = serde_json::from_str::<DeliveryLine>(line)
+                    .map(|l| l.sub == subscriber_id)
+                    .unwrap_or(false);
+                if mentions {
+                    dropped += 1;
+                } else {
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
+            }
+            if dropped > 0 {
+                crate::fsutil::write_atomic(&path, kept.as_bytes())?;
+                removed += dropped;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn line(sub: &str, state: DeliveryState, t: &str) -> DeliveryLine {
+        DeliveryLine { t: ts(t), sub: sub.into(), state, id: None, code: None, class: None, attempt: Some(1) }
+    }
+
+    #[test]
+    fn last_state_wins_and_final_states_are_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let m = "/bekanntmachungen/2026/a/#notice";
+        j.record(m, "whatsapp", &line("s1", DeliveryState::Sending, "2026-11-28T08:00:00Z")).unwrap();
+        j.record(m, "whatsapp", &line("s1", DeliveryState::Sent, "2026-11-28T08:00:01Z")).unwrap();
+        j.record(m, "whatsapp", &line("s2", DeliveryState::Sending, "2026-11-28T08:00:01Z")).unwrap();
+        let mut failed = line("s3", DeliveryState::Failed, "2026-11-28T08:00:02Z");
+        failed.class = Some(FailureClass::Retry);
+        j.record(m, "whatsapp", &failed).unwrap();
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        let log = j.deliveries(m, "whatsapp").unwrap();
+        assert!(log.is_final("s1"));
+        assert!(!log.is_final("s2") && log.is_uncertain("s2"));
+        assert!(!log.is_final("s3") && !log.is_uncertain("s3"));
+        assert!(!log.is_final("s4"));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_and_fenced_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = "/x/#notice";
+        let j = Journal::open(dir.path()).unwrap();
+        j.record(m, "outbox", &line("s1", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
+        drop(j);
+        let path = dir.path().join("deliveries").join("x_notice~outbox.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"t\":\"2026-11-28T08:00:01Z\",\"sub\":\"s2\",\"sta").unwrap();
+        drop(f);
+        let j = Journal::open(dir.path()).unwrap();
+        j.record(m, "outbox", &line("s3", DeliveryState::Sent, "2026-11-28T08:00:02Z")).unwrap();
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        let log = j.deliveries(m, "outbox").unwrap();
+        assert!(log.is_final("s1") && log.is_final("s3"));
+        assert!(!log.last.contains_key("s2"));
+    }
+
+    #[test]
+    fn completion_and_rolling_window_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let (a, b) = ("/a/#notice", "/b/#notice");
+        j.record_index(a, "whatsapp", IndexEvent::Started, ts("2026-11-26T08:00:00Z")).unwrap();
+        j.record(a, "whatsapp", &line("old", DeliveryState::Sent, "2026-11-26T08:00:00Z")).unwrap();
+        j.record_index(a, "whatsapp", IndexEvent::Completed, ts("2026-11-26T08:10:00Z")).unwrap();
+        j.record_index(b, "whatsapp", IndexEvent::Started, ts("2026-11-28T08:00:00Z")).unwrap();
+        j.record(b, "whatsapp", &line("new", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
+        assert!(j.is_complete(a, "whatsapp"));
+        assert!(!j.is_complete(b, "whatsapp"));
+        assert!(!j.is_complete(a, "outbox"));
+        let recent = j.recipients_since("whatsapp", ts("2026-11-27T09:00:00Z")).unwrap();
+        assert_eq!(recent.into_iter().collect::<Vec<_>>(), vec!["new".to_string()]);
+    }
+
+    #[test]
+    fn forget_removes_only_that_subscriber() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&journal_dir(dir.path())).unwrap();
+        j.record("/a/#notice", "whatsapp", &line("s1", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
+        j.record("/a/#notice", "whatsapp", &line("s2", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
+        drop(j);
+        assert_eq!(forget_subscriber(dir.path(), "s1").unwrap(), 1);
+        let j = Journal::open(&journal_dir(dir.path())).unwrap();
+        let log = j.deliveries("/a/#notice", "whatsapp").unwrap();
+        assert!(!log.last.contains_key("s1") && log.is_final("s2"));
+    }
 }

@@ -2,3 +2,9 @@
 
 pub mod channels;
 pub mod journal;
+pub mod lock;
+pub mod message;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod send;

@@ -1,1 +1,5 @@
 //! Delivery channels: one file per channel (outbox, WhatsApp Cloud API, …).
+
+pub mod deliverer;
+pub mod outbox;
+pub mod whatsapp;

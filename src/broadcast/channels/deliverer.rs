@@ -1,0 +1,146 @@
+//! The channel a run delivers to, behind one interface: render a message once, deliver it to
+//! one subscriber, and say what happened in the terms the journal records.
+
+use crate::broadcast::channels::outbox::Outbox;
+use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
+use crate::broadcast::errors::{ErrorClass, classify};
+use crate::broadcast::message::{Message, WhatsAppMessage, render_whatsapp};
+use crate::config::{MessageMode, WhatsAppConfig};
+use crate::subscribers::{Channel, Subscriber};
+
+/// What became of one delivery.
+#[derive(Debug)]
+pub enum Outcome {
+    Sent { id: String },
+    Failed { code: Option<i64>, class: ErrorClass, detail: String },
+    /// The request may have reached the API but no answer came.
+    Uncertain { detail: String },
+}
+
+/// A message rendered for one channel: the same for every recipient.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub whatsapp: Option<WhatsAppMessage>,
+    /// Exactly what the citizen sees.
+    pub text: String,
+    /// One line saying how it is sent (template name, language), for previews and the outbox.
+    pub header: String,
+}
+
+pub enum Deliverer {
+    /// Local files; stands in for every subscriber channel.
+    Outbox { outbox: Outbox, whatsapp: Option<WhatsAppConfig> },
+    WhatsApp { client: WhatsAppClient, config: WhatsAppConfig },
+}
+
+impl Deliverer {
+    /// The name under which deliveries are journaled.
+    pub fn channel_name(&self) -> &'static str {
+        match self {
+            Deliverer::Outbox { .. } => "outbox",
+            Deliverer::WhatsApp { .. } => "whatsapp",
+        }
+    }
+
+    /// Whether `sub` is reached through this channel.
+    pub fn serves(&self, sub: &Subscriber) -> bool {
+        match self {
+            Deliverer::Outbox { .. } => true,
+            Deliverer::WhatsApp { .. } => sub.channel == Channel::WhatsApp,
+        }
+    }
+
+    pub fn is_real(&self) -> bool {
+        !matches!(self, Deliverer::Outbox { .. })
+    }
+
+    pub fn render(&self, message: &Message) -> Result<Rendered, String> {
+        let whatsapp = match self {
+            Deliverer::Outbox { whatsapp, .. } => whatsapp.as_ref(),
+            Deliverer::WhatsApp { config, .. } => Some(config),
+        };
+        Ok(match whatsapp {
+            Some(cfg) => {
+                let wa = render_whatsapp(message, cfg)?;
+                let header = match wa.mode {
+                    MessageMode::Template => {
+                        format!("WhatsApp-Vorlage `{}` ({})", wa.template_name, wa.language)
+                    }
+                    MessageMode::Text => "WhatsApp-Textnachricht (nur im Servicefenster)".into(),
+                };
+                Rendered { text: wa.preview.clone(), header, whatsapp: Some(wa) }
+            }
+            None => Rendered {
+                text: plain_text(message),
+                header: "Textnachricht".into(),
+                whatsapp: None,
+            },
+        })
+    }
+
+    pub async fn deliver(
+        &self,
+        message: &Message,
+        rendered: &Rendered,
+        sub: &Subscriber,
+        correlation: &str,
+    ) -> Outcome {
+        match self {
+            Deliverer::Outbox { outbox, .. } => {
+                match outbox.deliver(&message.key, sub, &rendered.header, &rendered.text) {
+                    Ok(id) => Outcome::Sent { id },
+                    Err(e) => Outcome::Failed {
+                        code: None,
+                        class: ErrorClass::Fatal,
+                        detail: format!("cannot write to the outbox: {e}"),
+                    },
+                }
+            }
+            Deliverer::WhatsApp { client, .. } => {
+                let wa = rendered.whatsapp.as_ref().expect("rendered for WhatsApp");
+                let payload = match wa.mode {
+                    MessageMode::Template => Payload::Template {
+                        name: wa.template_name.clone(),
+                        language: wa.language.clone(),
+                        body_params: wa.body_params.clone(),
+                        button_suffix: wa.button_suffix.clone(),
+                    },
+                    MessageMode::Text => Payload::Text { body: rendered.text.clone(), preview_url: true },
+                };
+                match client.send(&sub.address, &payload, correlation).await {
+                    Ok(id) => Outcome::Sent { id },
+                    Err(err) => outcome_of(err),
+                }
+            }
+        }
+    }
+}
+
+fn outcome_of(err: SendError) -> Outcome {
+    match err {
+        SendError::Api(api) => Outcome::Failed {
+            code: api.code,
+            class: classify(api.code, api.http_status, api.details.as_deref()),
+            detail: api.to_string(),
+        },
+        other if other.request_may_have_arrived() => Outcome::Uncertain { detail: other.to_string() },
+        other => Outcome::Failed {
+            code: None,
+            class: classify(None, 503, None),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// The message as plain text, for channels without a template.
+pub fn plain_text(message: &Message) -> String {
+    let lead = match &message.kind {
+        crate::broadcast::message::MessageKind::Update { text, .. } => {
+            format!("Aktualisierung: {}\n{text}", message.title)
+        }
+        crate::broadcast::message::MessageKind::Notice => {
+            format!("{}\n{}", message.title, message.summary)
+        }
+    };
+    format!("{lead}\n{}", message.url)
+}

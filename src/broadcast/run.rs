@@ -1,0 +1,335 @@
+//! One broadcast run from start to end: choose the channel, take the lock, load subscribers,
+//! plan, pre-flight, send, report. Also the dry run that shows editors the exact messages.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::broadcast::channels::deliverer::Deliverer;
+use crate::broadcast::channels::outbox::Outbox;
+use crate::broadcast::channels::whatsapp::WhatsAppClient;
+use crate::broadcast::journal::{IndexEvent, Journal, journal_dir};
+use crate::broadcast::lock::SiteLock;
+use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
+use crate::broadcast::ratelimit::RateLimiter;
+use crate::broadcast::report::{MessageReport, RunReport};
+use crate::broadcast::send::{RunClock, Sender, wait_for_link};
+use crate::config::Config;
+use crate::content::Notice;
+use crate::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
+
+pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
+
+#[derive(Debug, Clone)]
+pub struct BroadcastOptions {
+    pub now: Timestamp,
+    /// `whatsapp` or `outbox`; `None` picks WhatsApp when configured and a token is set.
+    pub channel: Option<String>,
+    pub mark_sent: bool,
+    pub resend_uncertain: bool,
+    pub link_check: bool,
+}
+
+/// Which channel this run uses, and why (a warning when it fell back to the outbox).
+pub fn choose_deliverer(config: &Config, requested: Option<&str>) -> anyhow::Result<(Deliverer, Option<String>)> {
+    let outbox = || Deliverer::Outbox {
+        outbox: Outbox::new(&config.root),
+        whatsapp: config.broadcast.channels.whatsapp.clone(),
+    };
+    let token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
+    match requested {
+        Some("outbox") => Ok((outbox(), None)),
+        Some("whatsapp") => {
+            let Some(cfg) = config.broadcast.channels.whatsapp.clone() else {
+                bail!("--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section");
+            };
+            let Some(token) = token else {
+                bail!("--channel whatsapp needs the access token in the environment variable {TOKEN_ENV}");
+            };
+            let client = WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token)
+                .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?;
+            Ok((Deliverer::WhatsApp { client, config: cfg }, None))
+        }
+        Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
+        None => match (&config.broadcast.channels.whatsapp, token) {
+            (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp")),
+            (Some(_), None) => Ok((
+                outbox(),
+                Some(format!(
+                    "{TOKEN_ENV} is not set: delivering to the local outbox/ instead of WhatsApp"
+                )),
+            )),
+            (None, _) => Ok((outbox(), Some("no real channel is configured: delivering to outbox/".into()))),
+        },
+    }
+}
+
+/// Loads the subscriber list with the identity from the environment; on the example site (the
+/// demo key among the recipients) the committed demo identity is used for local channels.
+pub fn load_subscribers(config: &Config, real_channel: bool) -> anyhow::Result<Vec<Subscriber>> {
+    let dir = config.subscribers_dir();
+    let recipients = Recipients::load(&dir)?;
+    if real_channel && recipients.includes_demo_key() {
+        bail!(
+            "subscribers/recipients.txt still lists the DEMO key, so the list may hold the demo \
+             people: refusing to send on a real channel. Run `aushang subscribers init` for your \
+             town (see README, \"Setting up your town\")"
+        );
+    }
+    let identity = match Identity::from_env() {
+        Ok(id) => id,
+        Err(e) if !real_channel && recipients.includes_demo_key() => {
+            tracing::info!("no identity in the environment ({e}); using the DEMO identity");
+            Identity::from_file(&crate::subscribers::demo_identity_path(&dir))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(SubscriberList::load(&dir, &identity)?.subscribers().to_vec())
+}
+
+/// Runs a broadcast (or `--mark-sent`) and reports what happened.
+pub fn broadcast(config: &Config, notices: &[Notice], opts: &BroadcastOptions) -> anyhow::Result<RunReport> {
+    let _lock = SiteLock::acquire(&config.root)?;
+    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    let mut report = RunReport::default();
+    report.warnings.extend(fallback);
+    let channel = deliverer.channel_name();
+    let journal_path = match &deliverer {
+        Deliverer::Outbox { outbox, .. } => outbox.journal_dir(),
+        _ => journal_dir(&config.root),
+    };
+    let journal = Arc::new(Journal::open(&journal_path).context("cannot read the journal")?);
+    let guards = Guards { quiet_hours: deliverer.is_real(), staleness: deliverer.is_real() };
+    let planned = plan(config, notices, &journal, channel, opts.now, guards);
+
+    if opts.mark_sent {
+        for p in &planned {
+            journal.record_index(&p.message.key, channel, IndexEvent::Started, opts.now)?;
+            journal.record_index(&p.message.key, channel, IndexEvent::Marked, opts.now)?;
+            report.messages.push(MessageReport {
+                key: p.message.key.clone(),
+                title: p.message.title.clone(),
+                channel: channel.into(),
+                status: "marked as sent (nothing sent)".into(),
+                complete: true,
+                ..Default::default()
+            });
+        }
+        journal.sync()?;
+        return Ok(report);
+    }
+    if planned.iter().all(|p| p.decision != Decision::Due) {
+        report.messages.extend(planned.iter().map(|p| not_sent(p, channel)));
+        return Ok(report);
+    }
+    let subscribers = load_subscribers(config, deliverer.is_real())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(send_all(config, deliverer, journal.clone(), planned, subscribers, opts, &mut report))?;
+    journal.sync()?;
+    Ok(report)
+}
+
+async fn send_all(
+    config: &Config,
+    deliverer: Deliverer,
+    journal: Arc<Journal>,
+    planned: Vec<PlannedMessage>,
+    subscribers: Vec<Subscriber>,
+    opts: &BroadcastOptions,
+    report: &mut RunReport,
+) -> anyhow::Result<()> {
+    let channel = deliverer.channel_name();
+    let (mps, concurrency, daily_limit) = match &deliverer {
+        Deliverer::WhatsApp { config: w, .. } => (w.messages_per_second, w.concurrency, w.daily_limit),
+        Deliverer::Outbox { .. } => (1000, 4, None),
+    };
+    if let Deliverer::WhatsApp { client, config: w } = &deliverer
+        && let Some(waba) = &w.waba_id
+    {
+        let mut names = vec![w.template.name.clone()];
+        if planned.iter().any(|p| p.message.is_update() && p.decision == Decision::Due) {
+            names.extend(w.template.update_name.clone());
+        }
+        for name in names {
+            match client.template_status(waba, &name, &w.template.language).await {
+                Ok(info) if info.status != "APPROVED" => {
+                    report.stopped = Some(format!(
+                        "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
+                        w.template.language, info.status
+                    ));
+                    return Ok(());
+                }
+                Ok(info) if info.category == "MARKETING" => report.warnings.push(format!(
+                    "template `{name}` is now in category MARKETING (higher price, per-user limits, \
+                     \"stop promotions\"); request a review or create a UTILITY template"
+                )),
+                Ok(_) => {}
+                Err(e) => {
+                    report.stopped = Some(format!("cannot check template `{name}`: {e}"));
+                    return Ok(());
+                }
+            }
+        }
+    }
+    let clock = RunClock::new(opts.now);
+    let since = opts.now.checked_sub(SignedDuration::from_hours(24)).unwrap_or(opts.now);
+    let recent = journal.recipients_since(channel, since)?;
+    let sender = Sender {
+        deliverer: Arc::new(deliverer),
+        journal,
+        limiter: Arc::new(RateLimiter::new(mps)),
+        concurrency,
+        daily_limit,
+        resend_uncertain: opts.resend_uncertain,
+        clock,
+        recent: Arc::new(Mutex::new(recent)),
+        stop: Arc::new(Mutex::new(None)),
+        progress: progress_bar(),
+    };
+    let ticker = tokio::spawn(progress_lines(sender.progress.clone()));
+    for p in planned {
+        if p.decision != Decision::Due {
+            report.messages.push(not_sent(&p, channel));
+            continue;
+        }
+        let mut entry = MessageReport {
+            key: p.message.key.clone(),
+            title: p.message.title.clone(),
+            channel: channel.into(),
+            status: "due".into(),
+            ..Default::default()
+        };
+        let recipients: Vec<Subscriber> = subscribers
+            .iter()
+            .filter(|s| sender.deliverer.serves(s) && s.status == Status::Active)
+            .filter(|s| s.wants(s.channel, p.message.category.as_deref()))
+            .cloned()
+            .collect();
+        if sender.stopped().is_some() {
+            entry.not_attempted = recipients.len();
+            report.messages.push(entry);
+            continue;
+        }
+        let rendered = match sender.deliverer.render(&p.message) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                entry.status = format!("not sent: {e}");
+                entry.not_attempted = recipients.len();
+                report.messages.push(entry);
+                continue;
+            }
+        };
+        if sender.deliverer.is_real() && opts.link_check {
+            let timeout: Duration = config.broadcast.link_check_timeout.try_into().unwrap_or(Duration::from_secs(300));
+            if let Err(e) = wait_for_link(&p.message.url, timeout).await {
+                entry.status = format!("not sent: link check failed ({e})");
+                entry.not_attempted = recipients.len();
+                report.messages.push(entry);
+                continue;
+            }
+        }
+        sender.send_message(&p.message, rendered, recipients, &mut entry).await?;
+        report.messages.push(entry);
+    }
+    ticker.abort();
+    sender.progress.finish_and_clear();
+    report.stopped = report.stopped.take().or(sender.stopped());
+    Ok(())
+}
+
+fn not_sent(p: &PlannedMessage, channel: &str) -> MessageReport {
+    MessageReport {
+        key: p.message.key.clone(),
+        title: p.message.title.clone(),
+        channel: channel.into(),
+        status: p.decision.label().into(),
+        ..Default::default()
+    }
+}
+
+/// A bar on a terminal; in CI (no terminal) the bar is hidden and `progress_lines` prints.
+fn progress_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} messages [{bar:30}] {per_sec} ETA {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+async fn progress_lines(bar: indicatif::ProgressBar) {
+    if !bar.is_hidden() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        eprintln!("progress: {} of {} deliveries done", bar.position(), bar.length().unwrap_or(0));
+    }
+}
+
+/// The editors' preview: per due message, the exact text and (with a key) the recipient count.
+pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<String> {
+    let deliverer = match &config.broadcast.channels.whatsapp {
+        Some(w) => Deliverer::WhatsApp {
+            client: WhatsAppClient::new(&w.api_url, &w.phone_number_id, String::new())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            config: w.clone(),
+        },
+        None => Deliverer::Outbox { outbox: Outbox::new(&config.root), whatsapp: None },
+    };
+    let channel = deliverer.channel_name();
+    let journal = Journal::open(&journal_dir(&config.root))?;
+    let planned = plan(config, notices, &journal, channel, now, Guards { quiet_hours: true, staleness: true });
+    // A key is optional here: pull requests from forks have none.
+    let subscribers = load_subscribers(config, false).ok();
+    let mut out = String::new();
+    let due = planned.iter().filter(|p| p.decision == Decision::Due).count();
+    let _ = writeln!(out, "## Nachrichten-Vorschau ({channel})\n");
+    let _ = writeln!(out, "{} Nachricht(en) offen, davon {due} jetzt fällig.\n", planned.len());
+    for p in &planned {
+        let rendered = deliverer.render(&p.message);
+        let _ = writeln!(out, "### {}\n", p.message.title);
+        let _ = writeln!(out, "- Schlüssel: `{}`", p.message.key);
+        let _ = writeln!(out, "- Status: {}", german_decision(p.decision, p.message.urgent));
+        let count = subscribers.as_ref().map(|subs| {
+            subs.iter()
+                .filter(|s| deliverer.serves(s) && s.wants(s.channel, p.message.category.as_deref()))
+                .count()
+        });
+        match count {
+            Some(n) => { let _ = writeln!(out, "- Empfänger: {n}"); }
+            None => { let _ = writeln!(out, "- Empfänger: unbekannt (kein Schlüssel in dieser Umgebung)"); }
+        }
+        match rendered {
+            Ok(r) => {
+                let _ = writeln!(out, "- Versand als: {}\n", r.header);
+                for line in r.text.lines() {
+                    let _ = writeln!(out, "> {line}");
+                }
+                out.push('\n');
+            }
+            Err(e) => { let _ = writeln!(out, "- FEHLER: {e}\n"); }
+        }
+    }
+    Ok(out)
+}
+
+fn german_decision(d: Decision, urgent: bool) -> &'static str {
+    match (d, urgent) {
+        (Decision::Due, true) => "fällig (dringend)",
+        (Decision::Due, false) => "fällig",
+        (Decision::QuietHours, _) => "wartet auf das Ende der Ruhezeit",
+        (Decision::Stale, _) => "wird nicht gesendet (älter als max_age)",
+    }
+}

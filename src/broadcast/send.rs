@@ -1,0 +1,337 @@
+//! Sending: delivers each due message to its recipients with bounded concurrency, a global rate
+//! limit and per-error-class handling, recording every step in the journal.
+//!
+//! Order of writes per delivery: `sending` is in the journal before the request leaves, and the
+//! outcome after it returns. A run killed in between leaves `sending`, which the next run reports
+//! as uncertain instead of silently resending; at most `concurrency` deliveries can be in flight.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use crate::broadcast::channels::deliverer::{Deliverer, Outcome, Rendered};
+use crate::broadcast::errors::{ErrorClass, Scope};
+use crate::broadcast::journal::{DeliveryLine, DeliveryLog, DeliveryState, FailureClass, IndexEvent, Journal};
+use crate::broadcast::message::Message;
+use crate::broadcast::ratelimit::RateLimiter;
+use crate::broadcast::report::MessageReport;
+use crate::subscribers::Subscriber;
+
+/// Retryable errors are retried this often within one run before being left for the next run.
+const MAX_TRIES_PER_RUN: u32 = 4;
+/// The circuit breaker looks at this many attempts before judging the failure share.
+const BREAKER_MIN_ATTEMPTS: usize = 20;
+/// Share of permanent failures (in percent) that signals a data problem rather than bad luck.
+const BREAKER_PERCENT: usize = 30;
+
+/// The run's clock: `--now` plus the real time elapsed, so scheduled tests stay consistent.
+#[derive(Debug, Clone, Copy)]
+pub struct RunClock {
+    base: Timestamp,
+    started: Instant,
+}
+
+impl RunClock {
+    pub fn new(base: Timestamp) -> RunClock {
+        RunClock { base, started: Instant::now() }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        let elapsed = jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or_default();
+        self.base.checked_add(elapsed).unwrap_or(self.base)
+    }
+}
+
+/// Everything one channel needs for a run.
+pub struct Sender {
+    pub deliverer: Arc<Deliverer>,
+    pub journal: Arc<Journal>,
+    pub limiter: Arc<RateLimiter>,
+    pub concurrency: usize,
+    pub daily_limit: Option<u32>,
+    pub resend_uncertain: bool,
+    pub clock: RunClock,
+    /// Subscribers reached on this channel in the last 24 hours (for the daily limit).
+    pub recent: Arc<Mutex<HashSet<String>>>,
+    /// Set when the run must stop; holds the reason.
+    pub stop: Arc<Mutex<Option<String>>>,
+    pub progress: indicatif::ProgressBar,
+}
+
+impl Sender {
+    pub fn stopped(&self) -> Option<String> {
+        self.stop.lock().expect("stop lock").clone()
+    }
+
+    /// Sends `message` to every subscriber in `recipients` who has not got it yet.
+    pub async fn send_message(
+        &self,
+        message: &Message,
+        rendered: Arc<Rendered>,
+        recipients: Vec<Subscriber>,
+        report: &mut MessageReport,
+    ) -> std::io::Result<()> {
+        let channel = self.deliverer.channel_name();
+        let mut log = DeliveryLog::default();
+        for key in message.keys() {
+            log.last.extend(self.journal.deliveries(key, channel)?.last);
+        }
+        let mut queue = VecDeque::new();
+        for sub in recipients {
+            if log.is_final(&sub.id) {
+                report.skipped += 1;
+            } else if log.is_uncertain(&sub.id) && !self.resend_uncertain {
+                report.uncertain += 1;
+            } else {
+                queue.push_back((log.attempts(&sub.id), sub));
+            }
+        }
+        if let Some(limit) = self.daily_limit {
+            let recent = self.recent.lock().expect("recent lock");
+            let mut capacity = (limit as usize).saturating_sub(recent.len());
+            queue.retain(|(_, sub)| {
+                if recent.contains(&sub.id) {
+                    true
+                } else if capacity > 0 {
+                    capacity -= 1;
+                    true
+                } else {
+                    report.deferred_by_limit += 1;
+                    false
+                }
+            });
+        }
+        if self.journal.started_at(&message.key, channel).is_none() {
+            self.journal.record_index(&message.key, channel, IndexEvent::Started, self.clock.now())?;
+        }
+        self.progress.inc_length(queue.len() as u64);
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(queue),
+            tally: Mutex::new(Tally::default()),
+            failed_io: AtomicBool::new(false),
+        });
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.concurrency.max(1) {
+            let worker = Worker {
+                shared: shared.clone(),
+                deliverer: self.deliverer.clone(),
+                journal: self.journal.clone(),
+                limiter: self.limiter.clone(),
+                recent: self.recent.clone(),
+                stop: self.stop.clone(),
+                clock: self.clock,
+                message: Arc::new(message.clone()),
+                rendered: rendered.clone(),
+                progress: self.progress.clone(),
+            };
+            workers.spawn(worker.run());
+        }
+        while let Some(joined) = workers.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!("a send worker failed: {e}");
+                shared.failed_io.store(true, Ordering::SeqCst);
+            }
+        }
+        let tally = std::mem::take(&mut *shared.tally.lock().expect("tally lock"));
+        report.sent += tally.sent;
+        report.retry_left += tally.retry_left;
+        report.uncertain += tally.uncertain;
+        report.not_attempted += tally.not_attempted;
+        for (code, n) in tally.permanent {
+            *report.permanent.entry(code).or_default() += n;
+        }
+        if shared.failed_io.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("writing the journal failed; the run stopped"));
+        }
+        report.complete = report.retry_left == 0
+            && report.uncertain == 0
+            && report.not_attempted == 0
+            && report.deferred_by_limit == 0;
+        if report.complete {
+            self.journal.record_index(&message.key, channel, IndexEvent::Completed, self.clock.now())?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    sent: usize,
+    attempts: usize,
+    permanent: std::collections::BTreeMap<i64, usize>,
+    permanent_total: usize,
+    retry_left: usize,
+    uncertain: usize,
+    not_attempted: usize,
+}
+
+struct Shared {
+    queue: Mutex<VecDeque<(u32, Subscriber)>>,
+    tally: Mutex<Tally>,
+    failed_io: AtomicBool,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    deliverer: Arc<Deliverer>,
+    journal: Arc<Journal>,
+    limiter: Arc<RateLimiter>,
+    recent: Arc<Mutex<HashSet<String>>>,
+    stop: Arc<Mutex<Option<String>>>,
+    clock: RunClock,
+    message: Arc<Message>,
+    rendered: Arc<Rendered>,
+    progress: indicatif::ProgressBar,
+}
+
+impl Worker {
+    async fn run(self) {
+        loop {
+            let next = self.shared.queue.lock().expect("queue lock").pop_front();
+            let Some((previous_attempts, sub)) = next else { break };
+            if let Err(e) = self.deliver(previous_attempts, &sub).await {
+                tracing::error!("cannot write the journal: {e}");
+                self.shared.failed_io.store(true, Ordering::SeqCst);
+                self.set_stop(format!("cannot write the journal: {e}"));
+            }
+            self.progress.inc(1);
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.lock().expect("stop lock").is_some()
+    }
+
+    fn set_stop(&self, why: String) {
+        let mut stop = self.stop.lock().expect("stop lock");
+        if stop.is_none() {
+            *stop = Some(why);
+        }
+    }
+
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.shared.tally.lock().expect("tally lock")
+    }
+
+    async fn deliver(&self, previous_attempts: u32, sub: &Subscriber) -> std::io::Result<()> {
+        let channel = self.deliverer.channel_name();
+        let key = &self.message.key;
+        let mut tries = 0;
+        loop {
+            self.limiter.acquire().await;
+            if self.stopped() {
+                self.tally().not_attempted += 1;
+                return Ok(());
+            }
+            tries += 1;
+            let attempt = previous_attempts + tries;
+            let line = |state, id, code, class| DeliveryLine {
+                t: self.clock.now(),
+                sub: sub.id.clone(),
+                state,
+                id,
+                code,
+                class,
+                attempt: Some(attempt),
+            };
+            self.journal.record(key, channel, &line(DeliveryState::Sending, None, None, None))?;
+            let correlation = correlation(key, &sub.id, attempt);
+            let outcome = self.deliverer.deliver(&self.message, &self.rendered, sub, &correlation).await;
+            match outcome {
+                Outcome::Sent { id } => {
+                    self.journal.record(key, channel, &line(DeliveryState::Sent, Some(id), None, None))?;
+                    self.limiter.on_success();
+                    self.recent.lock().expect("recent lock").insert(sub.id.clone());
+                    let mut t = self.tally();
+                    t.sent += 1;
+                    t.attempts += 1;
+                    return Ok(());
+                }
+                Outcome::Uncertain { detail } => {
+                    tracing::warn!("no answer for subscriber {} ({detail}); not resending", sub.id);
+                    self.journal.record(key, channel, &line(DeliveryState::Uncertain, None, None, None))?;
+                    self.tally().uncertain += 1;
+                    return Ok(());
+                }
+                Outcome::Failed { code, class: ErrorClass::Permanent, detail } => {
+                    tracing::info!("subscriber {}: permanent failure {code:?}: {detail}", sub.id);
+                    let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Permanent));
+                    self.journal.record(key, channel, &record)?;
+                    let mut t = self.tally();
+                    *t.permanent.entry(code.unwrap_or(0)).or_default() += 1;
+                    t.permanent_total += 1;
+                    t.attempts += 1;
+                    if t.attempts >= BREAKER_MIN_ATTEMPTS
+                        && t.permanent_total * 100 > t.attempts * BREAKER_PERCENT
+                    {
+                        let why = format!(
+                            "circuit breaker: {} of {} deliveries failed permanently — this points to a \
+                             data problem (e.g. numbers without country code) rather than bad luck",
+                            t.permanent_total, t.attempts
+                        );
+                        drop(t);
+                        self.set_stop(why);
+                    }
+                    return Ok(());
+                }
+                Outcome::Failed { code, class: ErrorClass::Fatal, detail } => {
+                    let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Fatal));
+                    self.journal.record(key, channel, &record)?;
+                    self.set_stop(format!("fatal error {}: {detail}", code.map_or("-".into(), |c| c.to_string())));
+                    self.tally().retry_left += 1;
+                    return Ok(());
+                }
+                Outcome::Failed { code, class: ErrorClass::Retry { scope, backoff }, detail } => {
+                    let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Retry));
+                    self.journal.record(key, channel, &record)?;
+                    if code == Some(130429) {
+                        self.limiter.on_throttled();
+                    }
+                    let wait = backoff.delay(tries);
+                    let exhausted = tries >= MAX_TRIES_PER_RUN || backoff.exhausted(tries);
+                    tracing::debug!("subscriber {}: retryable {code:?} ({detail}), try {tries}", sub.id);
+                    if exhausted {
+                        self.tally().retry_left += 1;
+                        return Ok(());
+                    }
+                    match scope {
+                        Scope::RunWide => self.limiter.pause_for(wait),
+                        Scope::Recipient => tokio::time::sleep(wait).await,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Goes into `biz_opaque_callback_data`, so status webhooks can be matched to deliveries even
+/// when the HTTP answer was lost.
+pub fn correlation(message_key: &str, subscriber_id: &str, attempt: u32) -> String {
+    let mut s = format!("m={message_key};s={subscriber_id};a={attempt}");
+    s.truncate(512);
+    s
+}
+
+/// Waits until `url` answers 200, for at most `timeout` (the deploy may still be finishing).
+pub async fn wait_for_link(url: &str, timeout: Duration) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    loop {
+        match client.get(url).send().await {
+            Ok(r) if r.status() == reqwest::StatusCode::OK => return Ok(()),
+            Ok(r) => last = format!("HTTP {}", r.status()),
+            Err(e) => last = e.to_string(),
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{url} did not answer 200 ({last})"));
+        }
+        tokio::time::sleep(Duration::from_secs(5).min(timeout)).await;
+    }
+}
