@@ -28,6 +28,9 @@ enum Command {
     Check(cmd::check::Args),
     /// Write a new notice file with every front-matter field explained.
     New(cmd::new::Args),
+    /// Run the fake WhatsApp Graph API (for tests, scripts and benchmarks).
+    #[command(hide = true)]
+    FakeGraphApi(cmd::fake_graph::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(&root, args),
         Command::Check(args) => cmd::check::run(&root, args),
         Command::New(args) => cmd::new::run(&root, args),
+        Command::FakeGraphApi(args) => cmd::fake_graph::run(&root, args),
     };
     match result {
         Ok(code) => code,
