@@ -159,7 +159,25 @@ impl fmt::Debug for WhatsAppClient {
 
 impl WhatsAppClient {
     /// `api_url` includes the Graph version, e.g. `https://graph.facebook.com/v25.0`.
+    /// Timeouts: 10 s to connect, 30 s for the whole request.
     pub fn new(api_url: &str, phone_number_id: &str, token: String) -> Result<Self, SendError> {
+        Self::with_timeouts(
+            api_url,
+            phone_number_id,
+            token,
+            Duration::from_secs(10),
+            Duration::from_secs(30),
+        )
+    }
+
+    /// Like [`new`](Self::new) with other timeouts (tests, slow networks).
+    pub fn with_timeouts(
+        api_url: &str,
+        phone_number_id: &str,
+        token: String,
+        connect: Duration,
+        request: Duration,
+    ) -> Result<Self, SendError> {
         let api_url = api_url.trim_end_matches('/').to_owned();
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
             return Err(SendError::Invalid {
@@ -181,8 +199,8 @@ impl WhatsAppClient {
             });
         }
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(connect)
+            .timeout(request)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_keepalive(Duration::from_secs(30))
             .user_agent(concat!("aushang/", env!("CARGO_PKG_VERSION")))
