@@ -1,8 +1,10 @@
 //! The WhatsApp channel against the fake Graph API over real HTTP on 127.0.0.1: success, each
 //! error class, parameter rules, throttling, dropped and refused connections, template status,
-//! and the hidden `fake-graph-api` command.
+//! and (in `whatsapp/fake_records.rs`) the fake's records and its hidden `fake-graph-api` command.
 
-use std::io::{BufRead, BufReader};
+#[path = "whatsapp/fake_records.rs"]
+mod fake_records;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,14 +12,13 @@ use aushang::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient,
 use aushang::broadcast::errors::{Backoff, ErrorClass, Scope};
 use aushang::broadcast::ratelimit::RateLimiter;
 use aushang::devtools::fake_graph::{
-    AcceptedMessage, FakeConfig, FakeGraph, FakeTemplate, Injection, PARAM_TEXT_DETAILS,
-    number_hash,
+    FakeConfig, FakeGraph, FakeTemplate, Injection, PARAM_TEXT_DETAILS, number_hash,
 };
 
-const ANNA: &str = "+4915123456789";
-const BERT: &str = "+4917098765432";
+pub const ANNA: &str = "+4915123456789";
+pub const BERT: &str = "+4917098765432";
 
-fn notice(title: &str, summary: &str) -> Payload {
+pub fn notice(title: &str, summary: &str) -> Payload {
     Payload::Template {
         name: "neue_bekanntmachung".into(),
         language: "de".into(),
@@ -26,7 +27,7 @@ fn notice(title: &str, summary: &str) -> Payload {
     }
 }
 
-async fn fake(config: FakeConfig) -> (FakeGraph, WhatsAppClient) {
+pub async fn fake(config: FakeConfig) -> (FakeGraph, WhatsAppClient) {
     let fake = FakeGraph::start(config).await.unwrap();
     let client = WhatsAppClient::new(
         &fake.api_url(),
@@ -512,137 +513,4 @@ async fn template_status_reads_approval_and_category() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(190));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_sends_are_each_recorded_once_with_unique_ids() {
-    let (fake, client) = fake(FakeConfig {
-        latency_ms: 20,
-        ..FakeConfig::default()
-    })
-    .await;
-    let mut tasks = Vec::new();
-    for i in 0..200u64 {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let to = format!("+49151{:08}", i);
-            client
-                .send(&to, &notice("T", "S"), &format!("s={i}"))
-                .await
-                .unwrap()
-        }));
-    }
-    let mut ids = std::collections::HashSet::new();
-    for t in tasks {
-        assert!(ids.insert(t.await.unwrap()));
-    }
-    let sent = fake.messages();
-    assert_eq!(sent.len(), 200);
-    let correlations: std::collections::HashSet<_> =
-        sent.iter().map(|m| m.correlation.clone()).collect();
-    assert_eq!(correlations.len(), 200);
-    assert_eq!(
-        sent.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (1..=200).collect::<Vec<_>>()
-    );
-}
-
-#[tokio::test]
-async fn records_over_http_and_in_a_file_never_hold_full_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sent.jsonl");
-    let (fake, client) = fake(FakeConfig {
-        record_file: Some(file.clone()),
-        ..FakeConfig::default()
-    })
-    .await;
-    client.send(ANNA, &notice("T", "S"), "s=1").await.unwrap();
-    client.send(BERT, &notice("T", "S"), "s=2").await.unwrap();
-    let over_http = reqwest::get(format!("{}/_fake/messages", fake.base_url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let in_file = std::fs::read_to_string(&file).unwrap();
-    for text in [&over_http, &in_file] {
-        assert!(
-            !text.contains("23456789") && !text.contains("98765432"),
-            "{text}"
-        );
-    }
-    let listed: Vec<AcceptedMessage> = serde_json::from_str(&over_http).unwrap();
-    let lines: Vec<AcceptedMessage> = in_file
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed, lines);
-    assert_eq!(lines[1].to_sha256, number_hash(BERT));
-    assert_eq!(lines[1].correlation.as_deref(), Some("s=2"));
-}
-
-#[test]
-fn hidden_command_serves_and_prints_its_address_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fake.json");
-    std::fs::write(
-        &config,
-        r#"{ "token": "cli-token", "phone_number_id": "42424242",
-             "templates": [ { "name": "hallo", "language": "de", "body_params": 1 } ],
-             "inject": [ { "call": 2, "fault": { "error": { "code": 131026 } } } ] }"#,
-    )
-    .unwrap();
-    let record = dir.path().join("sent.jsonl");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang"))
-        .args(["fake-graph-api", "--port", "0", "--config"])
-        .arg(&config)
-        .arg("--record")
-        .arg(&record)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first.trim().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let outcome = rt.block_on(async {
-        let client =
-            WhatsAppClient::new(&format!("{base}/v25.0"), "42424242", "cli-token".into()).unwrap();
-        let hello = Payload::Template {
-            name: "hallo".into(),
-            language: "de".into(),
-            body_params: vec!["Welt".into()],
-            button_suffix: None,
-        };
-        let ok = client.send(ANNA, &hello, "x").await;
-        let injected = client.send(BERT, &hello, "y").await;
-        (ok, injected)
-    });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(outcome.0.is_ok(), "{:?}", outcome.0);
-    assert_eq!(outcome.1.unwrap_err().code(), Some(131026));
-    let lines = std::fs::read_to_string(&record).unwrap();
-    assert_eq!(lines.lines().count(), 1);
-    assert!(lines.contains(&number_hash(ANNA)));
-}
-
-#[test]
-fn hidden_command_reports_a_bad_config_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fake.json");
-    std::fs::write(&config, "{\n  \"token\": \"x\",\n  \"tokn\": 1\n}").unwrap();
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang"))
-        .args(["fake-graph-api", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("fake.json:3:"), "{err}");
-    assert!(err.contains("tokn"), "{err}");
 }

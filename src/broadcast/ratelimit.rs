@@ -17,7 +17,7 @@ const WINDOW: Duration = Duration::from_secs(1);
 /// After a throttle, the rate never drops below this.
 const MIN_RATE: f64 = 1.0;
 /// After a throttle, the rate climbs back to the configured one in about this long.
-const RECOVERY: f64 = 20.0;
+const RECOVERY: f64 = 10.0;
 
 pub struct RateLimiter {
     cap: u32,
@@ -31,6 +31,9 @@ struct State {
     next_slot: Instant,
     /// No grant before this moment.
     paused_until: Option<Instant>,
+    /// When the rate was last cut: the requests already in flight then answer 130429 together,
+    /// and that is one signal, not several.
+    last_cut: Option<Instant>,
     /// Grant times within the last second, oldest first.
     granted: VecDeque<Instant>,
 }
@@ -52,6 +55,7 @@ impl RateLimiter {
                 rate: f64::from(cap),
                 next_slot: Instant::now(),
                 paused_until: None,
+                last_cut: None,
                 granted: VecDeque::with_capacity(cap as usize),
             }),
         }
@@ -82,11 +86,16 @@ impl RateLimiter {
         }
     }
 
-    /// Meta answered 130429: halve the rate and pause everyone for a second.
+    /// Meta answered 130429: halve the rate (at most once a second) and pause everyone for a
+    /// second.
     pub fn on_throttled(&self) {
         let mut s = self.lock();
-        s.rate = (s.rate * 0.5).max(MIN_RATE);
-        let until = Instant::now() + WINDOW;
+        let now = Instant::now();
+        if s.last_cut.is_none_or(|t| now >= t + WINDOW) {
+            s.rate = (s.rate * 0.5).max(MIN_RATE);
+            s.last_cut = Some(now);
+        }
+        let until = now + WINDOW;
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
         tracing::debug!(rate = s.rate, "throttled by WhatsApp; send rate lowered");
     }
@@ -267,19 +276,28 @@ mod tests {
         });
     }
 
-    #[test]
-    fn throttling_halves_and_success_recovers() {
+    #[tokio::test(start_paused = true)]
+    async fn throttling_halves_once_per_second_and_success_recovers() {
         let limiter = RateLimiter::new(80);
         limiter.on_throttled();
         assert_eq!(limiter.current_rate(), 40.0);
+        // the other requests that were in flight answer 130429 too: still one cut
+        limiter.on_throttled();
+        limiter.on_throttled();
+        assert_eq!(limiter.current_rate(), 40.0);
         for _ in 0..7 {
+            tokio::time::advance(WINDOW).await;
             limiter.on_throttled();
         }
         assert_eq!(limiter.current_rate(), MIN_RATE);
-        for _ in 0..100_000 {
+        // recovery: about RECOVERY seconds' worth of successes at the climbing rate
+        let mut successes = 0;
+        while limiter.current_rate() < 80.0 {
             limiter.on_success();
+            successes += 1;
+            assert!(successes < 100_000, "never recovers");
         }
-        assert_eq!(limiter.current_rate(), 80.0);
+        assert!(successes > 80, "recovered after only {successes} successes");
     }
 
     proptest::proptest! {
