@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
+use crate::broadcast::errors::{ApiError, ErrorClass, Scope};
+
 const WINDOW: Duration = Duration::from_secs(1);
 /// After a throttle, the rate never drops below this.
 const MIN_RATE: f64 = 1.0;
@@ -116,6 +118,23 @@ impl RateLimiter {
             // successes arrive `rate` times a second, so this adds about cap/RECOVERY per second
             s.rate = (s.rate + cap / (RECOVERY * s.rate)).min(cap);
         }
+    }
+
+    /// Applies what an error answer means for everyone: 130429 (or a bare 429) lowers the rate,
+    /// other run-wide retry codes pause all senders for the backoff of `attempt` (1-based).
+    /// Returns the error's class for the caller's own handling of this recipient.
+    pub fn on_api_error(&self, error: &ApiError, attempt: u32) -> ErrorClass {
+        let class = error.class();
+        if error.is_throughput_limit() {
+            self.on_throttled();
+        } else if let ErrorClass::Retry {
+            scope: Scope::RunWide,
+            backoff,
+        } = class
+        {
+            self.pause_for(backoff.delay(attempt));
+        }
+        class
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -298,6 +317,35 @@ mod tests {
             assert!(successes < 100_000, "never recovers");
         }
         assert!(successes > 80, "recovered after only {successes} successes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn api_errors_slow_down_or_pause_everyone() {
+        let error = |code: i64, http_status: u16| ApiError {
+            http_status,
+            code: Some(code),
+            message: String::new(),
+            details: None,
+            fbtrace_id: None,
+        };
+        let limiter = RateLimiter::new(60);
+        limiter.on_api_error(&error(130429, 400), 1);
+        assert_eq!(limiter.current_rate(), 30.0);
+        // maintenance: a pause of 60 s (+ jitter) for everyone, the rate stays
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let t0 = Instant::now();
+        limiter.on_api_error(&error(131057, 500), 1);
+        assert_eq!(limiter.current_rate(), 30.0);
+        limiter.acquire().await;
+        assert!(Instant::now() >= t0 + Duration::from_secs(60));
+        // a recipient-only error changes nothing for the others
+        let t1 = Instant::now();
+        assert_eq!(
+            limiter.on_api_error(&error(131026, 400), 1),
+            ErrorClass::Permanent
+        );
+        limiter.acquire().await;
+        assert!(Instant::now() < t1 + Duration::from_secs(1));
     }
 
     proptest::proptest! {
