@@ -32,6 +32,9 @@ enum Command {
     Broadcast(cmd::broadcast::Args),
     /// Build the site, then broadcast: the whole job.
     Publish(cmd::publish::Args),
+    /// Run the fake WhatsApp Graph API (for tests, scripts and benchmarks).
+    #[command(hide = true)]
+    FakeGraphApi(cmd::fake_graph::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::New(args) => cmd::new::run(&root, args),
         Command::Broadcast(args) => cmd::broadcast::run(&root, args),
         Command::Publish(args) => cmd::publish::run(&root, args),
+        Command::FakeGraphApi(args) => cmd::fake_graph::run(&root, args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
 
 pub mod channels;
+pub mod errors;
 pub mod journal;
 pub mod lock;
 pub mod message;
@@ -8,3 +9,4 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod send;
+pub mod ratelimit;

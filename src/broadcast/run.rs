@@ -155,14 +155,14 @@ async fn send_all(
         }
         for name in names {
             match client.template_status(waba, &name, &w.template.language).await {
-                Ok(info) if info.status != "APPROVED" => {
+                Ok(info) if !info.is_approved() => {
                     report.stopped = Some(format!(
                         "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
                         w.template.language, info.status
                     ));
                     return Ok(());
                 }
-                Ok(info) if info.category == "MARKETING" => report.warnings.push(format!(
+                Ok(info) if info.is_marketing() => report.warnings.push(format!(
                     "template `{name}` is now in category MARKETING (higher price, per-user limits, \
                      \"stop promotions\"); request a review or create a UTILITY template"
                 )),

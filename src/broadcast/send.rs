@@ -291,7 +291,7 @@ impl Worker {
                         self.limiter.on_throttled();
                     }
                     let wait = backoff.delay(tries);
-                    let exhausted = tries >= MAX_TRIES_PER_RUN || backoff.exhausted(tries);
+                    let exhausted = tries >= MAX_TRIES_PER_RUN || !backoff.may_retry(tries);
                     tracing::debug!("subscriber {}: retryable {code:?} ({detail}), try {tries}", sub.id);
                     if exhausted {
                         self.tally().retry_left += 1;
@@ -322,13 +322,12 @@ pub async fn wait_for_link(url: &str, timeout: Duration) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + timeout;
-    let mut last = String::new();
     loop {
-        match client.get(url).send().await {
+        let last = match client.get(url).send().await {
             Ok(r) if r.status() == reqwest::StatusCode::OK => return Ok(()),
-            Ok(r) => last = format!("HTTP {}", r.status()),
-            Err(e) => last = e.to_string(),
-        }
+            Ok(r) => format!("HTTP {}", r.status()),
+            Err(e) => e.to_string(),
+        };
         if Instant::now() >= deadline {
             return Err(format!("{url} did not answer 200 ({last})"));
         }

@@ -3,6 +3,7 @@
 pub mod broadcast;
 pub mod build;
 pub mod check;
+pub mod fake_graph;
 pub mod new;
 pub mod publish;
 

@@ -3,7 +3,7 @@
 
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
-use crate::broadcast::errors::{ErrorClass, classify};
+use crate::broadcast::errors::ErrorClass;
 use crate::broadcast::message::{Message, WhatsAppMessage, render_whatsapp};
 use crate::config::{MessageMode, WhatsAppConfig};
 use crate::subscribers::{Channel, Subscriber};
@@ -117,19 +117,10 @@ impl Deliverer {
 }
 
 fn outcome_of(err: SendError) -> Outcome {
-    match err {
-        SendError::Api(api) => Outcome::Failed {
-            code: api.code,
-            class: classify(api.code, api.http_status, api.details.as_deref()),
-            detail: api.to_string(),
-        },
-        other if other.request_may_have_arrived() => Outcome::Uncertain { detail: other.to_string() },
-        other => Outcome::Failed {
-            code: None,
-            class: classify(None, 503, None),
-            detail: other.to_string(),
-        },
+    if err.is_uncertain() {
+        return Outcome::Uncertain { detail: err.to_string() };
     }
+    Outcome::Failed { code: err.code(), class: err.class(), detail: err.to_string() }
 }
 
 /// The message as plain text, for channels without a template.
