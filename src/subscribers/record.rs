@@ -61,8 +61,29 @@ impl Status {
     }
 }
 
-/// One row of the subscriber list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pending" => Ok(Status::Pending),
+            "active" => Ok(Status::Active),
+            "unsubscribed" => Ok(Status::Unsubscribed),
+            other => Err(format!(
+                "unknown status `{other}` (known: pending, active, unsubscribed)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of the subscriber list. `Debug` masks the address and hides the name, so a stray
+/// `{:?}` in a log or a failing test never prints personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Subscriber {
     /// Random, stable, never reused; the only thing other files (the journal) may reference.
     pub id: String,
@@ -81,6 +102,25 @@ pub struct Subscriber {
     pub consent_text: String,
     pub confirmed_at: Option<Timestamp>,
     pub unsubscribed_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("address", &self.masked_address())
+            .field("name", &self.name.as_ref().map(|_| "…"))
+            .field("topics", &self.topics)
+            .field("language", &self.language)
+            .field("status", &self.status)
+            .field("consent_at", &self.consent_at)
+            .field("consent_source", &self.consent_source)
+            .field("consent_text", &self.consent_text)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("unsubscribed_at", &self.unsubscribed_at)
+            .finish()
+    }
 }
 
 impl Subscriber {
