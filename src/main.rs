@@ -28,6 +28,9 @@ enum Command {
     Check(cmd::check::Args),
     /// Write a new notice file with every front-matter field explained.
     New(cmd::new::Args),
+    /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
+    #[command(subcommand)]
+    Subscribers(cmd::subscribers::Command),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(&root, args),
         Command::Check(args) => cmd::check::run(&root, args),
         Command::New(args) => cmd::new::run(&root, args),
+        Command::Subscribers(command) => cmd::subscribers::run(&root, command),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod format;
+pub mod import;
 pub mod list;
 pub mod record;
 pub mod store;
