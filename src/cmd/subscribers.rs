@@ -14,7 +14,8 @@ use aushang::diagnostics::{self, Problem};
 use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::store::{self, list_path, recipients_path};
 use aushang::subscribers::{
-    AddOutcome, Channel, Identity, Recipients, Resubscribe, Status, Subscriber, SubscriberList, address, mask,
+    AddOutcome, Channel, Identity, Recipients, Resubscribe, Status, Subscriber, SubscriberList,
+    address, mask,
 };
 use jiff::Timestamp;
 
@@ -173,13 +174,25 @@ fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     SubscriberList::default().save(dir, &recipients)?;
     aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes())
         .with_context(|| format!("cannot write {}", recipients_path(dir).display()))?;
-    println!("Created {} (public key {public})", recipients_path(dir).display());
-    println!("and an empty encrypted list {}.\n", list_path(dir).display());
+    println!(
+        "Created {} (public key {public})",
+        recipients_path(dir).display()
+    );
+    println!(
+        "and an empty encrypted list {}.\n",
+        list_path(dir).display()
+    );
     println!("Secret key — shown only now, aushang keeps no copy:\n\n    {secret}\n");
-    println!("1. Store it as the repository secret AUSHANG_IDENTITY (GitHub: Settings → Secrets and");
+    println!(
+        "1. Store it as the repository secret AUSHANG_IDENTITY (GitHub: Settings → Secrets and"
+    );
     println!("   variables → Actions), only for the workflow step that sends.");
-    println!("2. Keep a second copy in the town's password manager. Without it nobody can read the list.");
-    println!("3. Admins who need the list create their own key (`age-keygen -o key.txt`), add the public");
+    println!(
+        "2. Keep a second copy in the town's password manager. Without it nobody can read the list."
+    );
+    println!(
+        "3. Admins who need the list create their own key (`age-keygen -o key.txt`), add the public"
+    );
     println!("   key to recipients.txt and someone with access runs `aushang subscribers rekey`.");
     println!("Never commit the secret key.");
     Ok(ExitCode::SUCCESS)
@@ -191,7 +204,9 @@ fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
     let recipients = Recipients::load(dir)?;
     let list = SubscriberList::load(dir, &identity)?;
     if recipients.includes_demo_key() {
-        eprintln!("note: the demo key can read this list: it is example data, never send it for real");
+        eprintln!(
+            "note: the demo key can read this list: it is example data, never send it for real"
+        );
     }
     Ok((recipients, list))
 }
@@ -215,14 +230,23 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let known: Vec<String> = config.categories.iter().map(|c| c.id.clone()).collect();
     let mut topics = Vec::new();
-    for t in args.topics.iter().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
+    for t in args
+        .topics
+        .iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+    {
         if !known.contains(&t) {
-            bail!("unknown topic `{t}` (the categories in aushang.yaml are: {})", known.join(", "));
+            bail!(
+                "unknown topic `{t}` (the categories in aushang.yaml are: {})",
+                known.join(", ")
+            );
         }
         topics.push(t);
     }
     let consent_at = match &args.consent_at {
-        Some(raw) => import::parse_time(raw, &config.timezone).map_err(|m| anyhow::anyhow!("--consent-at: {m}"))?,
+        Some(raw) => import::parse_time(raw, &config.timezone)
+            .map_err(|m| anyhow::anyhow!("--consent-at: {m}"))?,
         None => now,
     };
     let (recipients, mut list) = open(dir)?;
@@ -230,7 +254,10 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         id: String::new(),
         channel: args.channel,
         address,
-        name: args.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        name: args
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
         topics,
         language: args.language,
         status: args.status,
@@ -238,13 +265,25 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         consent_source: args.consent_source,
         consent_text: args.consent_text,
         confirmed_at: None,
-        unsubscribed_at: if args.status == Status::Unsubscribed { Some(now) } else { None },
+        unsubscribed_at: if args.status == Status::Unsubscribed {
+            Some(now)
+        } else {
+            None
+        },
     };
-    let policy = if args.resubscribe { Resubscribe::WithNewConsent } else { Resubscribe::Never };
+    let policy = if args.resubscribe {
+        Resubscribe::WithNewConsent
+    } else {
+        Resubscribe::Never
+    };
     let outcome = list.add(candidate, policy);
     let id = match &outcome {
         AddOutcome::StillUnsubscribed(id) => {
-            let when = list.get(id).and_then(|s| s.unsubscribed_at).map(|t| t.to_string()).unwrap_or_default();
+            let when = list
+                .get(id)
+                .and_then(|s| s.unsubscribed_at)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
             bail!(
                 "{} unsubscribed ({when}); nothing changed\n  hint: pass --resubscribe only if the person has given new consent",
                 describe(list.get(id).expect("just found"))
@@ -256,14 +295,19 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     let s = list.get(&id).expect("just added");
     match outcome {
         AddOutcome::Added(_) => println!("added {} as {}", describe(s), s.status),
-        _ => println!("already on the list: merged into {} ({})", describe(s), s.status),
+        _ => println!(
+            "already on the list: merged into {} ({})",
+            describe(s),
+            s.status
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(root)?;
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let opts = ImportOptions {
         channel: args.channel,
         status: args.status,
@@ -276,7 +320,10 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
     };
     let parsed = import::parse(&bytes, &opts);
     if !parsed.ignored_columns.is_empty() {
-        eprintln!("note: ignored columns (not stored): {}", parsed.ignored_columns.join(", "));
+        eprintln!(
+            "note: ignored columns (not stored): {}",
+            parsed.ignored_columns.join(", ")
+        );
     }
     let problems: Vec<Problem> = parsed
         .problems
@@ -292,8 +339,16 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
             problem
         })
         .collect();
-    eprint!("{}", diagnostics::render(&problems, diagnostics::Format::Human));
-    let invalid = parsed.problems.iter().map(|p| p.line).collect::<std::collections::BTreeSet<_>>().len();
+    eprint!(
+        "{}",
+        diagnostics::render(&problems, diagnostics::Format::Human)
+    );
+    let invalid = parsed
+        .problems
+        .iter()
+        .map(|p| p.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     if invalid > 0 && !args.skip_invalid {
         bail!(
             "{invalid} invalid row(s) in {}; nothing was imported\n  hint: fix them, or pass --skip-invalid to import only the valid rows",
@@ -301,10 +356,22 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
         );
     }
     let (recipients, mut list) = open(dir)?;
-    let outcomes = list.add_all(parsed.rows.into_iter().map(|(_, s)| s).collect(), Resubscribe::Never);
-    let added = outcomes.iter().filter(|o| matches!(o, AddOutcome::Added(_))).count();
-    let merged = outcomes.iter().filter(|o| matches!(o, AddOutcome::Merged(_))).count();
-    let skipped = outcomes.iter().filter(|o| matches!(o, AddOutcome::StillUnsubscribed(_))).count();
+    let outcomes = list.add_all(
+        parsed.rows.into_iter().map(|(_, s)| s).collect(),
+        Resubscribe::Never,
+    );
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Added(_)))
+        .count();
+    let merged = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Merged(_)))
+        .count();
+    let skipped = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::StillUnsubscribed(_)))
+        .count();
     if args.dry_run {
         println!("dry run, nothing written:");
     } else if added + merged > 0 {
@@ -337,7 +404,10 @@ fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     }
     list.save(dir, &recipients)?;
     for id in changed {
-        println!("unsubscribed {}", describe(list.get(&id).expect("just changed")));
+        println!(
+            "unsubscribed {}",
+            describe(list.get(&id).expect("just changed"))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -345,7 +415,11 @@ fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
 fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     let key = lookup(&args)?;
     let (recipients, mut list) = open(dir)?;
-    let ids: Vec<String> = list.find(&key, args.channel).iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<String> = list
+        .find(&key, args.channel)
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
     if ids.is_empty() {
         return Err(not_found(&key));
     }
@@ -353,15 +427,20 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     // whereas a list saved first would lose the ids the journal rows are found by.
     let mut journal_rows = 0;
     for id in &ids {
-        journal_rows += aushang::broadcast::journal::forget_subscriber(root, id)
-            .with_context(|| format!("cannot remove {id} from the journal; the list is unchanged"))?;
+        journal_rows +=
+            aushang::broadcast::journal::forget_subscriber(root, id).with_context(|| {
+                format!("cannot remove {id} from the journal; the list is unchanged")
+            })?;
     }
     let gone = list.forget(&key, args.channel);
     list.save(dir, &recipients)?;
     for s in &gone {
         println!("forgot {}", describe(s));
     }
-    println!("removed {} subscription(s) and {journal_rows} journal row(s)", gone.len());
+    println!(
+        "removed {} subscription(s) and {journal_rows} journal row(s)",
+        gone.len()
+    );
     println!(
         "note: older encrypted versions of the list remain in git history; see docs/subscribers.md (crypto-shredding)"
     );
@@ -382,7 +461,14 @@ fn export(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
         println!("channel:         {}", s.channel);
         println!("address:         {}", s.address);
         println!("name:            {}", s.name.as_deref().unwrap_or(""));
-        println!("topics:          {}", if s.topics.is_empty() { "(all)".into() } else { s.topics.join(", ") });
+        println!(
+            "topics:          {}",
+            if s.topics.is_empty() {
+                "(all)".into()
+            } else {
+                s.topics.join(", ")
+            }
+        );
         println!("language:        {}", s.language);
         println!("status:          {}", s.status);
         println!("consent_at:      {}", ts(s.consent_at));
@@ -397,7 +483,9 @@ fn export(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
 
 fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
     if args.reveal && !std::io::stdout().is_terminal() {
-        bail!("--reveal only prints to a terminal, so addresses never end up in a file or a CI log");
+        bail!(
+            "--reveal only prints to a terminal, so addresses never end up in a file or a CI log"
+        );
     }
     let (_, list) = open(dir)?;
     let rows: Vec<&Subscriber> = list
@@ -405,24 +493,45 @@ fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|s| args.status.is_none_or(|st| s.status == st))
         .filter(|s| args.channel.is_none_or(|c| s.channel == c))
-        .filter(|s| args.topic.as_ref().is_none_or(|t| s.topics.is_empty() || s.topics.contains(t)))
+        .filter(|s| {
+            args.topic
+                .as_ref()
+                .is_none_or(|t| s.topics.is_empty() || s.topics.contains(t))
+        })
         .collect();
-    println!("{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  topics", "id", "channel", "address", "status", "consent");
+    println!(
+        "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  topics",
+        "id", "channel", "address", "status", "consent"
+    );
     for s in &rows {
-        let address = if args.reveal { s.address.clone() } else { s.masked_address() };
+        let address = if args.reveal {
+            s.address.clone()
+        } else {
+            s.masked_address()
+        };
         let topics = match (s.status, s.topics.is_empty()) {
             (Status::Unsubscribed, _) => "-".to_string(),
             (_, true) => "(all)".to_string(),
             (_, false) => s.topics.join(" "),
         };
-        let consent = s.consent_at.map(|t| t.to_string()[..10].to_string()).unwrap_or_default();
-        print!("{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {topics}", s.id, s.channel, address, s.status, consent);
+        let consent = s
+            .consent_at
+            .map(|t| t.to_string()[..10].to_string())
+            .unwrap_or_default();
+        print!(
+            "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {topics}",
+            s.id, s.channel, address, s.status, consent
+        );
         match (&s.name, args.reveal) {
             (Some(n), true) => println!("  {n}"),
             _ => println!(),
         }
     }
-    eprintln!("{} of {} subscription(s)", rows.len(), list.subscribers().len());
+    eprintln!(
+        "{} of {} subscription(s)",
+        rows.len(),
+        list.subscribers().len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -430,7 +539,11 @@ fn count(dir: &Path) -> anyhow::Result<ExitCode> {
     let (_, list) = open(dir)?;
     let c = list.counts();
     println!("total: {}", c.total);
-    for (title, map) in [("by channel", &c.by_channel), ("by status", &c.by_status), ("active by topic", &c.by_topic)] {
+    for (title, map) in [
+        ("by channel", &c.by_channel),
+        ("by status", &c.by_status),
+        ("active by topic", &c.by_topic),
+    ] {
         println!("{title}:");
         for (k, v) in map {
             println!("  {k:<16} {v}");
@@ -442,12 +555,24 @@ fn count(dir: &Path) -> anyhow::Result<ExitCode> {
 fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
     let (recipients, list) = open(dir)?;
     list.save(dir, &recipients)?;
-    println!("re-encrypted {} subscription(s) to {} key(s):", list.subscribers().len(), recipients.entries.len());
+    println!(
+        "re-encrypted {} subscription(s) to {} key(s):",
+        list.subscribers().len(),
+        recipients.entries.len()
+    );
     for r in &recipients.entries {
-        println!("  {}  {}", r.key, r.holder.as_deref().unwrap_or("(no holder named)"));
+        println!(
+            "  {}  {}",
+            r.key,
+            r.holder.as_deref().unwrap_or("(no holder named)")
+        );
     }
-    println!("note: keys removed from recipients.txt cannot read this version, but can still read older");
-    println!("versions in git history; see docs/subscribers.md (revoking access, crypto-shredding)");
+    println!(
+        "note: keys removed from recipients.txt cannot read this version, but can still read older"
+    );
+    println!(
+        "versions in git history; see docs/subscribers.md (revoking access, crypto-shredding)"
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -457,7 +582,15 @@ fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
     let (recipients, mut list) = open(dir)?;
     let gone = list.prune_pending(args.now.unwrap_or_else(Timestamp::now), max_age);
     for s in &gone {
-        println!("{} {}", if args.dry_run { "would delete" } else { "deleted" }, describe(s));
+        println!(
+            "{} {}",
+            if args.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            },
+            describe(s)
+        );
     }
     if !gone.is_empty() && !args.dry_run {
         list.save(dir, &recipients)?;
@@ -466,12 +599,20 @@ fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
         "{} pending sign-up(s) older than {} {}",
         gone.len(),
         humanize(max_age),
-        if args.dry_run { "would be deleted (dry run)" } else { "deleted" }
+        if args.dry_run {
+            "would be deleted (dry run)"
+        } else {
+            "deleted"
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
 
 fn humanize(d: jiff::SignedDuration) -> String {
     let hours = d.as_hours();
-    if hours % 24 == 0 { format!("{} days", hours / 24) } else { format!("{hours} hours") }
+    if hours % 24 == 0 {
+        format!("{} days", hours / 24)
+    } else {
+        format!("{hours} hours")
+    }
 }

@@ -14,32 +14,97 @@ use super::record::{Channel, Status, Subscriber};
 /// Which header names fill which field. Names are compared lower-cased, with spaces and `-`
 /// turned into `_`.
 pub const COLUMN_NAMES: &[(Field, &[&str])] = &[
-    (Field::Name, &["name", "full_name", "vollstaendiger_name", "vollständiger_name"]),
+    (
+        Field::Name,
+        &[
+            "name",
+            "full_name",
+            "vollstaendiger_name",
+            "vollständiger_name",
+        ],
+    ),
     (Field::FirstName, &["vorname", "first_name", "firstname"]),
-    (Field::LastName, &["nachname", "last_name", "lastname", "familienname"]),
+    (
+        Field::LastName,
+        &["nachname", "last_name", "lastname", "familienname"],
+    ),
     (
         Field::Phone,
         &[
-            "telefon", "telefonnummer", "tel", "mobil", "mobilnummer", "mobilfunknummer", "handy", "handynummer",
-            "phone", "mobile", "number", "nummer", "rufnummer", "whatsapp", "whatsapp_nummer",
+            "telefon",
+            "telefonnummer",
+            "tel",
+            "mobil",
+            "mobilnummer",
+            "mobilfunknummer",
+            "handy",
+            "handynummer",
+            "phone",
+            "mobile",
+            "number",
+            "nummer",
+            "rufnummer",
+            "whatsapp",
+            "whatsapp_nummer",
         ],
     ),
-    (Field::Email, &["email", "e_mail", "mail", "e_mail_adresse", "email_address"]),
+    (
+        Field::Email,
+        &["email", "e_mail", "mail", "e_mail_adresse", "email_address"],
+    ),
     (Field::Address, &["address", "adresse"]),
     (Field::Channel, &["channel", "kanal"]),
-    (Field::Topics, &["topics", "themen", "kategorien", "categories", "interessen", "rubriken"]),
+    (
+        Field::Topics,
+        &[
+            "topics",
+            "themen",
+            "kategorien",
+            "categories",
+            "interessen",
+            "rubriken",
+        ],
+    ),
     (Field::Language, &["language", "sprache"]),
     (Field::Status, &["status"]),
     (
         Field::ConsentAt,
-        &["consent_at", "datum", "date", "einwilligung_am", "anmeldedatum", "angemeldet_am", "timestamp", "zeitstempel"],
+        &[
+            "consent_at",
+            "datum",
+            "date",
+            "einwilligung_am",
+            "anmeldedatum",
+            "angemeldet_am",
+            "timestamp",
+            "zeitstempel",
+        ],
     ),
-    (Field::ConsentSource, &["consent_source", "quelle", "source", "herkunft"]),
+    (
+        Field::ConsentSource,
+        &["consent_source", "quelle", "source", "herkunft"],
+    ),
     (
         Field::ConsentText,
-        &["consent_text", "consent_version", "version", "einwilligungstext", "datenschutz_version", "einwilligung_version"],
+        &[
+            "consent_text",
+            "consent_version",
+            "version",
+            "einwilligungstext",
+            "datenschutz_version",
+            "einwilligung_version",
+        ],
     ),
-    (Field::ConfirmedAt, &["confirmed_at", "bestätigt_am", "bestaetigt_am", "bestätigt", "confirmed"]),
+    (
+        Field::ConfirmedAt,
+        &[
+            "confirmed_at",
+            "bestätigt_am",
+            "bestaetigt_am",
+            "bestätigt",
+            "confirmed",
+        ],
+    ),
     (Field::UnsubscribedAt, &["unsubscribed_at", "abgemeldet_am"]),
 ];
 
@@ -114,13 +179,28 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-            return only(line, None, "the file is not UTF-8: save it as \"CSV UTF-8\" and import again");
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+                + 1;
+            return only(
+                line,
+                None,
+                "the file is not UTF-8: save it as \"CSV UTF-8\" and import again",
+            );
         }
     };
     let first_line = text.lines().next().unwrap_or("");
-    let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let header = match reader.headers() {
         Ok(h) => h.clone(),
         Err(_) => return only(1, None, "the header line cannot be read as CSV"),
@@ -129,7 +209,10 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
     let mut parsed = ParsedImport::default();
     for (i, raw) in header.iter().enumerate() {
         let norm = raw.trim().to_lowercase().replace([' ', '-', '.'], "_");
-        match COLUMN_NAMES.iter().find(|(_, names)| names.contains(&norm.as_str())) {
+        match COLUMN_NAMES
+            .iter()
+            .find(|(_, names)| names.contains(&norm.as_str()))
+        {
             Some((field, _)) if columns.iter().any(|(f, _, _)| f == field) => {
                 return only(1, Some(raw), "two columns mean the same field; keep one");
             }
@@ -153,12 +236,19 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map(|p| line_at(text, p.byte())).unwrap_or(0);
-                parsed.problems.push(problem(line, None, "this line is not valid CSV (check the quotes)"));
+                parsed.problems.push(problem(
+                    line,
+                    None,
+                    "this line is not valid CSV (check the quotes)",
+                ));
                 continue;
             }
         }
         // The csv crate does not count blank lines; the byte offset gives the line an editor shows.
-        let line = record.position().map(|p| line_at(text, p.byte())).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| line_at(text, p.byte()))
+            .unwrap_or(0);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -183,21 +273,36 @@ fn line_at(text: &str, byte: u64) -> u64 {
     while matches!(text.as_bytes().get(end), Some(b'\n' | b'\r')) {
         end += 1;
     }
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
 }
 
 fn only(line: u64, column: Option<&str>, message: &str) -> ParsedImport {
-    ParsedImport { problems: vec![problem(line, column, message)], ..ParsedImport::default() }
+    ParsedImport {
+        problems: vec![problem(line, column, message)],
+        ..ParsedImport::default()
+    }
 }
 
 fn problem(line: u64, column: Option<&str>, message: impl Into<String>) -> ImportProblem {
-    ImportProblem { line, column: column.map(str::to_owned), message: message.into() }
+    ImportProblem {
+        line,
+        column: column.map(str::to_owned),
+        message: message.into(),
+    }
 }
 
 type Getter<'a> = dyn Fn(Field) -> Option<(&'a str, &'a str)> + 'a;
 
 /// Checks one row; returns every problem of the row, not just the first.
-fn parse_row<'a>(line: u64, get: &Getter<'a>, opts: &ImportOptions) -> Result<Subscriber, Vec<ImportProblem>> {
+fn parse_row<'a>(
+    line: u64,
+    get: &Getter<'a>,
+    opts: &ImportOptions,
+) -> Result<Subscriber, Vec<ImportProblem>> {
     let mut problems = Vec::new();
     let channel = match get(Field::Channel) {
         Some((v, col)) => v.parse::<Channel>().unwrap_or_else(|e| {
@@ -219,27 +324,51 @@ fn parse_row<'a>(line: u64, get: &Getter<'a>, opts: &ImportOptions) -> Result<Su
             }
         },
         None => {
-            let what = if channel == Channel::Email { "e-mail address" } else { "phone number" };
-            problems.push(problem(line, None, format!("no {what} for channel {channel}")));
+            let what = if channel == Channel::Email {
+                "e-mail address"
+            } else {
+                "phone number"
+            };
+            problems.push(problem(
+                line,
+                None,
+                format!("no {what} for channel {channel}"),
+            ));
             None
         }
     };
-    let name = match (get(Field::Name), get(Field::FirstName), get(Field::LastName)) {
+    let name = match (
+        get(Field::Name),
+        get(Field::FirstName),
+        get(Field::LastName),
+    ) {
         (Some((n, _)), _, _) => Some(n.to_string()),
         (None, first, last) => {
-            let joined = [first, last].iter().flatten().map(|(v, _)| *v).collect::<Vec<_>>().join(" ");
+            let joined = [first, last]
+                .iter()
+                .flatten()
+                .map(|(v, _)| *v)
+                .collect::<Vec<_>>()
+                .join(" ");
             Some(joined).filter(|n| !n.is_empty())
         }
     };
     let mut topics = Vec::new();
     if let Some((raw, col)) = get(Field::Topics) {
-        for t in raw.split([',', ';', '|', ' ', '/']).map(str::trim).filter(|t| !t.is_empty()) {
+        for t in raw
+            .split([',', ';', '|', ' ', '/'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let t = t.to_lowercase();
             if !opts.known_topics.is_empty() && !opts.known_topics.contains(&t) {
                 problems.push(problem(
                     line,
                     Some(col),
-                    format!("unknown topic `{t}` (known: {})", opts.known_topics.join(", ")),
+                    format!(
+                        "unknown topic `{t}` (known: {})",
+                        opts.known_topics.join(", ")
+                    ),
                 ));
             } else if !topics.contains(&t) {
                 topics.push(t);
@@ -273,13 +402,23 @@ fn parse_row<'a>(line: u64, get: &Getter<'a>, opts: &ImportOptions) -> Result<Su
         address: address.expect("no problems means an address"),
         name,
         topics,
-        language: get(Field::Language).map(|(v, _)| v.to_lowercase()).unwrap_or_else(|| opts.language.clone()),
+        language: get(Field::Language)
+            .map(|(v, _)| v.to_lowercase())
+            .unwrap_or_else(|| opts.language.clone()),
         status,
         consent_at: consent_at.or(Some(opts.now)),
-        consent_source: get(Field::ConsentSource).map(|(v, _)| v.to_string()).unwrap_or_else(|| opts.consent_source.clone()),
-        consent_text: get(Field::ConsentText).map(|(v, _)| v.to_string()).unwrap_or_else(|| opts.consent_text.clone()),
+        consent_source: get(Field::ConsentSource)
+            .map(|(v, _)| v.to_string())
+            .unwrap_or_else(|| opts.consent_source.clone()),
+        consent_text: get(Field::ConsentText)
+            .map(|(v, _)| v.to_string())
+            .unwrap_or_else(|| opts.consent_text.clone()),
         confirmed_at,
-        unsubscribed_at: if status == Status::Unsubscribed { unsubscribed_at.or(Some(opts.now)) } else { None },
+        unsubscribed_at: if status == Status::Unsubscribed {
+            unsubscribed_at.or(Some(opts.now))
+        } else {
+            None
+        },
     })
 }
 
@@ -288,7 +427,9 @@ fn parse_status(raw: &str) -> Result<Status, String> {
         "active" | "aktiv" | "bestätigt" | "bestaetigt" | "confirmed" => Ok(Status::Active),
         "pending" | "ausstehend" | "offen" | "unbestätigt" => Ok(Status::Pending),
         "unsubscribed" | "abgemeldet" => Ok(Status::Unsubscribed),
-        other => Err(format!("unknown status `{other}` (use pending, active or unsubscribed)")),
+        other => Err(format!(
+            "unknown status `{other}` (use pending, active or unsubscribed)"
+        )),
     }
 }
 
@@ -302,15 +443,23 @@ pub fn parse_time(raw: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     let civil = raw
         .parse::<jiff::civil::DateTime>()
         .ok()
-        .or_else(|| raw.parse::<jiff::civil::Date>().ok().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
+        .or_else(|| {
+            raw.parse::<jiff::civil::Date>()
+                .ok()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
         .or_else(|| jiff::civil::DateTime::strptime("%d.%m.%Y %H:%M", raw).ok())
         .or_else(|| jiff::civil::DateTime::strptime("%d.%m.%Y %H:%M:%S", raw).ok())
         .or_else(|| {
-            jiff::civil::Date::strptime("%d.%m.%Y", raw).ok().map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+            jiff::civil::Date::strptime("%d.%m.%Y", raw)
+                .ok()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
         });
     civil
         .and_then(|dt| tz.to_ambiguous_timestamp(dt).compatible().ok())
-        .ok_or_else(|| format!("`{raw}` is not a date (write 2026-11-02, 02.11.2026 or 02.11.2026 09:15)"))
+        .ok_or_else(|| {
+            format!("`{raw}` is not a date (write 2026-11-02, 02.11.2026 or 02.11.2026 09:15)")
+        })
 }
 
 #[cfg(test)]
@@ -343,7 +492,11 @@ mod tests {
         assert_eq!(s.name.as_deref(), Some("Erika Beispiel"));
         assert_eq!(s.topics, vec!["verkehr", "abfall"]);
         assert_eq!(s.status, Status::Active, "a confirmation date means active");
-        assert_eq!(s.consent_at, Some("2026-11-02T08:15:00Z".parse().unwrap()), "Berlin is UTC+1 in November");
+        assert_eq!(
+            s.consent_at,
+            Some("2026-11-02T08:15:00Z".parse().unwrap()),
+            "Berlin is UTC+1 in November"
+        );
     }
 
     #[test]
@@ -358,8 +511,16 @@ mod tests {
         assert_eq!(p.rows.len(), 1);
         let lines: Vec<u64> = p.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![3, 4, 6, 6], "{:?}", p.problems);
-        assert!(p.problems[0].to_string().contains("landline"), "{}", p.problems[0]);
-        assert!(!p.problems[0].to_string().contains("23125000"), "{}", p.problems[0]);
+        assert!(
+            p.problems[0].to_string().contains("landline"),
+            "{}",
+            p.problems[0]
+        );
+        assert!(
+            !p.problems[0].to_string().contains("23125000"),
+            "{}",
+            p.problems[0]
+        );
         assert!(p.problems[1].message.contains("kultur"));
     }
 

@@ -148,9 +148,12 @@ pub fn mask(address: &str) -> String {
     if chars.len() <= 8 {
         return "*".repeat(chars.len());
     }
-    let head: String = chars[..6].iter().collect();
+    // At least four digits stay hidden, so a short (e.g. landline) number is never shown whole.
+    let hidden = (chars.len() - 9).max(4);
+    let head_len = (chars.len() - 3 - hidden).min(6);
+    let head: String = chars[..head_len].iter().collect();
     let tail: String = chars[chars.len() - 3..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 9))
+    format!("{head}{}{tail}", "*".repeat(chars.len() - head_len - 3))
 }
 
 #[cfg(test)]
@@ -162,5 +165,8 @@ mod tests {
         assert_eq!(mask("+4915123456789"), "+49151*****789");
         assert_eq!(mask("anna.muster@example.org"), "a***@example.org");
         assert_eq!(mask("+4912"), "*****");
+        assert_eq!(mask("+491713920001"), "+49171****001");
+        assert_eq!(mask("02399 123"), "02****123");
+        assert_eq!(mask("0239912345"), "023****345");
     }
 }
