@@ -35,6 +35,9 @@ enum Command {
     /// Run the fake WhatsApp Graph API (for tests, scripts and benchmarks).
     #[command(hide = true)]
     FakeGraphApi(cmd::fake_graph::Args),
+    /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
+    #[command(subcommand)]
+    Subscribers(cmd::subscribers::Command),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Broadcast(args) => cmd::broadcast::run(&root, args),
         Command::Publish(args) => cmd::publish::run(&root, args),
         Command::FakeGraphApi(args) => cmd::fake_graph::run(&root, args),
+        Command::Subscribers(command) => cmd::subscribers::run(&root, command),
     };
     match result {
         Ok(code) => code,

@@ -40,3 +40,4 @@ pub fn parse_now(now: Option<&str>, config: &Config) -> anyhow::Result<jiff::Tim
             .map_err(|e| anyhow::anyhow!("--now {s:?}: {e}")),
     }
 }
+pub mod subscribers;

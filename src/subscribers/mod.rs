@@ -1,5 +1,13 @@
 //! The subscriber list: age-encrypted CSV, phone numbers, consent, import and export.
 
+pub mod address;
+pub mod format;
+pub mod import;
+pub mod list;
 pub mod record;
+pub mod store;
 
+pub use address::AddressError;
+pub use list::{AddOutcome, Counts, Resubscribe};
 pub use record::{Channel, Status, Subscriber, mask};
+pub use store::{Identity, Recipients, StoreError, SubscriberList, demo_identity_path};

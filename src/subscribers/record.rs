@@ -39,7 +39,7 @@ impl std::str::FromStr for Channel {
 
 impl std::fmt::Display for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -61,8 +61,29 @@ impl Status {
     }
 }
 
-/// One row of the subscriber list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pending" => Ok(Status::Pending),
+            "active" => Ok(Status::Active),
+            "unsubscribed" => Ok(Status::Unsubscribed),
+            other => Err(format!(
+                "unknown status `{other}` (known: pending, active, unsubscribed)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// One row of the subscriber list. `Debug` masks the address and hides the name, so a stray
+/// `{:?}` in a log or a failing test never prints personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Subscriber {
     /// Random, stable, never reused; the only thing other files (the journal) may reference.
     pub id: String,
@@ -81,6 +102,25 @@ pub struct Subscriber {
     pub consent_text: String,
     pub confirmed_at: Option<Timestamp>,
     pub unsubscribed_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .field("address", &self.masked_address())
+            .field("name", &self.name.as_ref().map(|_| "…"))
+            .field("topics", &self.topics)
+            .field("language", &self.language)
+            .field("status", &self.status)
+            .field("consent_at", &self.consent_at)
+            .field("consent_source", &self.consent_source)
+            .field("consent_text", &self.consent_text)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("unsubscribed_at", &self.unsubscribed_at)
+            .finish()
+    }
 }
 
 impl Subscriber {
@@ -108,9 +148,12 @@ pub fn mask(address: &str) -> String {
     if chars.len() <= 8 {
         return "*".repeat(chars.len());
     }
-    let head: String = chars[..6].iter().collect();
+    // At least four digits stay hidden, so a short (e.g. landline) number is never shown whole.
+    let hidden = (chars.len() - 9).max(4);
+    let head_len = (chars.len() - 3 - hidden).min(6);
+    let head: String = chars[..head_len].iter().collect();
     let tail: String = chars[chars.len() - 3..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 9))
+    format!("{head}{}{tail}", "*".repeat(chars.len() - head_len - 3))
 }
 
 #[cfg(test)]
@@ -122,5 +165,8 @@ mod tests {
         assert_eq!(mask("+4915123456789"), "+49151*****789");
         assert_eq!(mask("anna.muster@example.org"), "a***@example.org");
         assert_eq!(mask("+4912"), "*****");
+        assert_eq!(mask("+491713920001"), "+49171****001");
+        assert_eq!(mask("02399 123"), "02****123");
+        assert_eq!(mask("0239912345"), "023****345");
     }
 }

@@ -1,0 +1,618 @@
+//! `aushang subscribers …`: keys, the encrypted list, sign-ups, unsubscribes and DSGVO requests.
+//!
+//! Output never shows an address in clear except where that is the point (`export`, and
+//! `list --reveal` on a terminal). Every change loads, edits in memory and saves atomically;
+//! a command that fails writes nothing.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use aushang::config::{self, Config};
+use aushang::diagnostics::{self, Problem};
+use aushang::subscribers::import::{self, ImportOptions};
+use aushang::subscribers::store::{self, list_path, recipients_path};
+use aushang::subscribers::{
+    AddOutcome, Channel, Identity, Recipients, Resubscribe, Status, Subscriber, SubscriberList,
+    address, mask,
+};
+use jiff::Timestamp;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a key pair and an empty encrypted list for a new town (prints the secret key once).
+    Init(InitArgs),
+    /// Add one subscription (phone numbers in any common German notation).
+    Add(AddArgs),
+    /// Import a sign-up export (CSV); see docs/subscribers.md for the column names.
+    Import(ImportArgs),
+    /// Mark a person unsubscribed; keeps the minimal proof (when, which consent).
+    #[command(visible_alias = "unsubscribe")]
+    Remove(AddressArgs),
+    /// Erase a person completely: the list row and every journal reference (DSGVO Art. 17).
+    Forget(AddressArgs),
+    /// Print everything stored about a person (DSGVO Art. 15).
+    Export(AddressArgs),
+    /// List subscriptions with masked addresses.
+    List(ListArgs),
+    /// Count subscriptions by channel, status and topic.
+    Count,
+    /// Re-encrypt the list to the keys now in subscribers/recipients.txt.
+    Rekey,
+    /// Delete pending sign-ups older than `subscribers.prune_pending_after` (default 30 days).
+    Prune(PruneArgs),
+}
+
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// Who holds the new key, written as a comment in recipients.txt.
+    #[arg(long, default_value = "CI (GitHub secret AUSHANG_IDENTITY)")]
+    holder: String,
+}
+
+#[derive(clap::Args)]
+pub struct AddArgs {
+    #[arg(long, default_value = "whatsapp")]
+    channel: Channel,
+    /// Phone number or e-mail address.
+    #[arg(long)]
+    address: String,
+    /// Optional (data minimisation: leave it out unless needed).
+    #[arg(long)]
+    name: Option<String>,
+    /// Category ids from aushang.yaml, comma-separated; none = every notice.
+    #[arg(long, value_delimiter = ',')]
+    topics: Vec<String>,
+    /// How consent was given: web, keyword, paper, import …
+    #[arg(long)]
+    consent_source: String,
+    /// Version id or hash of the consent text the person agreed to.
+    #[arg(long, default_value = "")]
+    consent_text: String,
+    /// When consent was given (default: now), e.g. 2026-11-02 or 02.11.2026 09:15.
+    #[arg(long)]
+    consent_at: Option<String>,
+    /// `active`, or `pending` until the person confirms (double opt-in).
+    #[arg(long, default_value = "active")]
+    status: Status,
+    #[arg(long, default_value = "de")]
+    language: String,
+    /// The person unsubscribed earlier and has now given new consent.
+    #[arg(long)]
+    resubscribe: bool,
+    #[arg(long, hide = true)]
+    now: Option<Timestamp>,
+}
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    file: PathBuf,
+    /// Import the valid rows even if some are invalid (those are reported and left out).
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Check and summarise without writing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Channel for rows without a `channel` column.
+    #[arg(long, default_value = "whatsapp")]
+    channel: Channel,
+    /// Status for rows that have neither `status` nor `confirmed_at`.
+    #[arg(long, default_value = "pending")]
+    status: Status,
+    /// Consent source for rows without a `consent_source` column.
+    #[arg(long, default_value = "import")]
+    consent_source: String,
+    /// Consent text version for rows without a `consent_text` column.
+    #[arg(long, default_value = "")]
+    consent_text: String,
+    #[arg(long, hide = true)]
+    now: Option<Timestamp>,
+}
+
+#[derive(clap::Args)]
+pub struct AddressArgs {
+    /// Phone number (any notation) or e-mail address.
+    address: String,
+    /// Only this channel (default: every channel with this address).
+    #[arg(long)]
+    channel: Option<Channel>,
+    #[arg(long, hide = true)]
+    now: Option<Timestamp>,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Show addresses and names in clear (only on a terminal, never into a file or CI log).
+    #[arg(long)]
+    reveal: bool,
+    #[arg(long)]
+    status: Option<Status>,
+    #[arg(long)]
+    channel: Option<Channel>,
+    #[arg(long)]
+    topic: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Show what would be deleted without writing.
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long, hide = true)]
+    now: Option<Timestamp>,
+}
+
+pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
+    let dir = root.join("subscribers");
+    match command {
+        Command::Init(args) => init(&dir, args),
+        Command::Add(args) => add(root, &dir, args),
+        Command::Import(args) => import_file(root, &dir, args),
+        Command::Remove(args) => remove(&dir, args),
+        Command::Forget(args) => forget(root, &dir, args),
+        Command::Export(args) => export(&dir, args),
+        Command::List(args) => list(&dir, args),
+        Command::Count => count(&dir),
+        Command::Rekey => rekey(&dir),
+        Command::Prune(args) => prune(root, &dir, args),
+    }
+}
+
+fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    for path in [list_path(dir), recipients_path(dir)] {
+        if path.exists() {
+            return Err(store::StoreError::AlreadyExists { path }.into());
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (identity, secret) = Identity::generate();
+    let public = identity.public_keys().remove(0);
+    let text = Recipients::file_text(&args.holder, &public);
+    let recipients = Recipients::parse(&text, &recipients_path(dir))?;
+    // The list first: if writing it fails there is no recipients file claiming a list exists.
+    SubscriberList::default().save(dir, &recipients)?;
+    aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes())
+        .with_context(|| format!("cannot write {}", recipients_path(dir).display()))?;
+    println!(
+        "Created {} (public key {public})",
+        recipients_path(dir).display()
+    );
+    println!(
+        "and an empty encrypted list {}.\n",
+        list_path(dir).display()
+    );
+    println!("Secret key — shown only now, aushang keeps no copy:\n\n    {secret}\n");
+    println!(
+        "1. Store it as the repository secret AUSHANG_IDENTITY (GitHub: Settings → Secrets and"
+    );
+    println!("   variables → Actions), only for the workflow step that sends.");
+    println!(
+        "2. Keep a second copy in the town's password manager. Without it nobody can read the list."
+    );
+    println!(
+        "3. Admins who need the list create their own key (`age-keygen -o key.txt`), add the public"
+    );
+    println!("   key to recipients.txt and someone with access runs `aushang subscribers rekey`.");
+    println!("Never commit the secret key.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Identity, recipients and the decrypted list: what every changing command needs.
+fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
+    let identity = Identity::from_env()?;
+    let recipients = Recipients::load(dir)?;
+    let list = SubscriberList::load(dir, &identity)?;
+    if recipients.includes_demo_key() {
+        eprintln!(
+            "note: the demo key can read this list: it is example data, never send it for real"
+        );
+    }
+    Ok((recipients, list))
+}
+
+fn load_config(root: &Path) -> anyhow::Result<Config> {
+    config::load(root).map_err(|problems| {
+        anyhow::anyhow!(
+            "{}aushang.yaml has errors",
+            diagnostics::render(&problems, diagnostics::Format::Human)
+        )
+    })
+}
+
+fn describe(s: &Subscriber) -> String {
+    format!("{} ({} {})", s.id, s.channel, s.masked_address())
+}
+
+fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(root)?;
+    let address = address::normalize(args.channel, &args.address)?;
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let known: Vec<String> = config.categories.iter().map(|c| c.id.clone()).collect();
+    let mut topics = Vec::new();
+    for t in args
+        .topics
+        .iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+    {
+        if !known.contains(&t) {
+            bail!(
+                "unknown topic `{t}` (the categories in aushang.yaml are: {})",
+                known.join(", ")
+            );
+        }
+        topics.push(t);
+    }
+    let consent_at = match &args.consent_at {
+        Some(raw) => import::parse_time(raw, &config.timezone)
+            .map_err(|m| anyhow::anyhow!("--consent-at: {m}"))?,
+        None => now,
+    };
+    let (recipients, mut list) = open(dir)?;
+    let candidate = Subscriber {
+        id: String::new(),
+        channel: args.channel,
+        address,
+        name: args
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        topics,
+        language: args.language,
+        status: args.status,
+        consent_at: Some(consent_at),
+        consent_source: args.consent_source,
+        consent_text: args.consent_text,
+        confirmed_at: None,
+        unsubscribed_at: if args.status == Status::Unsubscribed {
+            Some(now)
+        } else {
+            None
+        },
+    };
+    let policy = if args.resubscribe {
+        Resubscribe::WithNewConsent
+    } else {
+        Resubscribe::Never
+    };
+    let outcome = list.add(candidate, policy);
+    let id = match &outcome {
+        AddOutcome::StillUnsubscribed(id) => {
+            let when = list
+                .get(id)
+                .and_then(|s| s.unsubscribed_at)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            bail!(
+                "{} unsubscribed ({when}); nothing changed\n  hint: pass --resubscribe only if the person has given new consent",
+                describe(list.get(id).expect("just found"))
+            );
+        }
+        AddOutcome::Added(id) | AddOutcome::Merged(id) => id.clone(),
+    };
+    list.save(dir, &recipients)?;
+    let s = list.get(&id).expect("just added");
+    match outcome {
+        AddOutcome::Added(_) => println!("added {} as {}", describe(s), s.status),
+        _ => println!(
+            "already on the list: merged into {} ({})",
+            describe(s),
+            s.status
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(root)?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let opts = ImportOptions {
+        channel: args.channel,
+        status: args.status,
+        consent_source: args.consent_source,
+        consent_text: args.consent_text,
+        language: config.language.clone(),
+        known_topics: config.categories.iter().map(|c| c.id.clone()).collect(),
+        timezone: config.timezone.clone(),
+        now: args.now.unwrap_or_else(Timestamp::now),
+    };
+    let parsed = import::parse(&bytes, &opts);
+    if !parsed.ignored_columns.is_empty() {
+        eprintln!(
+            "note: ignored columns (not stored): {}",
+            parsed.ignored_columns.join(", ")
+        );
+    }
+    let problems: Vec<Problem> = parsed
+        .problems
+        .iter()
+        .map(|p| {
+            // No `at()`: it would copy the source line, and that line holds a phone number.
+            let message = match &p.column {
+                Some(c) => format!("column `{c}`: {}", p.message),
+                None => p.message.clone(),
+            };
+            let mut problem = Problem::error(&args.file, message);
+            problem.line = Some(p.line as usize);
+            problem
+        })
+        .collect();
+    eprint!(
+        "{}",
+        diagnostics::render(&problems, diagnostics::Format::Human)
+    );
+    let invalid = parsed
+        .problems
+        .iter()
+        .map(|p| p.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if invalid > 0 && !args.skip_invalid {
+        bail!(
+            "{invalid} invalid row(s) in {}; nothing was imported\n  hint: fix them, or pass --skip-invalid to import only the valid rows",
+            args.file.display()
+        );
+    }
+    let (recipients, mut list) = open(dir)?;
+    let outcomes = list.add_all(
+        parsed.rows.into_iter().map(|(_, s)| s).collect(),
+        Resubscribe::Never,
+    );
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Added(_)))
+        .count();
+    let merged = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Merged(_)))
+        .count();
+    let skipped = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::StillUnsubscribed(_)))
+        .count();
+    if args.dry_run {
+        println!("dry run, nothing written:");
+    } else if added + merged > 0 {
+        list.save(dir, &recipients)?;
+    }
+    println!(
+        "added {added}, merged {merged}, skipped {skipped} (unsubscribed, not re-activated), invalid {invalid}"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lookup(args: &AddressArgs) -> anyhow::Result<String> {
+    Ok(address::lookup_key(&args.address)?)
+}
+
+fn not_found(key: &str) -> anyhow::Error {
+    anyhow::anyhow!("no subscription with the address {}", mask(key))
+}
+
+fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
+    let key = lookup(&args)?;
+    let (recipients, mut list) = open(dir)?;
+    if list.find(&key, args.channel).is_empty() {
+        return Err(not_found(&key));
+    }
+    let changed = list.unsubscribe(&key, args.channel, args.now.unwrap_or_else(Timestamp::now));
+    if changed.is_empty() {
+        println!("already unsubscribed: {}; nothing changed", mask(&key));
+        return Ok(ExitCode::SUCCESS);
+    }
+    list.save(dir, &recipients)?;
+    for id in changed {
+        println!(
+            "unsubscribed {}",
+            describe(list.get(&id).expect("just changed"))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
+    let key = lookup(&args)?;
+    let (recipients, mut list) = open(dir)?;
+    let ids: Vec<String> = list
+        .find(&key, args.channel)
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Err(not_found(&key));
+    }
+    // Journal first: if saving the list then fails, running `forget` again finishes the job,
+    // whereas a list saved first would lose the ids the journal rows are found by.
+    let mut journal_rows = 0;
+    for id in &ids {
+        journal_rows +=
+            aushang::broadcast::journal::forget_subscriber(root, id).with_context(|| {
+                format!("cannot remove {id} from the journal; the list is unchanged")
+            })?;
+    }
+    let gone = list.forget(&key, args.channel);
+    list.save(dir, &recipients)?;
+    for s in &gone {
+        println!("forgot {}", describe(s));
+    }
+    println!(
+        "removed {} subscription(s) and {journal_rows} journal row(s)",
+        gone.len()
+    );
+    println!(
+        "note: older encrypted versions of the list remain in git history; see docs/subscribers.md (crypto-shredding)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
+    let key = lookup(&args)?;
+    let (_, list) = open(dir)?;
+    let found = list.find(&key, args.channel);
+    if found.is_empty() {
+        return Err(not_found(&key));
+    }
+    eprintln!("note: this is personal data; give it to the person, do not keep a plaintext copy");
+    let ts = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    for s in found {
+        println!("id:              {}", s.id);
+        println!("channel:         {}", s.channel);
+        println!("address:         {}", s.address);
+        println!("name:            {}", s.name.as_deref().unwrap_or(""));
+        println!(
+            "topics:          {}",
+            if s.topics.is_empty() {
+                "(all)".into()
+            } else {
+                s.topics.join(", ")
+            }
+        );
+        println!("language:        {}", s.language);
+        println!("status:          {}", s.status);
+        println!("consent_at:      {}", ts(s.consent_at));
+        println!("consent_source:  {}", s.consent_source);
+        println!("consent_text:    {}", s.consent_text);
+        println!("confirmed_at:    {}", ts(s.confirmed_at));
+        println!("unsubscribed_at: {}", ts(s.unsubscribed_at));
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
+    if args.reveal && !std::io::stdout().is_terminal() {
+        bail!(
+            "--reveal only prints to a terminal, so addresses never end up in a file or a CI log"
+        );
+    }
+    let (_, list) = open(dir)?;
+    let rows: Vec<&Subscriber> = list
+        .subscribers()
+        .iter()
+        .filter(|s| args.status.is_none_or(|st| s.status == st))
+        .filter(|s| args.channel.is_none_or(|c| s.channel == c))
+        .filter(|s| {
+            args.topic
+                .as_ref()
+                .is_none_or(|t| s.topics.is_empty() || s.topics.contains(t))
+        })
+        .collect();
+    println!(
+        "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  topics",
+        "id", "channel", "address", "status", "consent"
+    );
+    for s in &rows {
+        let address = if args.reveal {
+            s.address.clone()
+        } else {
+            s.masked_address()
+        };
+        let topics = match (s.status, s.topics.is_empty()) {
+            (Status::Unsubscribed, _) => "-".to_string(),
+            (_, true) => "(all)".to_string(),
+            (_, false) => s.topics.join(" "),
+        };
+        let consent = s
+            .consent_at
+            .map(|t| t.to_string()[..10].to_string())
+            .unwrap_or_default();
+        print!(
+            "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {topics}",
+            s.id, s.channel, address, s.status, consent
+        );
+        match (&s.name, args.reveal) {
+            (Some(n), true) => println!("  {n}"),
+            _ => println!(),
+        }
+    }
+    eprintln!(
+        "{} of {} subscription(s)",
+        rows.len(),
+        list.subscribers().len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn count(dir: &Path) -> anyhow::Result<ExitCode> {
+    let (_, list) = open(dir)?;
+    let c = list.counts();
+    println!("total: {}", c.total);
+    for (title, map) in [
+        ("by channel", &c.by_channel),
+        ("by status", &c.by_status),
+        ("active by topic", &c.by_topic),
+    ] {
+        println!("{title}:");
+        for (k, v) in map {
+            println!("  {k:<16} {v}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
+    let (recipients, list) = open(dir)?;
+    list.save(dir, &recipients)?;
+    println!(
+        "re-encrypted {} subscription(s) to {} key(s):",
+        list.subscribers().len(),
+        recipients.entries.len()
+    );
+    for r in &recipients.entries {
+        println!(
+            "  {}  {}",
+            r.key,
+            r.holder.as_deref().unwrap_or("(no holder named)")
+        );
+    }
+    println!(
+        "note: keys removed from recipients.txt cannot read this version, but can still read older"
+    );
+    println!(
+        "versions in git history; see docs/subscribers.md (revoking access, crypto-shredding)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(root)?;
+    let max_age = config.subscribers.prune_pending_after;
+    let (recipients, mut list) = open(dir)?;
+    let gone = list.prune_pending(args.now.unwrap_or_else(Timestamp::now), max_age);
+    for s in &gone {
+        println!(
+            "{} {}",
+            if args.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            },
+            describe(s)
+        );
+    }
+    if !gone.is_empty() && !args.dry_run {
+        list.save(dir, &recipients)?;
+    }
+    println!(
+        "{} pending sign-up(s) older than {} {}",
+        gone.len(),
+        humanize(max_age),
+        if args.dry_run {
+            "would be deleted (dry run)"
+        } else {
+            "deleted"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn humanize(d: jiff::SignedDuration) -> String {
+    let hours = d.as_hours();
+    if hours % 24 == 0 {
+        format!("{} days", hours / 24)
+    } else {
+        format!("{hours} hours")
+    }
+}

@@ -1,0 +1,323 @@
+//! The plaintext inside `subscribers.csv.age`: a version line, a CSV header, one row per subscription.
+//!
+//! ```text
+//! # aushang subscribers v1
+//! id,channel,address,name,topics,language,status,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at
+//! s_3f9c0a51d2e47b86,whatsapp,+4917139200xx,,verkehr abfall,de,active,2026-11-02T09:15:00Z,web,v1,2026-11-02T09:17:00Z,
+//! ```
+//!
+//! Versioning: the first line names the format version. [`decode`] dispatches on it; [`encode`]
+//! always writes the newest version. A later change (say v2 adds a column) keeps a `decode_v1`
+//! that fills the new field with its default, bumps [`VERSION`], and every save — or an explicit
+//! `aushang subscribers rekey` — migrates the file. A file from a *newer* aushang is refused rather
+//! than half-read. Columns are matched by name, so their order may change between versions.
+//!
+//! This text only ever exists in memory: it is decrypted into a buffer and encrypted from one.
+
+use std::collections::HashSet;
+
+use jiff::Timestamp;
+
+use super::record::{Channel, Status, Subscriber, mask};
+
+/// The format version written by this aushang.
+pub const VERSION: u32 = 1;
+const MARKER_PREFIX: &str = "# aushang subscribers v";
+
+/// The columns of version 1, in the order they are written.
+pub const COLUMNS_V1: [&str; 12] = [
+    "id",
+    "channel",
+    "address",
+    "name",
+    "topics",
+    "language",
+    "status",
+    "consent_at",
+    "consent_source",
+    "consent_text",
+    "confirmed_at",
+    "unsubscribed_at",
+];
+
+/// Something wrong inside the decrypted list. Never holds an address in clear.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error(
+        "the decrypted list does not start with `{MARKER_PREFIX}N`: it is not an aushang subscriber list"
+    )]
+    NoMarker,
+    #[error(
+        "the list is format version {0}, written by a newer aushang; this aushang reads up to version {VERSION}: update aushang"
+    )]
+    NewerVersion(u32),
+    #[error("line {line}: {message}")]
+    Row { line: u64, message: String },
+}
+
+fn row_error(line: u64, message: impl Into<String>) -> FormatError {
+    FormatError::Row {
+        line,
+        message: message.into(),
+    }
+}
+
+/// Writes the list as the newest format version.
+pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + subscribers.len() * 160);
+    out.extend_from_slice(format!("{MARKER_PREFIX}{VERSION}\n").as_bytes());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    let ts = |t: &Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    // Writing into a Vec cannot fail.
+    w.write_record(COLUMNS_V1).expect("in-memory write");
+    for s in subscribers {
+        w.write_record([
+            s.id.as_str(),
+            s.channel.as_str(),
+            s.address.as_str(),
+            s.name.as_deref().unwrap_or(""),
+            &s.topics.join(" "),
+            s.language.as_str(),
+            s.status.as_str(),
+            &ts(&s.consent_at),
+            s.consent_source.as_str(),
+            s.consent_text.as_str(),
+            &ts(&s.confirmed_at),
+            &ts(&s.unsubscribed_at),
+        ])
+        .expect("in-memory write");
+    }
+    w.into_inner().expect("in-memory write")
+}
+
+/// Reads any supported format version into the current model.
+pub fn decode(bytes: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let newline = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or(FormatError::NoMarker)?;
+    let first = std::str::from_utf8(&bytes[..newline]).map_err(|_| FormatError::NoMarker)?;
+    let version: u32 = first
+        .trim_end_matches('\r')
+        .strip_prefix(MARKER_PREFIX)
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(FormatError::NoMarker)?;
+    match version {
+        1 => decode_v1(&bytes[newline + 1..]),
+        v => Err(FormatError::NewerVersion(v)),
+    }
+}
+
+fn decode_v1(body: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
+    // Line numbers count from the top of the decrypted file, marker line included.
+    const MARKER_LINES: u64 = 1;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(body);
+    let header = reader
+        .headers()
+        .map_err(|e| {
+            row_error(
+                1 + MARKER_LINES,
+                format!("the header cannot be read: {}", csv_reason(&e)),
+            )
+        })?
+        .clone();
+    let mut index = [usize::MAX; 12];
+    for (i, name) in header.iter().enumerate() {
+        match COLUMNS_V1.iter().position(|c| *c == name.trim()) {
+            Some(c) if index[c] == usize::MAX => index[c] = i,
+            Some(_) => {
+                return Err(row_error(
+                    1 + MARKER_LINES,
+                    format!("column `{name}` appears twice"),
+                ));
+            }
+            None => {
+                return Err(row_error(
+                    1 + MARKER_LINES,
+                    format!("unknown column `{name}` in a version 1 list"),
+                ));
+            }
+        }
+    }
+    if let Some(c) = index.iter().position(|i| *i == usize::MAX) {
+        return Err(row_error(
+            1 + MARKER_LINES,
+            format!("the column `{}` is missing", COLUMNS_V1[c]),
+        ));
+    }
+    let mut subscribers = Vec::new();
+    let mut ids = HashSet::new();
+    let mut addresses = HashSet::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() + MARKER_LINES;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(row_error(line, csv_reason(&e))),
+        }
+        let field = |c: usize| record.get(index[c]).unwrap_or("");
+        let s = parse_row(line, &field)?;
+        if !ids.insert(s.id.clone()) {
+            return Err(row_error(line, format!("the id `{}` is used twice", s.id)));
+        }
+        if !addresses.insert((s.channel, s.address.clone())) {
+            return Err(row_error(
+                line,
+                format!("{} {} is listed twice", s.channel, mask(&s.address)),
+            ));
+        }
+        subscribers.push(s);
+    }
+    Ok(subscribers)
+}
+
+fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscriber, FormatError> {
+    let bad = |column: &str, why: String| row_error(line, format!("field `{column}`: {why}"));
+    let id = field(0).trim().to_string();
+    if id.is_empty() {
+        return Err(bad("id", "empty".into()));
+    }
+    let channel: Channel = field(1).parse().map_err(|e| bad("channel", e))?;
+    let address = field(2).trim().to_string();
+    let plausible = match channel {
+        Channel::WhatsApp | Channel::Sms => {
+            address.len() > 4
+                && address.starts_with('+')
+                && address[1..].bytes().all(|b| b.is_ascii_digit())
+        }
+        Channel::Email => address.contains('@'),
+        Channel::Telegram => !address.is_empty(),
+    };
+    if !plausible {
+        return Err(bad(
+            "address",
+            format!("`{}` is not a normalised {channel} address", mask(&address)),
+        ));
+    }
+    let name = Some(field(3).trim())
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    let topics = field(4).split_whitespace().map(str::to_owned).collect();
+    let language = field(5).trim().to_string();
+    let status: Status = field(6).parse().map_err(|e| bad("status", e))?;
+    let time = |c: usize| -> Result<Option<Timestamp>, FormatError> {
+        let v = field(c).trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<Timestamp>().map(Some).map_err(|_| {
+            bad(
+                COLUMNS_V1[c],
+                format!("`{v}` is not a timestamp like 2026-11-28T09:00:00Z"),
+            )
+        })
+    };
+    Ok(Subscriber {
+        id,
+        channel,
+        address,
+        name,
+        topics,
+        language,
+        status,
+        consent_at: time(7)?,
+        consent_source: field(8).trim().to_string(),
+        consent_text: field(9).trim().to_string(),
+        confirmed_at: time(10)?,
+        unsubscribed_at: time(11)?,
+    })
+}
+
+/// The csv crate's message without the record contents (which could hold an address).
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".into(),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("{len} fields where the header has {expected_len}")
+        }
+        _ => "malformed CSV".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(id: &str, address: &str) -> Subscriber {
+        Subscriber {
+            id: id.into(),
+            channel: Channel::WhatsApp,
+            address: address.into(),
+            name: Some("Erika, \"die Ältere\"".into()),
+            topics: vec!["verkehr".into(), "abfall".into()],
+            language: "de".into(),
+            status: Status::Active,
+            consent_at: Some("2026-11-02T09:15:00Z".parse().unwrap()),
+            consent_source: "web".into(),
+            consent_text: "v1".into(),
+            confirmed_at: Some("2026-11-02T09:17:00Z".parse().unwrap()),
+            unsubscribed_at: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_every_field() {
+        let list = vec![
+            sample("s_1", "+491713920001"),
+            sample("s_2", "+491713920002"),
+        ];
+        let text = encode(&list);
+        assert!(text.starts_with(b"# aushang subscribers v1\nid,channel,address,"));
+        assert_eq!(decode(&text).unwrap(), list);
+    }
+
+    #[test]
+    fn columns_are_matched_by_name() {
+        let text = "# aushang subscribers v1\nstatus,id,channel,address,name,topics,language,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at\npending,s_9,whatsapp,+491713920009,,,de,,web,v1,,\n";
+        let list = decode(text.as_bytes()).unwrap();
+        assert_eq!(list[0].status, Status::Pending);
+        assert_eq!(list[0].id, "s_9");
+    }
+
+    #[test]
+    fn newer_and_foreign_files_are_refused() {
+        assert_eq!(
+            decode(b"# aushang subscribers v7\nid\n"),
+            Err(FormatError::NewerVersion(7))
+        );
+        assert_eq!(decode(b"id,channel\n"), Err(FormatError::NoMarker));
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_field_without_the_address() {
+        let mut text = String::from_utf8(encode(&[sample("s_1", "+491713920001")])).unwrap();
+        text.push_str("s_2,whatsapp,+491713920002,,,de,sleeping,,web,v1,,\n");
+        let err = decode(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            row_error(
+                4,
+                "field `status`: unknown status `sleeping` (known: pending, active, unsubscribed)"
+            )
+        );
+        let dup = String::from_utf8(encode(&[
+            sample("s_1", "+491713920001"),
+            sample("s_2", "+491713920001"),
+        ]))
+        .unwrap();
+        let err = decode(dup.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 4:") && err.contains("+49171****001"),
+            "{err}"
+        );
+        assert!(!err.contains("+491713920001"), "{err}");
+    }
+}

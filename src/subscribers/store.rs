@@ -1,0 +1,444 @@
+//! Keys and the encrypted file: who may read `subscribers/subscribers.csv.age`, and reading and
+//! writing it without the plaintext ever touching disk.
+//!
+//! * `subscribers/recipients.txt` lists the public keys (`age1…`) every write encrypts to; the
+//!   `#` comment lines above a key name its holder. The file is also valid input for `age -R`.
+//! * The secret key comes from `AUSHANG_IDENTITY` (the key text) or `AUSHANG_IDENTITY_FILE` (a
+//!   path), like sops' `SOPS_AGE_KEY` / `SOPS_AGE_KEY_FILE`.
+//! * The list is age X25519 with ASCII armor, so `age -d -i key` and `rage` read it and a file
+//!   written by them loads here.
+
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::secrecy::ExposeSecret;
+
+use super::format::{self, FormatError};
+use super::record::Subscriber;
+
+pub const LIST_FILE: &str = "subscribers.csv.age";
+pub const RECIPIENTS_FILE: &str = "recipients.txt";
+pub const DEMO_IDENTITY_FILE: &str = "demo-identity.txt";
+pub const IDENTITY_ENV: &str = "AUSHANG_IDENTITY";
+pub const IDENTITY_FILE_ENV: &str = "AUSHANG_IDENTITY_FILE";
+
+/// The public half of the example site's demo key (`subscribers/demo-identity.txt`). Known here as
+/// well so a list still encrypted to it is recognised even after someone deletes the demo file.
+pub const DEMO_RECIPIENT: &str = "age1gz2nwt8r2plxmjhdsw7xqcl7aw80ml59lcnh2u6fj2dwa4u57eaq4gwr0z";
+
+/// Everything that can go wrong with keys and the encrypted list. Messages never hold an address
+/// or key material.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "no key to open the subscriber list: set {IDENTITY_ENV} (the secret key, AGE-SECRET-KEY-1…) or {IDENTITY_FILE_ENV} (the path of a key file)\n  hint: for the example site use {IDENTITY_FILE_ENV}=subscribers/{DEMO_IDENTITY_FILE}"
+    )]
+    MissingIdentity,
+    #[error("cannot read the key file {path} (from {IDENTITY_FILE_ENV}): {source}")]
+    IdentityFileUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{origin}, line {line}: not an age secret key (expected AGE-SECRET-KEY-1…; only X25519 keys are supported)"
+    )]
+    BadIdentity { origin: String, line: usize },
+    #[error("{origin} holds no secret key (expected a line AGE-SECRET-KEY-1…)")]
+    EmptyIdentity { origin: String },
+    #[error(
+        "this key cannot decrypt the list: it is not among the recipients of {path}\n  hint: your public key is {public}; someone who can read the list adds it to {RECIPIENTS_FILE} and runs `aushang subscribers rekey`"
+    )]
+    WrongKey { path: PathBuf, public: String },
+    #[error(
+        "{path} is corrupt or truncated: {detail}\n  hint: restore it from git (`git checkout -- {path}`)"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{path} (decrypted): {source}")]
+    Format { path: PathBuf, source: FormatError },
+    #[error(
+        "there is no subscriber list at {path}\n  hint: `aushang subscribers init` creates one"
+    )]
+    MissingList { path: PathBuf },
+    #[error(
+        "{path} is missing: it lists the public keys the subscriber list is encrypted to\n  hint: `aushang subscribers init` creates it for a new town"
+    )]
+    MissingRecipients { path: PathBuf },
+    #[error(
+        "{path} lists no public key: the list would be readable by nobody\n  hint: add a line age1… for each key holder"
+    )]
+    EmptyRecipients { path: PathBuf },
+    #[error(
+        "{path}, line {line}: not an age public key (expected age1…; only X25519 keys are supported)"
+    )]
+    BadRecipient { path: PathBuf, line: usize },
+    #[error("{path} already exists: `init` never overwrites a subscriber list or its keys")]
+    AlreadyExists { path: PathBuf },
+    #[error("cannot encrypt the list: {0}")]
+    Encrypt(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub fn list_path(subscribers_dir: &Path) -> PathBuf {
+    subscribers_dir.join(LIST_FILE)
+}
+
+pub fn recipients_path(subscribers_dir: &Path) -> PathBuf {
+    subscribers_dir.join(RECIPIENTS_FILE)
+}
+
+/// `subscribers/demo-identity.txt`: the example site's secret key, committed on purpose.
+pub fn demo_identity_path(subscribers_dir: &Path) -> PathBuf {
+    subscribers_dir.join(DEMO_IDENTITY_FILE)
+}
+
+// ---- identity ----------------------------------------------------------------------------------
+
+/// One or more age X25519 secret keys. `Debug` shows only the public keys.
+#[derive(Clone)]
+pub struct Identity(Vec<age::x25519::Identity>);
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Identity")
+            .field(&self.public_keys())
+            .finish()
+    }
+}
+
+impl Identity {
+    /// The key from `AUSHANG_IDENTITY` and/or the key file named by `AUSHANG_IDENTITY_FILE`.
+    pub fn from_env() -> Result<Identity, StoreError> {
+        let text = std::env::var(IDENTITY_ENV)
+            .ok()
+            .filter(|t| !t.trim().is_empty());
+        let file = std::env::var_os(IDENTITY_FILE_ENV).filter(|p| !p.is_empty());
+        let mut keys = Vec::new();
+        if let Some(text) = text {
+            keys.extend(Identity::from_text(&text, IDENTITY_ENV)?.0);
+        }
+        if let Some(path) = file {
+            keys.extend(Identity::from_file(Path::new(&path))?.0);
+        }
+        if keys.is_empty() {
+            return Err(StoreError::MissingIdentity);
+        }
+        Ok(Identity(keys))
+    }
+
+    /// Reads a key file as written by `age-keygen` (comment lines allowed).
+    pub fn from_file(path: &Path) -> Result<Identity, StoreError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| StoreError::IdentityFileUnreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Identity::from_text(&text, &path.display().to_string())
+    }
+
+    /// Parses key text; `origin` names where it came from in errors (never the key itself).
+    pub fn from_text(text: &str, origin: &str) -> Result<Identity, StoreError> {
+        let mut keys = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let key =
+                age::x25519::Identity::from_str(line).map_err(|_| StoreError::BadIdentity {
+                    origin: origin.to_string(),
+                    line: i + 1,
+                })?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(StoreError::EmptyIdentity {
+                origin: origin.to_string(),
+            });
+        }
+        Ok(Identity(keys))
+    }
+
+    /// A fresh key pair; returns the identity and its secret text (`AGE-SECRET-KEY-1…`).
+    pub fn generate() -> (Identity, String) {
+        let key = age::x25519::Identity::generate();
+        let secret = key.to_string().expose_secret().to_string();
+        (Identity(vec![key]), secret)
+    }
+
+    /// The public keys (`age1…`) matching these secret keys.
+    pub fn public_keys(&self) -> Vec<String> {
+        self.0.iter().map(|k| k.to_public().to_string()).collect()
+    }
+}
+
+// ---- recipients --------------------------------------------------------------------------------
+
+/// One public key the list is encrypted to, with its holder from the comment above it.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub key: age::x25519::Recipient,
+    /// The `#` comment line(s) directly above the key, e.g. "CI" or "Hauptamt Frau X".
+    pub holder: Option<String>,
+    pub line: usize,
+}
+
+/// The parsed `subscribers/recipients.txt`.
+#[derive(Debug, Clone)]
+pub struct Recipients {
+    pub path: PathBuf,
+    pub entries: Vec<Recipient>,
+    demo: bool,
+}
+
+impl Recipients {
+    pub fn load(subscribers_dir: &Path) -> Result<Recipients, StoreError> {
+        let path = recipients_path(subscribers_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::MissingRecipients { path });
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let mut recipients = Recipients::parse(&text, &path)?;
+        if let Ok(demo) = Identity::from_file(&demo_identity_path(subscribers_dir)) {
+            let demo_keys = demo.public_keys();
+            recipients.demo |= recipients
+                .entries
+                .iter()
+                .any(|r| demo_keys.contains(&r.key.to_string()));
+        }
+        Ok(recipients)
+    }
+
+    /// Parses recipients text; `path` is used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Recipients, StoreError> {
+        let mut entries = Vec::new();
+        let mut comment: Vec<&str> = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() {
+                comment.clear();
+            } else if let Some(c) = line.strip_prefix('#') {
+                comment.push(c.trim());
+            } else {
+                let key = age::x25519::Recipient::from_str(line).map_err(|_| {
+                    StoreError::BadRecipient {
+                        path: path.to_path_buf(),
+                        line: i + 1,
+                    }
+                })?;
+                let holder = Some(comment.join(" ")).filter(|h| !h.is_empty());
+                comment.clear();
+                entries.push(Recipient {
+                    key,
+                    holder,
+                    line: i + 1,
+                });
+            }
+        }
+        if entries.is_empty() {
+            return Err(StoreError::EmptyRecipients {
+                path: path.to_path_buf(),
+            });
+        }
+        let demo = entries.iter().any(|r| r.key.to_string() == DEMO_RECIPIENT);
+        Ok(Recipients {
+            path: path.to_path_buf(),
+            entries,
+            demo,
+        })
+    }
+
+    /// Whether the example site's demo key can read the list: then nothing may go to a real channel.
+    pub fn includes_demo_key(&self) -> bool {
+        self.demo
+    }
+
+    /// The text of a new recipients file holding one key.
+    pub fn file_text(holder: &str, public_key: &str) -> String {
+        format!(
+            "# Public keys that can read subscribers.csv.age (age X25519). One key per line; the\n\
+             # comment line above each key names its holder. After adding or removing a key run\n\
+             # `aushang subscribers rekey`. This file also works with `age -R recipients.txt`.\n\
+             \n# {holder}\n{public_key}\n"
+        )
+    }
+}
+
+// ---- the list ----------------------------------------------------------------------------------
+
+/// The decrypted subscriber list, held in memory only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriberList {
+    pub(crate) subscribers: Vec<Subscriber>,
+}
+
+/// An encrypted list written to a temp file next to the real one but not yet renamed over it.
+/// `SubscriberList::save` commits at once; the split exists so tests can stop between the steps.
+#[doc(hidden)]
+pub struct PendingSave {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl PendingSave {
+    pub fn commit(self) -> Result<(), StoreError> {
+        let dir = self
+            .target
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        self.temp
+            .persist(&self.target)
+            .map_err(|e| io_err(&self.target)(e.error))?;
+        // The rename only survives a power cut once the directory entry is on disk.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+}
+
+impl SubscriberList {
+    pub fn new(subscribers: Vec<Subscriber>) -> SubscriberList {
+        SubscriberList { subscribers }
+    }
+
+    /// Decrypts and parses `subscribers/subscribers.csv.age`.
+    pub fn load(subscribers_dir: &Path, identity: &Identity) -> Result<SubscriberList, StoreError> {
+        let path = list_path(subscribers_dir);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::MissingList { path });
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let plaintext = decrypt(&bytes, identity, &path)?;
+        let subscribers = format::decode(&plaintext).map_err(|source| StoreError::Format {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(SubscriberList { subscribers })
+    }
+
+    pub fn subscribers(&self) -> &[Subscriber] {
+        &self.subscribers
+    }
+
+    /// Encrypts to exactly `recipients` and replaces the file atomically (temp file, fsync, rename).
+    pub fn save(&self, subscribers_dir: &Path, recipients: &Recipients) -> Result<(), StoreError> {
+        self.prepare_save(subscribers_dir, recipients)?.commit()
+    }
+
+    /// The first half of [`save`](Self::save): the encrypted temp file, fsynced, not yet renamed.
+    #[doc(hidden)]
+    pub fn prepare_save(
+        &self,
+        subscribers_dir: &Path,
+        recipients: &Recipients,
+    ) -> Result<PendingSave, StoreError> {
+        let target = list_path(subscribers_dir);
+        let temp = tempfile::Builder::new()
+            .prefix(".subscribers-")
+            .suffix(".age.tmp")
+            .tempfile_in(subscribers_dir)
+            .map_err(io_err(subscribers_dir))?;
+        let plaintext = format::encode(&self.subscribers);
+        let file = BufWriter::new(temp.as_file());
+        encrypt_into(&plaintext, recipients, file).map_err(|e| match e {
+            EncryptFailure::Io(source) => StoreError::Io {
+                path: target.clone(),
+                source,
+            },
+            EncryptFailure::Age(msg) => StoreError::Encrypt(msg),
+        })?;
+        temp.as_file().sync_all().map_err(io_err(&target))?;
+        Ok(PendingSave { temp, target })
+    }
+}
+
+enum EncryptFailure {
+    Io(std::io::Error),
+    Age(String),
+}
+
+impl From<std::io::Error> for EncryptFailure {
+    fn from(e: std::io::Error) -> Self {
+        EncryptFailure::Io(e)
+    }
+}
+
+fn encrypt_into<W: Write>(
+    plaintext: &[u8],
+    recipients: &Recipients,
+    out: W,
+) -> Result<(), EncryptFailure> {
+    let encryptor = age::Encryptor::with_recipients(
+        recipients
+            .entries
+            .iter()
+            .map(|r| &r.key as &dyn age::Recipient),
+    )
+    .map_err(|e| EncryptFailure::Age(e.to_string()))?;
+    let armor = ArmoredWriter::wrap_output(out, Format::AsciiArmor)?;
+    let mut writer = encryptor.wrap_output(armor)?;
+    writer.write_all(plaintext)?;
+    let mut out = writer.finish()?.finish()?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Encrypts in memory (for tests and benchmarks that build files without a directory).
+pub fn encrypt_to_vec(plaintext: &[u8], recipients: &Recipients) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    encrypt_into(plaintext, recipients, &mut out).map_err(|e| match e {
+        EncryptFailure::Io(e) => StoreError::Encrypt(e.to_string()),
+        EncryptFailure::Age(m) => StoreError::Encrypt(m),
+    })?;
+    Ok(out)
+}
+
+fn decrypt(bytes: &[u8], identity: &Identity, path: &Path) -> Result<Vec<u8>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(corrupt("the file is empty".into()));
+    }
+    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(bytes))
+        .map_err(|e| corrupt(format!("not a readable age file ({e})")))?;
+    let mut reader = decryptor
+        .decrypt(identity.0.iter().map(|k| k as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => StoreError::WrongKey {
+                path: path.to_path_buf(),
+                public: identity.public_keys().join(", "),
+            },
+            other => corrupt(format!("the header does not check out ({other})")),
+        })?;
+    let mut plaintext = Vec::with_capacity(bytes.len());
+    reader
+        .read_to_end(&mut plaintext)
+        .map_err(|e| corrupt(format!("the encrypted content does not check out ({e})")))?;
+    Ok(plaintext)
+}
