@@ -102,7 +102,7 @@ fn sample() -> (Vec<Notice>, Vec<Page>) {
     wasser.urgent = true;
     wasser.category = Some("abfall".into());
     let mut alt = notice("altes-fest", "Altes Fest", "2026-10-01T08:00:00Z");
-    alt.expires = Some(ts("2026-10-05T00:00:00Z"));
+    alt.expires = Some(ts("2026-10-04T22:00:00Z")); // 5 Oct 00:00 in Berlin
     let mut geplant = notice("geplant", "Geplante Sitzung", "2026-11-01T08:00:00Z");
     geplant.publish_at = Some(ts("2026-12-01T07:00:00Z"));
     let mut entwurf = notice("entwurf", "Entwurf Notiz", "2026-11-15T08:00:00Z");
@@ -321,7 +321,11 @@ fn expired_notice_keeps_its_page_but_leaves_front_page_and_feed() {
     let b = build_at(NOW, false);
     let html = b.read("bekanntmachungen/2026/altes-fest/index.html");
     assert!(html.contains("Abgelaufen:"), "{html}");
-    assert!(html.contains("5. Oktober 2026"));
+    // Expiry at local midnight (as a date-only `expires` is loaded) reads as the day before.
+    assert!(
+        html.contains("galt bis <time datetime=\"2026-10-05T00:00:00+02:00\">einschließlich 4. Oktober 2026</time>"),
+        "{html}"
+    );
     assert!(!b.read("atom.xml").contains("Altes Fest"));
     assert!(!b.read("index.html").contains("Altes Fest"));
     // The archive still lists it, marked.
@@ -731,26 +735,26 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn the_example_site_builds_with_the_binary() {
-    let site = example_copy();
+fn build_example(site: &Path, now: &str) -> String {
     let out = Command::cargo_bin("aushang")
         .unwrap()
-        .args([
-            "--root",
-            site.path().to_str().unwrap(),
-            "build",
-            "--now",
-            "2026-11-28T12:00",
-        ])
+        .args(["--root", site.to_str().unwrap(), "build", "--now", now])
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    let summary = String::from_utf8(out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_example_site_builds_with_the_binary() {
+    let site = example_copy();
+    let summary = build_example(site.path(), "2026-11-28T12:00");
     assert!(summary.starts_with("built "), "{summary}");
     let public = site.path().join("public");
+    let read =
+        |f: &str| std::fs::read_to_string(public.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     for f in [
         "index.html",
         "atom.xml",
@@ -758,15 +762,60 @@ fn the_example_site_builds_with_the_binary() {
         "robots.txt",
         "404.html",
         "archiv/index.html",
+        "archiv/2026/index.html",
+        "kategorie/verkehr/index.html",
+        "kategorie/verkehr/atom.xml",
         "impressum/index.html",
+        "datenschutz/index.html",
+        "barrierefreiheit/index.html",
+        "anmelden/index.html",
+        "dokumente/2026-12-10-tagesordnung-stadtrat.pdf",
     ] {
         assert!(public.join(f).is_file(), "{f} missing");
     }
-    let feed: atom_syndication::Feed = std::fs::read_to_string(public.join("atom.xml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let front = read("index.html");
+    // The urgent water notice leads; the expired, the scheduled and the draft are not there.
+    let first = front.split("<article").nth(1).unwrap();
+    assert!(first.contains("class=\"karte dringend\""), "{first}");
+    assert!(front.contains("/bekanntmachungen/2026/strassensperrung-hoennestrasse/"));
+    assert!(
+        !front.contains("parkplatz-friedhof-allerheiligen"),
+        "expired on 1 Nov"
+    );
+    assert!(!front.contains("weihnachtsmarkt"), "scheduled for 1 Dec");
+    assert!(!front.contains("oeffnungszeiten-buergerbuero"), "draft");
+    let expired = read("bekanntmachungen/2026/parkplatz-friedhof-allerheiligen/index.html");
+    assert!(expired.contains("Abgelaufen:"));
+    let closure = read("bekanntmachungen/2026/strassensperrung-hoennestrasse/index.html");
+    assert!(
+        closure.contains("<strong>Neu:</strong>"),
+        "the update is shown and marked"
+    );
+    let council = read("bekanntmachungen/2026/ratssitzung-dezember/index.html");
+    assert!(council.contains("href=\"/dokumente/2026-12-10-tagesordnung-stadtrat.pdf\""));
+    assert!(
+        council.contains("(PDF, "),
+        "file type and size next to the attachment"
+    );
+    let festival = read("bekanntmachungen/2026/sommerfest-2027-vereine/index.html");
+    assert!(festival.contains(
+        "<meta property=\"og:image\" content=\"https://www.musterbach.example/bilder/sommerfest-marktplatz.png\">"
+    ));
+    // The example override in templates/ is used.
+    assert!(read("404.html").contains("Das Bürgerbüro hilft Ihnen weiter"));
+    let feed: atom_syndication::Feed = read("atom.xml").parse().unwrap();
     assert!(!feed.entries().is_empty());
+    assert!(
+        feed.entries()
+            .iter()
+            .all(|e| !e.id().contains("weihnachtsmarkt"))
+    );
+
+    // Once its time has come, the scheduled notice is published everywhere.
+    build_example(site.path(), "2026-12-01T08:00");
+    assert!(read("index.html").contains("/bekanntmachungen/2026/weihnachtsmarkt/"));
+    assert!(read("atom.xml").contains("/bekanntmachungen/2026/weihnachtsmarkt/"));
+    assert!(read("sitemap.xml").contains("/bekanntmachungen/2026/weihnachtsmarkt/"));
 }
 
 #[test]
@@ -786,4 +835,41 @@ fn build_refuses_to_write_when_content_has_errors() {
     let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(err.contains("content/notices/kaputt.md"), "{err}");
     assert!(!site.path().join("public").exists());
+}
+
+/// Not a timed test: run with `cargo test --release --test site -- --ignored --nocapture` to see
+/// how a 10,000-notice site builds (issue 8 has the real benchmark).
+#[test]
+#[ignore]
+fn ten_thousand_notices_probe() {
+    let body: String = (0..20)
+        .map(|i| format!("<p>Absatz {i} mit <a href=\"/x/\">Link</a> und <strong>Text</strong> über die Hönnestraße.</p>\n"))
+        .collect();
+    let notices: Vec<Notice> = (0..10_000)
+        .map(|i| {
+            let mut n = notice(
+                &format!("n{i}"),
+                &format!("Bekanntmachung Nummer {i}"),
+                "2026-01-01T08:00:00Z",
+            );
+            n.date = ts("2020-01-01T08:00:00Z") + jiff::SignedDuration::from_hours(i as i64 * 5);
+            n.category = Some(if i % 2 == 0 { "verkehr" } else { "abfall" }.into());
+            n.expires = (i % 3 == 0).then(|| n.date + jiff::SignedDuration::from_hours(24 * 30));
+            n.body_html = body.clone();
+            n
+        })
+        .collect();
+    let (dir, root, _) = site_root();
+    let config = aushang::config::load(&root).unwrap();
+    let opts = BuildOptions {
+        out_dir: dir.path().join("out"),
+        now: ts(NOW),
+        include_drafts: false,
+    };
+    let t = std::time::Instant::now();
+    let r = site::build_site(&config, &notices, &[], &opts).unwrap();
+    eprintln!("first build: {:?} {r:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let r = site::build_site(&config, &notices, &[], &opts).unwrap();
+    eprintln!("rebuild: {:?} {r:?}", t.elapsed());
 }

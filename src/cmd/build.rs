@@ -63,14 +63,14 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     match site::build(&config, &site_content, &opts) {
         Ok(r) => {
             println!(
-                "built {} files ({} changed) into {}: {} notices published, {} current, {} static files, {} stale files removed, in {} ms",
+                "built {} pages and {} static files into {} ({} files changed, {} stale removed): {} notices published, {} current, in {} ms",
                 r.pages_written,
-                r.files_changed,
+                r.static_files,
                 out_dir.display(),
+                r.files_changed,
+                r.stale_removed,
                 r.notices_published,
                 r.notices_current,
-                r.static_files,
-                r.stale_removed,
                 started.elapsed().as_millis()
             );
             Ok(ExitCode::SUCCESS)

@@ -45,6 +45,23 @@ pub fn date_time_de(ts: Timestamp, tz: &TimeZone) -> String {
     }
 }
 
+/// The end of a period, as in "gültig bis …": a local midnight is the end of the day before
+/// ("einschließlich 12. Dezember 2026"), any other instant is given with its time.
+pub fn until_de(ts: Timestamp, tz: &TimeZone) -> String {
+    let z = ts.to_zoned_datetime(tz.clone());
+    if z.hour() == 0 && z.minute() == 0 {
+        let day_before = z.date().yesterday().unwrap_or(z.date());
+        let month = MONTHS[(day_before.month() - 1) as usize];
+        format!(
+            "einschließlich {}. {month} {}",
+            day_before.day(),
+            day_before.year()
+        )
+    } else {
+        date_time_de(ts, tz)
+    }
+}
+
 /// ISO 8601 with the local offset, for `<time datetime=…>`: `2026-11-28T09:30:00+01:00`.
 pub fn iso_local(ts: Timestamp, tz: &TimeZone) -> String {
     ts.to_zoned_datetime(tz.clone())
@@ -98,6 +115,22 @@ mod tests {
         assert_eq!(names[2], "1. März 2026");
         assert_eq!(names[11], "1. Dezember 2026");
         assert!(names.iter().all(|n| !n.contains("Uhr")), "{names:?}");
+    }
+
+    #[test]
+    fn an_end_at_midnight_includes_the_day_before() {
+        let end: Timestamp = "2026-12-12T23:00:00Z".parse().unwrap(); // 13 Dec 00:00 in Berlin
+        assert_eq!(until_de(end, &berlin()), "einschließlich 12. Dezember 2026");
+        let new_year: Timestamp = "2026-12-31T23:00:00Z".parse().unwrap();
+        assert_eq!(
+            until_de(new_year, &berlin()),
+            "einschließlich 31. Dezember 2026"
+        );
+        let afternoon: Timestamp = "2026-12-12T14:00:00Z".parse().unwrap();
+        assert_eq!(
+            until_de(afternoon, &berlin()),
+            "12. Dezember 2026, 15:00 Uhr"
+        );
     }
 
     #[test]

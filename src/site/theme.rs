@@ -219,6 +219,10 @@ fn new_tera(config: &Config) -> Tera {
     tera.register_filter("datum_zeit", move |v: &str, _: Kwargs, _: &State| {
         parse_ts(v).map(|ts| dates::date_time_de(ts, &tz))
     });
+    let tz = config.timezone.clone();
+    tera.register_filter("bis", move |v: &str, _: Kwargs, _: &State| {
+        parse_ts(v).map(|ts| dates::until_de(ts, &tz))
+    });
     let tz: TimeZone = config.timezone.clone();
     tera.register_filter("iso", move |v: &str, _: Kwargs, _: &State| {
         parse_ts(v).map(|ts| dates::iso_local(ts, &tz))
@@ -312,7 +316,7 @@ fn template_hint(message: &str) -> String {
     if message.contains("get_env") {
         "templates cannot read environment variables; put values into aushang.yaml".into()
     } else if message.contains("Unknown filter") {
-        "aushang adds the filters datum, datum_zeit and iso to Tera's own filters".into()
+        "aushang adds the filters datum, datum_zeit, bis and iso to Tera's own filters".into()
     } else if message.contains("not found")
         || message.contains("Undefined")
         || message.contains("undefined")

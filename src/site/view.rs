@@ -25,6 +25,8 @@ pub struct SiteView<'a> {
     pub author: &'a str,
     pub feed_url: String,
     pub css_path: &'a str,
+    /// `/favicon.svg`, `/favicon.png` or `/favicon.ico` when `static/` has one.
+    pub favicon: Option<&'static str>,
     pub contact: ContactView<'a>,
     pub categories: Vec<CategoryView>,
 }
@@ -90,6 +92,9 @@ pub fn site_view<'a>(config: &'a Config, css_path: &'a str) -> SiteView<'a> {
         },
         feed_url: config.absolute_url("/atom.xml"),
         css_path,
+        favicon: ["/favicon.svg", "/favicon.png", "/favicon.ico"]
+            .into_iter()
+            .find(|f| static_file(&config.root, f).is_some_and(|p| p.is_file())),
         contact: ContactView {
             organisation: &c.organisation,
             street: &c.street,
