@@ -1,11 +1,87 @@
-//! `aushang build` (not written yet).
+//! `aushang build`: load config and content, stop on any error, render the site into public/.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use aushang::content::{self, LoadOptions};
+use aushang::diagnostics::{self, Format};
+use aushang::site::{self, BuildError, BuildOptions};
 
-pub fn run(_root: &Path, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`aushang build` is not implemented yet")
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output folder (default: public/ in the site folder). Files from an earlier build that no
+    /// longer belong to the site are deleted; a non-empty folder not made by aushang is refused.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Build the site as of this instant, e.g. 2026-12-01T09:00 (site time zone) or with an
+    /// offset: decides which notices are published, scheduled or expired. Default: now.
+    #[arg(long)]
+    now: Option<String>,
+    /// Include drafts (marked as such and hidden from search engines), for previews.
+    #[arg(long)]
+    drafts: bool,
+}
+
+pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let config = match aushang::config::load(root) {
+        Ok(c) => c,
+        Err(problems) => {
+            eprint!("{}", diagnostics::render(&problems, Format::Human));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let now = match &args.now {
+        None => jiff::Timestamp::now(),
+        Some(text) => match content::parse_time(text, &config.timezone) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: --now `{text}`: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+    };
+    let (site_content, problems) = content::load(
+        &config,
+        &LoadOptions {
+            include_drafts: args.drafts,
+        },
+    );
+    if !problems.is_empty() {
+        eprint!("{}", diagnostics::render(&problems, Format::Human));
+    }
+    if problems.iter().any(|p| p.is_error()) {
+        eprintln!("nothing was written: fix the errors above and build again");
+        return Ok(ExitCode::FAILURE);
+    }
+    let out_dir = args.out.unwrap_or_else(|| root.join("public"));
+    let opts = BuildOptions {
+        out_dir: out_dir.clone(),
+        now,
+        include_drafts: args.drafts,
+    };
+    let started = std::time::Instant::now();
+    match site::build(&config, &site_content, &opts) {
+        Ok(r) => {
+            println!(
+                "built {} pages and {} static files into {} ({} files changed, {} stale removed): {} notices published, {} current, in {} ms",
+                r.pages_written,
+                r.static_files,
+                out_dir.display(),
+                r.files_changed,
+                r.stale_removed,
+                r.notices_published,
+                r.notices_current,
+                started.elapsed().as_millis()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(BuildError::Problems(problems)) => {
+            eprint!("{}", diagnostics::render(&problems, Format::Human));
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

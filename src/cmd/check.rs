@@ -1,11 +1,113 @@
-//! `aushang check` (not written yet).
+//! `aushang check`: validates configuration, notices, pages, templates and internal links without
+//! writing anything; prints every problem and exits non-zero if any is an error.
 
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use aushang::content::{self, LoadOptions};
+use aushang::diagnostics::{self, Format, Problem};
 
-pub fn run(_root: &Path, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`aushang check` is not implemented yet")
+#[derive(clap::Args)]
+pub struct Args {
+    /// `human` (with a caret under the mistake) or `github` (annotations on the pull request).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let (problems, summary) = check(root);
+    print!("{}", diagnostics::render(&problems, args.format));
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    let files: BTreeSet<_> = problems.iter().map(|p| &p.file).collect();
+    let line = if problems.is_empty() {
+        format!("Keine Probleme gefunden ({summary}).")
+    } else {
+        let mut found = Vec::new();
+        if errors > 0 {
+            found.push(count(errors, "Fehler", "Fehler"));
+        }
+        if warnings > 0 {
+            found.push(count(warnings, "Warnung", "Warnungen"));
+        }
+        format!(
+            "{} in {} ({summary}).",
+            found.join(" und "),
+            count(files.len(), "Datei", "Dateien")
+        )
+    };
+    println!("{line}");
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// All problems of the site in `root`, sorted by file and line, and a short count of what was read.
+fn check(root: &Path) -> (Vec<Problem>, String) {
+    let config = match aushang::config::load(root) {
+        Ok(c) => c,
+        Err(problems) => {
+            return (
+                problems,
+                "Konfiguration fehlerhaft, Inhalte nicht geprüft".into(),
+            );
+        }
+    };
+    let (site, mut problems) = content::load(
+        &config,
+        &LoadOptions {
+            include_drafts: true,
+        },
+    );
+    let site_paths = generated_paths(&config, &site);
+    problems.extend(content::check_links(&config, &site, &|p: &str| {
+        site_paths.contains(p)
+    }));
+    problems.extend(aushang::site::check_templates(&config));
+    problems.sort_by(|a, b| {
+        a.file
+            .cmp(&b.file)
+            .then(a.line.cmp(&b.line))
+            .then(a.column.cmp(&b.column))
+    });
+    let summary = format!(
+        "{} geprüft",
+        [
+            count(site.notices.len(), "Bekanntmachung", "Bekanntmachungen"),
+            count(site.pages.len(), "Seite", "Seiten")
+        ]
+        .join(", ")
+    );
+    (problems, summary)
+}
+
+/// Paths the site renderer writes besides notices, aliases and pages, as documented in
+/// `aushang::site` (front page, archive, categories, feeds), so notices may link to them.
+fn generated_paths(
+    config: &aushang::config::Config,
+    site: &content::SiteContent,
+) -> HashSet<String> {
+    let mut paths: HashSet<String> = ["/", "/archiv/", "/atom.xml", "/sitemap.xml", "/robots.txt"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for c in &config.categories {
+        let path = aushang::site::view::category_path(&c.id);
+        paths.insert(format!("{path}atom.xml"));
+        paths.insert(path);
+    }
+    for n in &site.notices {
+        paths.insert(format!(
+            "/archiv/{}/",
+            config.timezone.to_datetime(n.date).year()
+        ));
+    }
+    paths
 }

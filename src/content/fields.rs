@@ -1,0 +1,191 @@
+//! Checks shared by notices and pages: one-line texts (they become WhatsApp template parameters),
+//! site paths, and files that must exist under `static/`.
+
+use std::path::{Component, Path};
+
+use serde_saphyr::Spanned;
+
+use super::source::SourceFile;
+use crate::diagnostics::Problem;
+
+/// What WhatsApp accepts as a template parameter, checked up front so a send never fails on it:
+/// no line breaks, no tabs, no run of more than four spaces; plus a length cap.
+/// Returns the trimmed text, or `None` after pushing the problems.
+pub fn one_line(
+    src: &SourceFile,
+    field: &str,
+    value: &Spanned<String>,
+    max_chars: usize,
+    why: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    let text = value.value.trim();
+    let before = problems.len();
+    if text.is_empty() {
+        problems.push(src.error_at(value, format!("`{field}` ist leer")));
+        return None;
+    }
+    if text.contains(['\n', '\r']) {
+        problems.push(
+            src.error_at(value, format!("`{field}` darf keinen Zeilenumbruch enthalten"))
+                .with_hint(format!("{why}; schreiben Sie alles in eine Zeile (in Anführungszeichen, wenn es ein `:` enthält)")),
+        );
+    }
+    if text.contains('\t') {
+        problems.push(
+            src.error_at(value, format!("`{field}` darf keinen Tabulator enthalten"))
+                .with_hint(why.to_string()),
+        );
+    }
+    if text.contains("     ") {
+        problems.push(
+            src.error_at(
+                value,
+                format!("`{field}` enthält mehr als vier Leerzeichen hintereinander"),
+            )
+            .with_hint(why.to_string()),
+        );
+    }
+    let n = text.chars().count();
+    if n > max_chars {
+        problems.push(
+            src.error_at(
+                value,
+                format!("`{field}` ist zu lang: {n} Zeichen, erlaubt sind höchstens {max_chars}"),
+            )
+            .with_hint(why.to_string()),
+        );
+    }
+    (problems.len() == before).then(|| text.to_string())
+}
+
+/// A site path such as `/alt/wasser/`: absolute, no host, no query, no `..`; normalised to end in `/`.
+pub fn site_path(raw: &str) -> Result<String, String> {
+    let p = raw.trim();
+    if !p.starts_with('/') || p.starts_with("//") {
+        return Err(format!(
+            "`{p}` ist kein Pfad dieser Website; er muss mit `/` beginnen, z. B. /alte-adresse/"
+        ));
+    }
+    if p.contains(|c: char| c.is_whitespace() || c == '?' || c == '#' || c == '\\') {
+        return Err(format!(
+            "`{p}` darf keine Leerzeichen, `?`, `#` oder `\\` enthalten"
+        ));
+    }
+    if p.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err(format!(
+            "`{p}` darf keine `.`- oder `..`-Abschnitte enthalten"
+        ));
+    }
+    Ok(if p.ends_with('/') {
+        p.to_string()
+    } else {
+        format!("{p}/")
+    })
+}
+
+/// A file the notice refers to under `static/`, written as `dokumente/x.pdf` or `/dokumente/x.pdf`.
+/// Returns the site path (`/dokumente/x.pdf`) or a message with a hint.
+pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
+    let rel = raw.trim().trim_start_matches('/');
+    if rel.is_empty() {
+        return Err((
+            "es ist keine Datei angegeben".into(),
+            "z. B. dokumente/tagesordnung.pdf".into(),
+        ));
+    }
+    if let Some(stripped) = rel.strip_prefix("static/") {
+        return Err((
+            format!("`{raw}`: der Pfad wird ohne `static/` geschrieben"),
+            format!("schreiben Sie `{stripped}`"),
+        ));
+    }
+    let rel_path = Path::new(rel);
+    if rel.contains('\\')
+        || !rel_path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err((
+            format!("`{raw}` ist kein gültiger Pfad unter static/"),
+            "nur Ordner- und Dateinamen, getrennt durch `/`, ohne `..`".into(),
+        ));
+    }
+    let full = root.join("static").join(rel_path);
+    if full.is_file() {
+        return Ok(format!("/{rel}"));
+    }
+    let hint = match (
+        rel_path.parent(),
+        rel_path.file_name().and_then(|n| n.to_str()),
+    ) {
+        (Some(dir), Some(name)) => {
+            let siblings: Vec<String> = std::fs::read_dir(root.join("static").join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect();
+            match super::did_you_mean(name, siblings.iter().map(String::as_str)) {
+                Some(s) => format!("meinten Sie `{}`?", dir.join(s).display()),
+                None => format!(
+                    "legen Sie die Datei unter static/{} ab (im Repository hochladen)",
+                    dir.display()
+                ),
+            }
+        }
+        _ => "legen Sie die Datei unter static/ ab".into(),
+    };
+    Err((format!("die Datei `static/{rel}` gibt es nicht"), hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_paths_are_normalised_and_checked() {
+        assert_eq!(site_path("/alt/wasser").unwrap(), "/alt/wasser/");
+        assert_eq!(site_path(" /alt/ ").unwrap(), "/alt/");
+        for bad in [
+            "alt/wasser",
+            "//evil.example/x",
+            "https://x.example/",
+            "/a b/",
+            "/a?x=1",
+            "/a/../b",
+            "/a#x",
+        ] {
+            assert!(site_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn static_files_must_exist_and_stay_inside_static() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("static/dokumente")).unwrap();
+        std::fs::write(
+            dir.path().join("static/dokumente/tagesordnung.pdf"),
+            b"%PDF",
+        )
+        .unwrap();
+        assert_eq!(
+            static_file(dir.path(), "dokumente/tagesordnung.pdf").unwrap(),
+            "/dokumente/tagesordnung.pdf"
+        );
+        assert_eq!(
+            static_file(dir.path(), "/dokumente/tagesordnung.pdf").unwrap(),
+            "/dokumente/tagesordnung.pdf"
+        );
+        let (msg, hint) = static_file(dir.path(), "dokumente/tagesordung.pdf").unwrap_err();
+        assert!(msg.contains("static/dokumente/tagesordung.pdf"), "{msg}");
+        assert!(hint.contains("dokumente/tagesordnung.pdf"), "{hint}");
+        assert!(static_file(dir.path(), "../Cargo.toml").is_err());
+        assert!(
+            static_file(dir.path(), "static/dokumente/tagesordnung.pdf")
+                .unwrap_err()
+                .1
+                .contains("dokumente/tagesordnung.pdf")
+        );
+    }
+}

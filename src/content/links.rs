@@ -1,0 +1,144 @@
+//! Internal links in notice and page bodies: a link to `/…` must lead somewhere on this site.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use pulldown_cmark::{Event, Parser, Tag};
+use rayon::prelude::*;
+
+use super::source::{line_of_offset, read_text};
+use super::{SiteContent, markdown::markdown_options};
+use crate::config::Config;
+use crate::diagnostics::Problem;
+
+/// Checks every `/…` link and image in the bodies of `content`.
+///
+/// A link is fine when it names a notice, an alias, a page, a file under `static/`, or a path for
+/// which `is_site_path` says yes (pages the renderer generates: front page, archives, categories,
+/// feeds). Problems point at the link's line and column in its file.
+pub fn check_links(
+    config: &Config,
+    content: &SiteContent,
+    is_site_path: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<Problem> {
+    let mut known: HashSet<&str> =
+        HashSet::with_capacity(content.notices.len() * 2 + content.pages.len() + 1);
+    known.insert("/");
+    for n in &content.notices {
+        known.insert(&n.path);
+        known.extend(n.aliases.iter().map(String::as_str));
+    }
+    known.extend(content.pages.iter().map(|p| p.path.as_str()));
+    let bodies = content
+        .notices
+        .iter()
+        .map(|n| (n.source.as_path(), n.body_markdown.as_str()))
+        .chain(
+            content
+                .pages
+                .iter()
+                .map(|p| (p.source.as_path(), p.body_markdown.as_str())),
+        );
+    let bodies: Vec<(&Path, &str)> = bodies.collect();
+    bodies
+        .par_iter()
+        .flat_map_iter(|(file, body)| {
+            let broken = broken_links(&config.root, body, &known, is_site_path);
+            locate(&config.root, file, body, broken)
+        })
+        .collect()
+}
+
+struct Broken {
+    offset: usize,
+    message: String,
+    hint: Option<String>,
+    warning: bool,
+}
+
+fn broken_links(
+    root: &Path,
+    body: &str,
+    known: &HashSet<&str>,
+    is_site_path: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<Broken> {
+    let mut broken = Vec::new();
+    for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
+        let dest = match &event {
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => dest_url,
+            _ => continue,
+        };
+        if !dest.starts_with('/') || dest.starts_with("//") {
+            continue;
+        }
+        let path = dest.split(['#', '?']).next().unwrap_or_default();
+        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        if known.contains(path) || is_site_path(path) {
+            continue;
+        }
+        let rel = decoded.trim_start_matches('/');
+        if !rel.is_empty()
+            && !rel.split('/').any(|s| s == "..")
+            && root.join("static").join(rel).is_file()
+        {
+            continue;
+        }
+        let with_slash = format!("{path}/");
+        if !path.ends_with('/')
+            && (known.contains(with_slash.as_str()) || is_site_path(&with_slash))
+        {
+            broken.push(Broken {
+                offset: range.start,
+                message: format!("der Link {path} endet nicht mit `/`"),
+                hint: Some(format!("schreiben Sie {with_slash}")),
+                warning: true,
+            });
+            continue;
+        }
+        let hint =
+            super::did_you_mean(path, known.iter().copied()).map(|s| format!("meinten Sie {s}?"));
+        broken.push(Broken {
+            offset: range.start,
+            message: format!("der Link {path} führt ins Leere: diese Seite oder Datei gibt es auf der Website nicht"),
+            hint: Some(hint.unwrap_or_else(|| {
+                "Links auf Bekanntmachungen sehen so aus: /bekanntmachungen/2026/name/; Dateien liegen unter static/".into()
+            })),
+            warning: false,
+        });
+    }
+    broken
+}
+
+/// Turns body offsets into file positions; the file is read again only when something is broken.
+fn locate(root: &Path, file: &Path, body: &str, broken: Vec<Broken>) -> Vec<Problem> {
+    if broken.is_empty() {
+        return Vec::new();
+    }
+    let text = read_text(&root.join(file), file)
+        .ok()
+        .filter(|t| t.ends_with(body));
+    broken
+        .into_iter()
+        .map(|b| {
+            let mut p = if b.warning {
+                Problem::warning(file, b.message)
+            } else {
+                Problem::error(file, b.message)
+            };
+            if let Some(hint) = b.hint {
+                p = p.with_hint(hint);
+            }
+            match &text {
+                Some(text) => {
+                    let at = text.len() - body.len() + b.offset;
+                    let line = line_of_offset(text, at);
+                    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                    let col = text[line_start..at].chars().count() + 1;
+                    p.at(text, line, col)
+                }
+                None => p,
+            }
+        })
+        .collect()
+}

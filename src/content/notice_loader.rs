@@ -1,0 +1,571 @@
+//! Front matter of a notice as written, and its validation into a [`Notice`].
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::fields::{one_line, site_path, static_file};
+use super::source::SourceFile;
+use super::{Attachment, Image, Notice, Update, markdown, parse_time, slug, time};
+use crate::config::Config;
+use crate::diagnostics::Problem;
+
+/// Longest summary: it is the text of the WhatsApp message and must fit a template parameter.
+pub const MAX_SUMMARY_CHARS: usize = 600;
+/// Longest title: also a template parameter; Meta's exact per-parameter cap is unknown.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+pub const NOTICE_FIELDS: &[&str] = &[
+    "title",
+    "date",
+    "summary",
+    "category",
+    "tags",
+    "publish_at",
+    "expires",
+    "draft",
+    "urgent",
+    "broadcast",
+    "slug",
+    "aliases",
+    "image",
+    "image_alt",
+    "attachments",
+    "updates",
+];
+
+const SUMMARY_WHY: &str = "die Kurzfassung (`summary`) ist der Text der WhatsApp-Nachricht an die Abonnenten; \
+    WhatsApp erlaubt darin keine Zeilenumbrüche oder Tabulatoren und höchstens 600 Zeichen. \
+    Den ausführlichen Text schreiben Sie unter den Kopf";
+const TITLE_WHY: &str = "der Titel steht auf der Website und in der WhatsApp-Nachricht; er muss eine Zeile sein (höchstens 200 Zeichen)";
+const UPDATE_WHY: &str = "der Text einer Aktualisierung wird als WhatsApp-Nachricht verschickt: eine Zeile, höchstens 600 Zeichen";
+const DATE_HINT: &str = "schreiben Sie z. B. 2026-11-28 oder 2026-11-28 09:30 (Ortszeit)";
+
+#[derive(Deserialize)]
+struct RawNotice {
+    title: Option<Spanned<String>>,
+    date: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+    category: Option<Spanned<String>>,
+    tags: Option<Vec<Spanned<String>>>,
+    publish_at: Option<Spanned<String>>,
+    expires: Option<Spanned<String>>,
+    draft: Option<bool>,
+    urgent: Option<bool>,
+    broadcast: Option<bool>,
+    slug: Option<Spanned<String>>,
+    aliases: Option<Vec<Spanned<String>>>,
+    image: Option<Spanned<String>>,
+    image_alt: Option<Spanned<String>>,
+    attachments: Option<Vec<Spanned<RawAttachment>>>,
+    updates: Option<Vec<Spanned<RawUpdate>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttachment {
+    file: Option<Spanned<String>>,
+    label: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpdate {
+    date: Option<Spanned<String>>,
+    text: Option<Spanned<String>>,
+}
+
+/// Where in its file a loaded notice claims its address, for duplicate reports.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A notice with the positions needed for checks across files.
+pub struct LoadedNotice {
+    pub notice: Notice,
+    pub text: String,
+    pub path_at: Anchor,
+    pub aliases_at: Vec<Anchor>,
+}
+
+/// The outcome for one file: the notice if it is valid (and wanted), and every problem found.
+pub enum Outcome {
+    Loaded(Box<LoadedNotice>),
+    /// A draft while drafts are not wanted: neither the notice nor its problems count.
+    SkippedDraft,
+    Invalid,
+}
+
+pub fn load_notice(
+    config: &Config,
+    file: &Path,
+    include_drafts: bool,
+    problems: &mut Vec<Problem>,
+) -> Outcome {
+    let src = match SourceFile::read(&config.root, file) {
+        Ok(s) => s,
+        Err(p) => {
+            problems.push(*p);
+            return Outcome::Invalid;
+        }
+    };
+    notice_from_source(config, src, include_drafts, problems)
+}
+
+pub fn notice_from_source(
+    config: &Config,
+    src: SourceFile,
+    include_drafts: bool,
+    problems: &mut Vec<Problem>,
+) -> Outcome {
+    let mut mine = Vec::new();
+    let Some(raw) = src.front_matter::<RawNotice>(NOTICE_FIELDS, &mut mine) else {
+        problems.append(&mut mine);
+        return Outcome::Invalid;
+    };
+    let draft = raw.draft.unwrap_or(false);
+    if draft && !include_drafts {
+        return Outcome::SkippedDraft;
+    }
+    let notice = validate(config, &src, raw, draft, &mut mine);
+    let ok = !mine.iter().any(Problem::is_error);
+    problems.append(&mut mine);
+    match notice {
+        Some(n) if ok => Outcome::Loaded(Box::new(LoadedNotice {
+            text: src.text,
+            ..n
+        })),
+        _ => Outcome::Invalid,
+    }
+}
+
+fn validate(
+    config: &Config,
+    src: &SourceFile,
+    raw: RawNotice,
+    draft: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<LoadedNotice> {
+    let tz = &config.timezone;
+    let missing = |field: &str, example: &str| {
+        src.error(format!("Pflichtfeld `{field}` fehlt"))
+            .with_hint(format!(
+                "ergänzen Sie im Kopf eine Zeile `{field}: {example}`"
+            ))
+    };
+
+    let title = match &raw.title {
+        Some(t) => one_line(src, "title", t, MAX_TITLE_CHARS, TITLE_WHY, problems),
+        None => {
+            problems.push(missing("title", "Straßensperrung in der Hönnestraße"));
+            None
+        }
+    };
+    let summary = match &raw.summary {
+        Some(s) => {
+            let summary = one_line(src, "summary", s, MAX_SUMMARY_CHARS, SUMMARY_WHY, problems);
+            if let Some(text) = &summary {
+                if looks_like_html(text) {
+                    problems.push(src.warning_at(s, "`summary` enthält HTML; es erscheint in der Nachricht als Text").with_hint(
+                        "die Kurzfassung ist reiner Text; Formatierungen und Links gehören in den Text unter dem Kopf",
+                    ));
+                }
+                if title.as_deref() == Some(text.as_str()) {
+                    problems.push(src.warning_at(s, "`summary` wiederholt nur den Titel").with_hint(
+                        "schreiben Sie in ein bis zwei Sätzen, was die Leute wissen müssen (wer, was, wann, wo); das ist der Text der WhatsApp-Nachricht",
+                    ));
+                }
+            }
+            summary
+        }
+        None => {
+            problems.push(missing("summary", "Ein bis zwei Sätze für die WhatsApp-Nachricht.").with_hint(
+                "ergänzen Sie `summary: …` mit ein bis zwei Sätzen (höchstens 600 Zeichen, eine Zeile); das ist der Text der WhatsApp-Nachricht",
+            ));
+            None
+        }
+    };
+    let date = match &raw.date {
+        Some(d) => time_field(src, "date", d, tz, problems),
+        None => {
+            problems.push(missing("date", "2026-11-28"));
+            None
+        }
+    };
+    let publish_at = raw
+        .publish_at
+        .as_ref()
+        .and_then(|p| time_field(src, "publish_at", p, tz, problems));
+    let expires = raw.expires.as_ref().and_then(|e| {
+        let at = time_field(src, "expires", e, tz, problems)?;
+        // "expires: 2026-12-05" means "until the end of that day".
+        let at = if time::is_date_only(&e.value) {
+            tz.to_timestamp(
+                tz.to_datetime(at)
+                    .date()
+                    .tomorrow()
+                    .ok()?
+                    .to_datetime(jiff::civil::Time::midnight()),
+            )
+            .ok()?
+        } else {
+            at
+        };
+        Some((at, e))
+    });
+    if let (Some(date), Some((expires_at, e))) = (date, &expires) {
+        let from = publish_at.unwrap_or(date).max(date);
+        if *expires_at <= from {
+            problems.push(
+                src.error_at(e, "`expires` liegt nicht nach dem Erscheinen (`date`/`publish_at`)")
+                    .with_hint("`expires` ist der Zeitpunkt, ab dem die Meldung von der Startseite verschwindet; er muss nach `date` liegen"),
+            );
+        }
+    }
+
+    let category = raw.category.as_ref().and_then(|c| {
+        let id = c.value.trim();
+        if config.category(id).is_some() {
+            return Some(id.to_string());
+        }
+        let ids: Vec<&str> = config.categories.iter().map(|c| c.id.as_str()).collect();
+        let mut p = src.error_at(c, format!("unbekannte Kategorie `{id}`"));
+        p = if ids.is_empty() {
+            p.with_hint("in aushang.yaml sind keine Kategorien (`categories`) eingerichtet")
+        } else if let Some(s) = super::did_you_mean(id, ids.iter().copied()) {
+            p.with_hint(format!(
+                "meinten Sie `{s}`? Erlaubt sind: {}",
+                ids.join(", ")
+            ))
+        } else {
+            p.with_hint(format!(
+                "erlaubt sind die Kategorien aus aushang.yaml: {}",
+                ids.join(", ")
+            ))
+        };
+        problems.push(p);
+        None
+    });
+
+    let mut tags = Vec::new();
+    for t in raw.tags.iter().flatten() {
+        let tag = t.value.trim();
+        if tag.is_empty() {
+            problems.push(src.error_at(t, "leeres Schlagwort in `tags`"));
+        } else if tags.iter().any(|x: &String| x == tag) {
+            problems.push(src.warning_at(t, format!("Schlagwort `{tag}` steht doppelt in `tags`")));
+        } else {
+            tags.push(tag.to_string());
+        }
+    }
+
+    let (slug, path_at) = match &raw.slug {
+        Some(s) => {
+            let value = s.value.trim();
+            let at = src
+                .position(s)
+                .map_or(Anchor { line: 1, column: 1 }, |(line, column)| Anchor {
+                    line,
+                    column,
+                });
+            if slug::is_valid_slug(value) {
+                (Some(value.to_string()), at)
+            } else {
+                let suggestion = super::slugify(value);
+                let mut p = src.error_at(s, format!("`slug` `{value}` ist ungültig"));
+                p = p.with_hint(if suggestion.is_empty() {
+                    "nur Kleinbuchstaben a–z, Ziffern und Bindestriche, z. B. strassensperrung-hoennestrasse".to_string()
+                } else {
+                    format!("nur Kleinbuchstaben a–z, Ziffern und Bindestriche; z. B. `{suggestion}`")
+                });
+                problems.push(p);
+                (None, at)
+            }
+        }
+        None => {
+            let stem = src
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let slug = super::slugify(strip_date_prefix(stem));
+            if slug.is_empty() {
+                problems.push(src.error(format!("aus dem Dateinamen `{stem}` lässt sich keine Adresse bilden")).with_hint(
+                    "benennen Sie die Datei wie `2026-11-28-wasserrohrbruch.md` oder setzen Sie `slug: wasserrohrbruch`",
+                ));
+                (None, Anchor { line: 1, column: 1 })
+            } else {
+                (Some(slug), Anchor { line: 1, column: 1 })
+            }
+        }
+    };
+
+    let mut aliases = Vec::new();
+    let mut aliases_at = Vec::new();
+    for a in raw.aliases.iter().flatten() {
+        match site_path(&a.value) {
+            Ok(p) => {
+                aliases.push(p);
+                let (line, column) = src.position(a).unwrap_or((1, 1));
+                aliases_at.push(Anchor { line, column });
+            }
+            Err(msg) => problems.push(src.error_at(a, format!("`aliases`: {msg}"))),
+        }
+    }
+
+    let image = match (&raw.image, &raw.image_alt) {
+        (Some(img), alt) => {
+            let src_path = image_source(config, src, img, problems);
+            let alt = match alt {
+                Some(a) => one_line(
+                    src,
+                    "image_alt",
+                    a,
+                    500,
+                    "die Bildbeschreibung ist ein kurzer Text in einer Zeile",
+                    problems,
+                ),
+                None => {
+                    problems.push(src.error_at(img, "zum Bild fehlt die Beschreibung `image_alt`").with_hint(
+                        "beschreiben Sie in einem Satz, was auf dem Bild zu sehen ist (für Menschen, die das Bild nicht sehen können), z. B. `image_alt: Festzelt auf dem Marktplatz am Abend`",
+                    ));
+                    None
+                }
+            };
+            match (src_path, alt) {
+                (Some(s), Some(a)) => Some(Image { src: s, alt: a }),
+                _ => None,
+            }
+        }
+        (None, Some(alt)) => {
+            problems.push(src.warning_at(alt, "`image_alt` ohne `image` wird nicht verwendet"));
+            None
+        }
+        (None, None) => None,
+    };
+
+    let mut attachments = Vec::new();
+    for a in raw.attachments.iter().flatten() {
+        let href = match &a.value.file {
+            Some(f) => match static_file(&config.root, &f.value) {
+                Ok(href) => Some(href),
+                Err((msg, hint)) => {
+                    problems.push(src.error_at(f, format!("Anhang: {msg}")).with_hint(hint));
+                    None
+                }
+            },
+            None => {
+                problems.push(
+                    src.error_at(a, "Anhang ohne `file`")
+                        .with_hint("z. B. `- file: dokumente/tagesordnung.pdf`"),
+                );
+                None
+            }
+        };
+        let label = match &a.value.label {
+            Some(l) => one_line(
+                src,
+                "label",
+                l,
+                200,
+                "die Beschriftung eines Anhangs ist ein kurzer Text in einer Zeile",
+                problems,
+            ),
+            None => {
+                problems.push(
+                    src.error_at(a, "Anhang ohne `label`")
+                        .with_hint("z. B. `label: Tagesordnung (PDF, 120 KB)`; die Beschriftung ist der Linktext auf der Seite"),
+                );
+                None
+            }
+        };
+        if let (Some(href), Some(label)) = (href, label) {
+            attachments.push(Attachment { href, label });
+        }
+    }
+
+    let mut updates = Vec::new();
+    for u in raw.updates.iter().flatten() {
+        let at = match &u.value.date {
+            Some(d) => time_field(src, "updates.date", d, tz, problems),
+            None => {
+                problems.push(
+                    src.error_at(u, "Aktualisierung ohne `date`")
+                        .with_hint(DATE_HINT),
+                );
+                None
+            }
+        };
+        let text = match &u.value.text {
+            Some(t) => one_line(
+                src,
+                "updates.text",
+                t,
+                MAX_SUMMARY_CHARS,
+                UPDATE_WHY,
+                problems,
+            ),
+            None => {
+                problems.push(src.error_at(u, "Aktualisierung ohne `text`"));
+                None
+            }
+        };
+        if let (Some(at), Some(d), Some(date)) = (at, &u.value.date, date)
+            && at < date
+        {
+            problems.push(src.warning_at(
+                d,
+                "die Aktualisierung liegt vor dem Datum der Bekanntmachung",
+            ));
+        }
+        if let (Some(date), Some(text)) = (at, text) {
+            updates.push(Update { date, text });
+        }
+    }
+    updates.sort_by_key(|u| u.date);
+
+    let (title, date, summary, slug) = (title?, date?, summary?, slug?);
+    let year = tz.to_datetime(date).year();
+    let body = src.body();
+    let notice = Notice {
+        source: src.file.clone(),
+        path: format!("/bekanntmachungen/{year}/{slug}/"),
+        slug,
+        title,
+        date,
+        summary,
+        category,
+        tags,
+        publish_at,
+        expires: expires.map(|(at, _)| at),
+        draft,
+        urgent: raw.urgent.unwrap_or(false),
+        broadcast: raw.broadcast.unwrap_or(true),
+        aliases,
+        image,
+        attachments,
+        updates,
+        body_markdown: body.to_string(),
+        body_html: markdown::render_markdown(body),
+    };
+    Some(LoadedNotice {
+        notice,
+        text: String::new(),
+        path_at,
+        aliases_at,
+    })
+}
+
+fn time_field(
+    src: &SourceFile,
+    field: &str,
+    value: &Spanned<String>,
+    tz: &jiff::tz::TimeZone,
+    problems: &mut Vec<Problem>,
+) -> Option<Timestamp> {
+    match parse_time(&value.value, tz) {
+        Ok(t) => Some(t),
+        Err(msg) => {
+            problems.push(
+                src.error_at(value, format!("`{field}`: {msg}"))
+                    .with_hint(DATE_HINT),
+            );
+            None
+        }
+    }
+}
+
+fn image_source(
+    config: &Config,
+    src: &SourceFile,
+    img: &Spanned<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    let value = img.value.trim();
+    if value.starts_with("https://") {
+        if value.contains(char::is_whitespace) {
+            problems.push(src.error_at(img, "die Bildadresse enthält Leerzeichen"));
+            return None;
+        }
+        return Some(value.to_string());
+    }
+    if value.starts_with("http://") {
+        problems.push(
+            src.error_at(
+                img,
+                "Bilder von anderen Websites müssen über https:// eingebunden werden",
+            )
+            .with_hint("besser: laden Sie das Bild unter static/bilder/ hoch"),
+        );
+        return None;
+    }
+    let ext = Path::new(value)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !["jpg", "jpeg", "png", "webp", "gif", "avif", "svg"].contains(&ext.as_str()) {
+        problems.push(
+            src.error_at(img, format!("`{value}` ist keine Bilddatei"))
+                .with_hint("erlaubt sind .jpg, .jpeg, .png, .webp, .gif, .avif und .svg"),
+        );
+        return None;
+    }
+    match static_file(&config.root, value) {
+        Ok(p) => Some(p),
+        Err((msg, hint)) => {
+            problems.push(src.error_at(img, format!("Bild: {msg}")).with_hint(hint));
+            None
+        }
+    }
+}
+
+/// `2026-11-28-wasser` → `wasser`: the date in the file name only sorts files for editors.
+pub fn strip_date_prefix(stem: &str) -> &str {
+    let b = stem.as_bytes();
+    let is_date = b.len() > 11
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && b[10] == b'-';
+    if is_date { &stem[11..] } else { stem }
+}
+
+fn looks_like_html(s: &str) -> bool {
+    s.match_indices('<').any(|(i, _)| {
+        s[i + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_prefix_is_removed_from_file_names() {
+        assert_eq!(
+            strip_date_prefix("2026-11-28-wasserrohrbruch"),
+            "wasserrohrbruch"
+        );
+        assert_eq!(strip_date_prefix("wasserrohrbruch"), "wasserrohrbruch");
+        assert_eq!(strip_date_prefix("2026-11-28"), "2026-11-28");
+        assert_eq!(strip_date_prefix("2026-1-28-x"), "2026-1-28-x");
+    }
+
+    #[test]
+    fn html_in_text_is_recognised() {
+        assert!(looks_like_html("Hallo <b>Welt</b>"));
+        assert!(!looks_like_html("Temperaturen < 0 Grad"));
+    }
+}

@@ -1,0 +1,238 @@
+//! The output folder: safety checks before touching it, per-file atomic writes that skip unchanged
+//! files, copying `static/`, and removing what a previous build left behind.
+//!
+//! Files are replaced by rename (readers of a live folder never see half a page) but not fsynced:
+//! the output is reproducible from the repository, and one fsync per page would dominate the build.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Marks a folder as written by `aushang build`; without it a non-empty folder is never cleaned.
+pub const MARKER: &str = ".aushang-build";
+const MARKER_TEXT: &str = "This folder is written by `aushang build`. Its files are replaced and \
+stale files deleted on every build; do not keep anything else here.\n";
+const TMP_SUFFIX: &str = ".aushang-tmp";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "refusing to build into {0}: the folder is not empty and was not written by aushang (no {MARKER} file)"
+    )]
+    Foreign(PathBuf),
+    #[error("refusing to build into {dir}: {reason}")]
+    Unsafe { dir: PathBuf, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks that `out` may be (re)written and marks it as aushang's. `root` is the site folder.
+pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
+    let abs_out = absolute(out);
+    let abs_root = absolute(root);
+    if abs_root.starts_with(&abs_out) {
+        return Err(OutputError::Unsafe {
+            dir: out.to_path_buf(),
+            reason: "it contains the site itself".into(),
+        });
+    }
+    for protected in ["content", "static", "templates", "subscribers", ".git"] {
+        if abs_out.starts_with(abs_root.join(protected)) {
+            return Err(OutputError::Unsafe {
+                dir: out.to_path_buf(),
+                reason: format!("it is inside the site's {protected}/ folder"),
+            });
+        }
+    }
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            let marked = out.join(MARKER).is_file();
+            if !marked && entries.next().is_some() {
+                return Err(OutputError::Foreign(out.to_path_buf()));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(out).map_err(io_err(out))?;
+        }
+        Err(e) => {
+            return Err(OutputError::Io {
+                path: out.to_path_buf(),
+                source: e,
+            });
+        }
+    }
+    let marker = out.join(MARKER);
+    write_if_changed(&marker, MARKER_TEXT.as_bytes()).map_err(io_err(&marker))?;
+    Ok(())
+}
+
+/// `out` made absolute and normalised lexically (`..` resolved), without touching the disk.
+fn absolute(p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    let base = std::fs::canonicalize(&joined).unwrap_or(joined);
+    let mut out = PathBuf::new();
+    for c in base.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Writes `bytes` to `path` by temp file + rename, unless the file already holds exactly them.
+/// Returns whether the file was written.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_file() && meta.len() == bytes.len() as u64 && std::fs::read(path)? == bytes {
+            return Ok(false);
+        }
+        if meta.is_dir() {
+            std::fs::remove_dir_all(path)?;
+        }
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(TMP_SUFFIX);
+    let tmp = dir.join(tmp_name);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(true)
+}
+
+/// Copies `from` to `to` unless `to` already has the same content. Returns whether it copied.
+pub fn copy_if_changed(from: &Path, to: &Path) -> io::Result<bool> {
+    let src = std::fs::metadata(from)?;
+    if let Ok(dst) = std::fs::metadata(to)
+        && dst.is_file()
+        && dst.len() == src.len()
+        && std::fs::read(to)? == std::fs::read(from)?
+    {
+        return Ok(false);
+    }
+    let bytes = std::fs::read(from)?;
+    write_if_changed(to, &bytes)
+}
+
+/// Deletes every file under `out` that is not in `keep` (relative paths) and then empty folders.
+/// Returns how many files were removed.
+pub fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, OutputError> {
+    let mut removed = 0;
+    let mut dirs = Vec::new();
+    for entry in walkdir::WalkDir::new(out).min_depth(1) {
+        let entry = entry.map_err(|e| OutputError::Io {
+            path: out.to_path_buf(),
+            source: e.into(),
+        })?;
+        let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
+        if entry.file_type().is_dir() {
+            dirs.push(entry.path().to_path_buf());
+        } else if rel != Path::new(MARKER) && !keep.contains(rel) {
+            std::fs::remove_file(entry.path()).map_err(io_err(entry.path()))?;
+            removed += 1;
+        }
+    }
+    // Deepest first, so parents become empty before they are looked at.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        let _ = std::fs::remove_dir(&d);
+    }
+    Ok(removed)
+}
+
+/// The output file for a site path: `/` → `index.html`, `/a/b/` → `a/b/index.html`,
+/// `/atom.xml` → `atom.xml`. `None` for paths that could leave the output folder.
+pub fn file_for_path(path: &str) -> Option<PathBuf> {
+    let rel = path.strip_prefix('/')?;
+    let mut out = PathBuf::new();
+    for part in rel.split('/').filter(|p| !p.is_empty()) {
+        if part == ".." || part == "." || part.contains('\\') || part.starts_with(MARKER) {
+            return None;
+        }
+        out.push(part);
+    }
+    if rel.is_empty() || rel.ends_with('/') {
+        out.push("index.html");
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_paths_map_to_files_and_never_escape() {
+        assert_eq!(file_for_path("/").unwrap(), Path::new("index.html"));
+        assert_eq!(file_for_path("/a/b/").unwrap(), Path::new("a/b/index.html"));
+        assert_eq!(file_for_path("/atom.xml").unwrap(), Path::new("atom.xml"));
+        assert_eq!(
+            file_for_path("/alt/seite.html").unwrap(),
+            Path::new("alt/seite.html")
+        );
+        assert!(file_for_path("/../x/").is_none());
+        assert!(file_for_path("relative/").is_none());
+    }
+
+    #[test]
+    fn refuses_a_foreign_folder_and_accepts_an_empty_or_marked_one() {
+        let site = tempfile::tempdir().unwrap();
+        let out = site.path().join("public");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("precious.txt"), "keep me").unwrap();
+        assert!(matches!(
+            prepare(&out, site.path()),
+            Err(OutputError::Foreign(_))
+        ));
+        assert!(out.join("precious.txt").exists());
+
+        let fresh = site.path().join("fresh");
+        prepare(&fresh, site.path()).unwrap();
+        assert!(fresh.join(MARKER).is_file());
+        std::fs::write(fresh.join("page.html"), "x").unwrap();
+        prepare(&fresh, site.path()).unwrap();
+    }
+
+    #[test]
+    fn refuses_the_site_folder_and_its_sources() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("static")).unwrap();
+        assert!(matches!(
+            prepare(site.path(), site.path()),
+            Err(OutputError::Unsafe { .. })
+        ));
+        let inside = site.path().join("static/out");
+        assert!(matches!(
+            prepare(&inside, site.path()),
+            Err(OutputError::Unsafe { .. })
+        ));
+    }
+
+    #[test]
+    fn stale_files_and_empty_folders_go_and_unchanged_files_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        assert!(write_if_changed(&out.join("a/index.html"), b"A").unwrap());
+        assert!(!write_if_changed(&out.join("a/index.html"), b"A").unwrap());
+        write_if_changed(&out.join("old/deep/index.html"), b"O").unwrap();
+        let keep: HashSet<PathBuf> = [PathBuf::from("a/index.html")].into_iter().collect();
+        assert_eq!(remove_stale(out, &keep).unwrap(), 1);
+        assert!(out.join("a/index.html").exists());
+        assert!(!out.join("old").exists());
+    }
+}
