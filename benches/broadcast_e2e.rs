@@ -1,0 +1,118 @@
+//! End-to-end broadcast benchmark: the real `aushang broadcast` process (release build) sends one
+//! notice to N subscribers from an encrypted list, through the rate limiter, the journal and real
+//! HTTP, to the fake Graph API with 50 ms latency and a 1,000 msg/s limit.
+//!
+//! `cargo bench --bench broadcast_e2e` — env BENCH_SUBSCRIBERS (default 100000, comma-separated
+//! for several sizes, e.g. "20000,100000"), BENCH_RATE (the configured messages_per_second,
+//! default 1000), BENCH_CONCURRENCY (default 100), BENCH_LATENCY_MS (default 50).
+//! Prints the achieved rate (target ≥ 95 % of the limit), the fake's busiest second, 130429
+//! answers, and the broadcast process's peak memory (from /usr/bin/time -v) per size, so
+//! memory can be seen to stay flat as the list grows.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
+use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn write_site(root: &Path, api_url: &str, subscribers: usize, rate: u32, concurrency: u32) -> String {
+    std::fs::create_dir_all(root.join("content/notices")).unwrap();
+    std::fs::write(
+        root.join("aushang.yaml"),
+        format!(
+            "title: Benchmark\nbase_url: https://bench.example/\ncategories:\n  - id: verkehr\n    name: Verkehr\n\
+             broadcast:\n  quiet_hours: \"off\"\n  channels:\n    whatsapp:\n      phone_number_id: \"100000000000001\"\n\
+             \x20     api_url: {api_url}\n      template:\n        name: neue_bekanntmachung\n        language: de\n\
+             \x20       body: \"Neu: {{{{1}}}}. {{{{2}}}} Mehr über den Button.\"\n\
+             \x20     messages_per_second: {rate}\n      concurrency: {concurrency}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("content/notices/2026-11-28-sperrung.md"),
+        "---\ntitle: Sperrung der Hauptstraße\ndate: 2026-11-28 09:00\nsummary: Die Hauptstraße ist am 3. Dezember gesperrt.\ncategory: verkehr\n---\nText.\n",
+    )
+    .unwrap();
+    let dir = root.join("subscribers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (identity, secret) = Identity::generate();
+    std::fs::write(dir.join("recipients.txt"), Recipients::file_text("Bench", &identity.public_keys()[0])).unwrap();
+    let recipients = Recipients::load(&dir).unwrap();
+    let list: Vec<Subscriber> = (0..subscribers)
+        .map(|i| Subscriber {
+            id: format!("s_{i:016x}"),
+            channel: Channel::WhatsApp,
+            address: format!("+49152{:08}", i),
+            name: None,
+            topics: vec![],
+            language: "de".into(),
+            status: Status::Active,
+            consent_at: None,
+            consent_source: "import".into(),
+            consent_text: "v1".into(),
+            confirmed_at: None,
+            unsubscribed_at: None,
+        })
+        .collect();
+    SubscriberList::new(list).save(&dir, &recipients).unwrap();
+    secret
+}
+
+fn main() {
+    let sizes: Vec<usize> = env("BENCH_SUBSCRIBERS", "100000")
+        .split(',')
+        .map(|s| s.trim().parse().expect("BENCH_SUBSCRIBERS: numbers"))
+        .collect();
+    let rate: u32 = env("BENCH_RATE", "1000").parse().unwrap();
+    let concurrency: u32 = env("BENCH_CONCURRENCY", "100").parse().unwrap();
+    let latency: u64 = env("BENCH_LATENCY_MS", "50").parse().unwrap();
+    let limit = 1000;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    println!("| subscribers | sent | wall s | rate msg/s | % of limit | busiest second | 130429 | peak RSS MB |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        let fake = rt
+            .block_on(FakeGraph::start(FakeConfig {
+                latency_ms: latency,
+                messages_per_second: Some(limit),
+                ..FakeConfig::default()
+            }))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let secret = write_site(dir.path(), &fake.api_url(), n, rate, concurrency);
+        let started = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .arg("-v")
+            .arg(env!("CARGO_BIN_EXE_aushang"))
+            .args(["--root", dir.path().to_str().unwrap(), "broadcast", "--channel", "whatsapp"])
+            .args(["--no-link-check", "--now", "2026-11-28 12:00"])
+            .env("AUSHANG_IDENTITY", secret)
+            .env("WHATSAPP_TOKEN", "fake-token")
+            .output()
+            .expect("run /usr/bin/time (Debian package `time`)");
+        let wall = started.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "broadcast failed:\n{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+        let peak_kb: f64 = stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let stats = fake.stats();
+        let sent = fake.messages().len();
+        assert_eq!(sent, n, "every subscriber gets exactly one message");
+        let achieved = sent as f64 / wall;
+        println!(
+            "| {n} | {sent} | {wall:.1} | {achieved:.0} | {:.1} | {} | {} | {:.0} |",
+            100.0 * achieved / f64::from(limit),
+            stats.max_per_second,
+            stats.errors.get(&130429).copied().unwrap_or(0),
+            peak_kb / 1024.0
+        );
+    }
+}
