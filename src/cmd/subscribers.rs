@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use aushang::config::{self, Config};
 use aushang::diagnostics::{self, Problem};
 use aushang::subscribers::import::{self, ImportOptions};
+use aushang::subscribers::report;
 use aushang::subscribers::store::{self, list_path, recipients_path};
 use aushang::subscribers::{
     AddOutcome, Channel, Identity, Recipients, Resubscribe, Status, Subscriber, SubscriberList,
@@ -174,27 +175,10 @@ fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     SubscriberList::default().save(dir, &recipients)?;
     aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes())
         .with_context(|| format!("cannot write {}", recipients_path(dir).display()))?;
-    println!(
-        "Created {} (public key {public})",
-        recipients_path(dir).display()
+    print!(
+        "{}",
+        report::init_instructions(&recipients_path(dir), &list_path(dir), &public, &secret)
     );
-    println!(
-        "and an empty encrypted list {}.\n",
-        list_path(dir).display()
-    );
-    println!("Secret key — shown only now, aushang keeps no copy:\n\n    {secret}\n");
-    println!(
-        "1. Store it as the repository secret AUSHANG_IDENTITY (GitHub: Settings → Secrets and"
-    );
-    println!("   variables → Actions), only for the workflow step that sends.");
-    println!(
-        "2. Keep a second copy in the town's password manager. Without it nobody can read the list."
-    );
-    println!(
-        "3. Admins who need the list create their own key (`age-keygen -o key.txt`), add the public"
-    );
-    println!("   key to recipients.txt and someone with access runs `aushang subscribers rekey`.");
-    println!("Never commit the secret key.");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -455,28 +439,8 @@ fn export(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
         return Err(not_found(&key));
     }
     eprintln!("note: this is personal data; give it to the person, do not keep a plaintext copy");
-    let ts = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     for s in found {
-        println!("id:              {}", s.id);
-        println!("channel:         {}", s.channel);
-        println!("address:         {}", s.address);
-        println!("name:            {}", s.name.as_deref().unwrap_or(""));
-        println!(
-            "topics:          {}",
-            if s.topics.is_empty() {
-                "(all)".into()
-            } else {
-                s.topics.join(", ")
-            }
-        );
-        println!("language:        {}", s.language);
-        println!("status:          {}", s.status);
-        println!("consent_at:      {}", ts(s.consent_at));
-        println!("consent_source:  {}", s.consent_source);
-        println!("consent_text:    {}", s.consent_text);
-        println!("confirmed_at:    {}", ts(s.confirmed_at));
-        println!("unsubscribed_at: {}", ts(s.unsubscribed_at));
-        println!();
+        println!("{}", report::record(s));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -499,34 +463,7 @@ fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
                 .is_none_or(|t| s.topics.is_empty() || s.topics.contains(t))
         })
         .collect();
-    println!(
-        "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  topics",
-        "id", "channel", "address", "status", "consent"
-    );
-    for s in &rows {
-        let address = if args.reveal {
-            s.address.clone()
-        } else {
-            s.masked_address()
-        };
-        let topics = match (s.status, s.topics.is_empty()) {
-            (Status::Unsubscribed, _) => "-".to_string(),
-            (_, true) => "(all)".to_string(),
-            (_, false) => s.topics.join(" "),
-        };
-        let consent = s
-            .consent_at
-            .map(|t| t.to_string()[..10].to_string())
-            .unwrap_or_default();
-        print!(
-            "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {topics}",
-            s.id, s.channel, address, s.status, consent
-        );
-        match (&s.name, args.reveal) {
-            (Some(n), true) => println!("  {n}"),
-            _ => println!(),
-        }
-    }
+    print!("{}", report::table(&rows, args.reveal));
     eprintln!(
         "{} of {} subscription(s)",
         rows.len(),
@@ -537,18 +474,7 @@ fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
 
 fn count(dir: &Path) -> anyhow::Result<ExitCode> {
     let (_, list) = open(dir)?;
-    let c = list.counts();
-    println!("total: {}", c.total);
-    for (title, map) in [
-        ("by channel", &c.by_channel),
-        ("by status", &c.by_status),
-        ("active by topic", &c.by_topic),
-    ] {
-        println!("{title}:");
-        for (k, v) in map {
-            println!("  {k:<16} {v}");
-        }
-    }
+    print!("{}", report::counts(&list.counts()));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,6 +5,7 @@ pub mod format;
 pub mod import;
 pub mod list;
 pub mod record;
+pub mod report;
 pub mod store;
 
 pub use address::AddressError;

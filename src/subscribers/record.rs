@@ -25,6 +25,12 @@ impl Channel {
 impl std::str::FromStr for Channel {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The stored list is already canonical: skip the lower-casing copy for it.
+        match s {
+            "whatsapp" => return Ok(Channel::WhatsApp),
+            "email" => return Ok(Channel::Email),
+            _ => {}
+        }
         match s.trim().to_ascii_lowercase().as_str() {
             "whatsapp" => Ok(Channel::WhatsApp),
             "email" | "e-mail" => Ok(Channel::Email),
@@ -64,6 +70,12 @@ impl Status {
 impl std::str::FromStr for Status {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => return Ok(Status::Active),
+            "pending" => return Ok(Status::Pending),
+            "unsubscribed" => return Ok(Status::Unsubscribed),
+            _ => {}
+        }
         match s.trim().to_ascii_lowercase().as_str() {
             "pending" => Ok(Status::Pending),
             "active" => Ok(Status::Active),
