@@ -25,8 +25,14 @@ fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
     let site = Site::new(Settings::new(&fake.api_url()), actives(5));
     site.notice("2026-11-28-biotonne-nord", NOTICE);
     let run = site.broadcast(&NOW);
-    assert_eq!(run.code, 0, "a permanent failure is recorded, not a reason for red: {run:?}");
-    assert!(run.stdout.contains("failed permanently 1 (131026×1)"), "{run:?}");
+    assert_eq!(
+        run.code, 0,
+        "a permanent failure is recorded, not a reason for red: {run:?}"
+    );
+    assert!(
+        run.stdout.contains("failed permanently 1 (131026×1)"),
+        "{run:?}"
+    );
     let got = counts(&site, &fake.messages());
     assert_eq!(
         got.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
@@ -42,8 +48,18 @@ fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
 
     let again = site.broadcast(&["--now", "2026-11-28 11:00"]);
     assert_eq!(again.code, 0, "{again:?}");
-    assert_eq!(fake.graph().stats().requests, 5, "the next run does not retry it");
-    assert_eq!(site.delivery_lines(&key).iter().filter(|l| l["sub"] == "sub003").count(), 2);
+    assert_eq!(
+        fake.graph().stats().requests,
+        5,
+        "the next run does not retry it"
+    );
+    assert_eq!(
+        site.delivery_lines(&key)
+            .iter()
+            .filter(|l| l["sub"] == "sub003")
+            .count(),
+        2
+    );
     site.assert_files_leak_free();
 }
 
@@ -52,7 +68,10 @@ fn retryable_errors_are_retried_within_the_run_and_delivered_once() {
     // call 2: pair rate limit for that recipient (retry after ~1 s); call 4: throughput limit
     // for the whole run (pause ~1 s, lower the rate)
     let fake = Fake::start(FakeConfig {
-        inject: vec![Injection::code_at_call(2, 131056), Injection::code_at_call(4, 130429)],
+        inject: vec![
+            Injection::code_at_call(2, 131056),
+            Injection::code_at_call(4, 130429),
+        ],
         ..FakeConfig::default()
     });
     let mut settings = Settings::new(&fake.api_url());
@@ -61,7 +80,10 @@ fn retryable_errors_are_retried_within_the_run_and_delivered_once() {
     site.notice("2026-11-28-biotonne-nord", NOTICE);
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("sent 6, skipped 0 — complete"), "{run:?}");
+    assert!(
+        run.stdout.contains("sent 6, skipped 0 — complete"),
+        "{run:?}"
+    );
     assert!(counts(&site, &fake.messages()).iter().all(|(_, n)| *n == 1));
     let stats = fake.graph().stats();
     assert_eq!(stats.requests, 8);
@@ -86,7 +108,11 @@ fn retryable_errors_are_retried_within_the_run_and_delivered_once() {
     // the correlation id carries the attempt, so the retry is told apart from the first try
     for sub in &retried {
         let m = by_subscriber(&site, &fake.messages())[sub][0].clone();
-        assert!(m.correlation.as_deref().unwrap().ends_with("a=2"), "{:?}", m.correlation);
+        assert!(
+            m.correlation.as_deref().unwrap().ends_with("a=2"),
+            "{:?}",
+            m.correlation
+        );
     }
     assert_eq!(site.index_events(&key), ["started", "completed"]);
     site.assert_files_leak_free();
@@ -119,7 +145,10 @@ fn a_fatal_error_stops_the_run_at_once_and_the_next_run_reaches_everyone_else() 
         .filter(|l| l["code"] == 190)
         .collect();
     assert!(!fatal.is_empty() && fatal.iter().all(|l| l["class"] == "fatal"));
-    assert!(site.delivery_lines(&key("sperrung-hauptstrasse")).is_empty());
+    assert!(
+        site.delivery_lines(&key("sperrung-hauptstrasse"))
+            .is_empty()
+    );
 
     // the token is fixed: a healthy API reaches everyone not yet reached, and nobody twice
     let healthy = Fake::healthy();
@@ -128,13 +157,21 @@ fn a_fatal_error_stops_the_run_at_once_and_the_next_run_reaches_everyone_else() 
     assert_eq!(next.code, 0, "{next:?}");
     let mut all = first.clone();
     all.extend(healthy.messages());
-    assert_eq!(counts(&site, &all).iter().map(|(_, n)| *n).collect::<Vec<_>>(), [2; 10]);
+    assert_eq!(
+        counts(&site, &all)
+            .iter()
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>(),
+        [2; 10]
+    );
     for slug in ["biotonne-nord", "sperrung-hauptstrasse"] {
         let per_sub = by_subscriber(&site, &all);
         for (id, got) in per_sub {
             let n = got
                 .iter()
-                .filter(|m| m.button_suffix.as_deref() == Some(&format!("bekanntmachungen/2026/{slug}/")))
+                .filter(|m| {
+                    m.button_suffix.as_deref() == Some(&format!("bekanntmachungen/2026/{slug}/"))
+                })
                 .count();
             assert_eq!(n, 1, "{id} {slug}");
         }
@@ -146,8 +183,14 @@ fn a_fatal_error_stops_the_run_at_once_and_the_next_run_reaches_everyone_else() 
 #[test]
 fn the_circuit_breaker_stops_a_run_where_too_many_fail_permanently() {
     // every second number is "not on WhatsApp": 50 % permanent failures, a data problem
-    let inject = (1..=30).step_by(2).map(|i| Injection::code_for_number(&number(i), 131026)).collect();
-    let fake = Fake::start(FakeConfig { inject, ..FakeConfig::default() });
+    let inject = (1..=30)
+        .step_by(2)
+        .map(|i| Injection::code_for_number(&number(i), 131026))
+        .collect();
+    let fake = Fake::start(FakeConfig {
+        inject,
+        ..FakeConfig::default()
+    });
     let mut settings = Settings::new(&fake.api_url());
     settings.concurrency = 2;
     let site = Site::new(settings, actives(30));
@@ -156,8 +199,14 @@ fn the_circuit_breaker_stops_a_run_where_too_many_fail_permanently() {
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("STOPPED: circuit breaker"), "{run:?}");
     let stats = fake.graph().stats();
-    assert!(stats.requests >= 20, "it judges only after 20 attempts: {stats:?}");
-    assert!(stats.requests < 30, "it stops before trying everyone: {stats:?}");
+    assert!(
+        stats.requests >= 20,
+        "it judges only after 20 attempts: {stats:?}"
+    );
+    assert!(
+        stats.requests < 30,
+        "it stops before trying everyone: {stats:?}"
+    );
     let failed = site
         .last_states(&key("biotonne-nord"))
         .values()
@@ -183,11 +232,22 @@ fn a_paused_template_stops_the_run_before_any_message() {
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(&format!("STOPPED: WhatsApp template `{NOTICE_TEMPLATE}` (de) is PAUSED")),
+        run.stdout.contains(&format!(
+            "STOPPED: WhatsApp template `{NOTICE_TEMPLATE}` (de) is PAUSED"
+        )),
         "{run:?}"
     );
     assert_eq!(fake.graph().stats().requests, 0);
     assert!(fake.messages().is_empty());
+    // the summary names the notice that was held back, never "nothing to send"
+    assert!(!run.stdout.contains("Nothing to send"), "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "[not sent (run stopped before sending)] /bekanntmachungen/2026/biotonne-nord/#notice"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("not attempted 3"), "{run:?}");
     assert!(site.delivery_lines(&key("biotonne-nord")).is_empty());
     site.assert_files_leak_free();
 }

@@ -21,15 +21,28 @@ fn a_second_run_is_refused_at_once_while_the_site_is_locked() {
     let lock = SiteLock::acquire(&site.root).unwrap();
     let started = Instant::now();
     let refused = site.broadcast(&["--now", "2026-11-28 10:00"]);
-    assert!(started.elapsed() < Duration::from_secs(10), "refused at once, not queued");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once, not queued"
+    );
     assert_ne!(refused.code, 0, "{refused:?}");
     assert!(
-        refused.stderr.contains("another aushang run is working on this site right now"),
+        refused
+            .stderr
+            .contains("another aushang run is working on this site right now"),
         "{refused:?}"
     );
-    assert!(refused.stderr.contains(&format!("pid {}", std::process::id())), "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("pid {}", std::process::id())),
+        "{refused:?}"
+    );
     assert_eq!(fake.graph().stats().requests, 0);
-    assert!(!site.journal_dir().exists(), "a refused run writes no journal");
+    assert!(
+        !site.journal_dir().exists(),
+        "a refused run writes no journal"
+    );
 
     drop(lock);
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
@@ -65,19 +78,24 @@ fn the_example_site_with_its_demo_key_refuses_a_real_channel() {
     let yaml = std::fs::read_to_string(repo.join("aushang.yaml")).unwrap();
     let pointed = yaml.replacen(
         "phone_number_id: \"100000000000001\"",
-        &format!("phone_number_id: \"100000000000001\"\n      api_url: \"{}\"", fake.api_url()),
+        &format!(
+            "phone_number_id: \"100000000000001\"\n      api_url: \"{}\"",
+            fake.api_url()
+        ),
         1,
     );
     assert_ne!(pointed, yaml);
     std::fs::write(root.join("aushang.yaml"), pointed).unwrap();
     let demo_key = demo_identity_path(&root.join("subscribers"));
-    let demo_numbers: Vec<String> =
-        SubscriberList::load(&root.join("subscribers"), &Identity::from_file(&demo_key).unwrap())
-            .unwrap()
-            .subscribers()
-            .iter()
-            .map(|s| s.address.clone())
-            .collect();
+    let demo_numbers: Vec<String> = SubscriberList::load(
+        &root.join("subscribers"),
+        &Identity::from_file(&demo_key).unwrap(),
+    )
+    .unwrap()
+    .subscribers()
+    .iter()
+    .map(|s| s.address.clone())
+    .collect();
     assert!(!demo_numbers.is_empty());
 
     for channel in [&["--channel", "whatsapp"][..], &[][..]] {
@@ -96,9 +114,16 @@ fn the_example_site_with_its_demo_key_refuses_a_real_channel() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         for n in &demo_numbers {
             let national = &n[3..];
-            assert!(!stdout.contains(national) && !stderr.contains(national), "a demo number leaked");
+            assert!(
+                !stdout.contains(national) && !stderr.contains(national),
+                "a demo number leaked"
+            );
         }
-        assert_ne!(out.status.code(), Some(0), "{channel:?}: {stdout}\n{stderr}");
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{channel:?}: {stdout}\n{stderr}"
+        );
         assert!(
             stderr.contains("DEMO key") && stderr.contains("refusing to send on a real channel"),
             "{channel:?}: {stderr}"
@@ -120,14 +145,19 @@ fn serve(fake: &Fake, listener: tokio::net::TcpListener, public: &Path) {
 #[test]
 fn the_link_pre_flight_sends_only_notices_whose_page_answers_200() {
     let fake = Fake::healthy();
-    let listener = fake.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = fake
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut settings = Settings::new(&fake.api_url());
     settings.base_url = format!("http://127.0.0.1:{port}/");
     settings.link_check_timeout = "2s".into();
     let site = Site::new(settings, actives(2));
     site.notice("2026-11-28-online", NOTICE);
-    site.notice("2026-11-28-noch-nicht-online", &NOTICE.replace("Biotonne", "Gelbe Tonne"));
+    site.notice(
+        "2026-11-28-noch-nicht-online",
+        &NOTICE.replace("Biotonne", "Gelbe Tonne"),
+    );
     let build = site.run(&["build", "--now", "2026-11-28 10:00"]);
     assert_eq!(build.code, 0, "{build:?}");
     let public = site.root.join("public");
@@ -138,7 +168,10 @@ fn the_link_pre_flight_sends_only_notices_whose_page_answers_200() {
     serve(&fake, listener, &public);
 
     let run = site.broadcast_with_link_check(&["--now", "2026-11-28 10:00"]);
-    assert_eq!(run.code, 2, "a notice was held back, so CI shows red: {run:?}");
+    assert_eq!(
+        run.code, 2,
+        "a notice was held back, so CI shows red: {run:?}"
+    );
     assert!(run.stdout.contains("link check failed"), "{run:?}");
     assert!(run.stdout.contains("404"), "{run:?}");
     let online = fake
@@ -147,7 +180,11 @@ fn the_link_pre_flight_sends_only_notices_whose_page_answers_200() {
         .filter(|m| m.button_suffix.as_deref() == Some("bekanntmachungen/2026/online/"))
         .count();
     assert_eq!(online, 2);
-    assert_eq!(fake.messages().len(), 2, "nothing with a dead link went out");
+    assert_eq!(
+        fake.messages().len(),
+        2,
+        "nothing with a dead link went out"
+    );
     assert!(site.delivery_lines(&key("noch-nicht-online")).is_empty());
 
     // the deploy finished: the next run sends the held-back notice and nothing twice

@@ -39,7 +39,10 @@ impl Fake {
             .build()
             .unwrap();
         let graph = rt.block_on(FakeGraph::start(config)).unwrap();
-        Fake { graph: Some(graph), rt }
+        Fake {
+            graph: Some(graph),
+            rt,
+        }
     }
 
     pub fn healthy() -> Fake {
@@ -87,7 +90,12 @@ pub struct Sub {
 
 impl Sub {
     pub fn active(i: usize) -> Sub {
-        Sub { id: format!("sub{i:03}"), number: number(i), topics: vec![], status: Status::Active }
+        Sub {
+            id: format!("sub{i:03}"),
+            number: number(i),
+            topics: vec![],
+            status: Status::Active,
+        }
     }
 
     pub fn with_topics(mut self, topics: &[&str]) -> Sub {
@@ -194,7 +202,11 @@ pub struct Run {
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // only ever built from leak-checked output
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -229,9 +241,18 @@ impl Site {
                     .then(|| "2026-02-01T10:00:00Z".parse().unwrap()),
             })
             .collect();
-        SubscriberList::new(list).save(&subscribers_dir, &recipients).unwrap();
+        SubscriberList::new(list)
+            .save(&subscribers_dir, &recipients)
+            .unwrap();
         let summary = dir.path().join("step-summary.md");
-        let site = Site { _dir: dir, root, secret, subs, settings, summary };
+        let site = Site {
+            _dir: dir,
+            root,
+            secret,
+            subs,
+            settings,
+            summary,
+        };
         site.write_config();
         site
     }
@@ -248,8 +269,15 @@ impl Site {
 
     /// Writes `content/notices/<file>.md` with this front matter (YAML lines) and a short body.
     pub fn notice(&self, file: &str, front_matter: &str) {
-        let text = format!("---\n{}\n---\n\nDer ausführliche Text der Bekanntmachung.\n", front_matter.trim());
-        std::fs::write(self.root.join("content/notices").join(format!("{file}.md")), text).unwrap();
+        let text = format!(
+            "---\n{}\n---\n\nDer ausführliche Text der Bekanntmachung.\n",
+            front_matter.trim()
+        );
+        std::fs::write(
+            self.root.join("content/notices").join(format!("{file}.md")),
+            text,
+        )
+        .unwrap();
     }
 
     fn command(&self) -> Command {
@@ -297,7 +325,10 @@ impl Site {
     pub fn spawn_broadcast(&self, args: &[&str]) -> Child {
         let mut cmd = self.command();
         cmd.arg("broadcast").arg("--no-link-check").args(args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     pub fn checked(&self, out: Output) -> Run {
@@ -305,7 +336,11 @@ impl Site {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         self.assert_leak_free("stdout", &stdout);
         self.assert_leak_free("stderr", &stderr);
-        Run { code: out.status.code().unwrap_or(-1), stdout, stderr }
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
     }
 
     /// Fails (without echoing the text) if `text` holds any subscriber's full number.
@@ -333,7 +368,10 @@ impl Site {
                 continue;
             }
             let bytes = std::fs::read(&path).unwrap();
-            self.assert_leak_free(&path.display().to_string(), &String::from_utf8_lossy(&bytes));
+            self.assert_leak_free(
+                &path.display().to_string(),
+                &String::from_utf8_lossy(&bytes),
+            );
             checked += 1;
         }
         checked
@@ -359,7 +397,10 @@ impl Site {
 
     /// The delivery lines of one message on WhatsApp.
     pub fn delivery_lines(&self, key: &str) -> Vec<Value> {
-        let name = format!("{}~whatsapp.jsonl", aushang::broadcast::journal::file_key(key));
+        let name = format!(
+            "{}~whatsapp.jsonl",
+            aushang::broadcast::journal::file_key(key)
+        );
         read_jsonl(&self.journal_dir().join("deliveries").join(name))
     }
 
@@ -373,19 +414,30 @@ impl Site {
     }
 
     pub fn sub_of_number(&self, number: &str) -> &Sub {
-        self.subs.iter().find(|s| s.number == number).expect("a number the test made")
+        self.subs
+            .iter()
+            .find(|s| s.number == number)
+            .expect("a number the test made")
     }
 }
 
 /// Accepted messages per subscriber id (numbers the test did not make fail the test).
-pub fn by_subscriber<'a>(site: &Site, messages: &'a [AcceptedMessage]) -> HashMap<String, Vec<&'a AcceptedMessage>> {
+pub fn by_subscriber<'a>(
+    site: &Site,
+    messages: &'a [AcceptedMessage],
+) -> HashMap<String, Vec<&'a AcceptedMessage>> {
     let mut out: HashMap<String, Vec<&AcceptedMessage>> = HashMap::new();
     for m in messages {
         let sub = site
             .subs
             .iter()
             .find(|s| s.number == m.to)
-            .unwrap_or_else(|| panic!("the fake got a message for an unknown number {}", m.to_masked));
+            .unwrap_or_else(|| {
+                panic!(
+                    "the fake got a message for an unknown number {}",
+                    m.to_masked
+                )
+            });
         out.entry(sub.id.clone()).or_default().push(m);
     }
     out
@@ -394,7 +446,10 @@ pub fn by_subscriber<'a>(site: &Site, messages: &'a [AcceptedMessage]) -> HashMa
 /// How many messages each subscriber got, in subscriber order.
 pub fn counts(site: &Site, messages: &[AcceptedMessage]) -> Vec<(String, usize)> {
     let map = by_subscriber(site, messages);
-    site.subs.iter().map(|s| (s.id.clone(), map.get(&s.id).map_or(0, Vec::len))).collect()
+    site.subs
+        .iter()
+        .map(|s| (s.id.clone(), map.get(&s.id).map_or(0, Vec::len)))
+        .collect()
 }
 
 /// Polls `cond` every 10 ms until it holds or `timeout` passes.
@@ -414,7 +469,10 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
         Ok(text) => text
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: bad line ({e})", path.display())))
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("{}: bad line ({e})", path.display()))
+            })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => panic!("{}: {e}", path.display()),
@@ -423,7 +481,9 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
