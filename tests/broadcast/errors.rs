@@ -251,3 +251,88 @@ fn a_paused_template_stops_the_run_before_any_message() {
     assert!(site.delivery_lines(&key("biotonne-nord")).is_empty());
     site.assert_files_leak_free();
 }
+
+/// A request that got no answer at all is uncertain whatever happened at the other end: the fake
+/// closes call 2's connection after accepting the message and call 3's before accepting it. Both
+/// are journaled `uncertain`, neither is resent by the next run, and `--resend-uncertain` sends
+/// both again — which gives call 3's recipient the message and call 2's a second copy.
+#[test]
+fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
+    let fake = Fake::start(FakeConfig {
+        inject: vec![
+            Injection::drop_at_call(2, true),
+            Injection::drop_at_call(3, false),
+        ],
+        ..FakeConfig::default()
+    });
+    let mut settings = Settings::new(&fake.api_url());
+    settings.concurrency = 1;
+    let site = Site::new(settings, actives(4));
+    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let run = site.broadcast(&NOW);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stdout.contains("sent 2, skipped 0, uncertain 2"),
+        "{run:?}"
+    );
+    let key = key("biotonne-nord");
+    let states = site.last_states(&key);
+    // with one worker the calls go out in subscriber order
+    assert_eq!(states["sub002"]["state"], "uncertain");
+    assert_eq!(states["sub003"]["state"], "uncertain");
+    let got = |fake: &Fake| {
+        counts(&site, &fake.messages())
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        got(&fake),
+        [1, 1, 0, 1],
+        "call 2 was accepted, call 3 was not"
+    );
+
+    let again = site.broadcast(&["--now", "2026-11-28 10:30"]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(
+        again.stdout.contains("sent 0, skipped 2, uncertain 2"),
+        "{again:?}"
+    );
+    assert_eq!(fake.graph().stats().requests, 4, "nothing resent");
+
+    let resent = site.broadcast(&["--now", "2026-11-28 11:00", "--resend-uncertain"]);
+    assert_eq!(resent.code, 0, "{resent:?}");
+    assert_eq!(got(&fake), [1, 2, 1, 1]);
+    assert_eq!(site.index_events(&key), ["started", "completed"]);
+    site.assert_files_leak_free();
+}
+
+/// Failures bunched at the start of the list (one bad import batch) must trip the breaker too:
+/// the share is judged at every attempt from the 20th on, not only when the next failure comes.
+#[test]
+fn the_circuit_breaker_also_trips_when_the_failures_came_first() {
+    let inject = (1..=10)
+        .map(|i| Injection::code_for_number(&number(i), 131026))
+        .collect();
+    let fake = Fake::start(FakeConfig {
+        inject,
+        ..FakeConfig::default()
+    });
+    let mut settings = Settings::new(&fake.api_url());
+    settings.concurrency = 1;
+    let site = Site::new(settings, actives(30));
+    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let run = site.broadcast(&NOW);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("STOPPED: circuit breaker: 10 of 20"),
+        "{run:?}"
+    );
+    assert_eq!(
+        fake.graph().stats().requests,
+        20,
+        "judged at the 20th attempt: 10 of 20 failed"
+    );
+    assert!(run.stdout.contains("not attempted 10"), "{run:?}");
+    site.assert_files_leak_free();
+}
