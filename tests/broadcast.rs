@@ -322,3 +322,63 @@ fn a_killed_run_resumes_without_duplicates_and_reports_uncertain_deliveries() {
     assert_eq!(site.index_events(&key), ["started", "completed"]);
     site.assert_files_leak_free();
 }
+
+/// Without a token the run falls back to the outbox: readable files with the masked number only,
+/// journaled under `outbox/journal/` (never the real channel's journal), and nothing twice.
+#[test]
+fn without_a_token_the_outbox_gets_readable_messages_with_masked_numbers_only() {
+    let fake = Fake::healthy();
+    let site = site_with_three_notices(&fake);
+    let no_token = |c: &mut std::process::Command| {
+        c.env_remove("WHATSAPP_TOKEN");
+    };
+    let args = ["broadcast", "--no-link-check", "--now", "2026-11-28 10:00"];
+    let run = site.run_env(&args, no_token);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("WHATSAPP_TOKEN is not set"), "{run:?}");
+    assert_eq!(fake.graph().stats().requests, 0);
+    let file = site
+        .root
+        .join("outbox/bekanntmachungen_2026_biotonne-nord_notice/sub005.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    site.assert_leak_free("outbox file", &text);
+    assert!(
+        text.starts_with("An: +49152*****005 (whatsapp, Abonnent sub005)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Neue Bekanntmachung der Teststadt: Biotonne im Bezirk Nord. Die Abfuhr verschiebt sich auf Samstag, 5. Dezember."),
+        "{text}"
+    );
+    let outbox_files = std::fs::read_dir(site.root.join("outbox"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "journal")
+        .map(|e| std::fs::read_dir(e.path()).unwrap().count())
+        .sum::<usize>();
+    assert_eq!(outbox_files, 5 + 5 + 4);
+    assert!(site.root.join("outbox/journal/index.jsonl").exists());
+    assert!(
+        !site.journal_dir().exists(),
+        "the outbox never touches the real journal"
+    );
+    let again = site.run_env(&args, no_token);
+    assert!(again.stdout.contains("Nothing to send"), "{again:?}");
+    assert!(site.assert_files_leak_free() >= 16);
+}
+
+/// The leak check every test relies on catches a number in any written form, and lets the
+/// masked form through.
+#[test]
+fn the_leak_check_catches_full_numbers_in_any_form() {
+    let site = Site::new(Settings::new("http://127.0.0.1:9/v25.0"), actives(3));
+    let number = &site.subs[2].number;
+    let digits = number.trim_start_matches('+').to_string();
+    let national = format!("0{}", &number[3..]);
+    for form in [number.clone(), digits, national] {
+        let text = format!("Fehler beim Senden an {form}.");
+        let caught = std::panic::catch_unwind(|| site.assert_leak_free("text", &text));
+        assert!(caught.is_err(), "a full number slipped through");
+    }
+    site.assert_leak_free("text", &aushang::subscribers::mask(number));
+}
