@@ -13,6 +13,7 @@ use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::WhatsAppClient;
 use crate::broadcast::journal::{IndexEvent, Journal, journal_dir};
 use crate::broadcast::lock::SiteLock;
+use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::{MessageReport, RunReport};
@@ -204,6 +205,7 @@ async fn send_all(
                         "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
                         w.template.language, info.status
                     ));
+                    held_back(&planned, &subscribers, &deliverer, report);
                     return Ok(());
                 }
                 Ok(info) if info.is_marketing() => report.warnings.push(format!(
@@ -213,6 +215,7 @@ async fn send_all(
                 Ok(_) => {}
                 Err(e) => {
                     report.stopped = Some(format!("cannot check template `{name}`: {e}"));
+                    held_back(&planned, &subscribers, &deliverer, report);
                     return Ok(());
                 }
             }
@@ -249,12 +252,7 @@ async fn send_all(
             status: "due".into(),
             ..Default::default()
         };
-        let recipients: Vec<Subscriber> = subscribers
-            .iter()
-            .filter(|s| sender.deliverer.serves(s) && s.status == Status::Active)
-            .filter(|s| s.wants(s.channel, p.message.category.as_deref()))
-            .cloned()
-            .collect();
+        let recipients = recipients_of(&sender.deliverer, &subscribers, &p.message);
         if sender.stopped().is_some() {
             entry.not_attempted = recipients.len();
             report.messages.push(entry);
@@ -291,6 +289,28 @@ async fn send_all(
     sender.progress.finish_and_clear();
     report.stopped = report.stopped.take().or(sender.stopped());
     Ok(())
+}
+
+fn recipients_of(deliverer: &Deliverer, subscribers: &[Subscriber], message: &Message) -> Vec<Subscriber> {
+    subscribers
+        .iter()
+        .filter(|s| deliverer.serves(s) && s.status == Status::Active)
+        .filter(|s| s.wants(s.channel, message.category.as_deref()))
+        .cloned()
+        .collect()
+}
+
+/// Reports every planned message when a pre-flight stops the run before the first send, so the
+/// summary lists what was held back instead of claiming there was nothing to send.
+fn held_back(planned: &[PlannedMessage], subscribers: &[Subscriber], deliverer: &Deliverer, report: &mut RunReport) {
+    for p in planned {
+        let mut entry = not_sent(p, deliverer.channel_name());
+        if p.decision == Decision::Due {
+            entry.status = "not sent (run stopped before sending)".into();
+            entry.not_attempted = recipients_of(deliverer, subscribers, &p.message).len();
+        }
+        report.messages.push(entry);
+    }
 }
 
 fn not_sent(p: &PlannedMessage, channel: &str) -> MessageReport {

@@ -235,6 +235,21 @@ impl Worker {
         self.shared.tally.lock().expect("tally lock")
     }
 
+    /// Stops the run when too large a share of the attempts so far failed permanently. Judged
+    /// after every attempt (not only after a failure), so failures bunched at the start of the
+    /// list — one bad import batch — trip it as soon as enough attempts are in.
+    fn check_breaker(&self, t: std::sync::MutexGuard<'_, Tally>) {
+        if t.attempts >= BREAKER_MIN_ATTEMPTS && t.permanent_total * 100 > t.attempts * BREAKER_PERCENT {
+            let why = format!(
+                "circuit breaker: {} of {} deliveries failed permanently — this points to a \
+                 data problem (e.g. numbers without country code) rather than bad luck",
+                t.permanent_total, t.attempts
+            );
+            drop(t);
+            self.set_stop(why);
+        }
+    }
+
     async fn deliver(&self, previous_attempts: u32, sub: &Subscriber) -> std::io::Result<()> {
         let channel = self.deliverer.channel_name();
         let key = &self.message.key;
@@ -281,6 +296,7 @@ impl Worker {
                     let mut t = self.tally();
                     t.sent += 1;
                     t.attempts += 1;
+                    self.check_breaker(t);
                     return Ok(());
                 }
                 Outcome::Uncertain { detail } => {
@@ -316,17 +332,7 @@ impl Worker {
                     *t.permanent.entry(code.unwrap_or(0)).or_default() += 1;
                     t.permanent_total += 1;
                     t.attempts += 1;
-                    if t.attempts >= BREAKER_MIN_ATTEMPTS
-                        && t.permanent_total * 100 > t.attempts * BREAKER_PERCENT
-                    {
-                        let why = format!(
-                            "circuit breaker: {} of {} deliveries failed permanently — this points to a \
-                             data problem (e.g. numbers without country code) rather than bad luck",
-                            t.permanent_total, t.attempts
-                        );
-                        drop(t);
-                        self.set_stop(why);
-                    }
+                    self.check_breaker(t);
                     return Ok(());
                 }
                 Outcome::Failed {
