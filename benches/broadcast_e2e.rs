@@ -20,7 +20,13 @@ fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
 
-fn write_site(root: &Path, api_url: &str, subscribers: usize, rate: u32, concurrency: u32) -> String {
+fn write_site(
+    root: &Path,
+    api_url: &str,
+    subscribers: usize,
+    rate: u32,
+    concurrency: u32,
+) -> String {
     std::fs::create_dir_all(root.join("content/notices")).unwrap();
     std::fs::write(
         root.join("aushang.yaml"),
@@ -41,7 +47,11 @@ fn write_site(root: &Path, api_url: &str, subscribers: usize, rate: u32, concurr
     let dir = root.join("subscribers");
     std::fs::create_dir_all(&dir).unwrap();
     let (identity, secret) = Identity::generate();
-    std::fs::write(dir.join("recipients.txt"), Recipients::file_text("Bench", &identity.public_keys()[0])).unwrap();
+    std::fs::write(
+        dir.join("recipients.txt"),
+        Recipients::file_text("Bench", &identity.public_keys()[0]),
+    )
+    .unwrap();
     let recipients = Recipients::load(&dir).unwrap();
     let list: Vec<Subscriber> = (0..subscribers)
         .map(|i| Subscriber {
@@ -73,7 +83,9 @@ fn main() {
     let latency: u64 = env("BENCH_LATENCY_MS", "50").parse().unwrap();
     let limit = 1000;
     let rt = tokio::runtime::Runtime::new().unwrap();
-    println!("| subscribers | sent | wall s | rate msg/s | % of limit | busiest second | 130429 | peak RSS MB |");
+    println!(
+        "| subscribers | sent | wall s | rate msg/s | % of limit | busiest second | 130429 | peak RSS MB |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let fake = rt
@@ -89,7 +101,13 @@ fn main() {
         let out = Command::new("/usr/bin/time")
             .arg("-v")
             .arg(env!("CARGO_BIN_EXE_aushang"))
-            .args(["--root", dir.path().to_str().unwrap(), "broadcast", "--channel", "whatsapp"])
+            .args([
+                "--root",
+                dir.path().to_str().unwrap(),
+                "broadcast",
+                "--channel",
+                "whatsapp",
+            ])
             .args(["--no-link-check", "--now", "2026-11-28 12:00"])
             .env("AUSHANG_IDENTITY", secret)
             .env("WHATSAPP_TOKEN", "fake-token")
@@ -97,10 +115,17 @@ fn main() {
             .expect("run /usr/bin/time (Debian package `time`)");
         let wall = started.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "broadcast failed:\n{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "broadcast failed:\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let peak_kb: f64 = stderr
             .lines()
-            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0);
         let stats = fake.stats();

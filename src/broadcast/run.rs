@@ -291,7 +291,11 @@ async fn send_all(
     Ok(())
 }
 
-fn recipients_of(deliverer: &Deliverer, subscribers: &[Subscriber], message: &Message) -> Vec<Subscriber> {
+fn recipients_of(
+    deliverer: &Deliverer,
+    subscribers: &[Subscriber],
+    message: &Message,
+) -> Vec<Subscriber> {
     subscribers
         .iter()
         .filter(|s| deliverer.serves(s) && s.status == Status::Active)
@@ -302,7 +306,12 @@ fn recipients_of(deliverer: &Deliverer, subscribers: &[Subscriber], message: &Me
 
 /// Reports every planned message when a pre-flight stops the run before the first send, so the
 /// summary lists what was held back instead of claiming there was nothing to send.
-fn held_back(planned: &[PlannedMessage], subscribers: &[Subscriber], deliverer: &Deliverer, report: &mut RunReport) {
+fn held_back(
+    planned: &[PlannedMessage],
+    subscribers: &[Subscriber],
+    deliverer: &Deliverer,
+    report: &mut RunReport,
+) {
     for p in planned {
         let mut entry = not_sent(p, deliverer.channel_name());
         if p.decision == Decision::Due {

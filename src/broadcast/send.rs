@@ -239,7 +239,9 @@ impl Worker {
     /// after every attempt (not only after a failure), so failures bunched at the start of the
     /// list — one bad import batch — trip it as soon as enough attempts are in.
     fn check_breaker(&self, t: std::sync::MutexGuard<'_, Tally>) {
-        if t.attempts >= BREAKER_MIN_ATTEMPTS && t.permanent_total * 100 > t.attempts * BREAKER_PERCENT {
+        if t.attempts >= BREAKER_MIN_ATTEMPTS
+            && t.permanent_total * 100 > t.attempts * BREAKER_PERCENT
+        {
             let why = format!(
                 "circuit breaker: {} of {} deliveries failed permanently — this points to a \
                  data problem (e.g. numbers without country code) rather than bad luck",
