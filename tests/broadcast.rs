@@ -382,3 +382,32 @@ fn the_leak_check_catches_full_numbers_in_any_form() {
     }
     site.assert_leak_free("text", &aushang::subscribers::mask(number));
 }
+
+#[test]
+fn forgetting_a_subscriber_erases_their_journal_rows() {
+    let fake = Fake::healthy();
+    let site = Site::new(Settings::new(&fake.api_url()), actives(3));
+    site.notice("2026-11-28-stadtfest", STADTFEST);
+    let run = site.broadcast(&["--now", "2026-11-28 12:00"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let key = "/bekanntmachungen/2026/stadtfest/#notice";
+    let gone = site.subs[0].clone();
+    assert!(site.last_states(key).contains_key(&gone.id));
+
+    let forget = site.run(&["subscribers", "forget", &gone.number]);
+    assert_eq!(forget.code, 0, "{forget:?}");
+    let states = site.last_states(key);
+    assert!(!states.contains_key(&gone.id), "journal still names the forgotten person");
+    assert_eq!(states.len(), 2, "the others' rows must stay");
+    for entry in walkdir::WalkDir::new(site.journal_dir()) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            assert!(!text.contains(&gone.id), "{} still names them", entry.path().display());
+        }
+    }
+    // The notice stays complete: forgetting someone never makes the others get it again.
+    let again = site.broadcast(&["--now", "2026-11-28 12:30"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(fake.messages().len(), 3);
+}
