@@ -876,3 +876,29 @@ fn ten_thousand_notices_probe() {
     let r = site::build_site(&config, &notices, &[], &opts).unwrap();
     eprintln!("rebuild: {:?} {r:?}", t.elapsed());
 }
+
+#[test]
+fn build_reports_a_bad_now_and_refuses_a_foreign_out_folder() {
+    let site = example_copy();
+    let root = site.path().to_str().unwrap();
+    let bad = Command::cargo_bin("aushang")
+        .unwrap()
+        .args(["--root", root, "build", "--now", "morgen früh"])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&bad.get_output().stderr).into_owned();
+    assert!(err.contains("--now `morgen früh`"), "{err}");
+
+    let foreign = site.path().join("dokumente-des-amtes");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("haushalt.xlsx"), b"x").unwrap();
+    let refused = Command::cargo_bin("aushang")
+        .unwrap()
+        .args(["--root", root, "build", "--out", foreign.to_str().unwrap()])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("not written by aushang"), "{err}");
+    assert!(foreign.join("haushalt.xlsx").exists());
+    assert!(!foreign.join("index.html").exists());
+}
