@@ -13,6 +13,8 @@
 pub mod dates;
 pub mod output;
 mod plan;
+mod render;
+mod samples;
 pub mod theme;
 pub mod view;
 
@@ -191,7 +193,7 @@ pub fn build_with_theme(
 pub fn check_templates(config: &Config) -> Vec<Problem> {
     match Theme::load(config) {
         Err(problems) => problems,
-        Ok(mut theme) => plan::render_samples(config, &mut theme),
+        Ok(mut theme) => samples::render_samples(config, &mut theme),
     }
 }
 
