@@ -658,9 +658,13 @@ fn other_files_in_the_notice_folder_are_warnings() {
     let site = Site::new();
     site.notice("2026/wasser.txt", "Text");
     site.notice("2026/.gitkeep", "");
-    let (_, problems) = site.load(false);
-    assert_eq!(problems.len(), 1, "{}", dump(&problems));
-    assert_eq!(problems[0].severity, Severity::Warning);
+    site.write("content/wasser.md", &notice_with("").into_bytes());
+    let (c, problems) = site.load(false);
+    assert!(c.notices.is_empty());
+    assert_eq!(problems.len(), 2, "{}", dump(&problems));
+    assert!(problems.iter().all(|p| p.severity == Severity::Warning));
+    problem_at(&problems, "content/notices/2026/wasser.txt", "ignoriert");
+    problem_at(&problems, "content/wasser.md", "direkt in content/");
 }
 
 // ---- drafts, scheduling, order ------------------------------------------------------------------

@@ -275,11 +275,14 @@ fn layout_is_accessible_and_self_contained() {
     let body = &html[position(&html, "<body>")..];
     // The skip link is the first focusable element.
     let first_link = position(body, "<a ");
-    assert_eq!(
-        &body[first_link..first_link + 43],
-        "<a class=\"skip\" href=\"#inhalt\">Zum Inhalt s"
+    assert!(
+        body[first_link..]
+            .starts_with("<a class=\"skip\" href=\"#haupt_inhalt\">Zum Inhalt springen</a>"),
+        "{body}"
     );
-    assert!(html.contains("<main id=\"inhalt\" tabindex=\"-1\""));
+    // Nothing focusable (buttons, inputs) comes before it either.
+    assert!(!body[..first_link].contains("<button") && !body[..first_link].contains("<input"));
+    assert!(html.contains("<main id=\"haupt_inhalt\" tabindex=\"-1\""));
     for landmark in ["<header", "<nav", "<main", "<footer", "<article"] {
         assert!(html.contains(landmark), "{landmark}");
     }
@@ -872,4 +875,30 @@ fn ten_thousand_notices_probe() {
     let t = std::time::Instant::now();
     let r = site::build_site(&config, &notices, &[], &opts).unwrap();
     eprintln!("rebuild: {:?} {r:?}", t.elapsed());
+}
+
+#[test]
+fn build_reports_a_bad_now_and_refuses_a_foreign_out_folder() {
+    let site = example_copy();
+    let root = site.path().to_str().unwrap();
+    let bad = Command::cargo_bin("aushang")
+        .unwrap()
+        .args(["--root", root, "build", "--now", "morgen früh"])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&bad.get_output().stderr).into_owned();
+    assert!(err.contains("--now `morgen früh`"), "{err}");
+
+    let foreign = site.path().join("dokumente-des-amtes");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("haushalt.xlsx"), b"x").unwrap();
+    let refused = Command::cargo_bin("aushang")
+        .unwrap()
+        .args(["--root", root, "build", "--out", foreign.to_str().unwrap()])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(err.contains("not written by aushang"), "{err}");
+    assert!(foreign.join("haushalt.xlsx").exists());
+    assert!(!foreign.join("index.html").exists());
 }

@@ -1,6 +1,6 @@
 //! Internal links in notice and page bodies: a link to `/…` must lead somewhere on this site.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use pulldown_cmark::{Event, Parser, Tag};
@@ -40,6 +40,19 @@ pub fn check_links(
                 .map(|p| (p.source.as_path(), p.body_markdown.as_str())),
         );
     let bodies: Vec<(&Path, &str)> = bodies.collect();
+    // Suggestions compare a broken link only with addresses in the same folder, so a pull request
+    // with many broken links costs links × folder size, not links × site size.
+    let mut folders: HashMap<&str, Vec<&str>> = HashMap::new();
+    for path in &known {
+        folders.entry(folder_of(path)).or_default().push(path);
+    }
+    for paths in folders.values_mut() {
+        paths.sort_unstable();
+    }
+    let known = Known {
+        paths: known,
+        folders,
+    };
     bodies
         .par_iter()
         .flat_map_iter(|(file, body)| {
@@ -48,6 +61,21 @@ pub fn check_links(
         })
         .collect()
 }
+
+struct Known<'a> {
+    paths: HashSet<&'a str>,
+    /// Known paths by their parent folder, sorted.
+    folders: HashMap<&'a str, Vec<&'a str>>,
+}
+
+/// `/bekanntmachungen/2026/wasser/` → `/bekanntmachungen/2026/`.
+fn folder_of(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rfind('/').map_or("/", |i| &path[..=i])
+}
+
+/// Most addresses a suggestion is looked for among.
+const MAX_SUGGESTION_CANDIDATES: usize = 2000;
 
 struct Broken {
     offset: usize,
@@ -59,7 +87,7 @@ struct Broken {
 fn broken_links(
     root: &Path,
     body: &str,
-    known: &HashSet<&str>,
+    known: &Known,
     is_site_path: &(dyn Fn(&str) -> bool + Sync),
 ) -> Vec<Broken> {
     let mut broken = Vec::new();
@@ -74,7 +102,7 @@ fn broken_links(
         }
         let path = dest.split(['#', '?']).next().unwrap_or_default();
         let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-        if known.contains(path) || is_site_path(path) {
+        if known.paths.contains(path) || is_site_path(path) {
             continue;
         }
         let rel = decoded.trim_start_matches('/');
@@ -86,7 +114,7 @@ fn broken_links(
         }
         let with_slash = format!("{path}/");
         if !path.ends_with('/')
-            && (known.contains(with_slash.as_str()) || is_site_path(&with_slash))
+            && (known.paths.contains(with_slash.as_str()) || is_site_path(&with_slash))
         {
             broken.push(Broken {
                 offset: range.start,
@@ -96,8 +124,13 @@ fn broken_links(
             });
             continue;
         }
-        let hint =
-            super::did_you_mean(path, known.iter().copied()).map(|s| format!("meinten Sie {s}?"));
+        let candidates = known
+            .folders
+            .get(folder_of(path))
+            .map_or(&[][..], Vec::as_slice);
+        let candidates = &candidates[..candidates.len().min(MAX_SUGGESTION_CANDIDATES)];
+        let hint = super::did_you_mean(path, candidates.iter().copied())
+            .map(|s| format!("meinten Sie {s}?"));
         broken.push(Broken {
             offset: range.start,
             message: format!("der Link {path} führt ins Leere: diese Seite oder Datei gibt es auf der Website nicht"),

@@ -61,6 +61,7 @@ pub fn load(config: &Config, opts: &LoadOptions) -> (SiteContent, Vec<Problem>) 
     let mut problems = Vec::new();
     let notice_files = markdown_files(&config.root, NOTICES_DIR, usize::MAX, &mut problems);
     let page_files = markdown_files(&config.root, PAGES_DIR, 1, &mut problems);
+    stray_files(&config.root, &mut problems);
 
     // Order of results follows the sorted file list, whatever the thread timing.
     let loaded: Vec<(Option<LoadedNotice>, Vec<Problem>)> = notice_files
@@ -201,6 +202,32 @@ fn claim_addresses(
         .map(|(p, _)| p.page)
         .collect();
     (notices, pages)
+}
+
+/// Files directly in `content/` belong nowhere; an upload in the wrong folder of the GitHub web
+/// editor ends up there.
+fn stray_files(root: &Path, problems: &mut Vec<Problem>) {
+    let Ok(entries) = std::fs::read_dir(root.join("content")) else {
+        return;
+    };
+    let mut stray: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| Path::new("content").join(e.file_name()))
+        .collect();
+    stray.sort();
+    for file in stray {
+        problems.push(
+            Problem::warning(
+                file,
+                "die Datei wird ignoriert: sie liegt direkt in content/",
+            )
+            .with_hint(
+                "Bekanntmachungen gehören nach content/notices/<Jahr>/, Seiten nach content/pages/",
+            ),
+        );
+    }
 }
 
 /// The `.md` files under `root/dir`, relative to `root`, sorted. Other files are reported as

@@ -204,14 +204,13 @@ fn validate(
         let at = time_field(src, "expires", e, tz, problems)?;
         // "expires: 2026-12-05" means "until the end of that day".
         let at = if time::is_date_only(&e.value) {
-            tz.to_timestamp(
-                tz.to_datetime(at)
-                    .date()
-                    .tomorrow()
-                    .ok()?
-                    .to_datetime(jiff::civil::Time::midnight()),
-            )
-            .ok()?
+            let next_day = tz.to_datetime(at).date().tomorrow().ok();
+            next_day
+                .and_then(|d| {
+                    tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                        .ok()
+                })
+                .unwrap_or(at)
         } else {
             at
         };

@@ -173,16 +173,69 @@ impl SourceFile {
 
     fn yaml_problem(&self, _yaml: &str, e: &serde_saphyr::Error) -> Problem {
         let p = Problem::from_yaml(&self.file, &self.text, e, self.yaml_line_offset);
-        let p = Problem {
-            message: format!("fehlerhafter Kopf (YAML): {}", p.message),
+        // The parser counts lines from the start of the front matter; the position shown is the
+        // file's, so its own "at line …" would only confuse.
+        let message = strip_yaml_location(&p.message);
+        let mut p = Problem {
+            message: format!("fehlerhafter Kopf (YAML): {message}"),
             ..p
         };
+        if p.hint.is_none()
+            && let Some(hint) = p.source_line.as_deref().and_then(yaml_hint)
+        {
+            p = p.with_hint(hint);
+        }
         if p.line.is_some() {
             p
         } else {
             p.at(&self.text, 1, 1)
         }
     }
+}
+
+/// `unknown field … at line 6, column 5` → `unknown field …`.
+fn strip_yaml_location(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i)
+            if message[i + 9..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == ' ' || "column".contains(c)) =>
+        {
+            &message[..i]
+        }
+        _ => message,
+    }
+}
+
+/// How the field on a line with a YAML error is written correctly.
+fn yaml_hint(line: &str) -> Option<String> {
+    if line.starts_with("- ") {
+        return Some("der Kopf besteht aus Zeilen der Form `feld: wert`, ohne `-` davor".into());
+    }
+    let key = line
+        .trim_start()
+        .trim_start_matches("- ")
+        .split(':')
+        .next()?
+        .trim();
+    let example = match key {
+        "tags" => "eine Liste in eckigen Klammern: `tags: [Baustelle, Umleitung]`",
+        "aliases" => "eine Liste: `aliases: [/alte-adresse/]`",
+        "attachments" => {
+            "eine Liste; jeder Eintrag beginnt mit `  - file: dokumente/name.pdf`, darunter `    label: Beschriftung`"
+        }
+        "file" | "label" => "jeder Anhang hat genau die Felder `file` und `label`",
+        "updates" => {
+            "eine Liste; jeder Eintrag beginnt mit `  - date: 2026-11-28 10:00`, darunter `    text: …`"
+        }
+        "text" => "jede Aktualisierung hat genau die Felder `date` und `text`",
+        "draft" | "urgent" | "broadcast" => "schreiben Sie `true` (ja) oder `false` (nein)",
+        "title" | "summary" | "image_alt" | "description" => {
+            "enthält der Text einen Doppelpunkt mit Leerzeichen (`: `) oder beginnt er mit einem Sonderzeichen, setzen Sie ihn in Anführungszeichen: `\"…\"`"
+        }
+        _ => return None,
+    };
+    Some(example.to_string())
 }
 
 /// Reads a file as UTF-8 text, refusing big files before reading them.
@@ -324,6 +377,40 @@ mod tests {
             p.message
                 .contains("nicht mit einer `---`-Zeile abgeschlossen"),
             "{p:?}"
+        );
+    }
+
+    #[test]
+    fn yaml_positions_are_not_repeated_in_the_message() {
+        assert_eq!(
+            strip_yaml_location("unknown field `x` at line 6, column 5"),
+            "unknown field `x`"
+        );
+        assert_eq!(strip_yaml_location("at line one"), "at line one");
+    }
+
+    #[test]
+    fn yaml_errors_in_known_fields_get_a_hint() {
+        let s = src("---\ntitle: A\ntags: Baustelle\n---\n").unwrap();
+        let mut problems = Vec::new();
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[allow(dead_code)]
+            tags: Vec<String>,
+        }
+        assert!(
+            s.front_matter::<T>(&["title", "tags"], &mut problems)
+                .is_none()
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, Some(3));
+        assert!(!problems[0].message.contains("at line"), "{problems:?}");
+        assert!(
+            problems[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("tags: [Baustelle, Umleitung]")
         );
     }
 

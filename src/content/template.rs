@@ -147,3 +147,62 @@ fn render(config: &Config, title: &str, category: Option<&str>, when: &str, slug
     );
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::content::notice_loader::{Outcome, notice_from_source};
+    use crate::content::source::SourceFile;
+
+    fn config() -> Config {
+        let text = "title: T\nbase_url: https://t.example/\ncategories:\n  - id: verkehr\n    name: Verkehr\n";
+        crate::config::parse(Path::new("/nonexistent"), Path::new("aushang.yaml"), text).unwrap()
+    }
+
+    #[test]
+    fn titles_with_yaml_syntax_survive_the_round_trip() {
+        let c = config();
+        let title = r#"Achtung: "Baustelle" am C:\Weg #3 – ab 7 Uhr"#;
+        let now: Timestamp = "2026-03-29T01:30:00Z".parse().unwrap();
+        let new = new_notice(&c, title, Some("verkehr"), now).unwrap();
+        // 03:30 summer time in Berlin, the hour after the clocks jumped.
+        assert_eq!(
+            new.file,
+            Path::new("content/notices/2026/2026-03-29-achtung-baustelle-am-c-weg-3-ab-7-uhr.md")
+        );
+        assert!(
+            new.text.contains("date: 2026-03-29 03:30\n"),
+            "{}",
+            new.text
+        );
+        let src = SourceFile::parse(new.file.clone(), new.text).unwrap();
+        let mut problems = Vec::new();
+        let Outcome::Loaded(n) = notice_from_source(&c, src, false, &mut problems) else {
+            panic!("{problems:?}");
+        };
+        assert_eq!(n.notice.title, title);
+        assert_eq!(n.notice.category.as_deref(), Some("verkehr"));
+        assert_eq!(n.notice.date, now);
+        // The only remark is the nudge to write a real summary.
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("wiederholt nur den Titel"));
+    }
+
+    #[test]
+    fn unusable_titles_and_categories_are_refused() {
+        let c = config();
+        let now = Timestamp::UNIX_EPOCH;
+        assert!(new_notice(&c, "  ", None, now).is_err());
+        assert!(new_notice(&c, "Zeile\nzwei", None, now).is_err());
+        assert!(
+            new_notice(&c, "!!!", None, now)
+                .unwrap_err()
+                .contains("keine Adresse")
+        );
+        assert!(new_notice(&c, &"x".repeat(201), None, now).is_err());
+        let err = new_notice(&c, "Test", Some("verkher"), now).unwrap_err();
+        assert!(err.contains("meinten Sie `verkehr`"), "{err}");
+    }
+}

@@ -13,6 +13,8 @@
 pub mod dates;
 pub mod output;
 mod plan;
+mod render;
+mod samples;
 pub mod theme;
 pub mod view;
 
@@ -96,9 +98,15 @@ pub fn build_with_theme(
     opts: &BuildOptions,
     mut theme: Theme,
 ) -> Result<BuildReport, BuildError> {
+    let started = std::time::Instant::now();
     let css_path = format!("/style.{}.css", short_hash(theme.css.as_bytes()));
     let site = plan::Site::new(config, notices, pages, opts);
     let plan = site.plan();
+    tracing::debug!(
+        jobs = plan.jobs.len(),
+        ms = started.elapsed().as_millis(),
+        "site planned"
+    );
     let mut problems = plan.problems.clone();
     let static_files = static_files(config, &plan, &mut problems);
     if !problems.is_empty() {
@@ -111,6 +119,11 @@ pub fn build_with_theme(
     let css_file = output::file_for_path(&css_path).expect("hash path is safe");
     keep.insert(css_file.clone());
     let stale_removed = output::remove_stale(&opts.out_dir, &keep)?;
+    tracing::debug!(
+        stale_removed,
+        ms = started.elapsed().as_millis(),
+        "output folder ready"
+    );
 
     theme
         .tera
@@ -142,6 +155,10 @@ pub fn build_with_theme(
             })
         })
         .collect();
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "pages rendered and static files copied"
+    );
     let css_changed = output::write_if_changed(&opts.out_dir.join(&css_file), theme.css.as_bytes())
         .map_err(|source| OutputError::Io {
             path: css_file.clone(),
@@ -176,7 +193,7 @@ pub fn build_with_theme(
 pub fn check_templates(config: &Config) -> Vec<Problem> {
     match Theme::load(config) {
         Err(problems) => problems,
-        Ok(mut theme) => plan::render_samples(config, &mut theme),
+        Ok(mut theme) => samples::render_samples(config, &mut theme),
     }
 }
 
