@@ -3,7 +3,12 @@
 //! the limit), 130429 answers, the fake's busiest second and peak memory.
 //!
 //! `cargo bench --bench whatsapp_send_rate` (env: BENCH_MESSAGES, default 20000;
-//! BENCH_RATE, the limiter's rate, default 990; BENCH_CONCURRENCY, default 128).
+//! BENCH_RATE, the limiter's rate, default 960; BENCH_CONCURRENCY, default 128).
+//!
+//! The fake counts arrivals in a strict sliding second, so the limiter needs a few percent of
+//! headroom: when the machine is starved, requests granted evenly arrive bunched and a limiter
+//! at 99 % of the limit gets 130429s (each halves the rate for a while). 960/s on a quiet
+//! 2-core machine: ~955 msg/s, no 130429.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +39,7 @@ fn peak_rss_kib() -> u64 {
 
 fn main() {
     let messages = env("BENCH_MESSAGES", 20_000);
-    let rate = env("BENCH_RATE", 990) as u32;
+    let rate = env("BENCH_RATE", 960) as u32;
     let concurrency = env("BENCH_CONCURRENCY", 128);
     let limit = 1000;
     let rt = tokio::runtime::Builder::new_multi_thread()

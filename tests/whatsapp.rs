@@ -388,7 +388,11 @@ async fn the_rate_limiter_keeps_below_the_fakes_limit() {
         t.await.unwrap().unwrap();
     }
     assert_eq!(fake.messages().len(), 10);
-    assert!(fake.stats().max_per_second <= 6, "{:?}", fake.stats());
+    // without the limiter, the same 10 requests get five 130429s (test above); arrival times
+    // may bunch a little on a busy machine, hence the limit's headroom over 6/s
+    let stats = fake.stats();
+    assert!(stats.errors.is_empty(), "{stats:?}");
+    assert!(stats.max_per_second <= 8, "{stats:?}");
 }
 
 #[tokio::test]
