@@ -397,13 +397,20 @@ fn forgetting_a_subscriber_erases_their_journal_rows() {
     let forget = site.run(&["subscribers", "forget", &gone.number]);
     assert_eq!(forget.code, 0, "{forget:?}");
     let states = site.last_states(key);
-    assert!(!states.contains_key(&gone.id), "journal still names the forgotten person");
+    assert!(
+        !states.contains_key(&gone.id),
+        "journal still names the forgotten person"
+    );
     assert_eq!(states.len(), 2, "the others' rows must stay");
     for entry in walkdir::WalkDir::new(site.journal_dir()) {
         let entry = entry.unwrap();
         if entry.file_type().is_file() {
             let text = std::fs::read_to_string(entry.path()).unwrap();
-            assert!(!text.contains(&gone.id), "{} still names them", entry.path().display());
+            assert!(
+                !text.contains(&gone.id),
+                "{} still names them",
+                entry.path().display()
+            );
         }
     }
     // The notice stays complete: forgetting someone never makes the others get it again.

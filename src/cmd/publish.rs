@@ -27,15 +27,20 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     let now = parse_now(args.now.as_deref(), &config)?;
     let out_dir = args.out.unwrap_or_else(|| config.root.join("public"));
-    let build = aushang::site::build(
-        &config,
-        &content,
-        &aushang::site::BuildOptions {
-            out_dir: out_dir.clone(),
-            now,
-            include_drafts: false,
-        },
-    )?;
+    let options = aushang::site::BuildOptions {
+        out_dir: out_dir.clone(),
+        now,
+        include_drafts: false,
+    };
+    let build = match aushang::site::build(&config, &content, &options) {
+        Ok(report) => report,
+        Err(aushang::site::BuildError::Problems(problems)) => {
+            let text = aushang::diagnostics::render(&problems, aushang::diagnostics::Format::Human);
+            eprint!("{text}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => anyhow::bail!(e),
+    };
     eprintln!(
         "built {} pages into {}",
         build.pages_written,

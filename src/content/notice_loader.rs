@@ -375,10 +375,9 @@ fn validate(
                 problems,
             ),
             None => {
-                problems.push(
-                    src.error_at(a, "Anhang ohne `label`")
-                        .with_hint("z. B. `label: Tagesordnung (PDF, 120 KB)`; die Beschriftung ist der Linktext auf der Seite"),
-                );
+                problems.push(src.error_at(a, "Anhang ohne `label`").with_hint(
+                    "z. B. `label: Tagesordnung`; Dateityp und Größe ergänzt die Seite selbst",
+                ));
                 None
             }
         };

@@ -132,7 +132,7 @@ fn render(config: &Config, title: &str, category: Option<&str>, when: &str, slug
          # Anhänge: Dateien unter static/ (z. B. PDFs) mit dem Linktext.\n\
          # attachments:\n\
          #   - file: dokumente/beispiel.pdf\n\
-         #     label: Tagesordnung (PDF)\n\n\
+         #     label: Tagesordnung\n\n\
          # Nachträge mit Datum; jeder neue Nachtrag wird an die Abonnenten verschickt.\n\
          # updates:\n\
          #   - date: {when}\n\
