@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use crate::config::{Config, MessageMode, WhatsAppConfig};
 use crate::content::Notice;
+use crate::site::dates::date_de;
 
 /// Longest title or summary put into a template parameter. Meta's per-parameter limit is not
 /// documented; the whole filled-in body must stay within 1024 characters (error 132005).
@@ -58,7 +59,7 @@ impl Message {
             urgent: notice.urgent,
             due_from: notice.published_at(),
             url: config.absolute_url(&notice.path),
-            date_text: german_date(notice.published_at(), config),
+            date_text: date_de(notice.published_at(), &config.timezone),
         }
     }
 
@@ -80,7 +81,7 @@ impl Message {
                 text: update.text.clone(),
             },
             due_from: update.date.max(notice.published_at()),
-            date_text: german_date(update.date, config),
+            date_text: date_de(update.date, &config.timezone),
             ..Message::for_notice(notice, config)
         }
     }
@@ -204,31 +205,6 @@ pub fn fill_placeholders(body: &str, params: &[String]) -> String {
         out = out.replace(&format!("{{{{{}}}}}", i + 1), p);
     }
     out
-}
-
-/// German long date, "28. November 2026", in the site's time zone.
-pub fn german_date(t: Timestamp, config: &Config) -> String {
-    const MONTHS: [&str; 12] = [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ];
-    let d = t.to_zoned_datetime(config.timezone.clone()).date();
-    format!(
-        "{}. {} {}",
-        d.day(),
-        MONTHS[(d.month() - 1) as usize],
-        d.year()
-    )
 }
 
 fn update_tag(t: Timestamp, config: &Config) -> String {

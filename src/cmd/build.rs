@@ -23,23 +23,10 @@ pub struct Args {
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let config = match aushang::config::load(root) {
-        Ok(c) => c,
-        Err(problems) => {
-            eprint!("{}", diagnostics::render(&problems, Format::Human));
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(config) = super::load_config(root) else {
+        return Ok(ExitCode::FAILURE);
     };
-    let now = match &args.now {
-        None => jiff::Timestamp::now(),
-        Some(text) => match content::parse_time(text, &config.timezone) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: --now `{text}`: {e}");
-                return Ok(ExitCode::FAILURE);
-            }
-        },
-    };
+    let now = super::parse_now(args.now.as_deref(), &config)?;
     let (site_content, problems) = content::load(
         &config,
         &LoadOptions {

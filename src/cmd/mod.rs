@@ -13,14 +13,21 @@ use aushang::config::{self, Config};
 use aushang::content::{self, LoadOptions, SiteContent};
 use aushang::diagnostics::{Format, render};
 
-/// Loads configuration and content; prints every problem and returns `None` if any is an error.
-pub fn load_site(root: &Path) -> anyhow::Result<Option<(Config, SiteContent)>> {
-    let config = match config::load(root) {
-        Ok(c) => c,
+/// Loads `aushang.yaml`; prints every problem and returns `None` if there are any.
+pub fn load_config(root: &Path) -> Option<Config> {
+    match config::load(root) {
+        Ok(c) => Some(c),
         Err(problems) => {
             eprint!("{}", render(&problems, Format::Human));
-            return Ok(None);
+            None
         }
+    }
+}
+
+/// Loads configuration and content; prints every problem and returns `None` if any is an error.
+pub fn load_site(root: &Path) -> anyhow::Result<Option<(Config, SiteContent)>> {
+    let Some(config) = load_config(root) else {
+        return Ok(None);
     };
     let (site, problems) = content::load(
         &config,

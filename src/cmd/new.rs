@@ -4,8 +4,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use aushang::content::{parse_time, template};
-use aushang::diagnostics::{self, Format};
+use aushang::content::template;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,17 +19,10 @@ pub struct Args {
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let config = match aushang::config::load(root) {
-        Ok(c) => c,
-        Err(problems) => {
-            eprint!("{}", diagnostics::render(&problems, Format::Human));
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(config) = super::load_config(root) else {
+        return Ok(ExitCode::FAILURE);
     };
-    let now = match &args.now {
-        Some(s) => parse_time(s, &config.timezone).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
-        None => jiff::Timestamp::now(),
-    };
+    let now = super::parse_now(args.now.as_deref(), &config)?;
     let new = template::new_notice(&config, &args.title, args.category.as_deref(), now)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let full = root.join(&new.file);
