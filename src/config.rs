@@ -186,6 +186,28 @@ pub struct InboxConfig {
     /// Version id of the consent text shown on the sign-up form.
     #[serde(default = "default_consent_version")]
     pub consent_version: String,
+    /// The consent wording next to the checkbox; change `consent_version` whenever it changes.
+    #[serde(default)]
+    pub consent_text: Option<String>,
+    /// Inbound words that unsubscribe (compared trimmed and case-folded).
+    #[serde(default = "default_stop_words")]
+    pub stop_words: Vec<String>,
+    /// Inbound words that subscribe or confirm a pending sign-up.
+    #[serde(default = "default_start_words")]
+    pub start_words: Vec<String>,
+    /// The answer to any other inbound message (at most once per 24 h per sender).
+    #[serde(default)]
+    pub service_reply: Option<String>,
+    /// Web sign-ups accepted per client address and hour.
+    #[serde(default = "default_signups_per_hour")]
+    pub signups_per_ip_per_hour: u32,
+    /// A sign-up form sent sooner than this after the page loaded is treated as a bot.
+    #[serde(default = "default_min_fill_seconds")]
+    pub min_fill_seconds: u64,
+    /// Name of an approved template (no parameters) that `aushang inbox pull` sends to new
+    /// web sign-ups, asking them to reply JA; without it they confirm by writing START.
+    #[serde(default)]
+    pub confirmation_template: Option<String>,
 }
 
 fn default_api_url() -> String {
@@ -208,6 +230,22 @@ fn default_button_label() -> String {
 }
 fn default_consent_version() -> String {
     "v1".into()
+}
+fn default_stop_words() -> Vec<String> {
+    ["stop", "stopp", "abmelden", "unsubscribe", "abbestellen"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_start_words() -> Vec<String> {
+    ["start", "anmelden", "ja", "subscribe", "bestätigen"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_signups_per_hour() -> u32 {
+    10
+}
+fn default_min_fill_seconds() -> u64 {
+    3
 }
 fn yes() -> bool {
     true
@@ -307,8 +345,11 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     let mut base_url = raw.base_url.trim().to_string();
     if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
         problems.push(
-            at_key("base_url", format!("base_url `{base_url}` is not an absolute URL"))
-                .with_hint("write it with https://, e.g. https://www.musterbach.de/"),
+            at_key(
+                "base_url",
+                format!("base_url `{base_url}` is not an absolute URL"),
+            )
+            .with_hint("write it with https://, e.g. https://www.musterbach.de/"),
         );
     }
     if !base_url.ends_with('/') {
@@ -330,10 +371,18 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         if !seen.insert(c.id.as_str()) {
             problems.push(at_key("id", format!("category `{}` is listed twice", c.id)));
         }
-        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') {
+        if c.id.is_empty()
+            || !c
+                .id
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        {
             problems.push(
-                at_key("categories", format!("category id `{}` may only use a-z, 0-9 and -", c.id))
-                    .with_hint("the id appears in web addresses; put umlauts in `name`"),
+                at_key(
+                    "categories",
+                    format!("category id `{}` may only use a-z, 0-9 and -", c.id),
+                )
+                .with_hint("the id appears in web addresses; put umlauts in `name`"),
             );
         }
     }
@@ -350,7 +399,11 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             }
         }
     };
-    let prune_pending_after = duration("prune_pending_after", raw.subscribers.prune_pending_after, "30d");
+    let prune_pending_after = duration(
+        "prune_pending_after",
+        raw.subscribers.prune_pending_after,
+        "30d",
+    );
     let max_age = duration("max_age", raw.broadcast.max_age, "3d");
     let link_check_timeout = duration("link_check_timeout", raw.broadcast.link_check_timeout, "5m");
     let quiet_hours = match raw.broadcast.quiet_hours.as_deref().map(str::trim) {
@@ -412,12 +465,16 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         contact: raw.contact,
         notices_per_page: raw.notices_per_page.unwrap_or(10).max(1),
         categories: raw.categories,
-        subscribers: SubscribersConfig { prune_pending_after },
+        subscribers: SubscribersConfig {
+            prune_pending_after,
+        },
         broadcast: BroadcastConfig {
             quiet_hours,
             max_age,
             link_check_timeout,
-            channels: ChannelsConfig { whatsapp: raw.broadcast.channels.whatsapp },
+            channels: ChannelsConfig {
+                whatsapp: raw.broadcast.channels.whatsapp,
+            },
         },
         inbox: raw.inbox,
     })

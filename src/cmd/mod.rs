@@ -4,6 +4,7 @@ pub mod broadcast;
 pub mod build;
 pub mod check;
 pub mod fake_graph;
+pub mod inbox;
 pub mod new;
 pub mod publish;
 
@@ -22,7 +23,12 @@ pub fn load_site(root: &Path) -> anyhow::Result<Option<(Config, SiteContent)>> {
             return Ok(None);
         }
     };
-    let (site, problems) = content::load(&config, &LoadOptions { include_drafts: false });
+    let (site, problems) = content::load(
+        &config,
+        &LoadOptions {
+            include_drafts: false,
+        },
+    );
     if !problems.is_empty() {
         eprint!("{}", render(&problems, Format::Human));
     }
