@@ -232,14 +232,10 @@ fn default_consent_version() -> String {
     "v1".into()
 }
 fn default_stop_words() -> Vec<String> {
-    ["stop", "stopp", "abmelden", "unsubscribe", "abbestellen"]
-        .map(String::from)
-        .to_vec()
+    ["stop", "stopp", "abmelden", "unsubscribe", "abbestellen"].map(String::from).to_vec()
 }
 fn default_start_words() -> Vec<String> {
-    ["start", "anmelden", "ja", "subscribe", "bestätigen"]
-        .map(String::from)
-        .to_vec()
+    ["start", "anmelden", "ja", "subscribe", "bestätigen"].map(String::from).to_vec()
 }
 fn default_signups_per_hour() -> u32 {
     10
@@ -345,11 +341,8 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     let mut base_url = raw.base_url.trim().to_string();
     if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
         problems.push(
-            at_key(
-                "base_url",
-                format!("base_url `{base_url}` is not an absolute URL"),
-            )
-            .with_hint("write it with https://, e.g. https://www.musterbach.de/"),
+            at_key("base_url", format!("base_url `{base_url}` is not an absolute URL"))
+                .with_hint("write it with https://, e.g. https://www.musterbach.de/"),
         );
     }
     if !base_url.ends_with('/') {
@@ -371,18 +364,10 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         if !seen.insert(c.id.as_str()) {
             problems.push(at_key("id", format!("category `{}` is listed twice", c.id)));
         }
-        if c.id.is_empty()
-            || !c
-                .id
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-        {
+        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') {
             problems.push(
-                at_key(
-                    "categories",
-                    format!("category id `{}` may only use a-z, 0-9 and -", c.id),
-                )
-                .with_hint("the id appears in web addresses; put umlauts in `name`"),
+                at_key("categories", format!("category id `{}` may only use a-z, 0-9 and -", c.id))
+                    .with_hint("the id appears in web addresses; put umlauts in `name`"),
             );
         }
     }
@@ -399,11 +384,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             }
         }
     };
-    let prune_pending_after = duration(
-        "prune_pending_after",
-        raw.subscribers.prune_pending_after,
-        "30d",
-    );
+    let prune_pending_after = duration("prune_pending_after", raw.subscribers.prune_pending_after, "30d");
     let max_age = duration("max_age", raw.broadcast.max_age, "3d");
     let link_check_timeout = duration("link_check_timeout", raw.broadcast.link_check_timeout, "5m");
     let quiet_hours = match raw.broadcast.quiet_hours.as_deref().map(str::trim) {
@@ -465,16 +446,12 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         contact: raw.contact,
         notices_per_page: raw.notices_per_page.unwrap_or(10).max(1),
         categories: raw.categories,
-        subscribers: SubscribersConfig {
-            prune_pending_after,
-        },
+        subscribers: SubscribersConfig { prune_pending_after },
         broadcast: BroadcastConfig {
             quiet_hours,
             max_age,
             link_check_timeout,
-            channels: ChannelsConfig {
-                whatsapp: raw.broadcast.channels.whatsapp,
-            },
+            channels: ChannelsConfig { whatsapp: raw.broadcast.channels.whatsapp },
         },
         inbox: raw.inbox,
     })

@@ -44,20 +44,14 @@ impl Problem {
     }
 
     pub fn warning(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Problem {
-            severity: Severity::Warning,
-            ..Problem::error(file, message)
-        }
+        Problem { severity: Severity::Warning, ..Problem::error(file, message) }
     }
 
     /// Points the problem at `line`/`column` (1-based) and keeps that line of `source` for display.
     pub fn at(mut self, source: &str, line: usize, column: usize) -> Self {
         self.line = Some(line);
         self.column = Some(column.max(1));
-        self.source_line = source
-            .lines()
-            .nth(line.saturating_sub(1))
-            .map(str::to_owned);
+        self.source_line = source.lines().nth(line.saturating_sub(1)).map(str::to_owned);
         self
     }
 
@@ -163,9 +157,7 @@ fn render_github(out: &mut String, p: &Problem) {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -193,9 +185,6 @@ mod tests {
     fn github_rendering_escapes_newlines_and_property_separators() {
         let p = Problem::error("content/a,b.md", "bad\nthing").at("x\n", 1, 3);
         let text = render(&[p], Format::Github);
-        assert_eq!(
-            text,
-            "::error file=content/a%2Cb.md,line=1,col=3::bad%0Athing\n"
-        );
+        assert_eq!(text, "::error file=content/a%2Cb.md,line=1,col=3::bad%0Athing\n");
     }
 }

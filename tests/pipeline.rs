@@ -30,23 +30,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.org",
-            "-c",
-            "init.defaultBranch=main",
-        ])
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.org", "-c", "init.defaultBranch=main"])
         .args(args)
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -86,27 +75,16 @@ impl Pipeline {
             .env_remove("GITHUB_STEP_SUMMARY")
             .output()
             .unwrap();
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         for n in NUMBERS {
-            assert!(
-                !all.contains(n),
-                "step {step} printed a full number:\n{all}"
-            );
+            assert!(!all.contains(n), "step {step} printed a full number:\n{all}");
         }
         out
     }
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]
@@ -119,22 +97,14 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     if repo().join("templates").exists() {
         copy_dir(&repo().join("templates"), &site.join("templates"));
     }
-    std::fs::write(
-        site.join(".gitignore"),
-        "/public\n/outbox\n/.aushang.lock\n",
-    )
-    .unwrap();
+    std::fs::write(site.join(".gitignore"), "/public\n/outbox\n/.aushang.lock\n").unwrap();
 
     // A town's own key and list (the demo key is refused on a real channel).
     let (identity, secret) = Identity::generate();
     let subs = site.join("subscribers");
     std::fs::create_dir_all(&subs).unwrap();
     let public = identity.public_keys().remove(0);
-    std::fs::write(
-        subs.join("recipients.txt"),
-        Recipients::file_text("CI", &public),
-    )
-    .unwrap();
+    std::fs::write(subs.join("recipients.txt"), Recipients::file_text("CI", &public)).unwrap();
     let recipients = Recipients::load(&subs).unwrap();
     SubscriberList::new(vec![
         subscriber(0, &[], Status::Active),
@@ -145,27 +115,17 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     .unwrap();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let fake = runtime
-        .block_on(FakeGraph::start(FakeConfig::default()))
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
+    let fake = runtime.block_on(FakeGraph::start(FakeConfig::default())).unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base_url = format!("http://{}/", listener.local_addr().unwrap());
     let config = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
     let config = config
         .replace("https://www.musterbach.example/", &base_url)
         .replace(
             "      phone_number_id: \"100000000000001\"\n",
-            &format!(
-                "      phone_number_id: \"100000000000001\"\n      api_url: {}\n",
-                fake.api_url()
-            ),
+            &format!("      phone_number_id: \"100000000000001\"\n      api_url: {}\n", fake.api_url()),
         );
-    assert!(
-        config.contains(&fake.api_url()),
-        "the example config changed shape"
-    );
+    assert!(config.contains(&fake.api_url()), "the example config changed shape");
     std::fs::write(site.join("aushang.yaml"), config).unwrap();
 
     let origin = tmp.path().join("origin.git");
@@ -174,19 +134,10 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     git(&site, &["init", "--quiet"]);
     git(&site, &["add", "-A"]);
     git(&site, &["commit", "--quiet", "-m", "Town site"]);
-    git(
-        &site,
-        &["remote", "add", "origin", origin.to_str().unwrap()],
-    );
+    git(&site, &["remote", "add", "origin", origin.to_str().unwrap()]);
     git(&site, &["push", "--quiet", "origin", "HEAD:main"]);
-    git(
-        &site,
-        &["branch", "--quiet", "--set-upstream-to=origin/main"],
-    );
-    let p = Pipeline {
-        site: site.clone(),
-        secret,
-    };
+    git(&site, &["branch", "--quiet", "--set-upstream-to=origin/main"]);
+    let p = Pipeline { site: site.clone(), secret };
 
     // Pull request: check, build, preview.
     let pr = p.step("pr-check");
@@ -207,14 +158,9 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     assert!(sent.status.success(), "{}", text(&sent));
     let messages = fake.messages();
     assert!(!messages.is_empty(), "nothing was sent:\n{}", text(&sent));
-    assert!(
-        messages.iter().all(|m| m.to != NUMBERS[2]),
-        "a pending subscriber got a message"
-    );
-    let mut pairs: Vec<(String, String)> = messages
-        .iter()
-        .map(|m| (m.to.clone(), m.button_suffix.clone().unwrap_or_default()))
-        .collect();
+    assert!(messages.iter().all(|m| m.to != NUMBERS[2]), "a pending subscriber got a message");
+    let mut pairs: Vec<(String, String)> =
+        messages.iter().map(|m| (m.to.clone(), m.button_suffix.clone().unwrap_or_default())).collect();
     let total = pairs.len();
     pairs.sort();
     pairs.dedup();
@@ -222,20 +168,8 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
 
     // Someone else pushes in the meantime: the journal commit must rebase, not force.
     let other = tmp.path().join("other");
-    git(
-        tmp.path(),
-        &[
-            "clone",
-            "--quiet",
-            origin.to_str().unwrap(),
-            other.to_str().unwrap(),
-        ],
-    );
-    std::fs::write(
-        other.join("content/pages/neu.md"),
-        "---\ntitle: Neu\n---\nText.\n",
-    )
-    .unwrap();
+    git(tmp.path(), &["clone", "--quiet", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    std::fs::write(other.join("content/pages/neu.md"), "---\ntitle: Neu\n---\nText.\n").unwrap();
     git(&other, &["add", "-A"]);
     git(&other, &["commit", "--quiet", "-m", "Editor adds a page"]);
     git(&other, &["push", "--quiet", "origin", "HEAD:main"]);
@@ -243,14 +177,8 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     let committed = p.step("commit-journal");
     assert!(committed.status.success(), "{}", text(&committed));
     let log = git(&origin, &["log", "--format=%s", "main"]);
-    assert!(
-        log.contains("Journal: record broadcast deliveries [skip ci]"),
-        "{log}"
-    );
-    assert!(
-        log.contains("Editor adds a page"),
-        "the other commit was lost:\n{log}"
-    );
+    assert!(log.contains("Journal: record broadcast deliveries [skip ci]"), "{log}");
+    assert!(log.contains("Editor adds a page"), "the other commit was lost:\n{log}");
     let tree = git(&origin, &["ls-tree", "-r", "--name-only", "main"]);
     assert!(tree.contains("subscribers/journal/index.jsonl"), "{tree}");
     let journal = git(&origin, &["show", "main:subscribers/journal/index.jsonl"]);
@@ -275,15 +203,8 @@ fn a_broken_notice_fails_the_pull_request_check_with_an_annotation() {
     }
     std::fs::copy(repo().join("aushang.yaml"), site.join("aushang.yaml")).unwrap();
     let bad = site.join("content/notices/kaputt.md");
-    std::fs::write(
-        &bad,
-        "---\ntitle: Kaputt\ndate: 2026-11-31\nsummary: x\n---\nText\n",
-    )
-    .unwrap();
-    let p = Pipeline {
-        site,
-        secret: String::new(),
-    };
+    std::fs::write(&bad, "---\ntitle: Kaputt\ndate: 2026-11-31\nsummary: x\n---\nText\n").unwrap();
+    let p = Pipeline { site, secret: String::new() };
     let out = p.step("pr-check");
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -304,17 +225,10 @@ fn workflows_run_aushang_only_through_the_pipeline_script() {
         let path = entry.unwrap().path();
         let yaml = std::fs::read_to_string(&path).unwrap();
         for line in yaml.lines().map(str::trim) {
-            let Some(cmd) = line.strip_prefix("run: ") else {
-                continue;
-            };
+            let Some(cmd) = line.strip_prefix("run: ") else { continue };
             runs += 1;
-            let allowed =
-                cmd.starts_with("scripts/pipeline ") || cmd == "aushang broadcast --dry-run";
-            assert!(
-                allowed,
-                "{}: `{cmd}` bypasses scripts/pipeline",
-                path.display()
-            );
+            let allowed = cmd.starts_with("scripts/pipeline ") || cmd == "aushang broadcast --dry-run";
+            assert!(allowed, "{}: `{cmd}` bypasses scripts/pipeline", path.display());
         }
     }
     assert!(runs >= 4, "found only {runs} run steps");

@@ -94,9 +94,9 @@ impl DeliveryLog {
 
     /// A request went out and its outcome is unknown (killed mid-request, or no answer).
     pub fn is_uncertain(&self, sub: &str) -> bool {
-        self.last
-            .get(sub)
-            .is_some_and(|l| matches!(l.state, DeliveryState::Sending | DeliveryState::Uncertain))
+        self.last.get(sub).is_some_and(|l| {
+            matches!(l.state, DeliveryState::Sending | DeliveryState::Uncertain)
+        })
     }
 
     pub fn attempts(&self, sub: &str) -> u32 {
@@ -115,11 +115,7 @@ pub struct Journal {
 impl Journal {
     pub fn open(dir: &Path) -> std::io::Result<Journal> {
         let index = read_lines::<IndexLine>(&dir.join("index.jsonl"))?;
-        Ok(Journal {
-            dir: dir.to_path_buf(),
-            index: Mutex::new(index),
-            writers: Mutex::new(HashMap::new()),
-        })
+        Ok(Journal { dir: dir.to_path_buf(), index: Mutex::new(index), writers: Mutex::new(HashMap::new()) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -167,11 +163,7 @@ impl Journal {
 
     /// Subscribers who were sent anything on `channel` since `since` — the count WhatsApp's
     /// rolling 24-hour messaging limit is about. Only messages started since then can hold any.
-    pub fn recipients_since(
-        &self,
-        channel: &str,
-        since: Timestamp,
-    ) -> std::io::Result<HashSet<String>> {
+    pub fn recipients_since(&self, channel: &str, since: Timestamp) -> std::io::Result<HashSet<String>> {
         let mut msgs: Vec<String> = self
             .index()
             .iter()
@@ -196,19 +188,8 @@ impl Journal {
         Ok(out)
     }
 
-    pub fn record_index(
-        &self,
-        msg: &str,
-        channel: &str,
-        event: IndexEvent,
-        t: Timestamp,
-    ) -> std::io::Result<()> {
-        let line = IndexLine {
-            t,
-            msg: msg.to_string(),
-            ch: channel.to_string(),
-            event,
-        };
+    pub fn record_index(&self, msg: &str, channel: &str, event: IndexEvent, t: Timestamp) -> std::io::Result<()> {
+        let line = IndexLine { t, msg: msg.to_string(), ch: channel.to_string(), event };
         self.append(&self.dir.join("index.jsonl"), &line)?;
         self.index().push(line);
         Ok(())
@@ -230,9 +211,7 @@ impl Journal {
     }
 
     fn delivery_path(&self, msg: &str, channel: &str) -> PathBuf {
-        self.dir
-            .join("deliveries")
-            .join(format!("{}~{channel}.jsonl", file_key(msg)))
+        self.dir.join("deliveries").join(format!("{}~{channel}.jsonl", file_key(msg)))
     }
 
     fn append<T: Serialize>(&self, path: &Path, value: &T) -> std::io::Result<()> {
@@ -253,13 +232,7 @@ pub fn file_key(msg: &str) -> String {
     let mut s: String = msg
         .trim_matches('/')
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
     while s.contains("__") {
         s = s.replace("__", "_");
@@ -271,11 +244,7 @@ fn open_for_append(path: &Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)?;
+    let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
     // Fence off a torn last line (no trailing newline) so the next line stays readable.
     let len = file.metadata()?.len();
     if len > 0 {
@@ -325,9 +294,7 @@ pub fn forget_subscriber(root: &Path, subscriber_id: &str) -> std::io::Result<us
     let mut removed = 0;
     for dir in [journal_dir(root), root.join("outbox").join("journal")] {
         let deliveries = dir.join("deliveries");
-        let Ok(entries) = std::fs::read_dir(&deliveries) else {
-            continue;
-        };
+        let Ok(entries) = std::fs::read_dir(&deliveries) else { continue };
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
         for path in files {
@@ -363,15 +330,7 @@ mod tests {
     }
 
     fn line(sub: &str, state: DeliveryState, t: &str) -> DeliveryLine {
-        DeliveryLine {
-            t: ts(t),
-            sub: sub.into(),
-            state,
-            id: None,
-            code: None,
-            class: None,
-            attempt: Some(1),
-        }
+        DeliveryLine { t: ts(t), sub: sub.into(), state, id: None, code: None, class: None, attempt: Some(1) }
     }
 
     #[test]
@@ -379,24 +338,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
         let m = "/bekanntmachungen/2026/a/#notice";
-        j.record(
-            m,
-            "whatsapp",
-            &line("s1", DeliveryState::Sending, "2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
-        j.record(
-            m,
-            "whatsapp",
-            &line("s1", DeliveryState::Sent, "2026-11-28T08:00:01Z"),
-        )
-        .unwrap();
-        j.record(
-            m,
-            "whatsapp",
-            &line("s2", DeliveryState::Sending, "2026-11-28T08:00:01Z"),
-        )
-        .unwrap();
+        j.record(m, "whatsapp", &line("s1", DeliveryState::Sending, "2026-11-28T08:00:00Z")).unwrap();
+        j.record(m, "whatsapp", &line("s1", DeliveryState::Sent, "2026-11-28T08:00:01Z")).unwrap();
+        j.record(m, "whatsapp", &line("s2", DeliveryState::Sending, "2026-11-28T08:00:01Z")).unwrap();
         let mut failed = line("s3", DeliveryState::Failed, "2026-11-28T08:00:02Z");
         failed.class = Some(FailureClass::Retry);
         j.record(m, "whatsapp", &failed).unwrap();
@@ -414,25 +358,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = "/x/#notice";
         let j = Journal::open(dir.path()).unwrap();
-        j.record(
-            m,
-            "outbox",
-            &line("s1", DeliveryState::Sent, "2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
+        j.record(m, "outbox", &line("s1", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
         drop(j);
         let path = dir.path().join("deliveries").join("x_notice~outbox.jsonl");
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"t\":\"2026-11-28T08:00:01Z\",\"sub\":\"s2\",\"sta")
-            .unwrap();
+        f.write_all(b"{\"t\":\"2026-11-28T08:00:01Z\",\"sub\":\"s2\",\"sta").unwrap();
         drop(f);
         let j = Journal::open(dir.path()).unwrap();
-        j.record(
-            m,
-            "outbox",
-            &line("s3", DeliveryState::Sent, "2026-11-28T08:00:02Z"),
-        )
-        .unwrap();
+        j.record(m, "outbox", &line("s3", DeliveryState::Sent, "2026-11-28T08:00:02Z")).unwrap();
         drop(j);
         let j = Journal::open(dir.path()).unwrap();
         let log = j.deliveries(m, "outbox").unwrap();
@@ -445,67 +378,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
         let (a, b) = ("/a/#notice", "/b/#notice");
-        j.record_index(
-            a,
-            "whatsapp",
-            IndexEvent::Started,
-            ts("2026-11-26T08:00:00Z"),
-        )
-        .unwrap();
-        j.record(
-            a,
-            "whatsapp",
-            &line("old", DeliveryState::Sent, "2026-11-26T08:00:00Z"),
-        )
-        .unwrap();
-        j.record_index(
-            a,
-            "whatsapp",
-            IndexEvent::Completed,
-            ts("2026-11-26T08:10:00Z"),
-        )
-        .unwrap();
-        j.record_index(
-            b,
-            "whatsapp",
-            IndexEvent::Started,
-            ts("2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
-        j.record(
-            b,
-            "whatsapp",
-            &line("new", DeliveryState::Sent, "2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
+        j.record_index(a, "whatsapp", IndexEvent::Started, ts("2026-11-26T08:00:00Z")).unwrap();
+        j.record(a, "whatsapp", &line("old", DeliveryState::Sent, "2026-11-26T08:00:00Z")).unwrap();
+        j.record_index(a, "whatsapp", IndexEvent::Completed, ts("2026-11-26T08:10:00Z")).unwrap();
+        j.record_index(b, "whatsapp", IndexEvent::Started, ts("2026-11-28T08:00:00Z")).unwrap();
+        j.record(b, "whatsapp", &line("new", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
         assert!(j.is_complete(a, "whatsapp"));
         assert!(!j.is_complete(b, "whatsapp"));
         assert!(!j.is_complete(a, "outbox"));
-        let recent = j
-            .recipients_since("whatsapp", ts("2026-11-27T09:00:00Z"))
-            .unwrap();
-        assert_eq!(
-            recent.into_iter().collect::<Vec<_>>(),
-            vec!["new".to_string()]
-        );
+        let recent = j.recipients_since("whatsapp", ts("2026-11-27T09:00:00Z")).unwrap();
+        assert_eq!(recent.into_iter().collect::<Vec<_>>(), vec!["new".to_string()]);
     }
 
     #[test]
     fn forget_removes_only_that_subscriber() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&journal_dir(dir.path())).unwrap();
-        j.record(
-            "/a/#notice",
-            "whatsapp",
-            &line("s1", DeliveryState::Sent, "2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
-        j.record(
-            "/a/#notice",
-            "whatsapp",
-            &line("s2", DeliveryState::Sent, "2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
+        j.record("/a/#notice", "whatsapp", &line("s1", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
+        j.record("/a/#notice", "whatsapp", &line("s2", DeliveryState::Sent, "2026-11-28T08:00:00Z")).unwrap();
         drop(j);
         assert_eq!(forget_subscriber(dir.path(), "s1").unwrap(), 1);
         let j = Journal::open(&journal_dir(dir.path())).unwrap();

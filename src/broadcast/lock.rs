@@ -18,10 +18,7 @@ pub enum LockError {
     )]
     Busy { holder: String },
     #[error("cannot open the lock file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// Held for the whole run; dropping it (or the process dying) releases the lock.
@@ -33,10 +30,7 @@ pub struct SiteLock {
 impl SiteLock {
     pub fn acquire(root: &Path) -> Result<SiteLock, LockError> {
         let path = root.join(LOCK_FILE);
-        let io = |source| LockError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io = |source| LockError::Io { path: path.clone(), source };
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -72,10 +66,7 @@ mod tests {
         let first = SiteLock::acquire(dir.path()).unwrap();
         let err = SiteLock::acquire(dir.path()).unwrap_err();
         assert!(matches!(err, LockError::Busy { .. }), "{err}");
-        assert!(
-            err.to_string()
-                .contains(&format!("pid {}", std::process::id()))
-        );
+        assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
         drop(first);
         SiteLock::acquire(dir.path()).unwrap();
     }

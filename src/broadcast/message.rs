@@ -44,11 +44,7 @@ impl Message {
     pub fn for_notice(notice: &Notice, config: &Config) -> Message {
         let key = format!("{}#notice", notice.path);
         Message {
-            alias_keys: notice
-                .aliases
-                .iter()
-                .map(|a| format!("{}#notice", with_slashes(a)))
-                .collect(),
+            alias_keys: notice.aliases.iter().map(|a| format!("{}#notice", with_slashes(a))).collect(),
             key,
             kind: MessageKind::Notice,
             notice_path: notice.path.clone(),
@@ -62,11 +58,7 @@ impl Message {
         }
     }
 
-    pub fn for_update(
-        notice: &Notice,
-        update: &crate::content::Update,
-        config: &Config,
-    ) -> Message {
+    pub fn for_update(notice: &Notice, update: &crate::content::Update, config: &Config) -> Message {
         let tag = update_tag(update.date, config);
         Message {
             key: format!("{}#update-{tag}", notice.path),
@@ -75,10 +67,7 @@ impl Message {
                 .iter()
                 .map(|a| format!("{}#update-{tag}", with_slashes(a)))
                 .collect(),
-            kind: MessageKind::Update {
-                date: update.date,
-                text: update.text.clone(),
-            },
+            kind: MessageKind::Update { date: update.date, text: update.text.clone() },
             due_from: update.date.max(notice.published_at()),
             date_text: german_date(update.date, config),
             ..Message::for_notice(notice, config)
@@ -115,19 +104,12 @@ impl Message {
 /// Every message a notice has: the notice itself and one per update.
 pub fn messages_of(notice: &Notice, config: &Config) -> Vec<Message> {
     let mut out = vec![Message::for_notice(notice, config)];
-    out.extend(
-        notice
-            .updates
-            .iter()
-            .map(|u| Message::for_update(notice, u, config)),
-    );
+    out.extend(notice.updates.iter().map(|u| Message::for_update(notice, u, config)));
     out
 }
 
 /// The notice field names a template may use.
-pub const FIELDS: &[&str] = &[
-    "title", "summary", "update", "url", "path", "date", "category",
-];
+pub const FIELDS: &[&str] = &["title", "summary", "update", "url", "path", "date", "category"];
 
 /// A WhatsApp template message, filled in for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,22 +147,13 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
     let mut body_params = Vec::with_capacity(params.len());
     for field in &params {
         let raw = msg.field(field).ok_or_else(|| {
-            format!(
-                "unknown template parameter `{field}` (known: {})",
-                FIELDS.join(", ")
-            )
+            format!("unknown template parameter `{field}` (known: {})", FIELDS.join(", "))
         })?;
-        let cap = if field == "title" {
-            MAX_TITLE_CHARS
-        } else {
-            MAX_PARAM_CHARS
-        };
+        let cap = if field == "title" { MAX_TITLE_CHARS } else { MAX_PARAM_CHARS };
         body_params.push(crate::broadcast::channels::whatsapp::clean_param(&raw, cap));
     }
     let filled = fill_placeholders(&body, &body_params);
-    let button_suffix = t
-        .url_button
-        .then(|| msg.notice_path.trim_start_matches('/').to_string());
+    let button_suffix = t.url_button.then(|| msg.notice_path.trim_start_matches('/').to_string());
     let preview = match t.mode {
         MessageMode::Template if t.url_button => {
             format!("{filled}\n\n[ {} ] → {}", t.button_label, msg.url)
@@ -209,26 +182,11 @@ pub fn fill_placeholders(body: &str, params: &[String]) -> String {
 /// German long date, "28. November 2026", in the site's time zone.
 pub fn german_date(t: Timestamp, config: &Config) -> String {
     const MONTHS: [&str; 12] = [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
+        "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+        "Oktober", "November", "Dezember",
     ];
     let d = t.to_zoned_datetime(config.timezone.clone()).date();
-    format!(
-        "{}. {} {}",
-        d.day(),
-        MONTHS[(d.month() - 1) as usize],
-        d.year()
-    )
+    format!("{}. {} {}", d.day(), MONTHS[(d.month() - 1) as usize], d.year())
 }
 
 fn update_tag(t: Timestamp, config: &Config) -> String {
@@ -239,9 +197,5 @@ fn update_tag(t: Timestamp, config: &Config) -> String {
 
 fn with_slashes(path: &str) -> String {
     let trimmed = path.trim_matches('/');
-    if trimmed.is_empty() {
-        "/".into()
-    } else {
-        format!("/{trimmed}/")
-    }
+    if trimmed.is_empty() { "/".into() } else { format!("/{trimmed}/") }
 }

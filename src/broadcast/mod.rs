@@ -6,7 +6,7 @@ pub mod journal;
 pub mod lock;
 pub mod message;
 pub mod plan;
-pub mod ratelimit;
 pub mod report;
 pub mod run;
 pub mod send;
+pub mod ratelimit;

@@ -57,17 +57,14 @@ pub fn plan(
     guards: Guards,
 ) -> Vec<PlannedMessage> {
     let quiet = guards.quiet_hours
-        && config
-            .broadcast
-            .quiet_hours
-            .is_some_and(|q| q.contains(now.to_zoned_datetime(config.timezone.clone()).time()));
+        && config.broadcast.quiet_hours.is_some_and(|q| {
+            q.contains(now.to_zoned_datetime(config.timezone.clone()).time())
+        });
     let complete = |m: &Message| m.keys().any(|k| journal.is_complete(k, channel));
     let mut out = Vec::new();
     for notice in notices.iter().filter(|n| n.broadcast && n.is_current(now)) {
         let mut messages = messages_of(notice, config).into_iter();
-        let first = messages
-            .next()
-            .expect("a notice has at least its own message");
+        let first = messages.next().expect("a notice has at least its own message");
         if !complete(&first) {
             out.push(first);
             continue;
@@ -80,15 +77,12 @@ pub fn plan(
         out.extend(messages.filter(|u| u.due_from <= now && u.due_from > started && !complete(u)));
     }
     out.sort_by(|a, b| {
-        b.urgent
-            .cmp(&a.urgent)
-            .then(a.due_from.cmp(&b.due_from))
-            .then(a.key.cmp(&b.key))
+        b.urgent.cmp(&a.urgent).then(a.due_from.cmp(&b.due_from)).then(a.key.cmp(&b.key))
     });
     out.into_iter()
         .map(|message| {
-            let stale =
-                guards.staleness && now.duration_since(message.due_from) > config.broadcast.max_age;
+            let stale = guards.staleness
+                && now.duration_since(message.due_from) > config.broadcast.max_age;
             let decision = if stale {
                 Decision::Stale
             } else if quiet && !message.urgent {
@@ -142,10 +136,7 @@ mod tests {
         }
     }
 
-    const ALL: Guards = Guards {
-        quiet_hours: true,
-        staleness: true,
-    };
+    const ALL: Guards = Guards { quiet_hours: true, staleness: true };
 
     fn decisions(notices: &[Notice], journal: &Journal, now: &str) -> Vec<(String, Decision)> {
         plan(&config(), notices, journal, "whatsapp", ts(now), ALL)
@@ -170,16 +161,10 @@ mod tests {
         let all = [draft, later, expired, site_only, now_ok];
         assert_eq!(
             decisions(&all, &j, "2026-11-28T10:00:00Z"),
-            vec![(
-                "/bekanntmachungen/2026/jetzt/#notice".to_string(),
-                Decision::Due
-            )]
+            vec![("/bekanntmachungen/2026/jetzt/#notice".to_string(), Decision::Due)]
         );
         let at_publish = decisions(&all, &j, "2026-11-30T08:00:00Z");
-        assert!(
-            at_publish.iter().any(|(k, _)| k.contains("spaeter")),
-            "{at_publish:?}"
-        );
+        assert!(at_publish.iter().any(|(k, _)| k.contains("spaeter")), "{at_publish:?}");
     }
 
     #[test]
@@ -188,24 +173,12 @@ mod tests {
         let j = Journal::open(dir.path()).unwrap();
         let n = [notice("a", "2026-03-28T00:00:00Z")];
         // 05:30 UTC is 06:30 in winter (CET, quiet) but 07:30 in summer (CEST, not quiet).
-        assert_eq!(
-            decisions(&n, &j, "2026-03-28T05:30:00Z")[0].1,
-            Decision::QuietHours
-        );
-        assert_eq!(
-            decisions(&n, &j, "2026-03-29T05:30:00Z")[0].1,
-            Decision::Due
-        );
+        assert_eq!(decisions(&n, &j, "2026-03-28T05:30:00Z")[0].1, Decision::QuietHours);
+        assert_eq!(decisions(&n, &j, "2026-03-29T05:30:00Z")[0].1, Decision::Due);
         // 20:30 UTC is 21:30 in winter (quiet) but 22:30 in summer (quiet too); 19:30 UTC is
         // 20:30 in winter (not quiet) and 21:30 in summer (quiet).
-        assert_eq!(
-            decisions(&n, &j, "2026-03-28T19:30:00Z")[0].1,
-            Decision::Due
-        );
-        assert_eq!(
-            decisions(&n, &j, "2026-03-29T19:30:00Z")[0].1,
-            Decision::QuietHours
-        );
+        assert_eq!(decisions(&n, &j, "2026-03-28T19:30:00Z")[0].1, Decision::Due);
+        assert_eq!(decisions(&n, &j, "2026-03-29T19:30:00Z")[0].1, Decision::QuietHours);
     }
 
     #[test]
@@ -216,13 +189,7 @@ mod tests {
         let mut urgent = notice("wasser", "2026-11-28T21:00:00Z");
         urgent.urgent = true;
         let got = decisions(&[normal, urgent], &j, "2026-11-28T22:30:00Z");
-        assert_eq!(
-            got[0],
-            (
-                "/bekanntmachungen/2026/wasser/#notice".into(),
-                Decision::Due
-            )
-        );
+        assert_eq!(got[0], ("/bekanntmachungen/2026/wasser/#notice".into(), Decision::Due));
         assert_eq!(got[1].1, Decision::QuietHours);
     }
 
@@ -231,25 +198,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
         let n = [notice("alt", "2026-11-20T08:00:00Z")];
-        assert_eq!(
-            decisions(&n, &j, "2026-11-23T07:59:00Z")[0].1,
-            Decision::Due
-        );
-        assert_eq!(
-            decisions(&n, &j, "2026-11-23T08:01:00Z")[0].1,
-            Decision::Stale
-        );
-        let preview = plan(
-            &config(),
-            &n,
-            &j,
-            "outbox",
-            ts("2026-11-28T08:00:00Z"),
-            Guards {
-                quiet_hours: false,
-                staleness: false,
-            },
-        );
+        assert_eq!(decisions(&n, &j, "2026-11-23T07:59:00Z")[0].1, Decision::Due);
+        assert_eq!(decisions(&n, &j, "2026-11-23T08:01:00Z")[0].1, Decision::Stale);
+        let preview = plan(&config(), &n, &j, "outbox", ts("2026-11-28T08:00:00Z"), Guards { quiet_hours: false, staleness: false });
         assert_eq!(preview[0].decision, Decision::Due);
     }
 
@@ -258,44 +209,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
         let mut n = notice("sperrung", "2026-11-27T08:00:00Z");
-        n.updates.push(Update {
-            date: ts("2026-11-27T07:00:00Z"),
-            text: "vorab".into(),
-        });
-        n.updates.push(Update {
-            date: ts("2026-11-28T08:00:00Z"),
-            text: "verlängert".into(),
-        });
+        n.updates.push(Update { date: ts("2026-11-27T07:00:00Z"), text: "vorab".into() });
+        n.updates.push(Update { date: ts("2026-11-28T08:00:00Z"), text: "verlängert".into() });
         let n = [n];
         // Not yet sent: only the notice itself (its page already shows the updates).
         let first = decisions(&n, &j, "2026-11-28T09:00:00Z");
         assert_eq!(first.len(), 1);
         assert!(first[0].0.ends_with("#notice"));
         let key = "/bekanntmachungen/2026/sperrung/#notice";
-        j.record_index(
-            key,
-            "whatsapp",
-            IndexEvent::Started,
-            ts("2026-11-27T08:30:00Z"),
-        )
-        .unwrap();
-        j.record_index(
-            key,
-            "whatsapp",
-            IndexEvent::Completed,
-            ts("2026-11-27T08:31:00Z"),
-        )
-        .unwrap();
+        j.record_index(key, "whatsapp", IndexEvent::Started, ts("2026-11-27T08:30:00Z")).unwrap();
+        j.record_index(key, "whatsapp", IndexEvent::Completed, ts("2026-11-27T08:31:00Z")).unwrap();
         let second = decisions(&n, &j, "2026-11-28T09:00:00Z");
         assert_eq!(second.len(), 1, "{second:?}");
         assert!(second[0].0.contains("#update-20261128T0900"), "{second:?}");
-        j.record_index(
-            &second[0].0,
-            "whatsapp",
-            IndexEvent::Completed,
-            ts("2026-11-28T09:05:00Z"),
-        )
-        .unwrap();
+        j.record_index(&second[0].0, "whatsapp", IndexEvent::Completed, ts("2026-11-28T09:05:00Z")).unwrap();
         assert!(decisions(&n, &j, "2026-11-28T10:00:00Z").is_empty());
     }
 
@@ -304,13 +231,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
         let old_key = "/bekanntmachungen/2026/alter-name/#notice";
-        j.record_index(
-            old_key,
-            "whatsapp",
-            IndexEvent::Marked,
-            ts("2026-11-28T08:00:00Z"),
-        )
-        .unwrap();
+        j.record_index(old_key, "whatsapp", IndexEvent::Marked, ts("2026-11-28T08:00:00Z")).unwrap();
         let mut moved = notice("neuer-name", "2026-11-28T07:00:00Z");
         moved.title = "Korrigierter Titel".into();
         moved.aliases = vec!["/bekanntmachungen/2026/alter-name".into()];

@@ -47,10 +47,7 @@ impl RunReport {
     /// Everything due was sent or deliberately deferred.
     pub fn success(&self) -> bool {
         self.stopped.is_none()
-            && self
-                .messages
-                .iter()
-                .all(|m| m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0)
+            && self.messages.iter().all(|m| m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0)
     }
 
     pub fn total_sent(&self) -> usize {
@@ -67,17 +64,9 @@ impl RunReport {
             let _ = writeln!(out, "    {}", m.title);
             let _ = write!(out, "    sent {}, skipped {}", m.sent, m.skipped);
             if m.permanent_total() > 0 {
-                let codes: Vec<String> = m
-                    .permanent
-                    .iter()
-                    .map(|(c, n)| format!("{c}×{n}"))
-                    .collect();
-                let _ = write!(
-                    out,
-                    ", failed permanently {} ({})",
-                    m.permanent_total(),
-                    codes.join(", ")
-                );
+                let codes: Vec<String> =
+                    m.permanent.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+                let _ = write!(out, ", failed permanently {} ({})", m.permanent_total(), codes.join(", "));
             }
             for (label, n) in [
                 ("to retry", m.retry_left),
@@ -135,9 +124,7 @@ impl RunReport {
 
 /// Appends Markdown to the GitHub job summary when running in GitHub Actions.
 pub fn append_step_summary(markdown: &str) {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
-        return;
-    };
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else { return };
     let result = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

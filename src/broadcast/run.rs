@@ -34,39 +34,24 @@ pub struct BroadcastOptions {
 }
 
 /// Which channel this run uses, and why (a warning when it fell back to the outbox).
-pub fn choose_deliverer(
-    config: &Config,
-    requested: Option<&str>,
-) -> anyhow::Result<(Deliverer, Option<String>)> {
+pub fn choose_deliverer(config: &Config, requested: Option<&str>) -> anyhow::Result<(Deliverer, Option<String>)> {
     let outbox = || Deliverer::Outbox {
         outbox: Outbox::new(&config.root),
         whatsapp: config.broadcast.channels.whatsapp.clone(),
     };
-    let token = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty());
+    let token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty());
     match requested {
         Some("outbox") => Ok((outbox(), None)),
         Some("whatsapp") => {
             let Some(cfg) = config.broadcast.channels.whatsapp.clone() else {
-                bail!(
-                    "--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section"
-                );
+                bail!("--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section");
             };
             let Some(token) = token else {
-                bail!(
-                    "--channel whatsapp needs the access token in the environment variable {TOKEN_ENV}"
-                );
+                bail!("--channel whatsapp needs the access token in the environment variable {TOKEN_ENV}");
             };
             let client = WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token)
                 .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?;
-            Ok((
-                Deliverer::WhatsApp {
-                    client,
-                    config: cfg,
-                },
-                None,
-            ))
+            Ok((Deliverer::WhatsApp { client, config: cfg }, None))
         }
         Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
         None => match (&config.broadcast.channels.whatsapp, token) {
@@ -77,10 +62,7 @@ pub fn choose_deliverer(
                     "{TOKEN_ENV} is not set: delivering to the local outbox/ instead of WhatsApp"
                 )),
             )),
-            (None, _) => Ok((
-                outbox(),
-                Some("no real channel is configured: delivering to outbox/".into()),
-            )),
+            (None, _) => Ok((outbox(), Some("no real channel is configured: delivering to outbox/".into()))),
         },
     }
 }
@@ -105,17 +87,11 @@ pub fn load_subscribers(config: &Config, real_channel: bool) -> anyhow::Result<V
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(SubscriberList::load(&dir, &identity)?
-        .subscribers()
-        .to_vec())
+    Ok(SubscriberList::load(&dir, &identity)?.subscribers().to_vec())
 }
 
 /// Runs a broadcast (or `--mark-sent`) and reports what happened.
-pub fn broadcast(
-    config: &Config,
-    notices: &[Notice],
-    opts: &BroadcastOptions,
-) -> anyhow::Result<RunReport> {
+pub fn broadcast(config: &Config, notices: &[Notice], opts: &BroadcastOptions) -> anyhow::Result<RunReport> {
     let _lock = SiteLock::acquire(&config.root)?;
     let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
     let mut report = RunReport::default();
@@ -126,10 +102,7 @@ pub fn broadcast(
         _ => journal_dir(&config.root),
     };
     let journal = Arc::new(Journal::open(&journal_path).context("cannot read the journal")?);
-    let guards = Guards {
-        quiet_hours: deliverer.is_real(),
-        staleness: deliverer.is_real(),
-    };
+    let guards = Guards { quiet_hours: deliverer.is_real(), staleness: deliverer.is_real() };
     let planned = plan(config, notices, &journal, channel, opts.now, guards);
 
     if opts.mark_sent {
@@ -149,24 +122,12 @@ pub fn broadcast(
         return Ok(report);
     }
     if planned.iter().all(|p| p.decision != Decision::Due) {
-        report
-            .messages
-            .extend(planned.iter().map(|p| not_sent(p, channel)));
+        report.messages.extend(planned.iter().map(|p| not_sent(p, channel)));
         return Ok(report);
     }
     let subscribers = load_subscribers(config, deliverer.is_real())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(send_all(
-        config,
-        deliverer,
-        journal.clone(),
-        planned,
-        subscribers,
-        opts,
-        &mut report,
-    ))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(send_all(config, deliverer, journal.clone(), planned, subscribers, opts, &mut report))?;
     journal.sync()?;
     Ok(report)
 }
@@ -182,19 +143,14 @@ async fn send_all(
 ) -> anyhow::Result<()> {
     let channel = deliverer.channel_name();
     let (mps, concurrency, daily_limit) = match &deliverer {
-        Deliverer::WhatsApp { config: w, .. } => {
-            (w.messages_per_second, w.concurrency, w.daily_limit)
-        }
+        Deliverer::WhatsApp { config: w, .. } => (w.messages_per_second, w.concurrency, w.daily_limit),
         Deliverer::Outbox { .. } => (1000, 4, None),
     };
     if let Deliverer::WhatsApp { client, config: w } = &deliverer
         && let Some(waba) = &w.waba_id
     {
         let mut names = vec![w.template.name.clone()];
-        if planned
-            .iter()
-            .any(|p| p.message.is_update() && p.decision == Decision::Due)
-        {
+        if planned.iter().any(|p| p.message.is_update() && p.decision == Decision::Due) {
             names.extend(w.template.update_name.clone());
         }
         for name in names {
@@ -219,10 +175,7 @@ async fn send_all(
         }
     }
     let clock = RunClock::new(opts.now);
-    let since = opts
-        .now
-        .checked_sub(SignedDuration::from_hours(24))
-        .unwrap_or(opts.now);
+    let since = opts.now.checked_sub(SignedDuration::from_hours(24)).unwrap_or(opts.now);
     let recent = journal.recipients_since(channel, since)?;
     let sender = Sender {
         deliverer: Arc::new(deliverer),
@@ -270,11 +223,7 @@ async fn send_all(
             }
         };
         if sender.deliverer.is_real() && opts.link_check {
-            let timeout: Duration = config
-                .broadcast
-                .link_check_timeout
-                .try_into()
-                .unwrap_or(Duration::from_secs(300));
+            let timeout: Duration = config.broadcast.link_check_timeout.try_into().unwrap_or(Duration::from_secs(300));
             if let Err(e) = wait_for_link(&p.message.url, timeout).await {
                 entry.status = format!("not sent: link check failed ({e})");
                 entry.not_attempted = recipients.len();
@@ -282,9 +231,7 @@ async fn send_all(
                 continue;
             }
         }
-        sender
-            .send_message(&p.message, rendered, recipients, &mut entry)
-            .await?;
+        sender.send_message(&p.message, rendered, recipients, &mut entry).await?;
         report.messages.push(entry);
     }
     ticker.abort();
@@ -327,11 +274,7 @@ async fn progress_lines(bar: indicatif::ProgressBar) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        eprintln!(
-            "progress: {} of {} deliveries done",
-            bar.position(),
-            bar.length().unwrap_or(0)
-        );
+        eprintln!("progress: {} of {} deliveries done", bar.position(), bar.length().unwrap_or(0));
     }
 }
 
@@ -339,67 +282,31 @@ async fn progress_lines(bar: indicatif::ProgressBar) {
 pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<String> {
     // Rendering needs no client, so the preview works without any token.
     let whatsapp = config.broadcast.channels.whatsapp.clone();
-    let channel = if whatsapp.is_some() {
-        "whatsapp"
-    } else {
-        "outbox"
-    };
+    let channel = if whatsapp.is_some() { "whatsapp" } else { "outbox" };
     let only_whatsapp = whatsapp.is_some();
-    let serves =
-        |s: &Subscriber| !only_whatsapp || s.channel == crate::subscribers::Channel::WhatsApp;
-    let deliverer = Deliverer::Outbox {
-        outbox: Outbox::new(&config.root),
-        whatsapp,
-    };
+    let serves = |s: &Subscriber| !only_whatsapp || s.channel == crate::subscribers::Channel::WhatsApp;
+    let deliverer = Deliverer::Outbox { outbox: Outbox::new(&config.root), whatsapp };
     let journal = Journal::open(&journal_dir(&config.root))?;
-    let planned = plan(
-        config,
-        notices,
-        &journal,
-        channel,
-        now,
-        Guards {
-            quiet_hours: true,
-            staleness: true,
-        },
-    );
+    let planned = plan(config, notices, &journal, channel, now, Guards { quiet_hours: true, staleness: true });
     // A key is optional here: pull requests from forks have none.
     let subscribers = load_subscribers(config, false).ok();
     let mut out = String::new();
-    let due = planned
-        .iter()
-        .filter(|p| p.decision == Decision::Due)
-        .count();
+    let due = planned.iter().filter(|p| p.decision == Decision::Due).count();
     let _ = writeln!(out, "## Nachrichten-Vorschau ({channel})\n");
-    let _ = writeln!(
-        out,
-        "{} Nachricht(en) offen, davon {due} jetzt fällig.\n",
-        planned.len()
-    );
+    let _ = writeln!(out, "{} Nachricht(en) offen, davon {due} jetzt fällig.\n", planned.len());
     for p in &planned {
         let rendered = deliverer.render(&p.message);
         let _ = writeln!(out, "### {}\n", p.message.title);
         let _ = writeln!(out, "- Schlüssel: `{}`", p.message.key);
-        let _ = writeln!(
-            out,
-            "- Status: {}",
-            german_decision(p.decision, p.message.urgent)
-        );
+        let _ = writeln!(out, "- Status: {}", german_decision(p.decision, p.message.urgent));
         let count = subscribers.as_ref().map(|subs| {
             subs.iter()
                 .filter(|s| serves(s) && s.wants(s.channel, p.message.category.as_deref()))
                 .count()
         });
         match count {
-            Some(n) => {
-                let _ = writeln!(out, "- Empfänger: {n}");
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "- Empfänger: unbekannt (kein Schlüssel in dieser Umgebung)"
-                );
-            }
+            Some(n) => { let _ = writeln!(out, "- Empfänger: {n}"); }
+            None => { let _ = writeln!(out, "- Empfänger: unbekannt (kein Schlüssel in dieser Umgebung)"); }
         }
         match rendered {
             Ok(r) => {
@@ -409,9 +316,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 }
                 out.push('\n');
             }
-            Err(e) => {
-                let _ = writeln!(out, "- FEHLER: {e}\n");
-            }
+            Err(e) => { let _ = writeln!(out, "- FEHLER: {e}\n"); }
         }
     }
     Ok(out)

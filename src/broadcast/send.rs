@@ -14,9 +14,7 @@ use jiff::Timestamp;
 
 use crate::broadcast::channels::deliverer::{Deliverer, Outcome, Rendered};
 use crate::broadcast::errors::{ErrorClass, Scope};
-use crate::broadcast::journal::{
-    DeliveryLine, DeliveryLog, DeliveryState, FailureClass, IndexEvent, Journal,
-};
+use crate::broadcast::journal::{DeliveryLine, DeliveryLog, DeliveryState, FailureClass, IndexEvent, Journal};
 use crate::broadcast::message::Message;
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::MessageReport;
@@ -38,10 +36,7 @@ pub struct RunClock {
 
 impl RunClock {
     pub fn new(base: Timestamp) -> RunClock {
-        RunClock {
-            base,
-            started: Instant::now(),
-        }
+        RunClock { base, started: Instant::now() }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -110,12 +105,7 @@ impl Sender {
             });
         }
         if self.journal.started_at(&message.key, channel).is_none() {
-            self.journal.record_index(
-                &message.key,
-                channel,
-                IndexEvent::Started,
-                self.clock.now(),
-            )?;
+            self.journal.record_index(&message.key, channel, IndexEvent::Started, self.clock.now())?;
         }
         self.progress.inc_length(queue.len() as u64);
         let shared = Arc::new(Shared {
@@ -154,21 +144,14 @@ impl Sender {
             *report.permanent.entry(code).or_default() += n;
         }
         if shared.failed_io.load(Ordering::SeqCst) {
-            return Err(std::io::Error::other(
-                "writing the journal failed; the run stopped",
-            ));
+            return Err(std::io::Error::other("writing the journal failed; the run stopped"));
         }
         report.complete = report.retry_left == 0
             && report.uncertain == 0
             && report.not_attempted == 0
             && report.deferred_by_limit == 0;
         if report.complete {
-            self.journal.record_index(
-                &message.key,
-                channel,
-                IndexEvent::Completed,
-                self.clock.now(),
-            )?;
+            self.journal.record_index(&message.key, channel, IndexEvent::Completed, self.clock.now())?;
         }
         Ok(())
     }
@@ -208,9 +191,7 @@ impl Worker {
     async fn run(self) {
         loop {
             let next = self.shared.queue.lock().expect("queue lock").pop_front();
-            let Some((previous_attempts, sub)) = next else {
-                break;
-            };
+            let Some((previous_attempts, sub)) = next else { break };
             if let Err(e) = self.deliver(previous_attempts, &sub).await {
                 tracing::error!("cannot write the journal: {e}");
                 self.shared.failed_io.store(true, Ordering::SeqCst);
@@ -256,61 +237,28 @@ impl Worker {
                 class,
                 attempt: Some(attempt),
             };
-            self.journal.record(
-                key,
-                channel,
-                &line(DeliveryState::Sending, None, None, None),
-            )?;
+            self.journal.record(key, channel, &line(DeliveryState::Sending, None, None, None))?;
             let correlation = correlation(key, &sub.id, attempt);
-            let outcome = self
-                .deliverer
-                .deliver(&self.message, &self.rendered, sub, &correlation)
-                .await;
+            let outcome = self.deliverer.deliver(&self.message, &self.rendered, sub, &correlation).await;
             match outcome {
                 Outcome::Sent { id } => {
-                    self.journal.record(
-                        key,
-                        channel,
-                        &line(DeliveryState::Sent, Some(id), None, None),
-                    )?;
+                    self.journal.record(key, channel, &line(DeliveryState::Sent, Some(id), None, None))?;
                     self.limiter.on_success();
-                    self.recent
-                        .lock()
-                        .expect("recent lock")
-                        .insert(sub.id.clone());
+                    self.recent.lock().expect("recent lock").insert(sub.id.clone());
                     let mut t = self.tally();
                     t.sent += 1;
                     t.attempts += 1;
                     return Ok(());
                 }
                 Outcome::Uncertain { detail } => {
-                    tracing::warn!(
-                        "no answer for subscriber {} ({detail}); not resending",
-                        sub.id
-                    );
-                    self.journal.record(
-                        key,
-                        channel,
-                        &line(DeliveryState::Uncertain, None, None, None),
-                    )?;
+                    tracing::warn!("no answer for subscriber {} ({detail}); not resending", sub.id);
+                    self.journal.record(key, channel, &line(DeliveryState::Uncertain, None, None, None))?;
                     self.tally().uncertain += 1;
                     return Ok(());
                 }
-                Outcome::Failed {
-                    code,
-                    class: ErrorClass::Permanent,
-                    detail,
-                } => {
-                    tracing::info!(
-                        "subscriber {}: permanent failure {code:?}: {detail}",
-                        sub.id
-                    );
-                    let record = line(
-                        DeliveryState::Failed,
-                        None,
-                        code,
-                        Some(FailureClass::Permanent),
-                    );
+                Outcome::Failed { code, class: ErrorClass::Permanent, detail } => {
+                    tracing::info!("subscriber {}: permanent failure {code:?}: {detail}", sub.id);
+                    let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Permanent));
                     self.journal.record(key, channel, &record)?;
                     let mut t = self.tally();
                     *t.permanent.entry(code.unwrap_or(0)).or_default() += 1;
@@ -329,25 +277,14 @@ impl Worker {
                     }
                     return Ok(());
                 }
-                Outcome::Failed {
-                    code,
-                    class: ErrorClass::Fatal,
-                    detail,
-                } => {
+                Outcome::Failed { code, class: ErrorClass::Fatal, detail } => {
                     let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Fatal));
                     self.journal.record(key, channel, &record)?;
-                    self.set_stop(format!(
-                        "fatal error {}: {detail}",
-                        code.map_or("-".into(), |c| c.to_string())
-                    ));
+                    self.set_stop(format!("fatal error {}: {detail}", code.map_or("-".into(), |c| c.to_string())));
                     self.tally().retry_left += 1;
                     return Ok(());
                 }
-                Outcome::Failed {
-                    code,
-                    class: ErrorClass::Retry { scope, backoff },
-                    detail,
-                } => {
+                Outcome::Failed { code, class: ErrorClass::Retry { scope, backoff }, detail } => {
                     let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Retry));
                     self.journal.record(key, channel, &record)?;
                     if code == Some(130429) {
@@ -355,10 +292,7 @@ impl Worker {
                     }
                     let wait = backoff.delay(tries);
                     let exhausted = tries >= MAX_TRIES_PER_RUN || !backoff.may_retry(tries);
-                    tracing::debug!(
-                        "subscriber {}: retryable {code:?} ({detail}), try {tries}",
-                        sub.id
-                    );
+                    tracing::debug!("subscriber {}: retryable {code:?} ({detail}), try {tries}", sub.id);
                     if exhausted {
                         self.tally().retry_left += 1;
                         return Ok(());

@@ -51,9 +51,5 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let report = broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
     append_step_summary(&report.to_markdown());
-    Ok(if report.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

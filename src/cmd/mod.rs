@@ -23,12 +23,7 @@ pub fn load_site(root: &Path) -> anyhow::Result<Option<(Config, SiteContent)>> {
             return Ok(None);
         }
     };
-    let (site, problems) = content::load(
-        &config,
-        &LoadOptions {
-            include_drafts: false,
-        },
-    );
+    let (site, problems) = content::load(&config, &LoadOptions { include_drafts: false });
     if !problems.is_empty() {
         eprint!("{}", render(&problems, Format::Human));
     }

@@ -30,17 +30,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let build = aushang::site::build(
         &config,
         &content,
-        &aushang::site::BuildOptions {
-            out_dir: out_dir.clone(),
-            now,
-            include_drafts: false,
-        },
+        &aushang::site::BuildOptions { out_dir: out_dir.clone(), now, include_drafts: false },
     )?;
-    eprintln!(
-        "built {} pages into {}",
-        build.pages_written,
-        out_dir.display()
-    );
+    eprintln!("built {} pages into {}", build.pages_written, out_dir.display());
     let opts = aushang::broadcast::run::BroadcastOptions {
         now,
         channel: args.channel,
@@ -51,9 +43,5 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let report = aushang::broadcast::run::broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
     aushang::broadcast::report::append_step_summary(&report.to_markdown());
-    Ok(if report.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

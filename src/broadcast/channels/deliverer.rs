@@ -11,18 +11,10 @@ use crate::subscribers::{Channel, Subscriber};
 /// What became of one delivery.
 #[derive(Debug)]
 pub enum Outcome {
-    Sent {
-        id: String,
-    },
-    Failed {
-        code: Option<i64>,
-        class: ErrorClass,
-        detail: String,
-    },
+    Sent { id: String },
+    Failed { code: Option<i64>, class: ErrorClass, detail: String },
     /// The request may have reached the API but no answer came.
-    Uncertain {
-        detail: String,
-    },
+    Uncertain { detail: String },
 }
 
 /// A message rendered for one channel: the same for every recipient.
@@ -37,14 +29,8 @@ pub struct Rendered {
 
 pub enum Deliverer {
     /// Local files; stands in for every subscriber channel.
-    Outbox {
-        outbox: Outbox,
-        whatsapp: Option<WhatsAppConfig>,
-    },
-    WhatsApp {
-        client: WhatsAppClient,
-        config: WhatsAppConfig,
-    },
+    Outbox { outbox: Outbox, whatsapp: Option<WhatsAppConfig> },
+    WhatsApp { client: WhatsAppClient, config: WhatsAppConfig },
 }
 
 impl Deliverer {
@@ -82,11 +68,7 @@ impl Deliverer {
                     }
                     MessageMode::Text => "WhatsApp-Textnachricht (nur im Servicefenster)".into(),
                 };
-                Rendered {
-                    text: wa.preview.clone(),
-                    header,
-                    whatsapp: Some(wa),
-                }
+                Rendered { text: wa.preview.clone(), header, whatsapp: Some(wa) }
             }
             None => Rendered {
                 text: plain_text(message),
@@ -123,10 +105,7 @@ impl Deliverer {
                         body_params: wa.body_params.clone(),
                         button_suffix: wa.button_suffix.clone(),
                     },
-                    MessageMode::Text => Payload::Text {
-                        body: rendered.text.clone(),
-                        preview_url: true,
-                    },
+                    MessageMode::Text => Payload::Text { body: rendered.text.clone(), preview_url: true },
                 };
                 match client.send(&sub.address, &payload, correlation).await {
                     Ok(id) => Outcome::Sent { id },
@@ -139,15 +118,9 @@ impl Deliverer {
 
 fn outcome_of(err: SendError) -> Outcome {
     if err.is_uncertain() {
-        return Outcome::Uncertain {
-            detail: err.to_string(),
-        };
+        return Outcome::Uncertain { detail: err.to_string() };
     }
-    Outcome::Failed {
-        code: err.code(),
-        class: err.class(),
-        detail: err.to_string(),
-    }
+    Outcome::Failed { code: err.code(), class: err.class(), detail: err.to_string() }
 }
 
 /// The message as plain text, for channels without a template.

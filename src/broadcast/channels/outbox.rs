@@ -17,9 +17,7 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(root: &Path) -> Outbox {
-        Outbox {
-            dir: root.join(OUTBOX_DIR),
-        }
+        Outbox { dir: root.join(OUTBOX_DIR) }
     }
 
     pub fn dir(&self) -> &Path {
