@@ -7,6 +7,7 @@ pub mod events;
 pub mod optout;
 pub mod pages;
 pub mod pull;
+pub mod pull_api;
 pub mod server;
 pub mod signup;
 pub mod statuses;

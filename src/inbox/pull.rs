@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use super::apply::{AppliedLine, AppliedLog, apply_all, records_dir};
 use super::events::Envelope;
-use super::server::{AckRequest, AckResponse, EventList};
+use super::pull_api::{AckRequest, AckResponse, EventList};
 use super::statuses::{self, StatusSummary};
 use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use crate::broadcast::lock::SiteLock;

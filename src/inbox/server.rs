@@ -22,8 +22,8 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::events::{Envelope, Event, random_id};
-use super::store::{EventStore, Stored, StoredEvent};
-use super::webhook::{self, Keywords, Reply, ReplyKind, secret_eq};
+use super::store::{EventStore, Stored};
+use super::webhook::{self, Keywords, Reply, ReplyKind};
 use super::{Secrets, pages, signup};
 use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use crate::config::Config;
@@ -34,10 +34,10 @@ pub const WEBHOOK_BODY_LIMIT: usize = 3 * 1024 * 1024;
 const FORM_BODY_LIMIT: usize = 16 * 1024;
 const SERVICE_REPLY_EVERY: Duration = Duration::from_secs(24 * 3600);
 
-struct Inbox {
+pub(super) struct Inbox {
     config: Config,
-    secrets: Secrets,
-    store: Arc<EventStore>,
+    pub(super) secrets: Secrets,
+    pub(super) store: Arc<EventStore>,
     keywords: Keywords,
     phone_number_id: Option<String>,
     client: Option<WhatsAppClient>,
@@ -145,8 +145,8 @@ fn router(state: Arc<Inbox>) -> Router {
         .route("/abmelden", get(optout_get).post(optout_post))
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
     let pull = Router::new()
-        .route("/events", get(events_list))
-        .route("/events/ack", post(events_ack))
+        .route("/events", get(super::pull_api::events_list))
+        .route("/events/ack", post(super::pull_api::events_ack))
         .layer(RequestBodyLimitLayer::new(1024 * 1024));
     Router::new()
         .route("/", get(|| async { "aushang inbox\n" }))
@@ -452,71 +452,5 @@ async fn optout_post(
     match store_all(&state, vec![envelope]).await {
         Ok(_) => html(StatusCode::OK, pages::optout_done(config)),
         Err(status) => status.into_response(),
-    }
-}
-
-// ---- the pull API -------------------------------------------------------------------------------------
-
-fn authorized(state: &Inbox, headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| secret_eq(t.trim(), &state.secrets.pull_token))
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    limit: Option<usize>,
-}
-
-#[derive(serde::Serialize, Deserialize)]
-pub struct EventList {
-    pub events: Vec<StoredEvent>,
-    /// Events left in the inbox after this page.
-    pub remaining: usize,
-}
-
-#[derive(serde::Serialize, Deserialize)]
-pub struct AckRequest {
-    pub ids: Vec<String>,
-}
-
-#[derive(serde::Serialize, Deserialize)]
-pub struct AckResponse {
-    pub deleted: usize,
-}
-
-async fn events_list(
-    State(state): State<Arc<Inbox>>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    if !authorized(&state, &headers) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.list(limit).map(|e| (e, store.pending()))).await
-    {
-        Ok(Ok((events, pending))) => {
-            let remaining = pending.saturating_sub(events.len());
-            axum::Json(EventList { events, remaining }).into_response()
-        }
-        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-async fn events_ack(State(state): State<Arc<Inbox>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorized(&state, &headers) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    let Ok(request) = serde_json::from_slice::<AckRequest>(&body) else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.ack(&request.ids)).await {
-        Ok(Ok(deleted)) => axum::Json(AckResponse { deleted }).into_response(),
-        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -91,7 +91,7 @@ pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp
             } else if e.reason.contains("landline") {
                 "Das ist eine Festnetznummer. WhatsApp braucht eine Handynummer.".to_string()
             } else {
-                "Diese Handynummer ist ungültig. Bitte prüfen Sie die Ziffern, z. B. 0151 23456789."
+                "Diese Handynummer ist ungültig. Bitte prüfen Sie die Ziffern (Beispiel: 0171 1234567)."
                     .to_string()
             });
             None
