@@ -18,7 +18,10 @@ use aushang::subscribers::{Identity, Recipients};
 const APP_SECRET: &str = "bench-app-secret";
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn status_body(n: u64) -> String {
@@ -31,7 +34,9 @@ fn main() {
     let secs = env_num("INBOX_BENCH_SECS", 10).min(60);
     let concurrency = env_num("INBOX_BENCH_CONCURRENCY", 64).clamp(1, 1024);
     let max = env_num("INBOX_BENCH_MAX", 100_000).min(1_000_000);
-    let base = std::env::var_os("INBOX_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("INBOX_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     let tmp = tempfile::tempdir_in(base).unwrap();
     let root = tmp.path().join("site");
     std::fs::create_dir_all(root.join("subscribers")).unwrap();
@@ -43,7 +48,11 @@ fn main() {
     )
     .unwrap();
     let (identity, _) = Identity::generate();
-    std::fs::write(root.join("subscribers/recipients.txt"), Recipients::file_text("bench", &identity.public_keys()[0])).unwrap();
+    std::fs::write(
+        root.join("subscribers/recipients.txt"),
+        Recipients::file_text("bench", &identity.public_keys()[0]),
+    )
+    .unwrap();
     let config = aushang::config::load(&root).unwrap_or_else(|p| panic!("{p:?}"));
     let data = tmp.path().join("inbox-data");
     let secrets = Secrets {
@@ -54,11 +63,19 @@ fn main() {
         whatsapp_token: None,
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (latencies, ok, failed, elapsed) = runtime.block_on(async {
-        let server = start(config, secrets, &data, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let server = start(config, secrets, &data, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let url = format!("{}/webhooks/whatsapp", server.url());
-        let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency as usize).build().unwrap();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency as usize)
+            .build()
+            .unwrap();
         let next = Arc::new(AtomicU64::new(0));
         let ok = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
@@ -66,7 +83,13 @@ fn main() {
         let deadline = started + Duration::from_secs(secs);
         let mut tasks = Vec::new();
         for _ in 0..concurrency {
-            let (client, url, next, ok, failed) = (client.clone(), url.clone(), next.clone(), ok.clone(), failed.clone());
+            let (client, url, next, ok, failed) = (
+                client.clone(),
+                url.clone(),
+                next.clone(),
+                ok.clone(),
+                failed.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 loop {
@@ -99,20 +122,40 @@ fn main() {
         }
         let elapsed = started.elapsed();
         server.shutdown().await.unwrap();
-        (all, ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), elapsed)
+        (
+            all,
+            ok.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed),
+            elapsed,
+        )
     });
 
     let mut sorted = latencies;
     sorted.sort();
-    let pct = |p: f64| sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        sorted
+            .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     let files = std::fs::read_dir(data.join("events")).unwrap().count() as u64;
-    let sample = std::fs::read_dir(data.join("events")).unwrap().next().map(|e| e.unwrap().path());
+    let sample = std::fs::read_dir(data.join("events"))
+        .unwrap()
+        .next()
+        .map(|e| e.unwrap().path());
     let readable = sample.is_some_and(|p| {
         let bytes = std::fs::read(&p).unwrap();
         aushang::subscribers::store::decrypt(&bytes, &identity, &p).is_ok()
     });
-    println!("inbox webhook benchmark: {secs} s max, concurrency {concurrency}, one status per request");
-    println!("requests: {} ok, {failed} failed, in {:.2} s = {:.0} req/s", ok, elapsed.as_secs_f64(), ok as f64 / elapsed.as_secs_f64());
+    println!(
+        "inbox webhook benchmark: {secs} s max, concurrency {concurrency}, one status per request"
+    );
+    println!(
+        "requests: {} ok, {failed} failed, in {:.2} s = {:.0} req/s",
+        ok,
+        elapsed.as_secs_f64(),
+        ok as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "latency: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         pct(0.50).as_secs_f64() * 1e3,
@@ -122,6 +165,10 @@ fn main() {
     );
     println!(
         "stored: {files} encrypted event files for {ok} accepted requests ({}), sample decrypts: {readable}",
-        if files == ok { "all stored" } else { "MISMATCH" }
+        if files == ok {
+            "all stored"
+        } else {
+            "MISMATCH"
+        }
     );
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use aushang::config;
-use aushang::inbox::pull::{PullOptions, pull};
+use aushang::inbox::pull::{PullOptions, ack_file as ack_file_fn, pull};
 use aushang::inbox::{PULL_TOKEN_ENV, Secrets, optout};
 use aushang::subscribers::Identity;
 
@@ -18,6 +18,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fetch the inbox's events, apply them to the subscriber list, then acknowledge them.
     Pull(PullArgs),
+    /// Acknowledge the events a `pull --no-ack` applied (run it after the list was committed).
+    Ack {
+        /// The inbox URL (default: `inbox.url` from aushang.yaml).
+        #[arg(long)]
+        url: Option<String>,
+        /// The file `pull --no-ack` wrote the event ids to.
+        #[arg(long, default_value = ACK_FILE)]
+        ack_file: PathBuf,
+    },
     /// Print the opt-out link of one subscriber (needs AUSHANG_INBOX_TOKEN_SECRET).
     Link {
         /// The subscriber id (`s_…`), as shown by `aushang subscribers list`.
@@ -46,7 +55,16 @@ pub struct PullArgs {
     /// The instant recorded as "applied at" (default: now).
     #[arg(long)]
     now: Option<String>,
+    /// Do not acknowledge: write the event ids to --ack-file for `aushang inbox ack` after the
+    /// commit (the inbox keeps the events until then).
+    #[arg(long)]
+    no_ack: bool,
+    #[arg(long, default_value = ACK_FILE)]
+    ack_file: PathBuf,
 }
+
+/// Relative to the site root; not to be committed.
+const ACK_FILE: &str = ".aushang-inbox-ack";
 
 pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let config = match config::load(root) {
@@ -86,17 +104,8 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Pull(args) => {
             let identity = Identity::from_env()?;
-            let pull_token = std::env::var(PULL_TOKEN_ENV)
-                .ok()
-                .filter(|t| !t.trim().is_empty())
-                .with_context(|| format!("the pull needs the inbox token in {PULL_TOKEN_ENV}"))?;
-            let url = match args
-                .url
-                .or_else(|| config.inbox.as_ref().map(|i| i.url.clone()))
-            {
-                Some(u) => u,
-                None => anyhow::bail!("no inbox URL: pass --url or set inbox.url in aushang.yaml"),
-            };
+            let pull_token = pull_token()?;
+            let url = inbox_url(args.url, &config)?;
             let now = super::parse_now(args.now.as_deref(), &config)?;
             let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
                 .ok()
@@ -106,12 +115,19 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 &identity,
                 &PullOptions {
                     url,
-                    pull_token: pull_token.trim().to_string(),
+                    pull_token,
                     whatsapp_token,
                     now,
+                    defer_ack: args.no_ack.then(|| root.join(&args.ack_file)),
                 },
             )?;
             print!("{}", report.to_text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ack { url, ack_file } => {
+            let url = inbox_url(url, &config)?;
+            let deleted = ack_file_fn(&url, &pull_token()?, &root.join(ack_file))?;
+            println!("inbox: {deleted} event(s) acknowledged");
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { subscriber } => {
@@ -128,5 +144,20 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn pull_token() -> anyhow::Result<String> {
+    std::env::var(PULL_TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .with_context(|| format!("the inbox pull needs its token in {PULL_TOKEN_ENV}"))
+}
+
+fn inbox_url(given: Option<String>, config: &aushang::config::Config) -> anyhow::Result<String> {
+    match given.or_else(|| config.inbox.as_ref().map(|i| i.url.clone())) {
+        Some(u) => Ok(u),
+        None => anyhow::bail!("no inbox URL: pass --url or set inbox.url in aushang.yaml"),
     }
 }

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use super::apply::{AppliedLine, AppliedLog, apply_all, records_dir};
 use super::events::Envelope;
 use super::pull_api::{AckRequest, AckResponse, EventList};
+
 use super::statuses::{self, StatusSummary};
 use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use crate::broadcast::lock::SiteLock;
@@ -33,6 +34,9 @@ pub struct PullOptions {
     /// WhatsApp access token for confirmation templates; `None` sends none.
     pub whatsapp_token: Option<String>,
     pub now: Timestamp,
+    /// `None`: acknowledge at once. `Some(file)`: append the ids to `file` instead and stop after
+    /// one page, so the workflow can commit first and acknowledge with [`ack_file`] after.
+    pub defer_ack: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -217,23 +221,90 @@ async fn pull_async(
             confirm(config, opts, &list, &mut log, &to_confirm, &mut report).await;
             log.save(opts.now)?;
         }
-        let ack: AckResponse = http
-            .post(format!("{base}/events/ack"))
-            .bearer_auth(&opts.pull_token)
-            .json(&AckRequest { ids })
-            .send()
-            .await
-            .context("acknowledging events")?
-            .error_for_status()
-            .context("acknowledging events")?
-            .json()
-            .await?;
-        report.acked += ack.deleted;
+        if let Some(file) = &opts.defer_ack {
+            append_ids(file, &ids)?;
+            report.notes.push(format!(
+                "{} event(s) to acknowledge after the commit: `aushang inbox ack` ({} more wait in the inbox)",
+                ids.len(),
+                page.remaining
+            ));
+            break;
+        }
+        report.acked += post_ack(&http, &base, &opts.pull_token, ids).await?;
         if page.remaining == 0 {
             break;
         }
     }
     Ok(report)
+}
+
+async fn post_ack(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ids: Vec<String>,
+) -> anyhow::Result<usize> {
+    let ack: AckResponse = http
+        .post(format!("{base}/events/ack"))
+        .bearer_auth(token)
+        .json(&AckRequest { ids })
+        .send()
+        .await
+        .context("acknowledging events")?
+        .error_for_status()
+        .context("acknowledging events")?
+        .json()
+        .await?;
+    Ok(ack.deleted)
+}
+
+fn append_ids(file: &Path, ids: &[String]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .with_context(|| format!("{}", file.display()))?;
+    f.write_all(
+        ids.iter()
+            .map(|i| format!("{i}\n"))
+            .collect::<String>()
+            .as_bytes(),
+    )?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Acknowledges the ids a `--no-ack` pull wrote to `file` (after the list was committed), then
+/// removes the file. Returns how many events the inbox deleted.
+pub fn ack_file(url: &str, pull_token: &str, file: &Path) -> anyhow::Result<usize> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", file.display())),
+    };
+    let ids: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| super::events::is_event_id(l))
+        .map(String::from)
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let base = url.trim_end_matches('/').to_string();
+    let deleted = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        let mut deleted = 0;
+        for chunk in ids.chunks(PAGE) {
+            deleted += post_ack(&http, &base, pull_token, chunk.to_vec()).await?;
+        }
+        anyhow::Ok(deleted)
+    })?;
+    std::fs::remove_file(file).with_context(|| format!("{}", file.display()))?;
+    Ok(deleted)
 }
 
 async fn fetch(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<EventList> {

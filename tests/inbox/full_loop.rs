@@ -257,12 +257,26 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
         texts.len() == 2 && texts[1].contains("abgemeldet"),
         "{texts:?}"
     );
-    let pulled = aushang(&site, &["inbox", "pull", "--url", &server.url]);
+    // Applied and committed first, acknowledged after (the workflow's order).
+    let pulled = aushang(&site, &["inbox", "pull", "--url", &server.url, "--no-ack"]);
     assert!(
         text(&pulled).contains("stop: unsubscribed"),
         "{}",
         text(&pulled)
     );
+    assert_eq!(
+        event_files(&site.data_dir()).len(),
+        1,
+        "--no-ack leaves the event in the inbox"
+    );
+    let acked = aushang(&site, &["inbox", "ack", "--url", &server.url]);
+    assert!(
+        text(&acked).contains("1 event(s) acknowledged"),
+        "{}",
+        text(&acked)
+    );
+    assert!(event_files(&site.data_dir()).is_empty());
+    assert!(!site.root.join(".aushang-inbox-ack").exists());
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unsubscribed));
 
     // 8. A new notice: the other subscriber gets it, the unsubscribed one nothing.
