@@ -367,7 +367,25 @@ async fn events_are_encrypted_and_on_disk_before_the_answer() {
             file.display()
         );
     }
-    // ... and the key holder can read them (age CLI compatible format, see tests/subscribers.rs).
+    // ... and the key holder can read them, also with the age CLI.
+    let key = site.tmp.path().join("key.txt");
+    std::fs::write(&key, &site.secret).unwrap();
+    let mut files = event_files(&site.data_dir());
+    files.sort();
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(&files[0])
+        .output()
+        .expect("the `age` CLI is needed for the interop test: apt-get install age");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plain["event"]["kind"], "signup");
     let events: Vec<Envelope> = site.decrypt_all();
     let addresses: Vec<String> = events
         .iter()
