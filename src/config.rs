@@ -186,6 +186,28 @@ pub struct InboxConfig {
     /// Version id of the consent text shown on the sign-up form.
     #[serde(default = "default_consent_version")]
     pub consent_version: String,
+    /// The consent wording next to the checkbox; change `consent_version` whenever it changes.
+    #[serde(default)]
+    pub consent_text: Option<String>,
+    /// Inbound words that unsubscribe (compared trimmed and case-folded).
+    #[serde(default = "default_stop_words")]
+    pub stop_words: Vec<String>,
+    /// Inbound words that subscribe or confirm a pending sign-up.
+    #[serde(default = "default_start_words")]
+    pub start_words: Vec<String>,
+    /// The answer to any other inbound message (at most once per 24 h per sender).
+    #[serde(default)]
+    pub service_reply: Option<String>,
+    /// Web sign-ups accepted per client address and hour.
+    #[serde(default = "default_signups_per_hour")]
+    pub signups_per_ip_per_hour: u32,
+    /// A sign-up form sent sooner than this after the page loaded is treated as a bot.
+    #[serde(default = "default_min_fill_seconds")]
+    pub min_fill_seconds: u64,
+    /// Name of an approved template (no parameters) that `aushang inbox pull` sends to new
+    /// web sign-ups, asking them to reply JA; without it they confirm by writing START.
+    #[serde(default)]
+    pub confirmation_template: Option<String>,
 }
 
 fn default_api_url() -> String {
@@ -208,6 +230,18 @@ fn default_button_label() -> String {
 }
 fn default_consent_version() -> String {
     "v1".into()
+}
+fn default_stop_words() -> Vec<String> {
+    ["stop", "stopp", "abmelden", "unsubscribe", "abbestellen"].map(String::from).to_vec()
+}
+fn default_start_words() -> Vec<String> {
+    ["start", "anmelden", "ja", "subscribe", "bestätigen"].map(String::from).to_vec()
+}
+fn default_signups_per_hour() -> u32 {
+    10
+}
+fn default_min_fill_seconds() -> u64 {
+    3
 }
 fn yes() -> bool {
     true

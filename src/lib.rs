@@ -10,5 +10,6 @@ pub mod content;
 pub mod devtools;
 pub mod diagnostics;
 pub mod fsutil;
+pub mod inbox;
 pub mod site;
 pub mod subscribers;

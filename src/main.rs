@@ -42,6 +42,9 @@ enum Command {
     /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
     #[command(subcommand)]
     Subscribers(cmd::subscribers::Command),
+    /// The inbox server (sign-ups, opt-outs, WhatsApp webhooks) and pulling its events.
+    #[command(subcommand)]
+    Inbox(cmd::inbox::Command),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => cmd::publish::run(&root, args),
         Command::FakeGraphApi(args) => cmd::fake_graph::run(&root, args),
         Command::Subscribers(command) => cmd::subscribers::run(&root, command),
+        Command::Inbox(command) => cmd::inbox::run(&root, command),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@ pub mod broadcast;
 pub mod build;
 pub mod check;
 pub mod fake_graph;
+pub mod inbox;
 pub mod new;
 pub mod publish;
 

@@ -41,6 +41,10 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("notice.html", include_str!("../../theme/notice.html")),
     ("page.html", include_str!("../../theme/page.html")),
+    (
+        "signup_form.html",
+        include_str!("../../theme/signup_form.html"),
+    ),
     ("404.html", include_str!("../../theme/404.html")),
     ("redirect.html", include_str!("../../theme/redirect.html")),
     ("atom.xml", include_str!("../../theme/atom.xml")),

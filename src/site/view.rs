@@ -29,6 +29,36 @@ pub struct SiteView<'a> {
     pub favicon: Option<&'static str>,
     pub contact: ContactView<'a>,
     pub categories: Vec<CategoryView>,
+    /// The sign-up form's settings when `inbox.url` is configured (shown on `/anmelden/`).
+    pub inbox: Option<InboxView>,
+}
+
+#[derive(Serialize)]
+pub struct InboxView {
+    /// Where the form posts: `<inbox.url>/signup`.
+    pub action: String,
+    pub consent_text: String,
+    pub consent_version: String,
+}
+
+fn inbox_view(config: &Config) -> Option<InboxView> {
+    let inbox = config.inbox.as_ref()?;
+    let org = if config.contact.organisation.is_empty() {
+        &config.title
+    } else {
+        &config.contact.organisation
+    };
+    Some(InboxView {
+        action: format!("{}/signup", inbox.url.trim_end_matches('/')),
+        consent_text: inbox.consent_text.clone().unwrap_or_else(|| {
+            format!(
+                "Ich bin damit einverstanden, dass {org} mir neue Bekanntmachungen per WhatsApp schickt \
+                 und dafür meine Handynummer, meinen Namen (falls angegeben) und meine Themen speichert. \
+                 Ich kann mich jederzeit mit STOP abmelden."
+            )
+        }),
+        consent_version: inbox.consent_version.clone(),
+    })
 }
 
 #[derive(Serialize)]
@@ -110,6 +140,7 @@ pub fn site_view<'a>(config: &'a Config, css_path: &'a str) -> SiteView<'a> {
             .iter()
             .map(|cat| CategoryView::new(config, cat))
             .collect(),
+        inbox: inbox_view(config),
     }
 }
 

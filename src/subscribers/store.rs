@@ -417,7 +417,8 @@ pub fn encrypt_to_vec(plaintext: &[u8], recipients: &Recipients) -> Result<Vec<u
     Ok(out)
 }
 
-fn decrypt(bytes: &[u8], identity: &Identity, path: &Path) -> Result<Vec<u8>, StoreError> {
+/// Decrypts armored (or binary) age bytes in memory; `path` names the source in errors.
+pub fn decrypt(bytes: &[u8], identity: &Identity, path: &Path) -> Result<Vec<u8>, StoreError> {
     let corrupt = |detail: String| StoreError::Corrupt {
         path: path.to_path_buf(),
         detail,

@@ -1,0 +1,163 @@
+//! `aushang inbox serve | pull | link`: the inbox server, the batch side that applies its events,
+//! and the opt-out link of one subscriber.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use aushang::config;
+use aushang::inbox::pull::{PullOptions, ack_file as ack_file_fn, pull};
+use aushang::inbox::{PULL_TOKEN_ENV, Secrets, optout};
+use aushang::subscribers::Identity;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Run the inbox server (behind a TLS proxy). Secrets come from the environment.
+    Serve(ServeArgs),
+    /// Fetch the inbox's events, apply them to the subscriber list, then acknowledge them.
+    Pull(PullArgs),
+    /// Acknowledge the events a `pull --no-ack` applied (run it after the list was committed).
+    Ack {
+        /// The inbox URL (default: `inbox.url` from aushang.yaml).
+        #[arg(long)]
+        url: Option<String>,
+        /// The file `pull --no-ack` wrote the event ids to.
+        #[arg(long, default_value = ACK_FILE)]
+        ack_file: PathBuf,
+    },
+    /// Print the opt-out link of one subscriber (needs AUSHANG_INBOX_TOKEN_SECRET).
+    Link {
+        /// The subscriber id (`s_…`), as shown by `aushang subscribers list`.
+        subscriber: String,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 8087)]
+    port: u16,
+    /// Address to listen on; keep 127.0.0.1 behind a local proxy.
+    #[arg(long, default_value = "127.0.0.1")]
+    listen: IpAddr,
+    /// Where received events are stored (encrypted).
+    #[arg(long, default_value = "inbox-data")]
+    data: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct PullArgs {
+    /// The inbox URL (default: `inbox.url` from aushang.yaml).
+    #[arg(long)]
+    url: Option<String>,
+    /// The instant recorded as "applied at" (default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// Do not acknowledge: write the event ids to --ack-file for `aushang inbox ack` after the
+    /// commit (the inbox keeps the events until then).
+    #[arg(long)]
+    no_ack: bool,
+    #[arg(long, default_value = ACK_FILE)]
+    ack_file: PathBuf,
+}
+
+/// Relative to the site root; not to be committed.
+const ACK_FILE: &str = ".aushang-inbox-ack";
+
+pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
+    let config = match config::load(root) {
+        Ok(c) => c,
+        Err(problems) => {
+            eprint!(
+                "{}",
+                aushang::diagnostics::render(&problems, aushang::diagnostics::Format::Human)
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match command {
+        Command::Serve(args) => {
+            let secrets = Secrets::from_env()?;
+            let data = if args.data.is_absolute() {
+                args.data
+            } else {
+                root.join(args.data)
+            };
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(async {
+                let server = aushang::inbox::start(
+                    config,
+                    secrets,
+                    &data,
+                    SocketAddr::new(args.listen, args.port),
+                )
+                .await?;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "inbox listening on {}", server.url())?;
+                out.flush()?;
+                drop(out);
+                server.run_until_signal().await?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Pull(args) => {
+            let identity = Identity::from_env()?;
+            let pull_token = pull_token()?;
+            let url = inbox_url(args.url, &config)?;
+            let now = super::parse_now(args.now.as_deref(), &config)?;
+            let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.trim().is_empty());
+            let report = pull(
+                &config,
+                &identity,
+                &PullOptions {
+                    url,
+                    pull_token,
+                    whatsapp_token,
+                    now,
+                    defer_ack: args.no_ack.then(|| root.join(&args.ack_file)),
+                },
+            )?;
+            print!("{}", report.to_text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ack { url, ack_file } => {
+            let url = inbox_url(url, &config)?;
+            let deleted = ack_file_fn(&url, &pull_token()?, &root.join(ack_file))?;
+            println!("inbox: {deleted} event(s) acknowledged");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Link { subscriber } => {
+            let secret = std::env::var(optout::TOKEN_SECRET_ENV)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .with_context(|| format!("{} is not set", optout::TOKEN_SECRET_ENV))?;
+            let Some(inbox) = &config.inbox else {
+                anyhow::bail!("aushang.yaml has no inbox.url");
+            };
+            println!(
+                "{}",
+                optout::url(&inbox.url, secret.trim().as_bytes(), &subscriber)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn pull_token() -> anyhow::Result<String> {
+    std::env::var(PULL_TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .with_context(|| format!("the inbox pull needs its token in {PULL_TOKEN_ENV}"))
+}
+
+fn inbox_url(given: Option<String>, config: &aushang::config::Config) -> anyhow::Result<String> {
+    match given.or_else(|| config.inbox.as_ref().map(|i| i.url.clone())) {
+        Some(u) => Ok(u),
+        None => anyhow::bail!("no inbox URL: pass --url or set inbox.url in aushang.yaml"),
+    }
+}

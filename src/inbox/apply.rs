@@ -1,0 +1,477 @@
+//! Applying inbox events to the subscriber list, in event-time order and idempotently.
+//!
+//! Conflicts are decided by event time: an event older than the row's last change of state is
+//! recorded and ignored (a START written before a STOP that was already applied does not undo
+//! it; a STOP older than a fresh subscription does not end it). An unsubscribed person becomes
+//! `pending` again only through a new web sign-up (new consent, to be confirmed) and `active`
+//! only through their own START.
+//!
+//! What was applied is recorded in `subscribers/inbox/applied.jsonl` (committed): event id, times,
+//! kind, outcome and subscriber id, never an address. An event id found there is not applied
+//! again.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::events::{Envelope, Event, KeywordAction};
+use crate::subscribers::{AddOutcome, Channel, Resubscribe, Status, Subscriber, SubscriberList};
+
+pub const APPLIED_FILE: &str = "applied.jsonl";
+/// Applied ids older than this are forgotten; the time rule still protects against stale events.
+pub const KEEP_APPLIED: SignedDuration = SignedDuration::from_hours(60 * 24);
+
+/// `subscribers/inbox/`: the batch side's committed inbox records.
+pub fn records_dir(root: &Path) -> PathBuf {
+    root.join("subscribers").join("inbox")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedLine {
+    /// When it was applied.
+    pub t: Timestamp,
+    pub id: String,
+    /// When the event happened.
+    pub at: Timestamp,
+    pub kind: String,
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+}
+
+/// The applied-events record.
+#[derive(Debug)]
+pub struct AppliedLog {
+    path: PathBuf,
+    lines: Vec<AppliedLine>,
+    ids: HashSet<String>,
+}
+
+impl AppliedLog {
+    pub fn load(dir: &Path) -> Result<AppliedLog, String> {
+        let path = dir.join(APPLIED_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let mut lines = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let line: AppliedLine = serde_json::from_str(raw)
+                .map_err(|e| format!("{}, line {}: {e}", path.display(), i + 1))?;
+            lines.push(line);
+        }
+        let ids = lines.iter().map(|l| l.id.clone()).collect();
+        Ok(AppliedLog { path, lines, ids })
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    pub fn push(&mut self, line: AppliedLine) {
+        self.ids.insert(line.id.clone());
+        self.lines.push(line);
+    }
+
+    pub fn lines(&self) -> &[AppliedLine] {
+        &self.lines
+    }
+
+    /// Writes the record atomically, dropping lines older than [`KEEP_APPLIED`].
+    pub fn save(&mut self, now: Timestamp) -> std::io::Result<()> {
+        self.lines
+            .retain(|l| now.duration_since(l.t) < KEEP_APPLIED);
+        self.ids = self.lines.iter().map(|l| l.id.clone()).collect();
+        let mut text = String::new();
+        for l in &self.lines {
+            text.push_str(&serde_json::to_string(l).map_err(std::io::Error::other)?);
+            text.push('\n');
+        }
+        crate::fsutil::write_atomic(&self.path, text.as_bytes())
+    }
+}
+
+/// The result of applying one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub outcome: &'static str,
+    pub subscriber: Option<String>,
+    /// A new web sign-up that should get the confirmation template.
+    pub needs_confirmation: bool,
+}
+
+fn applied(outcome: &'static str, subscriber: Option<String>) -> Applied {
+    Applied {
+        outcome,
+        subscriber,
+        needs_confirmation: false,
+    }
+}
+
+/// Applies one subscriber event (statuses are handled elsewhere) to `list`.
+pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &str) -> Applied {
+    match event {
+        Event::Signup {
+            at,
+            address,
+            name,
+            topics,
+            consent_version: version,
+            language,
+        } => {
+            let candidate = Subscriber {
+                id: String::new(),
+                channel: Channel::WhatsApp,
+                address: address.clone(),
+                name: name.clone(),
+                topics: topics.clone(),
+                language: language.clone(),
+                status: Status::Pending,
+                consent_at: Some(*at),
+                consent_source: "web".into(),
+                consent_text: version.clone(),
+                confirmed_at: None,
+                unsubscribed_at: None,
+            };
+            let existing =
+                row_by_address(list, address).map(|s| (s.id.clone(), s.status, s.unsubscribed_at));
+            match existing {
+                None => {
+                    let id = added_id(list.add(candidate, Resubscribe::Never));
+                    Applied {
+                        outcome: "pending",
+                        subscriber: Some(id),
+                        needs_confirmation: true,
+                    }
+                }
+                Some((id, Status::Unsubscribed, Some(u))) if u > *at => {
+                    applied("ignored: older than the unsubscribe", Some(id))
+                }
+                Some((_, Status::Unsubscribed, _)) => {
+                    let id = added_id(list.add(candidate, Resubscribe::WithNewConsent));
+                    Applied {
+                        outcome: "pending again (new consent after unsubscribe)",
+                        subscriber: Some(id),
+                        needs_confirmation: true,
+                    }
+                }
+                Some((_, status, _)) => {
+                    let id = added_id(list.add(candidate, Resubscribe::Never));
+                    applied(
+                        if status == Status::Active {
+                            "already active (merged)"
+                        } else {
+                            "still pending (merged)"
+                        },
+                        Some(id),
+                    )
+                }
+            }
+        }
+        Event::Keyword {
+            at,
+            action,
+            address,
+            ..
+        } => {
+            let Some(address) = address else {
+                // Only a business-scoped user id: the list stores phone numbers only.
+                return applied(
+                    "not matched: sender without a phone number (BSUID only)",
+                    None,
+                );
+            };
+            match action {
+                KeywordAction::Start => start(list, address, *at, consent_version),
+                KeywordAction::Stop => {
+                    let id = row_by_address(list, address).map(|s| s.id.clone());
+                    stop(list, id, *at)
+                }
+            }
+        }
+        Event::LinkUnsubscribe { at, subscriber } => {
+            let id = list.get(subscriber).map(|s| s.id.clone());
+            stop(list, id, *at)
+        }
+        Event::Status { .. } => applied("status (recorded separately)", None),
+    }
+}
+
+fn start(
+    list: &mut SubscriberList,
+    address: &str,
+    at: Timestamp,
+    consent_version: &str,
+) -> Applied {
+    let candidate = Subscriber {
+        id: String::new(),
+        channel: Channel::WhatsApp,
+        address: address.to_string(),
+        name: None,
+        topics: Vec::new(),
+        language: "de".into(),
+        status: Status::Active,
+        consent_at: Some(at),
+        consent_source: "keyword".into(),
+        consent_text: consent_version.to_string(),
+        confirmed_at: Some(at),
+        unsubscribed_at: None,
+    };
+    let Some(row) = row_by_address_mut(list, address) else {
+        let id = added_id(list.add(candidate, Resubscribe::Never));
+        return applied("active (subscribed by START)", Some(id));
+    };
+    let id = row.id.clone();
+    match row.status {
+        Status::Active => applied("already active", Some(id)),
+        Status::Pending => {
+            row.status = Status::Active;
+            row.confirmed_at = Some(at);
+            applied("confirmed", Some(id))
+        }
+        Status::Unsubscribed if row.unsubscribed_at.is_some_and(|u| u > at) => {
+            applied("ignored: older than the unsubscribe", Some(id))
+        }
+        Status::Unsubscribed => {
+            let id = added_id(list.add(candidate, Resubscribe::WithNewConsent));
+            applied("active again (START after unsubscribe)", Some(id))
+        }
+    }
+}
+
+fn stop(list: &mut SubscriberList, id: Option<String>, at: Timestamp) -> Applied {
+    let Some(id) = id else {
+        return applied("not found", None);
+    };
+    let row = list
+        .subscribers
+        .iter_mut()
+        .find(|s| s.id == id)
+        .expect("id was just found");
+    if row.status == Status::Unsubscribed {
+        return applied("already unsubscribed", Some(id));
+    }
+    if row.consent_at.is_some_and(|c| c > at) {
+        return applied("ignored: older than the current subscription", Some(id));
+    }
+    let address = row.address.clone();
+    let channel = row.channel;
+    list.unsubscribe(&address, Some(channel), at);
+    applied("unsubscribed", Some(id))
+}
+
+fn row_by_address<'a>(list: &'a SubscriberList, address: &str) -> Option<&'a Subscriber> {
+    list.subscribers
+        .iter()
+        .find(|s| s.channel == Channel::WhatsApp && s.address == address)
+}
+
+fn row_by_address_mut<'a>(
+    list: &'a mut SubscriberList,
+    address: &str,
+) -> Option<&'a mut Subscriber> {
+    list.subscribers
+        .iter_mut()
+        .find(|s| s.channel == Channel::WhatsApp && s.address == address)
+}
+
+fn added_id(outcome: AddOutcome) -> String {
+    match outcome {
+        AddOutcome::Added(id) | AddOutcome::Merged(id) | AddOutcome::StillUnsubscribed(id) => id,
+    }
+}
+
+/// Applies `events` (sorted here by event time, then id) that are not in `log`, recording each.
+/// Returns the results of the newly applied events, in order.
+pub fn apply_all(
+    list: &mut SubscriberList,
+    log: &mut AppliedLog,
+    events: &[Envelope],
+    consent_version: &str,
+    now: Timestamp,
+) -> Vec<(Envelope, Applied)> {
+    let mut sorted: Vec<&Envelope> = events
+        .iter()
+        .filter(|e| !matches!(e.event, Event::Status { .. }))
+        .collect();
+    sorted.sort_by(|a, b| (a.event.at(), &a.id).cmp(&(b.event.at(), &b.id)));
+    let mut out = Vec::new();
+    for e in sorted {
+        if log.contains(&e.id) {
+            continue;
+        }
+        let result = apply_event(list, &e.event, consent_version);
+        log.push(AppliedLine {
+            t: now,
+            id: e.id.clone(),
+            at: e.event.at(),
+            kind: e.event.kind().into(),
+            outcome: result.outcome.into(),
+            sub: result.subscriber.clone(),
+        });
+        out.push((e.clone(), result));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbox::events::random_id;
+
+    const NUMBER: &str = "+4915123456789";
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    fn env(event: Event) -> Envelope {
+        Envelope {
+            id: random_id(),
+            received_at: t(1000),
+            event,
+        }
+    }
+
+    fn signup(at: i64) -> Envelope {
+        env(Event::Signup {
+            at: t(at),
+            address: NUMBER.into(),
+            name: Some("Erika".into()),
+            topics: vec!["verkehr".into()],
+            consent_version: "v2".into(),
+            language: "de".into(),
+        })
+    }
+
+    fn keyword(at: i64, action: KeywordAction) -> Envelope {
+        env(Event::Keyword {
+            at: t(at),
+            action,
+            address: Some(NUMBER.into()),
+            bsuid: None,
+            via: "text".into(),
+        })
+    }
+
+    fn log() -> (tempfile::TempDir, AppliedLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AppliedLog::load(dir.path()).unwrap();
+        (dir, log)
+    }
+
+    #[test]
+    fn signup_then_start_then_stop_and_twice_changes_nothing() {
+        let (_d, mut log) = log();
+        let mut list = SubscriberList::default();
+        let events = vec![
+            keyword(30, KeywordAction::Stop),
+            signup(10),
+            keyword(20, KeywordAction::Start),
+        ];
+        let r = apply_all(&mut list, &mut log, &events, "v1", t(2000));
+        let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
+        assert_eq!(outcomes, vec!["pending", "confirmed", "unsubscribed"]);
+        assert!(r[0].1.needs_confirmation);
+        let s = &list.subscribers()[0];
+        assert_eq!(s.status, Status::Unsubscribed);
+        assert_eq!(s.unsubscribed_at, Some(t(30)));
+        assert_eq!(s.consent_text, "v2");
+        let before = list.clone();
+        assert!(apply_all(&mut list, &mut log, &events, "v1", t(3000)).is_empty());
+        assert_eq!(list, before);
+    }
+
+    #[test]
+    fn event_time_decides_conflicts() {
+        let (_d, mut log) = log();
+        let mut list = SubscriberList::default();
+        apply_all(
+            &mut list,
+            &mut log,
+            &[
+                keyword(10, KeywordAction::Start),
+                keyword(20, KeywordAction::Stop),
+            ],
+            "v1",
+            t(100),
+        );
+        // a START older than the applied STOP arrives late
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(15, KeywordAction::Start)],
+            "v1",
+            t(200),
+        );
+        assert_eq!(r[0].1.outcome, "ignored: older than the unsubscribe");
+        assert_eq!(list.subscribers()[0].status, Status::Unsubscribed);
+        // a web sign-up after the STOP is new consent, but only pending
+        let r = apply_all(&mut list, &mut log, &[signup(30)], "v1", t(300));
+        assert_eq!(
+            r[0].1.outcome,
+            "pending again (new consent after unsubscribe)"
+        );
+        assert_eq!(list.subscribers()[0].status, Status::Pending);
+        // a STOP older than that sign-up does not end it
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(25, KeywordAction::Stop)],
+            "v1",
+            t(400),
+        );
+        assert_eq!(
+            r[0].1.outcome,
+            "ignored: older than the current subscription"
+        );
+        assert_eq!(list.subscribers()[0].status, Status::Pending);
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(40, KeywordAction::Start)],
+            "v1",
+            t(500),
+        );
+        assert_eq!(r[0].1.outcome, "confirmed");
+        assert_eq!(list.subscribers().len(), 1);
+    }
+
+    #[test]
+    fn link_unsubscribe_by_id_and_log_roundtrip() {
+        let (dir, mut log) = log();
+        let mut list = SubscriberList::default();
+        apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(10, KeywordAction::Start)],
+            "v1",
+            t(100),
+        );
+        let id = list.subscribers()[0].id.clone();
+        let link = env(Event::LinkUnsubscribe {
+            at: t(20),
+            subscriber: id.clone(),
+        });
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            std::slice::from_ref(&link),
+            "v1",
+            t(200),
+        );
+        assert_eq!(r[0].1.outcome, "unsubscribed");
+        log.save(t(300)).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(APPLIED_FILE)).unwrap();
+        assert!(!text.contains("23456789"), "{text}");
+        let mut again = AppliedLog::load(dir.path()).unwrap();
+        assert!(again.contains(&link.id));
+        assert!(apply_all(&mut list, &mut again, &[link], "v1", t(400)).is_empty());
+    }
+}

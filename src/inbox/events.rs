@@ -1,0 +1,216 @@
+//! What the inbox receives, as stored (encrypted) and as applied by `aushang inbox pull`.
+//!
+//! Event ids carry no personal data. Webhook events get an id derived from Meta's message id
+//! (and status), so a retried webhook maps to the same id on both sides and is stored and applied
+//! once; web events get a random id.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One received event with its id and the time the inbox stored it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: String,
+    pub received_at: Timestamp,
+    pub event: Event,
+}
+
+/// Subscribe/confirm or unsubscribe, from an inbound WhatsApp word or button tap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeywordAction {
+    Start,
+    Stop,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// The web form: a `pending` subscription until confirmed.
+    Signup {
+        at: Timestamp,
+        /// E.164, already normalised and checked to be a mobile number.
+        address: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        topics: Vec<String>,
+        consent_version: String,
+        language: String,
+    },
+    /// START/STOP (and synonyms) written or tapped in WhatsApp.
+    Keyword {
+        at: Timestamp,
+        action: KeywordAction,
+        /// E.164 of the sender; absent when Meta sent only a business-scoped user id.
+        #[serde(default)]
+        address: Option<String>,
+        #[serde(default)]
+        bsuid: Option<String>,
+        /// `text` or `button`.
+        via: String,
+    },
+    /// The opt-out link (`/abmelden`), identifying the subscriber by id only.
+    LinkUnsubscribe { at: Timestamp, subscriber: String },
+    /// A delivery status webhook.
+    Status {
+        at: Timestamp,
+        message_id: String,
+        /// `sent`, `delivered`, `read`, `failed`, `played`.
+        status: String,
+        #[serde(default)]
+        correlation: Option<String>,
+        #[serde(default)]
+        error_codes: Vec<i64>,
+    },
+}
+
+impl std::fmt::Debug for Event {
+    /// Masks addresses and hides names, so a stray `{:?}` never prints personal data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::subscribers::mask;
+        match self {
+            Event::Signup {
+                at,
+                address,
+                topics,
+                consent_version,
+                ..
+            } => f
+                .debug_struct("Signup")
+                .field("at", at)
+                .field("address", &mask(address))
+                .field("topics", topics)
+                .field("consent_version", consent_version)
+                .finish_non_exhaustive(),
+            Event::Keyword {
+                at,
+                action,
+                address,
+                via,
+                ..
+            } => f
+                .debug_struct("Keyword")
+                .field("at", at)
+                .field("action", action)
+                .field("address", &address.as_deref().map(mask))
+                .field("via", via)
+                .finish_non_exhaustive(),
+            Event::LinkUnsubscribe { at, subscriber } => f
+                .debug_struct("LinkUnsubscribe")
+                .field("at", at)
+                .field("subscriber", subscriber)
+                .finish(),
+            Event::Status {
+                at,
+                message_id,
+                status,
+                error_codes,
+                ..
+            } => f
+                .debug_struct("Status")
+                .field("at", at)
+                .field("message_id", message_id)
+                .field("status", status)
+                .field("error_codes", error_codes)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl Event {
+    /// When the event happened (by the sender's clock for webhooks): the order of application.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Event::Signup { at, .. }
+            | Event::Keyword { at, .. }
+            | Event::LinkUnsubscribe { at, .. }
+            | Event::Status { at, .. } => *at,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Signup { .. } => "signup",
+            Event::Keyword {
+                action: KeywordAction::Start,
+                ..
+            } => "start",
+            Event::Keyword {
+                action: KeywordAction::Stop,
+                ..
+            } => "stop",
+            Event::LinkUnsubscribe { .. } => "link_unsubscribe",
+            Event::Status { .. } => "status",
+        }
+    }
+}
+
+/// The id of an inbound WhatsApp message event (the same for every retry of the webhook).
+pub fn inbound_id(wamid: &str) -> String {
+    format!("m-{}", short_hash(&format!("inbound:{wamid}")))
+}
+
+/// The id of a status event: one per (message, status), as Meta's retries require.
+pub fn status_id(wamid: &str, status: &str) -> String {
+    format!("s-{}", short_hash(&format!("status:{wamid}:{status}")))
+}
+
+/// A fresh id for an event without a natural key (web sign-up, opt-out link).
+pub fn random_id() -> String {
+    format!(
+        "w-{:016x}{:08x}",
+        rand::random::<u64>(),
+        rand::random::<u32>()
+    )
+}
+
+/// Whether `id` has the shape of an event id (used to refuse odd names in requests).
+pub fn is_event_id(id: &str) -> bool {
+    let Some((prefix, rest)) = id.split_once('-') else {
+        return false;
+    };
+    matches!(prefix, "m" | "s" | "w")
+        && rest.len() == 24
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+fn short_hash(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_per_message_and_status_and_well_formed() {
+        assert_eq!(inbound_id("wamid.A"), inbound_id("wamid.A"));
+        assert_ne!(inbound_id("wamid.A"), inbound_id("wamid.B"));
+        assert_ne!(status_id("wamid.A", "sent"), status_id("wamid.A", "read"));
+        for id in [inbound_id("x"), status_id("x", "sent"), random_id()] {
+            assert!(is_event_id(&id), "{id}");
+        }
+        assert!(!is_event_id("../etc/passwd"));
+        assert!(!is_event_id("m-0123"));
+    }
+
+    #[test]
+    fn debug_masks_the_number() {
+        let e = Event::Keyword {
+            at: Timestamp::UNIX_EPOCH,
+            action: KeywordAction::Stop,
+            address: Some("+4915123456789".into()),
+            bsuid: None,
+            via: "text".into(),
+        };
+        let text = format!("{e:?}");
+        assert!(!text.contains("23456789"), "{text}");
+        let json = serde_json::to_string(&e).unwrap();
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,88 @@
+//! The inbox: a small HTTP server for sign-ups, opt-outs and WhatsApp webhooks that stores every
+//! event encrypted to the subscriber list's public keys, and the batch side (`aushang inbox
+//! pull`) that fetches, decrypts and applies those events to the list. See `docs/inbox.md`.
+
+pub mod apply;
+pub mod events;
+pub mod optout;
+pub mod pages;
+pub mod pull;
+pub mod pull_api;
+pub mod server;
+pub mod signup;
+pub mod statuses;
+pub mod store;
+pub mod webhook;
+
+pub use server::{RunningInbox, start};
+
+pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
+pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";
+pub const PULL_TOKEN_ENV: &str = "AUSHANG_INBOX_PULL_TOKEN";
+
+/// The server's secrets, all from its environment. `Debug` shows none of them.
+#[derive(Clone)]
+pub struct Secrets {
+    /// Meta app secret: key of `X-Hub-Signature-256`.
+    pub app_secret: String,
+    /// The verify token entered in the Meta app dashboard.
+    pub verify_token: String,
+    /// Bearer token of `GET /events` and `POST /events/ack`.
+    pub pull_token: String,
+    /// Key of the opt-out link tokens; without it `/abmelden` refuses every link.
+    pub token_secret: Option<String>,
+    /// Access token for the STOP/START answers; without it nothing is answered.
+    pub whatsapp_token: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("token_secret", &self.token_secret.as_ref().map(|_| "<set>"))
+            .field(
+                "whatsapp_token",
+                &self.whatsapp_token.as_ref().map(|_| "<set>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Secrets {
+    /// Reads the secrets; every missing or too short required one is named in the error.
+    pub fn from_env() -> anyhow::Result<Secrets> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut missing = Vec::new();
+        let mut required = |name: &'static str| match var(name) {
+            Some(v) if v.len() >= 16 || name == APP_SECRET_ENV => v,
+            Some(_) => {
+                missing.push(format!(
+                    "{name} (too short: use at least 16 random characters)"
+                ));
+                String::new()
+            }
+            None => {
+                missing.push(name.to_string());
+                String::new()
+            }
+        };
+        let secrets = Secrets {
+            app_secret: required(APP_SECRET_ENV),
+            verify_token: required(VERIFY_TOKEN_ENV),
+            pull_token: required(PULL_TOKEN_ENV),
+            token_secret: var(optout::TOKEN_SECRET_ENV),
+            whatsapp_token: var(crate::broadcast::run::TOKEN_ENV),
+        };
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "the inbox needs these environment variables: {}\n  hint: put them in the EnvironmentFile of the systemd unit (docs/inbox.md)",
+                missing.join(", ")
+            );
+        }
+        Ok(secrets)
+    }
+}

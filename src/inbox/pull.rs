@@ -1,0 +1,409 @@
+//! `aushang inbox pull`: fetch the encrypted events, decrypt them in memory, apply them to the
+//! subscriber list, record statuses, send confirmation templates to new sign-ups, and only then
+//! acknowledge the events so the inbox deletes them.
+//!
+//! Crash safety: the list and `subscribers/inbox/applied.jsonl` are written (atomically) before
+//! the acknowledgement. A crash in between leaves the events in the inbox; the next pull fetches
+//! them again, finds their ids applied, and only acknowledges them.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use jiff::Timestamp;
+
+use super::apply::{AppliedLine, AppliedLog, apply_all, records_dir};
+use super::events::Envelope;
+use super::pull_api::{AckRequest, AckResponse, EventList};
+
+use super::statuses::{self, StatusSummary};
+use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
+use crate::broadcast::lock::SiteLock;
+use crate::config::Config;
+use crate::subscribers::{Identity, Recipients, SubscriberList};
+
+/// Events fetched per request, and the most requests per pull (a bound, not a target).
+const PAGE: usize = 1000;
+const MAX_PAGES: usize = 500;
+
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// The inbox base URL (default: `inbox.url`).
+    pub url: String,
+    pub pull_token: String,
+    /// WhatsApp access token for confirmation templates; `None` sends none.
+    pub whatsapp_token: Option<String>,
+    pub now: Timestamp,
+    /// `None`: acknowledge at once. `Some(file)`: append the ids to `file` instead and stop after
+    /// one page, so the workflow can commit first and acknowledge with [`ack_file`] after.
+    pub defer_ack: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Default)]
+pub struct PullReport {
+    pub fetched: usize,
+    /// (event id, kind, outcome, subscriber id) of each newly applied event.
+    pub applied: Vec<(String, String, String, Option<String>)>,
+    pub already_applied: usize,
+    pub undecryptable: usize,
+    pub statuses: StatusSummary,
+    pub confirmations_sent: usize,
+    pub confirmations_failed: usize,
+    pub acked: usize,
+    pub notes: Vec<String>,
+}
+
+impl PullReport {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "inbox: {} event(s) fetched, {} acknowledged",
+            self.fetched, self.acked
+        );
+        for (id, kind, outcome, sub) in &self.applied {
+            let _ = writeln!(
+                out,
+                "  {id} {kind}: {outcome}{}",
+                sub.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
+            );
+        }
+        if self.already_applied > 0 {
+            let _ = writeln!(
+                out,
+                "  {} event(s) were applied before (not applied again)",
+                self.already_applied
+            );
+        }
+        if !self.statuses.by_status.is_empty() {
+            let by: Vec<String> = self
+                .statuses
+                .by_status
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  statuses: {}; {} uncertain deliveries resolved, {} failure(s) recorded",
+                by.join(", "),
+                self.statuses.resolved,
+                self.statuses.failures_recorded
+            );
+        }
+        for sub in &self.statuses.repeatedly_undeliverable {
+            let _ = writeln!(
+                out,
+                "  {sub}: repeatedly undeliverable (131026) — consider `aushang subscribers remove`"
+            );
+        }
+        if self.confirmations_sent + self.confirmations_failed > 0 {
+            let _ = writeln!(
+                out,
+                "  confirmation requests: {} sent, {} failed",
+                self.confirmations_sent, self.confirmations_failed
+            );
+        }
+        if self.undecryptable > 0 {
+            let _ = writeln!(
+                out,
+                "  {} event(s) could not be decrypted with this key and stay in the inbox",
+                self.undecryptable
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out
+    }
+}
+
+/// Runs a whole pull (blocking; starts its own runtime).
+pub fn pull(
+    config: &Config,
+    identity: &Identity,
+    opts: &PullOptions,
+) -> anyhow::Result<PullReport> {
+    let _lock = SiteLock::acquire(&config.root)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(pull_async(config, identity, opts))
+}
+
+async fn pull_async(
+    config: &Config,
+    identity: &Identity,
+    opts: &PullOptions,
+) -> anyhow::Result<PullReport> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("aushang/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let base = opts.url.trim_end_matches('/').to_string();
+    let dir = config.subscribers_dir();
+    let recipients = Recipients::load(&dir)?;
+    let mut list = SubscriberList::load(&dir, identity)?;
+    let records = records_dir(&config.root);
+    let mut log = AppliedLog::load(&records).map_err(anyhow::Error::msg)?;
+    let consent_version = config
+        .inbox
+        .as_ref()
+        .map_or("v1".to_string(), |i| i.consent_version.clone());
+    let mut report = PullReport::default();
+    for _ in 0..MAX_PAGES {
+        let page: EventList = fetch(&http, &base, &opts.pull_token).await?;
+        if page.events.is_empty() {
+            break;
+        }
+        report.fetched += page.events.len();
+        let mut envelopes = Vec::new();
+        let mut ids = Vec::new();
+        for stored in &page.events {
+            let label = format!("inbox event {}", stored.id);
+            let decrypted = crate::subscribers::store::decrypt(
+                stored.age.as_bytes(),
+                identity,
+                Path::new(&label),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                serde_json::from_slice::<Envelope>(&bytes).map_err(|e| e.to_string())
+            });
+            match decrypted {
+                Ok(env) if env.id == stored.id => {
+                    ids.push(stored.id.clone());
+                    envelopes.push(env);
+                }
+                Ok(_) => {
+                    report.undecryptable += 1;
+                    report.notes.push(format!(
+                        "{label}: the id inside does not match; left in the inbox"
+                    ));
+                }
+                Err(e) => {
+                    report.undecryptable += 1;
+                    report.notes.push(format!("{label}: {e}"));
+                }
+            }
+        }
+        if ids.is_empty() {
+            // Only undecryptable events are left at the head: stop rather than fetch them forever.
+            break;
+        }
+        let before = list.clone();
+        let results = apply_all(&mut list, &mut log, &envelopes, &consent_version, opts.now);
+        report.already_applied += envelopes
+            .iter()
+            .filter(|e| !matches!(e.event, super::events::Event::Status { .. }))
+            .count()
+            - results.len();
+        if list != before {
+            list.save(&dir, &recipients)?;
+        }
+        log.save(opts.now)?;
+        let s =
+            statuses::record(&config.root, &envelopes).context("recording delivery statuses")?;
+        merge_statuses(&mut report.statuses, s);
+        let to_confirm: Vec<(String, String)> = results
+            .iter()
+            .filter(|(_, a)| a.needs_confirmation)
+            .filter_map(|(e, a)| a.subscriber.clone().map(|s| (e.id.clone(), s)))
+            .collect();
+        for (e, a) in &results {
+            report.applied.push((
+                e.id.clone(),
+                e.event.kind().into(),
+                a.outcome.into(),
+                a.subscriber.clone(),
+            ));
+        }
+        if !to_confirm.is_empty() {
+            confirm(config, opts, &list, &mut log, &to_confirm, &mut report).await;
+            log.save(opts.now)?;
+        }
+        if let Some(file) = &opts.defer_ack {
+            append_ids(file, &ids)?;
+            report.notes.push(format!(
+                "{} event(s) to acknowledge after the commit: `aushang inbox ack` ({} more wait in the inbox)",
+                ids.len(),
+                page.remaining
+            ));
+            break;
+        }
+        report.acked += post_ack(&http, &base, &opts.pull_token, ids).await?;
+        if page.remaining == 0 {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+async fn post_ack(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ids: Vec<String>,
+) -> anyhow::Result<usize> {
+    let ack: AckResponse = http
+        .post(format!("{base}/events/ack"))
+        .bearer_auth(token)
+        .json(&AckRequest { ids })
+        .send()
+        .await
+        .context("acknowledging events")?
+        .error_for_status()
+        .context("acknowledging events")?
+        .json()
+        .await?;
+    Ok(ack.deleted)
+}
+
+fn append_ids(file: &Path, ids: &[String]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .with_context(|| format!("{}", file.display()))?;
+    f.write_all(
+        ids.iter()
+            .map(|i| format!("{i}\n"))
+            .collect::<String>()
+            .as_bytes(),
+    )?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Acknowledges the ids a `--no-ack` pull wrote to `file` (after the list was committed), then
+/// removes the file. Returns how many events the inbox deleted.
+pub fn ack_file(url: &str, pull_token: &str, file: &Path) -> anyhow::Result<usize> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", file.display())),
+    };
+    let ids: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| super::events::is_event_id(l))
+        .map(String::from)
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let base = url.trim_end_matches('/').to_string();
+    let deleted = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        let mut deleted = 0;
+        for chunk in ids.chunks(PAGE) {
+            deleted += post_ack(&http, &base, pull_token, chunk.to_vec()).await?;
+        }
+        anyhow::Ok(deleted)
+    })?;
+    std::fs::remove_file(file).with_context(|| format!("{}", file.display()))?;
+    Ok(deleted)
+}
+
+async fn fetch(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<EventList> {
+    let response = http
+        .get(format!("{base}/events?limit={PAGE}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the inbox at {base}"))?;
+    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+        bail!(
+            "the inbox refused the pull token (401): check {}",
+            super::PULL_TOKEN_ENV
+        );
+    }
+    let response = response
+        .error_for_status()
+        .context("fetching inbox events")?;
+    response
+        .json()
+        .await
+        .context("the inbox's event list is not readable")
+}
+
+fn merge_statuses(into: &mut StatusSummary, s: StatusSummary) {
+    for (k, v) in s.by_status {
+        *into.by_status.entry(k).or_default() += v;
+    }
+    into.resolved += s.resolved;
+    into.failures_recorded += s.failures_recorded;
+    if !s.repeatedly_undeliverable.is_empty() {
+        into.repeatedly_undeliverable = s.repeatedly_undeliverable;
+    }
+}
+
+/// Sends the confirmation template to new web sign-ups (double opt-in), recording each attempt.
+async fn confirm(
+    config: &Config,
+    opts: &PullOptions,
+    list: &SubscriberList,
+    log: &mut AppliedLog,
+    to_confirm: &[(String, String)],
+    report: &mut PullReport,
+) {
+    let template = config
+        .inbox
+        .as_ref()
+        .and_then(|i| i.confirmation_template.clone());
+    let (Some(template), Some(w)) = (template, config.broadcast.channels.whatsapp.as_ref()) else {
+        report.notes.push(format!(
+            "{} new sign-up(s) confirm by writing START (no inbox.confirmation_template configured)",
+            to_confirm.len()
+        ));
+        return;
+    };
+    let Some(token) = opts.whatsapp_token.clone() else {
+        report.notes.push(format!(
+            "WHATSAPP_TOKEN is not set: no confirmation request sent to {} new sign-up(s); they can write START",
+            to_confirm.len()
+        ));
+        return;
+    };
+    let client = match WhatsAppClient::new(&w.api_url, &w.phone_number_id, token) {
+        Ok(c) => c,
+        Err(e) => {
+            report
+                .notes
+                .push(format!("cannot set up the WhatsApp client: {e}"));
+            return;
+        }
+    };
+    let payload = Payload::Template {
+        name: template,
+        language: w.template.language.clone(),
+        body_params: Vec::new(),
+        button_suffix: None,
+    };
+    for (event_id, sub) in to_confirm {
+        let Some(row) = list.get(sub) else { continue };
+        let outcome = match client
+            .send(&row.address, &payload, &format!("confirm;s={sub}"))
+            .await
+        {
+            Ok(wamid) => {
+                report.confirmations_sent += 1;
+                format!("confirmation sent ({wamid})")
+            }
+            Err(e) => {
+                report.confirmations_failed += 1;
+                format!("confirmation failed: {e}")
+            }
+        };
+        log.push(AppliedLine {
+            t: opts.now,
+            id: format!("confirm-{event_id}"),
+            at: opts.now,
+            kind: "confirmation".into(),
+            outcome,
+            sub: Some(sub.clone()),
+        });
+    }
+}

@@ -1,0 +1,321 @@
+//! The inbox's event files: one age-encrypted (armored) file per event, durable before the
+//! sender gets its 200, listed and deleted by the batch side's pull.
+//!
+//! Layout of the data dir:
+//! - `events/<received µs>-<event id>.age`: the event, encrypted to `subscribers/recipients.txt`.
+//!   The server holds no secret key, so a break-in reveals nothing already stored.
+//! - `acked.log`: `<unix seconds> <event id>` per acknowledged event, kept for 8 days, so a webhook
+//!   Meta retries after the pull took it is still recognised as a duplicate.
+//!
+//! Ids and times are all that is in plaintext; they carry no personal data.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::events::{Envelope, is_event_id};
+use crate::subscribers::Recipients;
+use crate::subscribers::store::encrypt_to_vec;
+
+/// How long an acknowledged id is remembered: longer than Meta's 7 days of retries.
+pub const REMEMBER_ACKED: SignedDuration = SignedDuration::from_hours(8 * 24);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventStoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encrypt the event: {0}")]
+    Encrypt(String),
+}
+
+/// What `put` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Written and fsynced.
+    New,
+    /// The id was stored (or acknowledged) before: nothing written.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// A write is in progress or done; the file name's time prefix.
+    Present(u64),
+    /// Acknowledged (deleted) at this time.
+    Acked(Timestamp),
+}
+
+/// One encrypted event as listed for the pull.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredEvent {
+    pub id: String,
+    /// ASCII-armored age ciphertext of the JSON [`Envelope`].
+    pub age: String,
+}
+
+#[derive(Debug)]
+pub struct EventStore {
+    dir: PathBuf,
+    recipients: Recipients,
+    known: Mutex<HashMap<String, Known>>,
+    acked_log: Mutex<()>,
+}
+
+impl EventStore {
+    /// Opens (creating) the data dir and indexes what is in it.
+    pub fn open(dir: &Path, recipients: Recipients) -> Result<EventStore, EventStoreError> {
+        let events = dir.join("events");
+        std::fs::create_dir_all(&events).map_err(io(&events))?;
+        let mut known = HashMap::new();
+        let now = Timestamp::now();
+        let acked = dir.join("acked.log");
+        match std::fs::read_to_string(&acked) {
+            Ok(text) => {
+                let mut kept = String::new();
+                for line in text.lines() {
+                    let Some((t, id)) = line.split_once(' ') else {
+                        continue;
+                    };
+                    let Ok(secs) = t.parse::<i64>() else { continue };
+                    let Ok(t) = Timestamp::from_second(secs) else {
+                        continue;
+                    };
+                    if now.duration_since(t) < REMEMBER_ACKED && is_event_id(id) {
+                        known.insert(id.to_string(), Known::Acked(t));
+                        kept.push_str(line);
+                        kept.push('\n');
+                    }
+                }
+                if kept.len() < text.len() {
+                    crate::fsutil::write_atomic(&acked, kept.as_bytes()).map_err(io(&acked))?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&acked)(e)),
+        }
+        for entry in std::fs::read_dir(&events).map_err(io(&events))? {
+            let entry = entry.map_err(io(&events))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some((micros, id)) = parse_name(&name) {
+                known.insert(id.to_string(), Known::Present(micros));
+            }
+        }
+        Ok(EventStore {
+            dir: dir.to_path_buf(),
+            recipients,
+            known: Mutex::new(known),
+            acked_log: Mutex::new(()),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Encrypts and writes `envelope` durably (temp file, fsync, rename, directory fsync).
+    /// Blocking: call it from `spawn_blocking`.
+    pub fn put(&self, envelope: &Envelope) -> Result<Stored, EventStoreError> {
+        let micros = envelope.received_at.as_microsecond().max(0) as u64;
+        {
+            let mut known = self.known.lock().expect("event index lock");
+            if known.contains_key(&envelope.id) {
+                return Ok(Stored::Duplicate);
+            }
+            // Reserved before writing, so a concurrent retry of the same webhook is a duplicate.
+            known.insert(envelope.id.clone(), Known::Present(micros));
+        }
+        let result = self.write(envelope, micros);
+        if result.is_err() {
+            self.known
+                .lock()
+                .expect("event index lock")
+                .remove(&envelope.id);
+        }
+        result.map(|_| Stored::New)
+    }
+
+    fn write(&self, envelope: &Envelope, micros: u64) -> Result<(), EventStoreError> {
+        let json =
+            serde_json::to_vec(envelope).map_err(|e| EventStoreError::Encrypt(e.to_string()))?;
+        let armored = encrypt_to_vec(&json, &self.recipients)
+            .map_err(|e| EventStoreError::Encrypt(e.to_string()))?;
+        let path = self.path_of(&envelope.id, micros);
+        crate::fsutil::write_atomic(&path, &armored).map_err(io(&path))
+    }
+
+    fn path_of(&self, id: &str, micros: u64) -> PathBuf {
+        self.dir
+            .join("events")
+            .join(format!("{micros:020}-{id}.age"))
+    }
+
+    /// Up to `limit` stored events, oldest received first.
+    pub fn list(&self, limit: usize) -> Result<Vec<StoredEvent>, EventStoreError> {
+        let mut present: Vec<(u64, String)> = self
+            .known
+            .lock()
+            .expect("event index lock")
+            .iter()
+            .filter_map(|(id, k)| match k {
+                Known::Present(m) => Some((*m, id.clone())),
+                Known::Acked(_) => None,
+            })
+            .collect();
+        present.sort();
+        let mut out = Vec::new();
+        for (micros, id) in present {
+            if out.len() >= limit {
+                break;
+            }
+            let path = self.path_of(&id, micros);
+            match std::fs::read_to_string(&path) {
+                Ok(age) => out.push(StoredEvent { id, age }),
+                // reserved but still being written: it is listed next time
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes acknowledged events, remembering their ids; unknown ids are ignored. Returns how
+    /// many were deleted.
+    pub fn ack(&self, ids: &[String]) -> Result<usize, EventStoreError> {
+        let now = Timestamp::now();
+        let targets: Vec<(String, u64)> = {
+            let known = self.known.lock().expect("event index lock");
+            ids.iter()
+                .filter_map(|id| match known.get(id) {
+                    Some(Known::Present(m)) => Some((id.clone(), *m)),
+                    _ => None,
+                })
+                .collect()
+        };
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let log_path = self.dir.join("acked.log");
+        {
+            let _guard = self.acked_log.lock().expect("acked log lock");
+            let mut text = String::new();
+            for (id, _) in &targets {
+                text.push_str(&format!("{} {id}\n", now.as_second()));
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(io(&log_path))?;
+            f.write_all(text.as_bytes()).map_err(io(&log_path))?;
+            f.sync_data().map_err(io(&log_path))?;
+        }
+        let mut known = self.known.lock().expect("event index lock");
+        for (id, micros) in &targets {
+            let path = self.path_of(id, *micros);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+            known.insert(id.clone(), Known::Acked(now));
+        }
+        Ok(targets.len())
+    }
+
+    /// How many events wait for the pull.
+    pub fn pending(&self) -> usize {
+        self.known
+            .lock()
+            .expect("event index lock")
+            .values()
+            .filter(|k| matches!(k, Known::Present(_)))
+            .count()
+    }
+}
+
+/// `00000001764325000000000-m-0123….age` → (micros, id).
+fn parse_name(name: &str) -> Option<(u64, &str)> {
+    let stem = name.strip_suffix(".age")?;
+    let (micros, id) = stem.split_once('-')?;
+    let micros = micros.parse().ok()?;
+    is_event_id(id).then_some((micros, id))
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EventStoreError + '_ {
+    move |source| EventStoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbox::events::{Event, random_id, status_id};
+    use crate::subscribers::Identity;
+
+    fn store(dir: &Path) -> (EventStore, Identity) {
+        let (identity, _) = Identity::generate();
+        let text = Recipients::file_text("test", &identity.public_keys()[0]);
+        let recipients = Recipients::parse(&text, Path::new("recipients.txt")).unwrap();
+        (EventStore::open(dir, recipients).unwrap(), identity)
+    }
+
+    fn status(id: &str) -> Envelope {
+        Envelope {
+            id: status_id(id, "sent"),
+            received_at: Timestamp::now(),
+            event: Event::Status {
+                at: Timestamp::now(),
+                message_id: id.into(),
+                status: "sent".into(),
+                correlation: None,
+                error_codes: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn duplicates_are_refused_before_and_after_ack_and_across_restarts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (s, _) = store(tmp.path());
+        let e = status("wamid.1");
+        assert_eq!(s.put(&e).unwrap(), Stored::New);
+        assert_eq!(s.put(&e).unwrap(), Stored::Duplicate);
+        let listed = s.list(10).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(
+            listed[0]
+                .age
+                .starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
+        );
+        assert_eq!(s.ack(std::slice::from_ref(&e.id)).unwrap(), 1);
+        assert!(s.list(10).unwrap().is_empty());
+        assert_eq!(s.put(&e).unwrap(), Stored::Duplicate);
+        drop(s);
+        let (again, _) = store(tmp.path());
+        assert_eq!(
+            again.put(&e).unwrap(),
+            Stored::Duplicate,
+            "acked ids survive a restart"
+        );
+        let other = Envelope {
+            id: random_id(),
+            ..status("wamid.2")
+        };
+        assert_eq!(again.put(&other).unwrap(), Stored::New);
+        drop(again);
+        let (third, _) = store(tmp.path());
+        assert_eq!(
+            third.list(10).unwrap().len(),
+            1,
+            "stored events survive a restart"
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! Shared set-up for the inbox tests: a copy of the example site with its own key, secrets, the
+//! in-process server, signed webhook bodies and form posts.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use aushang::inbox::events::Envelope;
+use aushang::inbox::webhook::sign;
+use aushang::inbox::{RunningInbox, Secrets};
+use aushang::subscribers::{Identity, Recipients, Subscriber, SubscriberList};
+
+pub const APP_SECRET: &str = "test-app-secret-0123456789";
+pub const VERIFY_TOKEN: &str = "test-verify-token-0123456789";
+pub const PULL_TOKEN: &str = "test-pull-token-0123456789abcdef";
+pub const TOKEN_SECRET: &str = "test-optout-secret-0123456789";
+pub const PHONE_NUMBER_ID: &str = "100000000000001";
+/// Fictitious (the shape used in the subscriber module's tests).
+pub const NUMBER_LOCAL: &str = "0151 23456789";
+pub const NUMBER_E164: &str = "+4915123456789";
+pub const NUMBER_DIGITS: &str = "4915123456789";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+pub fn event_files(data: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(data.join("events")) {
+        Ok(d) => d
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "age"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+pub fn now_unix() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+pub fn secrets(whatsapp_token: Option<&str>) -> Secrets {
+    Secrets {
+        app_secret: APP_SECRET.into(),
+        verify_token: VERIFY_TOKEN.into(),
+        pull_token: PULL_TOKEN.into(),
+        token_secret: Some(TOKEN_SECRET.into()),
+        whatsapp_token: whatsapp_token.map(String::from),
+    }
+}
+
+/// A copy of the example site in a temp dir, with its own key and a subscriber list.
+pub struct Site {
+    pub tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub identity: Identity,
+    pub secret: String,
+}
+
+impl Site {
+    /// `api_url`: the fake Graph API, when the test sends.
+    pub fn new(api_url: Option<&str>) -> Site {
+        Site::with_subscribers(api_url, Vec::new())
+    }
+
+    pub fn with_subscribers(api_url: Option<&str>, subscribers: Vec<Subscriber>) -> Site {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("site");
+        for part in ["content", "static", "templates"] {
+            if repo().join(part).exists() {
+                copy_dir(&repo().join(part), &root.join(part));
+            }
+        }
+        let mut config = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
+        if let Some(api) = api_url {
+            let anchor = "      phone_number_id: \"100000000000001\"\n";
+            assert!(config.contains(anchor), "the example config changed shape");
+            config = config.replace(anchor, &format!("{anchor}      api_url: {api}\n"));
+        }
+        config.push_str(
+            "\ninbox:\n  url: https://inbox.musterbach.example/\n  min_fill_seconds: 2\n  \
+             signups_per_ip_per_hour: 5\n  confirmation_template: anmeldung_bestaetigen\n",
+        );
+        std::fs::write(root.join("aushang.yaml"), config).unwrap();
+        let (identity, secret) = Identity::generate();
+        let subs = root.join("subscribers");
+        std::fs::create_dir_all(&subs).unwrap();
+        std::fs::write(
+            subs.join("recipients.txt"),
+            Recipients::file_text("CI", &identity.public_keys()[0]),
+        )
+        .unwrap();
+        let recipients = Recipients::load(&subs).unwrap();
+        SubscriberList::new(subscribers)
+            .save(&subs, &recipients)
+            .unwrap();
+        Site {
+            tmp,
+            root,
+            identity,
+            secret,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.tmp.path().join("inbox-data")
+    }
+
+    pub fn config(&self) -> aushang::config::Config {
+        aushang::config::load(&self.root).unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    pub async fn serve_in_process(&self) -> RunningInbox {
+        aushang::inbox::start(
+            self.config(),
+            secrets(None),
+            &self.data_dir(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Decrypts every stored event with the site's key.
+    pub fn decrypt_all(&self) -> Vec<Envelope> {
+        let mut files = event_files(&self.data_dir());
+        files.sort();
+        files
+            .iter()
+            .map(|f| {
+                let bytes = std::fs::read(f).unwrap();
+                let plain =
+                    aushang::subscribers::store::decrypt(&bytes, &self.identity, f).unwrap();
+                serde_json::from_slice(&plain).unwrap()
+            })
+            .collect()
+    }
+
+    pub fn list(&self) -> SubscriberList {
+        SubscriberList::load(&self.root.join("subscribers"), &self.identity).unwrap()
+    }
+}
+
+/// A webhook body with one inbound text message, as Meta writes it (`text` is inserted verbatim,
+/// so `\u00fc` escapes stay escapes).
+pub fn inbound_json(wamid: &str, text: &str, unix: i64) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"200000000000002","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"4923991230","phone_number_id":"{PHONE_NUMBER_ID}"}},"contacts":[{{"profile":{{"name":"Erika Beispiel"}},"wa_id":"{NUMBER_DIGITS}"}}],"messages":[{{"from":"{NUMBER_DIGITS}","id":"{wamid}","timestamp":"{unix}","type":"text","text":{{"body":"{text}"}}}}]}}}}]}}]}}"#
+    )
+}
+
+/// A webhook body with status updates `(wamid, status)`.
+pub fn status_json(statuses: &[(&str, &str)]) -> String {
+    let items: Vec<String> = statuses
+        .iter()
+        .map(|(id, status)| {
+            format!(
+                r#"{{"id":"{id}","status":"{status}","timestamp":"{}","recipient_id":"{NUMBER_DIGITS}","biz_opaque_callback_data":"m=/x/;s=s_1;a=1"}}"#,
+                now_unix()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"200000000000002","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"4923991230","phone_number_id":"{PHONE_NUMBER_ID}"}},"statuses":[{}]}}}}]}}]}}"#,
+        items.join(",")
+    )
+}
+
+pub async fn post_webhook(base: &str, body: &str, signature: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/webhooks/whatsapp"))
+        .header("content-type", "application/json")
+        .body(body.as_bytes().to_vec());
+    if let Some(s) = signature {
+        req = req.header("x-hub-signature-256", s);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+pub async fn signed_post(base: &str, body: &str) -> u16 {
+    post_webhook(
+        base,
+        body,
+        Some(&sign(APP_SECRET.as_bytes(), body.as_bytes())),
+    )
+    .await
+}
+
+/// Posts the sign-up form as a browser would, behind the proxy that adds `X-Forwarded-For`.
+pub async fn post_form(base: &str, client_ip: &str, form: &[(&str, String)]) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/signup"))
+        .header("x-forwarded-for", client_ip)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(form))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The `value` of `<input type="hidden" name="{name}" value="…">` in a page.
+pub fn hidden_value(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    page[start..end].to_string()
+}
+
+/// `application/x-www-form-urlencoded` (also used for query strings).
+pub fn encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k.as_ref(), v.as_ref());
+    }
+    s.finish()
+}
