@@ -50,7 +50,7 @@ pub fn parse_now(now: Option<&str>, config: &Config) -> anyhow::Result<jiff::Tim
     match now {
         None => Ok(jiff::Timestamp::now()),
         Some(s) => content::parse_time(s, &config.timezone)
-            .map_err(|e| anyhow::anyhow!("--now {s:?}: {e}")),
+            .map_err(|e| anyhow::anyhow!("--now `{s}`: {e}")),
     }
 }
 pub mod subscribers;
