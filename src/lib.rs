@@ -10,5 +10,6 @@ pub mod content;
 pub mod devtools;
 pub mod diagnostics;
 pub mod fsutil;
+pub mod serve;
 pub mod site;
 pub mod subscribers;

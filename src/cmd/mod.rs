@@ -6,6 +6,7 @@ pub mod check;
 pub mod fake_graph;
 pub mod new;
 pub mod publish;
+pub mod serve;
 
 use std::path::Path;
 
