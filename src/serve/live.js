@@ -9,6 +9,9 @@
     if (shown !== null && e.data !== shown) {
       events.close();
       window.location.reload();
+      return;
     }
+    // Lets people (and the browser tests) see that the page follows changes.
+    document.documentElement.setAttribute("data-aushang-live", "verbunden");
   });
 })();

@@ -1,0 +1,110 @@
+// `aushang serve` in a real browser: an open notice page follows an edit of its file without a
+// manual reload, a broken file shows the errors in the page and fixing it recovers, the
+// broadcast preview page shows the message, and the serve-only pages pass the same audit.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  NOW,
+  VIEWPORTS,
+  axeViolations,
+  copyExampleSite,
+  launchBrowser,
+  openPage,
+  startServe,
+} from "./helpers.mjs";
+
+const NOTICE = "/bekanntmachungen/2026/stromabschaltung-birkenstrasse/";
+const FILE = "content/notices/2026/2026-11-25-stromabschaltung-birkenstrasse.md";
+
+let site;
+let serve;
+let browser;
+
+before(async () => {
+  site = copyExampleSite();
+  serve = await startServe(site, ["--now", NOW]);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await serve?.stop();
+  if (site) rmSync(site, { recursive: true, force: true });
+});
+
+/// Opens `path` and waits until its reload script is connected to the server.
+async function openLive(path) {
+  const { page, problems } = await openPage(browser.context, VIEWPORTS[0]);
+  await page.goto(serve.url + path, { waitUntil: "load" });
+  await page.waitForFunction(() => document.documentElement.dataset.aushangLive === "verbunden", null, {
+    timeout: 5000,
+  });
+  return { page, problems };
+}
+
+function setTitle(text, title) {
+  return text.replace(/^title: .*$/m, `title: ${title}`);
+}
+
+test("an edited title shows in the open page within 2 seconds, without a manual reload", async () => {
+  const { page, problems } = await openLive(NOTICE);
+  const original = readFileSync(join(site, FILE), "utf8");
+  assert.notEqual(await page.locator("h1").innerText(), "Neuer Titel aus dem Editor");
+
+  const started = Date.now();
+  writeFileSync(join(site, FILE), setTitle(original, "Neuer Titel aus dem Editor"));
+  await page.waitForFunction(
+    () => document.querySelector("h1")?.textContent === "Neuer Titel aus dem Editor",
+    null,
+    { timeout: 2000, polling: 50 },
+  );
+  const took = Date.now() - started;
+  assert.ok(took < 2000, `took ${took} ms`);
+  assert.equal(await page.title(), "Neuer Titel aus dem Editor – Stadt Musterbach – Bekanntmachungen");
+  assert.deepEqual(problems, []);
+  writeFileSync(join(site, FILE), original);
+  await page.close();
+});
+
+test("a broken notice shows the error in the page; fixing the file brings the page back", async () => {
+  const { page } = await openLive(NOTICE);
+  const original = readFileSync(join(site, FILE), "utf8");
+  writeFileSync(join(site, FILE), original.replace(/^title: /m, "titel: "));
+  await page.waitForFunction(() => document.querySelector("h1")?.textContent.includes("nicht erstellt werden"), null, {
+    timeout: 5000,
+  });
+  const diagnostics = await page.locator("pre.diagnose").innerText();
+  assert.match(diagnostics, new RegExp(`${FILE.replaceAll(".", "\\.")}:2:1`));
+  assert.match(diagnostics, /meinten Sie `title`\?/);
+  assert.deepEqual(await axeViolations(page), []);
+
+  // The error page reloads itself too once the file is fixed.
+  await page.waitForFunction(() => document.documentElement.dataset.aushangLive === "verbunden");
+  writeFileSync(join(site, FILE), original);
+  await page.waitForFunction(() => document.querySelector("h1")?.textContent.includes("Birkenstraße"), null, {
+    timeout: 5000,
+  });
+  await page.close();
+});
+
+test("the notice page links to its broadcast preview, which shows the exact message", async () => {
+  const { page, problems } = await openLive(NOTICE);
+  // The banner is serve-only, not the first tab stop, and does not break the page's audit.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("href")), "#inhalt");
+  assert.deepEqual(await axeViolations(page), []);
+
+  await page.getByRole("link", { name: "WhatsApp-Nachricht zu dieser Bekanntmachung" }).click();
+  await page.waitForURL(`${serve.url}/_vorschau${NOTICE}`);
+  const bubble = await page.locator("pre.blase").first().innerText();
+  assert.match(bubble, /^Neue Bekanntmachung der Stadt Musterbach: Stromabschaltung/);
+  assert.match(bubble, /\[ Bekanntmachung lesen \] → https:\/\/www\.musterbach\.example\/bekanntmachungen\/2026\/stromabschaltung-birkenstrasse\/$/);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(width <= 0, "the preview fits a phone screen");
+  assert.deepEqual(await axeViolations(page), []);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
