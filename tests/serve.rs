@@ -178,7 +178,10 @@ fn errors_replace_pages_until_fixed_and_each_notice_has_a_message_preview() {
         // The reload stream starts with the current generation.
         let mut events = reqwest::get(format!("{base}/_aushang/events")).await.unwrap();
         let first = String::from_utf8(events.chunk().await.unwrap().unwrap().to_vec()).unwrap();
-        assert!(first.contains("event: generation\ndata: 1"), "{first}");
+        assert!(
+            first.contains("event: generation\ndata: {\"generation\":1,\"paths\":null}"),
+            "{first}"
+        );
 
         let file = site.path().join(FILE);
         let original = std::fs::read_to_string(&file).unwrap();
@@ -193,7 +196,7 @@ fn errors_replace_pages_until_fixed_and_each_notice_has_a_message_preview() {
             .expect("a reload event")
             .unwrap()
             .unwrap();
-        assert!(String::from_utf8_lossy(&next).contains("data: 2"));
+        assert!(String::from_utf8_lossy(&next).contains("\"generation\":2"));
         // Style sheets still come from the last good build, so the error page is not all there is.
         let (status, _) = get(&format!("{base}/favicon.svg")).await;
         assert_eq!(status, 200);

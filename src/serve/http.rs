@@ -37,17 +37,56 @@ const MAX_INJECT_BYTES: usize = 32 << 20;
 pub struct Shared {
     out_dir: PathBuf,
     snapshot: RwLock<Arc<Snapshot>>,
-    /// Counts rebuilds that changed something; open tabs reload when it moves.
-    generation: watch::Sender<u64>,
+    /// Counts rebuilds that changed something, with what they changed; open tabs reload when
+    /// it moves and their page is among the changed ones.
+    generation: watch::Sender<Announcement>,
     pages: Pages,
 }
+
+/// What the reload events say: `{"generation": 7, "paths": ["/", "/atom.xml"]}`; `paths` is
+/// `null` when every page may have changed (configuration, templates, errors).
+#[derive(Debug, Clone, Default)]
+pub struct Announcement {
+    pub generation: u64,
+    pub paths: Option<Arc<Vec<String>>>,
+}
+
+impl Announcement {
+    fn to_json(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Wire<'a> {
+            generation: u64,
+            paths: Option<&'a [String]>,
+        }
+        let wire = Wire {
+            generation: self.generation,
+            paths: self.paths.as_deref().map(Vec::as_slice),
+        };
+        serde_json::to_string(&wire).unwrap_or_default()
+    }
+}
+
+/// Which open tabs must reload after a rebuild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reload {
+    Nothing,
+    /// Site paths (`/a/b/`) whose files changed.
+    Paths(Vec<String>),
+    Everything,
+}
+
+/// More changed files than this and every tab simply reloads.
+const MAX_ANNOUNCED_PATHS: usize = 2000;
 
 impl Shared {
     pub fn new(out_dir: PathBuf, first: Snapshot) -> Self {
         Shared {
             out_dir,
             snapshot: RwLock::new(Arc::new(first)),
-            generation: watch::Sender::new(1),
+            generation: watch::Sender::new(Announcement {
+                generation: 1,
+                paths: None,
+            }),
             pages: Pages::new(),
         }
     }
@@ -60,15 +99,27 @@ impl Shared {
     }
 
     pub fn generation(&self) -> u64 {
-        *self.generation.borrow()
+        self.generation.borrow().generation
     }
 
-    /// Publishes a rebuild; open tabs reload when `reload` is set.
-    pub fn publish(&self, snap: Snapshot, reload: bool) {
+    /// Publishes a rebuild and tells open tabs what changed.
+    pub fn publish(&self, snap: Snapshot, reload: Reload) {
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
-        if reload {
-            self.generation.send_modify(|g| *g += 1);
-        }
+        self.announce(reload);
+    }
+
+    /// Tells open tabs about changed files (the quick path, before the full rebuild is done).
+    pub fn announce(&self, reload: Reload) {
+        let paths = match reload {
+            Reload::Nothing => return,
+            Reload::Paths(p) if p.is_empty() => return,
+            Reload::Paths(p) if p.len() <= MAX_ANNOUNCED_PATHS => Some(Arc::new(p)),
+            Reload::Paths(_) | Reload::Everything => None,
+        };
+        self.generation.send_modify(|a| {
+            a.generation += 1;
+            a.paths = paths;
+        });
     }
 }
 
@@ -107,7 +158,8 @@ async fn style_css() -> Response {
         .into_response()
 }
 
-/// Sends the current generation at once and then after every rebuild that changed something.
+/// Sends the current generation at once (without paths: a tab that missed a rebuild reloads) and
+/// then every announcement.
 async fn events(
     State(shared): State<Arc<Shared>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -116,10 +168,12 @@ async fn events(
         if !first && rx.changed().await.is_err() {
             return None;
         }
-        let generation = *rx.borrow_and_update();
-        let event = Event::default()
-            .event("generation")
-            .data(generation.to_string());
+        let mut announcement = rx.borrow_and_update().clone();
+        if first {
+            announcement.paths = None;
+        }
+        let data = announcement.to_json();
+        let event = Event::default().event("generation").data(data);
         Some((Ok(event), (rx, false)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())

@@ -19,8 +19,8 @@ use std::sync::mpsc::Receiver;
 use anyhow::Context as _;
 
 use crate::diagnostics::{self, Format};
-use http::Shared;
-use rebuild::{Clock, Settings, Snapshot, Workspace};
+use http::{Reload, Shared};
+use rebuild::{Clock, OutputIndex, Settings, Snapshot, Workspace};
 use watch::SourceWatcher;
 
 /// What `aushang serve` was asked for.
@@ -122,6 +122,10 @@ fn rebuild_loop(
     changes: Receiver<Vec<PathBuf>>,
     shared: &Shared,
 ) {
+    let out = workspace.settings().out_dir.clone();
+    let root = workspace.settings().root.clone();
+    let mut index = OutputIndex::default();
+    index.update(&out);
     while let Ok(mut batch) = changes.recv() {
         while let Ok(more) = changes.try_recv() {
             batch.extend(more);
@@ -129,15 +133,27 @@ fn rebuild_loop(
         batch.sort();
         batch.dedup();
         watcher.watch_new_dirs();
-        let snap = workspace.rebuild(&batch);
         let before = shared.snapshot();
-        print_outcome(&snap, &batch, &workspace.settings().root);
-        let reload = snap.changed_output()
-            || match (&before.result, &snap.result) {
-                (Ok(_), Ok(_)) => false,
-                (Err(a), Err(b)) => a != b,
-                _ => true,
-            };
+        if before.result.is_ok() {
+            let started = std::time::Instant::now();
+            if let Some(paths) = workspace.quick_pages(&batch) {
+                println!(
+                    "{} vorab neu erstellt in {} ms",
+                    paths.join(", "),
+                    started.elapsed().as_millis()
+                );
+                index.update_files(&out, &paths);
+                shared.announce(Reload::Paths(paths));
+            }
+        }
+        let snap = workspace.rebuild(&batch);
+        print_outcome(&snap, &batch, &root);
+        let changed = index.update(&out);
+        let reload = match (&before.result, &snap.result) {
+            (Ok(_), Ok(_)) => Reload::Paths(changed),
+            (Err(a), Err(b)) if a == b => Reload::Nothing,
+            _ => Reload::Everything,
+        };
         shared.publish(snap, reload);
     }
 }

@@ -73,7 +73,65 @@ impl Snapshot {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The files of the preview folder with their size and modification time, to tell which site
+/// paths a rebuild changed (the renderer rewrites only files whose bytes changed).
+#[derive(Default)]
+pub struct OutputIndex {
+    files: HashMap<PathBuf, Stamp>,
+}
+
+impl OutputIndex {
+    /// Rescans `out` and returns the site paths (`/a/b/`, `/atom.xml`) of files that are new,
+    /// changed or gone since the last scan.
+    pub fn update(&mut self, out: &Path) -> Vec<String> {
+        let mut now = HashMap::with_capacity(self.files.len());
+        for entry in walkdir::WalkDir::new(out).into_iter().flatten() {
+            if entry.file_type().is_file()
+                && let Ok(rel) = entry.path().strip_prefix(out)
+            {
+                now.insert(rel.to_path_buf(), stamp(entry.path()));
+            }
+        }
+        let mut changed: Vec<String> = now
+            .iter()
+            .filter(|(f, s)| self.files.get(*f) != Some(*s))
+            .map(|(f, _)| f)
+            .chain(self.files.keys().filter(|f| !now.contains_key(*f)))
+            .map(|f| site_path(f))
+            .collect();
+        changed.sort();
+        self.files = now;
+        changed
+    }
+}
+
+impl OutputIndex {
+    /// Takes note of files written outside a full rebuild (the quick path), so that the next
+    /// [`OutputIndex::update`] does not report them again.
+    pub fn update_files(&mut self, out: &Path, site_paths: &[String]) {
+        for p in site_paths {
+            if let Some(file) = site::output::file_for_path(p) {
+                let s = stamp(&out.join(&file));
+                self.files.insert(file, s);
+            }
+        }
+    }
+}
+
+/// `a/b/index.html` → `/a/b/`; `atom.xml` → `/atom.xml`.
+fn site_path(file: &Path) -> String {
+    let text = file
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    match text.strip_suffix("index.html") {
+        Some(dir) => format!("/{dir}"),
+        None => format!("/{text}"),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Stamp {
     modified: Option<SystemTime>,
     len: u64,
@@ -93,6 +151,10 @@ pub struct Workspace {
     config: Option<(Vec<u8>, Arc<Config>)>,
     notices: HashMap<PathBuf, Cached<LoadedNotice>>,
     pages: HashMap<PathBuf, Cached<LoadedPage>>,
+    /// The instant of the last full rebuild (the quick path uses it for [`Clock::Future`]).
+    last_now: Option<Timestamp>,
+    /// Where [`Workspace::quick_pages`] renders; made on first use.
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl Workspace {
@@ -102,7 +164,78 @@ impl Workspace {
             config: None,
             notices: HashMap::new(),
             pages: HashMap::new(),
+            last_now: None,
+            scratch: None,
         }
+    }
+
+    /// The quick path after an edit of existing notices: renders just their own pages (a notice
+    /// page depends only on its notice, the configuration and the theme) and puts them into the
+    /// preview folder, so an open page can show the edit before the full rebuild (lists, feeds,
+    /// sitemap) is done. Returns the site paths of the pages that changed, or `None` when the
+    /// change is not of that kind (new, moved, broken or hidden notices; any other file) and only
+    /// the full rebuild can tell.
+    ///
+    /// The full rebuild follows in any case and writes the same bytes, so if a theme ever made
+    /// notice pages depend on other notices, the preview would still end up right.
+    pub fn quick_pages(&mut self, changed: &[PathBuf]) -> Option<Vec<String>> {
+        let config = self.config.as_ref()?.1.clone();
+        let root = &self.settings.root;
+        let notices_dir = root.join(content::NOTICES_DIR);
+        let mut notices = Vec::with_capacity(changed.len());
+        for path in changed {
+            let rel = path.strip_prefix(root).ok()?;
+            if !path.starts_with(&notices_dir) || path.extension()? != "md" {
+                return None;
+            }
+            let before = self.notices.get(rel)?.value.as_ref()?;
+            let mut problems = Vec::new();
+            let notice_loader::Outcome::Loaded(now) = notice_loader::load_notice(
+                &config,
+                rel,
+                self.settings.include_drafts,
+                &mut problems,
+            ) else {
+                return None;
+            };
+            if problems.iter().any(Problem::is_error)
+                || now.notice.path != before.notice.path
+                || now.notice.aliases != before.notice.aliases
+            {
+                return None;
+            }
+            notices.push(now.notice);
+        }
+        let now = match self.settings.clock {
+            Clock::Real => Timestamp::now(),
+            Clock::Fixed(t) => t,
+            Clock::Future => self.last_now?,
+        };
+        if notices.is_empty() || notices.iter().any(|n| n.published_at() > now) {
+            return None;
+        }
+        if self.scratch.is_none() {
+            self.scratch = tempfile::Builder::new()
+                .prefix("aushang-serve-quick-")
+                .tempdir()
+                .ok();
+        }
+        let scratch = self.scratch.as_ref()?.path().to_path_buf();
+        let opts = BuildOptions {
+            out_dir: scratch.clone(),
+            now,
+            include_drafts: self.settings.include_drafts,
+        };
+        site::build_site(&config, &notices, &[], &opts).ok()?;
+        let mut written = Vec::new();
+        for n in &notices {
+            let file = site::output::file_for_path(&n.path)?;
+            let bytes = std::fs::read(scratch.join(&file)).ok()?;
+            if site::output::write_if_changed(&self.settings.out_dir.join(&file), &bytes).ok()? {
+                written.push(n.path.clone());
+            }
+        }
+        Some(written)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -145,6 +278,7 @@ impl Workspace {
                 .max()
                 .map_or_else(Timestamp::now, |latest| latest.max(Timestamp::now())),
         };
+        self.last_now = Some(now);
         let content = Arc::new(content);
         let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_error);
@@ -373,6 +507,56 @@ mod tests {
                 .notice_at("/bekanntmachungen/2026/erste/")
                 .map(|n| n.title.as_str()),
             Some("Wieder heil")
+        );
+    }
+
+    #[test]
+    fn the_quick_path_renders_the_edited_notice_page_exactly_as_the_full_build() {
+        let site = site();
+        let out = tempfile::tempdir().unwrap();
+        let mut ws = workspace(site.path(), out.path());
+        let mut index = OutputIndex::default();
+        ws.rebuild(&[]);
+        index.update(out.path());
+        let file = site.path().join("content/notices/2026-11-20-erste.md");
+        write_notice(site.path(), "erste", "Schnell geändert");
+        let quick = ws
+            .quick_pages(std::slice::from_ref(&file))
+            .expect("quick path applies");
+        assert_eq!(quick, ["/bekanntmachungen/2026/erste/"]);
+        let page = out.path().join("bekanntmachungen/2026/erste/index.html");
+        let quick_bytes = std::fs::read(&page).unwrap();
+        assert!(String::from_utf8_lossy(&quick_bytes).contains("<h1>Schnell geändert</h1>"));
+        // Only that page changed so far; the list pages follow with the full rebuild.
+        assert_eq!(index.update(out.path()), quick);
+        index.update_files(out.path(), &quick);
+        let full = ws.rebuild(std::slice::from_ref(&file));
+        assert!(full.result.is_ok());
+        assert_eq!(
+            std::fs::read(&page).unwrap(),
+            quick_bytes,
+            "same bytes as the full build"
+        );
+        let after_full = index.update(out.path());
+        assert!(after_full.contains(&"/".to_string()), "{after_full:?}");
+        assert!(!after_full.contains(&quick[0]), "{after_full:?}");
+
+        // Not for anything else: a new notice, a broken one, the configuration.
+        write_notice(site.path(), "dritte", "Neu");
+        let new = site.path().join("content/notices/2026-11-20-dritte.md");
+        assert_eq!(ws.quick_pages(std::slice::from_ref(&new)), None);
+        std::fs::write(&file, "---\ntitle: Kaputt\n---\n").unwrap();
+        assert_eq!(ws.quick_pages(std::slice::from_ref(&file)), None);
+        assert_eq!(ws.quick_pages(&[site.path().join("aushang.yaml")]), None);
+    }
+
+    #[test]
+    fn output_files_map_to_site_paths() {
+        assert_eq!(site_path(Path::new("index.html")), "/");
+        assert_eq!(site_path(Path::new("a/b/index.html")), "/a/b/");
+        assert_eq!(
+            site_path(Path::new("kategorie/x/atom.xml")),
+            "/kategorie/x/atom.xml"
         );
     }
 
