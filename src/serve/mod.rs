@@ -114,6 +114,9 @@ async fn shutdown_signal() {
     }
 }
 
+/// How long a failed rebuild waits for more changes before it shows the errors.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Rebuilds after each batch of changes (batches that arrived meanwhile are merged) and tells
 /// open tabs to reload when the output or the error state changed.
 fn rebuild_loop(
@@ -146,7 +149,18 @@ fn rebuild_loop(
                 shared.announce(Reload::Paths(paths));
             }
         }
-        let snap = workspace.rebuild(&batch);
+        let snap = loop {
+            let snap = workspace.rebuild(&batch);
+            if snap.result.is_ok() {
+                break snap;
+            }
+            // Many editors save by truncating and then writing: a file caught half-written is
+            // not worth an error page if the rest of the save follows at once.
+            match changes.recv_timeout(SETTLE) {
+                Ok(more) => batch.extend(more),
+                Err(_) => break snap,
+            }
+        };
         print_outcome(&snap, &batch, &root);
         let changed = index.update(&out);
         let reload = match (&before.result, &snap.result) {

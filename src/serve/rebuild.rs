@@ -266,7 +266,9 @@ impl Workspace {
             }
         }
         let mut problems = Vec::new();
+        let loading = Instant::now();
         let (content, mut load_problems) = self.load_content(&config, &mut problems);
+        let loaded_in = loading.elapsed();
         problems.append(&mut load_problems);
         let now = match self.settings.clock {
             Clock::Real => Timestamp::now(),
@@ -298,6 +300,11 @@ impl Workspace {
         } else {
             Err(errors)
         };
+        tracing::debug!(
+            "rebuild: content {} ms, site {} ms",
+            loaded_in.as_millis(),
+            (started.elapsed() - loaded_in).as_millis()
+        );
         Snapshot {
             config: Some(config),
             content,
