@@ -152,8 +152,10 @@ export async function openPage(context, viewport) {
   });
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   page.on("requestfailed", (req) => {
-    // An open event stream is cut when the page navigates or reloads; that is no error.
-    if (!req.url().includes("/_aushang/events")) {
+    // Requests cut short because the page navigates or reloads (the event stream, a favicon
+    // still loading) are no error; failures of the page's own resources show as HTTP errors.
+    const aborted = req.failure()?.errorText === "net::ERR_ABORTED";
+    if (!aborted && !req.url().includes("/_aushang/events")) {
       problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
     }
   });

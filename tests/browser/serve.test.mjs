@@ -45,14 +45,21 @@ async function openLive(path) {
   return { page, problems };
 }
 
-/// Runs a test body; on failure the message carries what `aushang serve` printed.
+/// Runs a test body; on failure the message carries what `aushang serve` printed, and the
+/// notice file is put back so the next test starts from the example content.
 function withLog(body) {
   return async (t) => {
+    const original = readFileSync(join(site, FILE), "utf8");
     try {
       await body(t);
     } catch (err) {
       err.message += `\n--- aushang serve output ---\n${serve.output()}`;
       throw err;
+    } finally {
+      if (readFileSync(join(site, FILE), "utf8") !== original) {
+        writeFileSync(join(site, FILE), original);
+        await new Promise((ok) => setTimeout(ok, 1000));
+      }
     }
   };
 }
