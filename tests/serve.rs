@@ -73,8 +73,15 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, as a terminal or CI would send, so the server removes its temporary folder.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let terminated = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !terminated {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }

@@ -40,19 +40,23 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .root
         .canonicalize()
         .with_context(|| format!("the site folder {} does not exist", opts.root.display()))?;
-    let out = tempfile::Builder::new()
+    // One temporary folder for the served site and the quick path's scratch space, removed
+    // when the preview ends.
+    let temp = tempfile::Builder::new()
         .prefix("aushang-serve-")
         .tempdir()
         .context("cannot create the preview folder")?;
+    let out = temp.path().join("site");
     let mut workspace = Workspace::new(Settings {
         root: root.clone(),
-        out_dir: out.path().to_path_buf(),
+        out_dir: out.clone(),
+        scratch_dir: temp.path().join("quick"),
         include_drafts: opts.include_drafts,
         clock: opts.clock,
     });
     let first = workspace.rebuild(&[]);
     print_outcome(&first, &[], &root);
-    let shared = Arc::new(Shared::new(out.path().to_path_buf(), first));
+    let shared = Arc::new(Shared::new(out, first));
 
     let (tx, rx) = std::sync::mpsc::channel();
     let watcher = SourceWatcher::start(&root, tx).context("cannot watch the site's files")?;
@@ -86,9 +90,9 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             () = shutdown_signal() => Ok(()),
         }
     });
-    // Open event streams would keep the runtime busy; the preview folder goes with `out`.
+    // Open event streams would keep the runtime busy; the preview folder goes with `temp`.
     runtime.shutdown_background();
-    drop(out);
+    drop(temp);
     result
 }
 

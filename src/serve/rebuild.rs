@@ -38,6 +38,8 @@ pub enum Clock {
 pub struct Settings {
     pub root: PathBuf,
     pub out_dir: PathBuf,
+    /// Where the quick path renders single notices (an empty or aushang-made folder).
+    pub scratch_dir: PathBuf,
     pub include_drafts: bool,
     pub clock: Clock,
 }
@@ -153,8 +155,6 @@ pub struct Workspace {
     pages: HashMap<PathBuf, Cached<LoadedPage>>,
     /// The instant of the last full rebuild (the quick path uses it for [`Clock::Future`]).
     last_now: Option<Timestamp>,
-    /// Where [`Workspace::quick_pages`] renders; made on first use.
-    scratch: Option<tempfile::TempDir>,
 }
 
 impl Workspace {
@@ -165,7 +165,6 @@ impl Workspace {
             notices: HashMap::new(),
             pages: HashMap::new(),
             last_now: None,
-            scratch: None,
         }
     }
 
@@ -214,13 +213,7 @@ impl Workspace {
         if notices.is_empty() || notices.iter().any(|n| n.published_at() > now) {
             return None;
         }
-        if self.scratch.is_none() {
-            self.scratch = tempfile::Builder::new()
-                .prefix("aushang-serve-quick-")
-                .tempdir()
-                .ok();
-        }
-        let scratch = self.scratch.as_ref()?.path().to_path_buf();
+        let scratch = self.settings.scratch_dir.clone();
         let opts = BuildOptions {
             out_dir: scratch.clone(),
             now,
@@ -460,6 +453,8 @@ mod tests {
         Workspace::new(Settings {
             root: root.to_path_buf(),
             out_dir: out.to_path_buf(),
+            // Inside the temporary site, so it goes with it.
+            scratch_dir: root.join("quick-scratch"),
             include_drafts: false,
             clock: Clock::Fixed("2026-11-28T12:00:00Z".parse().unwrap()),
         })
