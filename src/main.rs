@@ -8,11 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "aushang",
-    version,
-    about = "Public notices for small towns: website and broadcast messages"
-)]
+#[command(name = "aushang", version, about = "Public notices for small towns: website and broadcast messages")]
 struct Cli {
     /// The site folder (holding aushang.yaml).
     #[arg(long, global = true, default_value = ".", env = "AUSHANG_ROOT")]

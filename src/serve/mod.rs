@@ -6,6 +6,7 @@
 //! Nothing of the preview (reload script, banner) is ever written into the built files: it is
 //! added to HTML pages only as the server sends them.
 
+pub mod changes;
 pub mod http;
 pub mod pages;
 pub mod rebuild;
@@ -19,8 +20,9 @@ use std::sync::mpsc::Receiver;
 use anyhow::Context as _;
 
 use crate::diagnostics::{self, Format};
+use changes::OutputIndex;
 use http::{Reload, Shared};
-use rebuild::{Clock, OutputIndex, Settings, Snapshot, Workspace};
+use rebuild::{Clock, Settings, Snapshot, Workspace};
 use watch::SourceWatcher;
 
 /// What `aushang serve` was asked for.
