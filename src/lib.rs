@@ -11,5 +11,6 @@ pub mod devtools;
 pub mod diagnostics;
 pub mod fsutil;
 pub mod inbox;
+pub mod serve;
 pub mod site;
 pub mod subscribers;

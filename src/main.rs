@@ -30,6 +30,8 @@ enum Command {
     Build(cmd::build::Args),
     /// Check configuration, notices, pages and templates without writing anything.
     Check(cmd::check::Args),
+    /// Live preview: serve the site locally, rebuild and reload on every change, show messages.
+    Serve(cmd::serve::Args),
     /// Write a new notice file with every front-matter field explained.
     New(cmd::new::Args),
     /// Send every due notice to its subscribers, exactly once (or preview with --dry-run).
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => cmd::build::run(&root, args),
         Command::Check(args) => cmd::check::run(&root, args),
+        Command::Serve(args) => cmd::serve::run(&root, args),
         Command::New(args) => cmd::new::run(&root, args),
         Command::Broadcast(args) => cmd::broadcast::run(&root, args),
         Command::Publish(args) => cmd::publish::run(&root, args),

@@ -7,6 +7,7 @@ pub mod fake_graph;
 pub mod inbox;
 pub mod new;
 pub mod publish;
+pub mod serve;
 
 use std::path::Path;
 

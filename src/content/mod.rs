@@ -105,7 +105,7 @@ pub fn load(config: &Config, opts: &LoadOptions) -> (SiteContent, Vec<Problem>) 
 
 /// Gives each address to the first file (in path order) that claims it and reports every other
 /// claimant, naming both files on both sides.
-fn claim_addresses(
+pub(crate) fn claim_addresses(
     notices: Vec<LoadedNotice>,
     pages: Vec<LoadedPage>,
     problems: &mut Vec<Problem>,
@@ -232,7 +232,7 @@ fn stray_files(root: &Path, problems: &mut Vec<Problem>) {
 
 /// The `.md` files under `root/dir`, relative to `root`, sorted. Other files are reported as
 /// warnings (a `wasser.txt` was probably meant to be a notice).
-fn markdown_files(
+pub(crate) fn markdown_files(
     root: &Path,
     dir: &str,
     max_depth: usize,

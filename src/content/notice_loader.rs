@@ -85,6 +85,7 @@ pub struct Anchor {
 }
 
 /// A notice with the positions needed for checks across files.
+#[derive(Clone)]
 pub struct LoadedNotice {
     pub notice: Notice,
     pub text: String,

@@ -24,6 +24,7 @@ struct RawPage {
     slug: Option<Spanned<String>>,
 }
 
+#[derive(Clone)]
 pub struct LoadedPage {
     pub page: Page,
     pub text: String,

@@ -1,0 +1,207 @@
+//! `aushang serve`: a live preview for editors. Builds the site into a temporary folder, serves it
+//! on 127.0.0.1, rebuilds when a source changes and reloads open browser tabs; shows build errors
+//! in the browser instead of stopping; shows each notice's broadcast message on a page of its own
+//! (`/_vorschau/<notice path>`).
+//!
+//! Nothing of the preview (reload script, banner) is ever written into the built files: it is
+//! added to HTML pages only as the server sends them.
+
+pub mod changes;
+pub mod http;
+pub mod pages;
+pub mod rebuild;
+pub mod watch;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+use anyhow::Context as _;
+
+use crate::diagnostics::{self, Format};
+use changes::OutputIndex;
+use http::{Reload, Shared};
+use rebuild::{Clock, Settings, Snapshot, Workspace};
+use watch::SourceWatcher;
+
+/// What `aushang serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub root: PathBuf,
+    /// 0 lets the system pick a free port (the address is printed).
+    pub port: u16,
+    pub include_drafts: bool,
+    pub clock: Clock,
+}
+
+/// Runs the preview until Ctrl+C (or SIGTERM). Fails only when it cannot start: the port is
+/// taken, the temporary folder cannot be made, the sources cannot be watched.
+pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let root = opts
+        .root
+        .canonicalize()
+        .with_context(|| format!("the site folder {} does not exist", opts.root.display()))?;
+    // One temporary folder for the served site and the quick path's scratch space, removed
+    // when the preview ends.
+    let temp = tempfile::Builder::new()
+        .prefix("aushang-serve-")
+        .tempdir()
+        .context("cannot create the preview folder")?;
+    let out = temp.path().join("site");
+    let mut workspace = Workspace::new(Settings {
+        root: root.clone(),
+        out_dir: out.clone(),
+        scratch_dir: temp.path().join("quick"),
+        include_drafts: opts.include_drafts,
+        clock: opts.clock,
+    });
+    let first = workspace.rebuild(&[]);
+    print_outcome(&first, &[], &root);
+    let shared = Arc::new(Shared::new(out, first));
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let watcher = SourceWatcher::start(&root, tx).context("cannot watch the site's files")?;
+    let rebuilder = shared.clone();
+    std::thread::Builder::new()
+        .name("aushang-rebuild".into())
+        .spawn(move || rebuild_loop(workspace, watcher, rx, &rebuilder))
+        .context("cannot start the rebuild thread")?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the web server")?;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on 127.0.0.1:{} (is another preview running? try --port)",
+                    opts.port
+                )
+            })?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Vorschau: http://{addr}/  (Nachrichten: http://{addr}/_vorschau/; beenden mit Strg+C)"
+        );
+        let _ = std::io::stdout().flush();
+        tokio::select! {
+            r = axum::serve(listener, http::router(shared)) => r.context("the web server stopped"),
+            () = shutdown_signal() => Ok(()),
+        }
+    });
+    // Open event streams would keep the runtime busy; the preview folder goes with `temp`.
+    runtime.shutdown_background();
+    drop(temp);
+    result
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// How long a failed rebuild waits for more changes before it shows the errors.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Rebuilds after each batch of changes (batches that arrived meanwhile are merged) and tells
+/// open tabs to reload when the output or the error state changed.
+fn rebuild_loop(
+    mut workspace: Workspace,
+    mut watcher: SourceWatcher,
+    changes: Receiver<Vec<PathBuf>>,
+    shared: &Shared,
+) {
+    let out = workspace.settings().out_dir.clone();
+    let root = workspace.settings().root.clone();
+    let mut index = OutputIndex::default();
+    index.update(&out);
+    while let Ok(mut batch) = changes.recv() {
+        while let Ok(more) = changes.try_recv() {
+            batch.extend(more);
+        }
+        batch.sort();
+        batch.dedup();
+        watcher.watch_new_dirs();
+        let before = shared.snapshot();
+        if before.result.is_ok() {
+            let started = std::time::Instant::now();
+            if let Some(paths) = workspace.quick_pages(&batch) {
+                println!(
+                    "{} vorab neu erstellt in {} ms",
+                    paths.join(", "),
+                    started.elapsed().as_millis()
+                );
+                index.update_files(&out, &paths);
+                shared.announce(Reload::Paths(paths));
+            }
+        }
+        let snap = loop {
+            let snap = workspace.rebuild(&batch);
+            if snap.result.is_ok() {
+                break snap;
+            }
+            // Many editors save by truncating and then writing: a file caught half-written is
+            // not worth an error page if the rest of the save follows at once.
+            match changes.recv_timeout(SETTLE) {
+                Ok(more) => batch.extend(more),
+                Err(_) => break snap,
+            }
+        };
+        print_outcome(&snap, &batch, &root);
+        let changed = index.update(&out);
+        let reload = match (&before.result, &snap.result) {
+            (Ok(_), Ok(_)) => Reload::Paths(changed),
+            (Err(a), Err(b)) if a == b => Reload::Nothing,
+            _ => Reload::Everything,
+        };
+        shared.publish(snap, reload);
+    }
+}
+
+/// One line per rebuild in the terminal, or every problem as `aushang build` prints them.
+fn print_outcome(snap: &Snapshot, changed: &[PathBuf], root: &Path) {
+    let what = match changed {
+        [] => String::new(),
+        [one] => format!("{}: ", one.strip_prefix(root).unwrap_or(one).display()),
+        many => format!("{} Dateien geändert: ", many.len()),
+    };
+    if !snap.warnings.is_empty() {
+        eprint!("{}", diagnostics::render(&snap.warnings, Format::Human));
+    }
+    match &snap.result {
+        Ok(r) => println!(
+            "{what}Website erstellt in {} ms ({} Dateien neu geschrieben, {} Bekanntmachungen veröffentlicht)",
+            snap.took.as_millis(),
+            r.files_changed,
+            r.notices_published
+        ),
+        Err(problems) => {
+            eprint!("{}", diagnostics::render(problems, Format::Human));
+            eprintln!(
+                "{what}die Website kann nicht erstellt werden ({} Fehler); der Browser zeigt die Fehler, bis sie behoben sind",
+                problems.iter().filter(|p| p.is_error()).count()
+            );
+        }
+    }
+    let _ = std::io::stdout().flush();
+}
