@@ -232,10 +232,14 @@ fn default_consent_version() -> String {
     "v1".into()
 }
 fn default_stop_words() -> Vec<String> {
-    ["stop", "stopp", "abmelden", "unsubscribe", "abbestellen"].map(String::from).to_vec()
+    ["stop", "stopp", "abmelden", "unsubscribe", "abbestellen"]
+        .map(String::from)
+        .to_vec()
 }
 fn default_start_words() -> Vec<String> {
-    ["start", "anmelden", "ja", "subscribe", "bestätigen"].map(String::from).to_vec()
+    ["start", "anmelden", "ja", "subscribe", "bestätigen"]
+        .map(String::from)
+        .to_vec()
 }
 fn default_signups_per_hour() -> u32 {
     10

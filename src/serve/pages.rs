@@ -6,11 +6,12 @@ use tera::{Context, Tera};
 
 use crate::broadcast::channels::deliverer::Deliverer;
 use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::message::{Message, MessageKind, german_date, messages_of};
+use crate::broadcast::message::{Message, MessageKind, messages_of};
 use crate::config::Config;
 use crate::content::Notice;
 use crate::diagnostics::{self, Format, Problem};
 use crate::serve::rebuild::Snapshot;
+use crate::site::dates::date_de;
 
 /// Where the broadcast preview of the notice at `/x/y/` lives: `/_vorschau/x/y/`.
 pub const PREVIEW_PREFIX: &str = "/_vorschau";
@@ -114,7 +115,7 @@ fn notice_view(n: &Notice, snap: &Snapshot) -> NoticeView {
             "geplant, erscheint am {}",
             snap.config
                 .as_deref()
-                .map(|c| german_date(n.published_at(), c))
+                .map(|c| date_de(n.published_at(), &c.timezone))
                 .unwrap_or_default()
         )
     } else if n.is_expired(snap.now) {
@@ -151,7 +152,7 @@ fn message_views(config: &Config, notice: &Notice) -> Vec<MessageView> {
                     format!("Nachricht zur Aktualisierung vom {}", m.date_text)
                 }
             };
-            let due = german_date(m.due_from, config);
+            let due = date_de(m.due_from, &config.timezone);
             match deliverer.render(m) {
                 Ok(r) => MessageView {
                     label,
