@@ -320,38 +320,71 @@ pub fn journal_dir(root: &Path) -> PathBuf {
 }
 
 /// Removes every journal row that references `subscriber_id` (the DSGVO Art. 17 path), in the
-/// real journal and the local outbox journal. Returns how many rows were removed.
+/// real journal and the local outbox journal, and unlinks the id from the inbox records
+/// (`subscribers/inbox/*.jsonl` keep the event but no longer say whose it was). Returns how many rows
+/// were changed.
 pub fn forget_subscriber(root: &Path, subscriber_id: &str) -> std::io::Result<usize> {
     let mut removed = 0;
-    for dir in [journal_dir(root), root.join("outbox").join("journal")] {
-        let deliveries = dir.join("deliveries");
-        let Ok(entries) = std::fs::read_dir(&deliveries) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for path in files {
-            let text = std::fs::read_to_string(&path)?;
-            let mut kept = String::with_capacity(text.len());
-            let mut dropped = 0;
-            for line in text.lines() {
-                let mentions = serde_json::from_str::<DeliveryLine>(line)
-                    .map(|l| l.sub == subscriber_id)
-                    .unwrap_or(false);
-                if mentions {
-                    dropped += 1;
-                } else {
-                    kept.push_str(line);
-                    kept.push('\n');
+    for dir in [
+        journal_dir(root).join("deliveries"),
+        root.join("outbox").join("journal").join("deliveries"),
+    ] {
+        removed += rewrite_lines(&dir, |line| {
+            let mentions =
+                serde_json::from_str::<DeliveryLine>(line).is_ok_and(|l| l.sub == subscriber_id);
+            (!mentions).then(|| line.to_string())
+        })?;
+    }
+    removed +=
+        rewrite_lines(
+            &root.join("subscribers").join("inbox"),
+            |line| match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(mut row))
+                    if row.get("sub").and_then(|v| v.as_str()) == Some(subscriber_id) =>
+                {
+                    row.remove("sub");
+                    Some(serde_json::Value::Object(row).to_string())
                 }
-            }
-            if dropped > 0 {
-                crate::fsutil::write_atomic(&path, kept.as_bytes())?;
-                removed += dropped;
+                _ => Some(line.to_string()),
+            },
+        )?;
+    Ok(removed)
+}
+
+/// Rewrites every `.jsonl` file in `dir` atomically through `keep` (None drops the line);
+/// returns the number of lines dropped or changed.
+fn rewrite_lines(dir: &Path, keep: impl Fn(&str) -> Option<String>) -> std::io::Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut changed = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let mut out = String::with_capacity(text.len());
+        let mut touched = 0;
+        for line in text.lines() {
+            match keep(line) {
+                Some(new) => {
+                    if new != line {
+                        touched += 1;
+                    }
+                    out.push_str(&new);
+                    out.push('\n');
+                }
+                None => touched += 1,
             }
         }
+        if touched > 0 {
+            crate::fsutil::write_atomic(&path, out.as_bytes())?;
+            changed += touched;
+        }
     }
-    Ok(removed)
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -507,7 +540,16 @@ mod tests {
         )
         .unwrap();
         drop(j);
-        assert_eq!(forget_subscriber(dir.path(), "s1").unwrap(), 1);
+        let inbox = dir.path().join("subscribers/inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::write(
+            inbox.join("applied.jsonl"),
+            "{\"id\":\"e1\",\"sub\":\"s1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n",
+        )
+        .unwrap();
+        assert_eq!(forget_subscriber(dir.path(), "s1").unwrap(), 2);
+        let applied = std::fs::read_to_string(inbox.join("applied.jsonl")).unwrap();
+        assert_eq!(applied, "{\"id\":\"e1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n");
         let j = Journal::open(&journal_dir(dir.path())).unwrap();
         let log = j.deliveries("/a/#notice", "whatsapp").unwrap();
         assert!(!log.last.contains_key("s1") && log.is_final("s2"));
