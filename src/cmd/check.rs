@@ -60,7 +60,7 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
             );
         }
     };
-    let (site, mut problems) = content::load(
+    let (site, mut problems) = content::load_unrendered(
         &config,
         &LoadOptions {
             include_drafts: true,

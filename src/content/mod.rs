@@ -58,6 +58,20 @@ pub const PAGES_DIR: &str = "content/pages";
 
 /// Loads and validates everything under content/. Returns what loaded fine plus ALL problems found.
 pub fn load(config: &Config, opts: &LoadOptions) -> (SiteContent, Vec<Problem>) {
+    load_bodies(config, opts, notice_loader::Body::Render)
+}
+
+/// Like [`load`] but notice bodies are not rendered (`body_html` is empty): for `check`, which
+/// reports exactly the same problems and never shows HTML.
+pub fn load_unrendered(config: &Config, opts: &LoadOptions) -> (SiteContent, Vec<Problem>) {
+    load_bodies(config, opts, notice_loader::Body::MarkdownOnly)
+}
+
+fn load_bodies(
+    config: &Config,
+    opts: &LoadOptions,
+    body: notice_loader::Body,
+) -> (SiteContent, Vec<Problem>) {
     let mut problems = Vec::new();
     let notice_files = markdown_files(&config.root, NOTICES_DIR, usize::MAX, &mut problems);
     let page_files = markdown_files(&config.root, PAGES_DIR, 1, &mut problems);
@@ -68,7 +82,7 @@ pub fn load(config: &Config, opts: &LoadOptions) -> (SiteContent, Vec<Problem>) 
         .par_iter()
         .map(|file| {
             let mut p = Vec::new();
-            match notice_loader::load_notice(config, file, opts.include_drafts, &mut p) {
+            match notice_loader::load_notice_with(config, file, opts.include_drafts, body, &mut p) {
                 Outcome::Loaded(n) => (Some(*n), p),
                 Outcome::SkippedDraft | Outcome::Invalid => (None, p),
             }

@@ -107,6 +107,26 @@ pub fn load_notice(
     include_drafts: bool,
     problems: &mut Vec<Problem>,
 ) -> Outcome {
+    load_notice_with(config, file, include_drafts, Body::Render, problems)
+}
+
+/// Whether the Markdown body is rendered to HTML while loading. `check` needs no HTML: skipping
+/// it saves most of the loader's work and cannot hide a problem (rendering reports none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    Render,
+    /// `body_html` stays empty.
+    MarkdownOnly,
+}
+
+/// [`load_notice`] with the choice of rendering the body.
+pub fn load_notice_with(
+    config: &Config,
+    file: &Path,
+    include_drafts: bool,
+    body: Body,
+    problems: &mut Vec<Problem>,
+) -> Outcome {
     let src = match SourceFile::read(&config.root, file) {
         Ok(s) => s,
         Err(p) => {
@@ -114,13 +134,23 @@ pub fn load_notice(
             return Outcome::Invalid;
         }
     };
-    notice_from_source(config, src, include_drafts, problems)
+    notice_from_source_with(config, src, include_drafts, body, problems)
 }
 
 pub fn notice_from_source(
     config: &Config,
     src: SourceFile,
     include_drafts: bool,
+    problems: &mut Vec<Problem>,
+) -> Outcome {
+    notice_from_source_with(config, src, include_drafts, Body::Render, problems)
+}
+
+fn notice_from_source_with(
+    config: &Config,
+    src: SourceFile,
+    include_drafts: bool,
+    body: Body,
     problems: &mut Vec<Problem>,
 ) -> Outcome {
     let mut mine = Vec::new();
@@ -136,10 +166,15 @@ pub fn notice_from_source(
     let ok = !mine.iter().any(Problem::is_error);
     problems.append(&mut mine);
     match notice {
-        Some(n) if ok => Outcome::Loaded(Box::new(LoadedNotice {
-            text: src.text,
-            ..n
-        })),
+        Some(mut n) if ok => {
+            if body == Body::Render {
+                n.notice.body_html = markdown::render_markdown(&n.notice.body_markdown);
+            }
+            Outcome::Loaded(Box::new(LoadedNotice {
+                text: src.text,
+                ..n
+            }))
+        }
         _ => Outcome::Invalid,
     }
 }
@@ -449,7 +484,8 @@ fn validate(
         attachments,
         updates,
         body_markdown: body.to_string(),
-        body_html: markdown::render_markdown(body),
+        // Rendered by the caller once the notice is known to be valid (and only if wanted).
+        body_html: String::new(),
     };
     Some(LoadedNotice {
         notice,

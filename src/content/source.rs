@@ -143,6 +143,14 @@ impl SourceFile {
             self.yaml()
         };
         let options = crate::config::yaml_options();
+        // Fast path: when every top-level key is visibly a known one, a successful parse into `T`
+        // is all there is to report; parsing the keys separately only pays for unknown keys or
+        // for YAML that fails to parse (then the full path below reports it as before).
+        if only_known_keys(yaml, known)
+            && let Ok(v) = serde_saphyr::from_str_with_options::<T>(yaml, options.clone())
+        {
+            return Some(v);
+        }
         match serde_saphyr::from_str_with_options::<TopKeys>(yaml, options.clone()) {
             Ok(TopKeys(keys)) => {
                 for key in keys {
@@ -236,6 +244,36 @@ fn yaml_hint(line: &str) -> Option<String> {
         _ => return None,
     };
     Some(example.to_string())
+}
+
+/// Whether the YAML is a plain block mapping whose top-level keys are all in `known`, judged from
+/// the text: the first content line and every line starting in column 0 (other than comments)
+/// must be `key:` with a known, unquoted key. Anything else (quoted or complex keys, flow
+/// mappings, documents markers, indentation at the top) answers `false`, and the caller parses
+/// the keys properly. Since a block mapping's keys all start in the column of its first key,
+/// `true` means no top-level key is unknown.
+fn only_known_keys(yaml: &str, known: &[&str]) -> bool {
+    let mut seen_key = false;
+    for line in yaml.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if !seen_key {
+                return false;
+            }
+            continue;
+        }
+        let Some((key, rest)) = line.split_once(':') else {
+            return false;
+        };
+        if !(rest.is_empty() || rest.starts_with([' ', '\t'])) || !known.contains(&key) {
+            return false;
+        }
+        seen_key = true;
+    }
+    seen_key
 }
 
 /// Reads a file as UTF-8 text, refusing big files before reading them.
@@ -412,6 +450,30 @@ mod tests {
                 .unwrap()
                 .contains("tags: [Baustelle, Umleitung]")
         );
+    }
+
+    #[test]
+    fn known_keys_are_recognised_from_the_text_only_when_certain() {
+        let known = ["title", "date", "tags"];
+        assert!(only_known_keys("title: A\ndate: 2026-11-28\n", &known));
+        assert!(only_known_keys(
+            "# Kopf\ntitle: A\r\ntags:\n  - x\n\ndate:\n",
+            &known
+        ));
+        for unsure in [
+            "",
+            "titel: A\n",
+            "title: A\nTitle: B\n",
+            "\"title\": A\n",
+            "  title: A\n",
+            "{title: A}\n",
+            "title:A\n",
+            "? title\n: A\n",
+            "title: A\n<<: *x\n",
+            "title: A\n---\n",
+        ] {
+            assert!(!only_known_keys(unsure, &known), "{unsure:?}");
+        }
     }
 
     #[test]

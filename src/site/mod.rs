@@ -118,7 +118,16 @@ pub fn build_with_theme(
     keep.extend(static_files.iter().map(|(rel, _)| rel.clone()));
     let css_file = output::file_for_path(&css_path).expect("hash path is safe");
     keep.insert(css_file.clone());
-    let stale_removed = output::remove_stale(&opts.out_dir, &keep)?;
+    let (stale_removed, existing) = output::remove_stale_listing(&opts.out_dir, &keep)?;
+    // A file that is not there yet is written without looking for an old copy first.
+    let write = |rel: &Path, bytes: &[u8]| -> std::io::Result<bool> {
+        let target = opts.out_dir.join(rel);
+        if existing.contains(rel) {
+            output::write_if_changed(&target, bytes)
+        } else {
+            output::write_new(&target, bytes).map(|()| true)
+        }
+    };
     tracing::debug!(
         stale_removed,
         ms = started.elapsed().as_millis(),
@@ -135,10 +144,9 @@ pub fn build_with_theme(
         .par_iter()
         .map(|job| {
             let bytes = site.render(theme, job, &plan.jobs)?;
-            let target = opts.out_dir.join(&job.file);
-            output::write_if_changed(&target, &bytes).map_err(|e| {
+            write(&job.file, &bytes).map_err(|e| {
                 Box::new(Problem::error(
-                    &target,
+                    opts.out_dir.join(&job.file),
                     format!("cannot write the page: {e}"),
                 ))
             })
@@ -147,7 +155,12 @@ pub fn build_with_theme(
     let static_results: Vec<Result<bool, Box<Problem>>> = static_files
         .par_iter()
         .map(|(rel, from)| {
-            output::copy_if_changed(from, &opts.out_dir.join(rel)).map_err(|e| {
+            let copied = if existing.contains(rel) {
+                output::copy_if_changed(from, &opts.out_dir.join(rel))
+            } else {
+                std::fs::read(from).and_then(|bytes| write(rel, &bytes))
+            };
+            copied.map_err(|e| {
                 Box::new(Problem::error(
                     from,
                     format!("cannot copy to the output: {e}"),
@@ -159,11 +172,10 @@ pub fn build_with_theme(
         ms = started.elapsed().as_millis(),
         "pages rendered and static files copied"
     );
-    let css_changed = output::write_if_changed(&opts.out_dir.join(&css_file), theme.css.as_bytes())
-        .map_err(|source| OutputError::Io {
-            path: css_file.clone(),
-            source,
-        })?;
+    let css_changed = write(&css_file, theme.css.as_bytes()).map_err(|source| OutputError::Io {
+        path: css_file.clone(),
+        source,
+    })?;
 
     let mut files_changed = usize::from(css_changed);
     let mut problems = Vec::new();

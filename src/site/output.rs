@@ -115,6 +115,28 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     Ok(true)
 }
 
+/// Writes a file that did not exist when the build started (temp file + rename, like
+/// [`write_if_changed`], without first looking for an old copy to compare).
+pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(TMP_SUFFIX);
+    let tmp = dir.join(tmp_name);
+    if let Err(e) = std::fs::write(&tmp, bytes) {
+        if e.kind() != io::ErrorKind::NotFound {
+            return Err(e);
+        }
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(&tmp, bytes)?;
+    }
+    match std::fs::rename(&tmp, path) {
+        Ok(()) => Ok(()),
+        // A folder in the way (left by an older build): the careful path removes it.
+        Err(_) if path.is_dir() => write_if_changed(path, bytes).map(|_| ()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Copies `from` to `to` unless `to` already has the same content. Returns whether it copied.
 pub fn copy_if_changed(from: &Path, to: &Path) -> io::Result<bool> {
     let src = std::fs::metadata(from)?;
@@ -132,6 +154,16 @@ pub fn copy_if_changed(from: &Path, to: &Path) -> io::Result<bool> {
 /// Deletes every file under `out` that is not in `keep` (relative paths) and then empty folders.
 /// Returns how many files were removed.
 pub fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, OutputError> {
+    remove_stale_listing(out, keep).map(|(removed, _)| removed)
+}
+
+/// [`remove_stale`], also returning the kept files that exist (relative paths): files not in that
+/// set are new and need no comparison with an old copy.
+pub fn remove_stale_listing(
+    out: &Path,
+    keep: &HashSet<PathBuf>,
+) -> Result<(usize, HashSet<PathBuf>), OutputError> {
+    let mut existing = HashSet::new();
     let mut removed = 0;
     let mut dirs = Vec::new();
     for entry in walkdir::WalkDir::new(out).min_depth(1) {
@@ -145,6 +177,8 @@ pub fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, Output
         } else if rel != Path::new(MARKER) && !keep.contains(rel) {
             std::fs::remove_file(entry.path()).map_err(io_err(entry.path()))?;
             removed += 1;
+        } else {
+            existing.insert(rel.to_path_buf());
         }
     }
     // Deepest first, so parents become empty before they are looked at.
@@ -152,7 +186,7 @@ pub fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, Output
     for d in dirs {
         let _ = std::fs::remove_dir(&d);
     }
-    Ok(removed)
+    Ok((removed, existing))
 }
 
 /// The output file for a site path: `/` → `index.html`, `/a/b/` → `a/b/index.html`,

@@ -162,10 +162,13 @@ impl Site<'_> {
             }
             JobKind::Robots => "robots.txt",
         };
+        // Rendered straight into a buffer big enough for most pages: no regrowing, and no second
+        // pass to check UTF-8 that Tera produced from UTF-8 anyway.
+        let mut out = Vec::with_capacity(16 * 1024);
         theme
             .tera
-            .render(template, &ctx)
-            .map(String::into_bytes)
+            .render_to(template, &ctx, &mut out)
+            .map(|()| out)
             .map_err(|e| {
                 let mut p = theme.problem(&e, template);
                 p.message = format!("{} (while rendering {})", p.message, job.path);
