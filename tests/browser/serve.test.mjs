@@ -137,7 +137,7 @@ test("the notice page links to its broadcast preview, which shows the exact mess
   const { page, problems } = await openLive(NOTICE);
   // The banner is serve-only, not the first tab stop, and does not break the page's audit.
   await page.keyboard.press("Tab");
-  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("href")), "#inhalt");
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("href")), "#haupt_inhalt");
   assert.deepEqual(await axeViolations(page), []);
 
   await page.getByRole("link", { name: "WhatsApp-Nachricht zu dieser Bekanntmachung" }).click();

@@ -124,7 +124,7 @@ describe("keyboard", () => {
       });
       assert.deepEqual(first, {
         tag: "A",
-        href: "#inhalt",
+        href: "#haupt_inhalt",
         text: "Zum Inhalt springen",
         visible: true,
       });
@@ -133,7 +133,7 @@ describe("keyboard", () => {
         tag: document.activeElement.tagName,
         id: document.activeElement.id,
       }));
-      assert.deepEqual(focused, { tag: "MAIN", id: "inhalt" });
+      assert.deepEqual(focused, { tag: "MAIN", id: "haupt_inhalt" });
       // The next Tab continues inside the main content, not back in the header.
       await page.keyboard.press("Tab");
       const inMain = await page.evaluate(() => document.activeElement.closest("main") !== null);
