@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-const MONTHS: [&str; 12] = [
+pub const MONTHS: [&str; 12] = [
     "Januar",
     "Februar",
     "März",

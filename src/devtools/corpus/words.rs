@@ -54,20 +54,8 @@ pub const WEEKDAYS: &[&str] = &[
     "Sonntag",
 ];
 
-pub const MONTHS: &[&str] = &[
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-];
+/// German month names, shared with the site's date formatting.
+pub const MONTHS: &[&str] = &crate::site::dates::MONTHS;
 
 pub const PEOPLE: &[&str] = &[
     "Frau Miriam Musterfrau",
