@@ -128,8 +128,9 @@ EOF
 cat > "$site/layouts/index.html" <<'EOF'
 {{ define "main" }}
 <h1>Aktuelle Bekanntmachungen</h1>
-{{ $pages := where .Site.RegularPages "Section" "bekanntmachungen" }}
-{{ range (.Paginate $pages).Pages }}{{ partial "card.html" . }}{{ end }}
+{{/* No `where` here: the template runs once per pager page, and filtering all pages each time
+     would make Hugo's front page quadratic. The four standing pages are listed too. */}}
+{{ range (.Paginate .Site.RegularPages).Pages }}{{ partial "card.html" . }}{{ end }}
 {{ partial "pagination.html" . }}
 {{ end }}
 EOF

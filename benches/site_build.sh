@@ -6,7 +6,10 @@
 #
 # usage: benches/site_build.sh [SIZE ...]          e.g. benches/site_build.sh 10000
 # env:   BENCH_DIR (default /tmp/aushang-bench: corpora and outputs, reused if present)
-#        RUNS (runs per tool at sizes up to 10,000; default 5), RUNS_LARGE (above; default 3)
+#        RUNS (runs per tool at sizes up to 10,000; default 5), RUNS_LARGE (above; default 3),
+#        HUGO_RUNS_LARGE (Hugo runs above 10,000, without warm-up; default 1: Hugo needs minutes
+#        and ~7 GB there), APPEND=1 (add to the samples of an earlier invocation, e.g. to run
+#        50000 separately)
 #        RESULTS (default benches/RESULTS.md; set to /dev/null to keep the file)
 #
 # Installs nothing. Needs: hugo (Debian package `hugo`), /usr/bin/time (package `time`), python3.
@@ -24,6 +27,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=${BENCH_DIR:-/tmp/aushang-bench}
 runs=${RUNS:-5}
 runs_large=${RUNS_LARGE:-3}
+hugo_runs_large=${HUGO_RUNS_LARGE:-1}
 results=${RESULTS:-$root/benches/RESULTS.md}
 now="2026-11-28 12:00"
 sizes=("$@")
@@ -43,10 +47,10 @@ echo "building aushang (release) ..." >&2
 bin=$root/target/release/aushang
 mkdir -p "$bench_dir"
 samples=$bench_dir/samples.tsv
-: > "$samples"
+[ "${APPEND:-0}" = 1 ] || : > "$samples"
 
 # measure SIZE TOOL OUTDIR CMD...: one timed run, appended to samples.tsv as
-# size, tool, wall seconds, peak RSS KiB, output files.
+# size, tool, wall seconds, peak RSS KiB, output files, CPU seconds (user + system).
 measure() {
   local size=$1 tool=$2 out=$3
   shift 3
@@ -70,10 +74,11 @@ for line in open(sys.argv[1]):
 EOF
 )
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$t")
+  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$t")
   files=0
   [ "$out" != - ] && files=$(find "$out" -type f | wc -l)
-  printf '%s\t%s\t%s\t%s\t%s\n' "$size" "$tool" "$wall" "$rss" "$files" >> "$samples"
-  printf '  %-14s %7ss  %7s MiB  %s files\n' "$tool" "$wall" "$((rss / 1024))" "$files" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$tool" "$wall" "$rss" "$files" "$cpu" >> "$samples"
+  printf '  %-14s %7ss  %6ss CPU  %7s MiB  %s files\n' "$tool" "$wall" "$cpu" "$((rss / 1024))" "$files" >&2
 }
 
 for n in "${sizes[@]}"; do
@@ -93,7 +98,7 @@ for n in "${sizes[@]}"; do
   manifest=$bench_dir/manifest-$n.txt
   # Warm-up (page cache, and the reference output for the floor's manifest); not counted.
   "$bin" --root "$site" build --now "$now" --out "$outs/warm-aushang" > /dev/null
-  hugo --quiet --source "$hugo_site" --destination "$outs/warm-hugo" > /dev/null
+  [ "$n" -gt 10000 ] || hugo --quiet --source "$hugo_site" --destination "$outs/warm-hugo" > /dev/null
   (cd "$outs/warm-aushang" && find . -type f ! -name .aushang-build -printf '%s %P\n') > "$manifest"
   r=$runs
   [ "$n" -gt 10000 ] && r=$runs_large
@@ -101,7 +106,9 @@ for n in "${sizes[@]}"; do
   for i in $(seq "$r"); do
     measure "$n" "aushang build" "$outs/aushang-$i" "$bin" --root "$site" build --now "$now" --out "$outs/aushang-$i"
     measure "$n" "aushang check" - "$bin" --root "$site" check
-    measure "$n" "hugo" "$outs/hugo-$i" hugo --quiet --source "$hugo_site" --destination "$outs/hugo-$i"
+    if [ "$n" -le 10000 ] || [ "$i" -le "$hugo_runs_large" ]; then
+      measure "$n" "hugo" "$outs/hugo-$i" hugo --quiet --source "$hugo_site" --destination "$outs/hugo-$i"
+    fi
     measure "$n" "I/O floor" "$outs/floor-$i" "$bin" io-floor --input "$site/content" --input "$site/static" \
       --input "$site/aushang.yaml" --manifest "$manifest" --out "$outs/floor-$i"
   done
@@ -120,15 +127,18 @@ import statistics, sys, datetime
 samples, results, nproc, cpu, ram, hugo, commit = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(samples) if l.strip()]
 data = {}
-for size, tool, wall, rss, files in rows:
-    d = data.setdefault((int(size), tool), {"wall": [], "rss": [], "files": int(files)})
+for row in rows:
+    size, tool, wall, rss, files = row[:5]
+    d = data.setdefault((int(size), tool), {"wall": [], "rss": [], "cpu": [], "files": int(files)})
     d["wall"].append(float(wall))
     d["rss"].append(int(rss))
+    if len(row) > 5:
+        d["cpu"].append(float(row[5]))
 tools = ["aushang build", "aushang check", "hugo", "I/O floor"]
 sizes = sorted({s for s, _ in data})
 lines = [
-    "| notices | tool | runs | median wall (s) | min–max (s) | × Hugo | × I/O floor | × build | peak RSS (MiB) | output files |",
-    "|--:|:--|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| notices | tool | runs | median wall (s) | min–max (s) | median CPU (s) | × Hugo | × I/O floor | × build | peak RSS (MiB) | output files |",
+    "|--:|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
 ]
 med = {k: statistics.median(v["wall"]) for k, v in data.items()}
 for s in sizes:
@@ -140,8 +150,10 @@ for s in sizes:
         def ratio(other):
             o = med.get((s, other))
             return f"{m / o:.2f}" if o else "–"
+        cpu_s = f"{statistics.median(d['cpu']):.2f}" if d["cpu"] else "–"
         lines.append(
             f"| {s:,} | {t} | {len(d['wall'])} | {m:.2f} | {min(d['wall']):.2f}–{max(d['wall']):.2f} "
+            f"| {cpu_s} "
             f"| {ratio('hugo') if t != 'hugo' else '1'} | {ratio('I/O floor') if t != 'I/O floor' else '1'} "
             f"| {ratio('aushang build') if t == 'aushang check' else ''} "
             f"| {max(d['rss']) / 1024:.0f} | {d['files'] if d['files'] else ''} |"
