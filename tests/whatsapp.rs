@@ -372,8 +372,10 @@ async fn the_rate_limiter_keeps_below_the_fakes_limit() {
         ..FakeConfig::default()
     };
     let (fake, client) = fake(config).await;
-    // 6/s against a limit of 8 leaves room for scheduling jitter on a busy machine
-    let limiter = Arc::new(RateLimiter::new(6));
+    // 4/s against a limit of 8: arrivals (not grants) are what the fake counts, so leave ample
+    // room for scheduling jitter on a busy machine; the window property itself is proven with
+    // the paused clock in the rate limiter's unit tests
+    let limiter = Arc::new(RateLimiter::new(4));
     let mut tasks = Vec::new();
     for i in 0..10 {
         let (client, limiter) = (client.clone(), limiter.clone());
@@ -389,7 +391,7 @@ async fn the_rate_limiter_keeps_below_the_fakes_limit() {
     }
     assert_eq!(fake.messages().len(), 10);
     // without the limiter, the same 10 requests get five 130429s (test above); arrival times
-    // may bunch a little on a busy machine, hence the limit's headroom over 6/s
+    // may bunch a little on a busy machine, hence the limit's headroom over 4/s
     let stats = fake.stats();
     assert!(stats.errors.is_empty(), "{stats:?}");
     assert!(stats.max_per_second <= 8, "{stats:?}");
