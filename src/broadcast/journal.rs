@@ -122,10 +122,6 @@ impl Journal {
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Whether `msg` was completed (or marked) on `channel`.
     pub fn is_complete(&self, msg: &str, channel: &str) -> bool {
         self.index().iter().any(|l| {

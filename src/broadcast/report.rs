@@ -53,10 +53,6 @@ impl RunReport {
                 .all(|m| m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0)
     }
 
-    pub fn total_sent(&self) -> usize {
-        self.messages.iter().map(|m| m.sent).sum()
-    }
-
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if self.messages.is_empty() {
