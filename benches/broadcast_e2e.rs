@@ -67,6 +67,7 @@ fn write_site(
             consent_text: "v1".into(),
             confirmed_at: None,
             unsubscribed_at: None,
+            bsuid: None,
         })
         .collect();
     SubscriberList::new(list).save(&dir, &recipients).unwrap();

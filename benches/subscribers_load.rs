@@ -40,6 +40,7 @@ fn main() {
             consent_text: "v1".into(),
             confirmed_at: (i % 10 != 0).then_some(consent),
             unsubscribed_at: None,
+            bsuid: None,
         })
         .collect();
     let list = SubscriberList::new(subscribers);

@@ -208,6 +208,10 @@ pub struct InboxConfig {
     /// web sign-ups, asking them to reply JA; without it they confirm by writing START.
     #[serde(default)]
     pub confirmation_template: Option<String>,
+    /// A subscriber whose messages failed as undeliverable (131026) on this many different
+    /// notices in a row becomes `unreachable` and gets nothing until their own START.
+    #[serde(default = "default_unreachable_after")]
+    pub unreachable_after: u32,
 }
 
 fn default_api_url() -> String {
@@ -245,6 +249,9 @@ fn default_signups_per_hour() -> u32 {
     10
 }
 fn default_min_fill_seconds() -> u64 {
+    3
+}
+fn default_unreachable_after() -> u32 {
     3
 }
 fn yes() -> bool {

@@ -64,6 +64,7 @@ fn subscriber(i: usize, topics: &[&str], status: Status) -> Subscriber {
         consent_text: "v1".into(),
         confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
         unsubscribed_at: None,
+        bsuid: None,
     }
 }
 

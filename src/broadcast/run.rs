@@ -188,6 +188,20 @@ async fn send_all(
         }
         Deliverer::Outbox { .. } => (1000, 4, None),
     };
+    // Template states and unreachable subscribers recorded by `aushang inbox pull` (inbox owns these).
+    if let Deliverer::WhatsApp { .. } = &deliverer {
+        let update_due = planned
+            .iter()
+            .any(|p| p.message.is_update() && p.decision == Decision::Due);
+        if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
+            report.stopped = Some(why);
+            held_back(&planned, &subscribers, &deliverer, report);
+            return Ok(());
+        }
+        report
+            .warnings
+            .extend(crate::inbox::undeliverable::skipped_warning(&subscribers));
+    }
     if let Deliverer::WhatsApp { client, config: w } = &deliverer
         && let Some(waba) = &w.waba_id
     {

@@ -254,6 +254,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         } else {
             None
         },
+        bsuid: None,
     };
     let policy = if args.resubscribe {
         Resubscribe::WithNewConsent

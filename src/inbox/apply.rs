@@ -1,5 +1,9 @@
 //! Applying inbox events to the subscriber list, in event-time order and idempotently.
 //!
+//! A WhatsApp user is found by number or, when Meta sent only the business-scoped user id
+//! (BSUID), by the BSUID learned earlier from a webhook that carried both. `unreachable` rows
+//! (see `inbox::undeliverable`) become `active` again through their own START.
+//!
 //! Conflicts are decided by event time: an event older than the row's last change of state is
 //! recorded and ignored (a START written before a STOP that was already applied does not undo
 //! it; a STOP older than a fresh subscription does not end it). An unsubscribed person becomes
@@ -138,6 +142,7 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
                 consent_text: version.clone(),
                 confirmed_at: None,
                 unsubscribed_at: None,
+                bsuid: None,
             };
             let existing =
                 row_by_address(list, address).map(|s| (s.id.clone(), s.status, s.unsubscribed_at));
@@ -178,22 +183,56 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
             at,
             action,
             address,
+            bsuid,
             ..
         } => {
-            let Some(address) = address else {
-                // Only a business-scoped user id: the list stores phone numbers only.
-                return applied(
-                    "not matched: sender without a phone number (BSUID only)",
-                    None,
-                );
+            let id = find(list, address.as_deref(), bsuid.as_deref());
+            if let (Some(id), Some(b)) = (&id, bsuid) {
+                learn_bsuid(list, id, b);
+            }
+            let address = match (address, &id) {
+                (Some(a), _) => a.clone(),
+                (None, Some(id)) => list.get(id).map(|s| s.address.clone()).unwrap_or_default(),
+                // A START from someone known only by a BSUID cannot subscribe: no number.
+                (None, None) => {
+                    return applied("not matched: BSUID not known, no phone number", None);
+                }
             };
             match action {
-                KeywordAction::Start => start(list, address, *at, consent_version),
-                KeywordAction::Stop => {
-                    let id = row_by_address(list, address).map(|s| s.id.clone());
-                    stop(list, id, *at)
-                }
+                KeywordAction::Start => start(list, &address, *at, consent_version, bsuid),
+                KeywordAction::Stop => stop(list, id, *at),
             }
+        }
+        Event::Preference {
+            at,
+            address,
+            bsuid,
+            value,
+            ..
+        } => {
+            let id = find(list, address.as_deref(), bsuid.as_deref());
+            if let (Some(id), Some(b)) = (&id, bsuid) {
+                learn_bsuid(list, id, b);
+            }
+            match value.as_str() {
+                // WhatsApp's own "stop" covers only marketing; a town that asked for no more
+                // messages is told so anyway (policy: respect every opt-out request).
+                "stop" => {
+                    let mut r = stop(list, id, *at);
+                    if r.outcome == "unsubscribed" {
+                        r.outcome = "unsubscribed (stopped marketing messages in WhatsApp)";
+                    }
+                    r
+                }
+                "resume" => applied(
+                    "recorded: marketing messages resumed (no change; START subscribes again)",
+                    id,
+                ),
+                _ => applied("recorded: unknown preference value (no change)", id),
+            }
+        }
+        Event::Template { .. } => {
+            applied("template change (subscribers/inbox/templates.json)", None)
         }
         Event::LinkUnsubscribe { at, subscriber } => {
             let id = list.get(subscriber).map(|s| s.id.clone());
@@ -208,6 +247,7 @@ fn start(
     address: &str,
     at: Timestamp,
     consent_version: &str,
+    bsuid: &Option<String>,
 ) -> Applied {
     let candidate = Subscriber {
         id: String::new(),
@@ -222,6 +262,7 @@ fn start(
         consent_text: consent_version.to_string(),
         confirmed_at: Some(at),
         unsubscribed_at: None,
+        bsuid: bsuid.clone(),
     };
     let Some(row) = row_by_address_mut(list, address) else {
         let id = added_id(list.add(candidate, Resubscribe::Never));
@@ -234,6 +275,12 @@ fn start(
             row.status = Status::Active;
             row.confirmed_at = Some(at);
             applied("confirmed", Some(id))
+        }
+        // Undeliverable messages counted before this START no longer count (confirmed_at).
+        Status::Unreachable => {
+            row.status = Status::Active;
+            row.confirmed_at = Some(at);
+            applied("active again (was unreachable)", Some(id))
         }
         Status::Unsubscribed if row.unsubscribed_at.is_some_and(|u| u > at) => {
             applied("ignored: older than the unsubscribe", Some(id))
@@ -264,6 +311,40 @@ fn stop(list: &mut SubscriberList, id: Option<String>, at: Timestamp) -> Applied
     let channel = row.channel;
     list.unsubscribe(&address, Some(channel), at);
     applied("unsubscribed", Some(id))
+}
+
+/// The WhatsApp row with this number, else the one with this BSUID.
+fn find(list: &SubscriberList, address: Option<&str>, bsuid: Option<&str>) -> Option<String> {
+    address
+        .and_then(|a| row_by_address(list, a))
+        .or_else(|| {
+            bsuid.and_then(|b| {
+                list.subscribers
+                    .iter()
+                    .find(|s| s.channel == Channel::WhatsApp && s.bsuid.as_deref() == Some(b))
+            })
+        })
+        .map(|s| s.id.clone())
+}
+
+/// Stores `bsuid` on row `id`; a BSUID belongs to one person, so another row holding it (an old
+/// number of the same person) loses it. Returns whether anything changed.
+pub fn learn_bsuid(list: &mut SubscriberList, id: &str, bsuid: &str) -> bool {
+    if bsuid.is_empty()
+        || list
+            .get(id)
+            .is_none_or(|s| s.bsuid.as_deref() == Some(bsuid))
+    {
+        return false;
+    }
+    for s in list.subscribers.iter_mut() {
+        if s.id == id {
+            s.bsuid = Some(bsuid.to_string());
+        } else if s.bsuid.as_deref() == Some(bsuid) {
+            s.bsuid = None;
+        }
+    }
+    true
 }
 
 fn row_by_address<'a>(list: &'a SubscriberList, address: &str) -> Option<&'a Subscriber> {

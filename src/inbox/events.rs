@@ -63,6 +63,41 @@ pub enum Event {
         correlation: Option<String>,
         #[serde(default)]
         error_codes: Vec<i64>,
+        /// `recipient_user_id`: the recipient's business-scoped user id, when Meta sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bsuid: Option<String>,
+    },
+    /// `user_preferences`: the person stopped or resumed *marketing* messages in WhatsApp.
+    Preference {
+        at: Timestamp,
+        /// E.164 of the person; absent when Meta sent only a business-scoped user id.
+        #[serde(default)]
+        address: Option<String>,
+        #[serde(default)]
+        bsuid: Option<String>,
+        /// `stop` or `resume` (anything else is recorded and ignored).
+        value: String,
+        /// `marketing_messages`.
+        category: String,
+    },
+    /// A template changed state, category or quality (`message_template_status_update`,
+    /// `template_category_update`, `message_template_quality_update`). No personal data.
+    Template {
+        at: Timestamp,
+        name: String,
+        #[serde(default)]
+        language: String,
+        /// The webhook field it came from.
+        field: String,
+        /// The new status: `APPROVED`, `PAUSED`, `DISABLED`, `REJECTED`, `REINSTATED`, …
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quality: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
 }
 
@@ -115,6 +150,34 @@ impl std::fmt::Debug for Event {
                 .field("status", status)
                 .field("error_codes", error_codes)
                 .finish_non_exhaustive(),
+            Event::Preference {
+                at, address, value, ..
+            } => f
+                .debug_struct("Preference")
+                .field("at", at)
+                .field("address", &address.as_deref().map(mask))
+                .field("value", value)
+                .finish_non_exhaustive(),
+            Event::Template {
+                at,
+                name,
+                language,
+                field,
+                status,
+                category,
+                quality,
+                reason,
+            } => f
+                .debug_struct("Template")
+                .field("at", at)
+                .field("name", name)
+                .field("language", language)
+                .field("field", field)
+                .field("status", status)
+                .field("category", category)
+                .field("quality", quality)
+                .field("reason", reason)
+                .finish(),
         }
     }
 }
@@ -126,7 +189,9 @@ impl Event {
             Event::Signup { at, .. }
             | Event::Keyword { at, .. }
             | Event::LinkUnsubscribe { at, .. }
-            | Event::Status { at, .. } => *at,
+            | Event::Status { at, .. }
+            | Event::Preference { at, .. }
+            | Event::Template { at, .. } => *at,
         }
     }
 
@@ -143,6 +208,10 @@ impl Event {
             } => "stop",
             Event::LinkUnsubscribe { .. } => "link_unsubscribe",
             Event::Status { .. } => "status",
+            Event::Preference { value, .. } if value == "stop" => "marketing_stop",
+            Event::Preference { value, .. } if value == "resume" => "marketing_resume",
+            Event::Preference { .. } => "marketing_preference",
+            Event::Template { .. } => "template",
         }
     }
 }
@@ -155,6 +224,23 @@ pub fn inbound_id(wamid: &str) -> String {
 /// The id of a status event: one per (message, status), as Meta's retries require.
 pub fn status_id(wamid: &str, status: &str) -> String {
     format!("s-{}", short_hash(&format!("status:{wamid}:{status}")))
+}
+
+/// The id of a `user_preferences` change: one per (person, value, time), stable across retries.
+pub fn preference_id(person: &str, value: &str, timestamp: &str) -> String {
+    format!(
+        "p-{}",
+        short_hash(&format!("preference:{person}:{value}:{timestamp}"))
+    )
+}
+
+/// The id of a template webhook: a hash of the change as Meta sent it (and the entry time), so
+/// a retry is the same event and a later change of the same template is a new one.
+pub fn template_id(change: &str, entry_time: Option<i64>) -> String {
+    format!(
+        "t-{}",
+        short_hash(&format!("template:{entry_time:?}:{change}"))
+    )
 }
 
 /// A fresh id for an event without a natural key (web sign-up, opt-out link).
@@ -171,7 +257,7 @@ pub fn is_event_id(id: &str) -> bool {
     let Some((prefix, rest)) = id.split_once('-') else {
         return false;
     };
-    matches!(prefix, "m" | "s" | "w")
+    matches!(prefix, "m" | "s" | "w" | "p" | "t")
         && rest.len() == 24
         && rest
             .chars()
@@ -191,7 +277,13 @@ mod tests {
         assert_eq!(inbound_id("wamid.A"), inbound_id("wamid.A"));
         assert_ne!(inbound_id("wamid.A"), inbound_id("wamid.B"));
         assert_ne!(status_id("wamid.A", "sent"), status_id("wamid.A", "read"));
-        for id in [inbound_id("x"), status_id("x", "sent"), random_id()] {
+        for id in [
+            inbound_id("x"),
+            status_id("x", "sent"),
+            random_id(),
+            preference_id("49151", "stop", "1"),
+            template_id("{}", Some(1)),
+        ] {
             assert!(is_event_id(&id), "{id}");
         }
         assert!(!is_event_id("../etc/passwd"));

@@ -12,6 +12,8 @@ pub mod server;
 pub mod signup;
 pub mod statuses;
 pub mod store;
+pub mod templates;
+pub mod undeliverable;
 pub mod webhook;
 
 pub use server::{RunningInbox, start};

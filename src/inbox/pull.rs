@@ -90,11 +90,8 @@ impl PullReport {
                 self.statuses.failures_recorded
             );
         }
-        for sub in &self.statuses.repeatedly_undeliverable {
-            let _ = writeln!(
-                out,
-                "  {sub}: repeatedly undeliverable (131026) — consider `aushang subscribers remove`"
-            );
+        for line in self.statuses.report_lines() {
+            let _ = writeln!(out, "{line}");
         }
         if self.confirmations_sent + self.confirmations_failed > 0 {
             let _ = writeln!(
@@ -197,13 +194,13 @@ async fn pull_async(
             .filter(|e| !matches!(e.event, super::events::Event::Status { .. }))
             .count()
             - results.len();
+        let s = statuses::record_batch(config, &envelopes, &mut list, opts.now)
+            .context("recording delivery statuses")?;
+        report.statuses.merge(s);
         if list != before {
             list.save(&dir, &recipients)?;
         }
         log.save(opts.now)?;
-        let s =
-            statuses::record(&config.root, &envelopes).context("recording delivery statuses")?;
-        merge_statuses(&mut report.statuses, s);
         let to_confirm: Vec<(String, String)> = results
             .iter()
             .filter(|(_, a)| a.needs_confirmation)
@@ -235,6 +232,8 @@ async fn pull_async(
             break;
         }
     }
+    // Loud on every pull while a configured template is blocked, not only when the change came.
+    report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)
 }
 
@@ -327,17 +326,6 @@ async fn fetch(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Resul
         .json()
         .await
         .context("the inbox's event list is not readable")
-}
-
-fn merge_statuses(into: &mut StatusSummary, s: StatusSummary) {
-    for (k, v) in s.by_status {
-        *into.by_status.entry(k).or_default() += v;
-    }
-    into.resolved += s.resolved;
-    into.failures_recorded += s.failures_recorded;
-    if !s.repeatedly_undeliverable.is_empty() {
-        into.repeatedly_undeliverable = s.repeatedly_undeliverable;
-    }
 }
 
 /// Sends the confirmation template to new web sign-ups (double opt-in), recording each attempt.

@@ -5,8 +5,11 @@
 //! see `broadcast::send::correlation`). A `sent`/`delivered`/`read` status for a delivery the
 //! journal holds as uncertain (killed mid-request, or no answer) records it as `sent`, so
 //! `--resend-uncertain` is not needed for it; a `failed` status for such a delivery records it as
-//! failed. Every `failed` status is kept in `subscribers/inbox/statuses.jsonl` (ids and codes only)
-//! so numbers that repeatedly fail with 131026 (not on WhatsApp) can be found.
+//! failed. Every `failed` status is kept in `subscribers/inbox/statuses.jsonl` (ids and codes only).
+//!
+//! [`record_batch`] is what `aushang inbox pull` calls: the above, plus learning BSUIDs from
+//! statuses, template state changes (`inbox::templates`) and marking subscribers that fail
+//! with 131026 repeatedly `unreachable` (`inbox::undeliverable`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -15,12 +18,14 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
+use super::templates::TemplateBook;
 use crate::broadcast::journal::{DeliveryLine, DeliveryState, FailureClass, Journal, journal_dir};
+use crate::config::Config;
+use crate::subscribers::SubscriberList;
 
 pub const STATUSES_FILE: &str = "statuses.jsonl";
 /// Failures with this code for the same subscriber, counted as "repeatedly undeliverable".
 pub const UNDELIVERABLE: i64 = 131026;
-pub const REPEATED: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureLine {
@@ -41,8 +46,59 @@ pub struct StatusSummary {
     /// Uncertain journal entries now known to be sent (or failed).
     pub resolved: usize,
     pub failures_recorded: usize,
-    /// Subscriber ids with at least [`REPEATED`] 131026 failures on record.
-    pub repeatedly_undeliverable: Vec<String>,
+    /// `(subscriber id, masked address)` marked `unreachable` by this pull.
+    pub unreachable: Vec<(String, String)>,
+    /// Subscribers whose business-scoped user id was learned from a status.
+    pub bsuids_learned: usize,
+    /// Template changes applied to `subscribers/inbox/templates.json`.
+    pub template_changes: usize,
+    /// Loud lines about the configured templates (paused, disabled, re-categorised…).
+    pub template_alerts: Vec<String>,
+}
+
+impl StatusSummary {
+    /// Adds the counts of a later page of the same pull.
+    pub fn merge(&mut self, s: StatusSummary) {
+        for (k, v) in s.by_status {
+            *self.by_status.entry(k).or_default() += v;
+        }
+        self.resolved += s.resolved;
+        self.failures_recorded += s.failures_recorded;
+        self.unreachable.extend(s.unreachable);
+        self.bsuids_learned += s.bsuids_learned;
+        self.template_changes += s.template_changes;
+        if !s.template_alerts.is_empty() {
+            self.template_alerts = s.template_alerts;
+        }
+    }
+
+    /// The lines `aushang inbox pull` prints after the status counts; the template alerts are
+    /// shouted, since the next broadcast will stop on them.
+    pub fn report_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (id, masked) in &self.unreachable {
+            out.push(format!(
+                "  {id} ({masked}): now unreachable (131026 on several notices in a row); gets \
+                 nothing until they write START"
+            ));
+        }
+        if self.bsuids_learned > 0 {
+            out.push(format!(
+                "  {} business-scoped user id(s) learned",
+                self.bsuids_learned
+            ));
+        }
+        if self.template_changes > 0 {
+            out.push(format!(
+                "  {} template change(s) recorded in subscribers/inbox/templates.json",
+                self.template_changes
+            ));
+        }
+        for a in &self.template_alerts {
+            out.push(format!("WARNING: {a}"));
+        }
+        out
+    }
 }
 
 /// `m=<key>;s=<sub>;a=<n>` → (key, sub, attempt).
@@ -83,6 +139,7 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
             status,
             correlation,
             error_codes,
+            ..
         } = &e.event
         else {
             continue;
@@ -139,19 +196,51 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
         }
         crate::fsutil::write_atomic(&path, text.as_bytes())?;
     }
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in &lines {
-        if let Some(sub) = &l.sub
-            && l.codes.contains(&UNDELIVERABLE)
+    Ok(summary)
+}
+
+/// Everything a pull does with the non-subscriber events of one page, before the list is
+/// saved: [`record`], BSUIDs from statuses, template states, and `unreachable` marking (which
+/// changes `list`). Idempotent: the same events again change nothing.
+pub fn record_batch(
+    config: &Config,
+    events: &[Envelope],
+    list: &mut SubscriberList,
+    now: Timestamp,
+) -> std::io::Result<StatusSummary> {
+    let root = &config.root;
+    let mut summary = record(root, events)?;
+    for e in events {
+        if let Event::Status {
+            correlation: Some(c),
+            bsuid: Some(b),
+            ..
+        } = &e.event
+            && let Some((_, sub, _)) = parse_correlation(c)
+            && super::apply::learn_bsuid(list, &sub, b)
         {
-            *counts.entry(sub).or_default() += 1;
+            summary.bsuids_learned += 1;
         }
     }
-    summary.repeatedly_undeliverable = counts
-        .into_iter()
-        .filter(|(_, n)| *n >= REPEATED)
-        .map(|(s, _)| s.to_string())
-        .collect();
+    if events
+        .iter()
+        .any(|e| matches!(e.event, Event::Template { .. }))
+    {
+        let mut book = TemplateBook::load(root).map_err(std::io::Error::other)?;
+        let before = book.templates.len();
+        if book.apply(events) {
+            summary.template_changes = events
+                .iter()
+                .filter(|e| matches!(e.event, Event::Template { .. }))
+                .count()
+                .max(book.templates.len() - before);
+            book.save(root)?;
+        }
+    }
+    summary.template_alerts = super::templates::alerts(config);
+    let threshold = config.inbox.as_ref().map_or(3, |i| i.unreachable_after);
+    let r = super::undeliverable::update(root, events, list, threshold, now)?;
+    summary.unreachable = r.marked;
     Ok(summary)
 }
 
@@ -202,6 +291,7 @@ mod tests {
                 status: status.into(),
                 correlation: Some(crate::broadcast::send::correlation(msg, sub, 1)),
                 error_codes: codes,
+                bsuid: None,
             },
         };
         let events = vec![

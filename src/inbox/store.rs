@@ -277,6 +277,7 @@ mod tests {
                 status: "sent".into(),
                 correlation: None,
                 error_codes: vec![],
+                bsuid: None,
             },
         }
     }

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::events::{Envelope, Event, KeywordAction, inbound_id, status_id};
+use super::events::{
+    Envelope, Event, KeywordAction, inbound_id, preference_id, status_id, template_id,
+};
 use crate::subscribers::{Channel, address};
 
 /// Whether `header` (`sha256=<hex>`) is the HMAC-SHA256 of `body` keyed with `app_secret`.
@@ -121,6 +123,9 @@ struct Payload {
 
 #[derive(Deserialize)]
 struct Entry {
+    /// Unix seconds; template webhooks carry it (used to tell a retry from a new change).
+    #[serde(default)]
+    time: Option<i64>,
     #[serde(default)]
     changes: Vec<Change>,
 }
@@ -141,7 +146,62 @@ struct MessagesValue {
     messages: Vec<Inbound>,
     #[serde(default)]
     statuses: Vec<StatusItem>,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default)]
+    user_preferences: Vec<PreferenceItem>,
 }
+
+/// `contacts[]`: the sender's number (`wa_id`) and, since 2026, business-scoped user id.
+#[derive(Deserialize)]
+struct Contact {
+    #[serde(default)]
+    wa_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PreferenceItem {
+    #[serde(default)]
+    wa_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    value: String,
+    /// Unix seconds, as a number or a string.
+    #[serde(default)]
+    timestamp: Option<serde_json::Value>,
+}
+
+/// The value of `message_template_status_update`, `template_category_update` and
+/// `message_template_quality_update`.
+#[derive(Deserialize)]
+struct TemplateValue {
+    #[serde(default)]
+    message_template_name: Option<String>,
+    #[serde(default)]
+    message_template_language: Option<String>,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    new_category: Option<String>,
+    #[serde(default)]
+    correct_category: Option<String>,
+    #[serde(default)]
+    new_quality_score: Option<String>,
+}
+
+/// The webhook fields about templates this tool records.
+pub const TEMPLATE_FIELDS: [&str; 3] = [
+    "message_template_status_update",
+    "template_category_update",
+    "message_template_quality_update",
+];
 
 #[derive(Deserialize)]
 struct Metadata {
@@ -205,6 +265,8 @@ struct StatusItem {
     #[serde(default)]
     biz_opaque_callback_data: Option<String>,
     #[serde(default)]
+    recipient_user_id: Option<String>,
+    #[serde(default)]
     errors: Vec<StatusError>,
 }
 
@@ -229,8 +291,16 @@ pub fn parse(
         )));
     }
     let mut out = Parsed::default();
-    for change in payload.entry.into_iter().flat_map(|e| e.changes) {
-        if change.field != "messages" {
+    for (entry_time, change) in payload
+        .entry
+        .into_iter()
+        .flat_map(|e| e.changes.into_iter().map(move |c| (e.time, c)))
+    {
+        if TEMPLATE_FIELDS.contains(&change.field.as_str()) {
+            template_change(&change, entry_time, now, &mut out)?;
+            continue;
+        }
+        if change.field != "messages" && change.field != "user_preferences" {
             out.ignored += 1;
             continue;
         }
@@ -244,8 +314,11 @@ pub fn parse(
             out.ignored += 1;
             continue;
         }
+        for p in value.user_preferences {
+            preference(p, &value.contacts, now, &mut out);
+        }
         for m in value.messages {
-            inbound(m, keywords, now, &mut out);
+            inbound(m, &value.contacts, keywords, now, &mut out);
         }
         for s in value.statuses {
             let at = unix_time(s.timestamp.as_deref()).unwrap_or(now);
@@ -258,6 +331,7 @@ pub fn parse(
                     status: s.status,
                     correlation: s.biz_opaque_callback_data,
                     error_codes: s.errors.iter().filter_map(|e| e.code).collect(),
+                    bsuid: s.recipient_user_id.filter(|b| !b.is_empty()),
                 },
             });
         }
@@ -265,9 +339,103 @@ pub fn parse(
     Ok(out)
 }
 
-fn inbound(m: Inbound, keywords: &Keywords, now: Timestamp, out: &mut Parsed) {
+/// A template webhook as an event (the value must name the template; otherwise it is ignored).
+fn template_change(
+    change: &Change,
+    entry_time: Option<i64>,
+    now: Timestamp,
+    out: &mut Parsed,
+) -> Result<(), PayloadError> {
+    let v: TemplateValue =
+        serde_json::from_value(change.value.clone()).map_err(|e| PayloadError(e.to_string()))?;
+    let Some(name) = v.message_template_name.filter(|n| !n.is_empty()) else {
+        out.ignored += 1;
+        return Ok(());
+    };
+    let at = entry_time
+        .and_then(|t| Timestamp::from_second(t).ok())
+        .unwrap_or(now);
+    let upper = |s: Option<String>| s.filter(|s| !s.is_empty()).map(|s| s.to_uppercase());
+    out.events.push(Envelope {
+        id: template_id(&format!("{}:{}", change.field, change.value), entry_time),
+        received_at: now,
+        event: Event::Template {
+            at,
+            name,
+            language: v.message_template_language.unwrap_or_default(),
+            field: change.field.clone(),
+            status: upper(v.event),
+            category: upper(v.new_category.or(v.correct_category)),
+            quality: upper(v.new_quality_score),
+            reason: v.reason.filter(|r| !r.is_empty() && r != "NONE"),
+        },
+    });
+    Ok(())
+}
+
+/// A `user_preferences` item (marketing messages stopped or resumed in the WhatsApp client).
+fn preference(p: PreferenceItem, contacts: &[Contact], now: Timestamp, out: &mut Parsed) {
+    let timestamp = match &p.timestamp {
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let at = unix_time(Some(&timestamp)).unwrap_or(now);
+    let bsuid = p
+        .user_id
+        .filter(|b| !b.is_empty())
+        .or_else(|| contact_bsuid(contacts, p.wa_id.as_deref()));
+    let address = p.wa_id.as_deref().and_then(sender_address);
+    let person = p
+        .wa_id
+        .clone()
+        .or_else(|| bsuid.clone())
+        .unwrap_or_default();
+    if person.is_empty() {
+        out.ignored += 1;
+        return;
+    }
+    let value = p.value.trim().to_lowercase();
+    out.events.push(Envelope {
+        id: preference_id(&person, &value, &timestamp),
+        received_at: now,
+        event: Event::Preference {
+            at,
+            address,
+            bsuid,
+            value,
+            category: p.category,
+        },
+    });
+}
+
+/// The BSUID of the contact with number `wa_id` (or of the only contact, when the number is
+/// left out: Meta sends one contact per message).
+fn contact_bsuid(contacts: &[Contact], wa_id: Option<&str>) -> Option<String> {
+    let found = match wa_id {
+        Some(w) => contacts.iter().find(|c| c.wa_id.as_deref() == Some(w)),
+        None if contacts.len() == 1 => contacts.first(),
+        None => None,
+    };
+    found
+        .and_then(|c| c.user_id.clone())
+        .filter(|b| !b.is_empty())
+}
+
+fn inbound(
+    m: Inbound,
+    contacts: &[Contact],
+    keywords: &Keywords,
+    now: Timestamp,
+    out: &mut Parsed,
+) {
     let at = unix_time(m.timestamp.as_deref()).unwrap_or(now);
     let address = m.from.as_deref().and_then(sender_address);
+    let bsuid = m
+        .from_user_id
+        .clone()
+        .filter(|b| !b.is_empty())
+        .or_else(|| contact_bsuid(contacts, m.from.as_deref()));
     let (word, via) = match m.kind.as_str() {
         "text" => (m.text.map(|t| t.body), "text"),
         // a quick-reply tap on a template: the payload is ours, the text is the label
@@ -304,7 +472,7 @@ fn inbound(m: Inbound, keywords: &Keywords, now: Timestamp, out: &mut Parsed) {
                     at,
                     action,
                     address,
-                    bsuid: m.from_user_id,
+                    bsuid,
                     via: via.into(),
                 },
             });

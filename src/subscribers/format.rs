@@ -20,8 +20,9 @@ use jiff::Timestamp;
 
 use super::record::{Channel, Status, Subscriber, mask};
 
-/// The format version written by this aushang.
-pub const VERSION: u32 = 1;
+/// The format version written by this aushang. v2 added the optional `bsuid` column and the
+/// status `unreachable`; a v1 file (without them) reads unchanged.
+pub const VERSION: u32 = 2;
 const MARKER_PREFIX: &str = "# aushang subscribers v";
 
 /// The columns of version 1, in the order they are written.
@@ -39,6 +40,24 @@ pub const COLUMNS_V1: [&str; 12] = [
     "confirmed_at",
     "unsubscribed_at",
 ];
+
+/// The columns of version 2 (v1 plus `bsuid`, which may be missing: v1 files have none).
+pub const COLUMNS: [&str; 13] = [
+    "id",
+    "channel",
+    "address",
+    "name",
+    "topics",
+    "language",
+    "status",
+    "consent_at",
+    "consent_source",
+    "consent_text",
+    "confirmed_at",
+    "unsubscribed_at",
+    "bsuid",
+];
+const BSUID: usize = 12;
 
 /// Something wrong inside the decrypted list. Never holds an address in clear.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,7 +90,7 @@ pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
         .from_writer(out);
     let ts = |t: &Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     // Writing into a Vec cannot fail.
-    w.write_record(COLUMNS_V1).expect("in-memory write");
+    w.write_record(COLUMNS).expect("in-memory write");
     for s in subscribers {
         w.write_record([
             s.id.as_str(),
@@ -86,6 +105,7 @@ pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
             s.consent_text.as_str(),
             &ts(&s.confirmed_at),
             &ts(&s.unsubscribed_at),
+            s.bsuid.as_deref().unwrap_or(""),
         ])
         .expect("in-memory write");
     }
@@ -106,7 +126,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
         .and_then(|v| v.trim().parse().ok())
         .ok_or(FormatError::NoMarker)?;
     match version {
-        1 => decode_v1(&bytes[newline + 1..]),
+        1 | 2 => decode_v1(&bytes[newline + 1..]),
         v => Err(FormatError::NewerVersion(v)),
     }
 }
@@ -126,9 +146,9 @@ fn decode_v1(body: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
             )
         })?
         .clone();
-    let mut index = [usize::MAX; 12];
+    let mut index = [usize::MAX; 13];
     for (i, name) in header.iter().enumerate() {
-        match COLUMNS_V1.iter().position(|c| *c == name.trim()) {
+        match COLUMNS.iter().position(|c| *c == name.trim()) {
             Some(c) if index[c] == usize::MAX => index[c] = i,
             Some(_) => {
                 return Err(row_error(
@@ -139,15 +159,15 @@ fn decode_v1(body: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
             None => {
                 return Err(row_error(
                     1 + MARKER_LINES,
-                    format!("unknown column `{name}` in a version 1 list"),
+                    format!("unknown column `{name}` in the subscriber list"),
                 ));
             }
         }
     }
-    if let Some(c) = index.iter().position(|i| *i == usize::MAX) {
+    if let Some(c) = index[..BSUID].iter().position(|i| *i == usize::MAX) {
         return Err(row_error(
             1 + MARKER_LINES,
-            format!("the column `{}` is missing", COLUMNS_V1[c]),
+            format!("the column `{}` is missing", COLUMNS[c]),
         ));
     }
     // Rows are about 120 bytes; sizing up front avoids re-allocating a 100,000-row list.
@@ -161,6 +181,7 @@ fn decode_v1(body: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
             Ok(true) => {}
             Err(e) => return Err(row_error(line, csv_reason(&e))),
         }
+        // A missing optional column reads as empty (`usize::MAX` is never a field index).
         let field = |c: usize| record.get(index[c]).unwrap_or("");
         subscribers.push(parse_row(line, &field)?);
         lines.push(line);
@@ -236,6 +257,9 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
         consent_text: field(9).trim().to_string(),
         confirmed_at: time(10)?,
         unsubscribed_at: time(11)?,
+        bsuid: Some(field(BSUID).trim())
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned),
     })
 }
 
@@ -270,6 +294,7 @@ mod tests {
             consent_text: "v1".into(),
             confirmed_at: Some("2026-11-02T09:17:00Z".parse().unwrap()),
             unsubscribed_at: None,
+            bsuid: None,
         }
     }
 
@@ -279,9 +304,32 @@ mod tests {
             sample("s_1", "+491713920001"),
             sample("s_2", "+491713920002"),
         ];
+        let mut list = list;
+        list[1].bsuid = Some("DE.1a2b3c".into());
+        list[1].status = Status::Unreachable;
         let text = encode(&list);
-        assert!(text.starts_with(b"# aushang subscribers v1\nid,channel,address,"));
+        assert!(text.starts_with(b"# aushang subscribers v2\nid,channel,address,"));
         assert_eq!(decode(&text).unwrap(), list);
+    }
+
+    #[test]
+    fn a_v1_list_without_the_bsuid_column_still_loads() {
+        let text = "# aushang subscribers v1\nid,channel,address,name,topics,language,status,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at\ns_9,whatsapp,+491713920009,,,de,active,,web,v1,,\n";
+        let list = decode(text.as_bytes()).unwrap();
+        assert_eq!(list[0].bsuid, None);
+        assert_eq!(list[0].status, Status::Active);
+        // saving migrates it to the current version, with the column
+        let again = encode(&list);
+        assert!(again.starts_with(b"# aushang subscribers v2\n"));
+        assert!(
+            String::from_utf8(again.clone())
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(",bsuid")
+        );
+        assert_eq!(decode(&again).unwrap(), list);
     }
 
     #[test]
@@ -304,13 +352,13 @@ mod tests {
     #[test]
     fn bad_rows_name_line_and_field_without_the_address() {
         let mut text = String::from_utf8(encode(&[sample("s_1", "+491713920001")])).unwrap();
-        text.push_str("s_2,whatsapp,+491713920002,,,de,sleeping,,web,v1,,\n");
+        text.push_str("s_2,whatsapp,+491713920002,,,de,sleeping,,web,v1,,,\n");
         let err = decode(text.as_bytes()).unwrap_err();
         assert_eq!(
             err,
             row_error(
                 4,
-                "field `status`: unknown status `sleeping` (known: pending, active, unsubscribed)"
+                "field `status`: unknown status `sleeping` (known: pending, active, unsubscribed, unreachable)"
             )
         );
         let dup = String::from_utf8(encode(&[

@@ -419,6 +419,7 @@ fn parse_row<'a>(
         } else {
             None
         },
+        bsuid: None,
     })
 }
 

@@ -261,6 +261,7 @@ mod tests {
             consent_text: "v1".into(),
             confirmed_at: None,
             unsubscribed_at: None,
+            bsuid: None,
         }
     }
 

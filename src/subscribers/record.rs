@@ -55,6 +55,9 @@ pub enum Status {
     Pending,
     Active,
     Unsubscribed,
+    /// Messages failed as undeliverable (131026) several times in a row: gets no notices until
+    /// the person writes START again. Still a subscription (consent stands), unlike `unsubscribed`.
+    Unreachable,
 }
 
 impl Status {
@@ -63,6 +66,7 @@ impl Status {
             Status::Pending => "pending",
             Status::Active => "active",
             Status::Unsubscribed => "unsubscribed",
+            Status::Unreachable => "unreachable",
         }
     }
 }
@@ -80,8 +84,9 @@ impl std::str::FromStr for Status {
             "pending" => Ok(Status::Pending),
             "active" => Ok(Status::Active),
             "unsubscribed" => Ok(Status::Unsubscribed),
+            "unreachable" => Ok(Status::Unreachable),
             other => Err(format!(
-                "unknown status `{other}` (known: pending, active, unsubscribed)"
+                "unknown status `{other}` (known: pending, active, unsubscribed, unreachable)"
             )),
         }
     }
@@ -114,6 +119,9 @@ pub struct Subscriber {
     pub consent_text: String,
     pub confirmed_at: Option<Timestamp>,
     pub unsubscribed_at: Option<Timestamp>,
+    /// WhatsApp's business-scoped user id, learned from webhooks that carry it next to the
+    /// number; lets a STOP from a user who hides their number behind a username find the row.
+    pub bsuid: Option<String>,
 }
 
 impl std::fmt::Debug for Subscriber {
@@ -131,6 +139,7 @@ impl std::fmt::Debug for Subscriber {
             .field("consent_text", &self.consent_text)
             .field("confirmed_at", &self.confirmed_at)
             .field("unsubscribed_at", &self.unsubscribed_at)
+            .field("bsuid", &self.bsuid.as_ref().map(|_| "…"))
             .finish()
     }
 }
@@ -139,9 +148,15 @@ impl Subscriber {
     /// Whether this subscriber should receive a notice of `category` on `channel`.
     pub fn wants(&self, channel: Channel, category: Option<&str>) -> bool {
         self.channel == channel
-            && self.status == Status::Active
+            && self.receives()
             && (self.topics.is_empty()
                 || category.is_some_and(|c| self.topics.iter().any(|t| t == c)))
+    }
+
+    /// Whether anything may be sent to this subscriber at all: only confirmed, reachable
+    /// subscriptions (not pending, unsubscribed or unreachable).
+    pub fn receives(&self) -> bool {
+        self.status == Status::Active
     }
 
     /// The address with the middle hidden, safe for logs: `+49151*****789`.
@@ -180,5 +195,35 @@ mod tests {
         assert_eq!(mask("+491713920001"), "+49171****001");
         assert_eq!(mask("02399 123"), "02****123");
         assert_eq!(mask("0239912345"), "023****345");
+    }
+
+    #[test]
+    fn only_active_subscribers_receive() {
+        for (status, receives) in [
+            (Status::Active, true),
+            (Status::Pending, false),
+            (Status::Unsubscribed, false),
+            (Status::Unreachable, false),
+        ] {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+            let s = Subscriber {
+                id: "s_1".into(),
+                channel: Channel::WhatsApp,
+                address: "+4915123456789".into(),
+                name: None,
+                topics: Vec::new(),
+                language: "de".into(),
+                status,
+                consent_at: None,
+                consent_source: "web".into(),
+                consent_text: "v1".into(),
+                confirmed_at: None,
+                unsubscribed_at: None,
+                bsuid: Some("DE.123".into()),
+            };
+            assert_eq!(s.receives(), receives, "{status}");
+            assert_eq!(s.wants(Channel::WhatsApp, None), receives, "{status}");
+            assert!(!format!("{s:?}").contains("DE.123"));
+        }
     }
 }

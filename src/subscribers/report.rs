@@ -47,6 +47,13 @@ pub fn table(rows: &[&Subscriber], reveal: bool) -> String {
 /// The `count` output.
 pub fn counts(c: &Counts) -> String {
     let mut out = format!("total: {}\n", c.total);
+    if let Some(n) = c.by_status.get(Status::Unreachable.as_str()) {
+        let _ = writeln!(
+            out,
+            "note: {n} subscription(s) unreachable (undeliverable several times in a row; they get \
+             nothing until they write START)"
+        );
+    }
     for (title, map) in [
         ("by channel", &c.by_channel),
         ("by status", &c.by_status),
@@ -81,6 +88,7 @@ pub fn record(s: &Subscriber) -> String {
         ("consent_text", s.consent_text.clone()),
         ("confirmed_at", ts(s.confirmed_at)),
         ("unsubscribed_at", ts(s.unsubscribed_at)),
+        ("bsuid", s.bsuid.clone().unwrap_or_default()),
     ];
     let mut out = String::new();
     for (k, v) in fields {
@@ -125,6 +133,7 @@ mod tests {
             consent_text: "v1".into(),
             confirmed_at: None,
             unsubscribed_at: None,
+            bsuid: None,
         }
     }
 
@@ -142,9 +151,27 @@ mod tests {
     }
 
     #[test]
+    fn unreachable_is_shown_in_the_table_and_the_counts() {
+        let mut s = erika();
+        s.status = Status::Unreachable;
+        let t = table(&[&s], false);
+        assert!(
+            t.contains("unreachable") && t.contains("+49171****000"),
+            "{t}"
+        );
+        let list = crate::subscribers::SubscriberList::new(vec![s, erika()]);
+        let text = counts(&list.counts());
+        assert!(text.contains("unreachable      1"), "{text}");
+        assert!(
+            text.contains("note: 1 subscription(s) unreachable"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_record_holds_every_field() {
         let text = record(&erika());
-        assert_eq!(text.lines().count(), 12);
+        assert_eq!(text.lines().count(), 13);
         assert!(text.contains("address:         +491713920000\n"), "{text}");
         assert!(
             text.contains("consent_at:      2026-09-01T08:12:00Z\n"),

@@ -239,6 +239,7 @@ impl Site {
                     .then(|| "2026-01-01T10:05:00Z".parse().unwrap()),
                 unsubscribed_at: (s.status == Status::Unsubscribed)
                     .then(|| "2026-02-01T10:00:00Z".parse().unwrap()),
+                bsuid: None,
             })
             .collect();
         SubscriberList::new(list)

@@ -29,6 +29,7 @@ fn other_subscriber() -> Subscriber {
         consent_text: "v1".into(),
         confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
         unsubscribed_at: None,
+        bsuid: None,
     }
 }
 

@@ -1,0 +1,310 @@
+//! The state of the WhatsApp templates as Meta reported it by webhook (status, category,
+//! quality), kept in the committed, non-personal `subscribers/inbox/templates.json`, so a
+//! paused, disabled or rejected notice/update/confirmation template stops `aushang broadcast`
+//! before the first send, and every `aushang inbox pull` says so until Meta reports it
+//! APPROVED or REINSTATED again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::events::{Envelope, Event};
+use crate::config::Config;
+
+pub const TEMPLATES_FILE: &str = "templates.json";
+
+/// Statuses in which Meta refuses (or will refuse) sends of the template.
+pub const BLOCKING: [&str; 5] = [
+    "PAUSED",
+    "DISABLED",
+    "REJECTED",
+    "DELETED",
+    "PENDING_DELETION",
+];
+
+/// What is known about one template (one name and language).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateState {
+    pub name: String,
+    #[serde(default)]
+    pub language: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_at: Option<Timestamp>,
+}
+
+impl TemplateState {
+    pub fn is_blocked(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| BLOCKING.contains(&s))
+    }
+
+    fn describe(&self) -> String {
+        let lang = if self.language.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.language)
+        };
+        format!("`{}`{lang}", self.name)
+    }
+}
+
+/// `subscribers/inbox/templates.json`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateBook {
+    /// Keyed `name/language`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, TemplateState>,
+}
+
+pub fn book_path(root: &Path) -> PathBuf {
+    super::apply::records_dir(root).join(TEMPLATES_FILE)
+}
+
+impl TemplateBook {
+    /// Reads the book; a missing file is an empty book, an unreadable one an error naming it.
+    pub fn load(root: &Path) -> Result<TemplateBook, String> {
+        let path = book_path(root);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{}: line {}, column {}: {e} (the file is written by `aushang inbox pull`; \
+                     restore it from git)",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TemplateBook::default()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    pub fn save(&self, root: &Path) -> std::io::Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        text.push('\n');
+        crate::fsutil::write_atomic(&book_path(root), text.as_bytes())
+    }
+
+    /// Applies the template events among `events`; an event older than what is recorded for
+    /// that aspect is ignored, so a late retry never undoes a newer change. Returns whether the
+    /// book changed.
+    pub fn apply(&mut self, events: &[Envelope]) -> bool {
+        let mut sorted: Vec<&Envelope> = events
+            .iter()
+            .filter(|e| matches!(e.event, Event::Template { .. }))
+            .collect();
+        sorted.sort_by(|a, b| (a.event.at(), &a.id).cmp(&(b.event.at(), &b.id)));
+        let before = self.clone();
+        for e in sorted {
+            let Event::Template {
+                at,
+                name,
+                language,
+                status,
+                category,
+                quality,
+                reason,
+                ..
+            } = &e.event
+            else {
+                continue;
+            };
+            let entry = self
+                .templates
+                .entry(format!("{name}/{language}"))
+                .or_insert_with(|| TemplateState {
+                    name: name.clone(),
+                    language: language.clone(),
+                    ..TemplateState::default()
+                });
+            let newer = |t: Option<Timestamp>| t.is_none_or(|t| *at >= t);
+            if let Some(s) = status
+                && newer(entry.status_at)
+            {
+                entry.status = Some(s.clone());
+                entry.status_at = Some(*at);
+                entry.reason = reason.clone();
+            }
+            if let Some(c) = category
+                && newer(entry.category_at)
+            {
+                entry.category = Some(c.clone());
+                entry.category_at = Some(*at);
+            }
+            if let Some(q) = quality
+                && newer(entry.quality_at)
+            {
+                entry.quality = Some(q.clone());
+                entry.quality_at = Some(*at);
+            }
+        }
+        *self != before
+    }
+
+    /// The recorded state of `name` in `language` (a record without a language matches any).
+    pub fn get(&self, name: &str, language: &str) -> Option<&TemplateState> {
+        self.templates
+            .get(&format!("{name}/{language}"))
+            .or_else(|| self.templates.get(&format!("{name}/")))
+    }
+}
+
+/// The templates this site sends: (role, name, language).
+pub fn configured(config: &Config) -> Vec<(&'static str, String, String)> {
+    let Some(w) = &config.broadcast.channels.whatsapp else {
+        return Vec::new();
+    };
+    let lang = w.template.language.clone();
+    let mut out = vec![("notice", w.template.name.clone(), lang.clone())];
+    if let Some(u) = &w.template.update_name {
+        out.push(("update", u.clone(), lang.clone()));
+    }
+    if let Some(c) = config
+        .inbox
+        .as_ref()
+        .and_then(|i| i.confirmation_template.clone())
+    {
+        out.push(("confirmation", c, lang));
+    }
+    out
+}
+
+/// Why `name` must not be sent, if it must not: its recorded status, with time and reason.
+pub fn blocked_reason(book: &TemplateBook, name: &str, language: &str) -> Option<String> {
+    let state = book.get(name, language).filter(|s| s.is_blocked())?;
+    Some(format!(
+        "WhatsApp template {} is {} (reported by Meta{}{}); it is not sent until a webhook \
+         reports it APPROVED or REINSTATED (see subscribers/inbox/templates.json)",
+        state.describe(),
+        state.status.as_deref().unwrap_or_default(),
+        state
+            .status_at
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default(),
+        state
+            .reason
+            .as_ref()
+            .map(|r| format!(", reason {r}"))
+            .unwrap_or_default(),
+    ))
+}
+
+/// For `aushang broadcast`: the error that stops the run when the notice template (or, with
+/// `update_due`, the update template) is in a blocking state. An unreadable record also stops
+/// it: sending a template that may be paused is worse than waiting.
+pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
+    let book = match TemplateBook::load(&config.root) {
+        Ok(b) => b,
+        Err(e) => return Some(format!("cannot read the template states: {e}")),
+    };
+    configured(config)
+        .into_iter()
+        .filter(|(role, _, _)| *role == "notice" || (*role == "update" && update_due))
+        .find_map(|(_, name, lang)| blocked_reason(&book, &name, &lang))
+}
+
+/// The loud lines for `aushang inbox pull`: every configured template in a blocking state, and
+/// category or quality changes worth an admin's attention.
+pub fn alerts(config: &Config) -> Vec<String> {
+    let book = match TemplateBook::load(&config.root) {
+        Ok(b) => b,
+        Err(e) => return vec![format!("cannot read the template states: {e}")],
+    };
+    let mut out = Vec::new();
+    for (role, name, lang) in configured(config) {
+        if let Some(why) = blocked_reason(&book, &name, &lang) {
+            out.push(format!("{role} template: {why}"));
+        }
+        let Some(state) = book.get(&name, &lang) else {
+            continue;
+        };
+        if state.category.as_deref() == Some("MARKETING") {
+            out.push(format!(
+                "{role} template {} was re-categorised as MARKETING (higher price, per-user \
+                 limits, \"stop promotions\"); request a review or create a UTILITY template",
+                state.describe()
+            ));
+        }
+        if state.quality.as_deref() == Some("RED") {
+            out.push(format!(
+                "{role} template {} has quality RED: Meta may pause it soon",
+                state.describe()
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    fn status(at: i64, status: &str) -> Envelope {
+        Envelope {
+            id: super::super::events::template_id(status, Some(at)),
+            received_at: t(1000),
+            event: Event::Template {
+                at: t(at),
+                name: "neue_bekanntmachung".into(),
+                language: "de".into(),
+                field: "message_template_status_update".into(),
+                status: Some(status.into()),
+                category: None,
+                quality: None,
+                reason: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_newest_status_wins_whatever_the_order() {
+        let mut book = TemplateBook::default();
+        assert!(book.apply(&[status(20, "APPROVED"), status(10, "PAUSED")]));
+        assert_eq!(
+            blocked_reason(&book, "neue_bekanntmachung", "de"),
+            None,
+            "a late PAUSED older than the APPROVED does not block"
+        );
+        book.apply(&[status(30, "PAUSED")]);
+        let why = blocked_reason(&book, "neue_bekanntmachung", "de").unwrap();
+        assert!(
+            why.contains("`neue_bekanntmachung` (de) is PAUSED"),
+            "{why}"
+        );
+        assert!(!book.apply(&[status(30, "PAUSED")]), "idempotent");
+        book.apply(&[status(40, "REINSTATED")]);
+        assert_eq!(blocked_reason(&book, "neue_bekanntmachung", "de"), None);
+        assert_eq!(blocked_reason(&book, "other", "de"), None);
+    }
+
+    #[test]
+    fn the_book_round_trips_and_a_corrupt_one_names_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let mut book = TemplateBook::default();
+        book.apply(&[status(10, "DISABLED")]);
+        book.save(root.path()).unwrap();
+        assert_eq!(TemplateBook::load(root.path()).unwrap(), book);
+        std::fs::write(book_path(root.path()), "{ not json").unwrap();
+        let err = TemplateBook::load(root.path()).unwrap_err();
+        assert!(err.contains("templates.json: line 1"), "{err}");
+    }
+}
