@@ -555,4 +555,120 @@ mod tests {
         assert!(again.contains(&link.id));
         assert!(apply_all(&mut list, &mut again, &[link], "v1", t(400)).is_empty());
     }
+
+    fn by_bsuid(at: i64, action: KeywordAction, bsuid: &str) -> Envelope {
+        env(Event::Keyword {
+            at: t(at),
+            action,
+            address: None,
+            bsuid: Some(bsuid.into()),
+            via: "text".into(),
+        })
+    }
+
+    #[test]
+    fn a_bsuid_is_learned_with_the_number_and_then_finds_the_row() {
+        let (_d, mut log) = log();
+        let mut list = SubscriberList::default();
+        // unknown BSUID alone: nobody to subscribe (no number)
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[by_bsuid(5, KeywordAction::Start, "DE.1")],
+            "v1",
+            t(50),
+        );
+        assert_eq!(
+            r[0].1.outcome,
+            "not matched: BSUID not known, no phone number"
+        );
+        assert!(list.subscribers().is_empty());
+        let mut start = keyword(10, KeywordAction::Start);
+        if let Event::Keyword { bsuid, .. } = &mut start.event {
+            *bsuid = Some("DE.1".into());
+        }
+        apply_all(&mut list, &mut log, &[start], "v1", t(100));
+        assert_eq!(list.subscribers()[0].bsuid.as_deref(), Some("DE.1"));
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[by_bsuid(20, KeywordAction::Stop, "DE.1")],
+            "v1",
+            t(200),
+        );
+        assert_eq!(r[0].1.outcome, "unsubscribed");
+        assert_eq!(list.subscribers()[0].status, Status::Unsubscribed);
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[by_bsuid(30, KeywordAction::Start, "DE.1")],
+            "v1",
+            t(300),
+        );
+        assert_eq!(r[0].1.outcome, "active again (START after unsubscribe)");
+        assert_eq!(list.subscribers()[0].status, Status::Active);
+    }
+
+    #[test]
+    fn marketing_stop_unsubscribes_resume_changes_nothing() {
+        let (_d, mut log) = log();
+        let mut list = SubscriberList::default();
+        apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(10, KeywordAction::Start)],
+            "v1",
+            t(100),
+        );
+        let pref = |at: i64, value: &str| {
+            env(Event::Preference {
+                at: t(at),
+                address: Some(NUMBER.into()),
+                bsuid: Some("DE.9".into()),
+                value: value.into(),
+                category: "marketing_messages".into(),
+            })
+        };
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[pref(20, "stop"), pref(30, "resume")],
+            "v1",
+            t(200),
+        );
+        let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                "unsubscribed (stopped marketing messages in WhatsApp)",
+                "recorded: marketing messages resumed (no change; START subscribes again)"
+            ]
+        );
+        assert_eq!(list.subscribers()[0].status, Status::Unsubscribed);
+        assert_eq!(list.subscribers()[0].bsuid.as_deref(), Some("DE.9"));
+    }
+
+    #[test]
+    fn start_makes_an_unreachable_subscriber_active_again() {
+        let (_d, mut log) = log();
+        let mut list = SubscriberList::default();
+        apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(10, KeywordAction::Start)],
+            "v1",
+            t(100),
+        );
+        list.subscribers[0].status = Status::Unreachable;
+        let r = apply_all(
+            &mut list,
+            &mut log,
+            &[keyword(20, KeywordAction::Start)],
+            "v1",
+            t(200),
+        );
+        assert_eq!(r[0].1.outcome, "active again (was unreachable)");
+        assert_eq!(list.subscribers()[0].status, Status::Active);
+        assert_eq!(list.subscribers()[0].confirmed_at, Some(t(20)));
+    }
 }

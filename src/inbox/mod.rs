@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod events;
+pub mod memory;
 pub mod optout;
 pub mod pages;
 pub mod pull;

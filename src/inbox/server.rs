@@ -3,11 +3,9 @@
 //! Every event is encrypted and fsynced (`EventStore::put`) before the answer is sent, so a 200
 //! means it is on disk; a crash before that means no 200, and Meta (or the person) retries.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,11 +15,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::events::{Envelope, Event, random_id};
+use super::memory::Memory;
 use super::store::{EventStore, Stored};
 use super::webhook::{self, Keywords, Reply, ReplyKind};
 use super::{Secrets, pages, signup};
@@ -32,7 +30,6 @@ use crate::subscribers::mask;
 /// Webhook payloads can be up to 3 MB (contract §5.3).
 pub const WEBHOOK_BODY_LIMIT: usize = 3 * 1024 * 1024;
 const FORM_BODY_LIMIT: usize = 16 * 1024;
-const SERVICE_REPLY_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 pub(super) struct Inbox {
     config: Config,
@@ -42,9 +39,8 @@ pub(super) struct Inbox {
     phone_number_id: Option<String>,
     client: Option<WhatsAppClient>,
     form_key: [u8; 32],
-    limiter: Mutex<signup::RateLimiter>,
-    /// Sender hash → when the service text was last sent.
-    service_replies: Mutex<HashMap<[u8; 32], Instant>>,
+    /// The sign-up rate limit and the service-text memory, persisted in the data dir.
+    memory: Arc<Memory>,
 }
 
 /// A running inbox server.
@@ -93,6 +89,10 @@ pub async fn start(
     };
     let recipients = crate::subscribers::Recipients::load(&config.subscribers_dir())?;
     let store = Arc::new(EventStore::open(data_dir, recipients)?);
+    let memory = Arc::new(
+        Memory::open(data_dir, inbox_cfg.signups_per_ip_per_hour)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", data_dir.display()))?,
+    );
     let whatsapp = config.broadcast.channels.whatsapp.clone();
     let client = match (&whatsapp, &secrets.whatsapp_token) {
         (Some(w), Some(token)) => Some(
@@ -113,10 +113,9 @@ pub async fn start(
             stop: inbox_cfg.stop_words.clone(),
             start: inbox_cfg.start_words.clone(),
         },
-        limiter: Mutex::new(signup::RateLimiter::new(inbox_cfg.signups_per_ip_per_hour)),
         phone_number_id: whatsapp.map(|w| w.phone_number_id),
         form_key: rand::random(),
-        service_replies: Mutex::new(HashMap::new()),
+        memory,
         config,
         secrets,
         store,
@@ -255,32 +254,40 @@ async fn webhook_post(
         .filter(|(_, s)| *s == Stored::New)
         .map(|(id, _)| id)
         .collect();
+    let mut answers = Vec::new();
+    let mut remembered = false;
     for reply in parsed.replies {
+        // At most one service text per sender and 24 h (also covers Meta's retries).
         let answer = match reply.kind {
-            ReplyKind::Service => service_reply_due(&state, &reply.to),
+            ReplyKind::Service => {
+                let due = state.memory.service_reply_due(&reply.to, Timestamp::now());
+                remembered |= due;
+                due
+            }
             _ => fresh.contains(&&reply.event_id),
         };
         if answer {
-            send_reply(&state, reply);
+            answers.push(reply);
         }
+    }
+    // Remembered on disk before the answer goes out, so a restart does not answer again.
+    if remembered {
+        persist_memory(&state).await;
+    }
+    for reply in answers {
+        send_reply(&state, reply);
     }
     (StatusCode::OK, "ok\n").into_response()
 }
 
-/// At most one service text per sender and 24 h (also covers Meta's retries of the same message).
-fn service_reply_due(state: &Inbox, to: &str) -> bool {
-    let key: [u8; 32] = Sha256::digest(to.as_bytes()).into();
-    let now = Instant::now();
-    let mut map = state.service_replies.lock().expect("service reply lock");
-    if map.len() > 100_000 {
-        map.retain(|_, t| now.duration_since(*t) < SERVICE_REPLY_EVERY);
-    }
-    match map.get(&key) {
-        Some(t) if now.duration_since(*t) < SERVICE_REPLY_EVERY => false,
-        _ => {
-            map.insert(key, now);
-            true
-        }
+/// Writes the memory on the blocking pool; a failure is logged (the memory is a courtesy, the
+/// events are what must not be lost).
+async fn persist_memory(state: &Arc<Inbox>) {
+    let memory = state.memory.clone();
+    match tokio::task::spawn_blocking(move || memory.save(Timestamp::now())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("cannot write the inbox memory: {e}"),
+        Err(e) => tracing::warn!("inbox memory writer failed: {e}"),
     }
 }
 
@@ -356,19 +363,10 @@ async fn signup_post(
 ) -> Response {
     let config = &state.config;
     let ip = client_ip(peer, &headers);
-    let allowed = state
-        .limiter
-        .lock()
-        .expect("rate limiter lock")
-        .allow(ip, Instant::now());
+    let allowed = state.memory.allow_signup(ip, Timestamp::now());
+    persist_memory(&state).await;
     if !allowed {
-        let retry = state
-            .limiter
-            .lock()
-            .expect("rate limiter lock")
-            .retry_after()
-            .as_secs()
-            .max(1);
+        let retry = state.memory.retry_after().as_secs().max(1);
         let mut r = html(StatusCode::TOO_MANY_REQUESTS, pages::too_many(config));
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry));
