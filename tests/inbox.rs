@@ -3,6 +3,8 @@
 //! the opt-out link, and (in `inbox/full_loop.rs`) the whole loop with `aushang inbox pull` and
 //! `aushang broadcast` against the fake Graph API.
 
+#[path = "inbox/batch.rs"]
+mod batch;
 #[path = "inbox/full_loop.rs"]
 mod full_loop;
 #[path = "inbox/signup.rs"]

@@ -238,3 +238,66 @@ pub fn encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     }
     s.finish()
 }
+
+/// One `messages` change of our number, wrapped as a whole webhook body.
+pub fn messages_json(value_inner: &str) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"200000000000002","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"4923991230","phone_number_id":"{PHONE_NUMBER_ID}"}},{value_inner}}}}}]}}]}}"#
+    )
+}
+
+/// An inbound text with a business-scoped user id; `with_number: false` leaves `from` and
+/// `wa_id` out, as Meta does for a user with a username.
+pub fn inbound_bsuid_json(
+    wamid: &str,
+    bsuid: &str,
+    with_number: bool,
+    text: &str,
+    unix: i64,
+) -> String {
+    let (wa_id, from) = if with_number {
+        (
+            format!(r#","wa_id":"{NUMBER_DIGITS}""#),
+            format!(r#""from":"{NUMBER_DIGITS}","#),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    messages_json(&format!(
+        r#""contacts":[{{"profile":{{"name":"Erika"}},"user_id":"{bsuid}"{wa_id}}}],"messages":[{{{from}"from_user_id":"{bsuid}","id":"{wamid}","timestamp":"{unix}","type":"text","text":{{"body":"{text}"}}}}]"#
+    ))
+}
+
+/// A failed (or other) status for one accepted message, with our correlation data.
+pub fn status_for_json(
+    wamid: &str,
+    status: &str,
+    correlation: &str,
+    code: Option<i64>,
+    bsuid: Option<&str>,
+) -> String {
+    let errors = code
+        .map(|c| format!(r#","errors":[{{"code":{c},"title":"Message undeliverable"}}]"#))
+        .unwrap_or_default();
+    let user = bsuid
+        .map(|b| format!(r#","recipient_user_id":"{b}""#))
+        .unwrap_or_default();
+    messages_json(&format!(
+        r#""statuses":[{{"id":"{wamid}","status":"{status}","timestamp":"{}","recipient_id":"{NUMBER_DIGITS}","biz_opaque_callback_data":"{correlation}"{user}{errors}}}]"#,
+        now_unix()
+    ))
+}
+
+/// A `user_preferences` webhook (`value`: `stop` or `resume`).
+pub fn preference_json(value: &str, unix: i64) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"200000000000002","changes":[{{"field":"user_preferences","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"4923991230","phone_number_id":"{PHONE_NUMBER_ID}"}},"contacts":[{{"profile":{{"name":"Erika"}},"wa_id":"{NUMBER_DIGITS}"}}],"user_preferences":[{{"wa_id":"{NUMBER_DIGITS}","detail":"User requested to {value} marketing messages","category":"marketing_messages","value":"{value}","timestamp":{unix}}}]}}}}]}}]}}"#
+    )
+}
+
+/// A `message_template_status_update` webhook.
+pub fn template_status_json(name: &str, event: &str, unix: i64) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"200000000000002","time":{unix},"changes":[{{"field":"message_template_status_update","value":{{"event":"{event}","message_template_id":594425479261596,"message_template_name":"{name}","message_template_language":"de","reason":"NONE"}}}}]}}]}}"#
+    )
+}
