@@ -218,6 +218,19 @@ pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
         .find_map(|(_, name, lang)| blocked_reason(&book, &name, &lang))
 }
 
+/// For the confirmation send in `aushang inbox pull`: why the confirmation template must not be
+/// sent now, if it must not.
+pub fn confirmation_refusal(config: &Config) -> Option<String> {
+    let book = match TemplateBook::load(&config.root) {
+        Ok(b) => b,
+        Err(e) => return Some(format!("cannot read the template states: {e}")),
+    };
+    configured(config)
+        .into_iter()
+        .filter(|(role, _, _)| *role == "confirmation")
+        .find_map(|(_, name, lang)| blocked_reason(&book, &name, &lang))
+}
+
 /// The loud lines for `aushang inbox pull`: every configured template in a blocking state, and
 /// category or quality changes worth an admin's attention.
 pub fn alerts(config: &Config) -> Vec<String> {
