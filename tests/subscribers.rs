@@ -155,7 +155,7 @@ fn the_age_cli_decrypts_what_aushang_writes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let plain = String::from_utf8(out.stdout).unwrap();
-    assert!(plain.starts_with("# aushang subscribers v1\nid,channel,address,"));
+    assert!(plain.starts_with("# aushang subscribers v2\nid,channel,address,"));
     assert!(
         plain
             .lines()

@@ -1,14 +1,15 @@
 //! The plaintext inside `subscribers.csv.age`: a version line, a CSV header, one row per subscription.
 //!
 //! ```text
-//! # aushang subscribers v1
-//! id,channel,address,name,topics,language,status,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at
-//! s_3f9c0a51d2e47b86,whatsapp,+4917139200xx,,verkehr abfall,de,active,2026-11-02T09:15:00Z,web,v1,2026-11-02T09:17:00Z,
+//! # aushang subscribers v2
+//! id,channel,address,name,topics,language,status,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at,bsuid
+//! s_3f9c0a51d2e47b86,whatsapp,+4917139200xx,,verkehr abfall,de,active,2026-11-02T09:15:00Z,web,v1,2026-11-02T09:17:00Z,,
 //! ```
 //!
 //! Versioning: the first line names the format version. [`decode`] dispatches on it; [`encode`]
-//! always writes the newest version. A later change (say v2 adds a column) keeps a `decode_v1`
-//! that fills the new field with its default, bumps [`VERSION`], and every save — or an explicit
+//! always writes the newest version. v2 added the optional `bsuid` column and the status
+//! `unreachable`, so v1 and v2 share one reader (a missing `bsuid` column reads as empty); a
+//! later change that needs more keeps the old reader, bumps [`VERSION`], and every save — or an explicit
 //! `aushang subscribers rekey` — migrates the file. A file from a *newer* aushang is refused rather
 //! than half-read. Columns are matched by name, so their order may change between versions.
 //!
