@@ -7,6 +7,7 @@ pub mod events;
 pub mod memory;
 pub mod optout;
 pub mod pages;
+pub mod payload;
 pub mod pull;
 pub mod pull_api;
 pub mod server;
