@@ -198,10 +198,15 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
                     return applied("not matched: BSUID not known, no phone number", None);
                 }
             };
-            match action {
-                KeywordAction::Start => start(list, &address, *at, consent_version, bsuid),
+            let result = match action {
+                KeywordAction::Start => start(list, &address, *at, consent_version),
                 KeywordAction::Stop => stop(list, id, *at),
+            };
+            // A row START just created (or a new number of a known person) gets the BSUID too.
+            if let (Some(sub), Some(b)) = (&result.subscriber, bsuid) {
+                learn_bsuid(list, sub, b);
             }
+            result
         }
         Event::Preference {
             at,
@@ -247,7 +252,6 @@ fn start(
     address: &str,
     at: Timestamp,
     consent_version: &str,
-    bsuid: &Option<String>,
 ) -> Applied {
     let candidate = Subscriber {
         id: String::new(),
@@ -262,7 +266,7 @@ fn start(
         consent_text: consent_version.to_string(),
         confirmed_at: Some(at),
         unsubscribed_at: None,
-        bsuid: bsuid.clone(),
+        bsuid: None,
     };
     let Some(row) = row_by_address_mut(list, address) else {
         let id = added_id(list.add(candidate, Resubscribe::Never));

@@ -268,3 +268,29 @@ fn start_makes_an_unreachable_subscriber_active_again() {
     assert_eq!(list.subscribers()[0].status, Status::Active);
     assert_eq!(list.subscribers()[0].confirmed_at, Some(t(20)));
 }
+
+#[test]
+fn a_new_number_of_a_known_bsuid_takes_the_bsuid_over() {
+    let (_d, mut log) = log();
+    let mut list = SubscriberList::default();
+    let mut start = keyword(10, KeywordAction::Start);
+    if let Event::Keyword { bsuid, .. } = &mut start.event {
+        *bsuid = Some("DE.7".into());
+    }
+    apply_all(&mut list, &mut log, &[start], "v1", t(100));
+    let new_number = env(Event::Keyword {
+        at: t(20),
+        action: KeywordAction::Start,
+        address: Some("+4915199999999".into()),
+        bsuid: Some("DE.7".into()),
+        via: "text".into(),
+    });
+    apply_all(&mut list, &mut log, &[new_number], "v1", t(200));
+    let holders: Vec<_> = list
+        .subscribers()
+        .iter()
+        .filter(|s| s.bsuid.as_deref() == Some("DE.7"))
+        .map(|s| s.address.as_str())
+        .collect();
+    assert_eq!(holders, vec!["+4915199999999"], "one row per BSUID");
+}

@@ -227,13 +227,11 @@ pub fn record_batch(
         .any(|e| matches!(e.event, Event::Template { .. }))
     {
         let mut book = TemplateBook::load(root).map_err(std::io::Error::other)?;
-        let before = book.templates.len();
         if book.apply(events) {
             summary.template_changes = events
                 .iter()
                 .filter(|e| matches!(e.event, Event::Template { .. }))
-                .count()
-                .max(book.templates.len() - before);
+                .count();
             book.save(root)?;
         }
     }

@@ -7,8 +7,9 @@
 //!
 //! `subscribers/inbox/undeliverable.jsonl` (committed) holds one line per subscriber with a
 //! failure on record: `{"sub":…,"failed":{<message key>:<time>},"ok":<time>}`, ids and times
-//! only. `subscribers forget` removes the `sub` of a line, which drops it here. A first line
-//! without `sub` remembers how far the journal was read.
+//! only. `subscribers forget` removes the `sub` of a line, which drops it here. The file exists
+//! (maybe empty) once the journal was read: from then on only the last two weeks of the journal
+//! are read again, so the file only changes when a failure or delivery does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -24,8 +25,9 @@ use crate::subscribers::{Channel, Status, Subscriber, SubscriberList, mask};
 pub const UNDELIVERABLE_FILE: &str = "undeliverable.jsonl";
 /// The first read of the journal looks back this far.
 const FIRST_LOOK_BACK: SignedDuration = SignedDuration::from_hours(90 * 24);
-/// Messages still being sent when the journal was last read are read again.
-const JOURNAL_OVERLAP: SignedDuration = SignedDuration::from_hours(48);
+/// Later reads look at messages started or completed this recently (pulls run daily or more
+/// often; a failure found earlier is already on record).
+const LOOK_BACK: SignedDuration = SignedDuration::from_hours(14 * 24);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Line {
@@ -35,9 +37,6 @@ struct Line {
     failed: BTreeMap<String, Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ok: Option<Timestamp>,
-    /// Only on the header line: the journal was read up to here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    journal_read: Option<Timestamp>,
 }
 
 /// What one update did.
@@ -53,16 +52,16 @@ fn path(root: &Path) -> PathBuf {
     super::apply::records_dir(root).join(UNDELIVERABLE_FILE)
 }
 
-/// Reads the record; unreadable lines are skipped with a warning (the record rebuilds itself
-/// from later failures, and it never decides more than "stop sending until START").
-fn load(root: &Path) -> std::io::Result<(Option<Timestamp>, HashMap<String, Line>)> {
+/// Reads the record (`None`: there is none yet); unreadable lines are skipped with a warning
+/// (the record rebuilds itself from later failures, and it never decides more than "stop
+/// sending until START").
+fn load(root: &Path) -> std::io::Result<Option<HashMap<String, Line>>> {
     let path = path(root);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, HashMap::new())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut journal_read = None;
     let mut subs = HashMap::new();
     for (n, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
@@ -73,7 +72,6 @@ fn load(root: &Path) -> std::io::Result<(Option<Timestamp>, HashMap<String, Line
                 sub: Some(sub),
                 failed,
                 ok,
-                ..
             }) => {
                 subs.insert(
                     sub.clone(),
@@ -81,14 +79,9 @@ fn load(root: &Path) -> std::io::Result<(Option<Timestamp>, HashMap<String, Line
                         sub: Some(sub),
                         failed,
                         ok,
-                        journal_read: None,
                     },
                 );
             }
-            Ok(Line {
-                journal_read: Some(t),
-                ..
-            }) => journal_read = Some(t),
             // a line whose subscriber was forgotten
             Ok(_) => {}
             Err(e) => tracing::warn!(
@@ -98,18 +91,13 @@ fn load(root: &Path) -> std::io::Result<(Option<Timestamp>, HashMap<String, Line
             ),
         }
     }
-    Ok((journal_read, subs))
+    Ok(Some(subs))
 }
 
-fn save(root: &Path, journal_read: Timestamp, subs: &HashMap<String, Line>) -> std::io::Result<()> {
+fn save(root: &Path, subs: &HashMap<String, Line>) -> std::io::Result<()> {
     let mut lines: Vec<&Line> = subs.values().collect();
     lines.sort_by(|a, b| a.sub.cmp(&b.sub));
-    let header = Line {
-        journal_read: Some(journal_read),
-        ..Line::default()
-    };
-    let mut text = serde_json::to_string(&header).map_err(std::io::Error::other)?;
-    text.push('\n');
+    let mut text = String::new();
     for l in lines {
         text.push_str(&serde_json::to_string(l).map_err(std::io::Error::other)?);
         text.push('\n');
@@ -128,7 +116,9 @@ pub fn update(
     now: Timestamp,
 ) -> std::io::Result<UnreachableReport> {
     let threshold = threshold.max(1) as usize;
-    let (journal_read, mut subs) = load(root)?;
+    let loaded = load(root)?;
+    let first = loaded.is_none();
+    let mut subs = loaded.unwrap_or_default();
     let before = subs.clone();
     let note_failure = |subs: &mut HashMap<String, Line>, sub: &str, msg: &str, at: Timestamp| {
         let line = subs.entry(sub.to_string()).or_insert_with(|| Line {
@@ -164,8 +154,8 @@ pub fn update(
             _ => {}
         }
     }
-    // Synchronous 131026 failures in the journal, for messages active since the last read.
-    let since = journal_read.map_or(now - FIRST_LOOK_BACK, |t| t - JOURNAL_OVERLAP);
+    // Synchronous 131026 failures in the journal, of recent messages.
+    let since = now - if first { FIRST_LOOK_BACK } else { LOOK_BACK };
     let dir = journal_dir(root);
     let index: Vec<IndexLine> = read_index(&dir.join("index.jsonl"))?;
     let mut msgs: Vec<&str> = index
@@ -228,8 +218,8 @@ pub fn update(
             report.marked.push((id, mask(&row.address)));
         }
     }
-    if subs != before || journal_read.is_none_or(|t| now > t) {
-        save(root, now, &subs)?;
+    if first || subs != before {
+        save(root, &subs)?;
     }
     Ok(report)
 }
@@ -411,7 +401,7 @@ mod tests {
         assert_eq!(n, 1);
         let text = std::fs::read_to_string(path(root.path())).unwrap();
         assert!(!text.contains("s_a"), "{text}");
-        let (_, subs) = load(root.path()).unwrap();
+        let subs = load(root.path()).unwrap().unwrap();
         assert!(subs.is_empty());
     }
 }
