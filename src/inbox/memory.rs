@@ -158,14 +158,21 @@ fn trim<V>(map: &mut HashMap<String, V>, at: impl Fn(&V) -> Timestamp) {
 /// Reads the 32-byte key (hex), or creates it with mode 0600. A key file that is unreadable as
 /// a key is replaced (logged): the memory it protected is then simply forgotten.
 fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        let mut key = [0u8; 32];
-        if hex::decode_to_slice(text.trim(), &mut key).is_ok() {
-            restrict(path)?;
-            return Ok(key);
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mut key = [0u8; 32];
+            if hex::decode_to_slice(text.trim(), &mut key).is_ok() {
+                restrict(path)?;
+                return Ok(key);
+            }
+            tracing::warn!("{}: not a key; creating a new one", path.display());
+            std::fs::remove_file(path)?;
         }
-        tracing::warn!("{}: not a key; creating a new one", path.display());
-        std::fs::remove_file(path)?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!("{}: {e}; creating a new key", path.display());
+            std::fs::remove_file(path)?;
+        }
     }
     let key: [u8; 32] = rand::random();
     let mut options = std::fs::OpenOptions::new();
@@ -253,5 +260,15 @@ mod tests {
         std::fs::copy(dir.path().join(MEMORY_FILE), other.path().join(MEMORY_FILE)).unwrap();
         let m2 = Memory::open(other.path(), 1).unwrap();
         assert!(m2.service_reply_due("+4915123456789", t(1)));
+    }
+
+    #[test]
+    fn a_broken_key_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(KEY_FILE), "half a k").unwrap();
+        let m = Memory::open(dir.path(), 1).unwrap();
+        assert!(m.service_reply_due("+4915123456789", t(0)));
+        let key = std::fs::read_to_string(dir.path().join(KEY_FILE)).unwrap();
+        assert_eq!(key.trim().len(), 64);
     }
 }
