@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
 use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
 
 const NOW: &str = "2026-11-28 12:00";
@@ -344,7 +344,7 @@ fn closed_port() -> u16 {
 
 /// A copy of the example site (its `inbox:` section pointed at `inbox_url`) with its own key
 /// and an empty list.
-fn site_with_inbox(tmp: &Path, inbox_url: &str) -> (PathBuf, Identity, String) {
+fn site_with_inbox(tmp: &Path, inbox_url: &str, api_url: &str) -> (PathBuf, Identity, String) {
     let site = tmp.join("site");
     for part in ["content", "static"] {
         copy_dir(&repo().join(part), &site.join(part));
@@ -354,7 +354,13 @@ fn site_with_inbox(tmp: &Path, inbox_url: &str) -> (PathBuf, Identity, String) {
         config.contains("\ninbox:\n  url: https://inbox.musterbach.example/\n"),
         "the example site must configure its inbox"
     );
-    let config = config.replace("https://inbox.musterbach.example/", inbox_url);
+    let config = config
+        .replace("https://inbox.musterbach.example/", inbox_url)
+        .replace(
+            "      phone_number_id: \"100000000000001\"\n",
+            &format!("      phone_number_id: \"100000000000001\"\n      api_url: {api_url}\n"),
+        );
+    assert!(config.contains(api_url), "the example config changed shape");
     std::fs::write(site.join("aushang.yaml"), config).unwrap();
     let (identity, secret) = Identity::generate();
     let subs = site.join("subscribers");
@@ -374,7 +380,13 @@ fn site_with_inbox(tmp: &Path, inbox_url: &str) -> (PathBuf, Identity, String) {
 fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when_it_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (site, identity, secret) = site_with_inbox(tmp.path(), "http://127.0.0.1:1/");
+    let mut fake_config = FakeConfig::default();
+    fake_config
+        .templates
+        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let (site, identity, secret) =
+        site_with_inbox(tmp.path(), "http://127.0.0.1:1/", &fake.api_url());
     let p = Pipeline {
         site: site.clone(),
         secret,
@@ -469,6 +481,20 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     assert_eq!(list.subscribers().len(), 1, "{}", text(&pulled));
     assert_eq!(list.subscribers()[0].status, Status::Pending);
     assert_eq!(list.subscribers()[0].address, "+4915200000104");
+    // The double opt-in request went out (to the fake Graph API), and nobody is asked twice by
+    // the resend that follows the pull.
+    let confirmations: Vec<_> = fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.template.as_deref() == Some("anmeldung_bestaetigen"))
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{}", text(&pulled));
+    assert_eq!(confirmations[0].to, "+4915200000104");
+    assert!(
+        text(&pulled).contains("0 asked again"),
+        "the resend did not run:\n{}",
+        text(&pulled)
+    );
     let events = || std::fs::read_dir(data.join("events")).unwrap().count();
     assert_eq!(events(), 1, "nothing is deleted before the ack");
     let acked = p.step_with("inbox-ack", &env);

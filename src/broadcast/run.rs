@@ -40,7 +40,7 @@ pub fn choose_deliverer(
     requested: Option<&str>,
 ) -> anyhow::Result<(Deliverer, Option<String>)> {
     let outbox = || Deliverer::Outbox {
-        outbox: Outbox::new(&config.root),
+        outbox: Outbox::for_site(config),
         whatsapp: config.broadcast.channels.whatsapp.clone(),
     };
     let token = std::env::var(TOKEN_ENV)
@@ -377,7 +377,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
     let serves =
         |s: &Subscriber| !only_whatsapp || s.channel == crate::subscribers::Channel::WhatsApp;
     let deliverer = Deliverer::Outbox {
-        outbox: Outbox::new(&config.root),
+        outbox: Outbox::for_site(config),
         whatsapp,
     };
     let journal = Journal::open(&journal_dir(&config.root))?;

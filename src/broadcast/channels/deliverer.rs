@@ -89,7 +89,19 @@ impl Deliverer {
                 }
             }
             None => Rendered {
-                text: plain_text(message),
+                // A plain-text channel can show a link: previews show where each subscriber's
+                // own opt-out link goes (the outbox puts it in).
+                text: match self {
+                    Deliverer::Outbox { outbox, .. } if outbox.optout().is_some() => format!(
+                        "{}\n{}",
+                        plain_text(message),
+                        outbox
+                            .optout()
+                            .map(|o| o.preview_line())
+                            .unwrap_or_default()
+                    ),
+                    _ => plain_text(message),
+                },
                 header: "Textnachricht".into(),
                 whatsapp: None,
             },
