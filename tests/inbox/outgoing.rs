@@ -200,4 +200,10 @@ fn the_preview_shows_the_link_where_the_channel_can_show_one() {
     let preview = String::from_utf8_lossy(&out.stdout);
     assert!(preview.contains("Abmelden: STOP antworten."), "{preview}");
     assert!(!preview.contains("abmelden?t="), "{preview}");
+    // A preview needs no secret (pull requests never have one), so it does not warn about it.
+    assert!(
+        !all(&out).contains("is not set: messages say"),
+        "{}",
+        all(&out)
+    );
 }

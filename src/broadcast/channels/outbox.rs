@@ -5,6 +5,8 @@
 //! inbox configured, every message ends in the subscriber's own opt-out link (see [`OptOut`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::broadcast::journal::file_key;
 use crate::broadcast::message::OptOut;
@@ -17,6 +19,9 @@ pub const OUTBOX_DIR: &str = "outbox";
 pub struct Outbox {
     dir: PathBuf,
     optout: Option<OptOut>,
+    /// Whether this run already said that its messages carry no link (said once, and only when
+    /// something is delivered: a preview needs no secret).
+    warned: Arc<AtomicBool>,
 }
 
 impl Outbox {
@@ -25,20 +30,14 @@ impl Outbox {
         Outbox {
             dir: root.join(OUTBOX_DIR),
             optout: None,
+            warned: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// The site's outbox: with `inbox.url` configured, each message ends in the subscriber's
     /// opt-out link (`AUSHANG_INBOX_TOKEN_SECRET`), or says so and falls back to "STOP antworten".
     pub fn for_site(config: &Config) -> Outbox {
-        let optout = OptOut::from_env(config);
-        if let Some(w) = optout.as_ref().and_then(OptOut::warning) {
-            tracing::warn!("{w}");
-        }
-        Outbox {
-            optout,
-            ..Outbox::new(&config.root)
-        }
+        Outbox::new(&config.root).with_optout(OptOut::from_env(config))
     }
 
     pub fn with_optout(mut self, optout: Option<OptOut>) -> Outbox {
@@ -71,7 +70,14 @@ impl Outbox {
         let name = format!("{}.txt", subscriber.id);
         let path = self.dir.join(file_key(message_key)).join(&name);
         let text = match &self.optout {
-            Some(o) => o.personalise(text, &subscriber.id),
+            Some(o) => {
+                if let Some(w) = o.warning()
+                    && !self.warned.swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!("{w}");
+                }
+                o.personalise(text, &subscriber.id)
+            }
             None => text.to_string(),
         };
         let body = format!(
