@@ -140,6 +140,8 @@ pub struct WhatsAppMessage {
     pub body_params: Vec<String>,
     /// The notice path for the URL button, percent-encoded by the client.
     pub button_suffix: Option<String>,
+    /// The template has an opt-out URL button after it (`optout_button`), filled per subscriber.
+    pub optout_button: bool,
     /// Exactly what the citizen sees.
     pub preview: String,
 }
@@ -194,6 +196,7 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
         language: t.language.clone(),
         body_params,
         button_suffix,
+        optout_button: t.optout_button && t.mode == MessageMode::Template,
         preview,
     })
 }
@@ -224,6 +227,11 @@ fn with_slashes(path: &str) -> String {
 
 /// Shown in previews where each subscriber's own opt-out token will stand.
 pub const OPTOUT_TOKEN_PLACEHOLDER: &str = "<persönlicher-Code>";
+/// The opt-out button's suffix without the secret: the inbox answers it with a page that asks
+/// the person to write STOP (a template button cannot be left out).
+pub const OPTOUT_FALLBACK_TOKEN: &str = "STOP";
+/// The opt-out button's label in previews.
+pub const OPTOUT_BUTTON_LABEL: &str = "Abmelden";
 /// The opt-out line of channels that cannot show a link, and the fallback without the secret.
 pub const OPTOUT_BY_REPLY: &str = "Abmelden: STOP antworten";
 
@@ -299,21 +307,59 @@ impl OptOut {
         }
     }
 
-    /// The line as previews show it: the link with a placeholder for the personal token.
-    pub fn preview_line(&self) -> String {
+    /// The link as previews show it, with a placeholder for the personal token.
+    pub fn preview_url(&self) -> String {
         format!(
-            "Abmelden: {}/abmelden?t={OPTOUT_TOKEN_PLACEHOLDER}",
+            "{}/abmelden?t={OPTOUT_TOKEN_PLACEHOLDER}",
             self.inbox_url.trim_end_matches('/')
         )
     }
 
-    /// `text` for one subscriber: the preview line replaced by theirs, or theirs appended
-    /// (unless the text already says exactly that, as a template with "STOP antworten" does).
+    /// The line as previews show it.
+    pub fn preview_line(&self) -> String {
+        format!("Abmelden: {}", self.preview_url())
+    }
+
+    /// The opt-out URL button of a WhatsApp template, as previews show it.
+    pub fn preview_button(&self) -> String {
+        format!("[ {OPTOUT_BUTTON_LABEL} ] → {}", self.preview_url())
+    }
+
+    /// The suffix of the opt-out URL button for one subscriber: their token, or without the
+    /// secret [`OPTOUT_FALLBACK_TOKEN`].
+    pub fn button_token(&self, subscriber_id: &str) -> String {
+        match &self.secret {
+            Some(secret) => crate::inbox::optout::token(secret, subscriber_id),
+            None => OPTOUT_FALLBACK_TOKEN.to_string(),
+        }
+    }
+
+    /// Why the opt-out button carries no personal link, when it carries none.
+    pub fn button_warning(&self) -> Option<String> {
+        (!self.has_secret()).then(|| {
+            format!(
+                "{} is not set: the opt-out button opens a page that asks to write STOP instead of \
+                 unsubscribing at once",
+                crate::inbox::optout::TOKEN_SECRET_ENV
+            )
+        })
+    }
+
+    /// `text` for one subscriber: the preview line (or a preview's button link) replaced by
+    /// theirs, or their line appended (unless the text already says exactly that, as a template
+    /// with "STOP antworten" does).
     pub fn personalise(&self, text: &str, subscriber_id: &str) -> String {
         let line = self.line(subscriber_id);
         let preview = self.preview_line();
         if text.contains(&preview) {
             text.replace(&preview, &line)
+        } else if text.contains(&self.preview_url()) {
+            let url = format!(
+                "{}/abmelden?t={}",
+                self.inbox_url.trim_end_matches('/'),
+                self.button_token(subscriber_id)
+            );
+            text.replace(&self.preview_url(), &url)
         } else if text.contains(&line) {
             text.to_string()
         } else {
@@ -362,7 +408,22 @@ mod optout_tests {
             appended.ends_with(&format!("\n{}", o.line("s_2"))),
             "{appended}"
         );
+        // A WhatsApp preview with the opt-out button: the button's link becomes theirs.
+        let button = format!("Vorlage.\n{}", o.preview_button());
+        let theirs = o.personalise(&button, "s_4");
+        assert_eq!(
+            theirs,
+            format!(
+                "Vorlage.\n[ Abmelden ] → https://inbox.example/abmelden?t={}",
+                o.button_token("s_4")
+            )
+        );
         let fallback = OptOut::new("https://inbox.example", None);
+        assert!(
+            fallback
+                .personalise(&button, "s_4")
+                .ends_with("abmelden?t=STOP")
+        );
         let text = "Vorlage. Abmelden: STOP antworten";
         assert_eq!(fallback.personalise(text, "s_3"), text);
         assert_eq!(

@@ -61,12 +61,18 @@ pub fn choose_deliverer(
             };
             let client = WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token)
                 .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?;
+            let optout = crate::broadcast::message::OptOut::from_env(config);
+            let warning = optout
+                .as_ref()
+                .filter(|_| cfg.template.optout_button)
+                .and_then(|o| o.button_warning());
             Ok((
                 Deliverer::WhatsApp {
                     client,
                     config: cfg,
+                    optout,
                 },
-                None,
+                warning,
             ))
         }
         Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
@@ -188,7 +194,9 @@ async fn send_all(
         }
         Deliverer::Outbox { .. } => (1000, 4, None),
     };
-    if let Deliverer::WhatsApp { client, config: w } = &deliverer
+    if let Deliverer::WhatsApp {
+        client, config: w, ..
+    } = &deliverer
         && let Some(waba) = &w.waba_id
     {
         let mut names = vec![w.template.name.clone()];

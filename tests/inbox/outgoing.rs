@@ -207,3 +207,143 @@ fn the_preview_shows_the_link_where_the_channel_can_show_one() {
         all(&out)
     );
 }
+
+fn active(n: u8) -> aushang::subscribers::Subscriber {
+    aushang::subscribers::Subscriber {
+        id: format!("s_optoutbutton00{n:02}"),
+        channel: aushang::subscribers::Channel::WhatsApp,
+        address: format!("+49152000005{n:02}"),
+        name: None,
+        topics: Vec::new(),
+        language: "de".into(),
+        status: aushang::subscribers::Status::Active,
+        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
+        consent_source: "web".into(),
+        consent_text: "v1".into(),
+        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
+        unsubscribed_at: None,
+    }
+}
+
+/// A site whose WhatsApp templates have the opt-out button, sending to the fake Graph API.
+fn button_site(api_url: &str) -> Site {
+    let site = Site::with_subscribers(Some(api_url), vec![active(1), active(2)]);
+    let path = site.root.join("aushang.yaml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    let anchor = "        url_button: true\n";
+    assert!(config.contains(anchor), "the example config changed shape");
+    std::fs::write(
+        &path,
+        config.replace(anchor, &format!("{anchor}        optout_button: true\n")),
+    )
+    .unwrap();
+    site
+}
+
+fn whatsapp_broadcast(site: &Site, secret: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
+    cmd.arg("--root")
+        .arg(&site.root)
+        .args([
+            "broadcast",
+            "--channel",
+            "whatsapp",
+            "--no-link-check",
+            "--now",
+            NOW,
+        ])
+        .env("AUSHANG_IDENTITY", &site.secret)
+        .env("WHATSAPP_TOKEN", "fake-token")
+        .env_remove("AUSHANG_IDENTITY_FILE")
+        .env_remove("AUSHANG_INBOX_TOKEN_SECRET")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    if let Some(s) = secret {
+        cmd.env("AUSHANG_INBOX_TOKEN_SECRET", s);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!all(&out).contains("+49152000005"), "{}", all(&out));
+    out
+}
+
+#[test]
+fn a_whatsapp_opt_out_button_gets_each_subscribers_token_and_the_fake_checks_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut fake_config = aushang::devtools::fake_graph::FakeConfig::default();
+    for t in &mut fake_config.templates {
+        t.optout_button = true;
+    }
+    let fake = runtime
+        .block_on(aushang::devtools::fake_graph::FakeGraph::start(fake_config))
+        .unwrap();
+    let site = button_site(&fake.api_url());
+
+    // The preview shows the second button.
+    let preview = aushang(&site.root, &["broadcast", "--dry-run", "--now", NOW], None);
+    assert!(
+        String::from_utf8_lossy(&preview.stdout).contains(
+            "> [ Abmelden ] → https://inbox.musterbach.example/abmelden?t=<persönlicher-Code>"
+        ),
+        "{}",
+        all(&preview)
+    );
+
+    let out = whatsapp_broadcast(&site, Some(TOKEN_SECRET));
+    assert!(out.status.success(), "{}", all(&out));
+    let messages = fake.messages();
+    assert!(messages.len() >= 2, "{}", all(&out));
+    for m in &messages {
+        let suffix = m
+            .optout_suffix
+            .as_deref()
+            .expect("an opt-out button suffix");
+        let sub = aushang::inbox::optout::verify(TOKEN_SECRET.as_bytes(), suffix)
+            .unwrap_or_else(|| panic!("not a valid token: {suffix}"));
+        let correlation = m.correlation.as_deref().unwrap();
+        assert!(
+            correlation.contains(&format!(";s={sub};")),
+            "the token of {sub} went to another subscriber ({correlation})"
+        );
+        assert!(
+            m.button_suffix.is_some(),
+            "the notice button is still filled"
+        );
+    }
+}
+
+#[test]
+fn without_the_secret_the_button_asks_to_write_stop_and_a_template_without_it_is_refused() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut with_button = aushang::devtools::fake_graph::FakeConfig::default();
+    for t in &mut with_button.templates {
+        t.optout_button = true;
+    }
+    let fake = runtime
+        .block_on(aushang::devtools::fake_graph::FakeGraph::start(with_button))
+        .unwrap();
+    let site = button_site(&fake.api_url());
+    let out = whatsapp_broadcast(&site, None);
+    assert!(out.status.success(), "{}", all(&out));
+    assert!(
+        all(&out).contains("AUSHANG_INBOX_TOKEN_SECRET is not set: the opt-out button opens a page that asks to write STOP"),
+        "{}",
+        all(&out)
+    );
+    let messages = fake.messages();
+    assert!(!messages.is_empty());
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.optout_suffix.as_deref() == Some("STOP"))
+    );
+
+    // The approved template has no such button: the fake refuses what Meta would refuse.
+    let plain = runtime
+        .block_on(aushang::devtools::fake_graph::FakeGraph::start(
+            aushang::devtools::fake_graph::FakeConfig::default(),
+        ))
+        .unwrap();
+    let site = button_site(&plain.api_url());
+    let out = whatsapp_broadcast(&site, Some(TOKEN_SECRET));
+    assert!(plain.messages().is_empty(), "{}", all(&out));
+    assert!(all(&out).contains("132018"), "{}", all(&out));
+}
