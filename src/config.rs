@@ -168,6 +168,10 @@ pub struct TemplateConfig {
     /// `template` (production) or `text` (testing inside a service window only).
     #[serde(default)]
     pub mode: MessageMode,
+    /// Whether the templates have a further URL button `<inbox.url>abmelden?t={{1}}` (after the
+    /// notice button) that gets each subscriber's opt-out token. Needs an `inbox:` section.
+    #[serde(default)]
+    pub optout_button: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -451,6 +455,15 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
                 ));
             }
         }
+        if w.template.optout_button && raw.inbox.is_none() {
+            problems.push(
+                at_key(
+                    "optout_button",
+                    "optout_button needs an inbox: section with its url (the button opens <inbox.url>abmelden?t=…)".into(),
+                )
+                .with_hint("add inbox.url (docs/inbox.md), or remove optout_button"),
+            );
+        }
         if w.messages_per_second == 0 || w.concurrency == 0 {
             problems.push(at_key(
                 "messages_per_second",
@@ -578,6 +591,28 @@ mod tests {
         let q = c.broadcast.quiet_hours.unwrap();
         assert!(q.contains(jiff::civil::time(13, 0, 0, 0)));
         assert!(!q.contains(jiff::civil::time(14, 0, 0, 0)));
+    }
+
+    #[test]
+    fn an_opt_out_button_needs_an_inbox() {
+        let wa = "broadcast:\n  channels:\n    whatsapp:\n      phone_number_id: \"1\"\n      template:\n        name: t\n        body: \"{{1}}\"\n        params: [title]\n        optout_button: true\n";
+        let text = format!("{MINIMAL}{wa}");
+        let err = parse(Path::new("/"), Path::new(CONFIG_FILE), &text).unwrap_err();
+        assert_eq!(err[0].line, Some(11), "{err:?}");
+        assert!(
+            err[0].message.contains("optout_button needs an inbox"),
+            "{err:?}"
+        );
+        let with_inbox = format!("{text}inbox:\n  url: https://inbox.t.example/\n");
+        let c = parse(Path::new("/"), Path::new(CONFIG_FILE), &with_inbox).unwrap();
+        assert!(
+            c.broadcast
+                .channels
+                .whatsapp
+                .unwrap()
+                .template
+                .optout_button
+        );
     }
 
     #[test]

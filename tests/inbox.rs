@@ -7,6 +7,10 @@
 mod batch;
 #[path = "inbox/full_loop.rs"]
 mod full_loop;
+#[path = "inbox/outgoing.rs"]
+mod outgoing;
+#[path = "inbox/resend.rs"]
+mod resend;
 #[path = "inbox/signup.rs"]
 mod signup;
 #[path = "inbox/support.rs"]

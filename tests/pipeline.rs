@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
 use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
 
 const NOW: &str = "2026-11-28 12:00";
@@ -75,8 +75,16 @@ struct Pipeline {
 
 impl Pipeline {
     fn step(&self, step: &str) -> Output {
+        self.step_with(step, &[])
+    }
+
+    /// A step with extra environment variables (the CI's secrets of that step).
+    fn step_with(&self, step: &str, env: &[(&str, &str)]) -> Output {
         let out = Command::new(repo().join("scripts/pipeline"))
             .arg(step)
+            .env_remove("AUSHANG_INBOX_PULL_TOKEN")
+            .env_remove("GITHUB_ACTIONS")
+            .envs(env.iter().copied())
             .env("AUSHANG", env!("CARGO_BIN_EXE_aushang"))
             .env("AUSHANG_ROOT", &self.site)
             .env("PUBLISH_NOW", NOW)
@@ -204,6 +212,9 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     let app = axum::Router::new().fallback_service(served);
     runtime.spawn(async move { axum::serve(listener, app).await });
 
+    // The example configures an inbox, but this environment has no pull token (like a fork).
+    let pulled = p.step("inbox-pull");
+    assert!(pulled.status.success(), "{}", text(&pulled));
     let sent = p.step("broadcast");
     assert!(sent.status.success(), "{}", text(&sent));
     let messages = fake.messages();
@@ -319,4 +330,234 @@ fn workflows_run_aushang_only_through_the_pipeline_script() {
         }
     }
     assert!(runs >= 4, "found only {runs} run steps");
+}
+
+const PULL_TOKEN: &str = "pipeline-pull-token-0123456789";
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A copy of the example site (its `inbox:` section pointed at `inbox_url`) with its own key
+/// and an empty list.
+fn site_with_inbox(tmp: &Path, inbox_url: &str, api_url: &str) -> (PathBuf, Identity, String) {
+    let site = tmp.join("site");
+    for part in ["content", "static"] {
+        copy_dir(&repo().join(part), &site.join(part));
+    }
+    let config = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
+    assert!(
+        config.contains("\ninbox:\n  url: https://inbox.musterbach.example/\n"),
+        "the example site must configure its inbox"
+    );
+    let config = config
+        .replace("https://inbox.musterbach.example/", inbox_url)
+        .replace(
+            "      phone_number_id: \"100000000000001\"\n",
+            &format!("      phone_number_id: \"100000000000001\"\n      api_url: {api_url}\n"),
+        );
+    assert!(config.contains(api_url), "the example config changed shape");
+    std::fs::write(site.join("aushang.yaml"), config).unwrap();
+    let (identity, secret) = Identity::generate();
+    let subs = site.join("subscribers");
+    std::fs::create_dir_all(&subs).unwrap();
+    std::fs::write(
+        subs.join("recipients.txt"),
+        Recipients::file_text("CI", &identity.public_keys()[0]),
+    )
+    .unwrap();
+    SubscriberList::new(Vec::new())
+        .save(&subs, &Recipients::load(&subs).unwrap())
+        .unwrap();
+    (site, identity, secret)
+}
+
+#[test]
+fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when_it_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut fake_config = FakeConfig::default();
+    fake_config
+        .templates
+        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let (site, identity, secret) =
+        site_with_inbox(tmp.path(), "http://127.0.0.1:1/", &fake.api_url());
+    let p = Pipeline {
+        site: site.clone(),
+        secret,
+    };
+
+    // No token (a fork, a fresh clone, the example site): a notice, success, no network.
+    let skipped = p.step("inbox-pull");
+    assert!(skipped.status.success(), "{}", text(&skipped));
+    assert!(
+        text(&skipped).contains("notice: an inbox is configured")
+            && text(&skipped).contains("skipping the pull"),
+        "{}",
+        text(&skipped)
+    );
+    let in_ci = p.step_with("inbox-pull", &[("GITHUB_ACTIONS", "true")]);
+    assert!(in_ci.status.success());
+    assert!(
+        String::from_utf8_lossy(&in_ci.stdout).contains("::warning title=Inbox not pulled::"),
+        "{}",
+        text(&in_ci)
+    );
+
+    // With the token but the inbox unreachable: the step fails, naming the inbox.
+    let config = std::fs::read_to_string(site.join("aushang.yaml")).unwrap();
+    let dead = format!("http://127.0.0.1:{}/", closed_port());
+    std::fs::write(
+        site.join("aushang.yaml"),
+        config.replace("http://127.0.0.1:1/", &dead),
+    )
+    .unwrap();
+    let failed = p.step_with("inbox-pull", &[("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)]);
+    assert!(!failed.status.success(), "{}", text(&failed));
+    assert!(
+        text(&failed).contains("cannot reach the inbox"),
+        "{}",
+        text(&failed)
+    );
+
+    // With the token and a real inbox: the sign-up is applied, acknowledged only by inbox-ack.
+    let data = tmp.path().join("inbox-data");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    std::fs::write(
+        site.join("aushang.yaml"),
+        config.replace("http://127.0.0.1:1/", &format!("http://{addr}/")),
+    )
+    .unwrap();
+    let server_config = aushang::config::load(&site).unwrap();
+    let server = runtime
+        .block_on(aushang::inbox::start(
+            server_config,
+            aushang::inbox::Secrets {
+                app_secret: "app-secret-0123456789".into(),
+                verify_token: "verify-token-0123456789".into(),
+                pull_token: PULL_TOKEN.into(),
+                token_secret: None,
+                whatsapp_token: None,
+            },
+            &data,
+            addr,
+        ))
+        .unwrap();
+    let loaded = (jiff::Timestamp::now().as_millisecond() - 10_000).to_string();
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("nummer", "0152 00000104")
+        .append_pair("thema", "abfall")
+        .append_pair("einwilligung", "ja")
+        .append_pair("fassung", "v1")
+        .append_pair("geladen", &loaded)
+        .finish();
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/signup", server.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    let env = [("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)];
+    let pulled = p.step_with("inbox-pull", &env);
+    assert!(pulled.status.success(), "{}", text(&pulled));
+    assert!(
+        !text(&pulled).contains("+4915200000104"),
+        "{}",
+        text(&pulled)
+    );
+    let list = SubscriberList::load(&site.join("subscribers"), &identity).unwrap();
+    assert_eq!(list.subscribers().len(), 1, "{}", text(&pulled));
+    assert_eq!(list.subscribers()[0].status, Status::Pending);
+    assert_eq!(list.subscribers()[0].address, "+4915200000104");
+    // The double opt-in request went out (to the fake Graph API), and nobody is asked twice by
+    // the resend that follows the pull.
+    let confirmations: Vec<_> = fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.template.as_deref() == Some("anmeldung_bestaetigen"))
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{}", text(&pulled));
+    assert_eq!(confirmations[0].to, "+4915200000104");
+    assert!(
+        text(&pulled).contains("0 asked again"),
+        "the resend did not run:\n{}",
+        text(&pulled)
+    );
+    let events = || std::fs::read_dir(data.join("events")).unwrap().count();
+    assert_eq!(events(), 1, "nothing is deleted before the ack");
+    let acked = p.step_with("inbox-ack", &env);
+    assert!(acked.status.success(), "{}", text(&acked));
+    assert!(
+        text(&acked).contains("1 event(s) acknowledged"),
+        "{}",
+        text(&acked)
+    );
+    assert_eq!(events(), 0);
+    runtime.block_on(server.shutdown()).unwrap();
+}
+
+/// `aushang publish` on the example site: without the pull token it skips the pull with a
+/// notice and still builds and sends to the outbox; with the token and the inbox unreachable it
+/// stops before sending anything.
+#[test]
+fn publish_skips_the_inbox_pull_without_its_token_and_sends_nothing_when_the_pull_fails() {
+    let publish = |token: Option<&str>, inbox_url: Option<&str>| {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().join("site");
+        for part in ["content", "static", "subscribers"] {
+            copy_dir(&repo().join(part), &site.join(part));
+        }
+        let mut config = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
+        if let Some(url) = inbox_url {
+            config = config.replace("https://inbox.musterbach.example/", url);
+        }
+        std::fs::write(site.join("aushang.yaml"), config).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
+        cmd.args(["--root", site.to_str().unwrap(), "publish", "--now", NOW])
+            .env_remove("AUSHANG_INBOX_PULL_TOKEN")
+            .env_remove("AUSHANG_IDENTITY")
+            .env_remove("WHATSAPP_TOKEN")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env(
+                "AUSHANG_IDENTITY_FILE",
+                site.join("subscribers/demo-identity.txt"),
+            );
+        if let Some(t) = token {
+            cmd.env("AUSHANG_INBOX_PULL_TOKEN", t);
+        }
+        let out = cmd.output().unwrap();
+        let sent = walkdir::WalkDir::new(site.join("outbox"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+            .count();
+        (out, sent)
+    };
+    let (out, sent) = publish(None, None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("skipping the pull"), "{}", text(&out));
+    assert!(sent > 0, "nothing reached the outbox:\n{}", text(&out));
+
+    let dead = format!("http://127.0.0.1:{}/", closed_port());
+    let (out, sent) = publish(Some(PULL_TOKEN), Some(&dead));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("the inbox pull failed, so nothing was broadcast"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(sent, 0, "a failed pull must stop the broadcast");
 }

@@ -140,6 +140,8 @@ pub struct WhatsAppMessage {
     pub body_params: Vec<String>,
     /// The notice path for the URL button, percent-encoded by the client.
     pub button_suffix: Option<String>,
+    /// The template has an opt-out URL button after it (`optout_button`), filled per subscriber.
+    pub optout_button: bool,
     /// Exactly what the citizen sees.
     pub preview: String,
 }
@@ -194,6 +196,7 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
         language: t.language.clone(),
         body_params,
         button_suffix,
+        optout_button: t.optout_button && t.mode == MessageMode::Template,
         preview,
     })
 }
@@ -219,5 +222,213 @@ fn with_slashes(path: &str) -> String {
         "/".into()
     } else {
         format!("/{trimmed}/")
+    }
+}
+
+/// Shown in previews where each subscriber's own opt-out token will stand.
+pub const OPTOUT_TOKEN_PLACEHOLDER: &str = "<persönlicher-Code>";
+/// The opt-out button's suffix without the secret: the inbox answers it with a page that asks
+/// the person to write STOP (a template button cannot be left out).
+pub const OPTOUT_FALLBACK_TOKEN: &str = "STOP";
+/// The opt-out button's label in previews.
+pub const OPTOUT_BUTTON_LABEL: &str = "Abmelden";
+/// The opt-out line of channels that cannot show a link, and the fallback without the secret.
+pub const OPTOUT_BY_REPLY: &str = "Abmelden: STOP antworten";
+
+/// How an outgoing message tells its subscriber how to leave, when an inbox is configured:
+/// `Abmelden: <inbox.url>abmelden?t=<token>` with the same HMAC token as `aushang inbox link`.
+#[derive(Clone)]
+pub struct OptOut {
+    inbox_url: String,
+    /// `AUSHANG_INBOX_TOKEN_SECRET`; without it messages fall back to [`OPTOUT_BY_REPLY`].
+    secret: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for OptOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OptOut")
+            .field("inbox_url", &self.inbox_url)
+            .field("secret", &self.secret.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl OptOut {
+    pub fn new(inbox_url: &str, secret: Option<&[u8]>) -> OptOut {
+        OptOut {
+            inbox_url: inbox_url.to_string(),
+            secret: secret.filter(|s| !s.is_empty()).map(<[u8]>::to_vec),
+        }
+    }
+
+    /// `None` without an inbox; the secret comes from `AUSHANG_INBOX_TOKEN_SECRET`.
+    pub fn from_env(config: &Config) -> Option<OptOut> {
+        let inbox = config.inbox.as_ref()?;
+        let secret = std::env::var(crate::inbox::optout::TOKEN_SECRET_ENV)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        Some(OptOut::new(
+            &inbox.url,
+            secret.as_deref().map(str::as_bytes),
+        ))
+    }
+
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// Why messages carry no link, when they carry none.
+    pub fn warning(&self) -> Option<String> {
+        (!self.has_secret()).then(|| {
+            format!(
+                "an inbox is configured but {} is not set: messages say „{OPTOUT_BY_REPLY}“ \
+                 instead of a personal opt-out link",
+                crate::inbox::optout::TOKEN_SECRET_ENV
+            )
+        })
+    }
+
+    /// The subscriber's own opt-out URL, when the secret is known.
+    pub fn url(&self, subscriber_id: &str) -> Option<String> {
+        let secret = self.secret.as_ref()?;
+        Some(crate::inbox::optout::url(
+            &self.inbox_url,
+            secret,
+            subscriber_id,
+        ))
+    }
+
+    /// The last line of a message to one subscriber.
+    pub fn line(&self, subscriber_id: &str) -> String {
+        match self.url(subscriber_id) {
+            Some(url) => format!("Abmelden: {url}"),
+            None => OPTOUT_BY_REPLY.to_string(),
+        }
+    }
+
+    /// The link as previews show it, with a placeholder for the personal token.
+    pub fn preview_url(&self) -> String {
+        format!(
+            "{}/abmelden?t={OPTOUT_TOKEN_PLACEHOLDER}",
+            self.inbox_url.trim_end_matches('/')
+        )
+    }
+
+    /// The line as previews show it.
+    pub fn preview_line(&self) -> String {
+        format!("Abmelden: {}", self.preview_url())
+    }
+
+    /// The opt-out URL button of a WhatsApp template, as previews show it.
+    pub fn preview_button(&self) -> String {
+        format!("[ {OPTOUT_BUTTON_LABEL} ] → {}", self.preview_url())
+    }
+
+    /// The suffix of the opt-out URL button for one subscriber: their token, or without the
+    /// secret [`OPTOUT_FALLBACK_TOKEN`].
+    pub fn button_token(&self, subscriber_id: &str) -> String {
+        match &self.secret {
+            Some(secret) => crate::inbox::optout::token(secret, subscriber_id),
+            None => OPTOUT_FALLBACK_TOKEN.to_string(),
+        }
+    }
+
+    /// Why the opt-out button carries no personal link, when it carries none.
+    pub fn button_warning(&self) -> Option<String> {
+        (!self.has_secret()).then(|| {
+            format!(
+                "{} is not set: the opt-out button opens a page that asks to write STOP instead of \
+                 unsubscribing at once",
+                crate::inbox::optout::TOKEN_SECRET_ENV
+            )
+        })
+    }
+
+    /// `text` for one subscriber: the preview line (or a preview's button link) replaced by
+    /// theirs, or their line appended (unless the text already says exactly that, as a template
+    /// with "STOP antworten" does).
+    pub fn personalise(&self, text: &str, subscriber_id: &str) -> String {
+        let line = self.line(subscriber_id);
+        let preview = self.preview_line();
+        if text.contains(&preview) {
+            text.replace(&preview, &line)
+        } else if text.contains(&self.preview_url()) {
+            let url = format!(
+                "{}/abmelden?t={}",
+                self.inbox_url.trim_end_matches('/'),
+                self.button_token(subscriber_id)
+            );
+            text.replace(&self.preview_url(), &url)
+        } else if text.contains(&line) {
+            text.to_string()
+        } else {
+            format!("{}\n{line}", text.trim_end())
+        }
+    }
+}
+
+#[cfg(test)]
+mod optout_tests {
+    use super::*;
+
+    #[test]
+    fn the_line_carries_the_same_token_as_inbox_link_or_falls_back_to_stop() {
+        let with = OptOut::new("https://inbox.example/", Some(b"secret-0123456789"));
+        let token = crate::inbox::optout::token(b"secret-0123456789", "s_00ff");
+        assert_eq!(
+            with.line("s_00ff"),
+            format!("Abmelden: https://inbox.example/abmelden?t={token}")
+        );
+        assert_eq!(
+            crate::inbox::optout::verify(b"secret-0123456789", &token).as_deref(),
+            Some("s_00ff")
+        );
+        assert!(with.warning().is_none());
+        let without = OptOut::new("https://inbox.example/", None);
+        assert_eq!(without.line("s_00ff"), OPTOUT_BY_REPLY);
+        assert!(
+            without
+                .warning()
+                .unwrap()
+                .contains("AUSHANG_INBOX_TOKEN_SECRET")
+        );
+    }
+
+    #[test]
+    fn personalise_replaces_the_preview_line_appends_otherwise_and_never_doubles() {
+        let o = OptOut::new("https://inbox.example", Some(b"k"));
+        let preview = format!("Titel\nText\n{}", o.preview_line());
+        assert!(preview.ends_with("abmelden?t=<persönlicher-Code>"));
+        let mine = o.personalise(&preview, "s_1");
+        assert_eq!(mine, format!("Titel\nText\n{}", o.line("s_1")));
+        assert!(!mine.contains(OPTOUT_TOKEN_PLACEHOLDER));
+        let appended = o.personalise("Vorlage. Abmelden: STOP antworten.\n", "s_2");
+        assert!(
+            appended.ends_with(&format!("\n{}", o.line("s_2"))),
+            "{appended}"
+        );
+        // A WhatsApp preview with the opt-out button: the button's link becomes theirs.
+        let button = format!("Vorlage.\n{}", o.preview_button());
+        let theirs = o.personalise(&button, "s_4");
+        assert_eq!(
+            theirs,
+            format!(
+                "Vorlage.\n[ Abmelden ] → https://inbox.example/abmelden?t={}",
+                o.button_token("s_4")
+            )
+        );
+        let fallback = OptOut::new("https://inbox.example", None);
+        assert!(
+            fallback
+                .personalise(&button, "s_4")
+                .ends_with("abmelden?t=STOP")
+        );
+        let text = "Vorlage. Abmelden: STOP antworten";
+        assert_eq!(fallback.personalise(text, "s_3"), text);
+        assert_eq!(
+            fallback.personalise("Titel", "s_3"),
+            format!("Titel\n{OPTOUT_BY_REPLY}")
+        );
     }
 }

@@ -40,7 +40,7 @@ pub fn choose_deliverer(
     requested: Option<&str>,
 ) -> anyhow::Result<(Deliverer, Option<String>)> {
     let outbox = || Deliverer::Outbox {
-        outbox: Outbox::new(&config.root),
+        outbox: Outbox::for_site(config),
         whatsapp: config.broadcast.channels.whatsapp.clone(),
     };
     let token = std::env::var(TOKEN_ENV)
@@ -61,12 +61,18 @@ pub fn choose_deliverer(
             };
             let client = WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token)
                 .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?;
+            let optout = crate::broadcast::message::OptOut::from_env(config);
+            let warning = optout
+                .as_ref()
+                .filter(|_| cfg.template.optout_button)
+                .and_then(|o| o.button_warning());
             Ok((
                 Deliverer::WhatsApp {
                     client,
                     config: cfg,
+                    optout,
                 },
-                None,
+                warning,
             ))
         }
         Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
@@ -202,7 +208,9 @@ async fn send_all(
             .warnings
             .extend(crate::inbox::undeliverable::skipped_warning(&subscribers));
     }
-    if let Deliverer::WhatsApp { client, config: w } = &deliverer
+    if let Deliverer::WhatsApp {
+        client, config: w, ..
+    } = &deliverer
         && let Some(waba) = &w.waba_id
     {
         let mut names = vec![w.template.name.clone()];
@@ -391,7 +399,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
     let serves =
         |s: &Subscriber| !only_whatsapp || s.channel == crate::subscribers::Channel::WhatsApp;
     let deliverer = Deliverer::Outbox {
-        outbox: Outbox::new(&config.root),
+        outbox: Outbox::for_site(config),
         whatsapp,
     };
     let journal = Journal::open(&journal_dir(&config.root))?;

@@ -1,5 +1,6 @@
-//! `aushang inbox serve | pull | link`: the inbox server, the batch side that applies its events,
-//! and the opt-out link of one subscriber.
+//! `aushang inbox serve | pull | ack | confirm | link`: the inbox server, the batch side that
+//! applies its events, resending lost confirmation requests, and the opt-out link of one
+//! subscriber.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use aushang::config;
+use aushang::inbox::confirm::{ResendOptions, resend};
 use aushang::inbox::pull::{PullOptions, ack_file as ack_file_fn, pull};
 use aushang::inbox::{PULL_TOKEN_ENV, Secrets, optout};
 use aushang::subscribers::Identity;
@@ -27,6 +29,8 @@ pub enum Command {
         #[arg(long, default_value = ACK_FILE)]
         ack_file: PathBuf,
     },
+    /// Show pending sign-ups due for another confirmation request; with --resend, send it.
+    Confirm(ConfirmArgs),
     /// Print the opt-out link of one subscriber (needs AUSHANG_INBOX_TOKEN_SECRET).
     Link {
         /// The subscriber id (`s_…`), as shown by `aushang subscribers list`.
@@ -61,6 +65,25 @@ pub struct PullArgs {
     no_ack: bool,
     #[arg(long, default_value = ACK_FILE)]
     ack_file: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct ConfirmArgs {
+    /// Send the confirmation template again (without it: only show who is due).
+    #[arg(long)]
+    resend: bool,
+    /// Only sign-ups (and last requests) at least this old, e.g. 2d or 36h.
+    #[arg(long, default_value = "2d")]
+    older_than: String,
+    /// Ask each subscriber at most once in this period.
+    #[arg(long, default_value = "7d")]
+    every: String,
+    /// Resends per subscriber, ever (the pull's first request not counted).
+    #[arg(long, default_value_t = 2)]
+    max_resends: usize,
+    /// The instant to decide and record at (default: now).
+    #[arg(long)]
+    now: Option<String>,
 }
 
 /// Relative to the site root; not to be committed.
@@ -128,6 +151,29 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let url = inbox_url(url, &config)?;
             let deleted = ack_file_fn(&url, &pull_token()?, &root.join(ack_file))?;
             println!("inbox: {deleted} event(s) acknowledged");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Confirm(args) => {
+            let duration = |flag: &str, value: &str| {
+                config::parse_duration(value)
+                    .with_context(|| format!("--{flag} `{value}` is not a duration (e.g. 2d, 36h)"))
+            };
+            let opts = ResendOptions {
+                older_than: duration("older-than", &args.older_than)?,
+                every: duration("every", &args.every)?,
+                max_resends: args.max_resends,
+                whatsapp_token: std::env::var(aushang::broadcast::run::TOKEN_ENV)
+                    .ok()
+                    .filter(|t| !t.trim().is_empty()),
+                dry_run: !args.resend,
+                now: super::parse_now(args.now.as_deref(), &config)?,
+            };
+            let identity = Identity::from_env()?;
+            let report = resend(&config, &identity, &opts)?;
+            print!("{}", report.to_text());
+            if !args.resend && !report.asked.is_empty() {
+                println!("run with --resend to send them");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { subscriber } => {

@@ -1,4 +1,5 @@
-//! `aushang publish`: build the site, then broadcast — the whole job on one machine.
+//! `aushang publish`: build the site, apply the inbox's events (when an inbox is configured and
+//! its pull token is in the environment), then broadcast — the whole job on one machine.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +47,10 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         build.pages_written,
         out_dir.display()
     );
+    // Before sending, so a STOP the inbox received since the last run is honoured by this one.
+    if let Some(outcome) = inbox_pull(&config, now)? {
+        eprintln!("{outcome}");
+    }
     let opts = aushang::broadcast::run::BroadcastOptions {
         now,
         channel: args.channel,
@@ -61,4 +66,50 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// Pulls the inbox's events before the broadcast. `Ok(None)`: no inbox configured. Without the
+/// pull token (a fresh clone, the example site) the pull is skipped with a notice; with it, a
+/// failed pull stops the run before anything is sent, because the list might still hold
+/// someone who wrote STOP.
+fn inbox_pull(
+    config: &aushang::config::Config,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Option<String>> {
+    use anyhow::Context;
+    let Some(inbox) = &config.inbox else {
+        return Ok(None);
+    };
+    let token = std::env::var(aushang::inbox::PULL_TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let Some(pull_token) = token else {
+        return Ok(Some(format!(
+            "notice: an inbox is configured ({}) but {} is not set in this environment: skipping \
+             the pull (sign-ups and STOP/START wait in the inbox for a run that has the token)",
+            inbox.url,
+            aushang::inbox::PULL_TOKEN_ENV
+        )));
+    };
+    let identity = aushang::subscribers::Identity::from_env()
+        .context("the inbox pull needs the list's key")?;
+    let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let report = aushang::inbox::pull::pull(
+        config,
+        &identity,
+        &aushang::inbox::pull::PullOptions {
+            url: inbox.url.clone(),
+            pull_token,
+            whatsapp_token,
+            now,
+            defer_ack: None,
+        },
+    )
+    .context(
+        "the inbox pull failed, so nothing was broadcast (a STOP may be waiting in the inbox)",
+    )?;
+    Ok(Some(report.to_text().trim_end().to_string()))
 }

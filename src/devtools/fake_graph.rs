@@ -47,6 +47,9 @@ pub struct AcceptedMessage {
     pub params: Vec<String>,
     /// The URL button suffix exactly as sent (percent-encoded).
     pub button_suffix: Option<String>,
+    /// The opt-out button's suffix (the subscriber's token), for templates with one.
+    #[serde(default)]
+    pub optout_suffix: Option<String>,
     pub text: Option<String>,
     pub correlation: Option<String>,
     pub received_unix_ms: u64,

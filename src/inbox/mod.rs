@@ -3,6 +3,7 @@
 //! pull`) that fetches, decrypts and applies those events to the list. See `docs/inbox.md`.
 
 pub mod apply;
+pub mod confirm;
 pub mod events;
 pub mod memory;
 pub mod optout;

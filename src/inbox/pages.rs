@@ -56,20 +56,14 @@ pub fn too_many(config: &Config) -> String {
 }
 
 /// The review step: the form once more, with a signed stamp, for people without JavaScript
-/// (and anyone who was quicker than a person can be).
+/// (and anyone who was quicker than a person can be). It posts to `signup` relative to itself,
+/// so it reaches this very server whatever public URL the proxy gives it.
 pub fn review(
     config: &Config,
     form: &super::signup::SignupForm,
     stamp: &str,
     masked: &str,
 ) -> String {
-    let action = esc(&format!(
-        "{}/signup",
-        config
-            .inbox
-            .as_ref()
-            .map_or("", |i| i.url.trim_end_matches('/'))
-    ));
     let mut hidden = String::new();
     let mut field = |k: &str, v: &str| {
         hidden.push_str(&format!(
@@ -87,7 +81,7 @@ pub fn review(
     field("stempel", stamp);
     let body = format!(
         "<p>Bitte bestätigen Sie Ihre Anmeldung für die Handynummer <strong>{}</strong>.</p>\n\
-         <form method=\"post\" action=\"{action}\">\n{hidden}<button type=\"submit\">Anmeldung absenden</button>\n</form>",
+         <form method=\"post\" action=\"signup\">\n{hidden}<button type=\"submit\">Anmeldung absenden</button>\n</form>",
         esc(masked)
     );
     page(config, "Anmeldung bestätigen", &body)

@@ -1,5 +1,6 @@
 //! `aushang inbox pull`: fetch the encrypted events, decrypt them in memory, apply them to the
-//! subscriber list, record statuses, send confirmation templates to new sign-ups, and only then
+//! subscriber list, record statuses, send confirmation templates to new sign-ups (a lost one is
+//! sent again by `aushang inbox confirm --resend`, see [`super::confirm`]), and only then
 //! acknowledge the events so the inbox deletes them.
 //!
 //! Crash safety: the list and `subscribers/inbox/applied.jsonl` are written (atomically) before
@@ -17,7 +18,7 @@ use super::events::Envelope;
 use super::pull_api::{AckRequest, AckResponse, EventList};
 
 use super::statuses::{self, StatusSummary};
-use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
+use crate::broadcast::channels::whatsapp::WhatsAppClient;
 use crate::broadcast::lock::SiteLock;
 use crate::config::Config;
 use crate::subscribers::{Identity, Recipients, SubscriberList};
@@ -355,6 +356,13 @@ async fn confirm(
         ));
         return;
     };
+    if let Some(why) = crate::inbox::templates::confirmation_refusal(config) {
+        report.notes.push(format!(
+            "no confirmation request sent to {} new sign-up(s): {why}; `aushang inbox confirm --resend` asks them once it is approved again",
+            to_confirm.len()
+        ));
+        return;
+    }
     let client = match WhatsAppClient::new(&w.api_url, &w.phone_number_id, token) {
         Ok(c) => c,
         Err(e) => {
@@ -364,18 +372,10 @@ async fn confirm(
             return;
         }
     };
-    let payload = Payload::Template {
-        name: template,
-        language: w.template.language.clone(),
-        body_params: Vec::new(),
-        button_suffix: None,
-    };
+    let payload = super::confirm::payload(&template, &w.template.language);
     for (event_id, sub) in to_confirm {
         let Some(row) = list.get(sub) else { continue };
-        let outcome = match client
-            .send(&row.address, &payload, &format!("confirm;s={sub}"))
-            .await
-        {
+        let outcome = match super::confirm::send(&client, &payload, row).await {
             Ok(wamid) => {
                 report.confirmations_sent += 1;
                 format!("confirmation sent ({wamid})")

@@ -114,8 +114,9 @@ export async function startServe(site, extraArgs = []) {
   };
 }
 
-/// Debian's Chromium, headless, with a new empty profile and no background traffic.
-export async function launchBrowser() {
+/// Debian's Chromium, headless, with a new empty profile and no background traffic. `options`
+/// go to the browser context (e.g. `{ javaScriptEnabled: false }`).
+export async function launchBrowser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), "aushang-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -131,6 +132,7 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
     viewport: VIEWPORTS[0],
+    ...options,
   });
   return {
     context,

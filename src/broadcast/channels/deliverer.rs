@@ -4,7 +4,7 @@
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
 use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, WhatsAppMessage, render_whatsapp};
+use crate::broadcast::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
 use crate::config::{MessageMode, WhatsAppConfig};
 use crate::subscribers::{Channel, Subscriber};
 
@@ -44,6 +44,8 @@ pub enum Deliverer {
     WhatsApp {
         client: WhatsAppClient,
         config: WhatsAppConfig,
+        /// For the template's opt-out button (`optout_button`); `None` without an inbox.
+        optout: Option<OptOut>,
     },
 }
 
@@ -73,9 +75,18 @@ impl Deliverer {
             Deliverer::Outbox { whatsapp, .. } => whatsapp.as_ref(),
             Deliverer::WhatsApp { config, .. } => Some(config),
         };
+        let optout = match self {
+            Deliverer::Outbox { outbox, .. } => outbox.optout(),
+            Deliverer::WhatsApp { optout, .. } => optout.as_ref(),
+        };
         Ok(match whatsapp {
             Some(cfg) => {
-                let wa = render_whatsapp(message, cfg)?;
+                let mut wa = render_whatsapp(message, cfg)?;
+                if wa.optout_button
+                    && let Some(o) = optout
+                {
+                    wa.preview = format!("{}\n{}", wa.preview, o.preview_button());
+                }
                 let header = match wa.mode {
                     MessageMode::Template => {
                         format!("WhatsApp-Vorlage `{}` ({})", wa.template_name, wa.language)
@@ -89,7 +100,19 @@ impl Deliverer {
                 }
             }
             None => Rendered {
-                text: plain_text(message),
+                // A plain-text channel can show a link: previews show where each subscriber's
+                // own opt-out link goes (the outbox puts it in).
+                text: match self {
+                    Deliverer::Outbox { outbox, .. } if outbox.optout().is_some() => format!(
+                        "{}\n{}",
+                        plain_text(message),
+                        outbox
+                            .optout()
+                            .map(|o| o.preview_line())
+                            .unwrap_or_default()
+                    ),
+                    _ => plain_text(message),
+                },
                 header: "Textnachricht".into(),
                 whatsapp: None,
             },
@@ -114,9 +137,19 @@ impl Deliverer {
                     },
                 }
             }
-            Deliverer::WhatsApp { client, .. } => {
+            Deliverer::WhatsApp { client, optout, .. } => {
                 let wa = rendered.whatsapp.as_ref().expect("rendered for WhatsApp");
                 let payload = match wa.mode {
+                    MessageMode::Template if wa.optout_button => Payload::TemplateWithOptOut {
+                        name: wa.template_name.clone(),
+                        language: wa.language.clone(),
+                        body_params: wa.body_params.clone(),
+                        button_suffix: wa.button_suffix.clone(),
+                        optout_token: optout.as_ref().map_or_else(
+                            || crate::broadcast::message::OPTOUT_FALLBACK_TOKEN.to_string(),
+                            |o| o.button_token(&sub.id),
+                        ),
+                    },
                     MessageMode::Template => Payload::Template {
                         name: wa.template_name.clone(),
                         language: wa.language.clone(),

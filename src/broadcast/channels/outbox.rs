@@ -1,11 +1,16 @@
 //! The outbox channel: writes every rendered message to `outbox/` as files a person can read.
 //!
 //! It is what a fresh clone (no tokens) delivers to, and a safe place to see exactly what each
-//! subscriber would get. Recipients appear masked only; the subscriber id names the file.
+//! subscriber would get. Recipients appear masked only; the subscriber id names the file. With an
+//! inbox configured, every message ends in the subscriber's own opt-out link (see [`OptOut`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::broadcast::journal::file_key;
+use crate::broadcast::message::OptOut;
+use crate::config::Config;
 use crate::subscribers::Subscriber;
 
 pub const OUTBOX_DIR: &str = "outbox";
@@ -13,13 +18,35 @@ pub const OUTBOX_DIR: &str = "outbox";
 #[derive(Debug, Clone)]
 pub struct Outbox {
     dir: PathBuf,
+    optout: Option<OptOut>,
+    /// Whether this run already said that its messages carry no link (said once, and only when
+    /// something is delivered: a preview needs no secret).
+    warned: Arc<AtomicBool>,
 }
 
 impl Outbox {
+    /// An outbox whose messages carry no opt-out line.
     pub fn new(root: &Path) -> Outbox {
         Outbox {
             dir: root.join(OUTBOX_DIR),
+            optout: None,
+            warned: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The site's outbox: with `inbox.url` configured, each message ends in the subscriber's
+    /// opt-out link (`AUSHANG_INBOX_TOKEN_SECRET`), or says so and falls back to "STOP antworten".
+    pub fn for_site(config: &Config) -> Outbox {
+        Outbox::new(&config.root).with_optout(OptOut::from_env(config))
+    }
+
+    pub fn with_optout(mut self, optout: Option<OptOut>) -> Outbox {
+        self.optout = optout;
+        self
+    }
+
+    pub fn optout(&self) -> Option<&OptOut> {
+        self.optout.as_ref()
     }
 
     pub fn dir(&self) -> &Path {
@@ -42,6 +69,17 @@ impl Outbox {
     ) -> std::io::Result<String> {
         let name = format!("{}.txt", subscriber.id);
         let path = self.dir.join(file_key(message_key)).join(&name);
+        let text = match &self.optout {
+            Some(o) => {
+                if let Some(w) = o.warning()
+                    && !self.warned.swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!("{w}");
+                }
+                o.personalise(text, &subscriber.id)
+            }
+            None => text.to_string(),
+        };
         let body = format!(
             "An: {} ({}, Abonnent {})\n{header}\n\n{text}\n",
             subscriber.masked_address(),
@@ -50,5 +88,75 @@ impl Outbox {
         );
         crate::fsutil::write_atomic(&path, body.as_bytes())?;
         Ok(format!("outbox:{}/{name}", file_key(message_key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribers::{Channel, Status};
+
+    fn subscriber(id: &str) -> Subscriber {
+        Subscriber {
+            id: id.into(),
+            channel: Channel::WhatsApp,
+            address: "+4915200000301".into(),
+            name: None,
+            topics: Vec::new(),
+            language: "de".into(),
+            status: Status::Active,
+            consent_at: None,
+            consent_source: "web".into(),
+            consent_text: "v1".into(),
+            confirmed_at: None,
+            unsubscribed_at: None,
+            bsuid: None,
+        }
+    }
+
+    #[test]
+    fn each_file_ends_in_its_subscribers_own_verifiable_opt_out_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let optout = OptOut::new("https://inbox.example/", Some(b"secret-0123456789"));
+        let outbox = Outbox::new(dir.path()).with_optout(Some(optout.clone()));
+        let text = format!("Titel\nText\n{}", optout.preview_line());
+        let mut tokens = Vec::new();
+        for id in ["s_00000000000000a1", "s_00000000000000a2"] {
+            outbox
+                .deliver("/x/#notice", &subscriber(id), "Textnachricht", &text)
+                .unwrap();
+            let file = dir
+                .path()
+                .join(OUTBOX_DIR)
+                .join(file_key("/x/#notice"))
+                .join(format!("{id}.txt"));
+            let written = std::fs::read_to_string(file).unwrap();
+            let last = written.trim_end().lines().last().unwrap();
+            let token = last
+                .strip_prefix("Abmelden: https://inbox.example/abmelden?t=")
+                .unwrap_or_else(|| panic!("{written}"));
+            assert_eq!(
+                crate::inbox::optout::verify(b"secret-0123456789", token).as_deref(),
+                Some(id)
+            );
+            assert!(!written.contains("+4915200000301"));
+            tokens.push(token.to_string());
+        }
+        assert_ne!(tokens[0], tokens[1]);
+    }
+
+    #[test]
+    fn without_an_inbox_nothing_is_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        outbox
+            .deliver("/x/#notice", &subscriber("s_1"), "H", "Titel")
+            .unwrap();
+        let file = dir
+            .path()
+            .join(OUTBOX_DIR)
+            .join(file_key("/x/#notice"))
+            .join("s_1.txt");
+        assert!(!std::fs::read_to_string(file).unwrap().contains("Abmelden"));
     }
 }

@@ -29,6 +29,16 @@ pub enum Payload {
     },
     /// Free text: only works inside a 24 h window the citizen opened (testing, confirmations).
     Text { body: String, preview_url: bool },
+    /// A template with a second URL button, `<inbox.url>abmelden?t={{1}}`, whose suffix is the
+    /// subscriber's opt-out token (template setting `optout_button`): button 0 is the notice
+    /// link when `button_suffix` is set, the opt-out button comes after it.
+    TemplateWithOptOut {
+        name: String,
+        language: String,
+        body_params: Vec<String>,
+        button_suffix: Option<String>,
+        optout_token: String,
+    },
 }
 
 /// A template as the WABA reports it.

@@ -69,6 +69,10 @@ pub struct FakeTemplate {
     /// Whether button 0 is a URL button with a variable suffix.
     #[serde(default)]
     pub url_button: bool,
+    /// Whether a further URL button (index 1 after the notice button, else 0) takes the
+    /// subscriber's opt-out token as its suffix.
+    #[serde(default)]
+    pub optout_button: bool,
 }
 
 fn approved() -> String {
@@ -87,7 +91,14 @@ impl FakeTemplate {
             category: utility(),
             body_params,
             url_button,
+            optout_button: false,
         }
+    }
+
+    /// The same template with an opt-out URL button after the others.
+    pub fn with_optout_button(mut self) -> Self {
+        self.optout_button = true;
+        self
     }
 }
 

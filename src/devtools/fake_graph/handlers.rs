@@ -261,6 +261,7 @@ fn accept(shared: &Shared, msg: validate::ValidMessage) -> String {
         language,
         params: msg.params,
         button_suffix: msg.button_suffix,
+        optout_suffix: msg.optout_suffix,
         text: msg.text,
         correlation: msg.correlation,
         received_unix_ms: now_ms,

@@ -37,6 +37,8 @@ pub struct ValidMessage {
     pub template: Option<(String, String)>,
     pub params: Vec<String>,
     pub button_suffix: Option<String>,
+    /// The opt-out button's suffix, for templates with one.
+    pub optout_suffix: Option<String>,
     pub text: Option<String>,
     pub correlation: Option<String>,
 }
@@ -105,6 +107,7 @@ pub fn validate(
         template: None,
         params: Vec::new(),
         button_suffix: None,
+        optout_suffix: None,
         text: None,
         correlation,
     };
@@ -199,11 +202,20 @@ fn validate_template(
     };
     let mut body_params: Option<Vec<String>> = None;
     let mut suffix: Option<String> = None;
+    let mut optout: Option<String> = None;
+    // The template's URL buttons with a variable, in index order.
+    let buttons: Vec<&str> = [
+        template.url_button.then_some("notice"),
+        template.optout_button.then_some("optout"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     for c in components {
         match c.get("type").and_then(Value::as_str) {
             Some("body") => body_params = Some(text_parameters(c, "body")?),
             Some("button") => {
-                if !template.url_button {
+                if buttons.is_empty() {
                     return Err(err(
                         132018,
                         "Template has no button at index 0 with a variable",
@@ -215,9 +227,14 @@ fn validate_template(
                         "Button at index 0 is of type Url; sub_type must be url",
                     ));
                 }
-                if c.get("index").and_then(Value::as_str) != Some("0") {
+                let Some(button) = c
+                    .get("index")
+                    .and_then(Value::as_str)
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| buttons.get(i))
+                else {
                     return Err(err(132018, "Template has no URL button at the given index"));
-                }
+                };
                 let mut p = text_parameters(c, "button")?;
                 if p.len() != 1 {
                     return Err(err(
@@ -232,7 +249,11 @@ fn validate_template(
                         "Button url parameter must be percent-encoded: the resulting URL is not valid",
                     ));
                 }
-                suffix = Some(s);
+                if *button == "notice" {
+                    suffix = Some(s);
+                } else {
+                    optout = Some(s);
+                }
             }
             _ => {
                 return Err(err(
@@ -261,7 +282,17 @@ fn validate_template(
     }
     msg.template = Some((name.to_owned(), language.to_owned()));
     msg.params = body_params;
+    if template.optout_button && optout.is_none() {
+        return Err(err(
+            132018,
+            format!(
+                "Button at index {} of type Url requires a parameter",
+                buttons.len() - 1
+            ),
+        ));
+    }
     msg.button_suffix = suffix;
+    msg.optout_suffix = optout;
     Ok(())
 }
 

@@ -43,6 +43,13 @@ pub fn build_request(
             language,
             body_params,
             button_suffix,
+        }
+        | Payload::TemplateWithOptOut {
+            name,
+            language,
+            body_params,
+            button_suffix,
+            ..
         } => {
             let mut components = Vec::new();
             if !body_params.is_empty() {
@@ -52,9 +59,13 @@ pub fn build_request(
                     .collect();
                 components.push(json!({"type": "body", "parameters": parameters}));
             }
-            if let Some(suffix) = button_suffix {
+            let mut buttons: Vec<&str> = button_suffix.iter().map(String::as_str).collect();
+            if let Payload::TemplateWithOptOut { optout_token, .. } = payload {
+                buttons.push(optout_token);
+            }
+            for (index, suffix) in buttons.into_iter().enumerate() {
                 components.push(json!({
-                    "type": "button", "sub_type": "url", "index": "0",
+                    "type": "button", "sub_type": "url", "index": index.to_string(),
                     "parameters": [{"type": "text", "text": encode_url_suffix(suffix)}],
                 }));
             }
@@ -127,6 +138,47 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn the_opt_out_token_goes_to_the_url_button_after_the_notice_button() {
+        let Payload::Template {
+            name,
+            language,
+            body_params,
+            button_suffix,
+        } = template()
+        else {
+            unreachable!()
+        };
+        let both = Payload::TemplateWithOptOut {
+            name: name.clone(),
+            language: language.clone(),
+            body_params: body_params.clone(),
+            button_suffix,
+            optout_token: "s_00ff.0a1b".into(),
+        };
+        let body = build_request("+4915123456789", &both, "").unwrap();
+        let components = body["template"]["components"].as_array().unwrap();
+        assert_eq!(components.len(), 3);
+        assert_eq!(components[1]["index"], "0");
+        assert_eq!(
+            components[2],
+            json!({"type": "button", "sub_type": "url", "index": "1",
+                   "parameters": [{"type": "text", "text": "s_00ff.0a1b"}]})
+        );
+        let only = Payload::TemplateWithOptOut {
+            name,
+            language,
+            body_params,
+            button_suffix: None,
+            optout_token: "s_00ff.0a1b".into(),
+        };
+        let body = build_request("+4915123456789", &only, "").unwrap();
+        let components = body["template"]["components"].as_array().unwrap();
+        assert_eq!(components.len(), 2);
+        assert_eq!(components[1]["index"], "0");
+        assert_eq!(components[1]["parameters"][0]["text"], "s_00ff.0a1b");
     }
 
     #[test]
