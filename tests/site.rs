@@ -840,43 +840,6 @@ fn build_refuses_to_write_when_content_has_errors() {
     assert!(!site.path().join("public").exists());
 }
 
-/// Not a timed test: run with `cargo test --release --test site -- --ignored --nocapture` to see
-/// how a 10,000-notice site builds (issue 8 has the real benchmark).
-#[test]
-#[ignore]
-fn ten_thousand_notices_probe() {
-    let body: String = (0..20)
-        .map(|i| format!("<p>Absatz {i} mit <a href=\"/x/\">Link</a> und <strong>Text</strong> über die Hönnestraße.</p>\n"))
-        .collect();
-    let notices: Vec<Notice> = (0..10_000)
-        .map(|i| {
-            let mut n = notice(
-                &format!("n{i}"),
-                &format!("Bekanntmachung Nummer {i}"),
-                "2026-01-01T08:00:00Z",
-            );
-            n.date = ts("2020-01-01T08:00:00Z") + jiff::SignedDuration::from_hours(i as i64 * 5);
-            n.category = Some(if i % 2 == 0 { "verkehr" } else { "abfall" }.into());
-            n.expires = (i % 3 == 0).then(|| n.date + jiff::SignedDuration::from_hours(24 * 30));
-            n.body_html = body.clone();
-            n
-        })
-        .collect();
-    let (dir, root, _) = site_root();
-    let config = aushang::config::load(&root).unwrap();
-    let opts = BuildOptions {
-        out_dir: dir.path().join("out"),
-        now: ts(NOW),
-        include_drafts: false,
-    };
-    let t = std::time::Instant::now();
-    let r = site::build_site(&config, &notices, &[], &opts).unwrap();
-    eprintln!("first build: {:?} {r:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let r = site::build_site(&config, &notices, &[], &opts).unwrap();
-    eprintln!("rebuild: {:?} {r:?}", t.elapsed());
-}
-
 #[test]
 fn build_reports_a_bad_now_and_refuses_a_foreign_out_folder() {
     let site = example_copy();
