@@ -8,6 +8,9 @@
 //! (the fake's messages-per-second limit, default 1000; raise it together with BENCH_RATE for
 //! memory runs, so that 200,000 subscribers take seconds rather than minutes) and BENCH_AUSHANG
 //! (the binary to run, default this build's release binary; lets a saved older build be compared).
+//! BENCH_RESUME=1 adds a second run per size that finds every subscriber already `sent` in the
+//! journal (the "completed" mark removed, as if the first run had been killed at its very end):
+//! it sends nothing and shows the memory the journal's per-subscriber state costs.
 //! Prints the achieved rate (target ≥ 95 % of the limit), the fake's busiest second, 130429
 //! answers, and the broadcast process's peak memory (from /usr/bin/time -v) per size, so
 //! memory can be seen to stay flat as the list grows.
@@ -111,36 +114,8 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let secret = write_site(dir.path(), &fake.api_url(), n, rate, concurrency);
         let started = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .arg("-v")
-            .arg(&binary)
-            .args([
-                "--root",
-                dir.path().to_str().unwrap(),
-                "broadcast",
-                "--channel",
-                "whatsapp",
-            ])
-            .args(["--no-link-check", "--now", "2026-11-28 12:00"])
-            .env("AUSHANG_IDENTITY", secret)
-            .env("WHATSAPP_TOKEN", "fake-token")
-            .output()
-            .expect("run /usr/bin/time (Debian package `time`)");
+        let peak_kb = run_broadcast(&binary, dir.path(), &secret);
         let wall = started.elapsed().as_secs_f64();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "broadcast failed:\n{}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let peak_kb: f64 = stderr
-            .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("Maximum resident set size (kbytes): ")
-            })
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
         let stats = fake.stats();
         let sent = fake.messages().len();
         assert_eq!(sent, n, "every subscriber gets exactly one message");
@@ -154,5 +129,56 @@ fn main() {
             peak_kb / 1024.0,
             load.split_whitespace().next().unwrap_or("?")
         );
+        if env("BENCH_RESUME", "0") == "1" {
+            let index = dir.path().join("subscribers/journal/index.jsonl");
+            let text = std::fs::read_to_string(&index).unwrap();
+            let kept: String = text
+                .lines()
+                .filter(|l| !l.contains("\"completed\""))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&index, kept).unwrap();
+            let started = Instant::now();
+            let peak_kb = run_broadcast(&binary, dir.path(), &secret);
+            assert_eq!(fake.messages().len(), n, "the resumed run sends nothing");
+            println!(
+                "| {n} resumed (all already sent) | 0 | {:.1} | – | – | – | – | {:.1} | – |",
+                started.elapsed().as_secs_f64(),
+                peak_kb / 1024.0
+            );
+        }
     }
+}
+
+/// Runs `aushang broadcast` under `/usr/bin/time -v`; returns the peak RSS in KiB.
+fn run_broadcast(binary: &str, root: &Path, secret: &str) -> f64 {
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(binary)
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "broadcast",
+            "--channel",
+            "whatsapp",
+        ])
+        .args(["--no-link-check", "--now", "2026-11-28 12:00"])
+        .env("AUSHANG_IDENTITY", secret)
+        .env("WHATSAPP_TOKEN", "fake-token")
+        .output()
+        .expect("run /usr/bin/time (Debian package `time`)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "broadcast failed:\n{}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }

@@ -82,11 +82,8 @@ impl SubscriberSource {
             if Some(stream.fingerprint()) == self.checked {
                 Ok(stream)
             } else {
-                Err(StoreError::Corrupt {
+                Err(StoreError::Replaced {
                     path: crate::subscribers::store::list_path(&self.dir),
-                    detail: "the list was replaced while this run was sending; run again to \
-                             continue with the new list"
-                        .into(),
                 })
             }
         });
@@ -97,5 +94,56 @@ impl SubscriberSource {
             })),
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribers::{Channel, Status, SubscriberList};
+
+    fn person(i: u64) -> Subscriber {
+        Subscriber {
+            id: format!("s_{i:016x}"),
+            channel: Channel::WhatsApp,
+            address: format!("+999{i:010}"),
+            name: None,
+            topics: vec![],
+            language: "de".into(),
+            status: Status::Active,
+            consent_at: None,
+            consent_source: "web".into(),
+            consent_text: "v1".into(),
+            confirmed_at: None,
+            unsubscribed_at: None,
+        }
+    }
+
+    #[test]
+    fn only_the_list_the_census_checked_is_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (identity, _) = Identity::generate();
+        let text = Recipients::file_text("test", &identity.public_keys()[0]);
+        let recipients = Recipients::parse(&text, &dir.path().join("recipients.txt")).unwrap();
+        let save = |n: u64| {
+            SubscriberList::new((0..n).map(person).collect())
+                .save(dir.path(), &recipients)
+                .unwrap()
+        };
+        save(30);
+        let mut source = SubscriberSource {
+            dir: dir.path().to_path_buf(),
+            identity,
+            checked: None,
+        };
+        let unchecked: Vec<_> = source.recipients(|_| true).collect();
+        assert!(matches!(unchecked[..], [Err(StoreError::Replaced { .. })]));
+        source.census(&[], |_, _| true).unwrap();
+        let rows = source.recipients(|s| s.id != "s_0000000000000003");
+        assert_eq!(rows.map(Result::unwrap).count(), 29);
+        // a save (temp file + rename) in the middle of a run: not one row of the new list
+        save(40);
+        let after: Vec<_> = source.recipients(|_| true).collect();
+        assert!(matches!(after[..], [Err(StoreError::Replaced { .. })]));
     }
 }

@@ -58,6 +58,10 @@ pub enum StoreError {
     #[error("{path} (decrypted): {source}")]
     Format { path: PathBuf, source: FormatError },
     #[error(
+        "{path} was replaced while this run was using it; nothing more was sent from it\n  hint: run again: the journal keeps what was sent, the new list is checked first"
+    )]
+    Replaced { path: PathBuf },
+    #[error(
         "there is no subscriber list at {path}\n  hint: `aushang subscribers init` creates one"
     )]
     MissingList { path: PathBuf },
