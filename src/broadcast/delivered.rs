@@ -73,7 +73,7 @@ impl Last {
     }
 }
 
-/// [`DeliveryLog`] reduced to what idempotency needs, for a run over a large list: per
+/// [`DeliveryLog`](crate::broadcast::journal::DeliveryLog) reduced to what idempotency needs, for a run over a large list: per
 /// subscriber who has a line for this message, whether it is final, uncertain or open and how
 /// many attempts were made. 16 bytes a subscriber (8-byte id number, state and attempt count)
 /// plus the hash table's overhead, instead of every line with its strings.

@@ -9,7 +9,8 @@
 //! decrypted and parsed while it is read), a blocking reader thread filters them against the
 //! journal and feeds a bounded queue of `concurrency` places, and the workers take from it. What
 //! is held per subscriber is only the journal's compact state of this message
-//! ([`DeliveryStates`]) and, with a daily limit, the ids reached in the last 24 hours.
+//! ([`crate::broadcast::delivered::DeliveryStates`]) and, with a daily limit, the ids reached in
+//! the last 24 hours.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -233,7 +233,7 @@ fn merge(existing: &mut Subscriber, new: Subscriber, resubscribe: Resubscribe) -
     AddOutcome::Merged(id)
 }
 
-/// The number inside an id of the shape [`new_id`] gives (`s_` + 16 lower-case hex digits), so
+/// The number inside an id of the shape `new_id` gives (`s_` + 16 lower-case hex digits), so
 /// sets of ids can hold 8 bytes per subscriber instead of a string. Any other id gives `None`
 /// (lists edited by hand may use other ids; they are held as text). Exact both ways: each number
 /// comes from exactly one id string.
