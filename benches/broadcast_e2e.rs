@@ -4,7 +4,13 @@
 //!
 //! `cargo bench --bench broadcast_e2e` — env BENCH_SUBSCRIBERS (default 100000, comma-separated
 //! for several sizes, e.g. "20000,100000"), BENCH_RATE (the configured messages_per_second,
-//! default 1000), BENCH_CONCURRENCY (default 100), BENCH_LATENCY_MS (default 50).
+//! default 1000), BENCH_CONCURRENCY (default 100), BENCH_LATENCY_MS (default 50), BENCH_LIMIT
+//! (the fake's messages-per-second limit, default 1000; raise it together with BENCH_RATE for
+//! memory runs, so that 200,000 subscribers take seconds rather than minutes) and BENCH_AUSHANG
+//! (the binary to run, default this build's release binary; lets a saved older build be compared).
+//! BENCH_RESUME=1 adds a second run per size that finds every subscriber already `sent` in the
+//! journal (the "completed" mark removed, as if the first run had been killed at its very end):
+//! it sends nothing and shows the memory the journal's per-subscriber state costs.
 //! Prints the achieved rate (target ≥ 95 % of the limit), the fake's busiest second, 130429
 //! answers, and the broadcast process's peak memory (from /usr/bin/time -v) per size, so
 //! memory can be seen to stay flat as the list grows.
@@ -82,12 +88,22 @@ fn main() {
     let rate: u32 = env("BENCH_RATE", "1000").parse().unwrap();
     let concurrency: u32 = env("BENCH_CONCURRENCY", "100").parse().unwrap();
     let latency: u64 = env("BENCH_LATENCY_MS", "50").parse().unwrap();
-    let limit = 1000;
+    let limit: u32 = env("BENCH_LIMIT", "1000").parse().unwrap();
+    let binary = env("BENCH_AUSHANG", env!("CARGO_BIN_EXE_aushang"));
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "binary {binary}; fake limit {limit} msg/s, rate {rate}, concurrency {concurrency}, \
+         latency {latency} ms; load average {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     println!(
-        "| subscribers | sent | wall s | rate msg/s | % of limit | busiest second | 130429 | peak RSS MB |"
+        "| subscribers | sent | wall s | rate msg/s | % of limit | busiest second | 130429 | peak RSS MB | load |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let fake = rt
             .block_on(FakeGraph::start(FakeConfig {
@@ -99,46 +115,71 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let secret = write_site(dir.path(), &fake.api_url(), n, rate, concurrency);
         let started = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .arg("-v")
-            .arg(env!("CARGO_BIN_EXE_aushang"))
-            .args([
-                "--root",
-                dir.path().to_str().unwrap(),
-                "broadcast",
-                "--channel",
-                "whatsapp",
-            ])
-            .args(["--no-link-check", "--now", "2026-11-28 12:00"])
-            .env("AUSHANG_IDENTITY", secret)
-            .env("WHATSAPP_TOKEN", "fake-token")
-            .output()
-            .expect("run /usr/bin/time (Debian package `time`)");
+        let peak_kb = run_broadcast(&binary, dir.path(), &secret);
         let wall = started.elapsed().as_secs_f64();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "broadcast failed:\n{}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let peak_kb: f64 = stderr
-            .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("Maximum resident set size (kbytes): ")
-            })
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
         let stats = fake.stats();
         let sent = fake.messages().len();
         assert_eq!(sent, n, "every subscriber gets exactly one message");
         let achieved = sent as f64 / wall;
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "| {n} | {sent} | {wall:.1} | {achieved:.0} | {:.1} | {} | {} | {:.0} |",
+            "| {n} | {sent} | {wall:.1} | {achieved:.0} | {:.1} | {} | {} | {:.1} | {} |",
             100.0 * achieved / f64::from(limit),
             stats.max_per_second,
             stats.errors.get(&130429).copied().unwrap_or(0),
-            peak_kb / 1024.0
+            peak_kb / 1024.0,
+            load.split_whitespace().next().unwrap_or("?")
         );
+        if env("BENCH_RESUME", "0") == "1" {
+            let index = dir.path().join("subscribers/journal/index.jsonl");
+            let text = std::fs::read_to_string(&index).unwrap();
+            let kept: String = text
+                .lines()
+                .filter(|l| !l.contains("\"completed\""))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&index, kept).unwrap();
+            let started = Instant::now();
+            let peak_kb = run_broadcast(&binary, dir.path(), &secret);
+            assert_eq!(fake.messages().len(), n, "the resumed run sends nothing");
+            println!(
+                "| {n} resumed (all already sent) | 0 | {:.1} | – | – | – | – | {:.1} | – |",
+                started.elapsed().as_secs_f64(),
+                peak_kb / 1024.0
+            );
+        }
     }
+}
+
+/// Runs `aushang broadcast` under `/usr/bin/time -v`; returns the peak RSS in KiB.
+fn run_broadcast(binary: &str, root: &Path, secret: &str) -> f64 {
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(binary)
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "broadcast",
+            "--channel",
+            "whatsapp",
+        ])
+        .args(["--no-link-check", "--now", "2026-11-28 12:00"])
+        .env("AUSHANG_IDENTITY", secret)
+        .env("WHATSAPP_TOKEN", "fake-token")
+        .output()
+        .expect("run /usr/bin/time (Debian package `time`)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "broadcast failed:\n{}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }

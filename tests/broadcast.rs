@@ -6,7 +6,9 @@
 //!
 //! Error classes and template status are in `broadcast/errors.rs`, time rules (quiet hours,
 //! staleness, daily limit, updates, `--mark-sent`) in `broadcast/schedule.rs`, and the guards
-//! (lock, demo key, link pre-flight) in `broadcast/guards.rs`.
+//! (lock, demo key, link pre-flight) in `broadcast/guards.rs`, and the streamed subscriber list
+//! (lists far larger than the send queue, bad rows and damage in the middle) in
+//! `broadcast/stream.rs`.
 
 #[path = "broadcast/support.rs"]
 mod support;
@@ -17,6 +19,8 @@ mod errors;
 mod guards;
 #[path = "broadcast/schedule.rs"]
 mod schedule;
+#[path = "broadcast/stream.rs"]
+mod stream;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
 
+pub mod audience;
 pub mod channels;
+pub mod delivered;
 pub mod errors;
 pub mod journal;
 pub mod lock;

@@ -1,5 +1,6 @@
-//! One broadcast run from start to end: choose the channel, take the lock, load subscribers,
-//! plan, pre-flight, send, report. Also the dry run that shows editors the exact messages.
+//! One broadcast run from start to end: choose the channel, take the lock, plan, check the
+//! subscriber list (streamed, never held whole), pre-flight, send, report. Also the dry run that
+//! shows editors the exact messages.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -8,10 +9,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 
+pub use crate::broadcast::audience::SubscriberSource;
 use crate::broadcast::channels::deliverer::Deliverer;
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::WhatsAppClient;
-use crate::broadcast::journal::{IndexEvent, Journal, journal_dir};
+use crate::broadcast::journal::{IdSet, IndexEvent, Journal, journal_dir};
 use crate::broadcast::lock::SiteLock;
 use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
@@ -20,7 +22,7 @@ use crate::broadcast::report::{MessageReport, RunReport};
 use crate::broadcast::send::{RunClock, Sender, wait_for_link};
 use crate::config::Config;
 use crate::content::Notice;
-use crate::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
+use crate::subscribers::{Status, Subscriber};
 
 pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
 
@@ -92,31 +94,6 @@ pub fn choose_deliverer(
     }
 }
 
-/// Loads the subscriber list with the identity from the environment; on the example site (the
-/// demo key among the recipients) the committed demo identity is used for local channels.
-pub fn load_subscribers(config: &Config, real_channel: bool) -> anyhow::Result<Vec<Subscriber>> {
-    let dir = config.subscribers_dir();
-    let recipients = Recipients::load(&dir)?;
-    if real_channel && recipients.includes_demo_key() {
-        bail!(
-            "subscribers/recipients.txt still lists the DEMO key, so the list may hold the demo \
-             people: refusing to send on a real channel. Run `aushang subscribers init` for your \
-             town (see README, \"Setting up your town\")"
-        );
-    }
-    let identity = match Identity::from_env() {
-        Ok(id) => id,
-        Err(e) if !real_channel && recipients.includes_demo_key() => {
-            tracing::info!("no identity in the environment ({e}); using the DEMO identity");
-            Identity::from_file(&crate::subscribers::demo_identity_path(&dir))?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(SubscriberList::load(&dir, &identity)?
-        .subscribers()
-        .to_vec())
-}
-
 /// Runs a broadcast (or `--mark-sent`) and reports what happened.
 pub fn broadcast(
     config: &Config,
@@ -161,7 +138,11 @@ pub fn broadcast(
             .extend(planned.iter().map(|p| not_sent(p, channel)));
         return Ok(report);
     }
-    let subscribers = load_subscribers(config, deliverer.is_real())?;
+    let mut source = SubscriberSource::open(config, deliverer.is_real())?;
+    let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
+    let recipient_counts = source
+        .census(&messages, |s, m| is_recipient(&deliverer, s, m))
+        .context("the subscriber list cannot be used; nothing was sent")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -170,7 +151,10 @@ pub fn broadcast(
         deliverer,
         journal.clone(),
         planned,
-        subscribers,
+        Audience {
+            source,
+            counts: recipient_counts,
+        },
         opts,
         &mut report,
     ))?;
@@ -178,12 +162,18 @@ pub fn broadcast(
     Ok(report)
 }
 
+/// The checked list and, per planned message (same order), how many subscribers want it.
+struct Audience {
+    source: SubscriberSource,
+    counts: Vec<usize>,
+}
+
 async fn send_all(
     config: &Config,
     deliverer: Deliverer,
     journal: Arc<Journal>,
     planned: Vec<PlannedMessage>,
-    subscribers: Vec<Subscriber>,
+    audience: Audience,
     opts: &BroadcastOptions,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
@@ -227,7 +217,7 @@ async fn send_all(
                         "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
                         w.template.language, info.status
                     ));
-                    held_back(&planned, &subscribers, &deliverer, report);
+                    held_back(&planned, &audience.counts, &deliverer, report);
                     return Ok(());
                 }
                 Ok(info) if info.is_marketing() => report.warnings.push(format!(
@@ -237,7 +227,7 @@ async fn send_all(
                 Ok(_) => {}
                 Err(e) => {
                     report.stopped = Some(format!("cannot check template `{name}`: {e}"));
-                    held_back(&planned, &subscribers, &deliverer, report);
+                    held_back(&planned, &audience.counts, &deliverer, report);
                     return Ok(());
                 }
             }
@@ -248,7 +238,11 @@ async fn send_all(
         .now
         .checked_sub(SignedDuration::from_hours(24))
         .unwrap_or(opts.now);
-    let recent = journal.recipients_since(channel, since)?;
+    // Only a daily limit needs to know who was reached lately.
+    let recent = match daily_limit {
+        Some(_) => journal.recipients_since(channel, since)?,
+        None => IdSet::default(),
+    };
     let sender = Sender {
         deliverer: Arc::new(deliverer),
         journal,
@@ -262,7 +256,7 @@ async fn send_all(
         progress: progress_bar(),
     };
     let ticker = tokio::spawn(progress_lines(sender.progress.clone()));
-    for p in planned {
+    for (p, expected) in planned.into_iter().zip(audience.counts.iter().copied()) {
         if p.decision != Decision::Due {
             report.messages.push(not_sent(&p, channel));
             continue;
@@ -274,9 +268,8 @@ async fn send_all(
             status: "due".into(),
             ..Default::default()
         };
-        let recipients = recipients_of(&sender.deliverer, &subscribers, &p.message);
         if sender.stopped().is_some() {
-            entry.not_attempted = recipients.len();
+            entry.not_attempted = expected;
             report.messages.push(entry);
             continue;
         }
@@ -284,7 +277,7 @@ async fn send_all(
             Ok(r) => Arc::new(r),
             Err(e) => {
                 entry.status = format!("not sent: {e}");
-                entry.not_attempted = recipients.len();
+                entry.not_attempted = expected;
                 report.messages.push(entry);
                 continue;
             }
@@ -297,13 +290,19 @@ async fn send_all(
                 .unwrap_or(Duration::from_secs(300));
             if let Err(e) = wait_for_link(&p.message.url, timeout).await {
                 entry.status = format!("not sent: link check failed ({e})");
-                entry.not_attempted = recipients.len();
+                entry.not_attempted = expected;
                 report.messages.push(entry);
                 continue;
             }
         }
+        let wants = {
+            let deliverer = sender.deliverer.clone();
+            let message = p.message.clone();
+            move |s: &Subscriber| is_recipient(&deliverer, s, &message)
+        };
+        let stream = audience.source.recipients(wants);
         sender
-            .send_message(&p.message, rendered, recipients, &mut entry)
+            .send_message(&p.message, rendered, stream, expected, &mut entry)
             .await?;
         report.messages.push(entry);
     }
@@ -313,32 +312,26 @@ async fn send_all(
     Ok(())
 }
 
-fn recipients_of(
-    deliverer: &Deliverer,
-    subscribers: &[Subscriber],
-    message: &Message,
-) -> Vec<Subscriber> {
-    subscribers
-        .iter()
-        .filter(|s| deliverer.serves(s) && s.status == Status::Active)
-        .filter(|s| s.wants(s.channel, message.category.as_deref()))
-        .cloned()
-        .collect()
+/// Whether `s` is to get `message` on this run's channel (status, channel, topics).
+fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Message) -> bool {
+    deliverer.serves(s)
+        && s.status == Status::Active
+        && s.wants(s.channel, message.category.as_deref())
 }
 
 /// Reports every planned message when a pre-flight stops the run before the first send, so the
 /// summary lists what was held back instead of claiming there was nothing to send.
 fn held_back(
     planned: &[PlannedMessage],
-    subscribers: &[Subscriber],
+    counts: &[usize],
     deliverer: &Deliverer,
     report: &mut RunReport,
 ) {
-    for p in planned {
+    for (p, &count) in planned.iter().zip(counts) {
         let mut entry = not_sent(p, deliverer.channel_name());
         if p.decision == Decision::Due {
             entry.status = "not sent (run stopped before sending)".into();
-            entry.not_attempted = recipients_of(deliverer, subscribers, &p.message).len();
+            entry.not_attempted = count;
         }
         report.messages.push(entry);
     }
@@ -415,7 +408,16 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         },
     );
     // A key is optional here: pull requests from forks have none.
-    let subscribers = load_subscribers(config, false).ok();
+    let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
+    let counts = SubscriberSource::open(config, false)
+        .ok()
+        .and_then(|mut source| {
+            source
+                .census(&messages, |s, m| {
+                    serves(s) && s.wants(s.channel, m.category.as_deref())
+                })
+                .ok()
+        });
     let mut out = String::new();
     let due = planned
         .iter()
@@ -427,7 +429,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         "{} Nachricht(en) offen, davon {due} jetzt fällig.\n",
         planned.len()
     );
-    for p in &planned {
+    for (i, p) in planned.iter().enumerate() {
         let rendered = deliverer.render(&p.message);
         let _ = writeln!(out, "### {}\n", p.message.title);
         let _ = writeln!(out, "- Schlüssel: `{}`", p.message.key);
@@ -436,11 +438,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
             "- Status: {}",
             german_decision(p.decision, p.message.urgent)
         );
-        let count = subscribers.as_ref().map(|subs| {
-            subs.iter()
-                .filter(|s| serves(s) && s.wants(s.channel, p.message.category.as_deref()))
-                .count()
-        });
+        let count = counts.as_ref().map(|c| c[i]);
         match count {
             Some(n) => {
                 let _ = writeln!(out, "- Empfänger: {n}");

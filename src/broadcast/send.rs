@@ -4,8 +4,14 @@
 //! Order of writes per delivery: `sending` is in the journal before the request leaves, and the
 //! outcome after it returns. A run killed in between leaves `sending`, which the next run reports
 //! as uncertain instead of silently resending; at most `concurrency` deliveries can be in flight.
+//!
+//! Memory stays flat in the number of subscribers: the recipients arrive as a stream (the list is
+//! decrypted and parsed while it is read), a blocking reader thread filters them against the
+//! journal and feeds a bounded queue of `concurrency` places, and the workers take from it. What
+//! is held per subscriber is only the journal's compact state of this message
+//! ([`crate::broadcast::delivered::DeliveryStates`]) and, with a daily limit, the ids reached in
+//! the last 24 hours.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,12 +21,15 @@ use jiff::Timestamp;
 use crate::broadcast::channels::deliverer::{Deliverer, Outcome, Rendered};
 use crate::broadcast::errors::{ErrorClass, Scope};
 use crate::broadcast::journal::{
-    DeliveryLine, DeliveryLog, DeliveryState, FailureClass, IndexEvent, Journal,
+    DeliveryLine, DeliveryState, FailureClass, IdSet, IndexEvent, Journal,
 };
 use crate::broadcast::message::Message;
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::MessageReport;
-use crate::subscribers::Subscriber;
+use crate::subscribers::{StoreError, Subscriber};
+
+/// One message's recipients in list order, read from the list as they are needed.
+pub type RecipientStream = Box<dyn Iterator<Item = Result<Subscriber, StoreError>> + Send>;
 
 /// Retryable errors are retried this often within one run before being left for the next run.
 const MAX_TRIES_PER_RUN: u32 = 4;
@@ -59,8 +68,8 @@ pub struct Sender {
     pub daily_limit: Option<u32>,
     pub resend_uncertain: bool,
     pub clock: RunClock,
-    /// Subscribers reached on this channel in the last 24 hours (for the daily limit).
-    pub recent: Arc<Mutex<HashSet<String>>>,
+    /// Subscribers reached on this channel in the last 24 hours; only kept with a daily limit.
+    pub recent: Arc<Mutex<IdSet>>,
     /// Set when the run must stop; holds the reason.
     pub stop: Arc<Mutex<Option<String>>>,
     pub progress: indicatif::ProgressBar,
@@ -71,44 +80,19 @@ impl Sender {
         self.stop.lock().expect("stop lock").clone()
     }
 
-    /// Sends `message` to every subscriber in `recipients` who has not got it yet.
+    /// Sends `message` to every subscriber in `recipients` who has not got it yet. `expected` is
+    /// how many recipients the stream will yield (counted before the run), for the progress bar
+    /// and for the report should the stream break off.
     pub async fn send_message(
         &self,
         message: &Message,
         rendered: Arc<Rendered>,
-        recipients: Vec<Subscriber>,
+        recipients: RecipientStream,
+        expected: usize,
         report: &mut MessageReport,
     ) -> std::io::Result<()> {
         let channel = self.deliverer.channel_name();
-        let mut log = DeliveryLog::default();
-        for key in message.keys() {
-            log.last.extend(self.journal.deliveries(key, channel)?.last);
-        }
-        let mut queue = VecDeque::new();
-        for sub in recipients {
-            if log.is_final(&sub.id) {
-                report.skipped += 1;
-            } else if log.is_uncertain(&sub.id) && !self.resend_uncertain {
-                report.uncertain += 1;
-            } else {
-                queue.push_back((log.attempts(&sub.id), sub));
-            }
-        }
-        if let Some(limit) = self.daily_limit {
-            let recent = self.recent.lock().expect("recent lock");
-            let mut capacity = (limit as usize).saturating_sub(recent.len());
-            queue.retain(|(_, sub)| {
-                if recent.contains(&sub.id) {
-                    true
-                } else if capacity > 0 {
-                    capacity -= 1;
-                    true
-                } else {
-                    report.deferred_by_limit += 1;
-                    false
-                }
-            });
-        }
+        let states = self.journal.delivery_states(message.keys(), channel)?;
         if self.journal.started_at(&message.key, channel).is_none() {
             self.journal.record_index(
                 &message.key,
@@ -117,20 +101,34 @@ impl Sender {
                 self.clock.now(),
             )?;
         }
-        self.progress.inc_length(queue.len() as u64);
+        self.progress.inc_length(expected as u64);
+        let concurrency = self.concurrency.max(1);
+        // Backpressure: the reader waits while `concurrency` subscribers are queued.
+        let (queue, receiver) = tokio::sync::mpsc::channel(concurrency);
+        let reader = Reader {
+            states,
+            resend_uncertain: self.resend_uncertain,
+            capacity: self.daily_limit.map(|limit| {
+                (limit as usize).saturating_sub(self.recent.lock().expect("recent lock").len())
+            }),
+            recent: self.recent.clone(),
+            stop: self.stop.clone(),
+            progress: self.progress.clone(),
+        };
+        let reading = tokio::task::spawn_blocking(move || reader.run(recipients, queue));
         let shared = Arc::new(Shared {
-            queue: Mutex::new(queue),
+            queue: tokio::sync::Mutex::new(receiver),
             tally: Mutex::new(Tally::default()),
             failed_io: AtomicBool::new(false),
         });
         let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..self.concurrency.max(1) {
+        for _ in 0..concurrency {
             let worker = Worker {
                 shared: shared.clone(),
                 deliverer: self.deliverer.clone(),
                 journal: self.journal.clone(),
                 limiter: self.limiter.clone(),
-                recent: self.recent.clone(),
+                recent: self.daily_limit.is_some().then(|| self.recent.clone()),
                 stop: self.stop.clone(),
                 clock: self.clock,
                 message: Arc::new(message.clone()),
@@ -145,6 +143,19 @@ impl Sender {
                 shared.failed_io.store(true, Ordering::SeqCst);
             }
         }
+        let read = reading.await.unwrap_or_else(|e| Filtered {
+            broken: Some(format!("the subscriber list reader failed: {e}")),
+            ..Filtered::default()
+        });
+        report.skipped += read.skipped;
+        report.uncertain += read.uncertain;
+        report.deferred_by_limit += read.deferred_by_limit;
+        report.not_attempted += read.not_attempted;
+        if let Some(why) = &read.broken {
+            // Everyone the stream did not reach is counted, so the report never hides them.
+            report.not_attempted += expected.saturating_sub(read.seen);
+            self.set_stop(why.clone());
+        }
         let tally = std::mem::take(&mut *shared.tally.lock().expect("tally lock"));
         report.sent += tally.sent;
         report.retry_left += tally.retry_left;
@@ -158,7 +169,8 @@ impl Sender {
                 "writing the journal failed; the run stopped",
             ));
         }
-        report.complete = report.retry_left == 0
+        report.complete = read.broken.is_none()
+            && report.retry_left == 0
             && report.uncertain == 0
             && report.not_attempted == 0
             && report.deferred_by_limit == 0;
@@ -171,6 +183,97 @@ impl Sender {
             )?;
         }
         Ok(())
+    }
+
+    fn set_stop(&self, why: String) {
+        let mut stop = self.stop.lock().expect("stop lock");
+        if stop.is_none() {
+            *stop = Some(why);
+        }
+    }
+}
+
+/// Reads one message's recipients on a blocking thread (decrypting is CPU work) and queues those
+/// who still need it; counts the others for the report.
+struct Reader {
+    states: crate::broadcast::journal::DeliveryStates,
+    resend_uncertain: bool,
+    /// New people the daily limit still allows; `None` without a limit.
+    capacity: Option<usize>,
+    recent: Arc<Mutex<IdSet>>,
+    stop: Arc<Mutex<Option<String>>>,
+    progress: indicatif::ProgressBar,
+}
+
+#[derive(Default)]
+struct Filtered {
+    /// Recipients the stream yielded.
+    seen: usize,
+    skipped: usize,
+    uncertain: usize,
+    deferred_by_limit: usize,
+    not_attempted: usize,
+    /// Why the stream broke off, if it did.
+    broken: Option<String>,
+}
+
+impl Reader {
+    fn run(
+        mut self,
+        recipients: RecipientStream,
+        queue: tokio::sync::mpsc::Sender<(u32, Subscriber)>,
+    ) -> Filtered {
+        let mut out = Filtered::default();
+        for row in recipients {
+            let sub = match row {
+                Ok(sub) => sub,
+                Err(e) => {
+                    out.broken = Some(format!(
+                        "the subscriber list could not be read on: {e}; nothing was sent to the \
+                         rest of the list"
+                    ));
+                    break;
+                }
+            };
+            out.seen += 1;
+            // Whoever is not queued is not a message to send: the bar's total shrinks.
+            if self.stop.lock().expect("stop lock").is_some() {
+                out.not_attempted += 1;
+            } else if self.states.is_final(&sub.id) {
+                out.skipped += 1;
+            } else if self.states.is_uncertain(&sub.id) && !self.resend_uncertain {
+                out.uncertain += 1;
+            } else if !self.within_limit(&sub.id) {
+                out.deferred_by_limit += 1;
+            } else {
+                let attempts = self.states.attempts(&sub.id);
+                if queue.blocking_send((attempts, sub)).is_err() {
+                    // Every worker is gone (they only end early by failing): stop reading.
+                    out.not_attempted += 1;
+                    out.broken = Some("the send workers stopped".into());
+                    break;
+                }
+                continue;
+            }
+            self.progress.dec_length(1);
+        }
+        out
+    }
+
+    /// Whether the daily limit lets this subscriber be sent to: someone reached in the last 24
+    /// hours does not count again.
+    fn within_limit(&mut self, id: &str) -> bool {
+        let Some(capacity) = &mut self.capacity else {
+            return true;
+        };
+        if self.recent.lock().expect("recent lock").contains(id) {
+            true
+        } else if *capacity > 0 {
+            *capacity -= 1;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -186,7 +289,7 @@ struct Tally {
 }
 
 struct Shared {
-    queue: Mutex<VecDeque<(u32, Subscriber)>>,
+    queue: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(u32, Subscriber)>>,
     tally: Mutex<Tally>,
     failed_io: AtomicBool,
 }
@@ -196,7 +299,8 @@ struct Worker {
     deliverer: Arc<Deliverer>,
     journal: Arc<Journal>,
     limiter: Arc<RateLimiter>,
-    recent: Arc<Mutex<HashSet<String>>>,
+    /// Set when there is a daily limit to count against.
+    recent: Option<Arc<Mutex<IdSet>>>,
     stop: Arc<Mutex<Option<String>>>,
     clock: RunClock,
     message: Arc<Message>,
@@ -207,11 +311,14 @@ struct Worker {
 impl Worker {
     async fn run(self) {
         loop {
-            let next = self.shared.queue.lock().expect("queue lock").pop_front();
+            let next = self.shared.queue.lock().await.recv().await;
             let Some((previous_attempts, sub)) = next else {
                 break;
             };
-            if let Err(e) = self.deliver(previous_attempts, &sub).await {
+            if self.stopped() {
+                // Not worth a rate-limit slot: the rest of the queue is only counted.
+                self.tally().not_attempted += 1;
+            } else if let Err(e) = self.deliver(previous_attempts, &sub).await {
                 tracing::error!("cannot write the journal: {e}");
                 self.shared.failed_io.store(true, Ordering::SeqCst);
                 self.set_stop(format!("cannot write the journal: {e}"));
@@ -291,10 +398,9 @@ impl Worker {
                         &line(DeliveryState::Sent, Some(id), None, None),
                     )?;
                     self.limiter.on_success();
-                    self.recent
-                        .lock()
-                        .expect("recent lock")
-                        .insert(sub.id.clone());
+                    if let Some(recent) = &self.recent {
+                        recent.lock().expect("recent lock").insert(&sub.id);
+                    }
                     let mut t = self.tally();
                     t.sent += 1;
                     t.attempts += 1;

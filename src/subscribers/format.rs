@@ -73,6 +73,9 @@ pub enum FormatError {
     NewerVersion(u32),
     #[error("line {line}: {message}")]
     Row { line: u64, message: String },
+    /// The text stopped being readable (when decrypting while reading: a damaged later chunk).
+    #[error("line {line}: the list cannot be read on from here ({detail})")]
+    Unreadable { line: u64, detail: String },
 }
 
 fn row_error(line: u64, message: impl Into<String>) -> FormatError {
@@ -277,6 +280,105 @@ fn csv_reason(e: &csv::Error) -> String {
     }
 }
 
+// ---- reading row by row -----------------------------------------------------------------------
+
+/// Lines a row reader consumes before the first row: the version marker and the CSV header.
+const HEAD_LINES: u64 = 2;
+
+/// Reads a list one row at a time, for runs that must not hold every subscriber in memory (a
+/// broadcast to 100,000 people). Each row is checked exactly as [`decode`] checks it; what only
+/// the whole list can show (an id or address used twice) is the caller's to check, see
+/// `stream::DuplicateCheck`. After the first error the reader yields nothing more.
+pub struct Rows<R: std::io::Read> {
+    reader: csv::Reader<R>,
+    /// For each column of [`COLUMNS_V1`], its position in this file's header.
+    index: Vec<usize>,
+    width: usize,
+    record: csv::StringRecord,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> Rows<R> {
+    /// Reads and checks the marker and the header line.
+    pub fn new(mut input: R) -> Result<Rows<R>, FormatError> {
+        let mut head = Vec::new();
+        for line in 1..=HEAD_LINES {
+            input
+                .read_until(b'\n', &mut head)
+                .map_err(|e| FormatError::Unreadable {
+                    line,
+                    detail: e.to_string(),
+                })?;
+        }
+        // The marker and header are judged by the same code as a whole list (one with no rows).
+        decode(&head)?;
+        let header_start = head.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let header = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&head[header_start..])
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let mut index = vec![usize::MAX; COLUMNS_V1.len()];
+        for (i, name) in header.iter().enumerate() {
+            if let Some(c) = COLUMNS_V1.iter().position(|c| *c == name.trim()) {
+                index[c] = i;
+            }
+        }
+        Ok(Rows {
+            reader: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(input),
+            index,
+            width: header.len(),
+            record: csv::StringRecord::new(),
+            done: false,
+        })
+    }
+}
+
+impl<R: std::io::Read> Iterator for Rows<R> {
+    /// A subscriber and the line of the decrypted file it starts on.
+    type Item = Result<(u64, Subscriber), FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let line = self.reader.position().line() + HEAD_LINES;
+        let row = match self.reader.read_record(&mut self.record) {
+            Ok(false) => {
+                self.done = true;
+                return None;
+            }
+            Ok(true) if self.record.len() != self.width => Err(row_error(
+                line,
+                format!(
+                    "{} fields where the header has {}",
+                    self.record.len(),
+                    self.width
+                ),
+            )),
+            Ok(true) => {
+                let (record, index) = (&self.record, &self.index);
+                let field = |c: usize| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
+                parse_row(line, &field).map(|s| (line, s))
+            }
+            Err(e) => Err(match e.kind() {
+                csv::ErrorKind::Io(io) => FormatError::Unreadable {
+                    line,
+                    detail: io.to_string(),
+                },
+                _ => row_error(line, csv_reason(&e)),
+            }),
+        };
+        self.done = row.is_err();
+        Some(row)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,5 +475,60 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("+491713920001"), "{err}");
+    }
+
+    #[test]
+    fn rows_read_one_at_a_time_like_decode() {
+        let list: Vec<Subscriber> = (0..5)
+            .map(|i| sample(&format!("s_{i}"), &format!("+49171392000{i}")))
+            .collect();
+        let text = encode(&list);
+        let rows: Vec<(u64, Subscriber)> = Rows::new(&text[..])
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [3, 4, 5, 6, 7]
+        );
+        assert_eq!(rows.into_iter().map(|r| r.1).collect::<Vec<_>>(), list);
+        let reordered = "# aushang subscribers v1\nstatus,id,channel,address,name,topics,language,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at\npending,s_9,whatsapp,+491713920009,,,de,,web,v1,,\n";
+        let (line, s) = Rows::new(reordered.as_bytes())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!((line, s.status, s.id.as_str()), (3, Status::Pending, "s_9"));
+    }
+
+    #[test]
+    fn rows_stop_at_the_first_bad_row_naming_line_and_field() {
+        let mut text = String::from_utf8(encode(&[sample("s_1", "+491713920001")])).unwrap();
+        text.push_str("s_2,whatsapp,+491713920002,,,de,active,yesterday,web,v1,,\n");
+        text.push_str("s_3,whatsapp,+491713920003,,,de,active,,web,v1,,\n");
+        let mut rows = Rows::new(text.as_bytes()).unwrap();
+        assert_eq!(rows.next().unwrap().unwrap().0, 3);
+        let err = rows.next().unwrap().unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 4: field `consent_at`: `yesterday`"),
+            "{err}"
+        );
+        assert!(rows.next().is_none(), "nothing after the first error");
+        let mut short = String::from_utf8(encode(&[])).unwrap();
+        short.push_str("s_1,whatsapp,+491713920001\n");
+        let err = Rows::new(short.as_bytes())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err, row_error(3, "3 fields where the header has 12"));
+        assert_eq!(
+            Rows::new(&b"# aushang subscribers v9\nid\n"[..]).err(),
+            Some(FormatError::NewerVersion(9))
+        );
+        assert_eq!(
+            Rows::new(&b"# aushang subscribers v1\nid,channel\n"[..]).err(),
+            Some(row_error(2, "the column `address` is missing"))
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod list;
 pub mod record;
 pub mod report;
 pub mod store;
+pub mod stream;
 
 pub use address::AddressError;
 pub use list::{AddOutcome, Counts, Resubscribe};

@@ -8,7 +8,7 @@
 //! * The list is age X25519 with ASCII armor, so `age -d -i key` and `rage` read it and a file
 //!   written by them loads here.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -58,6 +58,10 @@ pub enum StoreError {
     #[error("{path} (decrypted): {source}")]
     Format { path: PathBuf, source: FormatError },
     #[error(
+        "{path} was replaced while this run was using it; nothing more was sent from it\n  hint: run again: the journal keeps what was sent, the new list is checked first"
+    )]
+    Replaced { path: PathBuf },
+    #[error(
         "there is no subscriber list at {path}\n  hint: `aushang subscribers init` creates one"
     )]
     MissingList { path: PathBuf },
@@ -84,7 +88,7 @@ pub enum StoreError {
     },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
@@ -419,27 +423,43 @@ pub fn encrypt_to_vec(plaintext: &[u8], recipients: &Recipients) -> Result<Vec<u
 
 /// Decrypts armored (or binary) age bytes in memory; `path` names the source in errors.
 pub fn decrypt(bytes: &[u8], identity: &Identity, path: &Path) -> Result<Vec<u8>, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(corrupt(path, "the file is empty".into()));
+    }
+    let mut reader = decrypting_reader(bytes, identity, path)?;
+    let mut plaintext = Vec::with_capacity(bytes.len());
+    reader.read_to_end(&mut plaintext).map_err(|e| {
+        corrupt(
+            path,
+            format!("the encrypted content does not check out ({e})"),
+        )
+    })?;
+    Ok(plaintext)
+}
+
+pub(super) fn corrupt(path: &Path, detail: String) -> StoreError {
+    StoreError::Corrupt {
         path: path.to_path_buf(),
         detail,
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(corrupt("the file is empty".into()));
     }
-    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(bytes))
-        .map_err(|e| corrupt(format!("not a readable age file ({e})")))?;
-    let mut reader = decryptor
+}
+
+/// Checks the header and key and returns a reader of the plaintext, decrypted (and
+/// authenticated) one 64 KiB chunk at a time as it is read.
+pub(super) fn decrypting_reader<R: Read>(
+    input: R,
+    identity: &Identity,
+    path: &Path,
+) -> Result<age::stream::StreamReader<ArmoredReader<BufReader<R>>>, StoreError> {
+    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(input))
+        .map_err(|e| corrupt(path, format!("not a readable age file ({e})")))?;
+    decryptor
         .decrypt(identity.0.iter().map(|k| k as &dyn age::Identity))
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => StoreError::WrongKey {
                 path: path.to_path_buf(),
                 public: identity.public_keys().join(", "),
             },
-            other => corrupt(format!("the header does not check out ({other})")),
-        })?;
-    let mut plaintext = Vec::with_capacity(bytes.len());
-    reader
-        .read_to_end(&mut plaintext)
-        .map_err(|e| corrupt(format!("the encrypted content does not check out ({e})")))?;
-    Ok(plaintext)
+            other => corrupt(path, format!("the header does not check out ({other})")),
+        })
 }

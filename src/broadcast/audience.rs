@@ -1,0 +1,149 @@
+//! The audience of a run: the subscriber list it reads, checked once in full before anything is
+//! sent and then streamed again per message, so no run holds the list (or copies of it) whole.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use crate::broadcast::message::Message;
+use crate::broadcast::send::RecipientStream;
+use crate::config::Config;
+use crate::subscribers::stream::{Fingerprint, SubscriberStream};
+use crate::subscribers::{Identity, Recipients, StoreError, Subscriber};
+
+/// Where a run reads its subscribers: the list and the key that opens it. The list is never held
+/// whole: each use streams it, decrypting and parsing one row at a time.
+pub struct SubscriberSource {
+    dir: PathBuf,
+    identity: Identity,
+    /// The list file the census checked; later streams must read the same one.
+    checked: Option<Fingerprint>,
+}
+
+impl SubscriberSource {
+    /// Finds the key in the environment; on the example site (the demo key among the
+    /// recipients) the committed demo identity is used for local channels.
+    pub fn open(config: &Config, real_channel: bool) -> anyhow::Result<SubscriberSource> {
+        let dir = config.subscribers_dir();
+        let recipients = Recipients::load(&dir)?;
+        if real_channel && recipients.includes_demo_key() {
+            bail!(
+                "subscribers/recipients.txt still lists the DEMO key, so the list may hold the demo \
+                 people: refusing to send on a real channel. Run `aushang subscribers init` for your \
+                 town (see README, \"Setting up your town\")"
+            );
+        }
+        let identity = match Identity::from_env() {
+            Ok(id) => id,
+            Err(e) if !real_channel && recipients.includes_demo_key() => {
+                tracing::info!("no identity in the environment ({e}); using the DEMO identity");
+                Identity::from_file(&crate::subscribers::demo_identity_path(&dir))?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(SubscriberSource {
+            dir,
+            identity,
+            checked: None,
+        })
+    }
+
+    /// Reads the whole list once before anything is sent: every row must parse and no id or
+    /// address may appear twice — the first bad row stops the run here, naming its line and
+    /// field, so a run never sends to half a list and silently skips the rest. Returns, per
+    /// message, how many subscribers `wants` it.
+    pub fn census(
+        &mut self,
+        messages: &[&Message],
+        wants: impl Fn(&Subscriber, &Message) -> bool,
+    ) -> Result<Vec<usize>, StoreError> {
+        let stream = SubscriberStream::open(&self.dir, &self.identity)?;
+        let fingerprint = stream.fingerprint();
+        let mut counts = vec![0; messages.len()];
+        stream.scan(|s| {
+            for (count, m) in counts.iter_mut().zip(messages) {
+                if wants(s, m) {
+                    *count += 1;
+                }
+            }
+        })?;
+        self.checked = Some(fingerprint);
+        Ok(counts)
+    }
+
+    /// The subscribers who want `message`, in list order, read from the list checked by
+    /// [`census`](Self::census). If the file was replaced since, the stream yields only an error:
+    /// rows nobody checked are never sent to.
+    pub fn recipients(
+        &self,
+        wants: impl Fn(&Subscriber) -> bool + Send + 'static,
+    ) -> RecipientStream {
+        let stream = SubscriberStream::open(&self.dir, &self.identity).and_then(|stream| {
+            if Some(stream.fingerprint()) == self.checked {
+                Ok(stream)
+            } else {
+                Err(StoreError::Replaced {
+                    path: crate::subscribers::store::list_path(&self.dir),
+                })
+            }
+        });
+        match stream {
+            Ok(stream) => Box::new(stream.filter_map(move |row| match row {
+                Ok((_, s)) => wants(&s).then_some(Ok(s)),
+                Err(e) => Some(Err(e)),
+            })),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribers::{Channel, Status, SubscriberList};
+
+    fn person(i: u64) -> Subscriber {
+        Subscriber {
+            id: format!("s_{i:016x}"),
+            channel: Channel::WhatsApp,
+            address: format!("+999{i:010}"),
+            name: None,
+            topics: vec![],
+            language: "de".into(),
+            status: Status::Active,
+            consent_at: None,
+            consent_source: "web".into(),
+            consent_text: "v1".into(),
+            confirmed_at: None,
+            unsubscribed_at: None,
+        }
+    }
+
+    #[test]
+    fn only_the_list_the_census_checked_is_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (identity, _) = Identity::generate();
+        let text = Recipients::file_text("test", &identity.public_keys()[0]);
+        let recipients = Recipients::parse(&text, &dir.path().join("recipients.txt")).unwrap();
+        let save = |n: u64| {
+            SubscriberList::new((0..n).map(person).collect())
+                .save(dir.path(), &recipients)
+                .unwrap()
+        };
+        save(30);
+        let mut source = SubscriberSource {
+            dir: dir.path().to_path_buf(),
+            identity,
+            checked: None,
+        };
+        let unchecked: Vec<_> = source.recipients(|_| true).collect();
+        assert!(matches!(unchecked[..], [Err(StoreError::Replaced { .. })]));
+        source.census(&[], |_, _| true).unwrap();
+        let rows = source.recipients(|s| s.id != "s_0000000000000003");
+        assert_eq!(rows.map(Result::unwrap).count(), 29);
+        // a save (temp file + rename) in the middle of a run: not one row of the new list
+        save(40);
+        let after: Vec<_> = source.recipients(|_| true).collect();
+        assert!(matches!(after[..], [Err(StoreError::Replaced { .. })]));
+    }
+}
