@@ -9,7 +9,7 @@ use crate::broadcast::message::Message;
 use crate::broadcast::send::RecipientStream;
 use crate::config::Config;
 use crate::subscribers::stream::{Fingerprint, SubscriberStream};
-use crate::subscribers::{Identity, Recipients, StoreError, Subscriber};
+use crate::subscribers::{Identity, Recipients, Status, StoreError, Subscriber};
 
 /// Where a run reads its subscribers: the list and the key that opens it. The list is never held
 /// whole: each use streams it, decrypting and parsing one row at a time.
@@ -18,6 +18,9 @@ pub struct SubscriberSource {
     identity: Identity,
     /// The list file the census checked; later streams must read the same one.
     checked: Option<Fingerprint>,
+    /// Subscribers marked unreachable (repeatedly undeliverable), found by the census so the run
+    /// can name them; few by nature, so held.
+    pub unreachable: Vec<Subscriber>,
 }
 
 impl SubscriberSource {
@@ -45,6 +48,7 @@ impl SubscriberSource {
             dir,
             identity,
             checked: None,
+            unreachable: Vec::new(),
         })
     }
 
@@ -60,7 +64,11 @@ impl SubscriberSource {
         let stream = SubscriberStream::open(&self.dir, &self.identity)?;
         let fingerprint = stream.fingerprint();
         let mut counts = vec![0; messages.len()];
+        let mut unreachable = Vec::new();
         stream.scan(|s| {
+            if s.status == Status::Unreachable {
+                unreachable.push(s.clone());
+            }
             for (count, m) in counts.iter_mut().zip(messages) {
                 if wants(s, m) {
                     *count += 1;
@@ -68,6 +76,7 @@ impl SubscriberSource {
             }
         })?;
         self.checked = Some(fingerprint);
+        self.unreachable = unreachable;
         Ok(counts)
     }
 
@@ -116,6 +125,7 @@ mod tests {
             consent_text: "v1".into(),
             confirmed_at: None,
             unsubscribed_at: None,
+            bsuid: None,
         }
     }
 
@@ -132,6 +142,7 @@ mod tests {
         };
         save(30);
         let mut source = SubscriberSource {
+            unreachable: Vec::new(),
             dir: dir.path().to_path_buf(),
             identity,
             checked: None,

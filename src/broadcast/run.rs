@@ -191,12 +191,14 @@ async fn send_all(
             .any(|p| p.message.is_update() && p.decision == Decision::Due);
         if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
             report.stopped = Some(why);
-            held_back(&planned, &subscribers, &deliverer, report);
+            held_back(&planned, &audience.counts, &deliverer, report);
             return Ok(());
         }
         report
             .warnings
-            .extend(crate::inbox::undeliverable::skipped_warning(&subscribers));
+            .extend(crate::inbox::undeliverable::skipped_warning(
+                &audience.source.unreachable,
+            ));
     }
     if let Deliverer::WhatsApp {
         client, config: w, ..

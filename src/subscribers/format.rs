@@ -291,7 +291,7 @@ const HEAD_LINES: u64 = 2;
 /// `stream::DuplicateCheck`. After the first error the reader yields nothing more.
 pub struct Rows<R: std::io::Read> {
     reader: csv::Reader<R>,
-    /// For each column of [`COLUMNS_V1`], its position in this file's header.
+    /// For each column of [`COLUMNS`], its position in this file's header.
     index: Vec<usize>,
     width: usize,
     record: csv::StringRecord,
@@ -320,9 +320,9 @@ impl<R: std::io::BufRead> Rows<R> {
             .next()
             .and_then(Result::ok)
             .unwrap_or_default();
-        let mut index = vec![usize::MAX; COLUMNS_V1.len()];
+        let mut index = vec![usize::MAX; COLUMNS.len()];
         for (i, name) in header.iter().enumerate() {
-            if let Some(c) = COLUMNS_V1.iter().position(|c| *c == name.trim()) {
+            if let Some(c) = COLUMNS.iter().position(|c| *c == name.trim()) {
                 index[c] = i;
             }
         }
@@ -479,9 +479,11 @@ mod tests {
 
     #[test]
     fn rows_read_one_at_a_time_like_decode() {
-        let list: Vec<Subscriber> = (0..5)
+        let mut list: Vec<Subscriber> = (0..5)
             .map(|i| sample(&format!("s_{i}"), &format!("+49171392000{i}")))
             .collect();
+        list[2].bsuid = Some("DE.9f8e7d".into());
+        list[3].status = Status::Unreachable;
         let text = encode(&list);
         let rows: Vec<(u64, Subscriber)> = Rows::new(&text[..])
             .unwrap()
@@ -504,8 +506,8 @@ mod tests {
     #[test]
     fn rows_stop_at_the_first_bad_row_naming_line_and_field() {
         let mut text = String::from_utf8(encode(&[sample("s_1", "+491713920001")])).unwrap();
-        text.push_str("s_2,whatsapp,+491713920002,,,de,active,yesterday,web,v1,,\n");
-        text.push_str("s_3,whatsapp,+491713920003,,,de,active,,web,v1,,\n");
+        text.push_str("s_2,whatsapp,+491713920002,,,de,active,yesterday,web,v1,,,\n");
+        text.push_str("s_3,whatsapp,+491713920003,,,de,active,,web,v1,,,\n");
         let mut rows = Rows::new(text.as_bytes()).unwrap();
         assert_eq!(rows.next().unwrap().unwrap().0, 3);
         let err = rows.next().unwrap().unwrap_err().to_string();
@@ -521,7 +523,7 @@ mod tests {
             .next()
             .unwrap()
             .unwrap_err();
-        assert_eq!(err, row_error(3, "3 fields where the header has 12"));
+        assert_eq!(err, row_error(3, "3 fields where the header has 13"));
         assert_eq!(
             Rows::new(&b"# aushang subscribers v9\nid\n"[..]).err(),
             Some(FormatError::NewerVersion(9))

@@ -220,6 +220,7 @@ mod tests {
             consent_text: "v1".into(),
             confirmed_at: None,
             unsubscribed_at: None,
+            bsuid: None,
         }
     }
 
