@@ -5,16 +5,18 @@
 //! step copies the notices or grows quadratically with their number.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use tera::Value;
 
 use crate::config::Config;
 use crate::content::{Notice, Page};
 use crate::diagnostics::Problem;
 use crate::site::view::{self, CategoryView, NoticeCard, PageMeta};
-use crate::site::{BuildOptions, dates, output};
+use crate::site::{BuildOptions, FEED_LIMIT, dates, output};
 
 /// One file to render.
 pub struct Job {
@@ -320,6 +322,78 @@ impl<'a> Site<'a> {
             feed_title: site_title.to_string(),
         }
     }
+}
+
+impl Site<'_> {
+    /// One hash per job (in `jobs` order) of everything its output depends on besides the
+    /// configuration, the theme and `static/`, given `digest`, a hash of each notice's source.
+    /// With those three unchanged, a job at the same path with the same signature renders to the
+    /// same bytes: the preview renders only the jobs whose signature changed after an edit.
+    pub fn job_signatures(&self, jobs: &[Job], digest: impl Fn(&Notice) -> u64 + Sync) -> Vec<u64> {
+        // `expired` is the one part of a notice's card that depends on the instant.
+        let notice: Vec<u64> = self
+            .visible
+            .par_iter()
+            .map(|n| hash_of(&(digest(n), n.is_expired(self.now))))
+            .collect();
+        jobs.par_iter()
+            .map(|job| {
+                let mut h = DefaultHasher::new();
+                job.path.hash(&mut h);
+                match &job.kind {
+                    JobKind::List {
+                        list,
+                        range,
+                        page,
+                        pages,
+                    } => {
+                        (0u8, page, pages).hash(&mut h);
+                        for &i in &self.list_items(*list)[range.clone()] {
+                            notice[i].hash(&mut h);
+                        }
+                    }
+                    JobKind::Notice(i) => (1u8, notice[*i]).hash(&mut h),
+                    JobKind::Page(i) => (2u8, &self.pages[*i].path).hash(&mut h),
+                    JobKind::ArchiveIndex => {
+                        3u8.hash(&mut h);
+                        for (year, items) in &self.by_year {
+                            (year.0, items.len()).hash(&mut h);
+                        }
+                    }
+                    JobKind::Redirect { target } => (4u8, target).hash(&mut h),
+                    JobKind::NotFound => 5u8.hash(&mut h),
+                    JobKind::Robots => 6u8.hash(&mut h),
+                    JobKind::Feed(cat) => {
+                        (7u8, cat).hash(&mut h);
+                        let items: &[usize] = match cat {
+                            None => &self.current_by_date,
+                            Some(c) => &self.by_category_date[*c],
+                        };
+                        let items = &items[..items.len().min(FEED_LIMIT)];
+                        for &i in items {
+                            notice[i].hash(&mut h);
+                        }
+                        self.feed_updated(items).hash(&mut h);
+                    }
+                    JobKind::Sitemap => {
+                        8u8.hash(&mut h);
+                        for j in jobs {
+                            if let Some(lastmod) = self.sitemap_entry(j) {
+                                (&j.path, lastmod).hash(&mut h);
+                            }
+                        }
+                    }
+                }
+                h.finish()
+            })
+            .collect()
+    }
+}
+
+fn hash_of(value: &impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
 }
 
 fn push(jobs: &mut Vec<Job>, path: String, kind: JobKind) {

@@ -1,5 +1,6 @@
 //! Rendering one planned file: the context each template gets, feeds and the sitemap.
 
+use jiff::Timestamp;
 use serde::Serialize;
 use tera::{Context, Value};
 
@@ -234,13 +235,7 @@ struct SitemapUrl {
 
 impl Site<'_> {
     fn feed_info(&self, cat: Option<usize>, items: &[usize]) -> FeedInfo {
-        // Derived from content so that two builds with the same input are byte-identical.
-        let updated = items
-            .iter()
-            .map(|&i| self.changed[i])
-            .max()
-            .or_else(|| self.changed.iter().copied().max())
-            .unwrap_or(self.now);
+        let updated = self.feed_updated(items);
         match cat {
             None => FeedInfo {
                 title: self.config.title.clone(),
@@ -262,21 +257,37 @@ impl Site<'_> {
         }
     }
 
+    /// The `updated` instant of a feed with these entries. Derived from content so that two
+    /// builds with the same input are byte-identical.
+    pub(super) fn feed_updated(&self, items: &[usize]) -> Timestamp {
+        items
+            .iter()
+            .map(|&i| self.changed[i])
+            .max()
+            .or_else(|| self.changed.iter().copied().max())
+            .unwrap_or(self.now)
+    }
+
+    /// Whether a job's page is in the sitemap (`Some`) and with which last change.
+    pub(super) fn sitemap_entry(&self, job: &Job) -> Option<Option<Timestamp>> {
+        let newest = |items: &[usize]| items.iter().map(|&i| self.changed[i]).max();
+        match &job.kind {
+            JobKind::List { list, range, .. } => {
+                Some(newest(&self.list_items(*list)[range.clone()]))
+            }
+            JobKind::Notice(i) if self.visible[*i].draft => None,
+            JobKind::Notice(i) => Some(Some(self.changed[*i])),
+            JobKind::Page(_) => Some(None),
+            JobKind::ArchiveIndex => Some(self.changed.iter().copied().max()),
+            _ => None,
+        }
+    }
+
     /// Every indexable HTML page with its last change; in plan order, which is deterministic.
     fn sitemap(&self, jobs: &[Job]) -> Vec<SitemapUrl> {
-        let newest = |items: &[usize]| items.iter().map(|&i| self.changed[i]).max();
         jobs.iter()
             .filter_map(|job| {
-                let lastmod = match &job.kind {
-                    JobKind::List { list, range, .. } => {
-                        newest(&self.list_items(*list)[range.clone()])
-                    }
-                    JobKind::Notice(i) if self.visible[*i].draft => return None,
-                    JobKind::Notice(i) => Some(self.changed[*i]),
-                    JobKind::Page(_) => None,
-                    JobKind::ArchiveIndex => self.changed.iter().copied().max(),
-                    _ => return None,
-                };
+                let lastmod = self.sitemap_entry(job)?;
                 Some(SitemapUrl {
                     loc: self.config.absolute_url(&job.path),
                     lastmod: lastmod.map(dates::rfc3339),
