@@ -57,7 +57,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         clock: opts.clock,
     });
     let first = workspace.rebuild(&[]);
-    print_outcome(&first, &[], &root);
+    print_outcome(&first, "");
     let shared = Arc::new(Shared::new(out, first));
 
     let (tx, rx) = std::sync::mpsc::channel();
@@ -152,9 +152,8 @@ fn rebuild_loop(
                     check_pending = false;
                     let snap = workspace.rebuild(&[]);
                     let changed = index.update(&out);
-                    if !changed.is_empty() || snap.result.is_err() {
-                        print_outcome(&snap, &[], &root);
-                    }
+                    // Normally "0 Dateien neu geschrieben": the partial rebuilds were complete.
+                    print_outcome(&snap, "Kontrolle nach der Pause: ");
                     let reload = match &snap.result {
                         Ok(_) => Reload::Paths(changed),
                         Err(_) => Reload::Everything,
@@ -180,7 +179,7 @@ fn rebuild_loop(
         if before.result.is_ok()
             && let Some(done) = workspace.partial(&batch)
         {
-            print_partial(&done, &batch, &root);
+            print_partial(&done, &what_changed(&batch, &root));
             index.update_files(&out, &done.changed);
             shared.publish(done.snapshot, Reload::Paths(done.changed));
             check_pending = true;
@@ -199,7 +198,7 @@ fn rebuild_loop(
                 Err(_) => break snap,
             }
         };
-        print_outcome(&snap, &batch, &root);
+        print_outcome(&snap, &what_changed(&batch, &root));
         let changed = index.update(&out);
         let reload = match (&before.result, &snap.result) {
             (Ok(_), Ok(_)) => Reload::Paths(changed),
@@ -211,11 +210,7 @@ fn rebuild_loop(
 }
 
 /// The terminal line of a partial rebuild (benchmarks read the figures from it).
-fn print_partial(done: &Partial, changed: &[PathBuf], root: &Path) {
-    let what = match changed {
-        [one] => format!("{}: ", one.strip_prefix(root).unwrap_or(one).display()),
-        many => format!("{} Dateien geändert: ", many.len()),
-    };
+fn print_partial(done: &Partial, what: &str) {
     if !done.snapshot.warnings.is_empty() {
         eprint!(
             "{}",
@@ -235,13 +230,17 @@ fn print_partial(done: &Partial, changed: &[PathBuf], root: &Path) {
     let _ = std::io::stdout().flush();
 }
 
-/// One line per rebuild in the terminal, or every problem as `aushang build` prints them.
-fn print_outcome(snap: &Snapshot, changed: &[PathBuf], root: &Path) {
-    let what = match changed {
+/// `content/x.md: ` or `3 Dateien geändert: ` to start a terminal line.
+fn what_changed(changed: &[PathBuf], root: &Path) -> String {
+    match changed {
         [] => String::new(),
         [one] => format!("{}: ", one.strip_prefix(root).unwrap_or(one).display()),
         many => format!("{} Dateien geändert: ", many.len()),
-    };
+    }
+}
+
+/// One line per rebuild in the terminal, or every problem as `aushang build` prints them.
+fn print_outcome(snap: &Snapshot, what: &str) {
     if !snap.warnings.is_empty() {
         eprint!("{}", diagnostics::render(&snap.warnings, Format::Human));
     }
