@@ -140,6 +140,10 @@ impl Workspace {
         }
 
         // The new content: the last one with the edited notices replaced.
+        tracing::debug!(
+            us = started.elapsed().as_micros(),
+            "partial: edited files loaded"
+        );
         let edited_files: HashSet<&Path> = edited.iter().map(|(f, _)| f.as_path()).collect();
         let mut notices: Vec<Notice> = built
             .content
@@ -179,11 +183,13 @@ impl Workspace {
             };
         }
         let loaded = started.elapsed();
+        tracing::debug!(us = loaded.as_micros(), "partial: content assembled");
 
         let planned = PlannedSite::new(&config, &content.notices, &content.pages, &opts);
         if !planned.problems().is_empty() {
             return None;
         }
+        tracing::debug!(us = started.elapsed().as_micros(), "partial: planned");
         let signatures =
             planned.signatures(|n: &Notice| self.notices.get(&n.source).map_or(0, |c| c.digest));
         let built = self.built.as_mut()?;
@@ -212,6 +218,12 @@ impl Workspace {
             .map(|(path, (file, _))| (path.clone(), file.clone()))
             .collect();
         let planned_in = started.elapsed() - loaded;
+        tracing::debug!(
+            us = started.elapsed().as_micros(),
+            dirty = dirty.len(),
+            removed = removed.len(),
+            "partial: signed and compared"
+        );
 
         if built.theme.is_none() {
             let theme = Theme::load(&config).ok()?;

@@ -228,8 +228,15 @@ impl<'a> PlannedSite<'a> {
         pages: &'a [Page],
         opts: &BuildOptions,
     ) -> Self {
+        let started = std::time::Instant::now();
         let site = plan::Site::new(config, notices, pages, opts);
+        let prepared = started.elapsed();
         let plan = site.plan();
+        tracing::debug!(
+            site_us = prepared.as_micros(),
+            plan_us = (started.elapsed() - prepared).as_micros(),
+            "site planned for a partial rebuild"
+        );
         PlannedSite { site, plan }
     }
 

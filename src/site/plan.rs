@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -66,10 +67,11 @@ pub struct Site<'a> {
     pub(super) pages: &'a [Page],
     /// Visible notices (published at `now`; drafts only when asked), newest first.
     pub(super) visible: Vec<&'a Notice>,
-    pub(super) cards: Vec<NoticeCard<'a>>,
+    /// Made when first needed (a partial rebuild in the preview needs only a few).
+    cards: Vec<OnceLock<NoticeCard<'a>>>,
     /// Last change per visible notice (publication or latest update).
     pub(super) changed: Vec<Timestamp>,
-    pub(super) card_values: Vec<Value>,
+    card_values: Vec<OnceLock<Value>>,
     pub(super) categories: Vec<CategoryView>,
     /// Front page order: current notices, urgent first, then newest first.
     pub(super) front: Vec<usize>,
@@ -106,11 +108,8 @@ impl<'a> Site<'a> {
             .iter()
             .map(|c| CategoryView::new(config, c))
             .collect();
-        let cards: Vec<NoticeCard> = visible
-            .iter()
-            .map(|n| NoticeCard::new(config, &categories, n, now))
-            .collect();
-        let card_values = cards.iter().map(Value::from_serializable).collect();
+        let cards = visible.iter().map(|_| OnceLock::new()).collect();
+        let card_values = visible.iter().map(|_| OnceLock::new()).collect();
         let changed = visible.iter().map(|n| view::last_change(n)).collect();
 
         let current_by_date: Vec<usize> = (0..visible.len())
@@ -165,6 +164,20 @@ impl<'a> Site<'a> {
             by_category_date,
             by_year,
         }
+    }
+
+    /// The card of visible notice `i`.
+    pub(super) fn card(&self, i: usize) -> &NoticeCard<'a> {
+        self.cards[i].get_or_init(|| {
+            NoticeCard::new(self.config, &self.categories, self.visible[i], self.now)
+        })
+    }
+
+    /// The card of visible notice `i` as a template value (made once, shared by all lists).
+    pub(super) fn card_value(&self, i: usize) -> Value {
+        self.card_values[i]
+            .get_or_init(|| Value::from_serializable(self.card(i)))
+            .clone()
     }
 
     pub fn published_count(&self) -> usize {

@@ -27,8 +27,7 @@ impl Site<'_> {
                 pages,
             } => {
                 let items = &self.list_items(*list)[range.clone()];
-                let notices: Vec<Value> =
-                    items.iter().map(|&i| self.card_values[i].clone()).collect();
+                let notices: Vec<Value> = items.iter().map(|&i| self.card_value(i)).collect();
                 ctx.insert_value("notices", Value::from(notices));
                 ctx.insert(
                     "pagination",
@@ -74,7 +73,7 @@ impl Site<'_> {
             }
             JobKind::Notice(i) => {
                 let n = self.visible[*i];
-                let card = &self.cards[*i];
+                let card = self.card(*i);
                 let full = NoticeFull::new(self.config, card, n).map_err(|msg| {
                     Problem::error(&n.source, msg)
                         .with_hint("put the file under static/ and link it as /folder/file")
@@ -151,7 +150,7 @@ impl Site<'_> {
                 let items = &items[..items.len().min(FEED_LIMIT)];
                 let entries: Vec<FeedEntry> = items
                     .iter()
-                    .map(|&i| FeedEntry::new(&self.cards[i], self.visible[i]))
+                    .map(|&i| FeedEntry::new(self.card(i), self.visible[i]))
                     .collect();
                 ctx.insert("entries", &entries);
                 ctx.insert("feed", &self.feed_info(*cat, items));
