@@ -15,21 +15,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::content::{self, Notice, SiteContent};
+use crate::content::{self, Notice};
 use crate::diagnostics::Problem;
 use crate::serve::changes::stamp;
-use crate::serve::rebuild::{Cached, Snapshot, Workspace, load_notice};
+use crate::serve::rebuild::{Cached, Content, Snapshot, Workspace, load_notice};
 use crate::site::{self, BuildOptions, BuildReport, PlannedSite, Theme};
 
 /// What the last successful build wrote.
 pub struct Built {
     config: Arc<Config>,
-    content: Arc<SiteContent>,
-    /// Site path → (output file, signature) of every planned file.
-    files: HashMap<String, (PathBuf, u64)>,
+    content: Arc<Content>,
+    /// Site path → signature of every planned file.
+    files: HashMap<String, u64>,
     report: BuildReport,
     /// Compiled on the first partial rebuild; valid until the next full one (templates and
     /// configuration only change through a full rebuild).
@@ -43,56 +44,72 @@ pub struct Partial {
     pub changed: Vec<String>,
     /// How many files were rendered (rewritten or found unchanged).
     pub rendered: usize,
-    /// Time spent, by phase: loading the edited files, planning and signing every file,
-    /// rendering and writing.
+    /// Time spent, by phase.
     pub phases: Phases,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Phases {
+    /// Loading the edited files and putting the new content together.
     pub load: Duration,
+    /// Planning every file of the site and comparing signatures.
     pub plan: Duration,
+    /// Rendering and writing the files whose signature changed, deleting the ones gone.
     pub render: Duration,
 }
 
 impl Built {
-    /// The baseline after a successful full build of `content`.
+    /// The baseline after a successful full build of `content` at `now`.
     pub(super) fn after_full_build(
         ws: &Workspace,
         config: &Arc<Config>,
-        content: &Arc<SiteContent>,
-        opts: &BuildOptions,
+        content: &Arc<Content>,
+        now: Timestamp,
         report: &BuildReport,
     ) -> Option<Built> {
-        let planned = PlannedSite::new(config, &content.notices, &content.pages, opts);
+        let opts = BuildOptions {
+            out_dir: ws.settings.out_dir.clone(),
+            now,
+            include_drafts: ws.settings.include_drafts,
+        };
+        let planned = PlannedSite::new(
+            config,
+            content.notices.iter().map(|n| &**n),
+            &content.pages,
+            &opts,
+        );
         if !planned.problems().is_empty() {
             return None;
         }
+        let signatures = planned.signatures(|n| ws.digest(n));
+        let files = signatures
+            .into_iter()
+            .enumerate()
+            .map(|(i, sig)| (planned.file(i).0.to_string(), sig))
+            .collect();
         Some(Built {
             config: config.clone(),
             content: content.clone(),
-            files: signed_files(&planned, ws),
+            files,
             report: report.clone(),
             theme: None,
         })
     }
 }
 
-/// Every planned file with its signature.
-fn signed_files(planned: &PlannedSite, ws: &Workspace) -> HashMap<String, (PathBuf, u64)> {
-    let signatures =
-        planned.signatures(|n: &Notice| ws.notices.get(&n.source).map_or(0, |c| c.digest));
-    signatures
-        .into_iter()
-        .enumerate()
-        .map(|(i, sig)| {
-            let (path, file) = planned.file(i);
-            (path.to_string(), (file.to_path_buf(), sig))
-        })
-        .collect()
+/// The files a partial rebuild renders and deletes.
+struct Dirty {
+    /// Plan indices with their new signature.
+    render: Vec<(usize, u64)>,
+    /// Site paths no longer planned.
+    removed: Vec<String>,
 }
 
 impl Workspace {
+    fn digest(&self, n: &Notice) -> u64 {
+        self.notices.get(&n.source).map_or(0, |c| c.digest)
+    }
+
     /// Rebuilds after `changed` (absolute paths from the watcher) by rendering only the files
     /// that depend on them. `None` when the change is not only to notices, when the last build
     /// failed, or when a full build would report a problem: then only the full rebuild can tell.
@@ -100,24 +117,76 @@ impl Workspace {
         let started = Instant::now();
         let built = self.built.as_ref()?;
         let config = built.config.clone();
-        let root = self.settings.root.clone();
-        let notices_dir = Path::new(content::NOTICES_DIR);
+        let edited = self.load_edited(&config, changed)?;
 
-        // Which notice files changed, and their new state.
-        let mut edited: Vec<(PathBuf, Option<Cached<_>>)> = Vec::new();
+        // The new content: the last one with the edited notices replaced (the others shared).
+        let edited_files: HashSet<&Path> = edited.iter().map(|(f, _)| f.as_path()).collect();
+        let mut notices: Vec<Arc<Notice>> = built
+            .content
+            .notices
+            .iter()
+            .filter(|n| !edited_files.contains(n.source.as_path()))
+            .cloned()
+            .collect();
+        notices.extend(
+            edited
+                .iter()
+                .filter_map(|(_, c)| c.as_ref()?.value.as_ref())
+                .map(|l| Arc::new(l.notice.clone())),
+        );
+        let pages = built.content.pages.clone();
+        if !addresses_unique(&notices, &pages) {
+            return None;
+        }
+        notices.sort_by(|a, b| {
+            b.published_at()
+                .cmp(&a.published_at())
+                .then_with(|| a.path.cmp(&b.path))
+        });
+        let content = Arc::new(Content { notices, pages });
+        // From here on the cache holds the edited files, whatever the outcome: a full rebuild
+        // after a fallback reloads them only if they change again.
+        for (file, cached) in edited {
+            match cached {
+                Some(c) => self.notices.insert(file, c),
+                None => self.notices.remove(&file),
+            };
+        }
+        let outcome = self.write_dependents(&config, content, started);
+        if outcome.is_none() {
+            // Part of the output may be new: only a full rebuild knows the state again.
+            self.built = None;
+        }
+        outcome
+    }
+
+    /// The cache entries of the edited notice files (`None`: deleted), or `None` when `changed`
+    /// holds anything else or a notice with errors.
+    fn load_edited(
+        &self,
+        config: &Config,
+        changed: &[PathBuf],
+    ) -> Option<
+        Vec<(
+            PathBuf,
+            Option<Cached<content::notice_loader::LoadedNotice>>,
+        )>,
+    > {
+        let root = &self.settings.root;
+        let notices_dir = Path::new(content::NOTICES_DIR);
+        let mut edited = Vec::new();
         for path in changed {
-            let rel = path.strip_prefix(&root).ok()?;
+            let rel = path.strip_prefix(root).ok()?;
             let hidden = rel
                 .components()
                 .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
             if !rel.starts_with(notices_dir) || hidden || path.extension()? != "md" {
                 return None;
             }
-            let meta = std::fs::metadata(path);
-            match meta {
+            match std::fs::metadata(path) {
                 Ok(m) if m.is_file() => {
                     let (value, problems, digest) =
-                        load_notice(&config, rel, self.settings.include_drafts);
+                        load_notice(config, rel, self.settings.include_drafts);
                     if problems.iter().any(Problem::is_error) {
                         return None;
                     }
@@ -135,128 +204,84 @@ impl Workspace {
                 Err(_) => {}
             }
         }
-        if edited.is_empty() {
-            return None;
-        }
+        (!edited.is_empty()).then_some(edited)
+    }
 
-        // The new content: the last one with the edited notices replaced.
-        tracing::debug!(
-            us = started.elapsed().as_micros(),
-            "partial: edited files loaded"
-        );
-        let edited_files: HashSet<&Path> = edited.iter().map(|(f, _)| f.as_path()).collect();
-        let mut notices: Vec<Notice> = built
-            .content
-            .notices
-            .iter()
-            .filter(|n| !edited_files.contains(n.source.as_path()))
-            .cloned()
-            .collect();
-        notices.extend(
-            edited
-                .iter()
-                .filter_map(|(_, c)| c.as_ref()?.value.as_ref())
-                .map(|l| l.notice.clone()),
-        );
-        let pages = built.content.pages.clone();
-        if !addresses_unique(&notices, &pages) {
-            return None;
-        }
-        notices.sort_by(|a, b| {
-            b.published_at()
-                .cmp(&a.published_at())
-                .then_with(|| a.path.cmp(&b.path))
-        });
-        let content = Arc::new(SiteContent { notices, pages });
-        let now = self.now_for(&content);
+    /// Plans the site for `content`, renders and writes the files whose signature changed and
+    /// deletes the ones no longer planned.
+    fn write_dependents(
+        &mut self,
+        config: &Arc<Config>,
+        content: Arc<Content>,
+        started: Instant,
+    ) -> Option<Partial> {
+        let loaded = started.elapsed();
+        tracing::debug!(us = loaded.as_micros(), "partial: content assembled");
+        let now = self.now_for(content.notices.iter().map(|n| &**n));
         let opts = BuildOptions {
             out_dir: self.settings.out_dir.clone(),
             now,
             include_drafts: self.settings.include_drafts,
         };
-        // From here on the cache holds the edited files, whatever the outcome: a full rebuild
-        // after a fallback reloads them only if they change again.
-        for (file, cached) in edited {
-            match cached {
-                Some(c) => self.notices.insert(file, c),
-                None => self.notices.remove(&file),
-            };
-        }
-        let loaded = started.elapsed();
-        tracing::debug!(us = loaded.as_micros(), "partial: content assembled");
-
-        let planned = PlannedSite::new(&config, &content.notices, &content.pages, &opts);
+        let planned = PlannedSite::new(
+            config,
+            content.notices.iter().map(|n| &**n),
+            &content.pages,
+            &opts,
+        );
         if !planned.problems().is_empty() {
             return None;
         }
-        tracing::debug!(us = started.elapsed().as_micros(), "partial: planned");
-        let signatures =
-            planned.signatures(|n: &Notice| self.notices.get(&n.source).map_or(0, |c| c.digest));
+        let signatures = planned.signatures(|n| self.digest(n));
+        tracing::debug!(
+            us = started.elapsed().as_micros(),
+            "partial: planned and signed"
+        );
         let built = self.built.as_mut()?;
-        let static_dir = config.root.join("static");
-        let mut dirty = Vec::new();
-        let mut files = HashMap::with_capacity(signatures.len());
-        for (i, sig) in signatures.into_iter().enumerate() {
-            let (path, file) = planned.file(i);
-            match built.files.get(path) {
-                Some((_, old)) if *old == sig => {}
-                Some(_) => dirty.push(i),
-                None => {
-                    // A static file at a new address is a problem the full build reports.
-                    if static_dir.join(file).exists() {
-                        return None;
-                    }
-                    dirty.push(i);
-                }
-            }
-            files.insert(path.to_string(), (file.to_path_buf(), sig));
-        }
-        let removed: Vec<(String, PathBuf)> = built
-            .files
-            .iter()
-            .filter(|(path, _)| !files.contains_key(*path))
-            .map(|(path, (file, _))| (path.clone(), file.clone()))
-            .collect();
+        let dirty = dirty_files(&planned, &signatures, &built.files, &config.root)?;
         let planned_in = started.elapsed() - loaded;
         tracing::debug!(
             us = started.elapsed().as_micros(),
-            dirty = dirty.len(),
-            removed = removed.len(),
-            "partial: signed and compared"
+            render = dirty.render.len(),
+            removed = dirty.removed.len(),
+            "partial: compared"
         );
 
         if built.theme.is_none() {
-            let theme = Theme::load(&config).ok()?;
-            built.theme = Some(site::prepare_theme(&config, theme));
+            let theme = Theme::load(config).ok()?;
+            built.theme = Some(site::prepare_theme(config, theme));
         }
         let theme = built.theme.as_ref()?;
         let out = &self.settings.out_dir;
-        let written: Vec<Option<(usize, bool)>> = dirty
+        let written: Vec<Option<bool>> = dirty
+            .render
             .par_iter()
-            .map(|&i| {
+            .map(|&(i, _)| {
                 let bytes = planned.render(theme, i).ok()?;
-                let target = out.join(planned.file(i).1);
-                let changed = site::output::write_if_changed(&target, &bytes).ok()?;
-                Some((i, changed))
+                site::output::write_if_changed(&out.join(planned.file(i).1), &bytes).ok()
             })
             .collect();
-        let mut changed_paths = Vec::new();
-        for w in &written {
+        let mut changed = Vec::new();
+        for (&(i, sig), w) in dirty.render.iter().zip(written) {
             // A page that cannot be rendered or written: the full build reports why.
-            let (i, changed) = (*w)?;
-            if changed {
-                changed_paths.push(planned.file(i).0.to_string());
+            if w? {
+                changed.push(planned.file(i).0.to_string());
             }
+            built.files.insert(planned.file(i).0.to_string(), sig);
         }
-        let files_changed = changed_paths.len();
-        for (path, file) in &removed {
+        let files_changed = changed.len();
+        for path in &dirty.removed {
+            built.files.remove(path);
+            let Some(file) = site::output::file_for_path(path) else {
+                continue;
+            };
             let target = out.join(file);
             if std::fs::remove_file(&target).is_ok() {
                 remove_empty_parents(out, &target);
-                changed_paths.push(path.clone());
+                changed.push(path.clone());
             }
         }
-        changed_paths.sort();
+        changed.sort();
 
         let report = BuildReport {
             pages_written: planned.len() + 1,
@@ -264,25 +289,23 @@ impl Workspace {
             notices_published: planned.notices_published(),
             notices_current: planned.notices_current(),
             static_files: built.report.static_files,
-            stale_removed: removed.len(),
+            stale_removed: dirty.removed.len(),
         };
-        let rendered = dirty.len();
         drop(planned);
-        built.files = files;
         built.content = content.clone();
         built.report = report.clone();
         let render_in = started.elapsed() - loaded - planned_in;
         Some(Partial {
             snapshot: Snapshot {
-                config: Some(config),
+                config: Some(config.clone()),
                 content,
                 now,
                 result: Ok(report),
                 warnings: self.warnings(),
                 took: started.elapsed(),
             },
-            changed: changed_paths,
-            rendered,
+            changed,
+            rendered: dirty.render.len(),
             phases: Phases {
                 load: loaded,
                 plan: planned_in,
@@ -315,8 +338,45 @@ impl Workspace {
     }
 }
 
+/// The files whose signature differs from the last build's, and the ones no longer planned;
+/// `None` when a new file would take the address of a static file (the full build reports it).
+fn dirty_files(
+    planned: &PlannedSite,
+    signatures: &[u64],
+    before: &HashMap<String, u64>,
+    root: &Path,
+) -> Option<Dirty> {
+    let static_dir = root.join("static");
+    let mut render = Vec::new();
+    let mut kept = 0;
+    for (i, &sig) in signatures.iter().enumerate() {
+        let (path, file) = planned.file(i);
+        match before.get(path) {
+            Some(&old) => {
+                kept += 1;
+                if old != sig {
+                    render.push((i, sig));
+                }
+            }
+            None if static_dir.join(file).exists() => return None,
+            None => render.push((i, sig)),
+        }
+    }
+    let removed = if kept < before.len() {
+        let planned_paths: HashSet<&str> = (0..planned.len()).map(|i| planned.file(i).0).collect();
+        before
+            .keys()
+            .filter(|p| !planned_paths.contains(p.as_str()))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(Dirty { render, removed })
+}
+
 /// Whether no two notices or pages claim one address (else the full build names both files).
-fn addresses_unique(notices: &[Notice], pages: &[content::Page]) -> bool {
+fn addresses_unique(notices: &[Arc<Notice>], pages: &[content::Page]) -> bool {
     let mut seen: HashSet<&str> =
         HashSet::with_capacity(notices.len() + notices.len() / 4 + pages.len());
     let addresses = notices

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::config::{self, Config};
 use crate::content::notice_loader::{self, LoadedNotice};
 use crate::content::page_loader::{self, LoadedPage};
-use crate::content::{self, Notice, SiteContent};
+use crate::content::{self, Notice, Page, SiteContent};
 use crate::diagnostics::Problem;
 use crate::serve::changes::{Stamp, stamp};
 use crate::serve::incremental::Built;
@@ -45,13 +45,31 @@ pub struct Settings {
     pub clock: Clock,
 }
 
+/// The loaded notices and pages as the preview holds them: notices are shared between
+/// rebuilds, so that a partial rebuild after an edit copies none of them.
+#[derive(Default)]
+pub struct Content {
+    /// Newest first (by publication, then path), as [`SiteContent`].
+    pub notices: Vec<Arc<Notice>>,
+    pub pages: Vec<Page>,
+}
+
+impl From<SiteContent> for Content {
+    fn from(c: SiteContent) -> Self {
+        Content {
+            notices: c.notices.into_iter().map(Arc::new).collect(),
+            pages: c.pages,
+        }
+    }
+}
+
 /// The state of the site after one rebuild, shared with the web server.
 pub struct Snapshot {
     /// `None` when aushang.yaml itself has errors.
     pub config: Option<Arc<Config>>,
     /// Everything that loaded, also when the build failed (the broadcast preview still works for
     /// the notices without errors).
-    pub content: Arc<SiteContent>,
+    pub content: Arc<Content>,
     pub now: Timestamp,
     /// The build report, or every error that stopped the build (with warnings).
     pub result: Result<BuildReport, Vec<Problem>>,
@@ -72,7 +90,11 @@ impl Snapshot {
 
     /// The notice whose page is at `path` (`/bekanntmachungen/2026/x/`), among those loaded.
     pub fn notice_at(&self, path: &str) -> Option<&Notice> {
-        self.content.notices.iter().find(|n| n.path == path)
+        self.content
+            .notices
+            .iter()
+            .find(|n| n.path == path)
+            .map(|n| &**n)
     }
 }
 
@@ -125,7 +147,7 @@ impl Workspace {
             Err(problems) => {
                 return Snapshot {
                     config: None,
-                    content: Arc::new(SiteContent::default()),
+                    content: Arc::new(Content::default()),
                     now: Timestamp::now(),
                     result: Err(problems),
                     warnings: Vec::new(),
@@ -144,8 +166,7 @@ impl Workspace {
         let (content, mut load_problems) = self.load_content(&config, &mut problems);
         let loaded_in = loading.elapsed();
         problems.append(&mut load_problems);
-        let now = self.now_for(&content);
-        let content = Arc::new(content);
+        let now = self.now_for(content.notices.iter());
         let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_error);
         let result = if errors.is_empty() {
@@ -155,10 +176,7 @@ impl Workspace {
                 include_drafts: self.settings.include_drafts,
             };
             match site::build(&config, &content, &opts) {
-                Ok(report) => {
-                    self.built = Built::after_full_build(self, &config, &content, &opts, &report);
-                    Ok(report)
-                }
+                Ok(report) => Ok(report),
                 Err(BuildError::Problems(p)) => Err(p),
                 Err(BuildError::Output(e)) => {
                     Err(vec![Problem::error(&self.settings.out_dir, e.to_string())])
@@ -167,6 +185,10 @@ impl Workspace {
         } else {
             Err(errors)
         };
+        let content = Arc::new(Content::from(content));
+        if let Ok(report) = &result {
+            self.built = Built::after_full_build(self, &config, &content, now, report);
+        }
         tracing::debug!(
             "rebuild: content {} ms, site {} ms",
             loaded_in.as_millis(),
@@ -183,13 +205,11 @@ impl Workspace {
     }
 
     /// The instant the site is shown at, for this content.
-    pub(super) fn now_for(&self, content: &SiteContent) -> Timestamp {
+    pub(super) fn now_for<'n>(&self, notices: impl Iterator<Item = &'n Notice>) -> Timestamp {
         match self.settings.clock {
             Clock::Real => Timestamp::now(),
             Clock::Fixed(t) => t,
-            Clock::Future => content
-                .notices
-                .iter()
+            Clock::Future => notices
                 .map(Notice::published_at)
                 .max()
                 .map_or_else(Timestamp::now, |latest| latest.max(Timestamp::now())),

@@ -222,9 +222,10 @@ pub struct PlannedSite<'a> {
 }
 
 impl<'a> PlannedSite<'a> {
+    /// `notices` in any order (a slice of them, or references to notices held elsewhere).
     pub fn new(
         config: &'a Config,
-        notices: &'a [Notice],
+        notices: impl IntoIterator<Item = &'a Notice>,
         pages: &'a [Page],
         opts: &BuildOptions,
     ) -> Self {

@@ -88,13 +88,13 @@ pub struct Site<'a> {
 impl<'a> Site<'a> {
     pub fn new(
         config: &'a Config,
-        notices: &'a [Notice],
+        notices: impl IntoIterator<Item = &'a Notice>,
         pages: &'a [Page],
         opts: &BuildOptions,
     ) -> Self {
         let now = opts.now;
         let mut visible: Vec<&Notice> = notices
-            .iter()
+            .into_iter()
             .filter(|n| n.published_at() <= now && (!n.draft || opts.include_drafts))
             .collect();
         // Deterministic whatever order the loader used: newest publication first, then by path.
