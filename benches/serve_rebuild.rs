@@ -106,6 +106,7 @@ fn main() {
             // an editor who looks at the result would.
             let check = server.line_containing(&["Kontrolle"]);
             check_rewrites += rewritten(&check);
+            rt.block_on(events.drain());
             println!("{kind:>18}: {:>5} ms  | {line}", took.as_millis());
         }
     }
@@ -371,17 +372,35 @@ impl Events {
         events
     }
 
+    /// Reads the events that came meanwhile (none are expected).
+    async fn drain(&mut self) {
+        while let Ok(Some(Ok(Some(chunk)))) =
+            tokio::time::timeout(Duration::from_millis(200), async {
+                Some(self.response.chunk().await)
+            })
+            .await
+            .map(|c| c.map(|r| r.map_err(|_| ())))
+        {
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        let before = self.generation;
+        while let Some(end) = self.buffer.find("\n\n") {
+            let event: String = self.buffer.drain(..end + 2).collect();
+            if let Some(g) = generation_of(&event) {
+                self.generation = g;
+            }
+        }
+        if self.generation != before {
+            println!("(an extra reload event: generation {})", self.generation);
+        }
+    }
+
     /// Waits for an event with a generation after `after`.
     async fn next_after(&mut self, after: u64) {
         loop {
             while let Some(end) = self.buffer.find("\n\n") {
                 let event: String = self.buffer.drain(..end + 2).collect();
-                if let Some(g) = event
-                    .split("\"generation\":")
-                    .nth(1)
-                    .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-                    .and_then(|g| g.parse().ok())
-                {
+                if let Some(g) = generation_of(&event) {
                     self.generation = g;
                     if g > after {
                         return;
@@ -396,4 +415,15 @@ impl Events {
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
+}
+
+/// `data: {"generation":7,…}` → 7.
+fn generation_of(event: &str) -> Option<u64> {
+    event
+        .split("\"generation\":")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }

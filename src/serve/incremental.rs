@@ -13,6 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -32,7 +33,7 @@ pub struct Built {
     /// Site path → signature of every planned file.
     files: HashMap<String, u64>,
     report: BuildReport,
-    /// Compiled on the first partial rebuild; valid until the next full one (templates and
+    /// Compiled after the full build; valid until the next full one (templates and
     /// configuration only change through a full rebuild).
     theme: Option<Theme>,
 }
@@ -82,6 +83,10 @@ impl Built {
             return None;
         }
         let signatures = planned.signatures(|n| ws.digest(n));
+        // Compiled now, while nobody waits, rather than at the first edit.
+        let theme = Theme::load(config)
+            .ok()
+            .map(|t| site::prepare_theme(config, t));
         let files = signatures
             .into_iter()
             .enumerate()
@@ -92,7 +97,7 @@ impl Built {
             content: content.clone(),
             files,
             report: report.clone(),
-            theme: None,
+            theme,
         })
     }
 }
@@ -253,14 +258,28 @@ impl Workspace {
         }
         let theme = built.theme.as_ref()?;
         let out = &self.settings.out_dir;
+        let (render_us, write_us) = (AtomicU64::new(0), AtomicU64::new(0));
         let written: Vec<Option<bool>> = dirty
             .render
             .par_iter()
             .map(|&(i, _)| {
-                let bytes = planned.render(theme, i).ok()?;
-                site::output::write_if_changed(&out.join(planned.file(i).1), &bytes).ok()
+                let t = Instant::now();
+                let bytes = planned.render(theme, i).ok();
+                let rendered = t.elapsed();
+                let w = site::output::write_if_changed(&out.join(planned.file(i).1), &bytes?).ok();
+                render_us.fetch_add(rendered.as_micros() as u64, Ordering::Relaxed);
+                write_us.fetch_add(
+                    (t.elapsed() - rendered).as_micros() as u64,
+                    Ordering::Relaxed,
+                );
+                w
             })
             .collect();
+        tracing::debug!(
+            render_us = render_us.into_inner(),
+            write_us = write_us.into_inner(),
+            "partial: rendered and written (time summed over threads)"
+        );
         let mut changed = Vec::new();
         for (&(i, sig), w) in dirty.render.iter().zip(written) {
             // A page that cannot be rendered or written: the full build reports why.
