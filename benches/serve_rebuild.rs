@@ -374,12 +374,8 @@ impl Events {
 
     /// Reads the events that came meanwhile (none are expected).
     async fn drain(&mut self) {
-        while let Ok(Some(Ok(Some(chunk)))) =
-            tokio::time::timeout(Duration::from_millis(200), async {
-                Some(self.response.chunk().await)
-            })
-            .await
-            .map(|c| c.map(|r| r.map_err(|_| ())))
+        while let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_millis(200), self.response.chunk()).await
         {
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
