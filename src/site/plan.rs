@@ -233,34 +233,53 @@ impl<'a> Site<'a> {
         }
 
         // Paths that cannot be files, and two jobs writing one file, are errors naming sources.
-        let mut owners: HashMap<PathBuf, usize> = HashMap::with_capacity(jobs.len());
-        let mut keep = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match output::file_for_path(&job.path) {
-                None => problems.push(
-                    self.problem_for(&job, format!("`{}` is not a usable site address", job.path)),
-                ),
-                Some(file) => match owners.get(&file) {
+        let files: Vec<Option<PathBuf>> = jobs
+            .par_iter()
+            .map(|j| output::file_for_path(&j.path))
+            .collect();
+        // The first job for each file, as index into `jobs`.
+        let mut owners: HashMap<&Path, usize> = HashMap::with_capacity(jobs.len());
+        let mut rejected = vec![false; jobs.len()];
+        for (i, (job, file)) in jobs.iter().zip(&files).enumerate() {
+            match file {
+                None => {
+                    rejected[i] = true;
+                    problems.push(
+                        self.problem_for(
+                            job,
+                            format!("`{}` is not a usable site address", job.path),
+                        ),
+                    );
+                }
+                Some(file) => match owners.get(file.as_path()) {
                     Some(&other) => {
-                        let other: &Job = &keep[other];
+                        rejected[i] = true;
                         let msg = format!(
                             "`{}` is used twice: by {} and by {}",
                             job.path,
-                            self.describe(other),
-                            self.describe(&job)
+                            self.describe(&jobs[other]),
+                            self.describe(job)
                         );
                         problems.push(
-                            self.problem_for(&job, msg)
+                            self.problem_for(job, msg)
                                 .with_hint("change the slug or the alias of one of them"),
                         );
                     }
                     None => {
-                        owners.insert(file.clone(), keep.len());
-                        keep.push(Job { file, ..job });
+                        owners.insert(file, i);
                     }
                 },
             }
         }
+        drop(owners);
+        let keep: Vec<Job> = jobs
+            .into_iter()
+            .zip(files)
+            .zip(rejected)
+            .filter_map(|((job, file), rejected)| {
+                Some(Job { file: file?, ..job }).filter(|_| !rejected)
+            })
+            .collect();
         Plan {
             jobs: keep,
             problems,
