@@ -268,6 +268,11 @@ impl Workspace {
                 let rendered = t.elapsed();
                 let w = site::output::write_if_changed(&out.join(planned.file(i).1), &bytes?).ok();
                 render_us.fetch_add(rendered.as_micros() as u64, Ordering::Relaxed);
+                tracing::trace!(
+                    path = planned.file(i).0,
+                    render_us = rendered.as_micros(),
+                    "partial: rendered"
+                );
                 write_us.fetch_add(
                     (t.elapsed() - rendered).as_micros() as u64,
                     Ordering::Relaxed,
