@@ -214,3 +214,80 @@ fn errors_replace_pages_until_fixed_and_each_notice_has_a_message_preview() {
         assert!(page.contains("<h1>Wieder da – "), "{page}");
     });
 }
+
+/// The reload event of an edit comes only after every page that shows the notice is written, and
+/// those pages are then exactly what `aushang build` writes for the edited site.
+#[test]
+fn an_edit_reloads_only_after_its_dependent_pages_are_written_with_build_bytes() {
+    let site = example_copy();
+    let server = Server::start(site.path());
+    let base = server.url.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pages = [
+        NOTICE,
+        "/",
+        "/kategorie/versorgung/",
+        "/archiv/2026/",
+        "/atom.xml",
+        "/kategorie/versorgung/atom.xml",
+    ];
+    rt.block_on(async {
+        let mut events = reqwest::get(format!("{base}/_aushang/events"))
+            .await
+            .unwrap();
+        events.chunk().await.unwrap().unwrap();
+
+        let file = site.path().join(FILE);
+        let original = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            original.replacen("summary: Am Donnerstag", "summary: Neu am Donnerstag", 1),
+        )
+        .unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+            .await
+            .expect("a reload event")
+            .unwrap()
+            .unwrap();
+        let event = String::from_utf8_lossy(&event).to_string();
+        for page in pages {
+            assert!(event.contains(&format!("\"{page}\"")), "{page} in {event}");
+        }
+        // No waiting: the event itself says the pages are there.
+        for page in pages {
+            let (status, body) = get(&format!("{base}{page}")).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(body.contains("Neu am Donnerstag"), "{page} shows the edit");
+        }
+
+        let out = tempfile::tempdir().unwrap();
+        let built = Command::cargo_bin("aushang")
+            .unwrap()
+            .args([
+                "--root",
+                site.path().to_str().unwrap(),
+                "build",
+                "--now",
+                NOW,
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{built:?}");
+        for page in pages {
+            let (_, served) = get(&format!("{base}{page}")).await;
+            let without: String = served
+                .split_inclusive('\n')
+                .filter(|l| !PREVIEW_MARKERS.iter().any(|m| l.contains(m)))
+                .collect();
+            let file = if page.ends_with('/') {
+                format!("{}index.html", &page[1..])
+            } else {
+                page[1..].to_string()
+            };
+            let expected = std::fs::read_to_string(out.path().join(file)).unwrap();
+            assert_eq!(without, expected, "{page}");
+        }
+    });
+}

@@ -40,13 +40,17 @@ impl OutputIndex {
 }
 
 impl OutputIndex {
-    /// Takes note of files written outside a full rebuild (the quick path), so that the next
-    /// [`OutputIndex::update`] does not report them again.
+    /// Takes note of files written or deleted outside a full rebuild (a partial rebuild), so
+    /// that the next [`OutputIndex::update`] does not report them again.
     pub fn update_files(&mut self, out: &Path, site_paths: &[String]) {
         for p in site_paths {
             if let Some(file) = site::output::file_for_path(p) {
-                let s = stamp(&out.join(&file));
-                self.files.insert(file, s);
+                let path = out.join(&file);
+                if path.is_file() {
+                    self.files.insert(file, stamp(&path));
+                } else {
+                    self.files.remove(&file);
+                }
             }
         }
     }
@@ -88,6 +92,20 @@ pub fn stamp(path: &Path) -> Stamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_noted_after_a_partial_rebuild_are_not_reported_again() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(out.path().join("a")).unwrap();
+        std::fs::write(out.path().join("a/index.html"), "A").unwrap();
+        std::fs::write(out.path().join("b.xml"), "B").unwrap();
+        let mut index = OutputIndex::default();
+        assert_eq!(index.update(out.path()), ["/a/", "/b.xml"]);
+        std::fs::write(out.path().join("a/index.html"), "AA").unwrap();
+        std::fs::remove_file(out.path().join("b.xml")).unwrap();
+        index.update_files(out.path(), &["/a/".into(), "/b.xml".into()]);
+        assert!(index.update(out.path()).is_empty());
+    }
 
     #[test]
     fn output_files_map_to_site_paths() {

@@ -108,7 +108,7 @@ impl Shared {
         self.announce(reload);
     }
 
-    /// Tells open tabs about changed files (the quick path, before the full rebuild is done).
+    /// Tells open tabs about changed files.
     pub fn announce(&self, reload: Reload) {
         let paths = match reload {
             Reload::Nothing => return,

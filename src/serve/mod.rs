@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod http;
+pub mod incremental;
 pub mod pages;
 pub mod rebuild;
 pub mod watch;
@@ -22,6 +23,7 @@ use anyhow::Context as _;
 use crate::diagnostics::{self, Format};
 use changes::OutputIndex;
 use http::{Reload, Shared};
+use incremental::Partial;
 use rebuild::{Clock, Settings, Snapshot, Workspace};
 use watch::SourceWatcher;
 
@@ -42,8 +44,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .root
         .canonicalize()
         .with_context(|| format!("the site folder {} does not exist", opts.root.display()))?;
-    // One temporary folder for the served site and the quick path's scratch space, removed
-    // when the preview ends.
+    // The served site lives in a temporary folder, removed when the preview ends.
     let temp = tempfile::Builder::new()
         .prefix("aushang-serve-")
         .tempdir()
@@ -52,12 +53,11 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let mut workspace = Workspace::new(Settings {
         root: root.clone(),
         out_dir: out.clone(),
-        scratch_dir: temp.path().join("quick"),
         include_drafts: opts.include_drafts,
         clock: opts.clock,
     });
     let first = workspace.rebuild(&[]);
-    print_outcome(&first, &[], &root);
+    print_outcome(&first, "");
     let shared = Arc::new(Shared::new(out, first));
 
     let (tx, rx) = std::sync::mpsc::channel();
@@ -123,19 +123,52 @@ async fn shutdown_signal() {
 /// How long a failed rebuild waits for more changes before it shows the errors.
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// How long the editor must pause after a partial rebuild before the full rebuild checks it.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Rebuilds after each batch of changes (batches that arrived meanwhile are merged) and tells
 /// open tabs to reload when the output or the error state changed.
+///
+/// An edit of notices only renders the files that depend on them (a few milliseconds); once the
+/// editor pauses, a full rebuild follows as a safety net (it also shows notices that were
+/// scheduled or expired meanwhile) and normally rewrites nothing.
 fn rebuild_loop(
     mut workspace: Workspace,
     mut watcher: SourceWatcher,
     changes: Receiver<Vec<PathBuf>>,
     shared: &Shared,
 ) {
+    use std::sync::mpsc::RecvTimeoutError;
     let out = workspace.settings().out_dir.clone();
     let root = workspace.settings().root.clone();
     let mut index = OutputIndex::default();
     index.update(&out);
-    while let Ok(mut batch) = changes.recv() {
+    let mut check_pending = false;
+    loop {
+        let mut batch = if check_pending {
+            match changes.recv_timeout(IDLE) {
+                Ok(batch) => batch,
+                Err(RecvTimeoutError::Timeout) => {
+                    check_pending = false;
+                    let snap = workspace.rebuild(&[]);
+                    let changed = index.update(&out);
+                    // Normally "0 Dateien neu geschrieben": the partial rebuilds were complete.
+                    print_outcome(&snap, "Kontrolle nach der Pause: ");
+                    let reload = match &snap.result {
+                        Ok(_) => Reload::Paths(changed),
+                        Err(_) => Reload::Everything,
+                    };
+                    shared.publish(snap, reload);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match changes.recv() {
+                Ok(batch) => batch,
+                Err(_) => break,
+            }
+        };
         while let Ok(more) = changes.try_recv() {
             batch.extend(more);
         }
@@ -143,18 +176,16 @@ fn rebuild_loop(
         batch.dedup();
         watcher.watch_new_dirs();
         let before = shared.snapshot();
-        if before.result.is_ok() {
-            let started = std::time::Instant::now();
-            if let Some(paths) = workspace.quick_pages(&batch) {
-                println!(
-                    "{} vorab neu erstellt in {} ms",
-                    paths.join(", "),
-                    started.elapsed().as_millis()
-                );
-                index.update_files(&out, &paths);
-                shared.announce(Reload::Paths(paths));
-            }
+        if before.result.is_ok()
+            && let Some(done) = workspace.partial(&batch)
+        {
+            print_partial(&done, &what_changed(&batch, &root));
+            index.update_files(&out, &done.changed);
+            shared.publish(done.snapshot, Reload::Paths(done.changed));
+            check_pending = true;
+            continue;
         }
+        check_pending = false;
         let snap = loop {
             let snap = workspace.rebuild(&batch);
             if snap.result.is_ok() {
@@ -167,7 +198,7 @@ fn rebuild_loop(
                 Err(_) => break snap,
             }
         };
-        print_outcome(&snap, &batch, &root);
+        print_outcome(&snap, &what_changed(&batch, &root));
         let changed = index.update(&out);
         let reload = match (&before.result, &snap.result) {
             (Ok(_), Ok(_)) => Reload::Paths(changed),
@@ -178,13 +209,38 @@ fn rebuild_loop(
     }
 }
 
-/// One line per rebuild in the terminal, or every problem as `aushang build` prints them.
-fn print_outcome(snap: &Snapshot, changed: &[PathBuf], root: &Path) {
-    let what = match changed {
+/// The terminal line of a partial rebuild (benchmarks read the figures from it).
+fn print_partial(done: &Partial, what: &str) {
+    if !done.snapshot.warnings.is_empty() {
+        eprint!(
+            "{}",
+            diagnostics::render(&done.snapshot.warnings, Format::Human)
+        );
+    }
+    let p = done.phases;
+    println!(
+        "{what}{} abhängige Dateien neu erstellt, {} geändert, in {} ms (laden {} ms, planen {} ms, schreiben {} ms)",
+        done.rendered,
+        done.changed.len(),
+        done.snapshot.took.as_millis(),
+        p.load.as_millis(),
+        p.plan.as_millis(),
+        p.render.as_millis()
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// `content/x.md: ` or `3 Dateien geändert: ` to start a terminal line.
+fn what_changed(changed: &[PathBuf], root: &Path) -> String {
+    match changed {
         [] => String::new(),
         [one] => format!("{}: ", one.strip_prefix(root).unwrap_or(one).display()),
         many => format!("{} Dateien geändert: ", many.len()),
-    };
+    }
+}
+
+/// One line per rebuild in the terminal, or every problem as `aushang build` prints them.
+fn print_outcome(snap: &Snapshot, what: &str) {
     if !snap.warnings.is_empty() {
         eprint!("{}", diagnostics::render(&snap.warnings, Format::Human));
     }

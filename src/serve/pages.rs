@@ -187,7 +187,6 @@ mod tests {
         let mut ws = Workspace::new(Settings {
             root: root.to_path_buf(),
             out_dir: out.path().join("site"),
-            scratch_dir: out.path().join("quick"),
             include_drafts: false,
             clock: Clock::Fixed("2026-11-28T12:00:00+01:00".parse().unwrap()),
         });

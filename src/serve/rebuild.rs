@@ -6,6 +6,7 @@
 //! rewritten (the site renderer compares before it writes).
 
 use std::collections::HashMap;
+use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,9 +17,10 @@ use rayon::prelude::*;
 use crate::config::{self, Config};
 use crate::content::notice_loader::{self, LoadedNotice};
 use crate::content::page_loader::{self, LoadedPage};
-use crate::content::{self, Notice, SiteContent};
+use crate::content::{self, Notice, Page, SiteContent};
 use crate::diagnostics::Problem;
 use crate::serve::changes::{Stamp, stamp};
+use crate::serve::incremental::Built;
 use crate::site::{self, BuildError, BuildOptions, BuildReport};
 
 /// Which instant the preview shows the site at.
@@ -39,10 +41,26 @@ pub enum Clock {
 pub struct Settings {
     pub root: PathBuf,
     pub out_dir: PathBuf,
-    /// Where the quick path renders single notices (an empty or aushang-made folder).
-    pub scratch_dir: PathBuf,
     pub include_drafts: bool,
     pub clock: Clock,
+}
+
+/// The loaded notices and pages as the preview holds them: notices are shared between
+/// rebuilds, so that a partial rebuild after an edit copies none of them.
+#[derive(Default)]
+pub struct Content {
+    /// Newest first (by publication, then path), as [`SiteContent`].
+    pub notices: Vec<Arc<Notice>>,
+    pub pages: Vec<Page>,
+}
+
+impl From<SiteContent> for Content {
+    fn from(c: SiteContent) -> Self {
+        Content {
+            notices: c.notices.into_iter().map(Arc::new).collect(),
+            pages: c.pages,
+        }
+    }
 }
 
 /// The state of the site after one rebuild, shared with the web server.
@@ -51,7 +69,7 @@ pub struct Snapshot {
     pub config: Option<Arc<Config>>,
     /// Everything that loaded, also when the build failed (the broadcast preview still works for
     /// the notices without errors).
-    pub content: Arc<SiteContent>,
+    pub content: Arc<Content>,
     pub now: Timestamp,
     /// The build report, or every error that stopped the build (with warnings).
     pub result: Result<BuildReport, Vec<Problem>>,
@@ -72,26 +90,35 @@ impl Snapshot {
 
     /// The notice whose page is at `path` (`/bekanntmachungen/2026/x/`), among those loaded.
     pub fn notice_at(&self, path: &str) -> Option<&Notice> {
-        self.content.notices.iter().find(|n| n.path == path)
+        self.content
+            .notices
+            .iter()
+            .find(|n| n.path == path)
+            .map(|n| &**n)
     }
 }
 
-struct Cached<T> {
-    stamp: Stamp,
-    value: Option<T>,
-    problems: Vec<Problem>,
+pub(super) struct Cached<T> {
+    pub(super) stamp: Stamp,
+    pub(super) value: Option<T>,
+    pub(super) problems: Vec<Problem>,
+    /// A hash of the file's path and text: what a notice's pages depend on besides the
+    /// configuration, the theme and `static/` (0 for files that did not load).
+    pub(super) digest: u64,
 }
 
 /// The preview's site: settings plus what was loaded last time.
 pub struct Workspace {
-    settings: Settings,
+    pub(super) settings: Settings,
     /// The text of aushang.yaml and the config parsed from it; any change reloads all content,
     /// since categories and limits decide what is valid.
-    config: Option<(Vec<u8>, Arc<Config>)>,
-    notices: HashMap<PathBuf, Cached<LoadedNotice>>,
-    pages: HashMap<PathBuf, Cached<LoadedPage>>,
-    /// The instant of the last full rebuild (the quick path uses it for [`Clock::Future`]).
-    last_now: Option<Timestamp>,
+    pub(super) config: Option<(Vec<u8>, Arc<Config>)>,
+    pub(super) notices: HashMap<PathBuf, Cached<LoadedNotice>>,
+    pub(super) pages: HashMap<PathBuf, Cached<LoadedPage>>,
+    /// Warnings about the folders' files (not `.md`) from the last full rebuild.
+    pub(super) walk_warnings: Vec<Problem>,
+    /// What the last successful build wrote, for partial rebuilds; `None` after a failed one.
+    pub(super) built: Option<Built>,
 }
 
 impl Workspace {
@@ -101,71 +128,9 @@ impl Workspace {
             config: None,
             notices: HashMap::new(),
             pages: HashMap::new(),
-            last_now: None,
+            walk_warnings: Vec::new(),
+            built: None,
         }
-    }
-
-    /// The quick path after an edit of existing notices: renders just their own pages (a notice
-    /// page depends only on its notice, the configuration and the theme) and puts them into the
-    /// preview folder, so an open page can show the edit before the full rebuild (lists, feeds,
-    /// sitemap) is done. Returns the site paths of the pages that changed, or `None` when the
-    /// change is not of that kind (new, moved, broken or hidden notices; any other file) and only
-    /// the full rebuild can tell.
-    ///
-    /// The full rebuild follows in any case and writes the same bytes, so if a theme ever made
-    /// notice pages depend on other notices, the preview would still end up right.
-    pub fn quick_pages(&mut self, changed: &[PathBuf]) -> Option<Vec<String>> {
-        let config = self.config.as_ref()?.1.clone();
-        let root = &self.settings.root;
-        let notices_dir = root.join(content::NOTICES_DIR);
-        let mut notices = Vec::with_capacity(changed.len());
-        for path in changed {
-            let rel = path.strip_prefix(root).ok()?;
-            if !path.starts_with(&notices_dir) || path.extension()? != "md" {
-                return None;
-            }
-            let before = self.notices.get(rel)?.value.as_ref()?;
-            let mut problems = Vec::new();
-            let notice_loader::Outcome::Loaded(now) = notice_loader::load_notice(
-                &config,
-                rel,
-                self.settings.include_drafts,
-                &mut problems,
-            ) else {
-                return None;
-            };
-            if problems.iter().any(Problem::is_error)
-                || now.notice.path != before.notice.path
-                || now.notice.aliases != before.notice.aliases
-            {
-                return None;
-            }
-            notices.push(now.notice);
-        }
-        let now = match self.settings.clock {
-            Clock::Real => Timestamp::now(),
-            Clock::Fixed(t) => t,
-            Clock::Future => self.last_now?,
-        };
-        if notices.is_empty() || notices.iter().any(|n| n.published_at() > now) {
-            return None;
-        }
-        let scratch = self.settings.scratch_dir.clone();
-        let opts = BuildOptions {
-            out_dir: scratch.clone(),
-            now,
-            include_drafts: self.settings.include_drafts,
-        };
-        site::build_site(&config, &notices, &[], &opts).ok()?;
-        let mut written = Vec::new();
-        for n in &notices {
-            let file = site::output::file_for_path(&n.path)?;
-            let bytes = std::fs::read(scratch.join(&file)).ok()?;
-            if site::output::write_if_changed(&self.settings.out_dir.join(&file), &bytes).ok()? {
-                written.push(n.path.clone());
-            }
-        }
-        Some(written)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -176,12 +141,13 @@ impl Workspace {
     /// or modification time changed are reloaded as well) and builds the site.
     pub fn rebuild(&mut self, changed: &[PathBuf]) -> Snapshot {
         let started = Instant::now();
+        self.built = None;
         let config = match self.load_config() {
             Ok(c) => c,
             Err(problems) => {
                 return Snapshot {
                     config: None,
-                    content: Arc::new(SiteContent::default()),
+                    content: Arc::new(Content::default()),
                     now: Timestamp::now(),
                     result: Err(problems),
                     warnings: Vec::new(),
@@ -200,18 +166,7 @@ impl Workspace {
         let (content, mut load_problems) = self.load_content(&config, &mut problems);
         let loaded_in = loading.elapsed();
         problems.append(&mut load_problems);
-        let now = match self.settings.clock {
-            Clock::Real => Timestamp::now(),
-            Clock::Fixed(t) => t,
-            Clock::Future => content
-                .notices
-                .iter()
-                .map(Notice::published_at)
-                .max()
-                .map_or_else(Timestamp::now, |latest| latest.max(Timestamp::now())),
-        };
-        self.last_now = Some(now);
-        let content = Arc::new(content);
+        let now = self.now_for(content.notices.iter());
         let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_error);
         let result = if errors.is_empty() {
@@ -230,6 +185,10 @@ impl Workspace {
         } else {
             Err(errors)
         };
+        let content = Arc::new(Content::from(content));
+        if let Ok(report) = &result {
+            self.built = Built::after_full_build(self, &config, &content, now, report);
+        }
         tracing::debug!(
             "rebuild: content {} ms, site {} ms",
             loaded_in.as_millis(),
@@ -242,6 +201,18 @@ impl Workspace {
             result,
             warnings,
             took: started.elapsed(),
+        }
+    }
+
+    /// The instant the site is shown at, for this content.
+    pub(super) fn now_for<'n>(&self, notices: impl Iterator<Item = &'n Notice>) -> Timestamp {
+        match self.settings.clock {
+            Clock::Real => Timestamp::now(),
+            Clock::Fixed(t) => t,
+            Clock::Future => notices
+                .map(Notice::published_at)
+                .max()
+                .map_or_else(Timestamp::now, |latest| latest.max(Timestamp::now())),
         }
     }
 
@@ -272,18 +243,14 @@ impl Workspace {
         let notice_files =
             content::markdown_files(&root, content::NOTICES_DIR, usize::MAX, problems);
         let page_files = content::markdown_files(&root, content::PAGES_DIR, 1, problems);
+        self.walk_warnings = problems.clone();
 
         refresh(&root, &mut self.notices, &notice_files, |file| {
-            let mut p = Vec::new();
-            let value = match notice_loader::load_notice(config, file, drafts, &mut p) {
-                notice_loader::Outcome::Loaded(n) => Some(*n),
-                _ => None,
-            };
-            (value, p)
+            load_notice(config, file, drafts)
         });
         refresh(&root, &mut self.pages, &page_files, |file| {
             let mut p = Vec::new();
-            (page_loader::load_page(config, file, &mut p), p)
+            (page_loader::load_page(config, file, &mut p), p, 0)
         });
 
         let mut out_problems = Vec::new();
@@ -311,13 +278,30 @@ impl Workspace {
     }
 }
 
+/// Loads one notice file (`file` relative to the site root) for the cache.
+pub(super) fn load_notice(
+    config: &Config,
+    file: &Path,
+    include_drafts: bool,
+) -> (Option<LoadedNotice>, Vec<Problem>, u64) {
+    let mut p = Vec::new();
+    match notice_loader::load_notice(config, file, include_drafts, &mut p) {
+        notice_loader::Outcome::Loaded(n) => {
+            let mut h = std::hash::DefaultHasher::new();
+            (file, &n.text).hash(&mut h);
+            (Some(*n), p, h.finish())
+        }
+        _ => (None, p, 0),
+    }
+}
+
 /// Brings `cache` in line with `files`: drops entries of deleted files and (re)loads, in
 /// parallel, files that are new or whose size or modification time changed.
 fn refresh<T: Send + Sync>(
     root: &Path,
     cache: &mut HashMap<PathBuf, Cached<T>>,
     files: &[PathBuf],
-    load: impl Fn(&Path) -> (Option<T>, Vec<Problem>) + Sync,
+    load: impl Fn(&Path) -> (Option<T>, Vec<Problem>, u64) + Sync,
 ) {
     let present: std::collections::HashSet<&PathBuf> = files.iter().collect();
     cache.retain(|k, _| present.contains(k));
@@ -329,13 +313,14 @@ fn refresh<T: Send + Sync>(
     let loaded: Vec<(PathBuf, Cached<T>)> = stale
         .into_par_iter()
         .map(|(f, stamp)| {
-            let (value, problems) = load(f);
+            let (value, problems, digest) = load(f);
             (
                 f.clone(),
                 Cached {
                     stamp,
                     value,
                     problems,
+                    digest,
                 },
             )
         })
@@ -346,7 +331,6 @@ fn refresh<T: Send + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::changes::OutputIndex;
 
     fn site() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -378,8 +362,6 @@ mod tests {
         Workspace::new(Settings {
             root: root.to_path_buf(),
             out_dir: out.to_path_buf(),
-            // Inside the temporary site, so it goes with it.
-            scratch_dir: root.join("quick-scratch"),
             include_drafts: false,
             clock: Clock::Fixed("2026-11-28T12:00:00Z".parse().unwrap()),
         })
@@ -435,46 +417,6 @@ mod tests {
                 .map(|n| n.title.as_str()),
             Some("Wieder heil")
         );
-    }
-
-    #[test]
-    fn the_quick_path_renders_the_edited_notice_page_exactly_as_the_full_build() {
-        let site = site();
-        let out = tempfile::tempdir().unwrap();
-        let mut ws = workspace(site.path(), out.path());
-        let mut index = OutputIndex::default();
-        ws.rebuild(&[]);
-        index.update(out.path());
-        let file = site.path().join("content/notices/2026-11-20-erste.md");
-        write_notice(site.path(), "erste", "Schnell geändert");
-        let quick = ws
-            .quick_pages(std::slice::from_ref(&file))
-            .expect("quick path applies");
-        assert_eq!(quick, ["/bekanntmachungen/2026/erste/"]);
-        let page = out.path().join("bekanntmachungen/2026/erste/index.html");
-        let quick_bytes = std::fs::read(&page).unwrap();
-        assert!(String::from_utf8_lossy(&quick_bytes).contains("<h1>Schnell geändert</h1>"));
-        // Only that page changed so far; the list pages follow with the full rebuild.
-        assert_eq!(index.update(out.path()), quick);
-        index.update_files(out.path(), &quick);
-        let full = ws.rebuild(std::slice::from_ref(&file));
-        assert!(full.result.is_ok());
-        assert_eq!(
-            std::fs::read(&page).unwrap(),
-            quick_bytes,
-            "same bytes as the full build"
-        );
-        let after_full = index.update(out.path());
-        assert!(after_full.contains(&"/".to_string()), "{after_full:?}");
-        assert!(!after_full.contains(&quick[0]), "{after_full:?}");
-
-        // Not for anything else: a new notice, a broken one, the configuration.
-        write_notice(site.path(), "dritte", "Neu");
-        let new = site.path().join("content/notices/2026-11-20-dritte.md");
-        assert_eq!(ws.quick_pages(std::slice::from_ref(&new)), None);
-        std::fs::write(&file, "---\ntitle: Kaputt\n---\n").unwrap();
-        assert_eq!(ws.quick_pages(std::slice::from_ref(&file)), None);
-        assert_eq!(ws.quick_pages(&[site.path().join("aushang.yaml")]), None);
     }
 
     #[test]

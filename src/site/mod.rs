@@ -99,7 +99,7 @@ pub fn build_with_theme(
     mut theme: Theme,
 ) -> Result<BuildReport, BuildError> {
     let started = std::time::Instant::now();
-    let css_path = format!("/style.{}.css", short_hash(theme.css.as_bytes()));
+    let css_path = install_site_view(config, &mut theme);
     let site = plan::Site::new(config, notices, pages, opts);
     let plan = site.plan();
     tracing::debug!(
@@ -134,10 +134,6 @@ pub fn build_with_theme(
         "output folder ready"
     );
 
-    theme
-        .tera
-        .global_context()
-        .insert("site", &view::site_view(config, &css_path));
     let theme = &theme;
     let results: Vec<Result<bool, Box<Problem>>> = plan
         .jobs
@@ -198,6 +194,92 @@ pub fn build_with_theme(
         static_files: static_files.len(),
         stale_removed,
     })
+}
+
+/// Puts the data every page shares into the theme's global context; returns the style sheet's
+/// site path (named by a hash of its content).
+fn install_site_view(config: &Config, theme: &mut Theme) -> String {
+    let css_path = format!("/style.{}.css", short_hash(theme.css.as_bytes()));
+    theme
+        .tera
+        .global_context()
+        .insert("site", &view::site_view(config, &css_path));
+    css_path
+}
+
+/// A theme ready to render single pages with [`PlannedSite::render`] (what [`build_with_theme`]
+/// does before rendering).
+pub fn prepare_theme(config: &Config, mut theme: Theme) -> Theme {
+    install_site_view(config, &mut theme);
+    theme
+}
+
+/// The site planned at one instant, for rebuilding only some of its files (the preview): the
+/// same plan and the same bytes per file as [`build`], without rendering or writing the rest.
+pub struct PlannedSite<'a> {
+    site: plan::Site<'a>,
+    plan: plan::Plan,
+}
+
+impl<'a> PlannedSite<'a> {
+    /// `notices` in any order (a slice of them, or references to notices held elsewhere).
+    pub fn new(
+        config: &'a Config,
+        notices: impl IntoIterator<Item = &'a Notice>,
+        pages: &'a [Page],
+        opts: &BuildOptions,
+    ) -> Self {
+        let started = std::time::Instant::now();
+        let site = plan::Site::new(config, notices, pages, opts);
+        let prepared = started.elapsed();
+        let plan = site.plan();
+        tracing::debug!(
+            site_us = prepared.as_micros(),
+            plan_us = (started.elapsed() - prepared).as_micros(),
+            "site planned for a partial rebuild"
+        );
+        PlannedSite { site, plan }
+    }
+
+    /// Problems of the plan (addresses that cannot be files, two pages at one address); a build
+    /// of this site would fail with them.
+    pub fn problems(&self) -> &[Problem] {
+        &self.plan.problems
+    }
+
+    /// How many files the plan has (static files and the style sheet not counted).
+    pub fn len(&self) -> usize {
+        self.plan.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.plan.jobs.is_empty()
+    }
+
+    /// Site path and output file (relative to the output folder) of file `i`.
+    pub fn file(&self, i: usize) -> (&str, &Path) {
+        let job = &self.plan.jobs[i];
+        (&job.path, &job.file)
+    }
+
+    /// One hash per file of what it depends on besides configuration, theme and `static/`;
+    /// `digest` is a hash of a notice's source (see `Site::job_signatures`).
+    pub fn signatures(&self, digest: impl Fn(&Notice) -> u64 + Sync) -> Vec<u64> {
+        self.site.job_signatures(&self.plan.jobs, digest)
+    }
+
+    /// Renders file `i` exactly as [`build`] would; `theme` must come from [`prepare_theme`].
+    pub fn render(&self, theme: &Theme, i: usize) -> Result<Vec<u8>, Box<Problem>> {
+        self.site.render(theme, &self.plan.jobs[i], &self.plan.jobs)
+    }
+
+    pub fn notices_published(&self) -> usize {
+        self.site.published_count()
+    }
+
+    pub fn notices_current(&self) -> usize {
+        self.site.current_count()
+    }
 }
 
 /// Template problems for `aushang check`: syntax errors and errors when rendering every page type

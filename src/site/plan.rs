@@ -5,16 +5,19 @@
 //! step copies the notices or grows quadratically with their number.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use tera::Value;
 
 use crate::config::Config;
 use crate::content::{Notice, Page};
 use crate::diagnostics::Problem;
 use crate::site::view::{self, CategoryView, NoticeCard, PageMeta};
-use crate::site::{BuildOptions, dates, output};
+use crate::site::{BuildOptions, FEED_LIMIT, dates, output};
 
 /// One file to render.
 pub struct Job {
@@ -64,10 +67,11 @@ pub struct Site<'a> {
     pub(super) pages: &'a [Page],
     /// Visible notices (published at `now`; drafts only when asked), newest first.
     pub(super) visible: Vec<&'a Notice>,
-    pub(super) cards: Vec<NoticeCard<'a>>,
+    /// Made when first needed (a partial rebuild in the preview needs only a few).
+    cards: Vec<OnceLock<NoticeCard<'a>>>,
     /// Last change per visible notice (publication or latest update).
     pub(super) changed: Vec<Timestamp>,
-    pub(super) card_values: Vec<Value>,
+    card_values: Vec<OnceLock<Value>>,
     pub(super) categories: Vec<CategoryView>,
     /// Front page order: current notices, urgent first, then newest first.
     pub(super) front: Vec<usize>,
@@ -84,13 +88,13 @@ pub struct Site<'a> {
 impl<'a> Site<'a> {
     pub fn new(
         config: &'a Config,
-        notices: &'a [Notice],
+        notices: impl IntoIterator<Item = &'a Notice>,
         pages: &'a [Page],
         opts: &BuildOptions,
     ) -> Self {
         let now = opts.now;
         let mut visible: Vec<&Notice> = notices
-            .iter()
+            .into_iter()
             .filter(|n| n.published_at() <= now && (!n.draft || opts.include_drafts))
             .collect();
         // Deterministic whatever order the loader used: newest publication first, then by path.
@@ -104,11 +108,8 @@ impl<'a> Site<'a> {
             .iter()
             .map(|c| CategoryView::new(config, c))
             .collect();
-        let cards: Vec<NoticeCard> = visible
-            .iter()
-            .map(|n| NoticeCard::new(config, &categories, n, now))
-            .collect();
-        let card_values = cards.iter().map(Value::from_serializable).collect();
+        let cards = visible.iter().map(|_| OnceLock::new()).collect();
+        let card_values = visible.iter().map(|_| OnceLock::new()).collect();
         let changed = visible.iter().map(|n| view::last_change(n)).collect();
 
         let current_by_date: Vec<usize> = (0..visible.len())
@@ -165,6 +166,20 @@ impl<'a> Site<'a> {
         }
     }
 
+    /// The card of visible notice `i`.
+    pub(super) fn card(&self, i: usize) -> &NoticeCard<'a> {
+        self.cards[i].get_or_init(|| {
+            NoticeCard::new(self.config, &self.categories, self.visible[i], self.now)
+        })
+    }
+
+    /// The card of visible notice `i` as a template value (made once, shared by all lists).
+    pub(super) fn card_value(&self, i: usize) -> Value {
+        self.card_values[i]
+            .get_or_init(|| Value::from_serializable(self.card(i)))
+            .clone()
+    }
+
     pub fn published_count(&self) -> usize {
         self.visible.len()
     }
@@ -218,34 +233,53 @@ impl<'a> Site<'a> {
         }
 
         // Paths that cannot be files, and two jobs writing one file, are errors naming sources.
-        let mut owners: HashMap<PathBuf, usize> = HashMap::with_capacity(jobs.len());
-        let mut keep = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match output::file_for_path(&job.path) {
-                None => problems.push(
-                    self.problem_for(&job, format!("`{}` is not a usable site address", job.path)),
-                ),
-                Some(file) => match owners.get(&file) {
+        let files: Vec<Option<PathBuf>> = jobs
+            .par_iter()
+            .map(|j| output::file_for_path(&j.path))
+            .collect();
+        // The first job for each file, as index into `jobs`.
+        let mut owners: HashMap<&Path, usize> = HashMap::with_capacity(jobs.len());
+        let mut rejected = vec![false; jobs.len()];
+        for (i, (job, file)) in jobs.iter().zip(&files).enumerate() {
+            match file {
+                None => {
+                    rejected[i] = true;
+                    problems.push(
+                        self.problem_for(
+                            job,
+                            format!("`{}` is not a usable site address", job.path),
+                        ),
+                    );
+                }
+                Some(file) => match owners.get(file.as_path()) {
                     Some(&other) => {
-                        let other: &Job = &keep[other];
+                        rejected[i] = true;
                         let msg = format!(
                             "`{}` is used twice: by {} and by {}",
                             job.path,
-                            self.describe(other),
-                            self.describe(&job)
+                            self.describe(&jobs[other]),
+                            self.describe(job)
                         );
                         problems.push(
-                            self.problem_for(&job, msg)
+                            self.problem_for(job, msg)
                                 .with_hint("change the slug or the alias of one of them"),
                         );
                     }
                     None => {
-                        owners.insert(file.clone(), keep.len());
-                        keep.push(Job { file, ..job });
+                        owners.insert(file, i);
                     }
                 },
             }
         }
+        drop(owners);
+        let keep: Vec<Job> = jobs
+            .into_iter()
+            .zip(files)
+            .zip(rejected)
+            .filter_map(|((job, file), rejected)| {
+                Some(Job { file: file?, ..job }).filter(|_| !rejected)
+            })
+            .collect();
         Plan {
             jobs: keep,
             problems,
@@ -320,6 +354,78 @@ impl<'a> Site<'a> {
             feed_title: site_title.to_string(),
         }
     }
+}
+
+impl Site<'_> {
+    /// One hash per job (in `jobs` order) of everything its output depends on besides the
+    /// configuration, the theme and `static/`, given `digest`, a hash of each notice's source.
+    /// With those three unchanged, a job at the same path with the same signature renders to the
+    /// same bytes: the preview renders only the jobs whose signature changed after an edit.
+    pub fn job_signatures(&self, jobs: &[Job], digest: impl Fn(&Notice) -> u64 + Sync) -> Vec<u64> {
+        // `expired` is the one part of a notice's card that depends on the instant.
+        let notice: Vec<u64> = self
+            .visible
+            .par_iter()
+            .map(|n| hash_of(&(digest(n), n.is_expired(self.now))))
+            .collect();
+        jobs.par_iter()
+            .map(|job| {
+                let mut h = DefaultHasher::new();
+                job.path.hash(&mut h);
+                match &job.kind {
+                    JobKind::List {
+                        list,
+                        range,
+                        page,
+                        pages,
+                    } => {
+                        (0u8, page, pages).hash(&mut h);
+                        for &i in &self.list_items(*list)[range.clone()] {
+                            notice[i].hash(&mut h);
+                        }
+                    }
+                    JobKind::Notice(i) => (1u8, notice[*i]).hash(&mut h),
+                    JobKind::Page(i) => (2u8, &self.pages[*i].path).hash(&mut h),
+                    JobKind::ArchiveIndex => {
+                        3u8.hash(&mut h);
+                        for (year, items) in &self.by_year {
+                            (year.0, items.len()).hash(&mut h);
+                        }
+                    }
+                    JobKind::Redirect { target } => (4u8, target).hash(&mut h),
+                    JobKind::NotFound => 5u8.hash(&mut h),
+                    JobKind::Robots => 6u8.hash(&mut h),
+                    JobKind::Feed(cat) => {
+                        (7u8, cat).hash(&mut h);
+                        let items: &[usize] = match cat {
+                            None => &self.current_by_date,
+                            Some(c) => &self.by_category_date[*c],
+                        };
+                        let items = &items[..items.len().min(FEED_LIMIT)];
+                        for &i in items {
+                            notice[i].hash(&mut h);
+                        }
+                        self.feed_updated(items).hash(&mut h);
+                    }
+                    JobKind::Sitemap => {
+                        8u8.hash(&mut h);
+                        for j in jobs {
+                            if let Some(lastmod) = self.sitemap_entry(j) {
+                                (&j.path, lastmod).hash(&mut h);
+                            }
+                        }
+                    }
+                }
+                h.finish()
+            })
+            .collect()
+    }
+}
+
+fn hash_of(value: &impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
 }
 
 fn push(jobs: &mut Vec<Job>, path: String, kind: JobKind) {

@@ -1,5 +1,6 @@
 //! Rendering one planned file: the context each template gets, feeds and the sitemap.
 
+use jiff::Timestamp;
 use serde::Serialize;
 use tera::{Context, Value};
 
@@ -26,8 +27,7 @@ impl Site<'_> {
                 pages,
             } => {
                 let items = &self.list_items(*list)[range.clone()];
-                let notices: Vec<Value> =
-                    items.iter().map(|&i| self.card_values[i].clone()).collect();
+                let notices: Vec<Value> = items.iter().map(|&i| self.card_value(i)).collect();
                 ctx.insert_value("notices", Value::from(notices));
                 ctx.insert(
                     "pagination",
@@ -73,7 +73,7 @@ impl Site<'_> {
             }
             JobKind::Notice(i) => {
                 let n = self.visible[*i];
-                let card = &self.cards[*i];
+                let card = self.card(*i);
                 let full = NoticeFull::new(self.config, card, n).map_err(|msg| {
                     Problem::error(&n.source, msg)
                         .with_hint("put the file under static/ and link it as /folder/file")
@@ -150,7 +150,7 @@ impl Site<'_> {
                 let items = &items[..items.len().min(FEED_LIMIT)];
                 let entries: Vec<FeedEntry> = items
                     .iter()
-                    .map(|&i| FeedEntry::new(&self.cards[i], self.visible[i]))
+                    .map(|&i| FeedEntry::new(self.card(i), self.visible[i]))
                     .collect();
                 ctx.insert("entries", &entries);
                 ctx.insert("feed", &self.feed_info(*cat, items));
@@ -234,13 +234,7 @@ struct SitemapUrl {
 
 impl Site<'_> {
     fn feed_info(&self, cat: Option<usize>, items: &[usize]) -> FeedInfo {
-        // Derived from content so that two builds with the same input are byte-identical.
-        let updated = items
-            .iter()
-            .map(|&i| self.changed[i])
-            .max()
-            .or_else(|| self.changed.iter().copied().max())
-            .unwrap_or(self.now);
+        let updated = self.feed_updated(items);
         match cat {
             None => FeedInfo {
                 title: self.config.title.clone(),
@@ -262,21 +256,37 @@ impl Site<'_> {
         }
     }
 
+    /// The `updated` instant of a feed with these entries. Derived from content so that two
+    /// builds with the same input are byte-identical.
+    pub(super) fn feed_updated(&self, items: &[usize]) -> Timestamp {
+        items
+            .iter()
+            .map(|&i| self.changed[i])
+            .max()
+            .or_else(|| self.changed.iter().copied().max())
+            .unwrap_or(self.now)
+    }
+
+    /// Whether a job's page is in the sitemap (`Some`) and with which last change.
+    pub(super) fn sitemap_entry(&self, job: &Job) -> Option<Option<Timestamp>> {
+        let newest = |items: &[usize]| items.iter().map(|&i| self.changed[i]).max();
+        match &job.kind {
+            JobKind::List { list, range, .. } => {
+                Some(newest(&self.list_items(*list)[range.clone()]))
+            }
+            JobKind::Notice(i) if self.visible[*i].draft => None,
+            JobKind::Notice(i) => Some(Some(self.changed[*i])),
+            JobKind::Page(_) => Some(None),
+            JobKind::ArchiveIndex => Some(self.changed.iter().copied().max()),
+            _ => None,
+        }
+    }
+
     /// Every indexable HTML page with its last change; in plan order, which is deterministic.
     fn sitemap(&self, jobs: &[Job]) -> Vec<SitemapUrl> {
-        let newest = |items: &[usize]| items.iter().map(|&i| self.changed[i]).max();
         jobs.iter()
             .filter_map(|job| {
-                let lastmod = match &job.kind {
-                    JobKind::List { list, range, .. } => {
-                        newest(&self.list_items(*list)[range.clone()])
-                    }
-                    JobKind::Notice(i) if self.visible[*i].draft => return None,
-                    JobKind::Notice(i) => Some(self.changed[*i]),
-                    JobKind::Page(_) => None,
-                    JobKind::ArchiveIndex => self.changed.iter().copied().max(),
-                    _ => return None,
-                };
+                let lastmod = self.sitemap_entry(job)?;
                 Some(SitemapUrl {
                     loc: self.config.absolute_url(&job.path),
                     lastmod: lastmod.map(dates::rfc3339),
