@@ -51,6 +51,8 @@ pub struct PullReport {
     pub confirmations_sent: usize,
     pub confirmations_failed: usize,
     pub acked: usize,
+    /// Unconfirmed sign-ups deleted because they outlived `subscribers.prune_pending_after`.
+    pub pruned: usize,
     pub notes: Vec<String>,
 }
 
@@ -99,6 +101,13 @@ impl PullReport {
                 out,
                 "  confirmation requests: {} sent, {} failed",
                 self.confirmations_sent, self.confirmations_failed
+            );
+        }
+        if self.pruned > 0 {
+            let _ = writeln!(
+                out,
+                "  {} unconfirmed sign-up(s) older than subscribers.prune_pending_after deleted",
+                self.pruned
             );
         }
         if self.undecryptable > 0 {
@@ -233,9 +242,34 @@ async fn pull_async(
             break;
         }
     }
+    prune_unconfirmed(config, &dir, &recipients, &mut list, opts.now, &mut report)?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
     report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)
+}
+
+/// Double opt-in: a sign-up nobody confirmed within `subscribers.prune_pending_after` (30 days)
+/// is deleted, with the ids that the inbox records hold for it, on every pull — so no admin has
+/// to remember `aushang subscribers prune`. Runs after the events, so a late JA still counts.
+fn prune_unconfirmed(
+    config: &Config,
+    dir: &Path,
+    recipients: &Recipients,
+    list: &mut SubscriberList,
+    now: Timestamp,
+    report: &mut PullReport,
+) -> anyhow::Result<()> {
+    let gone = list.prune_pending(now, config.subscribers.prune_pending_after);
+    if gone.is_empty() {
+        return Ok(());
+    }
+    list.save(dir, recipients)?;
+    for s in &gone {
+        crate::broadcast::journal::forget_subscriber(&config.root, &s.id)
+            .with_context(|| format!("erasing the records of {}", s.id))?;
+    }
+    report.pruned = gone.len();
+    Ok(())
 }
 
 async fn post_ack(

@@ -400,3 +400,56 @@ fn the_rate_limit_and_the_24h_memory_survive_a_restart_without_personal_data() {
     assert_eq!(texts_after(&fake, 2, Duration::from_secs(10)), 2);
     runtime.block_on(server.shutdown()).unwrap();
 }
+
+#[test]
+fn a_pull_deletes_sign_ups_left_unconfirmed_past_the_limit_and_their_records() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stale = Subscriber {
+        id: "s_stale000000001".into(),
+        address: NUMBER_E164.into(),
+        status: Status::Pending,
+        consent_at: Some("2026-10-20T10:00:00Z".parse().unwrap()), // 39 days before NOW
+        confirmed_at: None,
+        ..other_subscriber()
+    };
+    let recent = Subscriber {
+        id: "s_recent00000001".into(),
+        address: "+4915200000103".into(),
+        status: Status::Pending,
+        consent_at: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+        confirmed_at: None,
+        ..other_subscriber()
+    };
+    let site = Site::with_subscribers(None, vec![stale, recent, other_subscriber()]);
+    let records = site.root.join("subscribers/inbox");
+    std::fs::create_dir_all(&records).unwrap();
+    std::fs::write(
+        records.join("applied.jsonl"),
+        "{\"t\":\"2026-10-20T10:00:00Z\",\"id\":\"e-stale\",\"at\":\"2026-10-20T10:00:00Z\",\"kind\":\"signup\",\"outcome\":\"pending\",\"sub\":\"s_stale000000001\"}\n\
+         {\"t\":\"2026-11-20T10:00:00Z\",\"id\":\"e-recent\",\"at\":\"2026-11-20T10:00:00Z\",\"kind\":\"signup\",\"outcome\":\"pending\",\"sub\":\"s_recent00000001\"}\n",
+    )
+    .unwrap();
+    let server = runtime.block_on(site.serve_in_process());
+
+    let out = text(&aushang(
+        &site,
+        &["inbox", "pull", "--url", &server.url(), "--now", NOW],
+    ));
+    assert!(
+        out.contains("1 unconfirmed sign-up(s) older than subscribers.prune_pending_after deleted"),
+        "{out}"
+    );
+    let list = site.list();
+    let ids: Vec<&str> = list.subscribers().iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["s_recent00000001", "s_other0000000001"]);
+    let applied = std::fs::read_to_string(records.join("applied.jsonl")).unwrap();
+    assert!(!applied.contains("s_stale000000001"), "{applied}");
+    assert!(applied.contains("s_recent00000001"), "{applied}");
+
+    // Nothing more to delete: the next pull leaves the list alone.
+    let again = text(&aushang(
+        &site,
+        &["inbox", "pull", "--url", &server.url(), "--now", NOW],
+    ));
+    assert!(!again.contains("unconfirmed sign-up(s)"), "{again}");
+}
