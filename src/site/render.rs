@@ -1,12 +1,12 @@
 //! Rendering one planned file: the context each template gets, feeds and the sitemap.
 
 use serde::Serialize;
-use tera::{Context, Value};
+use tera::Context;
 
 use crate::diagnostics::Problem;
 use crate::site::plan::{Job, JobKind, List, Site, page_path};
 use crate::site::theme::Theme;
-use crate::site::view::{self, FeedEntry, NoticeFull, Pagination};
+use crate::site::view::{self, FeedEntry, NoticeCard, NoticeFull, Pagination};
 use crate::site::{FEED_LIMIT, dates};
 
 impl Site<'_> {
@@ -26,9 +26,8 @@ impl Site<'_> {
                 pages,
             } => {
                 let items = &self.list_items(*list)[range.clone()];
-                let notices: Vec<Value> =
-                    items.iter().map(|&i| self.card_values[i].clone()).collect();
-                ctx.insert_value("notices", Value::from(notices));
+                let notices: Vec<&NoticeCard> = items.iter().map(|&i| &self.cards[i]).collect();
+                ctx.insert("notices", &notices);
                 ctx.insert(
                     "pagination",
                     &pagination(&list_base(self, *list), *page, *pages),
