@@ -27,7 +27,17 @@ pub fn render_markdown(md: &str) -> String {
     let events = with_heading_ids(Parser::new_ext(md, markdown_options()));
     let mut html = String::with_capacity(md.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    SANITIZER.clean(&html).to_string()
+    // Serialised straight into a buffer of about the right size: `to_string` would grow a Vec
+    // from empty, check it and copy it once more into a String.
+    let mut out = Vec::with_capacity(html.len() + html.len() / 8);
+    SANITIZER
+        .clean(&html)
+        .write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    let mut html = String::from_utf8(out).expect("html5ever writes UTF-8");
+    // Bodies stay in memory for the whole build; give back the spare room (shrinks in place).
+    html.shrink_to_fit();
+    html
 }
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {

@@ -288,7 +288,8 @@ pub(super) fn load_notice(
     match notice_loader::load_notice(config, file, include_drafts, &mut p) {
         notice_loader::Outcome::Loaded(n) => {
             let mut h = std::hash::DefaultHasher::new();
-            (file, &n.text).hash(&mut h);
+            // Front matter (`text`) and body: everything the notice's pages are made from.
+            (file, &n.text, &n.notice.body_markdown).hash(&mut h);
             (Some(*n), p, h.finish())
         }
         _ => (None, p, 0),

@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use rayon::prelude::*;
-use tera::Value;
 
 use crate::config::Config;
 use crate::content::{Notice, Page};
@@ -71,7 +70,6 @@ pub struct Site<'a> {
     cards: Vec<OnceLock<NoticeCard<'a>>>,
     /// Last change per visible notice (publication or latest update).
     pub(super) changed: Vec<Timestamp>,
-    card_values: Vec<OnceLock<Value>>,
     pub(super) categories: Vec<CategoryView>,
     /// Front page order: current notices, urgent first, then newest first.
     pub(super) front: Vec<usize>,
@@ -108,8 +106,10 @@ impl<'a> Site<'a> {
             .iter()
             .map(|c| CategoryView::new(config, c))
             .collect();
+        // Cards are made on first use (a partial rebuild in the preview needs few) and serialised
+        // per list page while rendering, not kept as Tera values for every notice: at 50,000
+        // notices those took ~175 MB.
         let cards = visible.iter().map(|_| OnceLock::new()).collect();
-        let card_values = visible.iter().map(|_| OnceLock::new()).collect();
         let changed = visible.iter().map(|n| view::last_change(n)).collect();
 
         let current_by_date: Vec<usize> = (0..visible.len())
@@ -155,7 +155,6 @@ impl<'a> Site<'a> {
             visible,
             cards,
             changed,
-            card_values,
             now,
             categories,
             front,
@@ -171,13 +170,6 @@ impl<'a> Site<'a> {
         self.cards[i].get_or_init(|| {
             NoticeCard::new(self.config, &self.categories, self.visible[i], self.now)
         })
-    }
-
-    /// The card of visible notice `i` as a template value (made once, shared by all lists).
-    pub(super) fn card_value(&self, i: usize) -> Value {
-        self.card_values[i]
-            .get_or_init(|| Value::from_serializable(self.card(i)))
-            .clone()
     }
 
     pub fn published_count(&self) -> usize {

@@ -2,12 +2,12 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
-use tera::{Context, Value};
+use tera::Context;
 
 use crate::diagnostics::Problem;
 use crate::site::plan::{Job, JobKind, List, Site, page_path};
 use crate::site::theme::Theme;
-use crate::site::view::{self, FeedEntry, NoticeFull, Pagination};
+use crate::site::view::{self, FeedEntry, NoticeCard, NoticeFull, Pagination};
 use crate::site::{FEED_LIMIT, dates};
 
 impl Site<'_> {
@@ -27,8 +27,8 @@ impl Site<'_> {
                 pages,
             } => {
                 let items = &self.list_items(*list)[range.clone()];
-                let notices: Vec<Value> = items.iter().map(|&i| self.card_value(i)).collect();
-                ctx.insert_value("notices", Value::from(notices));
+                let notices: Vec<&NoticeCard> = items.iter().map(|&i| self.card(i)).collect();
+                ctx.insert("notices", &notices);
                 ctx.insert(
                     "pagination",
                     &pagination(&list_base(self, *list), *page, *pages),
