@@ -65,6 +65,8 @@ pub struct EventStore {
     recipients: Recipients,
     known: Mutex<HashMap<String, Known>>,
     acked_log: Mutex<()>,
+    /// Group commit of the `events/` directory: concurrent webhooks share directory fsyncs.
+    events_dir: crate::fsutil::DirSync,
 }
 
 impl EventStore {
@@ -111,6 +113,7 @@ impl EventStore {
             recipients,
             known: Mutex::new(known),
             acked_log: Mutex::new(()),
+            events_dir: crate::fsutil::DirSync::new(&events),
         })
     }
 
@@ -146,7 +149,9 @@ impl EventStore {
         let armored = encrypt_to_vec(&json, &self.recipients)
             .map_err(|e| EventStoreError::Encrypt(e.to_string()))?;
         let path = self.path_of(&envelope.id, micros);
-        crate::fsutil::write_atomic(&path, &armored).map_err(io(&path))
+        self.events_dir
+            .write_atomic(&path, &armored)
+            .map_err(io(&path))
     }
 
     fn path_of(&self, id: &str, micros: u64) -> PathBuf {
