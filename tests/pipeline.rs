@@ -561,3 +561,62 @@ fn publish_skips_the_inbox_pull_without_its_token_and_sends_nothing_when_the_pul
     );
     assert_eq!(sent, 0, "a failed pull must stop the broadcast");
 }
+
+#[test]
+fn publish_with_its_inbox_token_pulls_and_asks_again_whose_confirmation_was_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut fake_config = FakeConfig::default();
+    fake_config
+        .templates
+        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (site, _identity, secret) =
+        site_with_inbox(tmp.path(), &format!("http://{addr}/"), &fake.api_url());
+    // Signed up three days before NOW; the pull's confirmation request never arrived.
+    let mut lost = subscriber(2, &[], Status::Pending);
+    lost.consent_at = Some("2026-11-25T10:00:00Z".parse().unwrap());
+    lost.confirmed_at = None;
+    let subs = site.join("subscribers");
+    SubscriberList::new(vec![lost])
+        .save(&subs, &Recipients::load(&subs).unwrap())
+        .unwrap();
+    let _server = runtime
+        .block_on(aushang::inbox::start(
+            aushang::config::load(&site).unwrap(),
+            aushang::inbox::Secrets {
+                app_secret: "app-secret-0123456789".into(),
+                verify_token: "verify-token-0123456789".into(),
+                pull_token: PULL_TOKEN.into(),
+                token_secret: None,
+                whatsapp_token: None,
+            },
+            &tmp.path().join("inbox-data"),
+            addr,
+        ))
+        .unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
+        .args(["--root", site.to_str().unwrap(), "publish", "--now", NOW])
+        .args(["--no-link-check"])
+        .env("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)
+        .env("AUSHANG_IDENTITY", &secret)
+        .env("WHATSAPP_TOKEN", "fake-token")
+        .env_remove("AUSHANG_IDENTITY_FILE")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains(NUMBERS[2]), "a number in the output:\n{all}");
+    assert!(all.contains("1 asked again"), "{all}");
+    let confirmations: Vec<_> = fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.kind == "template" && m.to == NUMBERS[2])
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{all}");
+}

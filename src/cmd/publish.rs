@@ -111,5 +111,27 @@ fn inbox_pull(
     .context(
         "the inbox pull failed, so nothing was broadcast (a STOP may be waiting in the inbox)",
     )?;
-    Ok(Some(report.to_text().trim_end().to_string()))
+    let mut text = report.to_text();
+    // As `scripts/pipeline inbox-pull` does: ask again whoever's confirmation request was lost,
+    // with `aushang inbox confirm --resend`'s defaults. A failure here must not hold back the
+    // notices, so it is reported, not raised.
+    if inbox.confirmation_template.is_some() {
+        let opts = aushang::inbox::confirm::ResendOptions {
+            older_than: jiff::SignedDuration::from_hours(48),
+            every: jiff::SignedDuration::from_hours(7 * 24),
+            max_resends: 2,
+            whatsapp_token: std::env::var(aushang::broadcast::run::TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
+            dry_run: false,
+            now,
+        };
+        match aushang::inbox::confirm::resend(config, &identity, &opts) {
+            Ok(r) => text.push_str(&r.to_text()),
+            Err(e) => text.push_str(&format!(
+                "warning: resending confirmation requests: {e:#}\n"
+            )),
+        }
+    }
+    Ok(Some(text.trim_end().to_string()))
 }
