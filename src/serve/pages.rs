@@ -139,8 +139,9 @@ fn notice_view(n: &Notice, snap: &Snapshot) -> NoticeView {
 
 /// Each message of the notice, rendered by the broadcast code exactly as a run would send it.
 fn message_views(config: &Config, notice: &Notice) -> Vec<MessageView> {
+    // `for_site`: with an inbox, the preview shows where each subscriber's own opt-out link goes.
     let deliverer = Deliverer::Outbox {
-        outbox: Outbox::new(&config.root),
+        outbox: Outbox::for_site(config),
         whatsapp: config.broadcast.channels.whatsapp.clone(),
     };
     messages_of(notice, config)
@@ -200,7 +201,7 @@ mod tests {
         let config = snap.config.as_deref().unwrap();
         let notice = snap.notice_at(path).unwrap();
         let deliverer = Deliverer::Outbox {
-            outbox: Outbox::new(root),
+            outbox: Outbox::for_site(config),
             whatsapp: config.broadcast.channels.whatsapp.clone(),
         };
         let messages = messages_of(notice, config);
@@ -213,6 +214,19 @@ mod tests {
             assert!(html.contains(&escaped), "{text}\n---\n{html}");
         }
         assert!(html.contains("Nachricht zur Aktualisierung vom"));
+
+        // On a plain-text channel the preview ends where each subscriber's opt-out link goes.
+        let mut text_only = config.clone();
+        text_only.broadcast.channels.whatsapp = None;
+        let views = message_views(&text_only, notice);
+        assert!(
+            views.iter().all(|v| v.text.ends_with(&format!(
+                "Abmelden: https://inbox.musterbach.example/abmelden?t={}",
+                crate::broadcast::message::OPTOUT_TOKEN_PLACEHOLDER
+            ))),
+            "{:?}",
+            views.iter().map(|v| &v.text).collect::<Vec<_>>()
+        );
         assert!(pages.preview(&snap, "/gibt/es/nicht/").is_none());
         let index = pages.preview_index(&snap);
         assert!(
