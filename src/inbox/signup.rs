@@ -9,11 +9,8 @@
 //!   (`stempel`, HMAC with a per-process key, bound to the number); sending that page again after
 //!   at least one second is accepted. People without JavaScript thus get one extra click, bots
 //!   that post blindly get nothing stored;
-//! - a per-client token bucket (`inbox.signups_per_ip_per_hour`).
-
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::time::{Duration, Instant};
+//! - a per-client token bucket (`inbox.signups_per_ip_per_hour`), kept across restarts by
+//!   `inbox::memory`.
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
@@ -165,48 +162,6 @@ fn stamp_valid(stamp: &str, address: &str, key: &[u8; 32], now_ms: i64) -> bool 
     (1000..=3600 * 1000).contains(&age) && stamp_mac(address, key, ms).verify_slice(&tag).is_ok()
 }
 
-/// Per-client token buckets: `per_hour` sign-ups, refilled evenly over the hour.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_hour: u32,
-    buckets: HashMap<IpAddr, (f64, Instant)>,
-}
-
-impl RateLimiter {
-    pub fn new(per_hour: u32) -> Self {
-        RateLimiter {
-            per_hour: per_hour.max(1),
-            buckets: HashMap::new(),
-        }
-    }
-
-    /// Takes one token for `client`; `false` when the bucket is empty.
-    pub fn allow(&mut self, client: IpAddr, now: Instant) -> bool {
-        let capacity = f64::from(self.per_hour);
-        let rate = capacity / 3600.0;
-        // Bounded memory: full buckets carry no information and can go.
-        if self.buckets.len() > 10_000 {
-            self.buckets.retain(|_, (tokens, t)| {
-                *tokens + now.duration_since(*t).as_secs_f64() * rate < capacity
-            });
-        }
-        let (tokens, last) = self.buckets.entry(client).or_insert((capacity, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(capacity);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// How long until `client` may try again.
-    pub fn retry_after(&self) -> Duration {
-        Duration::from_secs_f64(3600.0 / f64::from(self.per_hour))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,22 +242,6 @@ mod tests {
         let mut h = form("0151 23456789");
         h.honeypot = "http://spam.example".into();
         assert!(matches!(decide(&h, &c, &key, now), Decision::Honeypot));
-    }
-
-    #[test]
-    fn bucket_limits_and_refills() {
-        let mut r = RateLimiter::new(3600);
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let t = Instant::now();
-        for _ in 0..3600 {
-            assert!(r.allow(ip, t));
-        }
-        assert!(!r.allow(ip, t));
-        assert!(
-            r.allow("192.0.2.2".parse().unwrap(), t),
-            "other clients are not affected"
-        );
-        assert!(r.allow(ip, t + Duration::from_millis(1100)));
     }
 
     #[test]
