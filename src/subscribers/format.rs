@@ -15,10 +15,9 @@
 //!
 //! This text only ever exists in memory: it is decrypted into a buffer and encrypted from one.
 
-use std::collections::HashSet;
-
 use jiff::Timestamp;
 
+use super::duplicates::DuplicateCheck;
 use super::record::{Channel, Status, Subscriber, mask};
 
 /// The format version written by this aushang. v2 added the optional `bsuid` column and the
@@ -26,23 +25,8 @@ use super::record::{Channel, Status, Subscriber, mask};
 pub const VERSION: u32 = 2;
 const MARKER_PREFIX: &str = "# aushang subscribers v";
 
-/// The columns of version 1, in the order they are written.
-pub const COLUMNS_V1: [&str; 12] = [
-    "id",
-    "channel",
-    "address",
-    "name",
-    "topics",
-    "language",
-    "status",
-    "consent_at",
-    "consent_source",
-    "consent_text",
-    "confirmed_at",
-    "unsubscribed_at",
-];
-
-/// The columns of version 2 (v1 plus `bsuid`, which may be missing: v1 files have none).
+/// The columns, in the order they are written: version 1's twelve, then `bsuid` (v2; missing in
+/// v1 files).
 pub const COLUMNS: [&str; 13] = [
     "id",
     "channel",
@@ -118,51 +102,66 @@ pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
 
 /// Reads any supported format version into the current model.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let newline = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or(FormatError::NoMarker)?;
-    let first = std::str::from_utf8(&bytes[..newline]).map_err(|_| FormatError::NoMarker)?;
-    let version: u32 = first
+    let mut duplicates = DuplicateCheck::default();
+    // Rows are about 120 bytes; sizing up front avoids re-allocating a 100,000-row list.
+    let mut subscribers = Vec::with_capacity(bytes.len() / 100 + 1);
+    for row in Rows::new(bytes)? {
+        let (line, s) = row?;
+        duplicates.check(line, &s)?;
+        subscribers.push(s);
+    }
+    Ok(subscribers)
+}
+
+/// Checks the version line (line 1, with its newline; a byte order mark is allowed).
+fn check_marker(line: &[u8]) -> Result<(), FormatError> {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let text = std::str::from_utf8(line).map_err(|_| FormatError::NoMarker)?;
+    let version: u32 = text
+        .strip_suffix('\n')
+        .ok_or(FormatError::NoMarker)?
         .trim_end_matches('\r')
         .strip_prefix(MARKER_PREFIX)
         .and_then(|v| v.trim().parse().ok())
         .ok_or(FormatError::NoMarker)?;
     match version {
-        1 | 2 => decode_v1(&bytes[newline + 1..]),
+        1 | 2 => Ok(()),
         v => Err(FormatError::NewerVersion(v)),
     }
 }
 
-fn decode_v1(body: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
-    // Line numbers count from the top of the decrypted file, marker line included.
-    const MARKER_LINES: u64 = 1;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(body);
-    let header = reader
-        .headers()
-        .map_err(|e| {
-            row_error(
-                1 + MARKER_LINES,
+/// Reads the CSV header (line 2): for each column of [`COLUMNS`] its position in a row
+/// (`usize::MAX` for the optional `bsuid` when absent), and how many fields a row has.
+fn column_index(line: &[u8]) -> Result<(Vec<usize>, usize), FormatError> {
+    const HEADER_LINE: u64 = 2;
+    let header = match csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line)
+        .records()
+        .next()
+    {
+        Some(Ok(record)) => record,
+        Some(Err(e)) => {
+            return Err(row_error(
+                HEADER_LINE,
                 format!("the header cannot be read: {}", csv_reason(&e)),
-            )
-        })?
-        .clone();
-    let mut index = [usize::MAX; 13];
+            ));
+        }
+        None => csv::StringRecord::new(),
+    };
+    let mut index = vec![usize::MAX; COLUMNS.len()];
     for (i, name) in header.iter().enumerate() {
         match COLUMNS.iter().position(|c| *c == name.trim()) {
             Some(c) if index[c] == usize::MAX => index[c] = i,
             Some(_) => {
                 return Err(row_error(
-                    1 + MARKER_LINES,
+                    HEADER_LINE,
                     format!("column `{name}` appears twice"),
                 ));
             }
             None => {
                 return Err(row_error(
-                    1 + MARKER_LINES,
+                    HEADER_LINE,
                     format!("unknown column `{name}` in the subscriber list"),
                 ));
             }
@@ -170,41 +169,11 @@ fn decode_v1(body: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
     }
     if let Some(c) = index[..BSUID].iter().position(|i| *i == usize::MAX) {
         return Err(row_error(
-            1 + MARKER_LINES,
+            HEADER_LINE,
             format!("the column `{}` is missing", COLUMNS[c]),
         ));
     }
-    // Rows are about 120 bytes; sizing up front avoids re-allocating a 100,000-row list.
-    let mut subscribers = Vec::with_capacity(body.len() / 100 + 1);
-    let mut lines = Vec::with_capacity(body.len() / 100 + 1);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line() + MARKER_LINES;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(row_error(line, csv_reason(&e))),
-        }
-        // A missing optional column reads as empty (`usize::MAX` is never a field index).
-        let field = |c: usize| record.get(index[c]).unwrap_or("");
-        subscribers.push(parse_row(line, &field)?);
-        lines.push(line);
-    }
-    // Duplicates are checked on borrowed strings once all rows are read: no copies.
-    let mut ids = HashSet::with_capacity(subscribers.len());
-    let mut addresses = HashSet::with_capacity(subscribers.len());
-    for (s, line) in subscribers.iter().zip(&lines) {
-        if !ids.insert(s.id.as_str()) {
-            return Err(row_error(*line, format!("the id `{}` is used twice", s.id)));
-        }
-        if !addresses.insert((s.channel, s.address.as_str())) {
-            return Err(row_error(
-                *line,
-                format!("{} {} is listed twice", s.channel, mask(&s.address)),
-            ));
-        }
-    }
-    Ok(subscribers)
+    Ok((index, header.len()))
 }
 
 fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscriber, FormatError> {
@@ -243,7 +212,7 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
         }
         v.parse::<Timestamp>().map(Some).map_err(|_| {
             bad(
-                COLUMNS_V1[c],
+                COLUMNS[c],
                 format!("`{v}` is not a timestamp like 2026-11-28T09:00:00Z"),
             )
         })
@@ -288,7 +257,7 @@ const HEAD_LINES: u64 = 2;
 /// Reads a list one row at a time, for runs that must not hold every subscriber in memory (a
 /// broadcast to 100,000 people). Each row is checked exactly as [`decode`] checks it; what only
 /// the whole list can show (an id or address used twice) is the caller's to check, see
-/// `stream::DuplicateCheck`. After the first error the reader yields nothing more.
+/// [`DuplicateCheck`]. After the first error the reader yields nothing more.
 pub struct Rows<R: std::io::Read> {
     reader: csv::Reader<R>,
     /// For each column of [`COLUMNS`], its position in this file's header.
@@ -301,38 +270,25 @@ pub struct Rows<R: std::io::Read> {
 impl<R: std::io::BufRead> Rows<R> {
     /// Reads and checks the marker and the header line.
     pub fn new(mut input: R) -> Result<Rows<R>, FormatError> {
-        let mut head = Vec::new();
-        for line in 1..=HEAD_LINES {
+        let mut read_line = |line: u64| {
+            let mut bytes = Vec::new();
             input
-                .read_until(b'\n', &mut head)
+                .read_until(b'\n', &mut bytes)
+                .map(|_| bytes)
                 .map_err(|e| FormatError::Unreadable {
                     line,
                     detail: e.to_string(),
-                })?;
-        }
-        // The marker and header are judged by the same code as a whole list (one with no rows).
-        decode(&head)?;
-        let header_start = head.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let header = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(&head[header_start..])
-            .records()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let mut index = vec![usize::MAX; COLUMNS.len()];
-        for (i, name) in header.iter().enumerate() {
-            if let Some(c) = COLUMNS.iter().position(|c| *c == name.trim()) {
-                index[c] = i;
-            }
-        }
+                })
+        };
+        check_marker(&read_line(1)?)?;
+        let (index, width) = column_index(&read_line(HEAD_LINES)?)?;
         Ok(Rows {
             reader: csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
                 .from_reader(input),
             index,
-            width: header.len(),
+            width,
             record: csv::StringRecord::new(),
             done: false,
         })
