@@ -68,21 +68,8 @@ impl Built {
         now: Timestamp,
         report: &BuildReport,
     ) -> Option<Built> {
-        let opts = BuildOptions {
-            out_dir: ws.settings.out_dir.clone(),
-            now,
-            include_drafts: ws.settings.include_drafts,
-        };
-        let planned = PlannedSite::new(
-            config,
-            content.notices.iter().map(|n| &**n),
-            &content.pages,
-            &opts,
-        );
-        if !planned.problems().is_empty() {
-            return None;
-        }
-        let signatures = planned.signatures(|n| ws.digest(n));
+        let opts = ws.build_options(now);
+        let (planned, signatures) = plan_and_sign(ws, config, content, &opts)?;
         // Compiled now, while nobody waits, rather than at the first edit.
         let theme = Theme::load(config)
             .ok()
@@ -100,6 +87,27 @@ impl Built {
             theme,
         })
     }
+}
+
+/// Every file of the site at `opts.now` with its signature; `None` when planning finds a problem
+/// (only the full rebuild reports those).
+fn plan_and_sign<'a>(
+    ws: &Workspace,
+    config: &'a Config,
+    content: &'a Content,
+    opts: &'a BuildOptions,
+) -> Option<(PlannedSite<'a>, Vec<u64>)> {
+    let planned = PlannedSite::new(
+        config,
+        content.notices.iter().map(|n| &**n),
+        &content.pages,
+        opts,
+    );
+    if !planned.problems().is_empty() {
+        return None;
+    }
+    let signatures = planned.signatures(|n| ws.digest(n));
+    Some((planned, signatures))
 }
 
 /// The files a partial rebuild renders and deletes.
@@ -223,21 +231,8 @@ impl Workspace {
         let loaded = started.elapsed();
         tracing::debug!(us = loaded.as_micros(), "partial: content assembled");
         let now = self.now_for(content.notices.iter().map(|n| &**n));
-        let opts = BuildOptions {
-            out_dir: self.settings.out_dir.clone(),
-            now,
-            include_drafts: self.settings.include_drafts,
-        };
-        let planned = PlannedSite::new(
-            config,
-            content.notices.iter().map(|n| &**n),
-            &content.pages,
-            &opts,
-        );
-        if !planned.problems().is_empty() {
-            return None;
-        }
-        let signatures = planned.signatures(|n| self.digest(n));
+        let opts = self.build_options(now);
+        let (planned, signatures) = plan_and_sign(self, config, &content, &opts)?;
         tracing::debug!(
             us = started.elapsed().as_micros(),
             "partial: planned and signed"

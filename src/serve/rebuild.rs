@@ -133,6 +133,15 @@ impl Workspace {
         }
     }
 
+    /// What a build of the preview at `now` is told.
+    pub(super) fn build_options(&self, now: Timestamp) -> BuildOptions {
+        BuildOptions {
+            out_dir: self.settings.out_dir.clone(),
+            now,
+            include_drafts: self.settings.include_drafts,
+        }
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -170,11 +179,7 @@ impl Workspace {
         let (errors, warnings): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_error);
         let result = if errors.is_empty() {
-            let opts = BuildOptions {
-                out_dir: self.settings.out_dir.clone(),
-                now,
-                include_drafts: self.settings.include_drafts,
-            };
+            let opts = self.build_options(now);
             match site::build(&config, &content, &opts) {
                 Ok(report) => Ok(report),
                 Err(BuildError::Problems(p)) => Err(p),
