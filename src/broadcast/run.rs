@@ -184,11 +184,11 @@ async fn send_all(
         }
         Deliverer::Outbox { .. } => (1000, 4, None),
     };
+    let update_due = planned
+        .iter()
+        .any(|p| p.message.is_update() && p.decision == Decision::Due);
     // Template states and unreachable subscribers recorded by `aushang inbox pull` (inbox owns these).
     if let Deliverer::WhatsApp { .. } = &deliverer {
-        let update_due = planned
-            .iter()
-            .any(|p| p.message.is_update() && p.decision == Decision::Due);
         if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
             report.stopped = Some(why);
             held_back(&planned, &audience.counts, &deliverer, report);
@@ -206,10 +206,7 @@ async fn send_all(
         && let Some(waba) = &w.waba_id
     {
         let mut names = vec![w.template.name.clone()];
-        if planned
-            .iter()
-            .any(|p| p.message.is_update() && p.decision == Decision::Due)
-        {
+        if update_due {
             names.extend(w.template.update_name.clone());
         }
         for name in names {
