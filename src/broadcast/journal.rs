@@ -12,7 +12,7 @@
 //! with a single `write` call, so a killed process leaves whole lines; a torn last line (power
 //! loss) is skipped with a warning and fenced off by a newline before the next append.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -344,11 +344,21 @@ pub fn journal_dir(root: &Path) -> PathBuf {
     root.join("subscribers").join("journal")
 }
 
-/// Removes every journal row that references `subscriber_id` (the DSGVO Art. 17 path), in the
-/// real journal and the local outbox journal, and unlinks the id from the inbox records
-/// (`subscribers/inbox/*.jsonl` keep the event but no longer say whose it was). Returns how many rows
-/// were changed.
-pub fn forget_subscriber(root: &Path, subscriber_id: &str) -> std::io::Result<usize> {
+/// Removes every journal row that references one of `subscriber_ids` (the DSGVO Art. 17 path),
+/// in the real journal and the local outbox journal, and unlinks the ids from the inbox records
+/// (`subscribers/inbox/*.jsonl` keep the event but no longer say whose it was). Every file is
+/// read once, however many ids go. Returns how many rows were changed.
+pub fn forget_subscribers(
+    root: &Path,
+    subscriber_ids: impl IntoIterator<Item = impl AsRef<str>>,
+) -> std::io::Result<usize> {
+    let ids: HashSet<String> = subscriber_ids
+        .into_iter()
+        .map(|id| id.as_ref().to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
     let mut removed = 0;
     for dir in [
         journal_dir(root).join("deliveries"),
@@ -356,7 +366,7 @@ pub fn forget_subscriber(root: &Path, subscriber_id: &str) -> std::io::Result<us
     ] {
         removed += rewrite_lines(&dir, |line| {
             let mentions =
-                serde_json::from_str::<DeliveryLine>(line).is_ok_and(|l| l.sub == subscriber_id);
+                serde_json::from_str::<DeliveryLine>(line).is_ok_and(|l| ids.contains(&l.sub));
             (!mentions).then(|| line.to_string())
         })?;
     }
@@ -365,7 +375,10 @@ pub fn forget_subscriber(root: &Path, subscriber_id: &str) -> std::io::Result<us
             &root.join("subscribers").join("inbox"),
             |line| match serde_json::from_str::<serde_json::Value>(line) {
                 Ok(serde_json::Value::Object(mut row))
-                    if row.get("sub").and_then(|v| v.as_str()) == Some(subscriber_id) =>
+                    if row
+                        .get("sub")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|id| ids.contains(id)) =>
                 {
                     row.remove("sub");
                     Some(serde_json::Value::Object(row).to_string())
@@ -570,7 +583,7 @@ mod tests {
             "{\"id\":\"e1\",\"sub\":\"s1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n",
         )
         .unwrap();
-        assert_eq!(forget_subscriber(dir.path(), "s1").unwrap(), 2);
+        assert_eq!(forget_subscribers(dir.path(), ["s1"]).unwrap(), 2);
         let applied = std::fs::read_to_string(inbox.join("applied.jsonl")).unwrap();
         assert_eq!(applied, "{\"id\":\"e1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n");
         let j = Journal::open(&journal_dir(dir.path())).unwrap();

@@ -410,13 +410,13 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     }
     // Journal first: if saving the list then fails, running `forget` again finishes the job,
     // whereas a list saved first would lose the ids the journal rows are found by.
-    let mut journal_rows = 0;
-    for id in &ids {
-        journal_rows +=
-            aushang::broadcast::journal::forget_subscriber(root, id).with_context(|| {
-                format!("cannot remove {id} from the journal; the list is unchanged")
-            })?;
-    }
+    let journal_rows =
+        aushang::broadcast::journal::forget_subscribers(root, &ids).with_context(|| {
+            format!(
+                "cannot remove {} from the journal; the list is unchanged",
+                ids.join(", ")
+            )
+        })?;
     let gone = list.forget(&key, args.channel);
     list.save(dir, &recipients)?;
     for s in &gone {

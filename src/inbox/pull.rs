@@ -264,10 +264,8 @@ fn prune_unconfirmed(
         return Ok(());
     }
     list.save(dir, recipients)?;
-    for s in &gone {
-        crate::broadcast::journal::forget_subscriber(&config.root, &s.id)
-            .with_context(|| format!("erasing the records of {}", s.id))?;
-    }
+    crate::broadcast::journal::forget_subscribers(&config.root, gone.iter().map(|s| &s.id))
+        .context("erasing the records of unconfirmed sign-ups")?;
     report.pruned = gone.len();
     Ok(())
 }
