@@ -12,6 +12,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
+    write_and_rename(dir, path, bytes)?;
+    // The rename is only durable once the directory entry is on disk too.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// A temp file in `dir` with `bytes`, fsynced, renamed to `path` (durable once `dir` is synced).
+fn write_and_rename(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".aushang-")
         .suffix(".tmp")
@@ -19,10 +29,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    // The rename is only durable once the directory entry is on disk too.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
     Ok(())
 }
 
@@ -54,13 +60,7 @@ impl DirSync {
     /// Like [`write_atomic`] for a file in this directory, but returns only once the rename is
     /// durable, and fails if the directory cannot be synced.
     pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".aushang-")
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)?;
-        tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
+        write_and_rename(&self.dir, path, bytes)?;
         let ticket = self.renamed.fetch_add(1, Ordering::SeqCst) + 1;
         let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
         if *synced >= ticket {
