@@ -349,7 +349,14 @@ fn not_sent(p: &PlannedMessage, channel: &str) -> MessageReport {
 /// A bar on a terminal; in CI (no terminal) the bar is hidden and `progress_lines` prints.
 fn progress_bar() -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
+    progress_bar_for(std::io::stderr().is_terminal())
+}
+
+/// The bar's total starts at 0 and grows by each message's recipients as its sending begins
+/// (`Sender::send_message`). The hidden bar needs that known total too: `ProgressBar::hidden()`
+/// has none, and growing an unknown total leaves it unknown, which printed "122 of 0".
+fn progress_bar_for(terminal: bool) -> indicatif::ProgressBar {
+    if terminal {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{spinner} {pos}/{len} messages [{bar:30}] {per_sec} ETA {eta}",
@@ -358,8 +365,17 @@ fn progress_bar() -> indicatif::ProgressBar {
         }
         bar
     } else {
-        indicatif::ProgressBar::hidden()
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden())
     }
+}
+
+/// The line CI logs show every ten seconds.
+fn progress_line(bar: &indicatif::ProgressBar) -> String {
+    format!(
+        "progress: {} of {} deliveries done",
+        bar.position(),
+        bar.length().unwrap_or(0)
+    )
 }
 
 async fn progress_lines(bar: indicatif::ProgressBar) {
@@ -370,11 +386,7 @@ async fn progress_lines(bar: indicatif::ProgressBar) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        eprintln!(
-            "progress: {} of {} deliveries done",
-            bar.position(),
-            bar.length().unwrap_or(0)
-        );
+        eprintln!("{}", progress_line(&bar));
     }
 }
 
@@ -471,5 +483,26 @@ fn german_decision(d: Decision, urgent: bool) -> &'static str {
         (Decision::Due, false) => "fällig",
         (Decision::QuietHours, _) => "wartet auf das Ende der Ruhezeit",
         (Decision::Stale, _) => "wird nicht gesendet (älter als max_age)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Sender::send_message` does to the bar: each message adds its recipients to the
+    /// total, the reader takes out those it does not queue, the workers count deliveries.
+    #[test]
+    fn the_ci_progress_line_counts_against_the_recipients_to_send() {
+        let bar = progress_bar_for(false);
+        assert!(bar.is_hidden());
+        assert_eq!(progress_line(&bar), "progress: 0 of 0 deliveries done");
+        bar.inc_length(150);
+        bar.dec_length(28); // already sent in an earlier run
+        bar.inc(122);
+        assert_eq!(progress_line(&bar), "progress: 122 of 122 deliveries done");
+        bar.inc_length(40);
+        bar.inc(10);
+        assert_eq!(progress_line(&bar), "progress: 132 of 162 deliveries done");
     }
 }
