@@ -37,6 +37,8 @@ impl MessageReport {
 /// The whole run.
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
+    /// What the run did as a whole (e.g. which journal `--mark-sent` wrote): printed first.
+    pub notes: Vec<String>,
     pub messages: Vec<MessageReport>,
     /// Why the run stopped early, if it did (fatal error, circuit breaker, failed pre-flight).
     pub stopped: Option<String>,
@@ -55,6 +57,9 @@ impl RunReport {
 
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        for n in &self.notes {
+            let _ = writeln!(out, "{n}");
+        }
         if self.messages.is_empty() {
             out.push_str("Nothing to send: every published notice has been broadcast.\n");
         }
@@ -98,6 +103,9 @@ impl RunReport {
 
     pub fn to_markdown(&self) -> String {
         let mut out = String::from("## Broadcast\n\n");
+        for n in &self.notes {
+            let _ = writeln!(out, "{}\n", md_escape(n));
+        }
         if self.messages.is_empty() {
             out.push_str("Nothing to send: every published notice has been broadcast.\n");
         } else {

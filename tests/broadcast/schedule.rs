@@ -242,12 +242,29 @@ fn mark_sent_records_everything_due_without_sending() {
         "2026-11-28-neu",
         &notice("Neue Meldung", "2026-11-28 09:00", ""),
     );
-    let run = site.broadcast(&["--mark-sent", "--now", "2026-11-28 10:00"]);
+    // on the admin's computer: neither the token nor the key is needed
+    let run = site.run_env(
+        &["broadcast", "--mark-sent", "--now", "2026-11-28 10:00"],
+        |c| {
+            c.env_remove("WHATSAPP_TOKEN").env_remove("AUSHANG_IDENTITY");
+        },
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stdout.matches("marked as sent (nothing sent)").count(),
         2,
         "{run:?}"
+    );
+    assert!(
+        run.stdout.lines().next().is_some_and(|l| l.starts_with(
+            "--mark-sent wrote the journal subscribers/journal/ (channel whatsapp): 2 message(s)"
+        )),
+        "says first which journal it wrote: {run:?}"
+    );
+    assert!(!run.stdout.contains("outbox"), "{run:?}");
+    assert!(
+        !site.root.join("outbox").exists(),
+        "never the outbox's journal"
     );
     assert_eq!(fake.graph().stats().requests, 0);
     for slug in ["alt", "neu"] {
@@ -258,5 +275,47 @@ fn mark_sent_records_everything_due_without_sending() {
     assert_eq!(later.code, 0, "{later:?}");
     assert!(later.stdout.contains("Nothing to send"), "{later:?}");
     assert_eq!(fake.graph().stats().requests, 0);
+    site.assert_files_leak_free();
+}
+
+#[test]
+fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel() {
+    let fake = Fake::healthy();
+    let site = site(&fake, 2);
+    site.notice(
+        "2026-11-28-neu",
+        &notice("Neue Meldung", "2026-11-28 09:00", ""),
+    );
+    let run = site.broadcast(&["--mark-sent", "--channel", "outbox", "--now", "2026-11-28 10:00"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.starts_with(
+            "--mark-sent wrote the journal outbox/journal/ (channel outbox): 1 message(s)"
+        ) && run.stdout.contains("real channels are not marked"),
+        "{run:?}"
+    );
+    assert!(site.root.join("outbox/journal/index.jsonl").exists());
+    assert!(site.index_events(&key("neu")).is_empty());
+    // WhatsApp still sends it: only the outbox was marked
+    let real = site.broadcast(&["--now", "2026-11-28 11:00"]);
+    assert_eq!(real.code, 0, "{real:?}");
+    assert_eq!(sent_for(&fake, "neu"), 2);
+
+    // a site without any real channel marks the outbox, and says so first
+    let bare = Site::new(Settings::new(&fake.api_url()), actives(1));
+    let yaml = std::fs::read_to_string(bare.root.join("aushang.yaml")).unwrap();
+    let cut = yaml.find("  channels:").unwrap();
+    std::fs::write(bare.root.join("aushang.yaml"), &yaml[..cut]).unwrap();
+    bare.notice(
+        "2026-11-28-neu",
+        &notice("Neue Meldung", "2026-11-28 09:00", ""),
+    );
+    let run = bare.broadcast(&["--mark-sent", "--now", "2026-11-28 10:00"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("--mark-sent wrote the journal outbox/journal/ (channel outbox)"),
+        "{run:?}"
+    );
     site.assert_files_leak_free();
 }
