@@ -1,8 +1,9 @@
 //! The journal: an append-only record of every delivery attempt, committed back by CI.
 //!
 //! Layout (under `subscribers/journal/` for real channels, `outbox/journal/` for the outbox):
-//! - `index.jsonl`: one line per message and channel when a broadcast starts, completes, or is
-//!   marked as sent without sending (`--mark-sent`). Planning reads only this file to know what is
+//! - `index.jsonl`: one line per message and channel when a broadcast starts, completes, is
+//!   marked as sent without sending (`--mark-sent`), or is given up as older than `max_age`
+//!   before it started (`stale`). Planning reads only this file to know what is
 //!   done, so a town's decades of history never slow a run down.
 //! - `deliveries/<message-key>~<channel>.jsonl`: one line per attempt step for one message on one
 //!   channel: `sending` (written before the request), then `sent` (with the message id), `failed`
@@ -69,6 +70,8 @@ pub enum IndexEvent {
     Completed,
     /// Recorded as sent without sending (adopting a site with history).
     Marked,
+    /// Never to be sent: it was older than `max_age` before its sending began (reported once).
+    Stale,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +134,13 @@ impl Journal {
                 && l.ch == channel
                 && matches!(l.event, IndexEvent::Completed | IndexEvent::Marked)
         })
+    }
+
+    /// Whether `msg` was given up on `channel` as too old before its sending began.
+    pub fn is_stale(&self, msg: &str, channel: &str) -> bool {
+        self.index()
+            .iter()
+            .any(|l| l.msg == msg && l.ch == channel && l.event == IndexEvent::Stale)
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, Vec<IndexLine>> {

@@ -25,6 +25,8 @@ pub struct MessageReport {
     pub deferred_by_limit: usize,
     /// Not tried because the run stopped.
     pub not_attempted: usize,
+    /// Never to be sent: the message was older than `max_age` before its sending began.
+    pub left_out: usize,
     pub complete: bool,
 }
 
@@ -52,7 +54,53 @@ impl RunReport {
             && self
                 .messages
                 .iter()
-                .all(|m| m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0)
+                .all(|m| {
+                    m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0 && m.left_out == 0
+                })
+    }
+
+    /// GitHub workflow commands (`::error`/`::warning`) for everyone this run did not reach, so
+    /// a run that left people out is never silent in the Actions tab. One line per message.
+    pub fn annotations(&self) -> String {
+        let mut out = String::new();
+        for m in &self.messages {
+            let mut errors = Vec::new();
+            for (n, what) in [
+                (m.left_out, "never sent: older than max_age before its sending began"),
+                (m.retry_left, "to retry on the next run"),
+                (m.uncertain, "uncertain (resend or accept them)"),
+                (m.not_attempted, "not attempted (run stopped)"),
+            ] {
+                if n > 0 {
+                    errors.push(format!("{n} {what}"));
+                }
+            }
+            if !errors.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "::error title=Broadcast::{}",
+                    workflow_data(&format!("{} ({}): {}", m.title, m.key, errors.join(", ")))
+                );
+            }
+            if m.deferred_by_limit > 0 {
+                let _ = writeln!(
+                    out,
+                    "::warning title=Broadcast::{}",
+                    workflow_data(&format!(
+                        "{} ({}): {} deferred by the daily limit; the next runs send to them",
+                        m.title, m.key, m.deferred_by_limit
+                    ))
+                );
+            }
+        }
+        if let Some(why) = &self.stopped {
+            let _ = writeln!(
+                out,
+                "::error title=Broadcast stopped::{}",
+                workflow_data(why)
+            );
+        }
+        out
     }
 
     pub fn to_text(&self) -> String {
@@ -85,6 +133,7 @@ impl RunReport {
                 ("uncertain", m.uncertain),
                 ("deferred by daily limit", m.deferred_by_limit),
                 ("not attempted", m.not_attempted),
+                ("left out (older than max_age)", m.left_out),
             ] {
                 if n > 0 {
                     let _ = write!(out, ", {label} {n}");
@@ -123,7 +172,7 @@ impl RunReport {
                     m.permanent_total(),
                     m.retry_left,
                     m.uncertain,
-                    m.deferred_by_limit + m.not_attempted
+                    m.deferred_by_limit + m.not_attempted + m.left_out
                 );
             }
         }
@@ -150,6 +199,13 @@ pub fn append_step_summary(markdown: &str) {
     if let Err(e) = result {
         tracing::warn!("could not write the job summary: {e}");
     }
+}
+
+/// Escapes the message of a workflow command (one line; `%`, CR and LF encoded).
+fn workflow_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn md_escape(s: &str) -> String {

@@ -119,17 +119,33 @@ pub fn broadcast(
     };
     let planned = plan(config, notices, &journal, channel, opts.now, guards);
 
-    if planned.iter().all(|p| p.decision != Decision::Due) {
+    let stale = planned.iter().any(|p| p.decision == Decision::Stale);
+    if !stale && planned.iter().all(|p| p.decision != Decision::Due) {
         report
             .messages
-            .extend(planned.iter().map(|p| not_sent(p, channel)));
+            .extend(planned.iter().map(|p| not_sent(p, channel, 0)));
         return Ok(report);
     }
+    // Opened for a stale message too: the report says how many people it leaves out.
     let mut source = SubscriberSource::open(config, deliverer.is_real())?;
     let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
     let recipient_counts = source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
         .context("the subscriber list cannot be used; nothing was sent")?;
+    // Given up once, reported once: the journal keeps later runs from planning it again.
+    for p in planned.iter().filter(|p| p.decision == Decision::Stale) {
+        journal.record_index(&p.message.key, channel, IndexEvent::Stale, opts.now)?;
+    }
+    if planned.iter().all(|p| p.decision != Decision::Due) {
+        report.messages.extend(
+            planned
+                .iter()
+                .zip(&recipient_counts)
+                .map(|(p, &count)| not_sent(p, channel, count)),
+        );
+        journal.sync()?;
+        return Ok(report);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -314,7 +330,7 @@ async fn send_all(
     let ticker = tokio::spawn(progress_lines(sender.progress.clone()));
     for (p, expected) in planned.into_iter().zip(audience.counts.iter().copied()) {
         if p.decision != Decision::Due {
-            report.messages.push(not_sent(&p, channel));
+            report.messages.push(not_sent(&p, channel, expected));
             continue;
         }
         let mut entry = MessageReport {
@@ -384,7 +400,7 @@ fn held_back(
     report: &mut RunReport,
 ) {
     for (p, &count) in planned.iter().zip(counts) {
-        let mut entry = not_sent(p, deliverer.channel_name());
+        let mut entry = not_sent(p, deliverer.channel_name(), count);
         if p.decision == Decision::Due {
             entry.status = "not sent (run stopped before sending)".into();
             entry.not_attempted = count;
@@ -393,12 +409,19 @@ fn held_back(
     }
 }
 
-fn not_sent(p: &PlannedMessage, channel: &str) -> MessageReport {
+/// The entry of a message this run does not send; `recipients` is how many want it, which a
+/// stale message leaves out for good.
+fn not_sent(p: &PlannedMessage, channel: &str, recipients: usize) -> MessageReport {
     MessageReport {
         key: p.message.key.clone(),
         title: p.message.title.clone(),
         channel: channel.into(),
         status: p.decision.label().into(),
+        left_out: if p.decision == Decision::Stale {
+            recipients
+        } else {
+            0
+        },
         ..Default::default()
     }
 }

@@ -50,6 +50,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     let report = broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
+    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        print!("{}", report.annotations());
+    }
     append_step_summary(&report.to_markdown());
     Ok(if report.success() {
         ExitCode::SUCCESS

@@ -117,18 +117,21 @@ fn a_notice_older_than_max_age_is_reported_and_not_sent() {
         &notice("Neue Meldung", "2026-11-28 09:00", ""),
     );
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 2, "people left out fail the run: {run:?}");
     assert!(
-        run.stdout
-            .contains("[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice"),
+        run.stdout.contains(
+            "[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
+             Altpapier\n    sent 0, skipped 0, left out (older than max_age) 2\n"
+        ),
         "{run:?}"
     );
     assert_eq!(sent_for(&fake, "altpapier"), 0);
     assert_eq!(sent_for(&fake, "neu"), 2);
-    assert!(site.index_events(&key("altpapier")).is_empty());
-    // and it stays unsent on later runs
+    assert_eq!(site.index_events(&key("altpapier")), ["stale"]);
+    // and it stays unsent on later runs, reported once
     let later = site.broadcast(&["--now", "2026-11-28 12:00"]);
     assert_eq!(later.code, 0, "{later:?}");
+    assert!(!later.stdout.contains("altpapier"), "{later:?}");
     assert_eq!(sent_for(&fake, "altpapier"), 0);
     site.assert_files_leak_free();
 }
@@ -177,6 +180,89 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     );
     assert_eq!(
         site.index_events(&key("biotonne-nord")),
+        ["started", "completed"]
+    );
+    site.assert_files_leak_free();
+}
+
+/// Started means finished: with a daily limit the rest of a notice goes out on the next days,
+/// also once the notice is older than `max_age`; only a notice that never started is given up,
+/// and that is reported with its count, an annotation and a failed run — once.
+#[test]
+fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_reported() {
+    let fake = Fake::healthy();
+    let mut settings = Settings::new(&fake.api_url());
+    settings.daily_limit = Some(50);
+    let site = Site::new(settings, actives(170));
+    site.notice(
+        "2026-11-28-laubsammlung",
+        &notice("Laubsammlung", "2026-11-28 09:00", ""),
+    );
+    site.notice(
+        "2026-11-24-altpapier",
+        &notice("Altpapier", "2026-11-24 09:00", ""),
+    );
+    let in_ci = |c: &mut std::process::Command| {
+        c.env("GITHUB_ACTIONS", "true");
+    };
+    let args = |now: &'static str| ["broadcast", "--no-link-check", "--now", now];
+
+    let first = site.run_env(&args("2026-11-28 10:00"), in_ci);
+    assert_eq!(first.code, 2, "{first:?}");
+    assert!(
+        first.stdout.contains("sent 50, skipped 0, deferred by daily limit 120\n"),
+        "{first:?}"
+    );
+    assert!(
+        first.stdout.contains("left out (older than max_age) 170"),
+        "{first:?}"
+    );
+    assert!(
+        first.stdout.contains(
+            "::error title=Broadcast::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
+             170 never sent: older than max_age before its sending began\n"
+        ),
+        "{first:?}"
+    );
+    assert!(
+        first.stdout.contains(
+            "::warning title=Broadcast::Laubsammlung (/bekanntmachungen/2026/laubsammlung/#notice): \
+             120 deferred by the daily limit"
+        ),
+        "{first:?}"
+    );
+    assert_eq!(site.index_events(&key("altpapier")), ["stale"]);
+
+    for (now, sent, deferred) in [
+        ("2026-11-29 10:30", 50, 70),
+        ("2026-11-30 11:00", 50, 20),
+    ] {
+        let run = site.run_env(&args(now), in_ci);
+        assert_eq!(run.code, 0, "deferring is not failing: {run:?}");
+        assert!(
+            run.stdout
+                .contains(&format!("sent {sent}, skipped {}, deferred by daily limit {deferred}\n", 170 - sent - deferred)),
+            "{run:?}"
+        );
+        assert!(run.stdout.contains("::warning title=Broadcast::Laubsammlung"), "{run:?}");
+        assert!(!run.stdout.contains("altpapier"), "reported once: {run:?}");
+    }
+    // 1 December 11:30 is past max_age (3 days after 28 November 09:00): the rest still goes out
+    let last = site.run_env(&args("2026-12-01 11:30"), in_ci);
+    assert_eq!(last.code, 0, "{last:?}");
+    assert!(
+        last.stdout.contains("sent 20, skipped 150 — complete"),
+        "{last:?}"
+    );
+    assert!(!last.stdout.contains("::"), "nothing left to annotate: {last:?}");
+    assert_eq!(sent_for(&fake, "laubsammlung"), 170);
+    assert_eq!(sent_for(&fake, "altpapier"), 0);
+    assert!(
+        counts(&site, &fake.messages()).iter().all(|(_, n)| *n == 1),
+        "everyone exactly once"
+    );
+    assert_eq!(
+        site.index_events(&key("laubsammlung")),
         ["started", "completed"]
     );
     site.assert_files_leak_free();
