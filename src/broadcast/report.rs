@@ -48,49 +48,59 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Everything due was sent or deliberately deferred.
+    /// Everything due was sent, deliberately deferred, or left out by `max_age` (annotated).
     pub fn success(&self) -> bool {
         self.stopped.is_none()
             && self
                 .messages
                 .iter()
-                .all(|m| {
-                    m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0 && m.left_out == 0
-                })
+                .all(|m| m.retry_left == 0 && m.uncertain == 0 && m.not_attempted == 0)
     }
 
-    /// GitHub workflow commands (`::error`/`::warning`) for everyone this run did not reach, so
-    /// a run that left people out is never silent in the Actions tab. One line per message.
+    /// GitHub workflow commands for everyone this run did not reach, so a run that left people
+    /// out is never silent in the Actions tab: `::error` for what fails the run (to retry,
+    /// uncertain, not attempted), `::warning` for what the rules decided (deferred by the daily
+    /// limit — the next runs continue — or left out as older than `max_age`, reported once).
     pub fn annotations(&self) -> String {
         let mut out = String::new();
         for m in &self.messages {
-            let mut errors = Vec::new();
-            for (n, what) in [
-                (m.left_out, "never sent: older than max_age before its sending began"),
-                (m.retry_left, "to retry on the next run"),
-                (m.uncertain, "uncertain (resend or accept them)"),
-                (m.not_attempted, "not attempted (run stopped)"),
+            for (command, counts) in [
+                (
+                    "error",
+                    [
+                        (m.retry_left, "to retry on the next run"),
+                        (m.uncertain, "uncertain (resend or accept them)"),
+                        (m.not_attempted, "not attempted (the run stopped)"),
+                    ]
+                    .as_slice(),
+                ),
+                (
+                    "warning",
+                    [
+                        (
+                            m.deferred_by_limit,
+                            "deferred by the daily limit (the next runs send to them)",
+                        ),
+                        (
+                            m.left_out,
+                            "left out for good: older than max_age before its sending began",
+                        ),
+                    ]
+                    .as_slice(),
+                ),
             ] {
-                if n > 0 {
-                    errors.push(format!("{n} {what}"));
+                let parts: Vec<String> = counts
+                    .iter()
+                    .filter(|(n, _)| *n > 0)
+                    .map(|(n, what)| format!("{n} {what}"))
+                    .collect();
+                if !parts.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "::{command} title=Broadcast::{}",
+                        workflow_data(&format!("{} ({}): {}", m.title, m.key, parts.join(", ")))
+                    );
                 }
-            }
-            if !errors.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "::error title=Broadcast::{}",
-                    workflow_data(&format!("{} ({}): {}", m.title, m.key, errors.join(", ")))
-                );
-            }
-            if m.deferred_by_limit > 0 {
-                let _ = writeln!(
-                    out,
-                    "::warning title=Broadcast::{}",
-                    workflow_data(&format!(
-                        "{} ({}): {} deferred by the daily limit; the next runs send to them",
-                        m.title, m.key, m.deferred_by_limit
-                    ))
-                );
             }
         }
         if let Some(why) = &self.stopped {
