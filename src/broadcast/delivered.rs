@@ -60,9 +60,8 @@ struct Last {
 impl Last {
     fn of(line: &DeliveryLine) -> Last {
         let standing = match (line.state, line.class) {
-            (DeliveryState::Sent, _) | (DeliveryState::Failed, Some(FailureClass::Permanent)) => {
-                Standing::Final
-            }
+            (DeliveryState::Sent | DeliveryState::Accepted, _)
+            | (DeliveryState::Failed, Some(FailureClass::Permanent)) => Standing::Final,
             (DeliveryState::Sending | DeliveryState::Uncertain, _) => Standing::Uncertain,
             (DeliveryState::Failed, _) => Standing::Open,
         };

@@ -7,7 +7,8 @@
 //!   done, so a town's decades of history never slow a run down.
 //! - `deliveries/<message-key>~<channel>.jsonl`: one line per attempt step for one message on one
 //!   channel: `sending` (written before the request), then `sent` (with the message id), `failed`
-//!   (with code and class) or `uncertain` (the request may have reached the API, no answer came).
+//!   (with code and class) or `uncertain` (the request may have reached the API, no answer came);
+//!   `accepted` when `--accept-uncertain` took an uncertain one as delivered without resending.
 //!
 //! Lines reference subscribers only by their random id, never by address. Each line is written
 //! with a single `write` call, so a killed process leaves whole lines; a torn last line (power
@@ -34,6 +35,9 @@ pub enum DeliveryState {
     Failed,
     /// The request went out but no answer came (timeout, reset): maybe delivered.
     Uncertain,
+    /// An uncertain delivery taken as delivered by `--accept-uncertain`, without proof; nothing
+    /// was sent again. Final like `sent`, but reports can tell the two apart.
+    Accepted,
 }
 
 /// How a failure is to be treated by the next run.
@@ -92,7 +96,7 @@ impl DeliveryLog {
     /// Sent, or failed for good: never to be tried again for this message.
     pub fn is_final(&self, sub: &str) -> bool {
         self.last.get(sub).is_some_and(|l| {
-            l.state == DeliveryState::Sent
+            matches!(l.state, DeliveryState::Sent | DeliveryState::Accepted)
                 || (l.state == DeliveryState::Failed && l.class == Some(FailureClass::Permanent))
         })
     }

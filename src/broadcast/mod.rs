@@ -1,5 +1,6 @@
 //! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
 
+pub mod accept;
 pub mod audience;
 pub mod channels;
 pub mod delivered;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::broadcast::accept::accept_uncertain;
 pub use crate::broadcast::audience::SubscriberSource;
 use crate::broadcast::channels::deliverer::Deliverer;
 use crate::broadcast::channels::outbox::Outbox;
@@ -33,6 +34,8 @@ pub struct BroadcastOptions {
     pub channel: Option<String>,
     pub mark_sent: bool,
     pub resend_uncertain: bool,
+    /// Record uncertain deliveries as `accepted` (delivered without proof) before sending.
+    pub accept_uncertain: bool,
     pub link_check: bool,
 }
 
@@ -118,6 +121,24 @@ pub fn broadcast(
         staleness: deliverer.is_real(),
     };
     let planned = plan(config, notices, &journal, channel, opts.now, guards);
+    if opts.accept_uncertain {
+        let accepted = accept_uncertain(&journal, &planned, channel, opts.now)?;
+        journal.sync()?;
+        let total: usize = accepted.iter().map(|a| a.count).sum();
+        report.notes.push(format!(
+            "--accept-uncertain: {total} uncertain deliveries recorded as delivered (`accepted` \
+             in the journal {}/); nothing was sent to them",
+            journal_path
+                .strip_prefix(&config.root)
+                .unwrap_or(&journal_path)
+                .display()
+        ));
+        report.notes.extend(
+            accepted
+                .iter()
+                .map(|a| format!("    {}: {} accepted", a.key, a.count)),
+        );
+    }
 
     let stale = planned.iter().any(|p| p.decision == Decision::Stale);
     if !stale && planned.iter().all(|p| p.decision != Decision::Due) {

@@ -28,6 +28,10 @@ pub struct Args {
     /// Resend to recipients whose earlier delivery has an unknown outcome (may duplicate).
     #[arg(long)]
     pub resend_uncertain: bool,
+    /// Record deliveries with an unknown outcome as delivered (`accepted`, without proof) and
+    /// send nothing to them; then send the rest as usual.
+    #[arg(long, conflicts_with_all = ["resend_uncertain", "dry_run", "mark_sent"])]
+    pub accept_uncertain: bool,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
@@ -46,6 +50,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         channel: args.channel,
         mark_sent: args.mark_sent,
         resend_uncertain: args.resend_uncertain,
+        accept_uncertain: args.accept_uncertain,
         link_check: !args.no_link_check,
     };
     let report = broadcast(&config, &content.notices, &opts)?;
