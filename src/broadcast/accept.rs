@@ -6,11 +6,9 @@
 //! this records an `accepted` line for each — final like `sent`, honest about the missing proof —
 //! and sends nothing to them. The run then goes on as usual for everyone else.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 
-use crate::broadcast::journal::{DeliveryLine, DeliveryState, Journal};
+use crate::broadcast::journal::{DeliveryLine, DeliveryLog, DeliveryState, Journal};
 use crate::broadcast::plan::PlannedMessage;
 
 /// How many uncertain deliveries one message had taken as delivered.
@@ -31,14 +29,15 @@ pub fn accept_uncertain(
 ) -> std::io::Result<Vec<Accepted>> {
     let mut out = Vec::new();
     for p in planned {
-        let mut last: HashMap<String, DeliveryLine> = HashMap::new();
+        let mut log = DeliveryLog::default();
         for key in p.message.keys() {
-            last.extend(journal.deliveries(key, channel)?.last);
+            log.last.extend(journal.deliveries(key, channel)?.last);
         }
-        let mut uncertain: Vec<(String, Option<u32>)> = last
-            .into_values()
-            .filter(|l| matches!(l.state, DeliveryState::Sending | DeliveryState::Uncertain))
-            .map(|l| (l.sub, l.attempt))
+        let mut uncertain: Vec<(String, Option<u32>)> = log
+            .last
+            .iter()
+            .filter(|(sub, _)| log.is_uncertain(sub))
+            .map(|(sub, l)| (sub.clone(), l.attempt))
             .collect();
         if uncertain.is_empty() {
             continue;

@@ -83,9 +83,11 @@ pub fn plan(
             .filter_map(|k| journal.started_at(k, channel))
             .min()
             .unwrap_or(Timestamp::MIN);
-        out.extend(messages.filter(|u| {
-            u.due_from <= now && u.due_from > started && !complete(u) && !given_up(u)
-        }));
+        out.extend(
+            messages.filter(|u| {
+                u.due_from <= now && u.due_from > started && !complete(u) && !given_up(u)
+            }),
+        );
     }
     out.sort_by(|a, b| {
         b.urgent
@@ -96,7 +98,11 @@ pub fn plan(
     out.into_iter()
         .map(|message| {
             // Started means finished: `max_age` only keeps a message from starting.
-            let started = || message.keys().any(|k| journal.started_at(k, channel).is_some());
+            let started = || {
+                message
+                    .keys()
+                    .any(|k| journal.started_at(k, channel).is_some())
+            };
             let stale = guards.staleness
                 && now.duration_since(message.due_from) > config.broadcast.max_age
                 && !started();
@@ -296,14 +302,7 @@ mod tests {
             ]
         );
         // started on another channel does not count here
-        let other = plan(
-            &config(),
-            &n,
-            &j,
-            "sms",
-            ts("2026-11-28T10:00:00Z"),
-            ALL,
-        );
+        let other = plan(&config(), &n, &j, "sms", ts("2026-11-28T10:00:00Z"), ALL);
         assert!(other.iter().all(|p| p.decision == Decision::Stale));
         j.record_index(
             dropped_key,

@@ -199,9 +199,9 @@ fn mark_sent_journals(
     let outbox = || ("outbox", Outbox::for_site(config).journal_dir());
     Ok(match requested {
         Some("whatsapp") if whatsapp => vec![real()],
-        Some("whatsapp") => bail!(
-            "--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section"
-        ),
+        Some("whatsapp") => {
+            bail!("--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section")
+        }
         Some("outbox") => vec![outbox()],
         Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
         None if whatsapp => vec![real()],

@@ -210,7 +210,9 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     let first = site.run_env(&args("2026-11-28 10:00"), in_ci);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(
-        first.stdout.contains("sent 50, skipped 0, deferred by daily limit 120\n"),
+        first
+            .stdout
+            .contains("sent 50, skipped 0, deferred by daily limit 120\n"),
         "{first:?}"
     );
     assert!(
@@ -233,18 +235,21 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     );
     assert_eq!(site.index_events(&key("altpapier")), ["stale"]);
 
-    for (now, sent, deferred) in [
-        ("2026-11-29 10:30", 50, 70),
-        ("2026-11-30 11:00", 50, 20),
-    ] {
+    for (now, sent, deferred) in [("2026-11-29 10:30", 50, 70), ("2026-11-30 11:00", 50, 20)] {
         let run = site.run_env(&args(now), in_ci);
         assert_eq!(run.code, 0, "deferring is not failing: {run:?}");
         assert!(
-            run.stdout
-                .contains(&format!("sent {sent}, skipped {}, deferred by daily limit {deferred}\n", 170 - sent - deferred)),
+            run.stdout.contains(&format!(
+                "sent {sent}, skipped {}, deferred by daily limit {deferred}\n",
+                170 - sent - deferred
+            )),
             "{run:?}"
         );
-        assert!(run.stdout.contains("::warning title=Broadcast::Laubsammlung"), "{run:?}");
+        assert!(
+            run.stdout
+                .contains("::warning title=Broadcast::Laubsammlung"),
+            "{run:?}"
+        );
         assert!(!run.stdout.contains("altpapier"), "reported once: {run:?}");
     }
     // 1 December 11:30 is past max_age (3 days after 28 November 09:00): the rest still goes out
@@ -254,7 +259,10 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
         last.stdout.contains("sent 20, skipped 150 — complete"),
         "{last:?}"
     );
-    assert!(!last.stdout.contains("::"), "nothing left to annotate: {last:?}");
+    assert!(
+        !last.stdout.contains("::"),
+        "nothing left to annotate: {last:?}"
+    );
     assert_eq!(sent_for(&fake, "laubsammlung"), 170);
     assert_eq!(sent_for(&fake, "altpapier"), 0);
     assert!(
@@ -332,7 +340,8 @@ fn mark_sent_records_everything_due_without_sending() {
     let run = site.run_env(
         &["broadcast", "--mark-sent", "--now", "2026-11-28 10:00"],
         |c| {
-            c.env_remove("WHATSAPP_TOKEN").env_remove("AUSHANG_IDENTITY");
+            c.env_remove("WHATSAPP_TOKEN")
+                .env_remove("AUSHANG_IDENTITY");
         },
     );
     assert_eq!(run.code, 0, "{run:?}");
@@ -372,7 +381,13 @@ fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel
         "2026-11-28-neu",
         &notice("Neue Meldung", "2026-11-28 09:00", ""),
     );
-    let run = site.broadcast(&["--mark-sent", "--channel", "outbox", "--now", "2026-11-28 10:00"]);
+    let run = site.broadcast(&[
+        "--mark-sent",
+        "--channel",
+        "outbox",
+        "--now",
+        "2026-11-28 10:00",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.starts_with(
