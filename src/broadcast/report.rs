@@ -221,3 +221,60 @@ fn workflow_data(s: &str) -> String {
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_name_every_count_left_and_stay_one_line_each() {
+        let report = RunReport {
+            notes: vec!["--mark-sent wrote the journal x/".into()],
+            messages: vec![
+                MessageReport {
+                    key: "/a/#notice".into(),
+                    title: "Straße 100% gesperrt\nab Montag".into(),
+                    sent: 50,
+                    deferred_by_limit: 120,
+                    uncertain: 2,
+                    ..Default::default()
+                },
+                MessageReport {
+                    key: "/b/#notice".into(),
+                    title: "Alt".into(),
+                    left_out: 7,
+                    ..Default::default()
+                },
+                MessageReport {
+                    key: "/c/#notice".into(),
+                    title: "Fertig".into(),
+                    sent: 3,
+                    complete: true,
+                    ..Default::default()
+                },
+            ],
+            stopped: None,
+            warnings: vec![],
+        };
+        assert_eq!(
+            report.annotations(),
+            "::error title=Broadcast::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 2 uncertain \
+             (resend or accept them)\n\
+             ::warning title=Broadcast::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 120 \
+             deferred by the daily limit (the next runs send to them)\n\
+             ::warning title=Broadcast::Alt (/b/#notice): 7 left out for good: older than max_age \
+             before its sending began\n"
+        );
+        assert!(!report.success(), "uncertain deliveries fail the run");
+        assert!(
+            report
+                .to_text()
+                .starts_with("--mark-sent wrote the journal x/\n")
+        );
+        let md = report.to_markdown();
+        assert!(
+            md.contains("| 2 | 120 |\n") && md.contains("| 0 | 7 |\n"),
+            "{md}"
+        );
+    }
+}

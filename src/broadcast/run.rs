@@ -109,7 +109,10 @@ pub fn broadcast(
     }
     let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
     let mut report = RunReport::default();
-    report.warnings.extend(fallback);
+    // First, not last: whoever reads the run must know at once which channel it used.
+    report
+        .notes
+        .extend(fallback.map(|why| format!("warning: {why}")));
     let channel = deliverer.channel_name();
     let journal_path = match &deliverer {
         Deliverer::Outbox { outbox, .. } => outbox.journal_dir(),
