@@ -2,8 +2,8 @@
 //!
 //! Layout (under `subscribers/journal/` for real channels, `outbox/journal/` for the outbox):
 //! - `index.jsonl`: one line per message and channel when a broadcast starts, completes, is
-//!   marked as sent without sending (`--mark-sent`), or is given up as older than `max_age`
-//!   before it started (`stale`). Planning reads only this file to know what is
+//!   marked as sent without sending (`--mark-sent`), or is given up: older than `max_age`
+//!   before it started (`stale`), or its notice expired before the sending finished (`expired`). Planning reads only this file to know what is
 //!   done, so a town's decades of history never slow a run down.
 //! - `deliveries/<message-key>~<channel>.jsonl`: one line per attempt step for one message on one
 //!   channel: `sending` (written before the request), then `sent` (with the message id), `failed`
@@ -76,6 +76,8 @@ pub enum IndexEvent {
     Marked,
     /// Never to be sent: it was older than `max_age` before its sending began (reported once).
     Stale,
+    /// Not to be finished: the notice expired while its sending was under way (reported once).
+    Expired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,11 +142,14 @@ impl Journal {
         })
     }
 
-    /// Whether `msg` was given up on `channel` as too old before its sending began.
-    pub fn is_stale(&self, msg: &str, channel: &str) -> bool {
-        self.index()
-            .iter()
-            .any(|l| l.msg == msg && l.ch == channel && l.event == IndexEvent::Stale)
+    /// Whether `msg` was given up on `channel`: too old before its sending began, or its notice
+    /// expired before the sending finished.
+    pub fn is_given_up(&self, msg: &str, channel: &str) -> bool {
+        self.index().iter().any(|l| {
+            l.msg == msg
+                && l.ch == channel
+                && matches!(l.event, IndexEvent::Stale | IndexEvent::Expired)
+        })
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, Vec<IndexLine>> {

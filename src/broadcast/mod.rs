@@ -5,6 +5,7 @@ pub mod audience;
 pub mod channels;
 pub mod delivered;
 pub mod errors;
+pub mod given_up;
 pub mod journal;
 pub mod lock;
 pub mod message;

@@ -22,6 +22,9 @@ pub enum Decision {
     /// Published longer ago than `max_age` and never started: reported (and journaled as
     /// `stale`), never sent. A message whose sending began is finished however old it gets.
     Stale,
+    /// The notice expired while its sending was under way (daily limit, a stopped run): the rest
+    /// of its audience is reported (and the message journaled as `expired`), never sent.
+    Expired,
 }
 
 impl Decision {
@@ -30,6 +33,7 @@ impl Decision {
             Decision::Due => "due",
             Decision::QuietHours => "deferred (quiet hours)",
             Decision::Stale => "not sent (older than max_age)",
+            Decision::Expired => "not finished (the notice expired)",
         }
     }
 }
@@ -63,9 +67,27 @@ pub fn plan(
             .quiet_hours
             .is_some_and(|q| q.contains(now.to_zoned_datetime(config.timezone.clone()).time()));
     let complete = |m: &Message| m.keys().any(|k| journal.is_complete(k, channel));
-    let given_up = |m: &Message| m.keys().any(|k| journal.is_stale(k, channel));
+    let given_up = |m: &Message| m.keys().any(|k| journal.is_given_up(k, channel));
+    let started = |m: &Message| m.keys().any(|k| journal.started_at(k, channel).is_some());
     let mut out = Vec::new();
-    for notice in notices.iter().filter(|n| n.broadcast && n.is_current(now)) {
+    // Expired notices are never sent; one whose sending began is planned once more, to be
+    // reported with whoever it did not reach (real channels only).
+    let mut expired = std::collections::HashSet::new();
+    for notice in notices
+        .iter()
+        .filter(|n| n.broadcast && n.is_published(now))
+    {
+        if notice.is_expired(now) {
+            if guards.staleness {
+                for m in messages_of(notice, config) {
+                    if started(&m) && !complete(&m) && !given_up(&m) {
+                        expired.insert(m.key.clone());
+                        out.push(m);
+                    }
+                }
+            }
+            continue;
+        }
         let mut messages = messages_of(notice, config).into_iter();
         let first = messages
             .next()
@@ -98,15 +120,12 @@ pub fn plan(
     out.into_iter()
         .map(|message| {
             // Started means finished: `max_age` only keeps a message from starting.
-            let started = || {
-                message
-                    .keys()
-                    .any(|k| journal.started_at(k, channel).is_some())
-            };
             let stale = guards.staleness
                 && now.duration_since(message.due_from) > config.broadcast.max_age
-                && !started();
-            let decision = if stale {
+                && !started(&message);
+            let decision = if expired.contains(&message.key) {
+                Decision::Expired
+            } else if stale {
                 Decision::Stale
             } else if quiet && !message.urgent {
                 Decision::QuietHours

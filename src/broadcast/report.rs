@@ -25,7 +25,8 @@ pub struct MessageReport {
     pub deferred_by_limit: usize,
     /// Not tried because the run stopped.
     pub not_attempted: usize,
-    /// Never to be sent: the message was older than `max_age` before its sending began.
+    /// Never to be sent: the message was older than `max_age` before its sending began, or its
+    /// notice expired before the sending finished (`status` says which).
     pub left_out: usize,
     pub complete: bool,
 }
@@ -48,7 +49,8 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Everything due was sent, deliberately deferred, or left out by `max_age` (annotated).
+    /// Everything due was sent, deliberately deferred, or given up by the rules (`max_age`,
+    /// `expires`; annotated).
     pub fn success(&self) -> bool {
         self.stopped.is_none()
             && self
@@ -60,7 +62,7 @@ impl RunReport {
     /// GitHub workflow commands for everyone this run did not reach, so a run that left people
     /// out is never silent in the Actions tab: `::error` for what fails the run (to retry,
     /// uncertain, not attempted), `::warning` for what the rules decided (deferred by the daily
-    /// limit — the next runs continue — or left out as older than `max_age`, reported once).
+    /// limit — the next runs continue — or left out as older than `max_age` or expired, reported once).
     pub fn annotations(&self) -> String {
         let mut out = String::new();
         for m in &self.messages {
@@ -68,9 +70,9 @@ impl RunReport {
                 (
                     "error",
                     [
-                        (m.retry_left, "to retry on the next run"),
-                        (m.uncertain, "uncertain (resend or accept them)"),
-                        (m.not_attempted, "not attempted (the run stopped)"),
+                        (m.retry_left, "to retry on the next run".to_string()),
+                        (m.uncertain, "uncertain (resend or accept them)".into()),
+                        (m.not_attempted, "not attempted (the run stopped)".into()),
                     ]
                     .as_slice(),
                 ),
@@ -79,12 +81,9 @@ impl RunReport {
                     [
                         (
                             m.deferred_by_limit,
-                            "deferred by the daily limit (the next runs send to them)",
+                            "deferred by the daily limit (the next runs send to them)".into(),
                         ),
-                        (
-                            m.left_out,
-                            "left out for good: older than max_age before its sending began",
-                        ),
+                        (m.left_out, format!("left out for good: {}", m.status)),
                     ]
                     .as_slice(),
                 ),
@@ -143,7 +142,7 @@ impl RunReport {
                 ("uncertain", m.uncertain),
                 ("deferred by daily limit", m.deferred_by_limit),
                 ("not attempted", m.not_attempted),
-                ("left out (older than max_age)", m.left_out),
+                ("left out for good", m.left_out),
             ] {
                 if n > 0 {
                     let _ = write!(out, ", {label} {n}");
@@ -242,6 +241,7 @@ mod tests {
                 MessageReport {
                     key: "/b/#notice".into(),
                     title: "Alt".into(),
+                    status: "not sent (older than max_age)".into(),
                     left_out: 7,
                     ..Default::default()
                 },
@@ -262,8 +262,8 @@ mod tests {
              (resend or accept them)\n\
              ::warning title=Broadcast::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 120 \
              deferred by the daily limit (the next runs send to them)\n\
-             ::warning title=Broadcast::Alt (/b/#notice): 7 left out for good: older than max_age \
-             before its sending began\n"
+             ::warning title=Broadcast::Alt (/b/#notice): 7 left out for good: not sent (older \
+             than max_age)\n"
         );
         assert!(!report.success(), "uncertain deliveries fail the run");
         assert!(

@@ -14,6 +14,7 @@ pub use crate::broadcast::audience::SubscriberSource;
 use crate::broadcast::channels::deliverer::Deliverer;
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::WhatsAppClient;
+use crate::broadcast::given_up::give_up;
 use crate::broadcast::journal::{IdSet, IndexEvent, Journal, journal_dir};
 use crate::broadcast::lock::SiteLock;
 use crate::broadcast::message::Message;
@@ -143,29 +144,37 @@ pub fn broadcast(
         );
     }
 
-    let stale = planned.iter().any(|p| p.decision == Decision::Stale);
-    if !stale && planned.iter().all(|p| p.decision != Decision::Due) {
+    let giving_up = planned
+        .iter()
+        .any(|p| matches!(p.decision, Decision::Stale | Decision::Expired));
+    if !giving_up && planned.iter().all(|p| p.decision != Decision::Due) {
         report
             .messages
             .extend(planned.iter().map(|p| not_sent(p, channel, 0)));
         return Ok(report);
     }
-    // Opened for a stale message too: the report says how many people it leaves out.
+    // Opened for a stale or expired message too: the report says how many people it leaves out.
     let mut source = SubscriberSource::open(config, deliverer.is_real())?;
     let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
     let recipient_counts = source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
         .context("the subscriber list cannot be used; nothing was sent")?;
     // Given up once, reported once: the journal keeps later runs from planning it again.
-    for p in planned.iter().filter(|p| p.decision == Decision::Stale) {
-        journal.record_index(&p.message.key, channel, IndexEvent::Stale, opts.now)?;
-    }
+    let deliverer = Arc::new(deliverer);
+    let left_out = give_up(
+        &journal,
+        &source,
+        &planned,
+        &recipient_counts,
+        &deliverer,
+        opts.now,
+    )?;
     if planned.iter().all(|p| p.decision != Decision::Due) {
         report.messages.extend(
             planned
                 .iter()
-                .zip(&recipient_counts)
-                .map(|(p, &count)| not_sent(p, channel, count)),
+                .zip(&left_out)
+                .map(|(p, &n)| not_sent(p, channel, n)),
         );
         journal.sync()?;
         return Ok(report);
@@ -181,6 +190,7 @@ pub fn broadcast(
         Audience {
             source,
             counts: recipient_counts,
+            left_out,
         },
         opts,
         &mut report,
@@ -259,15 +269,17 @@ fn mark_sent(
     Ok(report)
 }
 
-/// The checked list and, per planned message (same order), how many subscribers want it.
+/// The checked list and, per planned message (same order), how many subscribers want it and
+/// how many a given-up (stale, expired) message leaves out.
 struct Audience {
     source: SubscriberSource,
     counts: Vec<usize>,
+    left_out: Vec<usize>,
 }
 
 async fn send_all(
     config: &Config,
-    deliverer: Deliverer,
+    deliverer: Arc<Deliverer>,
     journal: Arc<Journal>,
     planned: Vec<PlannedMessage>,
     audience: Audience,
@@ -275,7 +287,7 @@ async fn send_all(
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
     let channel = deliverer.channel_name();
-    let (mps, concurrency, daily_limit) = match &deliverer {
+    let (mps, concurrency, daily_limit) = match &*deliverer {
         Deliverer::WhatsApp { config: w, .. } => {
             (w.messages_per_second, w.concurrency, w.daily_limit)
         }
@@ -285,10 +297,10 @@ async fn send_all(
         .iter()
         .any(|p| p.message.is_update() && p.decision == Decision::Due);
     // Template states and unreachable subscribers recorded by `aushang inbox pull` (inbox owns these).
-    if let Deliverer::WhatsApp { .. } = &deliverer {
+    if let Deliverer::WhatsApp { .. } = &*deliverer {
         if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
             report.stopped = Some(why);
-            held_back(&planned, &audience.counts, &deliverer, report);
+            held_back(&planned, &audience, &deliverer, report);
             return Ok(());
         }
         report
@@ -299,7 +311,7 @@ async fn send_all(
     }
     if let Deliverer::WhatsApp {
         client, config: w, ..
-    } = &deliverer
+    } = &*deliverer
         && let Some(waba) = &w.waba_id
     {
         let mut names = vec![w.template.name.clone()];
@@ -313,7 +325,7 @@ async fn send_all(
                         "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
                         w.template.language, info.status
                     ));
-                    held_back(&planned, &audience.counts, &deliverer, report);
+                    held_back(&planned, &audience, &deliverer, report);
                     return Ok(());
                 }
                 Ok(info) if info.is_marketing() => report.warnings.push(format!(
@@ -323,7 +335,7 @@ async fn send_all(
                 Ok(_) => {}
                 Err(e) => {
                     report.stopped = Some(format!("cannot check template `{name}`: {e}"));
-                    held_back(&planned, &audience.counts, &deliverer, report);
+                    held_back(&planned, &audience, &deliverer, report);
                     return Ok(());
                 }
             }
@@ -340,7 +352,7 @@ async fn send_all(
         None => IdSet::default(),
     };
     let sender = Sender {
-        deliverer: Arc::new(deliverer),
+        deliverer,
         journal,
         limiter: Arc::new(RateLimiter::new(mps)),
         concurrency,
@@ -352,9 +364,13 @@ async fn send_all(
         progress: progress_bar(),
     };
     let ticker = tokio::spawn(progress_lines(sender.progress.clone()));
-    for (p, expected) in planned.into_iter().zip(audience.counts.iter().copied()) {
+    for ((p, expected), left_out) in planned
+        .into_iter()
+        .zip(audience.counts.iter().copied())
+        .zip(audience.left_out.iter().copied())
+    {
         if p.decision != Decision::Due {
-            report.messages.push(not_sent(&p, channel, expected));
+            report.messages.push(not_sent(&p, channel, left_out));
             continue;
         }
         let mut entry = MessageReport {
@@ -409,7 +425,7 @@ async fn send_all(
 }
 
 /// Whether `s` is to get `message` on this run's channel (status, channel, topics).
-fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Message) -> bool {
+pub(crate) fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Message) -> bool {
     deliverer.serves(s)
         && s.status == Status::Active
         && s.wants(s.channel, message.category.as_deref())
@@ -419,12 +435,12 @@ fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Message) -> boo
 /// summary lists what was held back instead of claiming there was nothing to send.
 fn held_back(
     planned: &[PlannedMessage],
-    counts: &[usize],
+    audience: &Audience,
     deliverer: &Deliverer,
     report: &mut RunReport,
 ) {
-    for (p, &count) in planned.iter().zip(counts) {
-        let mut entry = not_sent(p, deliverer.channel_name(), count);
+    for ((p, &count), &left_out) in planned.iter().zip(&audience.counts).zip(&audience.left_out) {
+        let mut entry = not_sent(p, deliverer.channel_name(), left_out);
         if p.decision == Decision::Due {
             entry.status = "not sent (run stopped before sending)".into();
             entry.not_attempted = count;
@@ -433,19 +449,15 @@ fn held_back(
     }
 }
 
-/// The entry of a message this run does not send; `recipients` is how many want it, which a
-/// stale message leaves out for good.
-fn not_sent(p: &PlannedMessage, channel: &str, recipients: usize) -> MessageReport {
+/// The entry of a message this run does not send; `left_out`: whom a given-up (stale,
+/// expired) message leaves out for good.
+fn not_sent(p: &PlannedMessage, channel: &str, left_out: usize) -> MessageReport {
     MessageReport {
         key: p.message.key.clone(),
         title: p.message.title.clone(),
         channel: channel.into(),
         status: p.decision.label().into(),
-        left_out: if p.decision == Decision::Stale {
-            recipients
-        } else {
-            0
-        },
+        left_out,
         ..Default::default()
     }
 }
@@ -587,6 +599,7 @@ fn german_decision(d: Decision, urgent: bool) -> &'static str {
         (Decision::Due, false) => "fällig",
         (Decision::QuietHours, _) => "wartet auf das Ende der Ruhezeit",
         (Decision::Stale, _) => "wird nicht gesendet (älter als max_age)",
+        (Decision::Expired, _) => "abgelaufen: wird nicht weiter gesendet",
     }
 }
 

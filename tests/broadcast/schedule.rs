@@ -121,7 +121,7 @@ fn a_notice_older_than_max_age_is_reported_and_not_sent() {
     assert!(
         run.stdout.contains(
             "[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
-             Altpapier\n    sent 0, skipped 0, left out (older than max_age) 2\n"
+             Altpapier\n    sent 0, skipped 0, left out for good 2\n"
         ),
         "{run:?}"
     );
@@ -215,14 +215,11 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
             .contains("sent 50, skipped 0, deferred by daily limit 120\n"),
         "{first:?}"
     );
-    assert!(
-        first.stdout.contains("left out (older than max_age) 170"),
-        "{first:?}"
-    );
+    assert!(first.stdout.contains("left out for good 170"), "{first:?}");
     assert!(
         first.stdout.contains(
             "::warning title=Broadcast::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
-             170 left out for good: older than max_age before its sending began\n"
+             170 left out for good: not sent (older than max_age)\n"
         ),
         "{first:?}"
     );
@@ -272,6 +269,65 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     assert_eq!(
         site.index_events(&key("laubsammlung")),
         ["started", "completed"]
+    );
+    site.assert_files_leak_free();
+}
+
+/// A notice that expires while the daily limit still holds part of its audience back is not sent
+/// on after it expired, and whoever it did not reach is reported — once, with the count.
+#[test]
+fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
+    let fake = Fake::healthy();
+    let mut settings = Settings::new(&fake.api_url());
+    settings.daily_limit = Some(2);
+    let site = Site::new(settings, actives(5));
+    site.notice(
+        "2026-11-28-wasserzaehler",
+        &notice(
+            "Wasserzähler",
+            "2026-11-28 09:00",
+            "expires: 2026-11-29 12:00",
+        ),
+    );
+    let first = site.broadcast(&["--now", "2026-11-28 10:00"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first
+            .stdout
+            .contains("sent 2, skipped 0, deferred by daily limit 3"),
+        "{first:?}"
+    );
+    let expired = site.run_env(
+        &["broadcast", "--no-link-check", "--now", "2026-11-29 13:00"],
+        |c| {
+            c.env("GITHUB_ACTIONS", "true");
+        },
+    );
+    assert_eq!(expired.code, 0, "{expired:?}");
+    assert!(
+        expired.stdout.contains(
+            "[not finished (the notice expired)] /bekanntmachungen/2026/wasserzaehler/#notice\n    \
+             Wasserzähler\n    sent 0, skipped 0, left out for good 3\n"
+        ),
+        "{expired:?}"
+    );
+    assert!(
+        expired.stdout.contains(
+            "::warning title=Broadcast::Wasserzähler (/bekanntmachungen/2026/wasserzaehler/#notice): \
+             3 left out for good: not finished (the notice expired)\n"
+        ),
+        "{expired:?}"
+    );
+    assert_eq!(fake.messages().len(), 2, "nothing sent after it expired");
+    assert_eq!(
+        site.index_events(&key("wasserzaehler")),
+        ["started", "expired"]
+    );
+    let later = site.broadcast(&["--now", "2026-11-29 14:00"]);
+    assert_eq!(later.code, 0, "{later:?}");
+    assert!(
+        later.stdout.contains("Nothing to send"),
+        "reported once: {later:?}"
     );
     site.assert_files_leak_free();
 }
