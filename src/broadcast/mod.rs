@@ -8,6 +8,7 @@ pub mod errors;
 pub mod given_up;
 pub mod journal;
 pub mod lock;
+pub mod mark_sent;
 pub mod message;
 pub mod plan;
 pub mod ratelimit;
