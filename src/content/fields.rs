@@ -21,6 +21,9 @@ pub fn one_line(
 ) -> Option<String> {
     let text = value.value.trim();
     let before = problems.len();
+    if !no_control(src, field, value, problems) {
+        return None;
+    }
     if text.is_empty() {
         problems.push(src.error_at(value, format!("`{field}` ist leer")));
         return None;
@@ -57,6 +60,34 @@ pub fn one_line(
         );
     }
     (problems.len() == before).then(|| text.to_string())
+}
+
+/// Refuses a front-matter value with a control character (NUL, ESC, …; tab and line breaks are
+/// left to the field's own checks): it would make `atom.xml` invalid XML and could rewrite a
+/// terminal that prints it. YAML escapes such as `"\e"` count too,
+/// as the check runs on the parsed value. Returns whether the value is free of them.
+pub fn no_control(
+    src: &SourceFile,
+    field: &str,
+    value: &Spanned<String>,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let Some((_, c)) = crate::text::find_control(&value.value) else {
+        return true;
+    };
+    problems.push(
+        src.error_at(
+            value,
+            format!(
+                "`{field}` enthält ein unsichtbares Steuerzeichen ({})",
+                crate::text::describe_control(c)
+            ),
+        )
+        .with_hint(
+            "solche Zeichen entstehen beim Kopieren aus anderen Programmen; tippen Sie den Wert neu ein",
+        ),
+    );
+    false
 }
 
 /// A site path such as `/alt/wasser/`: absolute, no host, no query, no `..`; normalised to end in `/`.

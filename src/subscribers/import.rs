@@ -373,6 +373,13 @@ fn parse_row<'a>(
             None
         }
     };
+    for f in [Field::Name, Field::FirstName, Field::LastName] {
+        if let Some((v, col)) = get(f)
+            && let Err(why) = super::record::check_name(v)
+        {
+            problems.push(problem(line, Some(col), why));
+        }
+    }
     let name = match (
         get(Field::Name),
         get(Field::FirstName),
@@ -584,6 +591,20 @@ mod tests {
                 assert!(!shown.contains(digits), "{shown}");
             }
         }
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        let csv = "vorname;nachname;handy\n\
+                   \"Erika\nstatus: active\";Beispiel;0171 3920001\n\
+                   Max;\u{1b}]0;x\u{7};0171 3920002\n";
+        let p = parse(csv.as_bytes(), &opts());
+        assert!(p.rows.is_empty());
+        let shown: Vec<String> = p.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].starts_with("line 2, column `vorname`: the name contains a control character (U+000A (LF))"), "{shown:?}");
+        assert!(shown[1].starts_with("line 4, column `nachname`"), "{shown:?}");
+        assert!(shown[1].contains("U+001B (ESC)"), "{shown:?}");
     }
 
     #[test]
