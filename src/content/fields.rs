@@ -143,6 +143,15 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
         ));
     }
     let full = root.join("static").join(rel_path);
+    if let Some(link) = symlink_below(&root.join("static"), rel_path) {
+        return Err((
+            format!(
+                "`static/{}` ist ein symbolischer Link; die Website veröffentlicht nur echte Dateien",
+                link.display()
+            ),
+            "legen Sie die Datei selbst unter static/ ab (ein Link würde zu einem toten Link auf der Seite, und Links aus dem Repository hinaus werden nie veröffentlicht)".into(),
+        ));
+    }
     if full.is_file() {
         return Ok(format!("/{rel}"));
     }
@@ -168,6 +177,24 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
         _ => "legen Sie die Datei unter static/ ab".into(),
     };
     Err((format!("die Datei `static/{rel}` gibt es nicht"), hint))
+}
+
+/// The first of `rel`'s folders or the file itself (below `base`) that is a symbolic link.
+///
+/// Links are refused rather than followed: the build copies `static/` without following links
+/// (a link would be a dead link on the site), and following them would let a pull request
+/// publish any file of the machine that builds (`static/x.pdf -> ~/.ssh/id_ed25519`).
+fn symlink_below(base: &Path, rel: &Path) -> Option<std::path::PathBuf> {
+    let mut path = base.to_path_buf();
+    let mut shown = std::path::PathBuf::new();
+    for part in rel.components() {
+        path.push(part);
+        shown.push(part);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(shown);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

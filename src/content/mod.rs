@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod notice;
 pub mod notice_loader;
 pub mod page_loader;
+pub mod reserved;
 pub mod slug;
 pub mod source;
 pub mod template;

@@ -379,6 +379,13 @@ fn validate(
     for a in raw.aliases.iter().flatten() {
         match site_path(&a.value) {
             Ok(p) => {
+                if let Some((msg, hint)) = super::reserved::alias_clash(&config.root, &p) {
+                    problems.push(
+                        src.error_at(a, format!("`aliases`: {msg}"))
+                            .with_hint(hint),
+                    );
+                    continue;
+                }
                 aliases.push(p);
                 let (line, column) = src.position(a).unwrap_or((1, 1));
                 aliases_at.push(Anchor { line, column });
