@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use aushang::content::body_limits::body_problem;
+use aushang::content::body_limits::{MAX_NESTING, body_problem};
 use aushang::content::markdown::{markdown_options, render_markdown};
 
 fn ms(d: Duration) -> String {
@@ -58,8 +58,47 @@ fn main() {
         ("`[^` footnotes", repeat("[^a]: [^a]", size, "\n")),
         ("`|` table cells", format!("|a|\n|-|\n{}", repeat("|", size, "\n"))),
         ("ordinary text", repeat("Ein ganz normaler Satz. ", size, "\n")),
+        // The worst that is accepted: the deepest allowed nesting, over and over.
+        (
+            "max `>` per line, repeated",
+            repeat(&format!("{} x\n", ">".repeat(MAX_NESTING)), size, ""),
+        ),
+        (
+            "max `>` then none, repeated",
+            repeat(&format!("{} x\n\ny\n\n", ">".repeat(MAX_NESTING)), size, ""),
+        ),
+        (
+            "max `- ` per line, repeated",
+            repeat(&format!("{}x\n", "- ".repeat(MAX_NESTING)), size, ""),
+        ),
+        (
+            "max `1. ` per line,repeated",
+            repeat(&format!("{}x\n", "1. ".repeat(MAX_NESTING)), size, ""),
+        ),
+        (
+            "max `<div>` opened+closed",
+            repeat(
+                &format!("{}x{}\n", "<div>".repeat(MAX_NESTING), "</div>".repeat(MAX_NESTING)),
+                size,
+                "",
+            ),
+        ),
+        (
+            "max `<b>`, never closed",
+            repeat(&format!("a{}x\n\n", "<b>".repeat(MAX_NESTING)), size, ""),
+        ),
+        (
+            "max emphasis, repeated",
+            repeat(
+                &format!("{}x{}\n\n", "*a ".repeat(MAX_NESTING - 1), " b*".repeat(MAX_NESTING - 1)),
+                size,
+                "",
+            ),
+        ),
     ];
-    println!("hostile notice bodies of {kb} KiB (one body each; times of a release build):");
+    println!(
+        "hostile notice bodies of {kb} KiB (one body each; release build; max = {MAX_NESTING} levels):"
+    );
     for (name, body) in cases {
         let t = Instant::now();
         let refused = body_problem(&body);
@@ -70,7 +109,7 @@ fn main() {
             while !body.is_char_boundary(end) {
                 end -= 1;
             }
-            body[..end].to_string()
+            format!("{} x\n", &body[..end])
         } else {
             body
         };
