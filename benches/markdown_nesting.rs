@@ -56,8 +56,14 @@ fn main() {
         ("`<b>` inline HTML", repeat("a<b>", size, "x\n")),
         ("`<table>` raw HTML", repeat("<table><tr><td>", size, "x\n")),
         ("`[^` footnotes", repeat("[^a]: [^a]", size, "\n")),
-        ("`|` table cells", format!("|a|\n|-|\n{}", repeat("|", size, "\n"))),
-        ("ordinary text", repeat("Ein ganz normaler Satz. ", size, "\n")),
+        (
+            "`|` table cells",
+            format!("|a|\n|-|\n{}", repeat("|", size, "\n")),
+        ),
+        (
+            "ordinary text",
+            repeat("Ein ganz normaler Satz. ", size, "\n"),
+        ),
         // The worst that is accepted: the deepest allowed nesting, over and over.
         (
             "max `>` per line, repeated",
@@ -78,7 +84,11 @@ fn main() {
         (
             "max `<div>` opened+closed",
             repeat(
-                &format!("{}x{}\n", "<div>".repeat(MAX_NESTING), "</div>".repeat(MAX_NESTING)),
+                &format!(
+                    "{}x{}\n",
+                    "<div>".repeat(MAX_NESTING),
+                    "</div>".repeat(MAX_NESTING)
+                ),
                 size,
                 "",
             ),
@@ -90,7 +100,11 @@ fn main() {
         (
             "max emphasis, repeated",
             repeat(
-                &format!("{}x{}\n\n", "*a ".repeat(MAX_NESTING - 1), " b*".repeat(MAX_NESTING - 1)),
+                &format!(
+                    "{}x{}\n\n",
+                    "*a ".repeat(MAX_NESTING - 1),
+                    " b*".repeat(MAX_NESTING - 1)
+                ),
                 size,
                 "",
             ),

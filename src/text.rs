@@ -28,9 +28,9 @@ pub fn find_control_in_line(s: &str) -> Option<(usize, char)> {
 /// How a control character is named in a message: `U+001B (ESC)`.
 pub fn describe_control(c: char) -> String {
     const C0: [&str; 32] = [
-        "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "TAB", "LF", "VT", "FF", "CR",
-        "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB",
-        "ESC", "FS", "GS", "RS", "US",
+        "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "TAB", "LF", "VT", "FF",
+        "CR", "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM",
+        "SUB", "ESC", "FS", "GS", "RS", "US",
     ];
     let code = c as u32;
     match code {
@@ -120,7 +120,9 @@ pub fn xml_safe(bytes: Vec<u8>) -> Vec<u8> {
     let bad_at = |b: &[u8], i: usize| -> usize {
         match b[i] {
             0..=8 | 11 | 12 | 14..=31 => 1,
-            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(&(0xBE | 0xBF))) => 3,
+            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(&(0xBE | 0xBF))) => {
+                3
+            }
             _ => 0,
         }
     };
@@ -154,7 +156,10 @@ mod tests {
         assert_eq!(find_control("a\u{1b}[31m"), Some((1, '\u{1b}')));
         assert_eq!(find_control("\u{0}"), Some((0, '\u{0}')));
         assert_eq!(find_control("ü\u{9b}"), Some((2, '\u{9b}')));
-        assert_eq!(find_control_in_line("Erika\nstatus: active"), Some((5, '\n')));
+        assert_eq!(
+            find_control_in_line("Erika\nstatus: active"),
+            Some((5, '\n'))
+        );
         assert_eq!(find_control_in_line("Jürgen Müller"), None);
         assert_eq!(describe_control('\u{1b}'), "U+001B (ESC)");
         assert_eq!(describe_control('\u{0}'), "U+0000 (NUL)");

@@ -88,7 +88,12 @@ fn error_at<'a>(problems: &'a [Problem], file: &Path, line: usize, needle: &str)
         .find(|p| {
             p.is_error() && p.file == file && p.line == Some(line) && p.message.contains(needle)
         })
-        .unwrap_or_else(|| panic!("no error `{needle}` at {}:{line} in {problems:#?}", file.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no error `{needle}` at {}:{line} in {problems:#?}",
+                file.display()
+            )
+        })
 }
 
 // ---- item 8: nesting ---------------------------------------------------------------------------
@@ -98,7 +103,10 @@ fn check_refuses_a_body_of_100000_block_quotes_at_its_line() {
     let site = Site::new();
     let file = site.notice(
         "tief.md",
-        &notice("", &format!("Einleitung.\n\n{} Zitat\n", ">".repeat(100_000))),
+        &notice(
+            "",
+            &format!("Einleitung.\n\n{} Zitat\n", ">".repeat(100_000)),
+        ),
     );
     let (ok, out) = site.check();
     assert!(!ok, "{out}");
@@ -187,7 +195,10 @@ fn a_control_character_in_the_body_is_refused_and_check_prints_no_raw_escape() {
     let site = Site::new();
     let file = site.notice(
         "koerper.md",
-        &notice("category: \"x\\e[2J\"\n", "Text\n\nmit \u{1b}]0;Titel\u{7} Steuerzeichen\n"),
+        &notice(
+            "category: \"x\\e[2J\"\n",
+            "Text\n\nmit \u{1b}]0;Titel\u{7} Steuerzeichen\n",
+        ),
     );
     let (_, problems) = site.load();
     error_at(&problems, &file, 9, "U+001B (ESC)");
@@ -248,7 +259,11 @@ fn a_sign_up_name_with_control_characters_is_refused() {
         decide(&form("Erika Beispiel"), &config, &key, now),
         Decision::Accept(_)
     ));
-    for name in ["Erika\nstatus: active", "\u{1b}]0;x\u{7}Erika", "Erika\u{0}"] {
+    for name in [
+        "Erika\nstatus: active",
+        "\u{1b}]0;x\u{7}Erika",
+        "Erika\u{0}",
+    ] {
         match decide(&form(name), &config, &key, now) {
             Decision::Invalid(why) => assert!(why.join(" ").contains("Steuerzeichen"), "{why:?}"),
             other => panic!("{name:?}: {other:?}"),
@@ -278,7 +293,12 @@ fn a_symlinked_attachment_is_refused_at_its_line() {
     let (content, problems) = site.load();
     assert!(content.notices.is_empty());
     error_at(&problems, &file, 6, "symbolischer Link");
-    error_at(&problems, &file, 8, "`static/etc` ist ein symbolischer Link");
+    error_at(
+        &problems,
+        &file,
+        8,
+        "`static/etc` ist ein symbolischer Link",
+    );
 }
 
 #[test]
@@ -294,7 +314,10 @@ fn an_alias_on_a_generated_file_is_refused_by_check_at_its_line() {
     let (ok, out) = site.check();
     assert!(!ok, "{out}");
     for line in [6, 7, 8] {
-        assert!(out.contains(&format!("{}:{line}:", file.display())), "{out}");
+        assert!(
+            out.contains(&format!("{}:{line}:", file.display())),
+            "{out}"
+        );
     }
     assert!(!out.contains(&format!("{}:9:", file.display())), "{out}");
 }

@@ -115,7 +115,9 @@ fn deep_block_markers(body: &str) -> Option<(usize, &'static str)> {
             }
             let marker_end = match b.get(i) {
                 Some(b'>') => Some((i + 1, "Zitate (`>`)")),
-                Some(b'-' | b'+' | b'*') if b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace()) => {
+                Some(b'-' | b'+' | b'*')
+                    if b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace()) =>
+                {
                     Some((i + 1, "Listen"))
                 }
                 Some(b'0'..=b'9') => {
@@ -185,9 +187,7 @@ fn nests(tag: &Tag) -> Option<&'static str> {
     match tag {
         Tag::BlockQuote(_) => Some("Zitate (`>`)"),
         Tag::List(_) => Some("Listen"),
-        Tag::Emphasis | Tag::Strong | Tag::Strikethrough => {
-            Some("Hervorhebungen (`*`, `_`, `~~`)")
-        }
+        Tag::Emphasis | Tag::Strong | Tag::Strikethrough => Some("Hervorhebungen (`*`, `_`, `~~`)"),
         Tag::Link { .. } | Tag::Image { .. } => Some("Links und Bilder"),
         Tag::FootnoteDefinition(_) => Some("Fußnoten"),
         _ => None,
@@ -274,8 +274,15 @@ mod tests {
                     *kursiv **fett [Link](/a/)***\n\n<div><p><b>HTML</b><br></p></div>\n\n\
                     | a | b |\n|---|---|\n| 1 | 2 |\n\n1. 2026\n2. 2027\n\n- - ein Strich\n";
         assert_eq!(body_problem(body), None);
-        assert_eq!(body_problem(&format!("{}x\n", ">".repeat(MAX_NESTING))), None);
-        assert_eq!(body_problem(&format!("{}\n", "- ".repeat(100))), None, "a rule");
+        assert_eq!(
+            body_problem(&format!("{}x\n", ">".repeat(MAX_NESTING))),
+            None
+        );
+        assert_eq!(
+            body_problem(&format!("{}\n", "- ".repeat(100))),
+            None,
+            "a rule"
+        );
         assert_eq!(body_problem(&"<p>Absatz\n".repeat(100)), None);
     }
 
@@ -310,7 +317,11 @@ mod tests {
         let emphasis = format!("{}x{}\n", "*a ".repeat(40), " b*".repeat(40));
         assert!(deep(&emphasis).is_some(), "nested emphasis");
         let links = format!("{}x{}\n", "[".repeat(40), "](/a/)".repeat(40));
-        assert_eq!(body_problem(&links).map(|_| ()), None, "brackets alone nest no links");
+        assert_eq!(
+            body_problem(&links).map(|_| ()),
+            None,
+            "brackets alone nest no links"
+        );
         let images = format!("{}x{}\n", "![".repeat(40), "](/a.png)".repeat(40));
         assert!(deep(&images).is_some(), "nested image descriptions");
         assert_eq!(

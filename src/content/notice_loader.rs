@@ -8,9 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::fields::{no_control, one_line, site_path, static_file};
 use super::source::SourceFile;
-use super::{
-    Attachment, Image, Notice, Update, body_limits, markdown, parse_time, slug, time,
-};
+use super::{Attachment, Image, Notice, Update, body_limits, markdown, parse_time, slug, time};
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
@@ -380,10 +378,7 @@ fn validate(
         match site_path(&a.value) {
             Ok(p) => {
                 if let Some((msg, hint)) = super::reserved::alias_clash(&config.root, &p) {
-                    problems.push(
-                        src.error_at(a, format!("`aliases`: {msg}"))
-                            .with_hint(hint),
-                    );
+                    problems.push(src.error_at(a, format!("`aliases`: {msg}")).with_hint(hint));
                     continue;
                 }
                 aliases.push(p);

@@ -30,7 +30,9 @@ pub fn alias_clash(root: &Path, path: &str) -> Option<(String, String)> {
         || (first.starts_with("style.") && first.ends_with(".css"))
     {
         return Some((
-            format!("die Adresse {path} gehört der Website selbst (Startseite, Feeds, Archiv, Kategorien)"),
+            format!(
+                "die Adresse {path} gehört der Website selbst (Startseite, Feeds, Archiv, Kategorien)"
+            ),
             format!(
                 "ein Alias ist eine alte Adresse dieser Bekanntmachung; Adressen, die mit {} beginnen, erzeugt aushang selbst",
                 GENERATED_ROOTS
@@ -49,7 +51,10 @@ pub fn alias_clash(root: &Path, path: &str) -> Option<(String, String)> {
             return Some((
                 format!(
                     "die Adresse {path} braucht einen Ordner, wo die Datei `static/{}` liegt",
-                    prefix.strip_prefix(&static_dir).unwrap_or(&prefix).display()
+                    prefix
+                        .strip_prefix(&static_dir)
+                        .unwrap_or(&prefix)
+                        .display()
                 ),
                 "wählen Sie eine andere Adresse für den Alias".into(),
             ));
@@ -88,7 +93,12 @@ mod tests {
         ] {
             assert!(alias_clash(root.path(), taken).is_some(), "{taken}");
         }
-        for free in ["/wasser/", "/bekanntmachungen/2025/wasser/", "/dokumente/", "/atom/"] {
+        for free in [
+            "/wasser/",
+            "/bekanntmachungen/2025/wasser/",
+            "/dokumente/",
+            "/atom/",
+        ] {
             assert_eq!(alias_clash(root.path(), free), None, "{free}");
         }
     }

@@ -103,7 +103,9 @@ pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp
         }
     }
     if crate::subscribers::check_name(&form.name).is_err() {
-        problems.push("Der Name enthält unzulässige Steuerzeichen. Bitte tippen Sie ihn neu ein.".into());
+        problems.push(
+            "Der Name enthält unzulässige Steuerzeichen. Bitte tippen Sie ihn neu ein.".into(),
+        );
     }
     if !form.consent {
         problems.push(

@@ -408,10 +408,7 @@ fn parse_row<'a>(
                 problems.push(problem(
                     line,
                     Some(col),
-                    format!(
-                        "unknown topic (known: {})",
-                        opts.known_topics.join(", ")
-                    ),
+                    format!("unknown topic (known: {})", opts.known_topics.join(", ")),
                 ));
             } else if !topics.contains(&t) {
                 topics.push(t);
@@ -602,8 +599,16 @@ mod tests {
         assert!(p.rows.is_empty());
         let shown: Vec<String> = p.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(shown.len(), 2, "{shown:?}");
-        assert!(shown[0].starts_with("line 2, column `vorname`: the name contains a control character (U+000A (LF))"), "{shown:?}");
-        assert!(shown[1].starts_with("line 4, column `nachname`"), "{shown:?}");
+        assert!(
+            shown[0].starts_with(
+                "line 2, column `vorname`: the name contains a control character (U+000A (LF))"
+            ),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("line 4, column `nachname`"),
+            "{shown:?}"
+        );
         assert!(shown[1].contains("U+001B (ESC)"), "{shown:?}");
     }
 

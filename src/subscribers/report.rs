@@ -6,8 +6,8 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::list::Counts;
-use crate::text::for_terminal;
 use super::record::{Status, Subscriber};
+use crate::text::for_terminal;
 
 /// The `list` table; addresses masked and names left out unless `reveal`.
 pub fn table(rows: &[&Subscriber], reveal: bool) -> String {
@@ -185,10 +185,14 @@ mod tests {
         for out in [record(&s), table(&[&s], true)] {
             assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
             assert!(
-                out.lines().all(|l| !l.starts_with("status:          unsubscribed")),
+                out.lines()
+                    .all(|l| !l.starts_with("status:          unsubscribed")),
                 "{out}"
             );
-            assert!(out.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2KErika\\u{a}status:"), "{out}");
+            assert!(
+                out.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2KErika\\u{a}status:"),
+                "{out}"
+            );
         }
         assert_eq!(record(&s).lines().count(), 13);
         assert_eq!(table(&[&s], true).lines().count(), 2);
