@@ -196,6 +196,18 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_from_files_never_reach_the_terminal_or_the_ci_log() {
+        let p = Problem::error("content/a.md", "unbekannte Kategorie `x\u{1b}[2J`")
+            .at("category: x\u{1b}[2J\n", 1, 11)
+            .with_hint("meinten Sie `\u{1b}]0;y\u{7}`?");
+        for format in [Format::Human, Format::Github] {
+            let text = render(std::slice::from_ref(&p), format);
+            assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+            assert!(text.contains("x\\u{1b}[2J"), "{text}");
+        }
+    }
+
+    #[test]
     fn github_rendering_escapes_newlines_and_property_separators() {
         let p = Problem::error("content/a,b.md", "bad\nthing").at("x\n", 1, 3);
         let text = render(&[p], Format::Github);
