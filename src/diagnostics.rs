@@ -202,7 +202,10 @@ mod tests {
             .with_hint("meinten Sie `\u{1b}]0;y\u{7}`?");
         for format in [Format::Human, Format::Github] {
             let text = render(std::slice::from_ref(&p), format);
-            assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text:?}"
+            );
             assert!(text.contains("x\\u{1b}[2J"), "{text}");
         }
     }

@@ -299,6 +299,21 @@ fn a_symlinked_attachment_is_refused_at_its_line() {
         8,
         "`static/etc` ist ein symbolischer Link",
     );
+
+    // A link in the text to the same file would be just as dead: `check` reports it.
+    std::fs::remove_file(site.root().join(&file)).unwrap();
+    let file = site.notice(
+        "link.md",
+        &notice(
+            "",
+            "[Plan](/dokumente/link.pdf) und [echt](/dokumente/plan.pdf)\n",
+        ),
+    );
+    let (ok, out) = site.check();
+    assert!(!ok, "{out}");
+    assert!(out.contains(&format!("{}:6:", file.display())), "{out}");
+    assert!(out.contains("/dokumente/link.pdf"), "{out}");
+    assert_eq!(out.matches("führt ins Leere").count(), 1, "{out}");
 }
 
 #[test]

@@ -184,7 +184,7 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
 /// Links are refused rather than followed: the build copies `static/` without following links
 /// (a link would be a dead link on the site), and following them would let a pull request
 /// publish any file of the machine that builds (`static/x.pdf -> ~/.ssh/id_ed25519`).
-fn symlink_below(base: &Path, rel: &Path) -> Option<std::path::PathBuf> {
+pub(crate) fn symlink_below(base: &Path, rel: &Path) -> Option<std::path::PathBuf> {
     let mut path = base.to_path_buf();
     let mut shown = std::path::PathBuf::new();
     for part in rel.components() {
