@@ -228,6 +228,10 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         }
         topics.push(t);
     }
+    if let Some(name) = &args.name {
+        aushang::subscribers::check_name(name.trim())
+            .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    }
     let consent_at = match &args.consent_at {
         Some(raw) => import::parse_time(raw, &config.timezone)
             .map_err(|m| anyhow::anyhow!("--consent-at: {m}"))?,
