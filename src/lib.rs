@@ -14,3 +14,4 @@ pub mod inbox;
 pub mod serve;
 pub mod site;
 pub mod subscribers;
+pub mod town;

@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a new town site in a new folder (asks on a terminal what no flag gave).
+    Init(cmd::init::Args),
     /// Render the notice website into public/.
     Build(cmd::build::Args),
     /// Check configuration, notices, pages and templates without writing anything.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let root = cli.root;
     let result = match cli.command {
+        Command::Init(args) => cmd::init::run(&root, args),
         Command::Build(args) => cmd::build::run(&root, args),
         Command::Check(args) => cmd::check::run(&root, args),
         Command::Serve(args) => cmd::serve::run(&root, args),

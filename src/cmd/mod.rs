@@ -4,6 +4,7 @@ pub mod broadcast;
 pub mod build;
 pub mod check;
 pub mod inbox;
+pub mod init;
 pub mod new;
 pub mod publish;
 pub mod serve;
