@@ -176,6 +176,10 @@ impl Town {
              release_url={}\n",
             self.version, self.release_url
         );
+        // scripts/install-aushang --cargo-fallback builds this repository's tag v<version>.
+        if let Some((home, _)) = self.release_url.split_once("/releases/") {
+            text.push_str(&format!("cargo_git={home}\n"));
+        }
         for target in RELEASE_TARGETS {
             match self.sums.iter().find(|(t, _)| t == target) {
                 Some((_, sum)) => text.push_str(&format!("sha256-{target}={sum}\n")),
@@ -374,6 +378,10 @@ mod tests {
         );
         assert!(
             pin.contains("sha256-x86_64-unknown-linux-musl=[[AUSFÜLLEN:"),
+            "{pin}"
+        );
+        assert!(
+            pin.contains("cargo_git=https://github.com/aushang/aushang\n"),
             "{pin}"
         );
         assert!(parse_sums("zz  aushang-0.2.0-x.tar.gz", "0.2.0").is_err());
