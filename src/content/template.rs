@@ -182,15 +182,10 @@ mod tests {
             "{}",
             new.text
         );
-        let src = SourceFile::parse(new.file.clone(), new.text).unwrap();
-        let mut problems = Vec::new();
-        let Outcome::Loaded(n) = notice_from_source(&c, src, false, &mut problems) else {
-            panic!("{problems:?}");
-        };
-        assert_eq!(n.notice.title, title);
-        assert_eq!(n.notice.category.as_deref(), Some("verkehr"));
-        assert_eq!(n.notice.date, now);
         // The placeholders are refused until replaced: summary and body, both errors.
+        let src = SourceFile::parse(new.file.clone(), new.text.clone()).unwrap();
+        let mut problems = Vec::new();
+        notice_from_source(&c, src, false, &mut problems);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems.iter().all(Problem::is_error), "{problems:?}");
         assert!(problems[0].message.contains("wiederholt nur den Titel"));
@@ -200,6 +195,20 @@ mod tests {
             .lines()
             .position(|l| l.starts_with(PLACEHOLDER_BODY));
         assert_eq!(problems[1].line, body_line.map(|i| i + 1));
+
+        let filled = new
+            .text
+            .replacen("summary: ", "summary: \"Ab Montag gesperrt.\" # ", 1)
+            .replace(PLACEHOLDER_BODY, "Der Text.");
+        let src = SourceFile::parse(new.file.clone(), filled).unwrap();
+        let mut problems = Vec::new();
+        let Outcome::Loaded(n) = notice_from_source(&c, src, false, &mut problems) else {
+            panic!("{problems:?}");
+        };
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(n.notice.title, title);
+        assert_eq!(n.notice.category.as_deref(), Some("verkehr"));
+        assert_eq!(n.notice.date, now);
     }
 
     #[test]
