@@ -360,3 +360,64 @@ fn init_refuses_a_folder_that_is_not_empty() {
     assert!(text(&out).contains("nicht leer"), "{}", text(&out));
     assert_eq!(walk(tmp.path()).len(), 1, "something was written");
 }
+
+/// On a terminal (here a pseudo-terminal from util-linux `script`), `init` asks for what no flag
+/// gave; an empty answer leaves a blank.
+#[test]
+fn init_asks_on_a_terminal_for_what_no_flag_gave() {
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("util-linux `script` is needed for this test (apt-get install util-linux)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("testdorf");
+    let command = format!(
+        "{} init {} --organisation 'Gemeinde Testdorf'",
+        env!("CARGO_BIN_EXE_aushang"),
+        site.display()
+    );
+    // name, base_url, street, postcode, city, phone, email, responsible, channel
+    let answers = "Gemeinde Testdorf\nhttps://testdorf.example/\n\n\n\n\n\n\n\nn\n";
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("Name der Gemeinde"), "{shown}");
+    assert!(
+        !shown.contains("Herausgeber"),
+        "asked for a flag's value: {shown}"
+    );
+    let config = std::fs::read_to_string(site.join("aushang.yaml")).unwrap();
+    assert!(
+        config.contains("title: \"Gemeinde Testdorf – Bekanntmachungen\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("base_url: \"https://testdorf.example/\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("organisation: \"Gemeinde Testdorf\""),
+        "{config}"
+    );
+    assert!(
+        config.contains(&format!("street: \"{BLANK} Straße")),
+        "{config}"
+    );
+    assert!(
+        !config.contains("Phone number ID"),
+        "answered n to WhatsApp: {config}"
+    );
+}

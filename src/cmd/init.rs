@@ -95,12 +95,15 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
 /// The flags, completed by questions on a terminal.
 fn ask_missing(args: Args, sums: Vec<(String, String)>) -> anyhow::Result<Town> {
     let interactive = !args.no_input && std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!("Eine leere Antwort lässt eine Lücke [[AUSFÜLLEN: …]], die Sie später füllen.");
+    }
     let mut lines = std::io::stdin().lock();
     let mut ask = |given: Option<String>, question: &str| -> anyhow::Result<Option<String>> {
         if given.is_some() || !interactive {
             return Ok(given);
         }
-        eprint!("{question} (leer lassen = später ausfüllen): ");
+        eprint!("{question}: ");
         std::io::stderr().flush()?;
         let mut answer = String::new();
         lines.read_line(&mut answer)?;
@@ -126,8 +129,13 @@ fn ask_missing(args: Args, sums: Vec<(String, String)>) -> anyhow::Result<Town> 
     )?;
     let channel = match args.channel {
         Some(c) => c,
-        None => match ask(None, "Nachrichten per WhatsApp senden? [j/n]")?.as_deref() {
-            Some("n" | "nein" | "N") => Channel::Outbox,
+        None => match ask(
+            None,
+            "Nachrichten per WhatsApp senden? (n = vorerst nur in outbox/) [J/n]",
+        )?
+        .as_deref()
+        {
+            Some("n" | "N" | "nein" | "Nein") => Channel::Outbox,
             _ => Channel::Whatsapp,
         },
     };
