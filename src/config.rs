@@ -31,6 +31,8 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub broadcast: BroadcastConfig,
     pub inbox: Option<InboxConfig>,
+    /// `aushang:` — the aushang versions this site needs, e.g. `>=0.2` (checked by `check`).
+    pub requires_aushang: Option<String>,
 }
 
 impl Config {
@@ -267,6 +269,8 @@ fn yes() -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
+    aushang: Option<String>,
     title: String,
     base_url: String,
     #[serde(default = "default_language")]
@@ -497,6 +501,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             },
         },
         inbox: raw.inbox,
+        requires_aushang: raw.aushang,
     })
 }
 

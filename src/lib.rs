@@ -15,3 +15,4 @@ pub mod serve;
 pub mod site;
 pub mod subscribers;
 pub mod text;
+pub mod town;

@@ -244,7 +244,7 @@ fn validate(
                     ));
                 }
                 if title.as_deref() == Some(text.as_str()) {
-                    problems.push(src.warning_at(s, "`summary` wiederholt nur den Titel").with_hint(
+                    problems.push(src.error_at(s, "`summary` wiederholt nur den Titel").with_hint(
                         "schreiben Sie in ein bis zwei Sätzen, was die Leute wissen müssen (wer, was, wann, wo); das ist der Text der WhatsApp-Nachricht",
                     ));
                 }
@@ -499,6 +499,18 @@ fn validate(
     }
     updates.sort_by_key(|u| u.date);
 
+    // The body `aushang new` writes is a placeholder, never a notice.
+    if let Some(offset) = src.body().find(super::template::PLACEHOLDER_BODY) {
+        let line = src.body_first_line() + src.body()[..offset].matches('\n').count();
+        problems.push(
+            Problem::error(
+                &src.file,
+                "der Text ist noch der Platzhalter von `aushang new`",
+            )
+            .at(&src.text, line, 1)
+            .with_hint("ersetzen Sie ihn durch den ausführlichen Text der Bekanntmachung"),
+        );
+    }
     let (title, date, summary, slug) = (title?, date?, summary?, slug?);
     let year = tz.to_datetime(date).year();
     let body = src.body();
