@@ -10,6 +10,7 @@
 //! Everything is planned first (paths, pagination as index slices, sitemap), then rendered in
 //! parallel with one shared compiled theme; each page's context holds only its own data.
 
+pub mod base_path;
 pub mod dates;
 pub mod output;
 mod plan;
