@@ -233,3 +233,111 @@ fn check_refuses_a_template_link_that_leaves_the_sub_path() {
     assert!(all.contains("https://musterbach.github.io/andere/"), "{all}");
     assert!(all.contains("../../../"), "{all}");
 }
+
+/// `aushang serve` for `site`; stopped (SIGTERM) when dropped.
+struct Preview {
+    child: std::process::Child,
+    /// `http://127.0.0.1:port` without a path.
+    origin: String,
+    /// The address serve printed for the site.
+    site_url: String,
+}
+
+impl Preview {
+    fn start(site: &Path) -> Preview {
+        use std::io::{BufRead, BufReader};
+        use assert_cmd::cargo::CommandCargoExt;
+        let mut child = std::process::Command::cargo_bin("aushang")
+            .unwrap()
+            .arg("--root")
+            .arg(site)
+            .args(["serve", "--port", "0", "--now", "2026-12-01T08:00"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let site_url = loop {
+            let line = lines.next().expect("serve printed its address").unwrap();
+            if let Some(rest) = line.strip_prefix("Vorschau: ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let origin = site_url[..site_url[7..].find('/').unwrap() + 7].to_string();
+        Preview {
+            child,
+            origin,
+            site_url,
+        }
+    }
+}
+
+impl Drop for Preview {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_shows_the_site_below_the_same_sub_path() {
+    let site = example_at(BASE_URL);
+    let preview = Preview::start(site.path());
+    assert_eq!(preview.site_url, format!("{}{PREFIX}", preview.origin));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{}{path}", preview.origin);
+        async move {
+            let res = client.get(&url).send().await.unwrap();
+            let status = res.status().as_u16();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (status, location, res.text().await.unwrap())
+        }
+    };
+
+    let (status, _, front) = get(PREFIX.to_string()).await;
+    assert_eq!(status, 200);
+    let css = front
+        .split(&format!("<link rel=\"stylesheet\" href=\"{PREFIX}"))
+        .nth(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .expect("the style sheet is linked below the prefix");
+    assert!(front.contains(&format!("data-base=\"{PREFIX}\"")), "the reload script knows the prefix");
+    let (status, _, _) = get(format!("{PREFIX}{css}")).await;
+    assert_eq!(status, 200, "the style sheet is served below the prefix");
+    let (status, _, notice) =
+        get(format!("{PREFIX}bekanntmachungen/2026/strassensperrung-hoennestrasse/")).await;
+    assert_eq!(status, 200);
+    assert!(notice.contains("/_vorschau/bekanntmachungen/2026/strassensperrung-hoennestrasse/"));
+
+    // `/` leads to the site; paths outside the prefix are not found, as on the real host.
+    let (status, location, _) = get("/".into()).await;
+    assert_eq!((status, location.as_deref()), (302, Some(PREFIX)));
+    let (status, _, _) = get("/archiv/".into()).await;
+    assert_eq!(status, 404);
+    // A folder without its slash is redirected below the prefix too.
+    let (status, location, _) = get(format!("{PREFIX}archiv")).await;
+    assert!((300..400).contains(&status), "{status}");
+    assert_eq!(location.as_deref(), Some("/bekanntmachungen/archiv/"));
+    // An unknown page below the prefix gets the site's 404 page, styled from any depth.
+    let (status, _, missing) = get(format!("{PREFIX}gibt/es/nicht/")).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains(&format!("href=\"{PREFIX}{css}\"")));
+    // The message preview links to the notice's page below the prefix.
+    let (status, _, message) =
+        get("/_vorschau/bekanntmachungen/2026/strassensperrung-hoennestrasse/".into()).await;
+    assert_eq!(status, 200);
+    assert!(message.contains(
+        "href=\"/bekanntmachungen/bekanntmachungen/2026/strassensperrung-hoennestrasse/\""
+    ));
+}
