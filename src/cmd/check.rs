@@ -71,6 +71,7 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
         site_paths.contains(p)
     }));
     problems.extend(aushang::site::check_templates(&config));
+    problems.extend(aushang::site::statics::check_static(&config));
     problems.sort_by(|a, b| {
         a.file
             .cmp(&b.file)

@@ -96,7 +96,10 @@ fn exists(
     }
     let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     let rel = decoded.trim_start_matches('/');
-    !rel.is_empty() && !rel.split('/').any(|s| s == "..") && root.join("static").join(rel).is_file()
+    !rel.is_empty()
+        && !rel.split('/').any(|s| s == "..")
+        && !crate::site::statics::is_hidden(Path::new(rel))
+        && root.join("static").join(rel).is_file()
 }
 
 fn broken_links(

@@ -16,6 +16,8 @@ pub mod output;
 mod plan;
 mod render;
 mod samples;
+pub mod staging;
+pub mod statics;
 pub mod theme;
 pub mod view;
 
@@ -77,7 +79,22 @@ pub fn build(
     content: &SiteContent,
     opts: &BuildOptions,
 ) -> Result<BuildReport, BuildError> {
-    build_site(config, &content.notices, &content.pages, opts)
+    let theme = Theme::load(config).map_err(BuildError::Problems)?;
+    let input = Input {
+        notices: &content.notices,
+        draft_files: &content.draft_files,
+        pages: &content.pages,
+    };
+    build_into(config, input, opts, theme, Mode::Staged)
+}
+
+/// What a build is made from.
+#[derive(Clone, Copy)]
+struct Input<'a> {
+    notices: &'a [Notice],
+    /// Files of drafts that were not loaded (`SiteContent::draft_files`).
+    draft_files: &'a [String],
+    pages: &'a [Page],
 }
 
 /// [`build`] for notices and pages that did not come from the loader (tests, generators).
@@ -97,10 +114,46 @@ pub fn build_with_theme(
     notices: &[Notice],
     pages: &[Page],
     opts: &BuildOptions,
+    theme: Theme,
+) -> Result<BuildReport, BuildError> {
+    let input = Input {
+        notices,
+        draft_files: &[],
+        pages,
+    };
+    build_into(config, input, opts, theme, Mode::Staged)
+}
+
+/// [`build`] writing straight into the output folder instead of swapping in a staged copy: for
+/// the preview, whose folder is private and whose tabs reload per changed file.
+pub fn build_in_place(
+    config: &Config,
+    content: &SiteContent,
+    opts: &BuildOptions,
+) -> Result<BuildReport, BuildError> {
+    let theme = Theme::load(config).map_err(BuildError::Problems)?;
+    let input = Input {
+        notices: &content.notices,
+        draft_files: &content.draft_files,
+        pages: &content.pages,
+    };
+    build_into(config, input, opts, theme, Mode::InPlace)
+}
+
+fn build_into(
+    config: &Config,
+    input: Input,
+    opts: &BuildOptions,
     mut theme: Theme,
+    mode: Mode,
 ) -> Result<BuildReport, BuildError> {
     let started = std::time::Instant::now();
     let css_path = install_site_view(config, &mut theme);
+    let Input {
+        notices,
+        draft_files,
+        pages,
+    } = input;
     let site = plan::Site::new(config, notices, pages, opts);
     let plan = site.plan();
     tracing::debug!(
@@ -109,20 +162,69 @@ pub fn build_with_theme(
         "site planned"
     );
     let mut problems = plan.problems.clone();
-    let static_files = static_files(config, &plan, &mut problems);
+    let withheld = statics::withheld(
+        notices,
+        draft_files,
+        pages,
+        Some(&theme),
+        opts.now,
+        opts.include_drafts,
+    );
+    let generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
+    let static_files = statics::static_files(config, &generated, &withheld, &mut problems);
     if !problems.is_empty() {
         return Err(BuildError::Problems(problems));
     }
 
-    output::prepare(&opts.out_dir, &config.root)?;
+    // A symlinked output folder (into a web server's folder) stays a symlink: written in place.
+    let stage = match mode {
+        Mode::Staged if !opts.out_dir.is_symlink() => Some(staging::Stage::begin(&opts.out_dir, &config.root)?),
+        Mode::Staged | Mode::InPlace => {
+            output::prepare(&opts.out_dir, &config.root)?;
+            None
+        }
+    };
+    let out_dir = stage.as_ref().map_or(opts.out_dir.as_path(), |s| s.dir());
+    let written = write_output(out_dir, &site, &plan, &theme, &css_path, &static_files);
+    match (written, stage) {
+        (Ok(report), Some(stage)) => {
+            stage.finish()?;
+            Ok(report)
+        }
+        (Err(e), Some(stage)) => {
+            stage.abandon();
+            Err(e)
+        }
+        (written, None) => written,
+    }
+}
+
+/// Whether a build replaces the output folder in one step (see [`staging`]) or writes into it.
+#[derive(Clone, Copy)]
+enum Mode {
+    Staged,
+    InPlace,
+}
+
+/// Writes the planned site into `out_dir` (already prepared), skipping unchanged files and
+/// removing stale ones.
+fn write_output(
+    out_dir: &Path,
+    site: &plan::Site,
+    plan: &plan::Plan,
+    theme: &Theme,
+    css_path: &str,
+    static_files: &[(PathBuf, PathBuf)],
+) -> Result<BuildReport, BuildError> {
+    let started = std::time::Instant::now();
     let mut keep: HashSet<PathBuf> = plan.jobs.iter().map(|j| j.file.clone()).collect();
     keep.extend(static_files.iter().map(|(rel, _)| rel.clone()));
     let css_file = output::file_for_path(&css_path).expect("hash path is safe");
     keep.insert(css_file.clone());
-    let (stale_removed, existing) = output::remove_stale_listing(&opts.out_dir, &keep)?;
+    let (stale_removed, existing) = output::remove_stale_listing(&out_dir, &keep)?;
     // A file that is not there yet is written without looking for an old copy first.
     let write = |rel: &Path, bytes: &[u8]| -> std::io::Result<bool> {
-        let target = opts.out_dir.join(rel);
+        let target = out_dir.join(rel);
         if existing.contains(rel) {
             output::write_if_changed(&target, bytes)
         } else {
@@ -143,7 +245,7 @@ pub fn build_with_theme(
             let bytes = site.render(theme, job, &plan.jobs)?;
             write(&job.file, &bytes).map_err(|e| {
                 Box::new(Problem::error(
-                    opts.out_dir.join(&job.file),
+                    out_dir.join(&job.file),
                     format!("cannot write the page: {e}"),
                 ))
             })
@@ -153,7 +255,7 @@ pub fn build_with_theme(
         .par_iter()
         .map(|(rel, from)| {
             let copied = if existing.contains(rel) {
-                output::copy_if_changed(from, &opts.out_dir.join(rel))
+                output::copy_if_changed(from, &out_dir.join(rel))
             } else {
                 std::fs::read(from).and_then(|bytes| write(rel, &bytes))
             };
@@ -290,58 +392,6 @@ pub fn check_templates(config: &Config) -> Vec<Problem> {
         Err(problems) => problems,
         Ok(mut theme) => samples::render_samples(config, &mut theme),
     }
-}
-
-/// Files under `static/` with their output paths, sorted; collisions with pages are problems.
-fn static_files(
-    config: &Config,
-    plan: &plan::Plan,
-    problems: &mut Vec<Problem>,
-) -> Vec<(PathBuf, PathBuf)> {
-    let dir = config.root.join("static");
-    if !dir.is_dir() {
-        return Vec::new();
-    }
-    let generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Problem::error(
-                    "static",
-                    format!("cannot read the folder: {e}"),
-                ));
-                continue;
-            }
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(&dir)
-            .unwrap_or(entry.path())
-            .to_path_buf();
-        if rel == Path::new(output::MARKER) {
-            continue;
-        }
-        if generated.contains(rel.as_path()) {
-            problems.push(
-                Problem::error(
-                    Path::new("static").join(&rel),
-                    format!(
-                        "static/{} has the same address as a page aushang generates",
-                        rel.display()
-                    ),
-                )
-                .with_hint("rename or move the file"),
-            );
-            continue;
-        }
-        out.push((rel, entry.path().to_path_buf()));
-    }
-    out
 }
 
 /// First 8 hex digits of SHA-256: changes whenever the style sheet does, so browsers never use a

@@ -33,8 +33,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     }
 }
 
-/// Checks that `out` may be (re)written and marks it as aushang's. `root` is the site folder.
-pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
+/// Checks that `out` may be (re)written: not the site itself or inside its sources, and empty,
+/// missing or marked as aushang's. Touches nothing.
+pub fn check(out: &Path, root: &Path) -> Result<(), OutputError> {
     let abs_out = absolute(out);
     let abs_root = absolute(root);
     if abs_root.starts_with(&abs_out) {
@@ -57,17 +58,21 @@ pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
             if !marked && entries.next().is_some() {
                 return Err(OutputError::Foreign(out.to_path_buf()));
             }
+            Ok(())
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(out).map_err(io_err(out))?;
-        }
-        Err(e) => {
-            return Err(OutputError::Io {
-                path: out.to_path_buf(),
-                source: e,
-            });
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(OutputError::Io {
+            path: out.to_path_buf(),
+            source: e,
+        }),
     }
+}
+
+/// Checks that `out` may be (re)written (see [`check`]), creates it and marks it as aushang's.
+/// `root` is the site folder.
+pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
+    check(out, root)?;
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
     let marker = out.join(MARKER);
     write_if_changed(&marker, MARKER_TEXT.as_bytes()).map_err(io_err(&marker))?;
     Ok(())
