@@ -204,7 +204,7 @@ fn a_killed_first_build_leaves_no_partial_public_folder() {
             "--out",
             site.to_str().unwrap(),
             "--notices",
-            "3000",
+            "2000",
         ],
     );
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
