@@ -387,7 +387,9 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
                 "base_url",
                 format!("base_url `{base_url}` has a query or fragment"),
             )
-            .with_hint("the address where the site's front page is, e.g. https://org.github.io/repo/"),
+            .with_hint(
+                "the address where the site's front page is, e.g. https://org.github.io/repo/",
+            ),
         );
     }
     let timezone_name = raw.timezone.unwrap_or_else(|| "Europe/Berlin".into());

@@ -75,7 +75,11 @@ fn draft_file(site: &Path) -> String {
 fn a_scheduled_notices_and_a_drafts_files_are_published_only_with_the_notice() {
     let site = example_copy();
     let root = site.path();
-    for f in ["dokumente/standplan.pdf", "dokumente/gemeinsam.pdf", "bilder/neu.png"] {
+    for f in [
+        "dokumente/standplan.pdf",
+        "dokumente/gemeinsam.pdf",
+        "bilder/neu.png",
+    ] {
         let path = root.join("static").join(f);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, b"%PDF-1.4\n").unwrap();
@@ -101,13 +105,20 @@ fn a_scheduled_notices_and_a_drafts_files_are_published_only_with_the_notice() {
 
     let public = root.join("public");
     build(root, "2026-11-28T12:00", &[]);
-    assert!(!public.join("dokumente/standplan.pdf").exists(), "embargoed");
+    assert!(
+        !public.join("dokumente/standplan.pdf").exists(),
+        "embargoed"
+    );
     assert!(!public.join("bilder/neu.png").exists(), "the draft's image");
     assert!(
         public.join("dokumente/gemeinsam.pdf").is_file(),
         "a public notice uses it too"
     );
-    assert!(public.join("dokumente/2026-12-10-tagesordnung-stadtrat.pdf").is_file());
+    assert!(
+        public
+            .join("dokumente/2026-12-10-tagesordnung-stadtrat.pdf")
+            .is_file()
+    );
 
     // With drafts (a preview) the draft's image is there; once the time has come, the plan too.
     build(root, "2026-12-01T08:00", &["--drafts"]);
@@ -126,7 +137,10 @@ fn hidden_files_under_static_are_never_published_and_check_warns() {
         (".git/config", "[core]"),
         ("bilder/.DS_Store", "x"),
         ("dokumente/.gitkeep", ""),
-        (".well-known/security.txt", "Contact: mailto:rathaus@musterbach.example"),
+        (
+            ".well-known/security.txt",
+            "Contact: mailto:rathaus@musterbach.example",
+        ),
     ] {
         let path = root.join("static").join(f);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -207,7 +221,11 @@ fn a_killed_first_build_leaves_no_partial_public_folder() {
             "2000",
         ],
     );
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let public = site.join("public");
     let stage = site.join(".public.aushang-stage");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aushang"))
@@ -234,7 +252,10 @@ fn a_killed_first_build_leaves_no_partial_public_folder() {
         std::thread::sleep(Duration::from_millis(1));
     };
     assert!(killed, "the build finished before it could be killed");
-    assert!(!public.exists(), "a killed first build left a partial public/");
+    assert!(
+        !public.exists(),
+        "a killed first build left a partial public/"
+    );
 
     // The next build clears what the killed one left and swaps in a complete folder.
     build(&site, "2026-12-01T08:00", &[]);

@@ -106,7 +106,11 @@ fn every_link_of_the_example_site_stays_below_the_sub_path_and_leads_to_a_built_
         String::from_utf8_lossy(&check.stderr)
     );
     let out = aushang(site.path(), &["build", "--now", "2026-12-01T08:00"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let public = site.path().join("public");
     let mut checked = 0;
     let mut problems = Vec::new();
@@ -164,9 +168,14 @@ fn every_link_of_the_example_site_stays_below_the_sub_path_and_leads_to_a_built_
     assert!(not_found.contains(&format!("<link rel=\"stylesheet\" href=\"{PREFIX}style.")));
     assert!(not_found.contains(&format!("href=\"{PREFIX}archiv/\"")));
     let front = read("index.html");
-    assert!(front.contains("href=\"/bekanntmachungen/bekanntmachungen/2026/strassensperrung-hoennestrasse/\""));
+    assert!(front.contains(
+        "href=\"/bekanntmachungen/bekanntmachungen/2026/strassensperrung-hoennestrasse/\""
+    ));
     let council = read("bekanntmachungen/2026/ratssitzung-dezember/index.html");
-    assert!(council.contains("href=\"/bekanntmachungen/dokumente/2026-12-10-tagesordnung-stadtrat.pdf\""));
+    assert!(
+        council
+            .contains("href=\"/bekanntmachungen/dokumente/2026-12-10-tagesordnung-stadtrat.pdf\"")
+    );
     assert!(read("atom.xml").contains(&format!("<id>{BASE_URL}bekanntmachungen/2026/")));
     assert!(read("robots.txt").contains(&format!("Sitemap: {BASE_URL}sitemap.xml")));
     let festival = read("bekanntmachungen/2026/sommerfest-2027-vereine/index.html");
@@ -174,7 +183,10 @@ fn every_link_of_the_example_site_stays_below_the_sub_path_and_leads_to_a_built_
         "<meta property=\"og:image\" content=\"{BASE_URL}bilder/sommerfest-marktplatz.png\">"
     )));
     let signup = read("anmelden/index.html");
-    assert!(signup.contains("<form method=\"post\" action=\"https://"), "the inbox is absolute");
+    assert!(
+        signup.contains("<form method=\"post\" action=\"https://"),
+        "the inbox is absolute"
+    );
 }
 
 #[test]
@@ -230,7 +242,10 @@ fn check_refuses_a_template_link_that_leaves_the_sub_path() {
     );
     assert!(!out.status.success(), "{all}");
     assert!(all.contains("templates/page.html"), "{all}");
-    assert!(all.contains("https://musterbach.github.io/andere/"), "{all}");
+    assert!(
+        all.contains("https://musterbach.github.io/andere/"),
+        "{all}"
+    );
     assert!(all.contains("../../../"), "{all}");
 }
 
@@ -245,8 +260,8 @@ struct Preview {
 
 impl Preview {
     fn start(site: &Path) -> Preview {
-        use std::io::{BufRead, BufReader};
         use assert_cmd::cargo::CommandCargoExt;
+        use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::cargo_bin("aushang")
             .unwrap()
             .arg("--root")
@@ -312,11 +327,16 @@ async fn serve_shows_the_site_below_the_same_sub_path() {
         .nth(1)
         .map(|rest| rest[..rest.find('"').unwrap()].to_string())
         .expect("the style sheet is linked below the prefix");
-    assert!(front.contains(&format!("data-base=\"{PREFIX}\"")), "the reload script knows the prefix");
+    assert!(
+        front.contains(&format!("data-base=\"{PREFIX}\"")),
+        "the reload script knows the prefix"
+    );
     let (status, _, _) = get(format!("{PREFIX}{css}")).await;
     assert_eq!(status, 200, "the style sheet is served below the prefix");
-    let (status, _, notice) =
-        get(format!("{PREFIX}bekanntmachungen/2026/strassensperrung-hoennestrasse/")).await;
+    let (status, _, notice) = get(format!(
+        "{PREFIX}bekanntmachungen/2026/strassensperrung-hoennestrasse/"
+    ))
+    .await;
     assert_eq!(status, 200);
     assert!(notice.contains("/_vorschau/bekanntmachungen/2026/strassensperrung-hoennestrasse/"));
 

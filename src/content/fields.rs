@@ -113,7 +113,9 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
     }
     if crate::site::statics::is_hidden(rel_path) {
         return Err((
-            format!("`{raw}` ist eine versteckte Datei (Name mit Punkt am Anfang) und wird nicht veröffentlicht"),
+            format!(
+                "`{raw}` ist eine versteckte Datei (Name mit Punkt am Anfang) und wird nicht veröffentlicht"
+            ),
             "benennen Sie die Datei oder den Ordner ohne Punkt am Anfang".into(),
         ));
     }

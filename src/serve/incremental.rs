@@ -82,7 +82,7 @@ impl Built {
             .enumerate()
             .map(|(i, sig)| (planned.file(i).0.to_string(), sig))
             .collect();
-        let withheld = withheld_of(&content, theme.as_ref(), &opts);
+        let withheld = withheld_of(content, theme.as_ref(), &opts);
         Some(Built {
             config: config.clone(),
             content: content.clone(),

@@ -283,7 +283,11 @@ fn a_notice_whose_files_become_public_needs_the_full_rebuild() {
     assert_same_as_full_build("scheduled", out.path(), &root);
 
     // Published earlier: its pages alone would leave the attachment a dead link.
-    edit(&scheduled, "publish_at: 2026-12-01 08:00", "publish_at: 2026-11-27 08:00");
+    edit(
+        &scheduled,
+        "publish_at: 2026-12-01 08:00",
+        "publish_at: 2026-11-27 08:00",
+    );
     assert!(ws.partial(std::slice::from_ref(&scheduled)).is_none());
     assert!(ws.rebuild(std::slice::from_ref(&scheduled)).result.is_ok());
     assert!(out.path().join("dokumente/plan.pdf").is_file());

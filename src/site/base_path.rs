@@ -59,22 +59,22 @@ pub fn prefix_html(html: Vec<u8>, base_path: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(html.len() + html.len() / 16);
     let mut rewriter = HtmlRewriter::new(
         Settings::new().append_element_content_handler(element!("*", |el| {
-                for name in URL_ATTRIBUTES {
-                    if let Some(new) = el
-                        .get_attribute(name)
-                        .and_then(|v| prefix_url(&v, base_path))
-                    {
-                        el.set_attribute(name, &new)?;
-                    }
-                }
+            for name in URL_ATTRIBUTES {
                 if let Some(new) = el
-                    .get_attribute("srcset")
-                    .and_then(|v| prefix_srcset(&v, base_path))
+                    .get_attribute(name)
+                    .and_then(|v| prefix_url(&v, base_path))
                 {
-                    el.set_attribute("srcset", &new)?;
+                    el.set_attribute(name, &new)?;
                 }
-                Ok(())
-            })),
+            }
+            if let Some(new) = el
+                .get_attribute("srcset")
+                .and_then(|v| prefix_srcset(&v, base_path))
+            {
+                el.set_attribute("srcset", &new)?;
+            }
+            Ok(())
+        })),
         |chunk: &[u8]| out.extend_from_slice(chunk),
     );
     rewriter
@@ -157,7 +157,8 @@ mod tests {
 <a href="../rel/">rel</a> <img src="/bild.jpg" srcset="/bild.jpg 1x, /bild@2.jpg 2x" alt="/nicht">
 <form action="/suche/"><button formaction="/b/">b</button></form><p>href="/text/"</p>
 <script>var a = '<a href="/im-skript/">';</script></body></html>"##;
-        let out = String::from_utf8(prefix_html(html.as_bytes().to_vec(), "/repo/").unwrap()).unwrap();
+        let out =
+            String::from_utf8(prefix_html(html.as_bytes().to_vec(), "/repo/").unwrap()).unwrap();
         for expected in [
             r#"href="/repo/style.1.css""#,
             r#"href="/repo/""#,
@@ -185,7 +186,11 @@ mod tests {
         let html = br#"<a href="/repo/a/">in</a><a href="../../">up</a><a href="https://org.github.io/other/">other</a>
 <a href="https://x.example/">ext</a><a href="/repo">base without slash</a><img src="../b.png">"#;
         assert_eq!(
-            links_outside(html, "https://org.github.io/repo/impressum/", "https://org.github.io/repo/"),
+            links_outside(
+                html,
+                "https://org.github.io/repo/impressum/",
+                "https://org.github.io/repo/"
+            ),
             ["../../", "https://org.github.io/other/"]
         );
         assert!(links_outside(html, "https://x.example/a/", "https://x.example/").is_empty());

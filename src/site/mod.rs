@@ -178,7 +178,9 @@ fn build_into(
 
     // A symlinked output folder (into a web server's folder) stays a symlink: written in place.
     let stage = match mode {
-        Mode::Staged if !opts.out_dir.is_symlink() => Some(staging::Stage::begin(&opts.out_dir, &config.root)?),
+        Mode::Staged if !opts.out_dir.is_symlink() => {
+            Some(staging::Stage::begin(&opts.out_dir, &config.root)?)
+        }
         Mode::Staged | Mode::InPlace => {
             output::prepare(&opts.out_dir, &config.root)?;
             None
@@ -219,9 +221,9 @@ fn write_output(
     let started = std::time::Instant::now();
     let mut keep: HashSet<PathBuf> = plan.jobs.iter().map(|j| j.file.clone()).collect();
     keep.extend(static_files.iter().map(|(rel, _)| rel.clone()));
-    let css_file = output::file_for_path(&css_path).expect("hash path is safe");
+    let css_file = output::file_for_path(css_path).expect("hash path is safe");
     keep.insert(css_file.clone());
-    let (stale_removed, existing) = output::remove_stale_listing(&out_dir, &keep)?;
+    let (stale_removed, existing) = output::remove_stale_listing(out_dir, &keep)?;
     // A file that is not there yet is written without looking for an old copy first.
     let write = |rel: &Path, bytes: &[u8]| -> std::io::Result<bool> {
         let target = out_dir.join(rel);
@@ -237,7 +239,6 @@ fn write_output(
         "output folder ready"
     );
 
-    let theme = &theme;
     let results: Vec<Result<bool, Box<Problem>>> = plan
         .jobs
         .par_iter()

@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use crate::config::Config;
 use crate::content::{Attachment, Image, Notice, Page, Update};
 use crate::diagnostics::Problem;
-use crate::site::{BuildOptions, base_path};
 use crate::site::plan::Site;
 use crate::site::theme::Theme;
 use crate::site::view;
+use crate::site::{BuildOptions, base_path};
 
 /// Renders every page type of a small sample site with `theme`, for `aushang check`: catches
 /// template errors that only show when rendering (unknown variables, wrong types).

@@ -43,7 +43,10 @@ fn clear_leftover(dir: &Path) -> Result<(), OutputError> {
         Ok(meta) => {
             let ours = meta.is_dir()
                 && (dir.join(output::MARKER).is_file()
-                    || std::fs::read_dir(dir).map_err(io_err(dir))?.next().is_none());
+                    || std::fs::read_dir(dir)
+                        .map_err(io_err(dir))?
+                        .next()
+                        .is_none());
             if !ours {
                 return Err(OutputError::Foreign(dir.to_path_buf()));
             }
@@ -123,8 +126,7 @@ fn link_tree(from: &Path, to: &Path) -> Result<(), OutputError> {
         let target = to.join(rel);
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).map_err(io_err(&target))?;
-        } else if entry.file_type().is_file()
-            && std::fs::hard_link(entry.path(), &target).is_err()
+        } else if entry.file_type().is_file() && std::fs::hard_link(entry.path(), &target).is_err()
         {
             std::fs::copy(entry.path(), &target).map_err(io_err(&target))?;
         }
@@ -144,7 +146,10 @@ mod tests {
         std::fs::write(stage.dir().join("index.html"), "eins").unwrap();
         assert!(!out.exists(), "nothing in public/ before the swap");
         stage.finish().unwrap();
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "eins");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "eins"
+        );
 
         let stage = Stage::begin(&out, site.path()).unwrap();
         assert_eq!(
@@ -153,14 +158,23 @@ mod tests {
             "the stage starts as the current output"
         );
         output::write_if_changed(&stage.dir().join("index.html"), b"zwei").unwrap();
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "eins");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "eins"
+        );
         stage.abandon();
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "eins");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "eins"
+        );
 
         let stage = Stage::begin(&out, site.path()).unwrap();
         output::write_if_changed(&stage.dir().join("index.html"), b"drei").unwrap();
         stage.finish().unwrap();
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "drei");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "drei"
+        );
         let names: Vec<_> = std::fs::read_dir(site.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -159,7 +159,9 @@ pub fn check_static(config: &Config) -> Vec<Problem> {
                     if entry.file_type().is_dir() { "/" } else { "" }
                 ),
             )
-            .with_hint("remove it from static/ (secrets such as .env never belong in the repository)"),
+            .with_hint(
+                "remove it from static/ (secrets such as .env never belong in the repository)",
+            ),
         );
     }
     problems

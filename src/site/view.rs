@@ -313,10 +313,11 @@ impl<'a> FeedEntry<'a> {
         if base_path == "/" {
             html.push_str(&n.body_html);
         } else {
-            let body = crate::site::base_path::prefix_html(n.body_html.clone().into_bytes(), base_path)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .unwrap_or_else(|| n.body_html.clone());
+            let body =
+                crate::site::base_path::prefix_html(n.body_html.clone().into_bytes(), base_path)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_else(|| n.body_html.clone());
             html.push_str(&body);
         }
         FeedEntry {
