@@ -16,16 +16,16 @@ pub mod output;
 mod plan;
 mod render;
 mod samples;
-pub mod staging;
+mod staging;
 pub mod statics;
 pub mod theme;
 pub mod view;
+mod write;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::content::{Notice, Page, SiteContent};
@@ -186,118 +186,36 @@ fn build_into(
             None
         }
     };
-    let out_dir = stage.as_ref().map_or(opts.out_dir.as_path(), |s| s.dir());
-    let written = write_output(out_dir, &site, &plan, &theme, &css_path, &static_files);
+    let dirs = match &stage {
+        Some(stage) => write::Dirs {
+            read: stage.read_dir(),
+            write: stage.dir(),
+        },
+        None => write::Dirs {
+            read: &opts.out_dir,
+            write: &opts.out_dir,
+        },
+    };
+    let written = write::write_output(dirs, &site, &plan, &theme, &css_path, &static_files);
     match (written, stage) {
-        (Ok(report), Some(stage)) => {
-            stage.finish()?;
+        (Ok((report, written)), Some(stage)) => {
+            stage.finish(&written)?;
             Ok(report)
         }
         (Err(e), Some(stage)) => {
             stage.abandon();
             Err(e)
         }
-        (written, None) => written,
+        (written, None) => written.map(|(report, _)| report),
     }
 }
 
-/// Whether a build replaces the output folder in one step (see [`staging`]) or writes into it.
+/// Whether a build changes the output folder only once everything rendered (see [`staging`]) or
+/// writes into it as it goes.
 #[derive(Clone, Copy)]
 enum Mode {
     Staged,
     InPlace,
-}
-
-/// Writes the planned site into `out_dir` (already prepared), skipping unchanged files and
-/// removing stale ones.
-fn write_output(
-    out_dir: &Path,
-    site: &plan::Site,
-    plan: &plan::Plan,
-    theme: &Theme,
-    css_path: &str,
-    static_files: &[(PathBuf, PathBuf)],
-) -> Result<BuildReport, BuildError> {
-    let started = std::time::Instant::now();
-    let mut keep: HashSet<PathBuf> = plan.jobs.iter().map(|j| j.file.clone()).collect();
-    keep.extend(static_files.iter().map(|(rel, _)| rel.clone()));
-    let css_file = output::file_for_path(css_path).expect("hash path is safe");
-    keep.insert(css_file.clone());
-    let (stale_removed, existing) = output::remove_stale_listing(out_dir, &keep)?;
-    // A file that is not there yet is written without looking for an old copy first.
-    let write = |rel: &Path, bytes: &[u8]| -> std::io::Result<bool> {
-        let target = out_dir.join(rel);
-        if existing.contains(rel) {
-            output::write_if_changed(&target, bytes)
-        } else {
-            output::write_new(&target, bytes).map(|()| true)
-        }
-    };
-    tracing::debug!(
-        stale_removed,
-        ms = started.elapsed().as_millis(),
-        "output folder ready"
-    );
-
-    let results: Vec<Result<bool, Box<Problem>>> = plan
-        .jobs
-        .par_iter()
-        .map(|job| {
-            let bytes = site.render(theme, job, &plan.jobs)?;
-            write(&job.file, &bytes).map_err(|e| {
-                Box::new(Problem::error(
-                    out_dir.join(&job.file),
-                    format!("cannot write the page: {e}"),
-                ))
-            })
-        })
-        .collect();
-    let static_results: Vec<Result<bool, Box<Problem>>> = static_files
-        .par_iter()
-        .map(|(rel, from)| {
-            let copied = if existing.contains(rel) {
-                output::copy_if_changed(from, &out_dir.join(rel))
-            } else {
-                std::fs::read(from).and_then(|bytes| write(rel, &bytes))
-            };
-            copied.map_err(|e| {
-                Box::new(Problem::error(
-                    from,
-                    format!("cannot copy to the output: {e}"),
-                ))
-            })
-        })
-        .collect();
-    tracing::debug!(
-        ms = started.elapsed().as_millis(),
-        "pages rendered and static files copied"
-    );
-    let css_changed = write(&css_file, theme.css.as_bytes()).map_err(|source| OutputError::Io {
-        path: css_file.clone(),
-        source,
-    })?;
-
-    let mut files_changed = usize::from(css_changed);
-    let mut problems = Vec::new();
-    for r in results.into_iter().chain(static_results) {
-        match r {
-            Ok(changed) => files_changed += usize::from(changed),
-            Err(p) => problems.push(*p),
-        }
-    }
-    if !problems.is_empty() {
-        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        problems.dedup_by(|a, b| a.file == b.file && a.line == b.line && a.message == b.message);
-        return Err(BuildError::Problems(problems));
-    }
-    Ok(BuildReport {
-        pages_written: plan.jobs.len() + 1,
-        files_changed,
-        notices_published: site.published_count(),
-        notices_current: site.current_count(),
-        static_files: static_files.len(),
-        stale_removed,
-    })
 }
 
 /// Puts the data every page shares into the theme's global context; returns the style sheet's

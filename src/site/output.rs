@@ -168,8 +168,33 @@ pub fn remove_stale_listing(
     out: &Path,
     keep: &HashSet<PathBuf>,
 ) -> Result<(usize, HashSet<PathBuf>), OutputError> {
+    let (stale, existing, mut dirs) = listing(out, keep)?;
+    for rel in &stale {
+        let path = out.join(rel);
+        std::fs::remove_file(&path).map_err(io_err(&path))?;
+    }
+    // Deepest first, so parents become empty before they are looked at.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        let _ = std::fs::remove_dir(&d);
+    }
+    Ok((stale.len(), existing))
+}
+
+/// The files under `out` that are not in `keep` (stale) and those that are (existing), as
+/// relative paths, plus every folder; deletes nothing.
+pub fn stale_listing(
+    out: &Path,
+    keep: &HashSet<PathBuf>,
+) -> Result<(Vec<PathBuf>, HashSet<PathBuf>), OutputError> {
+    listing(out, keep).map(|(stale, existing, _)| (stale, existing))
+}
+
+type Listing = (Vec<PathBuf>, HashSet<PathBuf>, Vec<PathBuf>);
+
+fn listing(out: &Path, keep: &HashSet<PathBuf>) -> Result<Listing, OutputError> {
     let mut existing = HashSet::new();
-    let mut removed = 0;
+    let mut stale = Vec::new();
     let mut dirs = Vec::new();
     for entry in walkdir::WalkDir::new(out).min_depth(1) {
         let entry = entry.map_err(|e| OutputError::Io {
@@ -180,18 +205,24 @@ pub fn remove_stale_listing(
         if entry.file_type().is_dir() {
             dirs.push(entry.path().to_path_buf());
         } else if rel != Path::new(MARKER) && !keep.contains(rel) {
-            std::fs::remove_file(entry.path()).map_err(io_err(entry.path()))?;
-            removed += 1;
+            stale.push(rel.to_path_buf());
         } else {
             existing.insert(rel.to_path_buf());
         }
     }
-    // Deepest first, so parents become empty before they are looked at.
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    for d in dirs {
-        let _ = std::fs::remove_dir(&d);
+    Ok((stale, existing, dirs))
+}
+
+/// Whether the file at `path` holds exactly `bytes`.
+pub fn same_content(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == bytes.len() as u64 => {
+            Ok(std::fs::read(path)? == bytes)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok((removed, existing))
 }
 
 /// The output file for a site path: `/` → `index.html`, `/a/b/` → `a/b/index.html`,
