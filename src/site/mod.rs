@@ -176,9 +176,11 @@ fn build_into(
         return Err(BuildError::Problems(problems));
     }
 
-    // A symlinked output folder (into a web server's folder) stays a symlink: written in place.
+    // A symlinked output folder (into a web server's folder) stays a symlink, and `--out .` has
+    // no name to put a staging folder beside: both are written in place.
+    let stageable = !opts.out_dir.is_symlink() && opts.out_dir.file_name().is_some();
     let stage = match mode {
-        Mode::Staged if !opts.out_dir.is_symlink() => {
+        Mode::Staged if stageable => {
             Some(staging::Stage::begin(&opts.out_dir, &config.root)?)
         }
         Mode::Staged | Mode::InPlace => {
