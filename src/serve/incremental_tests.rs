@@ -298,3 +298,23 @@ fn a_notice_whose_files_become_public_needs_the_full_rebuild() {
     assert!(ws.partial(std::slice::from_ref(&scheduled)).is_some());
     assert_same_as_full_build("edited", out.path(), &root);
 }
+
+#[test]
+fn partial_rebuilds_below_a_sub_path_give_the_bytes_of_a_full_build() {
+    let site = site();
+    let root = site.path().canonicalize().unwrap();
+    edit(
+        &root.join("aushang.yaml"),
+        "https://www.teststadt.example/",
+        "https://org.github.io/teststadt/",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut ws = workspace(&root, out.path());
+    assert!(ws.rebuild(&[]).result.is_ok());
+    let front = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(front.contains("href=\"/teststadt/archiv/\""), "{front}");
+    let notice = root.join("content/notices/2026/2026-11-10-meldung-0.md");
+    edit(&notice, "title: Meldung 0", "title: Meldung null");
+    assert!(ws.partial(std::slice::from_ref(&notice)).is_some());
+    assert_same_as_full_build("title below a sub-path", out.path(), &root);
+}

@@ -180,9 +180,7 @@ fn build_into(
     // no name to put a staging folder beside: both are written in place.
     let stageable = !opts.out_dir.is_symlink() && opts.out_dir.file_name().is_some();
     let stage = match mode {
-        Mode::Staged if stageable => {
-            Some(staging::Stage::begin(&opts.out_dir, &config.root)?)
-        }
+        Mode::Staged if stageable => Some(staging::Stage::begin(&opts.out_dir, &config.root)?),
         Mode::Staged | Mode::InPlace => {
             output::prepare(&opts.out_dir, &config.root)?;
             None
