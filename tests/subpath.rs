@@ -190,8 +190,9 @@ fn every_link_of_the_example_site_stays_below_the_sub_path_and_leads_to_a_built_
 }
 
 #[test]
-fn a_root_base_url_builds_the_same_bytes_as_before() {
-    // The rewriting step is skipped at the root: a link that would be prefixed stays as written.
+fn a_root_base_url_leaves_site_paths_as_written() {
+    // The rewriting step is skipped at the root (byte identity itself: the unit tests of
+    // site::base_path and every assertion of tests/site.rs, unchanged).
     let site = example_at("https://www.musterbach.example/");
     let out = aushang(site.path(), &["build", "--now", "2026-12-01T08:00"]);
     assert!(out.status.success());
