@@ -45,6 +45,21 @@ impl Config {
         format!("{}{}", self.base_url, path.trim_start_matches('/'))
     }
 
+    /// The path part of `base_url`, ending in `/`: `/` for a site at the root of its host,
+    /// `/repo/` for `https://org.github.io/repo/` (GitHub project Pages). Every site path
+    /// (`/archiv/`) is served below it.
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self.base_url.find("://").map_or(0, |i| i + 3);
+        self.base_url[after_scheme..]
+            .find('/')
+            .map_or("/", |i| &self.base_url[after_scheme + i..])
+    }
+
+    /// The path a browser requests for site path `path` (`/archiv/` → `/repo/archiv/`).
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{}", self.base_path(), path.trim_start_matches('/'))
+    }
+
     pub fn content_dir(&self) -> PathBuf {
         self.root.join("content")
     }
@@ -370,6 +385,17 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     if !base_url.ends_with('/') {
         base_url.push('/');
     }
+    if base_url.contains(['?', '#']) {
+        problems.push(
+            at_key(
+                "base_url",
+                format!("base_url `{base_url}` has a query or fragment"),
+            )
+            .with_hint(
+                "the address where the site's front page is, e.g. https://org.github.io/repo/",
+            ),
+        );
+    }
     let timezone_name = raw.timezone.unwrap_or_else(|| "Europe/Berlin".into());
     let timezone = match TimeZone::get(&timezone_name) {
         Ok(tz) => tz,
@@ -557,9 +583,23 @@ mod tests {
     const MINIMAL: &str = "title: Stadt Test\nbase_url: https://www.test.example\n";
 
     #[test]
+    fn a_project_pages_base_url_has_a_base_path() {
+        let text = "title: T\nbase_url: https://org.github.io/repo\n";
+        let c = parse(Path::new("/site"), Path::new(CONFIG_FILE), text).unwrap();
+        assert_eq!(c.base_url, "https://org.github.io/repo/");
+        assert_eq!(c.base_path(), "/repo/");
+        assert_eq!(c.href("/archiv/"), "/repo/archiv/");
+        assert_eq!(c.href("/"), "/repo/");
+        let text = "title: T\nbase_url: https://org.github.io/repo/?x=1\n";
+        assert!(parse(Path::new("/site"), Path::new(CONFIG_FILE), text).is_err());
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let c = parse(Path::new("/site"), Path::new(CONFIG_FILE), MINIMAL).unwrap();
         assert_eq!(c.base_url, "https://www.test.example/");
+        assert_eq!(c.base_path(), "/");
+        assert_eq!(c.href("/archiv/"), "/archiv/");
         assert_eq!(c.timezone_name, "Europe/Berlin");
         assert_eq!(c.notices_per_page, 10);
         assert_eq!(c.broadcast.max_age, SignedDuration::from_hours(72));

@@ -81,6 +81,7 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
         root,
         config.requires_aushang.as_deref(),
     ));
+    problems.extend(aushang::site::statics::check_static(&config));
     problems.sort_by(|a, b| {
         a.file
             .cmp(&b.file)

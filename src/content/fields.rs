@@ -142,6 +142,14 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
             "nur Ordner- und Dateinamen, getrennt durch `/`, ohne `..`".into(),
         ));
     }
+    if crate::site::statics::is_hidden(rel_path) {
+        return Err((
+            format!(
+                "`{raw}` ist eine versteckte Datei (Name mit Punkt am Anfang) und wird nicht veröffentlicht"
+            ),
+            "benennen Sie die Datei oder den Ordner ohne Punkt am Anfang".into(),
+        ));
+    }
     let full = root.join("static").join(rel_path);
     if let Some(link) = symlink_below(&root.join("static"), rel_path) {
         return Err((

@@ -97,9 +97,26 @@ pub struct LoadedNotice {
 /// The outcome for one file: the notice if it is valid (and wanted), and every problem found.
 pub enum Outcome {
     Loaded(Box<LoadedNotice>),
-    /// A draft while drafts are not wanted: neither the notice nor its problems count.
-    SkippedDraft,
+    /// A draft while drafts are not wanted: neither the notice nor its problems count. Holds the
+    /// site paths of the files under `static/` it names (attachments, image), which are not
+    /// published while only a draft uses them.
+    SkippedDraft(Vec<String>),
     Invalid,
+}
+
+/// Site paths of the local files a (draft's) front matter names, as written, not validated.
+fn draft_files(raw: &RawNotice) -> Vec<String> {
+    let attachments = raw
+        .attachments
+        .iter()
+        .flatten()
+        .filter_map(|a| a.value.file.as_ref().map(|f| f.value.as_str()));
+    attachments
+        .chain(raw.image.as_ref().map(|i| i.value.as_str()))
+        .map(str::trim)
+        .filter(|f| !f.contains("://") && !f.is_empty())
+        .map(|f| format!("/{}", f.trim_start_matches('/')))
+        .collect()
 }
 
 pub fn load_notice(
@@ -161,7 +178,7 @@ fn notice_from_source_with(
     };
     let draft = raw.draft.unwrap_or(false);
     if draft && !include_drafts {
-        return Outcome::SkippedDraft;
+        return Outcome::SkippedDraft(draft_files(&raw));
     }
     for (field, value) in texts_not_checked_as_one_line(&raw) {
         no_control(&src, field, value, &mut mine);
