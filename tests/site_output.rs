@@ -211,16 +211,17 @@ fn a_failed_build_leaves_the_previous_public_folder_as_it_was() {
 fn a_killed_first_build_leaves_no_partial_public_folder() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
-    let made = aushang(
-        dir.path(),
-        &[
+    let made = Command::cargo_bin("aushang-dev")
+        .unwrap()
+        .args([
             "gen-corpus",
             "--out",
             site.to_str().unwrap(),
             "--notices",
             "2000",
-        ],
-    );
+        ])
+        .output()
+        .unwrap();
     assert!(
         made.status.success(),
         "{}",
