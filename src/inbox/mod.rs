@@ -5,6 +5,8 @@
 pub mod apply;
 pub mod confirm;
 pub mod events;
+pub mod forms;
+pub mod listener;
 pub mod memory;
 pub mod optout;
 pub mod pages;
@@ -19,7 +21,8 @@ pub mod templates;
 pub mod undeliverable;
 pub mod webhook;
 
-pub use server::{RunningInbox, start};
+pub use listener::Limits;
+pub use server::{RunningInbox, start, start_with_limits};
 
 pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
 pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";
