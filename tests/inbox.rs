@@ -7,6 +7,8 @@
 mod batch;
 #[path = "inbox/full_loop.rs"]
 mod full_loop;
+#[path = "inbox/hardening.rs"]
+mod hardening;
 #[path = "inbox/outgoing.rs"]
 mod outgoing;
 #[path = "inbox/resend.rs"]

@@ -13,12 +13,14 @@ pub mod pages;
 pub mod payload;
 pub mod pull;
 pub mod pull_api;
+pub mod requests;
 pub mod server;
 pub mod signup;
 pub mod statuses;
 pub mod store;
 pub mod templates;
 pub mod undeliverable;
+pub mod validate;
 pub mod webhook;
 
 pub use listener::Limits;

@@ -68,6 +68,11 @@ impl RunningInbox {
         format!("http://{}", self.addr)
     }
 
+    /// How often the server's memory (`memory.json`) was written so far (batched writes).
+    pub fn memory_writes(&self) -> u64 {
+        self.writer.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Stops accepting, lets running requests finish, and waits.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
