@@ -96,18 +96,7 @@ pub(super) fn origin_check(config: &Config, headers: &HeaderMap) -> Result<Optio
 }
 
 fn wrong_origin(config: &Config) -> Response {
-    let form = config.absolute_url("/anmelden/");
-    html(
-        StatusCode::FORBIDDEN,
-        pages::refused(
-            config,
-            "Anmeldung nicht möglich",
-            &format!(
-                "Dieses Formular wurde nicht von unserer Internetseite gesendet. Bitte melden Sie \
-                 sich direkt auf {form} an."
-            ),
-        ),
-    )
+    html(StatusCode::FORBIDDEN, pages::wrong_origin(config))
 }
 
 fn with_retry(mut r: Response, retry: std::time::Duration) -> Response {

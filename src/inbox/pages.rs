@@ -60,6 +60,19 @@ pub fn refused(config: &Config, title: &str, text: &str) -> String {
     page(config, title, &format!("<p role=\"alert\">{}</p>", esc(text)))
 }
 
+/// A sign-up sent from another site (`Origin`/`Referer`), with a link to the real form.
+pub fn wrong_origin(config: &Config) -> String {
+    let form = esc(&config.absolute_url("/anmelden/"));
+    page(
+        config,
+        "Anmeldung nicht möglich",
+        &format!(
+            "<p role=\"alert\">Dieses Formular wurde nicht von unserer Internetseite gesendet.</p>\n\
+             <p>Bitte melden Sie sich direkt auf unserer Seite an: <a href=\"{form}\">{form}</a></p>"
+        ),
+    )
+}
+
 /// The answer when the sign-up limit for one number or for the whole inbox is reached.
 pub fn signup_limit(config: &Config, refusal: super::memory::Refusal) -> String {
     use super::memory::Refusal;

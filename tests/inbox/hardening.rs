@@ -219,7 +219,10 @@ async fn sign_ups_from_another_site_are_refused_and_the_stamp_is_served_to_ours(
             .unwrap();
         assert_eq!(r.status(), 403, "{header}: {value}");
         let page = r.text().await.unwrap();
-        assert!(page.contains("/anmelden/"), "says where to sign up: {page}");
+        assert!(
+            page.contains("<a href=\"https:&#47;&#47;www.musterbach.example&#47;anmelden&#47;\""),
+            "links the real form: {page}"
+        );
     }
     assert!(event_files(&site.data_dir()).is_empty());
     let base = site.config().base_url;
@@ -383,4 +386,47 @@ async fn slow_clients_are_cut_off_and_a_full_server_answers_at_once() {
     // Slots are free again: honest clients are served.
     let r = reqwest::get(format!("{url}/")).await.unwrap();
     assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn an_import_never_dates_a_confirmation_before_the_consent() {
+    use aushang::subscribers::import::{ImportOptions, parse};
+    use aushang::subscribers::{Channel, Resubscribe, SubscriberList};
+    let opts = ImportOptions {
+        channel: Channel::WhatsApp,
+        status: Status::Pending,
+        consent_source: "import".into(),
+        consent_text: String::new(),
+        language: "de".into(),
+        known_topics: vec![],
+        timezone: jiff::tz::TimeZone::get("Europe/Berlin").unwrap(),
+        now: "2026-11-28T12:00:00Z".parse().unwrap(),
+    };
+    // Both dates given, confirmation first: refused, naming line and column, not the number.
+    let bad = "Handy;Datum;Bestätigt am\n0171 3920001;05.11.2026;03.11.2026\n";
+    let p = parse(bad.as_bytes(), &opts);
+    assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+    assert_eq!(p.problems[0].line, 2);
+    assert_eq!(p.problems[0].column.as_deref(), Some("Bestätigt am"));
+    assert!(!p.problems[0].message.contains("3920001"));
+    // Only a confirmation date: the consent is dated by it, not by the import.
+    let only = "Handy;Bestätigt am\n0171 3920001;03.11.2026\n";
+    let p = parse(only.as_bytes(), &opts);
+    let row = &p.rows[0].1;
+    assert_eq!(row.status, Status::Active);
+    assert!(row.consent_at <= row.confirmed_at, "{row:?}");
+    // Merged into a newer pending web sign-up: the import's consent comes along.
+    let mut list = SubscriberList::default();
+    let pending = Subscriber {
+        status: Status::Pending,
+        address: row.address.clone(),
+        consent_at: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+        confirmed_at: None,
+        ..erika()
+    };
+    list.add(pending, Resubscribe::Never);
+    list.add(row.clone(), Resubscribe::Never);
+    let merged = &list.subscribers()[0];
+    assert_eq!(merged.status, Status::Active);
+    assert!(merged.consent_at <= merged.confirmed_at, "{merged:?}");
 }
