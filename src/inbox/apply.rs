@@ -237,7 +237,9 @@ fn apply_event(
                 KeywordAction::Start if id.is_none() && log.stopped_after(&address, *at) => {
                     applied("ignored: older than a STOP from this number", None)
                 }
-                KeywordAction::Start => start(list, &mut log.requests, &address, *at, consent_version),
+                KeywordAction::Start => {
+                    start(list, &mut log.requests, &address, *at, consent_version)
+                }
                 KeywordAction::Stop => {
                     if id.is_none() {
                         log.stop_not_found(&address, *at);
@@ -451,7 +453,10 @@ fn added_id(outcome: AddOutcome) -> String {
 
 impl AppliedLog {
     fn stop_not_found(&mut self, address: &str, at: Timestamp) {
-        let t = self.stops_not_found.entry(address.to_string()).or_insert(at);
+        let t = self
+            .stops_not_found
+            .entry(address.to_string())
+            .or_insert(at);
         *t = (*t).max(at);
     }
 

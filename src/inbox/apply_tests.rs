@@ -54,7 +54,13 @@ fn signup_then_start_then_stop_and_twice_changes_nothing() {
     assert_eq!(outcomes, vec!["pending", "confirmed"]);
     assert!(r[0].1.needs_confirmation);
     let stop = keyword(30, KeywordAction::Stop);
-    let r = apply_all(&mut list, &mut log, std::slice::from_ref(&stop), "v1", t(2000));
+    let r = apply_all(
+        &mut list,
+        &mut log,
+        std::slice::from_ref(&stop),
+        "v1",
+        t(2000),
+    );
     assert_eq!(r[0].1.outcome, "unsubscribed");
     let s = &list.subscribers()[0];
     assert_eq!(s.status, Status::Unsubscribed);
@@ -87,7 +93,10 @@ fn unsubscribes_come_first_and_older_starts_cannot_undo_them() {
         ]
     );
     assert!(list.subscribers().is_empty());
-    assert_eq!(log.unrecorded, 1, "the STOP that found nothing is not recorded");
+    assert_eq!(
+        log.unrecorded, 1,
+        "the STOP that found nothing is not recorded"
+    );
     // A START after the STOP still counts.
     let r = apply_all(
         &mut list,
@@ -103,7 +112,13 @@ fn unsubscribes_come_first_and_older_starts_cannot_undo_them() {
 fn a_flood_of_repeated_unsubscribes_is_not_recorded() {
     let (dir, mut log) = log();
     let mut list = SubscriberList::default();
-    apply_all(&mut list, &mut log, &[keyword(10, KeywordAction::Start)], "v1", t(100));
+    apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(10, KeywordAction::Start)],
+        "v1",
+        t(100),
+    );
     let id = list.subscribers()[0].id.clone();
     let links: Vec<Envelope> = (0..200)
         .map(|i| {
@@ -125,8 +140,20 @@ fn a_flood_of_repeated_unsubscribes_is_not_recorded() {
 fn event_time_decides_conflicts() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
-    apply_all(&mut list, &mut log, &[keyword(10, KeywordAction::Start)], "v1", t(50));
-    apply_all(&mut list, &mut log, &[keyword(20, KeywordAction::Stop)], "v1", t(100));
+    apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(10, KeywordAction::Start)],
+        "v1",
+        t(50),
+    );
+    apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(20, KeywordAction::Stop)],
+        "v1",
+        t(100),
+    );
     // a START older than the applied STOP arrives late
     let r = apply_all(
         &mut list,
@@ -180,7 +207,13 @@ fn event_time_decides_conflicts() {
 fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
-    apply_all(&mut list, &mut log, &[signup(10), keyword(20, KeywordAction::Start)], "v1", t(100));
+    apply_all(
+        &mut list,
+        &mut log,
+        &[signup(10), keyword(20, KeywordAction::Start)],
+        "v1",
+        t(100),
+    );
     let confirmed = list.subscribers()[0].clone();
     assert_eq!(confirmed.topics, vec!["verkehr"]);
     // Someone posts the form for this number without topics ("everything").
@@ -197,9 +230,17 @@ fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed
         r[0].1.outcome,
         "already active: change waits for the person's JA (row unchanged)"
     );
-    assert_eq!(list.subscribers()[0], confirmed, "topics not widened, name not taken");
+    assert_eq!(
+        list.subscribers()[0],
+        confirmed,
+        "topics not widened, name not taken"
+    );
     // Nobody confirms: the request lapses and the row is as it was.
-    let dropped = log.requests.prune(t(30) + SignedDuration::from_hours(31 * 24), SignedDuration::from_hours(30 * 24), |_| true);
+    let dropped = log.requests.prune(
+        t(30) + SignedDuration::from_hours(31 * 24),
+        SignedDuration::from_hours(30 * 24),
+        |_| true,
+    );
     assert_eq!(dropped, 1);
     let r = apply_all(
         &mut list,

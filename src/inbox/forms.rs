@@ -237,7 +237,10 @@ pub(super) async fn optout_post(
     state.writer.changed();
     if !allowed {
         return with_retry(
-            html(StatusCode::TOO_MANY_REQUESTS, pages::optout_too_many(config)),
+            html(
+                StatusCode::TOO_MANY_REQUESTS,
+                pages::optout_too_many(config),
+            ),
             state.memory.optout_retry_after(),
         );
     }
@@ -273,9 +276,7 @@ pub(super) async fn optout_post(
     let stored =
         tokio::task::spawn_blocking(move || store.put_unless_waiting(&envelope, &prefix)).await;
     match stored {
-        Ok(Ok(Stored::New | Stored::Duplicate)) => {
-            html(StatusCode::OK, pages::optout_done(config))
-        }
+        Ok(Ok(Stored::New | Stored::Duplicate)) => html(StatusCode::OK, pages::optout_done(config)),
         Ok(Err(e)) => {
             tracing::error!("cannot store an event: {e}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -292,7 +293,8 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        let text = "title: T\nbase_url: https://www.t.example/\ninbox:\n  url: https://inbox.t.example/\n";
+        let text =
+            "title: T\nbase_url: https://www.t.example/\ninbox:\n  url: https://inbox.t.example/\n";
         crate::config::parse(
             std::path::Path::new("/"),
             std::path::Path::new("aushang.yaml"),
@@ -318,7 +320,10 @@ mod tests {
             "http://127.0.0.1:8080",
             "http://localhost:4000",
         ] {
-            assert!(origin_check(&c, &headers(&[("origin", ok)])).is_ok(), "{ok}");
+            assert!(
+                origin_check(&c, &headers(&[("origin", ok)])).is_ok(),
+                "{ok}"
+            );
         }
         for bad in [
             "https://evil.example",
@@ -326,14 +331,28 @@ mod tests {
             "http://www.t.example",
             "https://www.t.example.evil.example",
         ] {
-            assert!(origin_check(&c, &headers(&[("origin", bad)])).is_err(), "{bad}");
+            assert!(
+                origin_check(&c, &headers(&[("origin", bad)])).is_err(),
+                "{bad}"
+            );
         }
         assert!(
-            origin_check(&c, &headers(&[("referer", "https://www.t.example/anmelden/")])).is_ok()
+            origin_check(
+                &c,
+                &headers(&[("referer", "https://www.t.example/anmelden/")])
+            )
+            .is_ok()
         );
         assert!(
-            origin_check(&c, &headers(&[("referer", "https://evil.example/anmelden/")])).is_err()
+            origin_check(
+                &c,
+                &headers(&[("referer", "https://evil.example/anmelden/")])
+            )
+            .is_err()
         );
-        assert!(origin_check(&c, &HeaderMap::new()).is_ok(), "neither: passes");
+        assert!(
+            origin_check(&c, &HeaderMap::new()).is_ok(),
+            "neither: passes"
+        );
     }
 }

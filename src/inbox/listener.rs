@@ -8,8 +8,9 @@
 //!   otherwise; this also ends idle keep-alive connections) and fit in 32 KiB.
 //! - **Bodies** are read only after the cheap checks (signature header present, bearer token,
 //!   rate limit), each within its route's size limit and [`Limits::body_timeout`], and only
-//!   while the sum of all bodies being buffered stays under [`Limits::body_budget`] bytes. A
-//!   request that cannot get its share within a few seconds gets `503` without its body being read.
+//!   while the sum of all bodies being buffered stays under [`Limits::body_budget`] bytes
+//!   ([`BodyBudget`]: small bodies have a pool of their own, so large slow ones cannot crowd
+//!   them out). A request without room gets `503` without its body being read.
 //!
 //! So memory stays bounded under any number of slow or large requests: at most `body_budget` of
 //! bodies plus `max_connections` × 32 KiB of header buffers.
@@ -52,27 +53,44 @@ impl Default for Limits {
     }
 }
 
-/// The shared body budget, counted in KiB permits.
+/// Bodies up to this size are "small" (every real sign-up, opt-out and nearly every webhook).
+const SMALL_BODY: usize = 64 * 1024;
+
+/// The shared body budget, counted in KiB permits, in two pools: a quarter for small bodies,
+/// which may wait a moment for room, and the rest for large ones, which never wait (they get
+/// `503` at once when it is full). So large slow bodies can never queue in front of the small
+/// honest requests, and a full large pool does not stop them.
 #[derive(Debug)]
 pub struct BodyBudget {
-    permits: Arc<Semaphore>,
-    total_kib: usize,
+    small: Arc<Semaphore>,
+    small_kib: usize,
+    large: Arc<Semaphore>,
+    large_kib: usize,
     timeout: Duration,
 }
 
 impl BodyBudget {
     pub fn new(limits: &Limits) -> BodyBudget {
-        let total_kib = (limits.body_budget / 1024).max(1);
+        let total_kib = (limits.body_budget / 1024).max(4);
+        let small_kib = (total_kib / 4).max(SMALL_BODY / 1024);
+        let large_kib = total_kib.saturating_sub(small_kib).max(1);
         BodyBudget {
-            permits: Arc::new(Semaphore::new(total_kib)),
-            total_kib,
+            small: Arc::new(Semaphore::new(small_kib)),
+            small_kib,
+            large: Arc::new(Semaphore::new(large_kib)),
+            large_kib,
             timeout: limits.body_timeout,
         }
     }
 
     /// Reads a body of at most `limit` bytes: `413` at once when `Content-Length` says it is
-    /// larger, `503` when the budget stays exhausted, `408` when it does not arrive in time.
-    pub async fn read(&self, headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    /// larger, `503` when there is no room in the budget, `408` when it does not arrive in time.
+    pub async fn read(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+        limit: usize,
+    ) -> Result<Bytes, Response> {
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -80,23 +98,34 @@ impl BodyBudget {
         if declared.is_some_and(|n| n > limit) {
             return Err(too_large());
         }
+        // Without a length (chunked), the route's limit is what it may cost.
         let reserve = declared.unwrap_or(limit);
-        let kib = reserve.div_ceil(1024).clamp(1, self.total_kib) as u32;
-        let permit = match tokio::time::timeout(
-            BUDGET_WAIT,
-            self.permits.clone().acquire_many_owned(kib),
-        )
-        .await
-        {
-            Ok(Ok(p)) => p,
-            _ => return Err(busy()),
+        let kib = reserve.div_ceil(1024).max(1);
+        let permit = if reserve <= SMALL_BODY {
+            let kib = kib.min(self.small_kib) as u32;
+            match tokio::time::timeout(BUDGET_WAIT, self.small.clone().acquire_many_owned(kib))
+                .await
+            {
+                Ok(Ok(p)) => p,
+                _ => return Err(busy()),
+            }
+        } else {
+            let kib = kib.min(self.large_kib) as u32;
+            match self.large.clone().try_acquire_many_owned(kib) {
+                Ok(p) => p,
+                Err(_) => return Err(busy()),
+            }
         };
         let read = tokio::time::timeout(self.timeout, axum::body::to_bytes(body, limit)).await;
         drop(permit);
         match read {
             Ok(Ok(bytes)) => Ok(bytes),
             Ok(Err(_)) => Err(too_large()),
-            Err(_) => Err((StatusCode::REQUEST_TIMEOUT, "the request body was too slow\n").into_response()),
+            Err(_) => Err((
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body was too slow\n",
+            )
+                .into_response()),
         }
     }
 }

@@ -448,7 +448,10 @@ mod tests {
         m.save(t(5)).unwrap();
         drop(m);
         let m = Memory::open(dir.path(), 2, 1000).unwrap();
-        assert!(m.allow_signup(ip, t(6)).is_err(), "the limit holds after a restart");
+        assert!(
+            m.allow_signup(ip, t(6)).is_err(),
+            "the limit holds after a restart"
+        );
         assert!(
             m.allow_signup("192.0.2.8", t(6)).is_ok(),
             "others are not affected"
@@ -547,6 +550,10 @@ mod tests {
         assert!((1..=2).contains(&writes), "{writes} writes for 501 changes");
         let text = std::fs::read_to_string(dir.path().join(MEMORY_FILE)).unwrap();
         let back: State = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.replies.len(), 1, "the reply is on disk after durable()");
+        assert_eq!(
+            back.replies.len(),
+            1,
+            "the reply is on disk after durable()"
+        );
     }
 }

@@ -57,7 +57,11 @@ pub fn too_many(config: &Config) -> String {
 
 /// A refusal with what to do next (`text` is plain text, escaped here).
 pub fn refused(config: &Config, title: &str, text: &str) -> String {
-    page(config, title, &format!("<p role=\"alert\">{}</p>", esc(text)))
+    page(
+        config,
+        title,
+        &format!("<p role=\"alert\">{}</p>", esc(text)),
+    )
 }
 
 /// A sign-up sent from another site (`Origin`/`Referer`), with a link to the real form.

@@ -301,11 +301,10 @@ async fn pull_async(
             report.deferred
         ));
     }
-    log.requests.prune(
-        opts.now,
-        config.subscribers.prune_pending_after,
-        |sub| list.get(sub).is_some(),
-    );
+    log.requests
+        .prune(opts.now, config.subscribers.prune_pending_after, |sub| {
+            list.get(sub).is_some()
+        });
     log.requests.save(&recipients)?;
     if !drained {
         // Saved above: what was applied stays applied; the events not reached wait in the inbox.
@@ -486,6 +485,14 @@ async fn confirm(
     let payload = super::confirm::payload(&template, &w.template.language);
     for (event_id, sub) in to_confirm {
         let Some(row) = list.get(sub) else { continue };
+        // At most one confirmation request per subscriber and 24 h, however many sign-ups
+        // name the number (the server also caps sign-ups per number).
+        if asked_recently(log, sub, opts.now) {
+            report.notes.push(format!(
+                "{sub}: no confirmation request sent: one went out in the last 24 h"
+            ));
+            continue;
+        }
         let outcome = match super::confirm::send(&client, &payload, row).await {
             Ok(wamid) => {
                 report.confirmations_sent += 1;
@@ -505,4 +512,14 @@ async fn confirm(
             sub: Some(sub.clone()),
         });
     }
+}
+
+/// Whether `sub` got a confirmation request (recorded in `applied.jsonl`) in the last 24 h.
+fn asked_recently(log: &AppliedLog, sub: &str, now: Timestamp) -> bool {
+    log.lines().iter().any(|l| {
+        l.kind == "confirmation"
+            && l.sub.as_deref() == Some(sub)
+            && l.outcome.starts_with("confirmation sent")
+            && now.duration_since(l.t) < jiff::SignedDuration::from_hours(24)
+    })
 }

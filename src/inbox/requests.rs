@@ -156,7 +156,11 @@ mod tests {
         assert!(!bytes.contains("verkehr") && !bytes.contains("s_1"));
         let mut r = Requests::load(dir.path(), &identity).unwrap();
         assert_eq!(r.items().len(), 2);
-        assert_eq!(r.take("s_1", t(5)), None, "a JA before the request does not confirm it");
+        assert_eq!(
+            r.take("s_1", t(5)),
+            None,
+            "a JA before the request does not confirm it"
+        );
         assert_eq!(r.take("s_1", t(20)).unwrap().at, t(10));
         assert_eq!(r.prune(t(100), SignedDuration::from_secs(50), |_| true), 1);
         assert!(r.items().is_empty());

@@ -70,7 +70,9 @@ impl RunningInbox {
 
     /// How often the server's memory (`memory.json`) was written so far (batched writes).
     pub fn memory_writes(&self) -> u64 {
-        self.writer.writes.load(std::sync::atomic::Ordering::Relaxed)
+        self.writer
+            .writes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting, lets running requests finish, and waits.
@@ -121,7 +123,7 @@ pub async fn start_with_limits(
             inbox_cfg.signups_per_ip_per_hour,
             inbox_cfg.signups_per_hour,
         )
-            .map_err(|e| anyhow::anyhow!("{}: {e}", data_dir.display()))?,
+        .map_err(|e| anyhow::anyhow!("{}: {e}", data_dir.display()))?,
     );
     let whatsapp = config.broadcast.channels.whatsapp.clone();
     let client = match (&whatsapp, &secrets.whatsapp_token) {
@@ -237,11 +239,7 @@ async fn webhook_get(State(state): State<Arc<Inbox>>, Query(q): Query<HandshakeQ
     }
 }
 
-async fn webhook_post(
-    State(state): State<Arc<Inbox>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn webhook_post(State(state): State<Arc<Inbox>>, headers: HeaderMap, body: Body) -> Response {
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());

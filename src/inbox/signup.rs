@@ -123,10 +123,13 @@ pub fn decide(
     };
     let now_ms = now.as_millisecond();
     let min_fill = inbox.min_fill_seconds as i64 * 1000;
-    let accepted = form.stamp.as_deref().and_then(|s| match s.strip_prefix('f') {
-        Some(form_stamp) => stamp_tag(form_stamp, "form", key, now_ms, min_fill.max(1000), 24),
-        None => stamp_tag(s, &address, key, now_ms, 1000, 1),
-    });
+    let accepted = form
+        .stamp
+        .as_deref()
+        .and_then(|s| match s.strip_prefix('f') {
+            Some(form_stamp) => stamp_tag(form_stamp, "form", key, now_ms, min_fill.max(1000), 24),
+            None => stamp_tag(s, &address, key, now_ms, 1000, 1),
+        });
     if !accepted.is_some_and(|tag| unused(&tag)) {
         return Decision::Review {
             stamp: make_stamp(&address, key, now_ms),
@@ -247,7 +250,10 @@ mod tests {
         };
         f.stamp = Some(stamp.clone());
         assert!(
-            matches!(decide(&f, &c, &key, now, &mut fresh), Decision::Review { .. }),
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
             "a stamp needs a second"
         );
         let later = now + jiff::SignedDuration::from_secs(2);
@@ -261,7 +267,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(
-            matches!(decide(&f, &c, &key, later, &mut fresh), Decision::Review { .. }),
+            matches!(
+                decide(&f, &c, &key, later, &mut fresh),
+                Decision::Review { .. }
+            ),
             "a stamp counts once"
         );
         let mut other_number = form("0151 23456780");
@@ -290,22 +299,40 @@ mod tests {
             )
             .as_bytes(),
         );
-        assert!(matches!(decide(&old, &c, &key, now, &mut fresh), Decision::Review { .. }));
+        assert!(matches!(
+            decide(&old, &c, &key, now, &mut fresh),
+            Decision::Review { .. }
+        ));
         let mut f = form("0151 23456789");
         f.stamp = Some(form_stamp(&key, now - jiff::SignedDuration::from_secs(2)));
         assert!(
-            matches!(decide(&f, &c, &key, now, &mut fresh), Decision::Review { .. }),
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
             "2 s is less than min_fill_seconds (3)"
         );
         f.stamp = Some(form_stamp(&key, now - jiff::SignedDuration::from_secs(4)));
-        assert!(matches!(decide(&f, &c, &key, now, &mut fresh), Decision::Accept(_)));
+        assert!(matches!(
+            decide(&f, &c, &key, now, &mut fresh),
+            Decision::Accept(_)
+        ));
         assert!(
-            matches!(decide(&f, &c, &key, now, &mut fresh), Decision::Review { .. }),
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
             "a form stamp counts once"
         );
-        f.stamp = Some(form_stamp(&[8u8; 32], now - jiff::SignedDuration::from_secs(4)));
+        f.stamp = Some(form_stamp(
+            &[8u8; 32],
+            now - jiff::SignedDuration::from_secs(4),
+        ));
         assert!(
-            matches!(decide(&f, &c, &key, now, &mut fresh), Decision::Review { .. }),
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
             "a stamp of another key (process) counts for nothing"
         );
     }

@@ -384,7 +384,11 @@ mod tests {
         assert_eq!(s.list(6, 10).unwrap().len(), 0);
         drop(s);
         let (s, _) = store(tmp.path());
-        assert_eq!(s.list(0, 1).unwrap()[0].id, first.id, "also after a restart");
+        assert_eq!(
+            s.list(0, 1).unwrap()[0].id,
+            first.id,
+            "also after a restart"
+        );
         s.ack(std::slice::from_ref(&first.id)).unwrap();
         let later = link(format!("{prefix}000000ff"));
         assert_eq!(

@@ -417,7 +417,9 @@ fn parse_row<'a>(
             .unwrap_or_else(|| opts.language.clone()),
         status,
         // Without a consent date, consent was given by the confirmation at the latest.
-        consent_at: consent_at.or(confirmed_at.map(|c| c.min(opts.now))).or(Some(opts.now)),
+        consent_at: consent_at
+            .or(confirmed_at.map(|c| c.min(opts.now)))
+            .or(Some(opts.now)),
         consent_source: get(Field::ConsentSource)
             .map(|(v, _)| v.to_string())
             .unwrap_or_else(|| opts.consent_source.clone()),

@@ -117,7 +117,10 @@ fn the_pull_drains_more_than_a_page_and_applies_the_stop() {
     let server = runtime.block_on(site.serve_in_process());
     let stop = inbound_json("wamid.behind", "STOP", now_unix());
     assert_eq!(runtime.block_on(signed_post(&server.url(), &stop)), 200);
-    let out = aushang(&site, &["inbox", "pull", "--no-ack", "--url", &server.url()]);
+    let out = aushang(
+        &site,
+        &["inbox", "pull", "--no-ack", "--url", &server.url()],
+    );
     let out = text(&out);
     assert!(out.contains("1006 event(s) fetched"), "{out}");
     assert!(out.contains("stop: unsubscribed"), "{out}");
@@ -181,14 +184,18 @@ fn forged_events_are_refused_skipped_and_leave_the_list_unchanged() {
     let server = runtime.block_on(site.serve_in_process());
     let before = list_bytes(&site);
     let out = text(&aushang(&site, &["inbox", "pull", "--url", &server.url()]));
-    assert!(
-        out.contains("3 event(s) refused as invalid"),
-        "{out}"
-    );
+    assert!(out.contains("3 event(s) refused as invalid"), "{out}");
     assert!(out.contains("is not a normalised mobile number"), "{out}");
     assert!(!out.contains("calc"), "the value is not echoed: {out}");
-    assert_eq!(list_bytes(&site), before, "the list is unchanged byte for byte");
-    assert!(event_files(&site.data_dir()).is_empty(), "skipped events are acknowledged");
+    assert_eq!(
+        list_bytes(&site),
+        before,
+        "the list is unchanged byte for byte"
+    );
+    assert!(
+        event_files(&site.data_dir()).is_empty(),
+        "skipped events are acknowledged"
+    );
     // The list still loads (no command is broken by a stored bad address).
     let out = aushang_any(&site, &["subscribers", "count"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -429,4 +436,57 @@ fn an_import_never_dates_a_confirmation_before_the_consent() {
     let merged = &list.subscribers()[0];
     assert_eq!(merged.status, Status::Active);
     assert!(merged.consent_at <= merged.confirmed_at, "{merged:?}");
+}
+
+#[test]
+fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_nothing() {
+    use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::default()))
+        .unwrap();
+    let site = Site::with_subscribers(Some(&fake.api_url()), vec![other_subscriber()]);
+    let server = runtime.block_on(site.serve_in_process());
+    let url = server.url();
+    let form = |topic: &str, stamp: String| {
+        vec![
+            ("nummer", NUMBER_LOCAL.to_string()),
+            ("thema", topic.to_string()),
+            ("einwilligung", "ja".into()),
+            ("fassung", "v1".into()),
+            ("stempel", stamp),
+        ]
+    };
+    let (a, b) = runtime.block_on(async {
+        let a = form_stamp(&url).await;
+        let b = form_stamp(&url).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        (a, b)
+    });
+    for (ip, topic, stamp) in [("192.0.2.31", "abfall", a), ("192.0.2.32", "verkehr", b)] {
+        let (code, page) = runtime.block_on(post_form(&url, ip, &form(topic, stamp)));
+        assert_eq!(code, 200, "{page}");
+    }
+    let out = text(&aushang(&site, &["inbox", "pull", "--url", &url]));
+    assert!(out.contains("signup: pending"), "{out}");
+    assert!(
+        out.contains("sign-up waits for the person's JA (row unchanged)"),
+        "{out}"
+    );
+    assert!(out.contains("one went out in the last 24 h"), "{out}");
+    let asked = crate::full_loop::sent_to(&fake, NUMBER_E164, "template");
+    assert_eq!(asked.len(), 1, "one confirmation request");
+    let row = site
+        .list()
+        .subscribers()
+        .iter()
+        .find(|s| s.address == NUMBER_E164)
+        .cloned()
+        .unwrap();
+    assert_eq!(row.status, Status::Pending);
+    assert_eq!(
+        row.topics,
+        vec!["abfall"],
+        "the second sign-up changed nothing yet"
+    );
 }
