@@ -492,3 +492,27 @@ fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_noth
         "the second sign-up changed nothing yet"
     );
 }
+
+#[test]
+fn a_pull_that_cannot_drain_the_inbox_fails_so_the_broadcast_does_not_run() {
+    // An inbox that keeps saying more events wait but hands out none (a stuck or hostile one).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let site = Site::with_subscribers(None, vec![other_subscriber()]);
+    let url = runtime.block_on(async {
+        let app = axum::Router::new().route(
+            "/events",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({ "events": [], "remaining": 5 }))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    });
+    let before = list_bytes(&site);
+    let out = aushang_any(&site, &["inbox", "pull", "--no-ack", "--url", &url]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("before broadcasting"), "{}", text(&out));
+    assert_eq!(list_bytes(&site), before);
+}
