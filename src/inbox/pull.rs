@@ -301,21 +301,22 @@ async fn pull_async(
             report.deferred
         ));
     }
+    if !drained {
+        // What was fetched is applied and saved (per page); the rest waits in the inbox.
+        bail!(
+            "events still wait in the inbox that this pull could not fetch (at most {MAX_PAGES} \
+             pages of {PAGE}, or the inbox stopped handing them out); what was fetched is \
+             applied and saved. Run `aushang inbox pull` again (and `aushang inbox ack` after \
+             committing, with --no-ack) before broadcasting: a STOP may be among them"
+        );
+    }
+    prune_unconfirmed(config, &dir, &recipients, &mut list, opts.now, &mut report)?;
+    // Requests of rows no longer on the list (pruned, forgotten) or unconfirmed for too long.
     log.requests
         .prune(opts.now, config.subscribers.prune_pending_after, |sub| {
             list.get(sub).is_some()
         });
     log.requests.save(&recipients)?;
-    if !drained {
-        // Saved above: what was applied stays applied; the events not reached wait in the inbox.
-        bail!(
-            "more events wait in the inbox than one pull fetches ({MAX_PAGES} pages of {PAGE}); \
-             what was fetched is applied and saved. Run `aushang inbox pull` again (and \
-             `aushang inbox ack` after committing, with --no-ack) before broadcasting: a STOP may \
-             be among them"
-        );
-    }
-    prune_unconfirmed(config, &dir, &recipients, &mut list, opts.now, &mut report)?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
     report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)
