@@ -222,6 +222,9 @@ pub struct InboxConfig {
     /// Web sign-ups accepted per client address and hour.
     #[serde(default = "default_signups_per_hour")]
     pub signups_per_ip_per_hour: u32,
+    /// Web sign-ups accepted per hour in all (each makes the town send a confirmation request).
+    #[serde(default = "default_signups_per_hour_total")]
+    pub signups_per_hour: u32,
     /// A sign-up form sent sooner than this after the page loaded is treated as a bot.
     #[serde(default = "default_min_fill_seconds")]
     pub min_fill_seconds: u64,
@@ -268,6 +271,9 @@ fn default_start_words() -> Vec<String> {
 }
 fn default_signups_per_hour() -> u32 {
     10
+}
+fn default_signups_per_hour_total() -> u32 {
+    60
 }
 fn default_min_fill_seconds() -> u64 {
     3

@@ -5,21 +5,26 @@
 pub mod apply;
 pub mod confirm;
 pub mod events;
+pub mod forms;
+pub mod listener;
 pub mod memory;
 pub mod optout;
 pub mod pages;
 pub mod payload;
 pub mod pull;
 pub mod pull_api;
+pub mod requests;
 pub mod server;
 pub mod signup;
 pub mod statuses;
 pub mod store;
 pub mod templates;
 pub mod undeliverable;
+pub mod validate;
 pub mod webhook;
 
-pub use server::{RunningInbox, start};
+pub use listener::Limits;
+pub use server::{RunningInbox, start, start_with_limits};
 
 pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
 pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";

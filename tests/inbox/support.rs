@@ -221,6 +221,24 @@ pub async fn post_form(base: &str, client_ip: &str, form: &[(&str, String)]) -> 
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// What the form's script fetches when the page loads: a server-signed stamp.
+pub async fn form_stamp(base: &str) -> String {
+    let r: serde_json::Value = reqwest::get(format!("{base}/signup/stempel"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["stempel"].as_str().unwrap().to_string()
+}
+
+/// A form stamp old enough to be accepted (the test sites' `min_fill_seconds` is 2).
+pub async fn ripe_stamp(base: &str) -> String {
+    let stamp = form_stamp(base).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    stamp
+}
+
 /// The `value` of `<input type="hidden" name="{name}" value="…">` in a page.
 pub fn hidden_value(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
