@@ -144,8 +144,17 @@ pub struct PruneArgs {
     now: Option<Timestamp>,
 }
 
+/// How long a change of the list waits for another aushang run on the same site to finish.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let dir = root.join("subscribers");
+    // Every command that reads, changes and writes the list holds the site lock throughout, so
+    // two at once (or one beside an inbox pull) cannot overwrite each other's change.
+    let _lock = match &command {
+        Command::Export(_) | Command::List(_) | Command::Count => None,
+        _ => Some(aushang::lock::SiteLock::wait(root, LOCK_PATIENCE)?),
+    };
     match command {
         Command::Init(args) => init(&dir, args),
         Command::Add(args) => add(root, &dir, args),
@@ -480,7 +489,10 @@ fn count(dir: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
-    let (recipients, list) = open(dir)?;
+    let (recipients, mut list) = open(dir)?;
+    let demo = Identity::from_file(&aushang::subscribers::demo_identity_path(dir)).ok();
+    let demo_reads_file = demo.as_ref().is_some_and(|d| store::can_open(dir, d));
+    list.rekey(&recipients, demo.as_ref(), demo_reads_file)?;
     list.save(dir, &recipients)?;
     println!(
         "re-encrypted {} subscription(s) to {} key(s):",

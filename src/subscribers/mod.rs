@@ -4,6 +4,7 @@ pub mod address;
 pub mod duplicates;
 pub mod format;
 pub mod import;
+pub mod keyset;
 pub mod list;
 pub mod record;
 pub mod report;
