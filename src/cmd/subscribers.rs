@@ -204,6 +204,14 @@ fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
     Ok((recipients, list))
 }
 
+/// [`open`] for a command that will change the list: refuses at once, before anything is
+/// touched, when `recipients.txt` is not the set of keys the list is encrypted to.
+fn open_for_change(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
+    let (recipients, list) = open(dir)?;
+    list.check_recipients(&recipients)?;
+    Ok((recipients, list))
+}
+
 fn load_config(root: &Path) -> anyhow::Result<Config> {
     config::load(root).map_err(|problems| {
         anyhow::anyhow!(
@@ -242,7 +250,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             .map_err(|m| anyhow::anyhow!("--consent-at: {m}"))?,
         None => now,
     };
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let candidate = Subscriber {
         id: String::new(),
         channel: args.channel,
@@ -349,7 +357,7 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
             args.file.display()
         );
     }
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let outcomes = list.add_all(
         parsed.rows.into_iter().map(|(_, s)| s).collect(),
         Resubscribe::Never,
@@ -387,7 +395,7 @@ fn not_found(key: &str) -> anyhow::Error {
 
 fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     let key = lookup(&args)?;
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     if list.find(&key, args.channel).is_empty() {
         return Err(not_found(&key));
     }
@@ -408,7 +416,7 @@ fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
 
 fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     let key = lookup(&args)?;
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let ids: Vec<String> = list
         .find(&key, args.channel)
         .iter()
@@ -518,7 +526,7 @@ fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
 fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(root)?;
     let max_age = config.subscribers.prune_pending_after;
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let gone = list.prune_pending(args.now.unwrap_or_else(Timestamp::now), max_age);
     for s in &gone {
         println!(

@@ -8,6 +8,7 @@ pub mod keyset;
 pub mod list;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod store;
 pub mod stream;
 
