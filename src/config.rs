@@ -630,9 +630,13 @@ mod tests {
     const WHATSAPP: &str = "broadcast:\n  channels:\n    whatsapp:\n      phone_number_id: \"1\"\n      template:\n        name: t\n        body: \"{{1}}\"\n        params: [title]\n";
 
     fn errors(extra: &str) -> Vec<Problem> {
-        parse(Path::new("/"), Path::new(CONFIG_FILE), &format!("{MINIMAL}{extra}"))
-            .err()
-            .unwrap_or_default()
+        parse(
+            Path::new("/"),
+            Path::new(CONFIG_FILE),
+            &format!("{MINIMAL}{extra}"),
+        )
+        .err()
+        .unwrap_or_default()
     }
 
     #[test]
@@ -647,11 +651,20 @@ mod tests {
                 && err[1].message.contains("evil.example"),
             "{err:?}"
         );
-        assert!(err[1].hint.as_deref().unwrap().contains("allow_custom_api_host: true"));
-        let err = errors(&with("api_url: https://graph.facebook.com.evil.example/v25.0"));
+        assert!(
+            err[1]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("allow_custom_api_host: true")
+        );
+        let err = errors(&with(
+            "api_url: https://graph.facebook.com.evil.example/v25.0",
+        ));
         assert_eq!(err.len(), 1, "{err:?}");
         // A proxy of one's own, said out loud; still https only.
-        let own = "api_url: https://proxy.musterbach.example/v25.0\n      allow_custom_api_host: true";
+        let own =
+            "api_url: https://proxy.musterbach.example/v25.0\n      allow_custom_api_host: true";
         assert!(errors(&with(own)).is_empty());
         let own_http = own.replace("https://", "http://");
         assert_eq!(errors(&with(&own_http)).len(), 1);

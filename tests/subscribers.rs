@@ -158,8 +158,13 @@ fn the_age_cli_decrypts_what_aushang_writes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let plain = String::from_utf8(out.stdout).unwrap();
-    let head = format!("# aushang subscribers v3\n# recipients: {DEMO_RECIPIENT}\nid,channel,address,");
-    assert!(plain.starts_with(&head), "{}", plain.lines().next().unwrap_or(""));
+    let head =
+        format!("# aushang subscribers v3\n# recipients: {DEMO_RECIPIENT}\nid,channel,address,");
+    assert!(
+        plain.starts_with(&head),
+        "{}",
+        plain.lines().next().unwrap_or("")
+    );
     assert!(
         plain
             .lines()

@@ -23,7 +23,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let (mut problems, summary) = check(root);
     // Who can read the subscriber list: also when the rest could not be checked.
     let subscribers = root.join("subscribers");
-    problems.extend(aushang::subscribers::review::demo_key_problems(&subscribers));
+    problems.extend(aushang::subscribers::review::demo_key_problems(
+        &subscribers,
+    ));
     if let Some(base) = aushang::subscribers::review::base_ref(args.base.as_deref()) {
         problems.extend(aushang::subscribers::review::changes_since(root, &base));
     }

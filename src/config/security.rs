@@ -29,8 +29,11 @@ pub(super) fn check(
         let what = "the access token and every subscriber's number";
         match parse(&w.api_url) {
             None => problems.push(
-                at_key("api_url", format!("api_url `{}` is not an absolute URL", w.api_url))
-                    .with_hint(format!("the default is https://{GRAPH_API_HOST}/v25.0")),
+                at_key(
+                    "api_url",
+                    format!("api_url `{}` is not an absolute URL", w.api_url),
+                )
+                .with_hint(format!("the default is https://{GRAPH_API_HOST}/v25.0")),
             ),
             Some(url) => {
                 problems.extend(https_only("api_url", &url, what, at_key));
@@ -57,8 +60,11 @@ pub(super) fn check(
     if let Some(inbox) = inbox {
         match parse(&inbox.url) {
             None => problems.push(
-                at_key("url", format!("inbox.url `{}` is not an absolute URL", inbox.url))
-                    .with_hint("write it with https://, e.g. https://inbox.musterbach.de/"),
+                at_key(
+                    "url",
+                    format!("inbox.url `{}` is not an absolute URL", inbox.url),
+                )
+                .with_hint("write it with https://, e.g. https://inbox.musterbach.de/"),
             ),
             Some(url) => problems.extend(https_only(
                 "url",
@@ -126,7 +132,9 @@ fn https_only(
                 key,
                 format!("{key} `{url}` uses {scheme}://: {what} would travel unencrypted"),
             )
-            .with_hint("use https:// (only 127.0.0.1, localhost or [::1] may use http://, for tests)"),
+            .with_hint(
+                "use https:// (only 127.0.0.1, localhost or [::1] may use http://, for tests)",
+            ),
         ),
     }
 }

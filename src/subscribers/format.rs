@@ -418,7 +418,10 @@ mod tests {
         list[1].bsuid = Some("DE.1a2b3c".into());
         list[1].status = Status::Unreachable;
         let text = encode_demo(&list);
-        let head = format!("# aushang subscribers v3\n# recipients: {}\nid,channel,address,", keys());
+        let head = format!(
+            "# aushang subscribers v3\n# recipients: {}\nid,channel,address,",
+            keys()
+        );
         assert!(text.starts_with(head.as_bytes()));
         assert_eq!(decode_recorded(&text).unwrap(), (list, Some(keys())));
     }
@@ -553,7 +556,10 @@ mod tests {
             .map(|(_, l)| format!("{l}\n"))
             .collect();
         let err = decode(without.as_bytes()).unwrap_err().to_string();
-        assert!(err.starts_with("line 2: expected `# recipients: age1…`"), "{err}");
+        assert!(
+            err.starts_with("line 2: expected `# recipients: age1…`"),
+            "{err}"
+        );
         let bad = text.replacen("# recipients: age1", "# recipients: age2", 1);
         let err = decode(bad.as_bytes()).unwrap_err().to_string();
         assert!(err.starts_with("line 2: # recipients: `age2"), "{err}");

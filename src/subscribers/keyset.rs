@@ -138,6 +138,10 @@ mod tests {
         let just_a = KeySet::parse(&a).unwrap();
         assert_eq!(one.missing_from(&just_a), vec![b.as_str()]);
         assert!(!one.includes_demo_key(None));
-        assert!(KeySet::parse(DEMO_RECIPIENT).unwrap().includes_demo_key(None));
+        assert!(
+            KeySet::parse(DEMO_RECIPIENT)
+                .unwrap()
+                .includes_demo_key(None)
+        );
     }
 }

@@ -50,7 +50,17 @@ fn git(root: &Path, args: &[&str]) -> Option<Vec<u8>> {
 fn base_commit(root: &Path, base: &str) -> Option<String> {
     let commit = [format!("refs/remotes/origin/{base}"), base.to_string()]
         .iter()
-        .find_map(|r| git(root, &["rev-parse", "--verify", "--quiet", &format!("{r}^{{commit}}")]))?;
+        .find_map(|r| {
+            git(
+                root,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{r}^{{commit}}"),
+                ],
+            )
+        })?;
     let commit = String::from_utf8_lossy(&commit).trim().to_string();
     let merge_base = git(root, &["merge-base", "HEAD", &commit])
         .map(|b| String::from_utf8_lossy(&b).trim().to_string());
@@ -135,8 +145,7 @@ pub fn changes_since(root: &Path, base: &str) -> Vec<Problem> {
         }
     }
     let list = format!("subscribers/{LIST_FILE}");
-    if git(root, &["diff", "--quiet", &commit, "--", &list]).is_none()
-        && root.join(&list).exists()
+    if git(root, &["diff", "--quiet", &commit, "--", &list]).is_none() && root.join(&list).exists()
     {
         problems.push(
             Problem::warning(

@@ -126,8 +126,8 @@ fn format_error(path: &Path, e: FormatError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscribers::record::Channel;
     use crate::subscribers::keyset::KeySet;
+    use crate::subscribers::record::Channel;
     use crate::subscribers::store::{RECIPIENTS_FILE, Recipients, SubscriberList, encrypt_to_vec};
 
     fn person(i: u64) -> Subscriber {
@@ -196,7 +196,11 @@ mod tests {
         let (identity, _) = Identity::generate();
         let text = Recipients::file_text("test", &identity.public_keys()[0]);
         let recipients = Recipients::parse(&text, &dir.path().join(RECIPIENTS_FILE)).unwrap();
-        let bytes = encrypt_to_vec(&format::encode(&list, &KeySet::of(&recipients)), &recipients).unwrap();
+        let bytes = encrypt_to_vec(
+            &format::encode(&list, &KeySet::of(&recipients)),
+            &recipients,
+        )
+        .unwrap();
         std::fs::write(list_path(dir.path()), bytes).unwrap();
         let err = SubscriberStream::open(dir.path(), &identity)
             .unwrap()
@@ -209,7 +213,11 @@ mod tests {
         );
         list[7].id = "s_0000000000000077".into();
         list[9].address = list[1].address.clone();
-        let bytes = encrypt_to_vec(&format::encode(&list, &KeySet::of(&recipients)), &recipients).unwrap();
+        let bytes = encrypt_to_vec(
+            &format::encode(&list, &KeySet::of(&recipients)),
+            &recipients,
+        )
+        .unwrap();
         std::fs::write(list_path(dir.path()), bytes).unwrap();
         let err = SubscriberStream::open(dir.path(), &identity)
             .unwrap()

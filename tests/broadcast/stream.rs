@@ -19,8 +19,11 @@ fn rewrite_list(site: &Site, edit: impl FnOnce(String) -> String) -> String {
     let identity = Identity::from_text(&site.secret, "test key").unwrap();
     let list = SubscriberList::load(&dir, &identity).unwrap();
     let keys = aushang::subscribers::keyset::KeySet::of(&Recipients::load(&dir).unwrap());
-    let text = String::from_utf8(aushang::subscribers::format::encode(list.subscribers(), &keys))
-        .unwrap();
+    let text = String::from_utf8(aushang::subscribers::format::encode(
+        list.subscribers(),
+        &keys,
+    ))
+    .unwrap();
     let edited = edit(text);
     write_list(site, &edited);
     edited

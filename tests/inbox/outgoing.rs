@@ -358,11 +358,16 @@ fn a_weak_hmac_secret_is_refused_at_every_edge_with_how_to_make_one() {
         let text = all(out);
         assert!(!out.status.success(), "{text}");
         assert!(
-            text.contains(&format!("{name} is too short: it must be at least 32 random bytes")),
+            text.contains(&format!(
+                "{name} is too short: it must be at least 32 random bytes"
+            )),
             "{text}"
         );
         assert!(text.contains("head -c 32 /dev/urandom | base64"), "{text}");
-        assert!(!text.contains(weak), "the secret itself is never printed: {text}");
+        assert!(
+            !text.contains(weak),
+            "the secret itself is never printed: {text}"
+        );
     };
     expect_refusal(
         &aushang(&root, &["inbox", "link", "s_00000000000000aa"], Some(weak)),
@@ -375,7 +380,10 @@ fn a_weak_hmac_secret_is_refused_at_every_edge_with_how_to_make_one() {
         .args(["broadcast", "--channel", "outbox", "--now", NOW])
         .env("AUSHANG_INBOX_TOKEN_SECRET", weak)
         .env_remove("AUSHANG_IDENTITY")
-        .env("AUSHANG_IDENTITY_FILE", root.join("subscribers/demo-identity.txt"))
+        .env(
+            "AUSHANG_IDENTITY_FILE",
+            root.join("subscribers/demo-identity.txt"),
+        )
         .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .unwrap();

@@ -38,7 +38,13 @@ fn real_town() -> (Site, String) {
     (site, secret)
 }
 
-const ADD: &[&str] = &["add", "--address", "0176 04069060", "--consent-source", "web"];
+const ADD: &[&str] = &[
+    "add",
+    "--address",
+    "0176 04069060",
+    "--consent-source",
+    "web",
+];
 
 #[test]
 fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byte_for_byte() {
@@ -55,7 +61,9 @@ fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byt
     ] {
         let err = fails(&site.run(args));
         assert!(
-            err.contains("recipients.txt lists other keys than the subscriber list is encrypted to"),
+            err.contains(
+                "recipients.txt lists other keys than the subscriber list is encrypted to"
+            ),
             "{args:?}: {err}"
         );
         assert!(err.contains(&format!("added {key} (CI (neu))")), "{err}");
@@ -146,7 +154,10 @@ fn a_list_from_an_older_aushang_is_saved_only_after_one_rekey() {
     append_key(&site, "CI backup", DEMO_RECIPIENT);
     let before = site.list_bytes();
     let err = fails(&site.run_with(ADD, &env));
-    assert!(err.contains("does not record which keys it is encrypted to"), "{err}");
+    assert!(
+        err.contains("does not record which keys it is encrypted to"),
+        "{err}"
+    );
     assert!(err.contains("`aushang subscribers rekey` once"), "{err}");
     let err = fails(&site.run_with(&["rekey"], &env));
     assert!(err.contains("lists the demo key"), "{err}");
@@ -207,11 +218,20 @@ fn git(root: &std::path::Path, args: &[&str]) {
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
         .args(args)
         .output()
         .expect("git is needed for the pull request check tests");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn check(root: &std::path::Path, args: &[&str], base_env: Option<&str>) -> std::process::Output {
@@ -229,7 +249,14 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("site");
     std::fs::create_dir(&root).unwrap();
-    for part in ["aushang.yaml", "content", "static", "templates", "theme", "subscribers"] {
+    for part in [
+        "aushang.yaml",
+        "content",
+        "static",
+        "templates",
+        "theme",
+        "subscribers",
+    ] {
         let status = std::process::Command::new("cp")
             .arg("-r")
             .arg(std::path::Path::new(super::REPO).join(part))
@@ -244,7 +271,10 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
     git(&root, &["checkout", "-q", "-b", "pr"]);
     ok(&check(&root, &["--base", "main"], None));
 
-    let site = Site { _dir: tempfile::tempdir().unwrap(), root: root.clone() };
+    let site = Site {
+        _dir: tempfile::tempdir().unwrap(),
+        root: root.clone(),
+    };
     let (intruder, _) = Identity::generate();
     let key = intruder.public_keys().remove(0);
     append_key(&site, "Backup", &key);
@@ -269,7 +299,10 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
     )
     .unwrap();
     let out = fails(&check(&root, &["--base", "main"], Some("nonexistent")));
-    assert!(out.contains(&format!("removes the key {DEMO_RECIPIENT}")), "{out}");
+    assert!(
+        out.contains(&format!("removes the key {DEMO_RECIPIENT}")),
+        "{out}"
+    );
     // The demo key in a real list is an error even without git; outside git nothing is compared.
     std::fs::remove_dir_all(root.join(".git")).unwrap();
     let out = ok(&check(&root, &["--base", "main"], None));
@@ -284,6 +317,10 @@ fn check_refuses_the_demo_key_for_a_list_it_cannot_open() {
     let problems = aushang::subscribers::review::demo_key_problems(&site.dir());
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].line, Some(9), "{problems:?}");
-    assert!(problems[0].message.contains("the demo key cannot open this subscriber list"));
+    assert!(
+        problems[0]
+            .message
+            .contains("the demo key cannot open this subscriber list")
+    );
     assert!(aushang::subscribers::review::demo_key_problems(&Site::demo().dir()).is_empty());
 }
