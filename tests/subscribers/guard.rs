@@ -197,7 +197,8 @@ fn two_adds_at_the_same_time_wait_for_the_lock_and_both_survive() {
     };
     let mut first = spawn("0176 04069061");
     let mut second = spawn("0176 04069062");
-    std::thread::sleep(Duration::from_millis(800));
+    // One add takes under a second here (debug build); without the lock both would be done.
+    std::thread::sleep(Duration::from_secs(4));
     assert!(first.try_wait().unwrap().is_none(), "the first add waits");
     assert!(second.try_wait().unwrap().is_none(), "the second add waits");
     assert_eq!(site.list_bytes(), before);
