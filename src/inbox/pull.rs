@@ -176,6 +176,8 @@ async fn pull_async(
     let dir = config.subscribers_dir();
     let recipients = Recipients::load(&dir)?;
     let mut list = SubscriberList::load(&dir, identity)?;
+    // Before fetching anything: a list that may not be saved must not take events it cannot keep.
+    list.check_recipients(&recipients)?;
     let records = records_dir(&config.root);
     let mut log = AppliedLog::load(&records).map_err(anyhow::Error::msg)?;
     log.requests = super::requests::Requests::load(&records, identity)?;

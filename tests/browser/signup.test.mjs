@@ -50,7 +50,7 @@ async function startInbox() {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
-      WHATSAPP_APP_SECRET: "browser-test-app-secret",
+      WHATSAPP_APP_SECRET: "browser-test-app-secret-0123456789",
       WHATSAPP_VERIFY_TOKEN: "browser-test-verify-token",
       AUSHANG_INBOX_PULL_TOKEN: "browser-test-pull-token-0123456789",
       // No WhatsApp token: the server answers nothing and reaches no one.

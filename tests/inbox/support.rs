@@ -10,10 +10,10 @@ use aushang::inbox::webhook::sign;
 use aushang::inbox::{RunningInbox, Secrets};
 use aushang::subscribers::{Identity, Recipients, Subscriber, SubscriberList};
 
-pub const APP_SECRET: &str = "test-app-secret-0123456789";
+pub const APP_SECRET: &str = "test-app-secret-0123456789abcdef0123";
 pub const VERIFY_TOKEN: &str = "test-verify-token-0123456789";
 pub const PULL_TOKEN: &str = "test-pull-token-0123456789abcdef";
-pub const TOKEN_SECRET: &str = "test-optout-secret-0123456789";
+pub const TOKEN_SECRET: &str = "test-optout-secret-0123456789abcdef";
 pub const PHONE_NUMBER_ID: &str = "100000000000001";
 /// Fictitious (the shape used in the subscriber module's tests).
 pub const NUMBER_LOCAL: &str = "0151 23456789";
