@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::diagnostics::Problem;
 
+mod security;
+pub use security::GRAPH_API_HOST;
+
 pub const CONFIG_FILE: &str = "aushang.yaml";
 
 /// The validated configuration of one site.
@@ -143,9 +146,13 @@ pub struct WhatsAppConfig {
     /// When set, the template's approval status is checked before sending.
     #[serde(default)]
     pub waba_id: Option<String>,
-    /// Graph API base including the version; overridable for tests.
+    /// Graph API base including the version; overridable for tests (loopback) and, with
+    /// `allow_custom_api_host`, for a proxy of the town's own.
     #[serde(default = "default_api_url")]
     pub api_url: String,
+    /// Allows an `api_url` host other than graph.facebook.com: the token goes there.
+    #[serde(default)]
+    pub allow_custom_api_host: bool,
     pub template: TemplateConfig,
     #[serde(default = "default_mps")]
     pub messages_per_second: u32,
@@ -222,6 +229,9 @@ pub struct InboxConfig {
     /// Web sign-ups accepted per client address and hour.
     #[serde(default = "default_signups_per_hour")]
     pub signups_per_ip_per_hour: u32,
+    /// Web sign-ups accepted per hour in all (each makes the town send a confirmation request).
+    #[serde(default = "default_signups_per_hour_total")]
+    pub signups_per_hour: u32,
     /// A sign-up form sent sooner than this after the page loaded is treated as a bot.
     #[serde(default = "default_min_fill_seconds")]
     pub min_fill_seconds: u64,
@@ -268,6 +278,9 @@ fn default_start_words() -> Vec<String> {
 }
 fn default_signups_per_hour() -> u32 {
     10
+}
+fn default_signups_per_hour_total() -> u32 {
+    60
 }
 fn default_min_fill_seconds() -> u64 {
     3
@@ -501,6 +514,11 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             ));
         }
     }
+    problems.extend(security::check(
+        raw.broadcast.channels.whatsapp.as_ref(),
+        raw.inbox.as_ref(),
+        &at_key,
+    ));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -658,6 +676,74 @@ mod tests {
                 .template
                 .optout_button
         );
+    }
+
+    const WHATSAPP: &str = "broadcast:\n  channels:\n    whatsapp:\n      phone_number_id: \"1\"\n      template:\n        name: t\n        body: \"{{1}}\"\n        params: [title]\n";
+
+    fn errors(extra: &str) -> Vec<Problem> {
+        parse(
+            Path::new("/"),
+            Path::new(CONFIG_FILE),
+            &format!("{MINIMAL}{extra}"),
+        )
+        .err()
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn api_url_must_be_meta_over_https_unless_loopback_or_explicitly_allowed() {
+        let with = |line: &str| format!("{WHATSAPP}      {line}\n");
+        let err = errors(&with("api_url: http://evil.example/v25.0"));
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (Some(11), Some(7)), "{err:?}");
+        assert!(err[0].message.contains("uses http://"), "{err:?}");
+        assert!(
+            err[1].message.contains("is not Meta's graph.facebook.com")
+                && err[1].message.contains("evil.example"),
+            "{err:?}"
+        );
+        assert!(
+            err[1]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("allow_custom_api_host: true")
+        );
+        let err = errors(&with(
+            "api_url: https://graph.facebook.com.evil.example/v25.0",
+        ));
+        assert_eq!(err.len(), 1, "{err:?}");
+        // A proxy of one's own, said out loud; still https only.
+        let own =
+            "api_url: https://proxy.musterbach.example/v25.0\n      allow_custom_api_host: true";
+        assert!(errors(&with(own)).is_empty());
+        let own_http = own.replace("https://", "http://");
+        assert_eq!(errors(&with(&own_http)).len(), 1);
+        for fine in [
+            "api_url: https://graph.facebook.com/v26.0",
+            "api_url: http://127.0.0.1:8080/v25.0",
+            "api_url: http://localhost:8080/v25.0",
+            "api_url: http://[::1]:8080/v25.0",
+        ] {
+            assert!(errors(&with(fine)).is_empty(), "{fine}");
+        }
+        assert_eq!(errors(&with("api_url: graph.facebook.com")).len(), 1);
+    }
+
+    #[test]
+    fn the_inbox_url_is_https_and_stop_always_unsubscribes() {
+        let err = errors("inbox:\n  url: http://inbox.t.example/\n");
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (Some(4), Some(3)), "{err:?}");
+        assert!(err[0].message.contains("uses http://"), "{err:?}");
+        assert!(errors("inbox:\n  url: http://127.0.0.1:9000/\n").is_empty());
+        let inbox = "inbox:\n  url: https://inbox.t.example/\n";
+        let err = errors(&format!("{inbox}  stop_words: []\n"));
+        assert_eq!(err[0].line, Some(5), "{err:?}");
+        assert!(err[0].message.contains("stop_words is empty"), "{err:?}");
+        let err = errors(&format!("{inbox}  stop_words: [abmelden]\n"));
+        assert!(err[0].message.contains("stop_words lacks STOP"), "{err:?}");
+        assert!(errors(&format!("{inbox}  stop_words: [Stop, halt]\n")).is_empty());
     }
 
     #[test]

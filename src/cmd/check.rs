@@ -13,10 +13,22 @@ pub struct Args {
     /// `human` (with a caret under the mistake) or `github` (annotations on the pull request).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Report keys added to or removed from subscribers/recipients.txt since this branch (default:
+    /// $GITHUB_BASE_REF, set in pull request workflows; nothing outside a git repository).
+    #[arg(long, value_name = "REF")]
+    base: Option<String>,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let (problems, summary) = check(root);
+    let (mut problems, summary) = check(root);
+    // Who can read the subscriber list: also when the rest could not be checked.
+    let subscribers = root.join("subscribers");
+    problems.extend(aushang::subscribers::review::demo_key_problems(
+        &subscribers,
+    ));
+    if let Some(base) = aushang::subscribers::review::base_ref(args.base.as_deref()) {
+        problems.extend(aushang::subscribers::review::changes_since(root, &base));
+    }
     print!("{}", diagnostics::render(&problems, args.format));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;

@@ -437,6 +437,16 @@ fn parse_row<'a>(
         None if confirmed_at.is_some() => Status::Active,
         None => opts.status,
     };
+    if let (Some(consent), Some(confirmed)) = (consent_at, confirmed_at)
+        && confirmed < consent
+    {
+        let col = get(Field::ConfirmedAt).map(|(_, c)| c);
+        problems.push(problem(
+            line,
+            col,
+            "the confirmation is dated before the consent; check both dates",
+        ));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -450,7 +460,10 @@ fn parse_row<'a>(
             .map(|(v, _)| v.to_lowercase())
             .unwrap_or_else(|| opts.language.clone()),
         status,
-        consent_at: consent_at.or(Some(opts.now)),
+        // Without a consent date, consent was given by the confirmation at the latest.
+        consent_at: consent_at
+            .or(confirmed_at.map(|c| c.min(opts.now)))
+            .or(Some(opts.now)),
         consent_source: get(Field::ConsentSource)
             .map(|(v, _)| v.to_string())
             .unwrap_or_else(|| opts.consent_source.clone()),

@@ -4,9 +4,11 @@ pub mod address;
 pub mod duplicates;
 pub mod format;
 pub mod import;
+pub mod keyset;
 pub mod list;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod store;
 pub mod stream;
 
