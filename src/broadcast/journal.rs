@@ -339,17 +339,20 @@ fn for_each_line<T: for<'de> Deserialize<'de>>(
     }
 }
 
-/// The journal directory for real channels.
-pub fn journal_dir(root: &Path) -> PathBuf {
-    root.join("subscribers").join("journal")
+/// The journal directory for real channels, under the subscriber state directory
+/// ([`crate::config::Config::subscribers_dir`]).
+pub fn journal_dir(state: &Path) -> PathBuf {
+    state.join("journal")
 }
 
 /// Removes every journal row that references one of `subscriber_ids` (the DSGVO Art. 17 path),
 /// in the real journal and the local outbox journal, and unlinks the ids from the inbox records
 /// (`subscribers/inbox/*.jsonl` keep the event but no longer say whose it was). Every file is
-/// read once, however many ids go. Returns how many rows were changed.
+/// read once, however many ids go. `state` is the subscriber state directory
+/// ([`crate::config::Config::subscribers_dir`]). Returns how many rows were changed.
 pub fn forget_subscribers(
     root: &Path,
+    state: &Path,
     subscriber_ids: impl IntoIterator<Item = impl AsRef<str>>,
 ) -> std::io::Result<usize> {
     let ids: HashSet<String> = subscriber_ids
@@ -361,7 +364,7 @@ pub fn forget_subscribers(
     }
     let mut removed = 0;
     for dir in [
-        journal_dir(root).join("deliveries"),
+        journal_dir(state).join("deliveries"),
         root.join("outbox").join("journal").join("deliveries"),
     ] {
         removed += rewrite_lines(&dir, |line| {
@@ -372,7 +375,7 @@ pub fn forget_subscribers(
     }
     removed +=
         rewrite_lines(
-            &root.join("subscribers").join("inbox"),
+            &crate::inbox::apply::records_dir(state),
             |line| match serde_json::from_str::<serde_json::Value>(line) {
                 Ok(serde_json::Value::Object(mut row))
                     if row
@@ -562,7 +565,8 @@ mod tests {
     #[test]
     fn forget_removes_only_that_subscriber() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(&journal_dir(dir.path())).unwrap();
+        let state = dir.path().join("subscribers");
+        let j = Journal::open(&journal_dir(&state)).unwrap();
         j.record(
             "/a/#notice",
             "whatsapp",
@@ -583,10 +587,10 @@ mod tests {
             "{\"id\":\"e1\",\"sub\":\"s1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n",
         )
         .unwrap();
-        assert_eq!(forget_subscribers(dir.path(), ["s1"]).unwrap(), 2);
+        assert_eq!(forget_subscribers(dir.path(), &state, ["s1"]).unwrap(), 2);
         let applied = std::fs::read_to_string(inbox.join("applied.jsonl")).unwrap();
         assert_eq!(applied, "{\"id\":\"e1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n");
-        let j = Journal::open(&journal_dir(dir.path())).unwrap();
+        let j = Journal::open(&journal_dir(&state)).unwrap();
         let log = j.deliveries("/a/#notice", "whatsapp").unwrap();
         assert!(!log.last.contains_key("s1") && log.is_final("s2"));
     }

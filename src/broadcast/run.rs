@@ -107,7 +107,7 @@ pub fn broadcast(
     let channel = deliverer.channel_name();
     let journal_path = match &deliverer {
         Deliverer::Outbox { outbox, .. } => outbox.journal_dir(),
-        _ => journal_dir(&config.root),
+        _ => journal_dir(&config.subscribers_dir()),
     };
     let journal = Arc::new(Journal::open(&journal_path).context("cannot read the journal")?);
     let guards = Guards {
@@ -394,7 +394,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         outbox: Outbox::for_site(config),
         whatsapp,
     };
-    let journal = Journal::open(&journal_dir(&config.root))?;
+    let journal = Journal::open(&journal_dir(&config.subscribers_dir()))?;
     let planned = plan(
         config,
         notices,

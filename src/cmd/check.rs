@@ -51,7 +51,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 /// All problems of the site in `root`, sorted by file and line, and a short count of what was read.
 fn check(root: &Path) -> (Vec<Problem>, String) {
-    let config = match aushang::config::load(root) {
+    let config = match super::read_config(root) {
         Ok(c) => c,
         Err(problems) => {
             return (

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use aushang::config::{self, Config};
+use aushang::config::Config;
 use aushang::diagnostics::{self, Problem};
 use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::report;
@@ -145,7 +145,7 @@ pub struct PruneArgs {
 }
 
 pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
-    let dir = root.join("subscribers");
+    let dir = super::subscribers_dir(root);
     match command {
         Command::Init(args) => init(&dir, args),
         Command::Add(args) => add(root, &dir, args),
@@ -196,7 +196,7 @@ fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
 }
 
 fn load_config(root: &Path) -> anyhow::Result<Config> {
-    config::load(root).map_err(|problems| {
+    super::read_config(root).map_err(|problems| {
         anyhow::anyhow!(
             "{}aushang.yaml has errors",
             diagnostics::render(&problems, diagnostics::Format::Human)
@@ -411,7 +411,7 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     // Journal first: if saving the list then fails, running `forget` again finishes the job,
     // whereas a list saved first would lose the ids the journal rows are found by.
     let journal_rows =
-        aushang::broadcast::journal::forget_subscribers(root, &ids).with_context(|| {
+        aushang::broadcast::journal::forget_subscribers(root, dir, &ids).with_context(|| {
             format!(
                 "cannot remove {} from the journal; the list is unchanged",
                 ids.join(", ")

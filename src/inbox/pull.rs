@@ -150,7 +150,7 @@ async fn pull_async(
     let dir = config.subscribers_dir();
     let recipients = Recipients::load(&dir)?;
     let mut list = SubscriberList::load(&dir, identity)?;
-    let records = records_dir(&config.root);
+    let records = records_dir(&config.subscribers_dir());
     let mut log = AppliedLog::load(&records).map_err(anyhow::Error::msg)?;
     let consent_version = config
         .inbox
@@ -264,7 +264,10 @@ fn prune_unconfirmed(
         return Ok(());
     }
     list.save(dir, recipients)?;
-    crate::broadcast::journal::forget_subscribers(&config.root, gone.iter().map(|s| &s.id))
+    crate::broadcast::journal::forget_subscribers(
+        &config.root,
+        &config.subscribers_dir(),
+        gone.iter().map(|s| &s.id))
         .context("erasing the records of unconfirmed sign-ups")?;
     report.pruned = gone.len();
     Ok(())

@@ -208,7 +208,7 @@ pub fn blocked_reason(book: &TemplateBook, name: &str, language: &str) -> Option
 /// `update_due`, the update template) is in a blocking state. An unreadable record also stops
 /// it: sending a template that may be paused is worse than waiting.
 pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
-    let book = match TemplateBook::load(&config.root) {
+    let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
         Err(e) => return Some(format!("cannot read the template states: {e}")),
     };
@@ -221,7 +221,7 @@ pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
 /// For the confirmation send in `aushang inbox pull`: why the confirmation template must not be
 /// sent now, if it must not.
 pub fn confirmation_refusal(config: &Config) -> Option<String> {
-    let book = match TemplateBook::load(&config.root) {
+    let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
         Err(e) => return Some(format!("cannot read the template states: {e}")),
     };
@@ -234,7 +234,7 @@ pub fn confirmation_refusal(config: &Config) -> Option<String> {
 /// The loud lines for `aushang inbox pull`: every configured template in a blocking state, and
 /// category or quality changes worth an admin's attention.
 pub fn alerts(config: &Config) -> Vec<String> {
-    let book = match TemplateBook::load(&config.root) {
+    let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
         Err(e) => return vec![format!("cannot read the template states: {e}")],
     };
