@@ -8,6 +8,12 @@
 //!   channel: `sending` (written before the request), then `sent` (with the message id), `failed`
 //!   (with code and class) or `uncertain` (the request may have reached the API, no answer came).
 //!
+//! With the pipeline's write-ahead (`aushang broadcast --claim RUN` before `--run RUN`, see
+//! `docs/exactly-once.md`) a delivery file also holds `claimed` lines (this run is about to send
+//! to this subscriber; pushed to the remote before anything is sent) and `released` lines (the run
+//! ended without sending to someone it claimed). A claim by another run with nothing after it is
+//! an unknown outcome, exactly like `sending`.
+//!
 //! Lines reference subscribers only by their random id, never by address. Each line is written
 //! with a single `write` call, so a killed process leaves whole lines; a torn last line (power
 //! loss) is skipped with a warning and fenced off by a newline before the next append.
@@ -33,6 +39,11 @@ pub enum DeliveryState {
     Failed,
     /// The request went out but no answer came (timeout, reset): maybe delivered.
     Uncertain,
+    /// Claimed by run `run` before sending (write-ahead): if nothing follows and that run is not
+    /// the current one, the outcome is unknown.
+    Claimed,
+    /// The claiming run ended without sending to this subscriber: free for the next run.
+    Released,
 }
 
 /// How a failure is to be treated by the next run.
@@ -60,6 +71,9 @@ pub struct DeliveryLine {
     pub class: Option<FailureClass>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
+    /// The run that claimed or released (on `claimed` and `released` lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +83,11 @@ pub enum IndexEvent {
     Completed,
     /// Recorded as sent without sending (adopting a site with history).
     Marked,
+    /// A run claimed deliveries of this message (`--claim`).
+    Claimed,
+    /// A claim found nobody left to claim but deliveries with an unknown outcome: the message
+    /// waits until they are resolved (`--resend-uncertain`, `--accept-uncertain`, statuses).
+    Waiting,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +117,12 @@ impl DeliveryLog {
     pub fn is_uncertain(&self, sub: &str) -> bool {
         self.last
             .get(sub)
-            .is_some_and(|l| matches!(l.state, DeliveryState::Sending | DeliveryState::Uncertain))
+            .is_some_and(|l| {
+                matches!(
+                    l.state,
+                    DeliveryState::Sending | DeliveryState::Uncertain | DeliveryState::Claimed
+                )
+            })
     }
 
     pub fn attempts(&self, sub: &str) -> u32 {
@@ -131,6 +155,11 @@ impl Journal {
                 && l.ch == channel
                 && matches!(l.event, IndexEvent::Completed | IndexEvent::Marked)
         })
+    }
+
+    /// Every index line, in file order.
+    pub fn index_lines(&self) -> Vec<IndexLine> {
+        self.index().clone()
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, Vec<IndexLine>> {
@@ -170,7 +199,17 @@ impl Journal {
         keys: impl IntoIterator<Item = &'k str>,
         channel: &str,
     ) -> std::io::Result<DeliveryStates> {
-        let mut states = DeliveryStates::default();
+        self.delivery_states_for(keys, channel, None)
+    }
+
+    /// [`Journal::delivery_states`] as seen by run `run`, whose own claims are to be sent.
+    pub fn delivery_states_for<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+        channel: &str,
+        run: Option<&str>,
+    ) -> std::io::Result<DeliveryStates> {
+        let mut states = DeliveryStates::for_run(run);
         for key in keys {
             for_each_line::<DeliveryLine>(&self.delivery_path(key, channel), |line| {
                 states.set(&line)
@@ -445,6 +484,7 @@ mod tests {
             code: None,
             class: None,
             attempt: Some(1),
+            run: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod audience;
 pub mod channels;
+pub mod claim;
 pub mod delivered;
 pub mod errors;
 pub mod journal;

@@ -25,6 +25,8 @@ pub struct MessageReport {
     pub deferred_by_limit: usize,
     /// Not tried because the run stopped.
     pub not_attempted: usize,
+    /// Not claimed by this `--run`: left for the next run (nothing is lost).
+    pub not_claimed: usize,
     pub complete: bool,
 }
 
@@ -80,6 +82,7 @@ impl RunReport {
                 ("uncertain", m.uncertain),
                 ("deferred by daily limit", m.deferred_by_limit),
                 ("not attempted", m.not_attempted),
+                ("not claimed by this run (next run)", m.not_claimed),
             ] {
                 if n > 0 {
                     let _ = write!(out, ", {label} {n}");
@@ -115,7 +118,7 @@ impl RunReport {
                     m.permanent_total(),
                     m.retry_left,
                     m.uncertain,
-                    m.deferred_by_limit + m.not_attempted
+                    m.deferred_by_limit + m.not_attempted + m.not_claimed
                 );
             }
         }

@@ -34,6 +34,8 @@ pub struct BroadcastOptions {
     pub mark_sent: bool,
     pub resend_uncertain: bool,
     pub link_check: bool,
+    /// `--run RUN`: send only to what `--claim RUN` claimed (the pipeline's write-ahead).
+    pub run: Option<String>,
 }
 
 /// Which channel this run uses, and why (a warning when it fell back to the outbox).
@@ -94,7 +96,8 @@ pub fn choose_deliverer(
     }
 }
 
-/// Runs a broadcast (or `--mark-sent`) and reports what happened.
+/// Runs a broadcast (or `--mark-sent`) and reports what happened. With `opts.run`, sends only
+/// to what that run claimed and afterwards releases whatever it claimed but did not send.
 pub fn broadcast(
     config: &Config,
     notices: &[Notice],
@@ -102,6 +105,12 @@ pub fn broadcast(
 ) -> anyhow::Result<RunReport> {
     let _lock = SiteLock::acquire(&config.root)?;
     let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    if let Some(run) = &opts.run {
+        crate::broadcast::claim::check_run_id(run)?;
+        if !deliverer.is_real() || opts.mark_sent {
+            bail!("--run sends what `--claim {run}` claimed on a real channel");
+        }
+    }
     let mut report = RunReport::default();
     report.warnings.extend(fallback);
     let channel = deliverer.channel_name();
@@ -115,6 +124,23 @@ pub fn broadcast(
         staleness: deliverer.is_real(),
     };
     let planned = plan(config, notices, &journal, channel, opts.now, guards);
+    if let Some(run) = &opts.run {
+        let keys: Vec<String> = planned.iter().map(|p| p.message.key.clone()).collect();
+        let result = send_planned(config, deliverer, &journal, planned, opts, &mut report);
+        // Also after a failed run: whoever the run claimed and never sent to is free again.
+        // (Not after a journal write failure: then the journal cannot be trusted to say so.)
+        let released = match &result {
+            Err(_) => 0,
+            Ok(()) => {
+                crate::broadcast::claim::release_unsent(&journal, &keys, channel, run, opts.now)?
+            }
+        };
+        if released > 0 {
+            tracing::info!("released {released} claimed deliveries this run did not send");
+        }
+        result?;
+        return Ok(report);
+    }
 
     if opts.mark_sent {
         for p in &planned {
@@ -132,11 +158,25 @@ pub fn broadcast(
         journal.sync()?;
         return Ok(report);
     }
+    send_planned(config, deliverer, &journal, planned, opts, &mut report)?;
+    Ok(report)
+}
+
+/// Checks the list, then sends every due message in `planned`.
+fn send_planned(
+    config: &Config,
+    deliverer: Deliverer,
+    journal: &Arc<Journal>,
+    planned: Vec<PlannedMessage>,
+    opts: &BroadcastOptions,
+    report: &mut RunReport,
+) -> anyhow::Result<()> {
+    let channel = deliverer.channel_name();
     if planned.iter().all(|p| p.decision != Decision::Due) {
         report
             .messages
             .extend(planned.iter().map(|p| not_sent(p, channel)));
-        return Ok(report);
+        return Ok(());
     }
     let mut source = SubscriberSource::open(config, deliverer.is_real())?;
     let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
@@ -156,10 +196,10 @@ pub fn broadcast(
             counts: recipient_counts,
         },
         opts,
-        &mut report,
+        report,
     ))?;
     journal.sync()?;
-    Ok(report)
+    Ok(())
 }
 
 /// The checked list and, per planned message (same order), how many subscribers want it.
@@ -249,6 +289,7 @@ async fn send_all(
         concurrency,
         daily_limit,
         resend_uncertain: opts.resend_uncertain,
+        run: opts.run.clone(),
         clock,
         recent: Arc::new(Mutex::new(recent)),
         stop: Arc::new(Mutex::new(None)),
@@ -312,7 +353,7 @@ async fn send_all(
 }
 
 /// Whether `s` is to get `message` on this run's channel (status, channel, topics).
-fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Message) -> bool {
+pub(crate) fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Message) -> bool {
     deliverer.serves(s)
         && s.status == Status::Active
         && s.wants(s.channel, message.category.as_deref())

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use aushang::broadcast::claim;
 use aushang::broadcast::report::append_step_summary;
 use aushang::broadcast::run::{BroadcastOptions, broadcast, dry_run};
 
@@ -28,6 +29,17 @@ pub struct Args {
     /// Resend to recipients whose earlier delivery has an unknown outcome (may duplicate).
     #[arg(long)]
     pub resend_uncertain: bool,
+    /// Write-ahead: record in the journal who run RUN is about to send to, send nothing. Exit
+    /// 0: something claimed; 3: nothing due; 2: nothing claimed but uncertain deliveries wait.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "run", "due"])]
+    pub claim: Option<String>,
+    /// Send only to what `--claim RUN` claimed; release the rest afterwards.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "due"])]
+    pub run: Option<String>,
+    /// Whether a broadcast run has anything to do, from content and journal only (no key, no
+    /// token): prints `due=true` or `due=false`.
+    #[arg(long, conflicts_with_all = ["dry_run", "mark_sent"])]
+    pub due: bool,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
@@ -35,6 +47,10 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let now = parse_now(args.now.as_deref(), &config)?;
+    if args.due {
+        print!("{}", claim::due(&config, &content.notices, now)?.to_text());
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.dry_run {
         let preview = dry_run(&config, &content.notices, now)?;
         print!("{preview}");
@@ -47,7 +63,17 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         mark_sent: args.mark_sent,
         resend_uncertain: args.resend_uncertain,
         link_check: !args.no_link_check,
+        run: args.run,
     };
+    if let Some(run) = &args.claim {
+        let claimed = claim::claim(&config, &content.notices, &opts, run)?;
+        print!("{}", claimed.to_text());
+        return Ok(match (claimed.claimed(), claimed.uncertain()) {
+            (0, 0) => ExitCode::from(3),
+            (0, _) => ExitCode::from(2),
+            _ => ExitCode::SUCCESS,
+        });
+    }
     let report = broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
     append_step_summary(&report.to_markdown());

@@ -170,6 +170,7 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
                     // Meta accepted it, so a resend could arrive twice: never retried blindly.
                     class: failed.then_some(FailureClass::Permanent),
                     attempt: Some(*attempt),
+                    run: None,
                 };
                 journal.record(msg, "whatsapp", &line)?;
                 log.last.insert(sub.clone(), line);
@@ -276,6 +277,7 @@ mod tests {
                 code: None,
                 class: None,
                 attempt: Some(1),
+                run: None,
             };
             journal.record(msg, "whatsapp", &line).unwrap();
         }

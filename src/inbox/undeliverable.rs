@@ -379,6 +379,7 @@ mod tests {
                         code: Some(UNDELIVERABLE),
                         class: Some(FailureClass::Permanent),
                         attempt: Some(1),
+                        run: None,
                     },
                 )
                 .unwrap();
