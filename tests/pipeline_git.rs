@@ -130,7 +130,10 @@ impl Town {
                 fake.api_url()
             ),
         );
-        assert!(config.contains(&fake.api_url()), "the example changed shape");
+        assert!(
+            config.contains(&fake.api_url()),
+            "the example changed shape"
+        );
         if let Some(url) = &inbox_url {
             config = config.replace("https://inbox.musterbach.example/", url);
             assert!(config.contains(url.as_str()), "the example changed shape");
@@ -166,7 +169,10 @@ impl Town {
         git(&site, &["init", "--quiet"]);
         git(&site, &["add", "-A"]);
         git(&site, &["commit", "--quiet", "-m", "Town site"]);
-        git(&site, &["push", "--quiet", origin.to_str().unwrap(), "HEAD:main"]);
+        git(
+            &site,
+            &["push", "--quiet", origin.to_str().unwrap(), "HEAD:main"],
+        );
         Town {
             tmp,
             origin,
@@ -248,7 +254,12 @@ impl Town {
     /// Every journal line on origin's state branch in state `state`.
     fn origin_lines(&self, state: &str) -> usize {
         let out = Command::new("git")
-            .args(["grep", "-h", &format!("\"state\":\"{state}\""), "aushang-state"])
+            .args([
+                "grep",
+                "-h",
+                &format!("\"state\":\"{state}\""),
+                "aushang-state",
+            ])
             .args(["--", "subscribers/journal/deliveries"])
             .current_dir(&self.origin)
             .output()
@@ -260,7 +271,11 @@ impl Town {
         self.fake
             .messages()
             .into_iter()
-            .filter(|m| m.correlation.as_deref().is_some_and(|c| c.starts_with("m=")))
+            .filter(|m| {
+                m.correlation
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("m="))
+            })
             .collect()
     }
 
@@ -286,7 +301,10 @@ impl Town {
 
 fn no_numbers(what: &str, output: &str) {
     for n in NUMBERS {
-        assert!(!output.contains(n), "{what} printed a full number:\n{output}");
+        assert!(
+            !output.contains(n),
+            "{what} printed a full number:\n{output}"
+        );
     }
 }
 
@@ -326,7 +344,11 @@ fn a_claim_that_cannot_be_pushed_sends_nothing() {
         "{}",
         text(&out)
     );
-    assert_eq!(town.fake.messages().len(), 0, "a message left without a claim");
+    assert_eq!(
+        town.fake.messages().len(),
+        0,
+        "a message left without a claim"
+    );
     assert_eq!(town.origin_lines("claimed"), 0);
     let main_log = git(&town.origin, &["log", "--format=%s", "main"]);
     assert_eq!(main_log.trim(), "Town site", "the pipeline wrote main");
@@ -360,7 +382,10 @@ fn outcomes_rejected_after_sending_are_uncertain_for_a_fresh_clone_and_never_res
 
     // A fresh clone (the runner is gone): nothing resent, every claimed delivery reported.
     let fresh = town.run(&town.clone("fresh"), "publish-run", &[]);
-    assert!(!fresh.status.success(), "uncertain ones must not pass silently");
+    assert!(
+        !fresh.status.success(),
+        "uncertain ones must not pass silently"
+    );
     let report = text(&fresh);
     let uncertain: usize = report
         .lines()
@@ -439,7 +464,11 @@ fn a_run_killed_after_its_claim_is_pushed_is_not_repeated() {
     std::thread::sleep(Duration::from_millis(2000));
     let claimed = town.origin_lines("claimed");
     let log = git(&town.origin, &["log", "--format=%s", "aushang-state"]);
-    assert_eq!(town.origin_lines("sent"), 0, "the outcomes were pushed:\n{log}");
+    assert_eq!(
+        town.origin_lines("sent"),
+        0,
+        "the outcomes were pushed:\n{log}"
+    );
     let before = town.notices().len();
     assert!(before < claimed, "the run finished before the kill");
 
@@ -523,7 +552,10 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     let added = Command::new(env!("CARGO_BIN_EXE_aushang"))
         .args(["--root", admin.to_str().unwrap(), "subscribers", "add"])
         .args(["--address", NUMBERS[3], "--consent-source", "paper"])
-        .env("AUSHANG_STATE_DIR", admin.join(".aushang-state/subscribers"))
+        .env(
+            "AUSHANG_STATE_DIR",
+            admin.join(".aushang-state/subscribers"),
+        )
         .env("AUSHANG_IDENTITY", &town.secret)
         .output()
         .unwrap();
@@ -576,7 +608,10 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
         .iter()
         .map(|s| s.address.as_str())
         .collect();
-    assert!(addresses.contains(&NUMBERS[3]), "the admin's change was lost");
+    assert!(
+        addresses.contains(&NUMBERS[3]),
+        "the admin's change was lost"
+    );
     assert!(
         addresses.contains(&"+4915200000104"),
         "the sign-up was lost: {} rows",
@@ -598,4 +633,42 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     assert!(got.keys().any(|(to, _)| to == NUMBERS[3]), "{got:?}");
     assert_eq!(town.origin_lines("sent"), got.len());
     town.runtime.block_on(server.shutdown()).unwrap();
+}
+
+#[test]
+fn the_due_check_needs_no_secrets_and_the_deploy_stamp_decides_whether_the_site_is_due() {
+    let town = Town::new(FakeConfig::default());
+    let runner = town.clone("runner");
+    let checkout = town.run(&runner, "state-checkout", &[]);
+    assert!(checkout.status.success(), "{}", text(&checkout));
+    let outputs = town.tmp.path().join("github-output");
+    let due = |now: &str| {
+        std::fs::write(&outputs, "").unwrap();
+        let out = town.run(
+            &runner,
+            "due",
+            &[
+                ("AUSHANG_IDENTITY", ""),
+                ("WHATSAPP_TOKEN", ""),
+                ("PUBLISH_NOW", now),
+                ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        std::fs::read_to_string(&outputs).unwrap()
+    };
+    // Nothing sent and never deployed: both due.
+    assert_eq!(due(NOW), "due=true\nsite_due=true\n");
+
+    let stamped = town.run(&runner, "site-stamp", &[("BUILT_AT", NOW)]);
+    assert!(stamped.status.success(), "{}", text(&stamped));
+    assert_eq!(town.state_file("site-deployed").trim(), NOW);
+    assert_eq!(due("2026-11-28 12:30"), "due=true\nsite_due=false\n");
+    // The Weihnachtsmarkt notice is published at 2026-12-01 08:00: the site is due again.
+    assert!(due("2026-12-01 08:30").contains("site_due=true"));
+
+    // Once everything is sent, the scheduled run has no broadcast to ask approval for.
+    let run = town.run(&runner, "publish-run", &[]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(due("2026-11-28 12:30"), "due=false\nsite_due=false\n");
 }

@@ -302,6 +302,9 @@ pub struct DueReport {
     pub due: Vec<(String, String)>,
     /// `(key, why)` of each open message that does not need a run now.
     pub waiting: Vec<(String, String)>,
+    /// With `--site-since`: the notices whose publishing state changed since then (a
+    /// `publish_at`, `expires` or update date passed), so the site needs a new deploy.
+    pub site_changes: Option<Vec<String>>,
 }
 
 impl DueReport {
@@ -314,6 +317,12 @@ impl DueReport {
             let _ = writeln!(out, "waiting: {key} ({why})");
         }
         let _ = writeln!(out, "due={}", !self.due.is_empty());
+        if let Some(changes) = &self.site_changes {
+            for path in changes {
+                let _ = writeln!(out, "site change: {path}");
+            }
+            let _ = writeln!(out, "site_due={}", !changes.is_empty());
+        }
         out
     }
 }
@@ -346,9 +355,10 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
         if p.decision != Decision::Due {
             report.waiting.push((key, p.decision.label().into()));
         } else if waits_on_uncertain(&index, &key, channel) {
-            report
-                .waiting
-                .push((key, "waiting for uncertain deliveries to be resolved".into()));
+            report.waiting.push((
+                key,
+                "waiting for uncertain deliveries to be resolved".into(),
+            ));
         } else if limit_reached {
             report
                 .waiting
@@ -360,6 +370,22 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
         }
     }
     Ok(report)
+}
+
+/// Notices whose publishing state changed in `(since, now]`: published (`publish_at`), expired
+/// (`expires`) or updated (an update's date). Drafts never change the site.
+pub fn site_changes(notices: &[Notice], since: Timestamp, now: Timestamp) -> Vec<String> {
+    let passed = |t: Option<Timestamp>| t.is_some_and(|t| since < t && t <= now);
+    notices
+        .iter()
+        .filter(|n| !n.draft)
+        .filter(|n| {
+            passed(n.publish_at)
+                || passed(n.expires)
+                || n.updates.iter().any(|u| passed(Some(u.date)))
+        })
+        .map(|n| n.path.clone())
+        .collect()
 }
 
 /// Whether the last claim of `key` found only uncertain deliveries left.

@@ -141,7 +141,8 @@ impl DeliveryStates {
 
     /// Claimed by the current run and not yet sent, failed or released.
     pub fn is_claimed(&self, sub: &str) -> bool {
-        self.get(sub).is_some_and(|l| l.standing == Standing::Claimed)
+        self.get(sub)
+            .is_some_and(|l| l.standing == Standing::Claimed)
     }
 
     /// Subscribers with any line for this message.

@@ -115,14 +115,12 @@ impl DeliveryLog {
 
     /// A request went out and its outcome is unknown (killed mid-request, or no answer).
     pub fn is_uncertain(&self, sub: &str) -> bool {
-        self.last
-            .get(sub)
-            .is_some_and(|l| {
-                matches!(
-                    l.state,
-                    DeliveryState::Sending | DeliveryState::Uncertain | DeliveryState::Claimed
-                )
-            })
+        self.last.get(sub).is_some_and(|l| {
+            matches!(
+                l.state,
+                DeliveryState::Sending | DeliveryState::Uncertain | DeliveryState::Claimed
+            )
+        })
     }
 
     pub fn attempts(&self, sub: &str) -> u32 {

@@ -40,6 +40,10 @@ pub struct Args {
     /// token): prints `due=true` or `due=false`.
     #[arg(long, conflicts_with_all = ["dry_run", "mark_sent"])]
     pub due: bool,
+    /// With --due: also whether the site changed since this instant (the last deploy): prints
+    /// `site_due=true` when a publish_at, expires or update date passed since.
+    #[arg(long, requires = "due", value_name = "INSTANT")]
+    pub site_since: Option<String>,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
@@ -48,7 +52,12 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     let now = parse_now(args.now.as_deref(), &config)?;
     if args.due {
-        print!("{}", claim::due(&config, &content.notices, now)?.to_text());
+        let mut report = claim::due(&config, &content.notices, now)?;
+        if let Some(since) = &args.site_since {
+            let since = parse_now(Some(since), &config)?;
+            report.site_changes = Some(claim::site_changes(&content.notices, since, now));
+        }
+        print!("{}", report.to_text());
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {

@@ -410,8 +410,8 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     }
     // Journal first: if saving the list then fails, running `forget` again finishes the job,
     // whereas a list saved first would lose the ids the journal rows are found by.
-    let journal_rows =
-        aushang::broadcast::journal::forget_subscribers(root, dir, &ids).with_context(|| {
+    let journal_rows = aushang::broadcast::journal::forget_subscribers(root, dir, &ids)
+        .with_context(|| {
             format!(
                 "cannot remove {} from the journal; the list is unchanged",
                 ids.join(", ")

@@ -267,8 +267,9 @@ fn prune_unconfirmed(
     crate::broadcast::journal::forget_subscribers(
         &config.root,
         &config.subscribers_dir(),
-        gone.iter().map(|s| &s.id))
-        .context("erasing the records of unconfirmed sign-ups")?;
+        gone.iter().map(|s| &s.id),
+    )
+    .context("erasing the records of unconfirmed sign-ups")?;
     report.pruned = gone.len();
     Ok(())
 }

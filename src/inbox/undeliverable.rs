@@ -398,7 +398,8 @@ mod tests {
         let mut list = SubscriberList::new(vec![person("s_a", "+4915100000001")]);
         let events = vec![status("/m1", "s_a", "failed", 10, vec![UNDELIVERABLE])];
         update(root.path(), &events, &mut list, 3, t(100)).unwrap();
-        let n = crate::broadcast::journal::forget_subscribers(root.path(), root.path(), ["s_a"]).unwrap();
+        let n = crate::broadcast::journal::forget_subscribers(root.path(), root.path(), ["s_a"])
+            .unwrap();
         assert_eq!(n, 1);
         let text = std::fs::read_to_string(path(root.path())).unwrap();
         assert!(!text.contains("s_a"), "{text}");
