@@ -399,3 +399,134 @@ fn waits_on_uncertain(index: &[IndexLine], key: &str, channel: &str) -> bool {
         })
         .is_some_and(|l| l.event == IndexEvent::Waiting)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "2026-11-28T11:00:00Z";
+
+    fn line(sub: &str, state: DeliveryState, run: Option<&str>) -> DeliveryLine {
+        DeliveryLine {
+            t: T.parse().unwrap(),
+            sub: sub.into(),
+            state,
+            id: None,
+            code: None,
+            class: None,
+            attempt: Some(1),
+            run: run.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn another_runs_claim_without_outcome_is_uncertain_and_a_runs_own_claim_is_to_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let key = "/n/#notice";
+        for sub in ["s1", "s2", "s3"] {
+            j.record(
+                key,
+                "whatsapp",
+                &line(sub, DeliveryState::Claimed, Some("A")),
+            )
+            .unwrap();
+        }
+        j.record(key, "whatsapp", &line("s1", DeliveryState::Sent, None))
+            .unwrap();
+        j.record(
+            key,
+            "whatsapp",
+            &line("s3", DeliveryState::Released, Some("A")),
+        )
+        .unwrap();
+        let seen_by = |run: Option<&str>| j.delivery_states_for([key], "whatsapp", run).unwrap();
+        for run in [None, Some("B")] {
+            let states = seen_by(run);
+            assert!(states.is_final("s1"), "{run:?}");
+            assert!(
+                states.is_uncertain("s2") && !states.is_claimed("s2"),
+                "{run:?}"
+            );
+            assert!(
+                !states.is_uncertain("s3") && !states.is_final("s3"),
+                "{run:?}"
+            );
+        }
+        let own = seen_by(Some("A"));
+        assert!(own.is_claimed("s2") && !own.is_uncertain("s2"));
+        assert!(!own.is_claimed("s3"), "a released claim is not to be sent");
+        // A claim counts no attempt: the next request is attempt 2, not 1 again.
+        assert_eq!(own.attempts("s2"), 1);
+        // Status webhooks resolve claims like any unknown outcome.
+        assert!(j.deliveries(key, "whatsapp").unwrap().is_uncertain("s2"));
+    }
+
+    #[test]
+    fn only_the_runs_own_claims_without_a_request_are_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let key = "/n/#notice";
+        j.record(
+            key,
+            "whatsapp",
+            &line("s1", DeliveryState::Claimed, Some("A")),
+        )
+        .unwrap();
+        j.record(key, "whatsapp", &line("s1", DeliveryState::Sending, None))
+            .unwrap();
+        j.record(
+            key,
+            "whatsapp",
+            &line("s2", DeliveryState::Claimed, Some("A")),
+        )
+        .unwrap();
+        j.record(
+            key,
+            "whatsapp",
+            &line("s3", DeliveryState::Claimed, Some("B")),
+        )
+        .unwrap();
+        let now: Timestamp = T.parse().unwrap();
+        let n = release_unsent(&j, &[key.to_string()], "whatsapp", "A", now).unwrap();
+        assert_eq!(n, 1);
+        let states = j.delivery_states_for([key], "whatsapp", None).unwrap();
+        assert!(
+            states.is_uncertain("s1"),
+            "a request went out: still unknown"
+        );
+        assert!(!states.is_uncertain("s2") && !states.is_final("s2"));
+        assert!(states.is_uncertain("s3"), "another run's claim stays");
+        assert_eq!(
+            release_unsent(&j, &[key.to_string()], "whatsapp", "A", now).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_message_waits_only_while_its_last_claim_found_nothing_but_uncertain_ones() {
+        let at = |event| IndexLine {
+            t: T.parse().unwrap(),
+            msg: "/n/".into(),
+            ch: "whatsapp".into(),
+            event,
+        };
+        let waits = |events: &[IndexEvent]| {
+            let index: Vec<IndexLine> = events.iter().map(|&e| at(e)).collect();
+            waits_on_uncertain(&index, "/n/", "whatsapp")
+        };
+        assert!(!waits(&[]));
+        assert!(!waits(&[IndexEvent::Started, IndexEvent::Claimed]));
+        assert!(waits(&[IndexEvent::Claimed, IndexEvent::Waiting]));
+        assert!(waits(&[IndexEvent::Waiting, IndexEvent::Started]));
+        assert!(!waits(&[IndexEvent::Waiting, IndexEvent::Claimed]));
+    }
+
+    #[test]
+    fn run_ids_are_plain() {
+        assert!(check_run_id("gh-123456-1").is_ok());
+        for bad in ["", "a b", "x;rm", "a/b", &"x".repeat(101)] {
+            assert!(check_run_id(bad).is_err(), "{bad}");
+        }
+    }
+}
