@@ -633,6 +633,46 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     assert!(got.keys().any(|(to, _)| to == NUMBERS[3]), "{got:?}");
     assert_eq!(town.origin_lines("sent"), got.len());
     town.runtime.block_on(server.shutdown()).unwrap();
+
+    // The admin erases the new subscriber (DSGVO) from a checkout the run has since moved past:
+    // admin-push never merges, it undoes the change and asks for it again.
+    let forgotten = list
+        .subscribers()
+        .iter()
+        .find(|s| s.address == NUMBERS[3])
+        .unwrap()
+        .id
+        .clone();
+    let forget = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .args(["--root", admin.to_str().unwrap(), "subscribers", "forget"])
+            .arg(NUMBERS[3])
+            .env("AUSHANG_STATE_DIR", admin.join(".aushang-state/subscribers"))
+            .env("AUSHANG_IDENTITY", &town.secret)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    forget();
+    let stale = town.run(&admin, "admin-push", &[]);
+    assert!(!stale.status.success(), "{}", text(&stale));
+    assert!(text(&stale).contains("run your command again"), "{}", text(&stale));
+    let state = town.run(&admin, "admin-state", &[]);
+    assert!(state.status.success(), "{}", text(&state));
+    forget();
+    let pushed = town.run(&admin, "admin-push", &[]);
+    assert!(pushed.status.success(), "{}", text(&pushed));
+    let grep = Command::new("git")
+        .args(["grep", "-c", &forgotten, "aushang-state", "--", "subscribers"])
+        .current_dir(&town.origin)
+        .output()
+        .unwrap();
+    assert!(
+        grep.stdout.is_empty(),
+        "the forgotten id is still on the state branch:\n{}",
+        String::from_utf8_lossy(&grep.stdout)
+    );
+    assert!(town.origin_lines("sent") < got.len());
 }
 
 #[test]
