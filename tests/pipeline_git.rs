@@ -405,6 +405,15 @@ fn outcomes_rejected_after_sending_are_uncertain_for_a_fresh_clone_and_never_res
     assert!(back.status.success(), "{}", text(&back));
     assert_eq!(town.origin_lines("sent"), sent, "{}", text(&back));
     assert_eq!(town.notices().len(), sent);
+    // Nothing is uncertain any more: the next run completes the notices without sending, and
+    // the run after that has nothing due.
+    let settle = town.run(&town.clone("settle"), "publish-run", &[]);
+    assert!(settle.status.success(), "{}", text(&settle));
+    assert!(text(&settle).contains("due=true"), "{}", text(&settle));
+    assert_eq!(town.notices().len(), sent);
+    let quiet = town.run(&town.clone("quiet"), "publish-run", &[]);
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    assert!(text(&quiet).contains("due=false"), "{}", text(&quiet));
 }
 
 /// SIGKILL to `root` and every process below it, each by its own id (never a group or -1).
@@ -647,7 +656,10 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
         let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
             .args(["--root", admin.to_str().unwrap(), "subscribers", "forget"])
             .arg(NUMBERS[3])
-            .env("AUSHANG_STATE_DIR", admin.join(".aushang-state/subscribers"))
+            .env(
+                "AUSHANG_STATE_DIR",
+                admin.join(".aushang-state/subscribers"),
+            )
             .env("AUSHANG_IDENTITY", &town.secret)
             .output()
             .unwrap();
@@ -656,14 +668,25 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     forget();
     let stale = town.run(&admin, "admin-push", &[]);
     assert!(!stale.status.success(), "{}", text(&stale));
-    assert!(text(&stale).contains("run your command again"), "{}", text(&stale));
+    assert!(
+        text(&stale).contains("run your command again"),
+        "{}",
+        text(&stale)
+    );
     let state = town.run(&admin, "admin-state", &[]);
     assert!(state.status.success(), "{}", text(&state));
     forget();
     let pushed = town.run(&admin, "admin-push", &[]);
     assert!(pushed.status.success(), "{}", text(&pushed));
     let grep = Command::new("git")
-        .args(["grep", "-c", &forgotten, "aushang-state", "--", "subscribers"])
+        .args([
+            "grep",
+            "-c",
+            &forgotten,
+            "aushang-state",
+            "--",
+            "subscribers",
+        ])
         .current_dir(&town.origin)
         .output()
         .unwrap();

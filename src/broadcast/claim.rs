@@ -330,7 +330,8 @@ impl DueReport {
 /// `aushang broadcast --due`: whether a broadcast run has anything to do, from the content and
 /// the journal alone (no list, no key, no token), so the scheduled workflow asks for a
 /// broadcast approval only then. A message counts as due unless it is waiting on uncertain
-/// deliveries only (its last claim found nothing else) or the daily limit is used up.
+/// deliveries only (its last claim found nothing else and some are still unknown) or the daily
+/// limit is used up.
 pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<DueReport> {
     let Some(whatsapp) = &config.broadcast.channels.whatsapp else {
         return Ok(DueReport::default());
@@ -354,7 +355,9 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
         let key = p.message.key.clone();
         if p.decision != Decision::Due {
             report.waiting.push((key, p.decision.label().into()));
-        } else if waits_on_uncertain(&index, &key, channel) {
+        } else if waits_on_uncertain(&index, &key, channel)
+            && any_uncertain(&journal, p.message.keys(), channel)?
+        {
             report.waiting.push((
                 key,
                 "waiting for uncertain deliveries to be resolved".into(),
@@ -386,6 +389,20 @@ pub fn site_changes(notices: &[Notice], since: Timestamp, now: Timestamp) -> Vec
         })
         .map(|n| n.path.clone())
         .collect()
+}
+
+/// Whether any delivery of the message still has an unknown outcome (status webhooks or an
+/// `accept` may have settled them all since the message started waiting).
+fn any_uncertain<'k>(
+    journal: &Journal,
+    keys: impl IntoIterator<Item = &'k str>,
+    channel: &str,
+) -> std::io::Result<bool> {
+    let mut log = crate::broadcast::journal::DeliveryLog::default();
+    for key in keys {
+        log.last.extend(journal.deliveries(key, channel)?.last);
+    }
+    Ok(log.last.keys().any(|sub| log.is_uncertain(sub)))
 }
 
 /// Whether the last claim of `key` found only uncertain deliveries left.
