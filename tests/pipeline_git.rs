@@ -735,3 +735,50 @@ fn the_due_check_needs_no_secrets_and_the_deploy_stamp_decides_whether_the_site_
     assert!(run.status.success(), "{}", text(&run));
     assert_eq!(due("2026-11-28 12:30"), "due=false\nsite_due=false\n");
 }
+
+/// Two runs at once (say an admin's by hand while the scheduled one runs): the second run's
+/// claim push is rejected, it claims again on top of the first run's claim and sends nothing twice.
+#[test]
+fn two_runs_racing_for_the_same_notices_send_each_notice_once() {
+    let town = Town::new(FakeConfig::default());
+    let first = town.clone("first");
+    let second = town.clone("second");
+    // The second run claims on its stale state right after the first run finished everything.
+    let marker = town.tmp.path().join("first-runs-now");
+    std::fs::write(&marker, "").unwrap();
+    let wrapper = town.tmp.path().join("aushang-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$3 $6\" = 'broadcast --claim' ] && [ -f '{m}' ]; then rm '{m}'; \
+             env -u AUSHANG_STATE_DIR AUSHANG='{bin}' AUSHANG_ROOT='{first}' AUSHANG_RUN_ID=first \
+             '{pipeline}' publish-run >&2 || exit 99; fi\nexec '{bin}' \"$@\"\n",
+            m = marker.display(),
+            bin = env!("CARGO_BIN_EXE_aushang"),
+            first = first.display(),
+            pipeline = repo().join("scripts/pipeline").display(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = town.run(
+        &second,
+        "publish-run",
+        &[
+            ("AUSHANG", wrapper.to_str().unwrap()),
+            ("AUSHANG_RUN_ID", "second"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!marker.exists(), "the first run did not run in between");
+    assert!(
+        text(&out).contains("push of the claim rejected"),
+        "no race happened:\n{}",
+        text(&out)
+    );
+    let got = town.assert_nobody_twice();
+    assert!(!got.is_empty());
+    assert_eq!(town.origin_lines("claimed"), got.len(), "claimed twice");
+    assert_eq!(town.origin_lines("sent"), got.len());
+}
