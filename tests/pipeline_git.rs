@@ -184,17 +184,13 @@ impl Town {
         }
     }
 
-    /// A fresh clone of origin, as a new runner checks it out.
+    /// A fresh clone of origin, as a new runner checks it out (shallow, like actions/checkout).
     fn clone(&self, name: &str) -> PathBuf {
         let dir = self.tmp.path().join(name);
+        let url = format!("file://{}", self.origin.display());
         git(
             self.tmp.path(),
-            &[
-                "clone",
-                "--quiet",
-                self.origin.to_str().unwrap(),
-                dir.to_str().unwrap(),
-            ],
+            &["clone", "--quiet", "--depth=1", &url, dir.to_str().unwrap()],
         );
         dir
     }
