@@ -319,6 +319,15 @@ fn full_audience() -> usize {
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains("due=false"), "{}", text(&again));
     assert_eq!(town.notices().len(), got.len(), "a fresh clone sent again");
+    // A pull request's preview (no secrets) plans against the state branch's journal too.
+    let pr = town.run(
+        &town.clone("pull-request"),
+        "pr-check",
+        &[("AUSHANG_IDENTITY", ""), ("WHATSAPP_TOKEN", "")],
+    );
+    assert!(pr.status.success(), "{}", text(&pr));
+    assert!(text(&pr).contains("Nachrichten-Vorschau"), "{}", text(&pr));
+    assert!(!text(&pr).contains("Status: fällig"), "{}", text(&pr));
     got.len()
 }
 
