@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub resend_uncertain: bool,
     /// Write-ahead: record in the journal who run RUN is about to send to, send nothing. Exit
-    /// 0: something claimed; 3: nothing due; 2: nothing claimed but uncertain deliveries wait.
+    /// 0: something claimed; 3: nothing due; 4: nothing claimed but uncertain deliveries wait.
     #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "run", "due"])]
     pub claim: Option<String>,
     /// Send only to what `--claim RUN` claimed; release the rest afterwards.
@@ -79,7 +79,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         print!("{}", claimed.to_text());
         return Ok(match (claimed.claimed(), claimed.uncertain()) {
             (0, 0) => ExitCode::from(3),
-            (0, _) => ExitCode::from(2),
+            (0, _) => ExitCode::from(4),
             _ => ExitCode::SUCCESS,
         });
     }
