@@ -34,6 +34,8 @@ pub struct Config {
     /// Where the subscriber state lives instead of `<root>/subscribers` (`--state`, e.g. the
     /// pipeline's checkout of the `aushang-state` branch). Set at the command's edge only.
     pub state_dir: Option<PathBuf>,
+    /// `aushang:` — the aushang versions this site needs, e.g. `>=0.2` (checked by `check`).
+    pub requires_aushang: Option<String>,
 }
 
 impl Config {
@@ -273,6 +275,8 @@ fn yes() -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
+    aushang: Option<String>,
     title: String,
     base_url: String,
     #[serde(default = "default_language")]
@@ -504,6 +508,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         },
         inbox: raw.inbox,
         state_dir: None,
+        requires_aushang: raw.aushang,
     })
 }
 

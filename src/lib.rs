@@ -14,3 +14,5 @@ pub mod inbox;
 pub mod serve;
 pub mod site;
 pub mod subscribers;
+pub mod text;
+pub mod town;

@@ -234,6 +234,28 @@ fn dry_run_prints_the_exact_text_and_the_recipient_count_only_with_a_key() {
     site.assert_files_leak_free();
 }
 
+/// WhatsApp fills a template's placeholders once: a `{{1}}` inside a parameter stays literal.
+/// The preview shows exactly that, so it matches what the fake is sent.
+#[test]
+fn the_preview_shows_a_placeholder_inside_a_parameter_literally_as_whatsapp_does() {
+    let fake = Fake::healthy();
+    let site = Site::new(Settings::new(&fake.api_url()), actives(1));
+    site.notice(
+        "2026-11-28-klammern",
+        "title: \"Wahl {{2}}\"\ndate: 2026-11-28 08:00\nsummary: \"Formular {{1}} ausfüllen.\"",
+    );
+    let preview = site.run(&["broadcast", "--dry-run", "--now", "2026-11-28 10:00"]);
+    assert_eq!(preview.code, 0, "{preview:?}");
+    let shown = "> Neue Bekanntmachung der Teststadt: Wahl {{2}}. Formular {{1}} ausfüllen. \
+                 Mehr über den Button.\n";
+    assert!(preview.stdout.contains(shown), "{preview:?}");
+    let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent = fake.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].params, ["Wahl {{2}}", "Formular {{1}} ausfüllen."]);
+}
+
 /// Crash and resume. The fake records (accepts) a message as soon as the request arrives and
 /// only then waits out its latency, so a request cut off mid-latency by the kill has been
 /// delivered although the client never saw the answer: exactly the "uncertain" case. Such

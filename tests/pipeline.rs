@@ -314,6 +314,10 @@ fn workflows_run_aushang_only_through_the_pipeline_script() {
     let mut runs = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        // The tool's own release workflow builds aushang; it runs no site step.
+        if path.file_name().is_some_and(|n| n == "release.yml") {
+            continue;
+        }
         let yaml = std::fs::read_to_string(&path).unwrap();
         for line in yaml.lines().map(str::trim) {
             let Some(cmd) = line.strip_prefix("run: ") else {

@@ -63,9 +63,8 @@ impl Last {
     /// `run`: the current run, whose own claims are to be sent rather than uncertain.
     fn of(line: &DeliveryLine, run: Option<&str>) -> Last {
         let standing = match (line.state, line.class) {
-            (DeliveryState::Sent, _) | (DeliveryState::Failed, Some(FailureClass::Permanent)) => {
-                Standing::Final
-            }
+            (DeliveryState::Sent | DeliveryState::Accepted, _)
+            | (DeliveryState::Failed, Some(FailureClass::Permanent)) => Standing::Final,
             (DeliveryState::Sending | DeliveryState::Uncertain, _) => Standing::Uncertain,
             (DeliveryState::Claimed, _) if run.is_some() && line.run.as_deref() == run => {
                 Standing::Claimed

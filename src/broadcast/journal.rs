@@ -1,12 +1,14 @@
 //! The journal: an append-only record of every delivery attempt, committed back by CI.
 //!
 //! Layout (under `subscribers/journal/` for real channels, `outbox/journal/` for the outbox):
-//! - `index.jsonl`: one line per message and channel when a broadcast starts, completes, or is
-//!   marked as sent without sending (`--mark-sent`). Planning reads only this file to know what is
+//! - `index.jsonl`: one line per message and channel when a broadcast starts, completes, is
+//!   marked as sent without sending (`--mark-sent`), or is given up: older than `max_age`
+//!   before it started (`stale`), or its notice expired before the sending finished (`expired`). Planning reads only this file to know what is
 //!   done, so a town's decades of history never slow a run down.
 //! - `deliveries/<message-key>~<channel>.jsonl`: one line per attempt step for one message on one
 //!   channel: `sending` (written before the request), then `sent` (with the message id), `failed`
-//!   (with code and class) or `uncertain` (the request may have reached the API, no answer came).
+//!   (with code and class) or `uncertain` (the request may have reached the API, no answer came);
+//!   `accepted` when `--accept-uncertain` took an uncertain one as delivered without resending.
 //!
 //! With the pipeline's write-ahead (`aushang broadcast --claim RUN` before `--run RUN`, see
 //! `docs/exactly-once.md`) a delivery file also holds `claimed` lines (this run is about to send
@@ -44,6 +46,9 @@ pub enum DeliveryState {
     Claimed,
     /// The claiming run ended without sending to this subscriber: free for the next run.
     Released,
+    /// An uncertain delivery taken as delivered by `--accept-uncertain`, without proof; nothing
+    /// was sent again. Final like `sent`, but reports can tell the two apart.
+    Accepted,
 }
 
 /// How a failure is to be treated by the next run.
@@ -88,6 +93,10 @@ pub enum IndexEvent {
     /// A claim found nobody left to claim but deliveries with an unknown outcome: the message
     /// waits until they are resolved (`--resend-uncertain`, `--accept-uncertain`, statuses).
     Waiting,
+    /// Never to be sent: it was older than `max_age` before its sending began (reported once).
+    Stale,
+    /// Not to be finished: the notice expired while its sending was under way (reported once).
+    Expired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +117,7 @@ impl DeliveryLog {
     /// Sent, or failed for good: never to be tried again for this message.
     pub fn is_final(&self, sub: &str) -> bool {
         self.last.get(sub).is_some_and(|l| {
-            l.state == DeliveryState::Sent
+            matches!(l.state, DeliveryState::Sent | DeliveryState::Accepted)
                 || (l.state == DeliveryState::Failed && l.class == Some(FailureClass::Permanent))
         })
     }
@@ -158,6 +167,16 @@ impl Journal {
     /// Every index line, in file order.
     pub fn index_lines(&self) -> Vec<IndexLine> {
         self.index().clone()
+    }
+
+    /// Whether `msg` was given up on `channel`: too old before its sending began, or its notice
+    /// expired before the sending finished.
+    pub fn is_given_up(&self, msg: &str, channel: &str) -> bool {
+        self.index().iter().any(|l| {
+            l.msg == msg
+                && l.ch == channel
+                && matches!(l.event, IndexEvent::Stale | IndexEvent::Expired)
+        })
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, Vec<IndexLine>> {

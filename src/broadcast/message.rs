@@ -201,12 +201,34 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
     })
 }
 
-/// Replaces `{{1}}`, `{{2}}`… with the parameters, as WhatsApp renders a template.
+/// Replaces `{{1}}`, `{{2}}`… with the parameters, as WhatsApp renders a template: in one pass
+/// over the body, so a parameter that itself contains `{{1}}` is shown literally, never filled
+/// again. A placeholder without a parameter stays as written.
 pub fn fill_placeholders(body: &str, params: &[String]) -> String {
-    let mut out = body.to_string();
-    for (i, p) in params.iter().enumerate().rev() {
-        out = out.replace(&format!("{{{{{}}}}}", i + 1), p);
+    let mut out = String::with_capacity(body.len() + params.iter().map(String::len).sum::<usize>());
+    let mut rest = body;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let param = (digits > 0 && after[digits..].starts_with("}}"))
+            .then(|| after[..digits].parse::<usize>().ok())
+            .flatten()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| params.get(i));
+        match param {
+            Some(p) => {
+                out.push_str(p);
+                rest = &after[digits + 2..];
+            }
+            None => {
+                // Not a placeholder here; one may start at the next brace (`{{{1}}}`).
+                out.push('{');
+                rest = &rest[open + 1..];
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -430,5 +452,36 @@ mod optout_tests {
             fallback.personalise("Titel", "s_3"),
             format!("Titel\n{OPTOUT_BY_REPLY}")
         );
+    }
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::fill_placeholders;
+
+    fn params(p: &[&str]) -> Vec<String> {
+        p.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_placeholder_inside_a_parameter_is_shown_literally() {
+        let body = "Neu: {{1}}. {{2}} Mehr über den Button.";
+        let filled = fill_placeholders(body, &params(&["Titel {{2}}", "Siehe {{1}} und {{2}}."]));
+        assert_eq!(
+            filled,
+            "Neu: Titel {{2}}. Siehe {{1}} und {{2}}. Mehr über den Button."
+        );
+    }
+
+    #[test]
+    fn unknown_or_malformed_placeholders_stay_as_written() {
+        let p = params(&["A", "B"]);
+        assert_eq!(fill_placeholders("{{2}}{{1}}{{2}}", &p), "BAB");
+        assert_eq!(
+            fill_placeholders("{{3}} {{0}} {{ 1 }} {{x}} {{1} {{{1}}}", &p),
+            "{{3}} {{0}} {{ 1 }} {{x}} {{1} {A}"
+        );
+        assert_eq!(fill_placeholders("ohne", &p), "ohne");
+        assert_eq!(fill_placeholders("Ende {{", &p), "Ende {{");
     }
 }

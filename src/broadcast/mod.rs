@@ -1,12 +1,15 @@
 //! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
 
+pub mod accept;
 pub mod audience;
 pub mod channels;
 pub mod claim;
 pub mod delivered;
 pub mod errors;
+pub mod given_up;
 pub mod journal;
 pub mod lock;
+pub mod mark_sent;
 pub mod message;
 pub mod plan;
 pub mod ratelimit;

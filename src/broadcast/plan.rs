@@ -19,8 +19,12 @@ pub enum Decision {
     Due,
     /// Inside quiet hours and not urgent: the next run after quiet hours sends it.
     QuietHours,
-    /// Published longer ago than `max_age`: reported, never sent.
+    /// Published longer ago than `max_age` and never started: reported (and journaled as
+    /// `stale`), never sent. A message whose sending began is finished however old it gets.
     Stale,
+    /// The notice expired while its sending was under way (daily limit, a stopped run): the rest
+    /// of its audience is reported (and the message journaled as `expired`), never sent.
+    Expired,
 }
 
 impl Decision {
@@ -29,6 +33,7 @@ impl Decision {
             Decision::Due => "due",
             Decision::QuietHours => "deferred (quiet hours)",
             Decision::Stale => "not sent (older than max_age)",
+            Decision::Expired => "not finished (the notice expired)",
         }
     }
 }
@@ -62,12 +67,35 @@ pub fn plan(
             .quiet_hours
             .is_some_and(|q| q.contains(now.to_zoned_datetime(config.timezone.clone()).time()));
     let complete = |m: &Message| m.keys().any(|k| journal.is_complete(k, channel));
+    let given_up = |m: &Message| m.keys().any(|k| journal.is_given_up(k, channel));
+    let started = |m: &Message| m.keys().any(|k| journal.started_at(k, channel).is_some());
     let mut out = Vec::new();
-    for notice in notices.iter().filter(|n| n.broadcast && n.is_current(now)) {
+    // Expired notices are never sent; one whose sending began is planned once more, to be
+    // reported with whoever it did not reach (real channels only).
+    let mut expired = std::collections::HashSet::new();
+    for notice in notices
+        .iter()
+        .filter(|n| n.broadcast && n.is_published(now))
+    {
+        if notice.is_expired(now) {
+            if guards.staleness {
+                for m in messages_of(notice, config) {
+                    if started(&m) && !complete(&m) && !given_up(&m) {
+                        expired.insert(m.key.clone());
+                        out.push(m);
+                    }
+                }
+            }
+            continue;
+        }
         let mut messages = messages_of(notice, config).into_iter();
         let first = messages
             .next()
             .expect("a notice has at least its own message");
+        if given_up(&first) {
+            // Nobody got the notice, so nobody gets its updates either.
+            continue;
+        }
         if !complete(&first) {
             out.push(first);
             continue;
@@ -77,7 +105,11 @@ pub fn plan(
             .filter_map(|k| journal.started_at(k, channel))
             .min()
             .unwrap_or(Timestamp::MIN);
-        out.extend(messages.filter(|u| u.due_from <= now && u.due_from > started && !complete(u)));
+        out.extend(
+            messages.filter(|u| {
+                u.due_from <= now && u.due_from > started && !complete(u) && !given_up(u)
+            }),
+        );
     }
     out.sort_by(|a, b| {
         b.urgent
@@ -87,9 +119,13 @@ pub fn plan(
     });
     out.into_iter()
         .map(|message| {
-            let stale =
-                guards.staleness && now.duration_since(message.due_from) > config.broadcast.max_age;
-            let decision = if stale {
+            // Started means finished: `max_age` only keeps a message from starting.
+            let stale = guards.staleness
+                && now.duration_since(message.due_from) > config.broadcast.max_age
+                && !started(&message);
+            let decision = if expired.contains(&message.key) {
+                Decision::Expired
+            } else if stale {
                 Decision::Stale
             } else if quiet && !message.urgent {
                 Decision::QuietHours
@@ -251,6 +287,54 @@ mod tests {
             },
         );
         assert_eq!(preview[0].decision, Decision::Due);
+    }
+
+    #[test]
+    fn a_started_message_stays_due_past_max_age_and_a_given_up_one_is_not_planned() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let mut begun = notice("begonnen", "2026-11-20T08:00:00Z");
+        begun.updates.push(Update {
+            date: ts("2026-11-20T07:00:00Z"),
+            text: "vorab".into(),
+        });
+        let mut dropped = notice("aufgegeben", "2026-11-20T08:00:00Z");
+        dropped.updates.push(Update {
+            date: ts("2026-11-28T08:00:00Z"),
+            text: "neu".into(),
+        });
+        let n = [begun, dropped];
+        let begun_key = "/bekanntmachungen/2026/begonnen/#notice";
+        let dropped_key = "/bekanntmachungen/2026/aufgegeben/#notice";
+        j.record_index(
+            begun_key,
+            "whatsapp",
+            IndexEvent::Started,
+            ts("2026-11-20T09:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            decisions(&n, &j, "2026-11-28T10:00:00Z"),
+            vec![
+                (dropped_key.to_string(), Decision::Stale),
+                (begun_key.to_string(), Decision::Due),
+            ]
+        );
+        // started on another channel does not count here
+        let other = plan(&config(), &n, &j, "sms", ts("2026-11-28T10:00:00Z"), ALL);
+        assert!(other.iter().all(|p| p.decision == Decision::Stale));
+        j.record_index(
+            dropped_key,
+            "whatsapp",
+            IndexEvent::Stale,
+            ts("2026-11-28T10:00:00Z"),
+        )
+        .unwrap();
+        // given up: neither the notice nor its later update is planned again
+        assert_eq!(
+            decisions(&n, &j, "2026-11-28T11:00:00Z"),
+            vec![(begun_key.to_string(), Decision::Due)]
+        );
     }
 
     #[test]

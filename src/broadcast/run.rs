@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::broadcast::accept::accept_uncertain;
 pub use crate::broadcast::audience::SubscriberSource;
 use crate::broadcast::channels::deliverer::Deliverer;
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::WhatsAppClient;
-use crate::broadcast::journal::{IdSet, IndexEvent, Journal, journal_dir};
+use crate::broadcast::given_up::give_up;
+use crate::broadcast::journal::{IdSet, Journal, journal_dir};
 use crate::broadcast::lock::SiteLock;
 use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
@@ -33,6 +35,8 @@ pub struct BroadcastOptions {
     pub channel: Option<String>,
     pub mark_sent: bool,
     pub resend_uncertain: bool,
+    /// Record uncertain deliveries as `accepted` (delivered without proof) before sending.
+    pub accept_uncertain: bool,
     pub link_check: bool,
     /// `--run RUN`: send only to what `--claim RUN` claimed (the pipeline's write-ahead).
     pub run: Option<String>,
@@ -104,6 +108,9 @@ pub fn broadcast(
     opts: &BroadcastOptions,
 ) -> anyhow::Result<RunReport> {
     let _lock = SiteLock::acquire(&config.root)?;
+    if opts.mark_sent {
+        return crate::broadcast::mark_sent::mark_sent(config, notices, opts);
+    }
     let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
     if let Some(run) = &opts.run {
         crate::broadcast::claim::check_run_id(run)?;
@@ -112,7 +119,10 @@ pub fn broadcast(
         }
     }
     let mut report = RunReport::default();
-    report.warnings.extend(fallback);
+    // First, not last: whoever reads the run must know at once which channel it used.
+    report
+        .notes
+        .extend(fallback.map(|why| format!("warning: {why}")));
     let channel = deliverer.channel_name();
     let journal_path = match &deliverer {
         Deliverer::Outbox { outbox, .. } => outbox.journal_dir(),
@@ -124,6 +134,25 @@ pub fn broadcast(
         staleness: deliverer.is_real(),
     };
     let planned = plan(config, notices, &journal, channel, opts.now, guards);
+    if opts.accept_uncertain {
+        let accepted = accept_uncertain(&journal, &planned, channel, opts.now)?;
+        journal.sync()?;
+        let total: usize = accepted.iter().map(|a| a.count).sum();
+        report.notes.push(format!(
+            "--accept-uncertain: {total} uncertain deliveries recorded as delivered (`accepted` \
+             in the journal {}/); nothing was sent to them",
+            journal_path
+                .strip_prefix(&config.root)
+                .unwrap_or(&journal_path)
+                .display()
+        ));
+        report.notes.extend(
+            accepted
+                .iter()
+                .map(|a| format!("    {}: {} accepted", a.key, a.count)),
+        );
+    }
+
     if let Some(run) = &opts.run {
         let keys: Vec<String> = planned.iter().map(|p| p.message.key.clone()).collect();
         let result = send_planned(config, deliverer, &journal, planned, opts, &mut report);
@@ -142,22 +171,6 @@ pub fn broadcast(
         return Ok(report);
     }
 
-    if opts.mark_sent {
-        for p in &planned {
-            journal.record_index(&p.message.key, channel, IndexEvent::Started, opts.now)?;
-            journal.record_index(&p.message.key, channel, IndexEvent::Marked, opts.now)?;
-            report.messages.push(MessageReport {
-                key: p.message.key.clone(),
-                title: p.message.title.clone(),
-                channel: channel.into(),
-                status: "marked as sent (nothing sent)".into(),
-                complete: true,
-                ..Default::default()
-            });
-        }
-        journal.sync()?;
-        return Ok(report);
-    }
     send_planned(config, deliverer, &journal, planned, opts, &mut report)?;
     Ok(report)
 }
@@ -172,17 +185,41 @@ fn send_planned(
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
     let channel = deliverer.channel_name();
-    if planned.iter().all(|p| p.decision != Decision::Due) {
+    let giving_up = planned
+        .iter()
+        .any(|p| matches!(p.decision, Decision::Stale | Decision::Expired));
+    if !giving_up && planned.iter().all(|p| p.decision != Decision::Due) {
         report
             .messages
-            .extend(planned.iter().map(|p| not_sent(p, channel)));
+            .extend(planned.iter().map(|p| not_sent(p, channel, 0)));
         return Ok(());
     }
+    // Opened for a stale or expired message too: the report says how many people it leaves out.
     let mut source = SubscriberSource::open(config, deliverer.is_real())?;
     let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
     let recipient_counts = source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
         .context("the subscriber list cannot be used; nothing was sent")?;
+    // Given up once, reported once: the journal keeps later runs from planning it again.
+    let deliverer = Arc::new(deliverer);
+    let left_out = give_up(
+        &journal,
+        &source,
+        &planned,
+        &recipient_counts,
+        &deliverer,
+        opts.now,
+    )?;
+    if planned.iter().all(|p| p.decision != Decision::Due) {
+        report.messages.extend(
+            planned
+                .iter()
+                .zip(&left_out)
+                .map(|(p, &n)| not_sent(p, channel, n)),
+        );
+        journal.sync()?;
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -194,6 +231,7 @@ fn send_planned(
         Audience {
             source,
             counts: recipient_counts,
+            left_out,
         },
         opts,
         report,
@@ -202,15 +240,17 @@ fn send_planned(
     Ok(())
 }
 
-/// The checked list and, per planned message (same order), how many subscribers want it.
+/// The checked list and, per planned message (same order), how many subscribers want it and
+/// how many a given-up (stale, expired) message leaves out.
 struct Audience {
     source: SubscriberSource,
     counts: Vec<usize>,
+    left_out: Vec<usize>,
 }
 
 async fn send_all(
     config: &Config,
-    deliverer: Deliverer,
+    deliverer: Arc<Deliverer>,
     journal: Arc<Journal>,
     planned: Vec<PlannedMessage>,
     audience: Audience,
@@ -218,7 +258,7 @@ async fn send_all(
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
     let channel = deliverer.channel_name();
-    let (mps, concurrency, daily_limit) = match &deliverer {
+    let (mps, concurrency, daily_limit) = match &*deliverer {
         Deliverer::WhatsApp { config: w, .. } => {
             (w.messages_per_second, w.concurrency, w.daily_limit)
         }
@@ -228,10 +268,10 @@ async fn send_all(
         .iter()
         .any(|p| p.message.is_update() && p.decision == Decision::Due);
     // Template states and unreachable subscribers recorded by `aushang inbox pull` (inbox owns these).
-    if let Deliverer::WhatsApp { .. } = &deliverer {
+    if let Deliverer::WhatsApp { .. } = &*deliverer {
         if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
             report.stopped = Some(why);
-            held_back(&planned, &audience.counts, &deliverer, report);
+            held_back(&planned, &audience, &deliverer, report);
             return Ok(());
         }
         report
@@ -242,7 +282,7 @@ async fn send_all(
     }
     if let Deliverer::WhatsApp {
         client, config: w, ..
-    } = &deliverer
+    } = &*deliverer
         && let Some(waba) = &w.waba_id
     {
         let mut names = vec![w.template.name.clone()];
@@ -256,7 +296,7 @@ async fn send_all(
                         "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
                         w.template.language, info.status
                     ));
-                    held_back(&planned, &audience.counts, &deliverer, report);
+                    held_back(&planned, &audience, &deliverer, report);
                     return Ok(());
                 }
                 Ok(info) if info.is_marketing() => report.warnings.push(format!(
@@ -266,7 +306,7 @@ async fn send_all(
                 Ok(_) => {}
                 Err(e) => {
                     report.stopped = Some(format!("cannot check template `{name}`: {e}"));
-                    held_back(&planned, &audience.counts, &deliverer, report);
+                    held_back(&planned, &audience, &deliverer, report);
                     return Ok(());
                 }
             }
@@ -283,7 +323,7 @@ async fn send_all(
         None => IdSet::default(),
     };
     let sender = Sender {
-        deliverer: Arc::new(deliverer),
+        deliverer,
         journal,
         limiter: Arc::new(RateLimiter::new(mps)),
         concurrency,
@@ -296,9 +336,13 @@ async fn send_all(
         progress: progress_bar(),
     };
     let ticker = tokio::spawn(progress_lines(sender.progress.clone()));
-    for (p, expected) in planned.into_iter().zip(audience.counts.iter().copied()) {
+    for ((p, expected), left_out) in planned
+        .into_iter()
+        .zip(audience.counts.iter().copied())
+        .zip(audience.left_out.iter().copied())
+    {
         if p.decision != Decision::Due {
-            report.messages.push(not_sent(&p, channel));
+            report.messages.push(not_sent(&p, channel, left_out));
             continue;
         }
         let mut entry = MessageReport {
@@ -363,12 +407,12 @@ pub(crate) fn is_recipient(deliverer: &Deliverer, s: &Subscriber, message: &Mess
 /// summary lists what was held back instead of claiming there was nothing to send.
 fn held_back(
     planned: &[PlannedMessage],
-    counts: &[usize],
+    audience: &Audience,
     deliverer: &Deliverer,
     report: &mut RunReport,
 ) {
-    for (p, &count) in planned.iter().zip(counts) {
-        let mut entry = not_sent(p, deliverer.channel_name());
+    for ((p, &count), &left_out) in planned.iter().zip(&audience.counts).zip(&audience.left_out) {
+        let mut entry = not_sent(p, deliverer.channel_name(), left_out);
         if p.decision == Decision::Due {
             entry.status = "not sent (run stopped before sending)".into();
             entry.not_attempted = count;
@@ -377,12 +421,15 @@ fn held_back(
     }
 }
 
-fn not_sent(p: &PlannedMessage, channel: &str) -> MessageReport {
+/// The entry of a message this run does not send; `left_out`: whom a given-up (stale,
+/// expired) message leaves out for good.
+fn not_sent(p: &PlannedMessage, channel: &str, left_out: usize) -> MessageReport {
     MessageReport {
         key: p.message.key.clone(),
         title: p.message.title.clone(),
         channel: channel.into(),
         status: p.decision.label().into(),
+        left_out,
         ..Default::default()
     }
 }
@@ -390,7 +437,14 @@ fn not_sent(p: &PlannedMessage, channel: &str) -> MessageReport {
 /// A bar on a terminal; in CI (no terminal) the bar is hidden and `progress_lines` prints.
 fn progress_bar() -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
+    progress_bar_for(std::io::stderr().is_terminal())
+}
+
+/// The bar's total starts at 0 and grows by each message's recipients as its sending begins
+/// (`Sender::send_message`). The hidden bar needs that known total too: `ProgressBar::hidden()`
+/// has none, and growing an unknown total leaves it unknown, which printed "122 of 0".
+fn progress_bar_for(terminal: bool) -> indicatif::ProgressBar {
+    if terminal {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{spinner} {pos}/{len} messages [{bar:30}] {per_sec} ETA {eta}",
@@ -399,8 +453,17 @@ fn progress_bar() -> indicatif::ProgressBar {
         }
         bar
     } else {
-        indicatif::ProgressBar::hidden()
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden())
     }
+}
+
+/// The line CI logs show every ten seconds.
+fn progress_line(bar: &indicatif::ProgressBar) -> String {
+    format!(
+        "progress: {} of {} deliveries done",
+        bar.position(),
+        bar.length().unwrap_or(0)
+    )
 }
 
 async fn progress_lines(bar: indicatif::ProgressBar) {
@@ -411,11 +474,7 @@ async fn progress_lines(bar: indicatif::ProgressBar) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        eprintln!(
-            "progress: {} of {} deliveries done",
-            bar.position(),
-            bar.length().unwrap_or(0)
-        );
+        eprintln!("{}", progress_line(&bar));
     }
 }
 
@@ -512,5 +571,27 @@ fn german_decision(d: Decision, urgent: bool) -> &'static str {
         (Decision::Due, false) => "fällig",
         (Decision::QuietHours, _) => "wartet auf das Ende der Ruhezeit",
         (Decision::Stale, _) => "wird nicht gesendet (älter als max_age)",
+        (Decision::Expired, _) => "abgelaufen: wird nicht weiter gesendet",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Sender::send_message` does to the bar: each message adds its recipients to the
+    /// total, the reader takes out those it does not queue, the workers count deliveries.
+    #[test]
+    fn the_ci_progress_line_counts_against_the_recipients_to_send() {
+        let bar = progress_bar_for(false);
+        assert!(bar.is_hidden());
+        assert_eq!(progress_line(&bar), "progress: 0 of 0 deliveries done");
+        bar.inc_length(150);
+        bar.dec_length(28); // already sent in an earlier run
+        bar.inc(122);
+        assert_eq!(progress_line(&bar), "progress: 122 of 122 deliveries done");
+        bar.inc_length(40);
+        bar.inc(10);
+        assert_eq!(progress_line(&bar), "progress: 132 of 162 deliveries done");
     }
 }

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "run", "due"])]
     pub claim: Option<String>,
     /// Send only to what `--claim RUN` claimed; release the rest afterwards.
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "due"])]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "due", "accept_uncertain", "resend_uncertain"])]
     pub run: Option<String>,
     /// Whether a broadcast run has anything to do, from content and journal only (no key, no
     /// token): prints `due=true` or `due=false`.
@@ -44,6 +44,10 @@ pub struct Args {
     /// `site_due=true` when a publish_at, expires or update date passed since.
     #[arg(long, requires = "due", value_name = "INSTANT")]
     pub site_since: Option<String>,
+    /// Record deliveries with an unknown outcome as delivered (`accepted`, without proof) and
+    /// send nothing to them; then send the rest as usual.
+    #[arg(long, conflicts_with_all = ["resend_uncertain", "dry_run", "mark_sent"])]
+    pub accept_uncertain: bool,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
@@ -71,6 +75,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         channel: args.channel,
         mark_sent: args.mark_sent,
         resend_uncertain: args.resend_uncertain,
+        accept_uncertain: args.accept_uncertain,
         link_check: !args.no_link_check,
         run: args.run,
     };
@@ -85,6 +90,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     }
     let report = broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
+    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        print!("{}", report.annotations());
+    }
     append_step_summary(&report.to_markdown());
     Ok(if report.success() {
         ExitCode::SUCCESS

@@ -51,9 +51,12 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 /// All problems of the site in `root`, sorted by file and line, and a short count of what was read.
 fn check(root: &Path) -> (Vec<Problem>, String) {
+    // Blanks left by `aushang init`, reported even when the configuration has other errors.
+    let settings_blanks = aushang::town::blanks::in_settings(root);
     let config = match super::read_config(root) {
         Ok(c) => c,
-        Err(problems) => {
+        Err(mut problems) => {
+            problems.extend(settings_blanks);
             return (
                 problems,
                 "Konfiguration fehlerhaft, Inhalte nicht geprüft".into(),
@@ -71,6 +74,13 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
         site_paths.contains(p)
     }));
     problems.extend(aushang::site::check_templates(&config));
+    problems.extend(settings_blanks);
+    problems.extend(aushang::town::blanks::in_content(&config, &site));
+    problems.extend(aushang::town::leftovers::check(&config, &site));
+    problems.extend(aushang::town::version::check(
+        root,
+        config.requires_aushang.as_deref(),
+    ));
     problems.sort_by(|a, b| {
         a.file
             .cmp(&b.file)

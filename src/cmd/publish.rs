@@ -57,6 +57,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         channel: args.channel,
         mark_sent: false,
         resend_uncertain: false,
+        accept_uncertain: false,
         link_check: !args.no_link_check,
     };
     let report = aushang::broadcast::run::broadcast(&config, &content.notices, &opts)?;

@@ -161,6 +161,18 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let (public, secret) = create_key_and_list(dir, &args.holder)?;
+    print!(
+        "{}",
+        report::init_instructions(&recipients_path(dir), &list_path(dir), &public, &secret)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new key pair, `recipients.txt` with its public key and an empty encrypted list in `dir`
+/// (also used by `aushang init`). Returns the public and the secret key; the secret is nowhere
+/// else.
+pub fn create_key_and_list(dir: &Path, holder: &str) -> anyhow::Result<(String, String)> {
     for path in [list_path(dir), recipients_path(dir)] {
         if path.exists() {
             return Err(store::StoreError::AlreadyExists { path }.into());
@@ -169,17 +181,13 @@ fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (identity, secret) = Identity::generate();
     let public = identity.public_keys().remove(0);
-    let text = Recipients::file_text(&args.holder, &public);
+    let text = Recipients::file_text(holder, &public);
     let recipients = Recipients::parse(&text, &recipients_path(dir))?;
     // The list first: if writing it fails there is no recipients file claiming a list exists.
     SubscriberList::default().save(dir, &recipients)?;
     aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes())
         .with_context(|| format!("cannot write {}", recipients_path(dir).display()))?;
-    print!(
-        "{}",
-        report::init_instructions(&recipients_path(dir), &list_path(dir), &public, &secret)
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((public, secret))
 }
 
 /// Identity, recipients and the decrypted list: what every changing command needs.
@@ -227,6 +235,10 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             );
         }
         topics.push(t);
+    }
+    if let Some(name) = &args.name {
+        aushang::subscribers::check_name(name.trim())
+            .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     }
     let consent_at = match &args.consent_at {
         Some(raw) => import::parse_time(raw, &config.timezone)

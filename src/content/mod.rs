@@ -9,12 +9,14 @@
 //! notices live at `/bekanntmachungen/<year of date>/<slug>/`, where the slug is front matter
 //! `slug` or else the file name without a leading `YYYY-MM-DD-`; pages live at `/<slug>/`.
 
+pub mod body_limits;
 pub mod fields;
 pub mod links;
 pub mod markdown;
 pub mod notice;
 pub mod notice_loader;
 pub mod page_loader;
+pub mod reserved;
 pub mod slug;
 pub mod source;
 pub mod template;

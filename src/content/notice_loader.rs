@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::fields::{one_line, site_path, static_file};
+use super::fields::{no_control, one_line, site_path, static_file};
 use super::source::SourceFile;
-use super::{Attachment, Image, Notice, Update, markdown, parse_time, slug, time};
+use super::{Attachment, Image, Notice, Update, body_limits, markdown, parse_time, slug, time};
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
@@ -163,7 +163,11 @@ fn notice_from_source_with(
     if draft && !include_drafts {
         return Outcome::SkippedDraft;
     }
+    for (field, value) in texts_not_checked_as_one_line(&raw) {
+        no_control(&src, field, value, &mut mine);
+    }
     let notice = validate(config, &src, raw, draft, &mut mine);
+    body_limits::check_body(&src, &mut mine);
     let ok = !mine.iter().any(Problem::is_error);
     problems.append(&mut mine);
     match notice {
@@ -181,6 +185,31 @@ fn notice_from_source_with(
         }
         _ => Outcome::Invalid,
     }
+}
+
+/// The front-matter texts that [`one_line`] does not see (it checks control characters itself).
+fn texts_not_checked_as_one_line(raw: &RawNotice) -> Vec<(&'static str, &Spanned<String>)> {
+    let single = [
+        ("date", &raw.date),
+        ("category", &raw.category),
+        ("publish_at", &raw.publish_at),
+        ("expires", &raw.expires),
+        ("slug", &raw.slug),
+        ("image", &raw.image),
+    ];
+    let mut out: Vec<_> = single
+        .into_iter()
+        .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
+        .collect();
+    out.extend(raw.tags.iter().flatten().map(|t| ("tags", t)));
+    out.extend(raw.aliases.iter().flatten().map(|a| ("aliases", a)));
+    for a in raw.attachments.iter().flatten() {
+        out.extend(a.value.file.as_ref().map(|f| ("attachments.file", f)));
+    }
+    for u in raw.updates.iter().flatten() {
+        out.extend(u.value.date.as_ref().map(|d| ("updates.date", d)));
+    }
+    out
 }
 
 fn validate(
@@ -215,7 +244,7 @@ fn validate(
                     ));
                 }
                 if title.as_deref() == Some(text.as_str()) {
-                    problems.push(src.warning_at(s, "`summary` wiederholt nur den Titel").with_hint(
+                    problems.push(src.error_at(s, "`summary` wiederholt nur den Titel").with_hint(
                         "schreiben Sie in ein bis zwei Sätzen, was die Leute wissen müssen (wer, was, wann, wo); das ist der Text der WhatsApp-Nachricht",
                     ));
                 }
@@ -348,6 +377,10 @@ fn validate(
     for a in raw.aliases.iter().flatten() {
         match site_path(&a.value) {
             Ok(p) => {
+                if let Some((msg, hint)) = super::reserved::alias_clash(&config.root, &p) {
+                    problems.push(src.error_at(a, format!("`aliases`: {msg}")).with_hint(hint));
+                    continue;
+                }
                 aliases.push(p);
                 let (line, column) = src.position(a).unwrap_or((1, 1));
                 aliases_at.push(Anchor { line, column });
@@ -466,6 +499,18 @@ fn validate(
     }
     updates.sort_by_key(|u| u.date);
 
+    // The body `aushang new` writes is a placeholder, never a notice.
+    if let Some(offset) = src.body().find(super::template::PLACEHOLDER_BODY) {
+        let line = src.body_first_line() + src.body()[..offset].matches('\n').count();
+        problems.push(
+            Problem::error(
+                &src.file,
+                "der Text ist noch der Platzhalter von `aushang new`",
+            )
+            .at(&src.text, line, 1)
+            .with_hint("ersetzen Sie ihn durch den ausführlichen Text der Bekanntmachung"),
+        );
+    }
     let (title, date, summary, slug) = (title?, date?, summary?, slug?);
     let year = tz.to_datetime(date).year();
     let body = src.body();

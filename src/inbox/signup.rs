@@ -102,6 +102,11 @@ pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp
             break;
         }
     }
+    if crate::subscribers::check_name(&form.name).is_err() {
+        problems.push(
+            "Der Name enthält unzulässige Steuerzeichen. Bitte tippen Sie ihn neu ein.".into(),
+        );
+    }
     if !form.consent {
         problems.push(
             "Bitte bestätigen Sie die Einwilligung, damit wir Ihnen schreiben dürfen.".into(),

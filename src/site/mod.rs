@@ -302,6 +302,13 @@ fn static_files(
         return Vec::new();
     }
     let generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
+    // Folders the generated files need: a static file there, or a static folder where a
+    // generated file goes, could not both be written.
+    let generated_dirs: HashSet<&Path> = plan
+        .jobs
+        .iter()
+        .flat_map(|j| j.file.ancestors().skip(1))
+        .collect();
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
         let entry = match entry {
@@ -323,6 +330,21 @@ fn static_files(
             .unwrap_or(entry.path())
             .to_path_buf();
         if rel == Path::new(output::MARKER) {
+            continue;
+        }
+        if generated_dirs.contains(rel.as_path())
+            || rel.ancestors().skip(1).any(|dir| generated.contains(dir))
+        {
+            problems.push(
+                Problem::error(
+                    Path::new("static").join(&rel),
+                    format!(
+                        "static/{} is in the way of a page aushang generates (a file where a folder is needed, or the other way round)",
+                        rel.display()
+                    ),
+                )
+                .with_hint("rename or move the file"),
+            );
             continue;
         }
         if generated.contains(rel.as_path()) {

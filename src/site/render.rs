@@ -165,10 +165,13 @@ impl Site<'_> {
         // Rendered straight into a buffer big enough for most pages: no regrowing, and no second
         // pass to check UTF-8 that Tera produced from UTF-8 anyway.
         let mut out = Vec::with_capacity(16 * 1024);
+        let xml = template.ends_with(".xml");
         theme
             .tera
             .render_to(template, &ctx, &mut out)
-            .map(|()| out)
+            // Feeds and the sitemap stay well-formed XML whatever text reached them (a control
+            // character from aushang.yaml, say; content files refuse them already).
+            .map(|()| if xml { crate::text::xml_safe(out) } else { out })
             .map_err(|e| {
                 let mut p = theme.problem(&e, template);
                 p.message = format!("{} (while rendering {})", p.message, job.path);

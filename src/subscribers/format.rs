@@ -19,6 +19,7 @@ use jiff::Timestamp;
 
 use super::duplicates::DuplicateCheck;
 use super::record::{Channel, Status, Subscriber, mask};
+use crate::text::{guard_csv_cell, unguard_csv_cell};
 
 /// The format version written by this aushang. v2 added the optional `bsuid` column and the
 /// status `unreachable`; a v1 file (without them) reads unchanged.
@@ -80,20 +81,23 @@ pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     w.write_record(COLUMNS).expect("in-memory write");
     for s in subscribers {
+        // Free-text cells are guarded against spreadsheet formulas: an admin may open the
+        // decrypted list (`age -d`) in a spreadsheet. The other cells are checked on every read
+        // (ids, channels, E.164 addresses, statuses, timestamps) and cannot hold a formula.
         w.write_record([
             s.id.as_str(),
             s.channel.as_str(),
             s.address.as_str(),
-            s.name.as_deref().unwrap_or(""),
-            &s.topics.join(" "),
-            s.language.as_str(),
+            &guard_csv_cell(s.name.as_deref().unwrap_or("")),
+            &guard_csv_cell(&s.topics.join(" ")),
+            &guard_csv_cell(&s.language),
             s.status.as_str(),
             &ts(&s.consent_at),
-            s.consent_source.as_str(),
-            s.consent_text.as_str(),
+            &guard_csv_cell(&s.consent_source),
+            &guard_csv_cell(&s.consent_text),
             &ts(&s.confirmed_at),
             &ts(&s.unsubscribed_at),
-            s.bsuid.as_deref().unwrap_or(""),
+            &guard_csv_cell(s.bsuid.as_deref().unwrap_or("")),
         ])
         .expect("in-memory write");
     }
@@ -199,11 +203,10 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
             format!("`{}` is not a normalised {channel} address", mask(&address)),
         ));
     }
-    let name = Some(field(3).trim())
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    let topics = field(4).split_whitespace().map(str::to_owned).collect();
-    let language = field(5).trim().to_string();
+    let text = |c: usize| unguard_csv_cell(field(c).trim());
+    let name = Some(text(3)).filter(|n| !n.is_empty()).map(str::to_owned);
+    let topics = text(4).split_whitespace().map(str::to_owned).collect();
+    let language = text(5).to_string();
     let status: Status = field(6).parse().map_err(|e| bad("status", e))?;
     let time = |c: usize| -> Result<Option<Timestamp>, FormatError> {
         let v = field(c).trim();
@@ -226,11 +229,11 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
         language,
         status,
         consent_at: time(7)?,
-        consent_source: field(8).trim().to_string(),
-        consent_text: field(9).trim().to_string(),
+        consent_source: text(8).to_string(),
+        consent_text: text(9).to_string(),
         confirmed_at: time(10)?,
         unsubscribed_at: time(11)?,
-        bsuid: Some(field(BSUID).trim())
+        bsuid: Some(text(BSUID))
             .filter(|b| !b.is_empty())
             .map(str::to_owned),
     })
@@ -338,6 +341,36 @@ impl<R: std::io::Read> Iterator for Rows<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_in_the_csv_and_read_back_unchanged() {
+        let mut s = sample("s_1", "+491713920001");
+        s.name = Some("=cmd|' /C calc'!A0".into());
+        s.consent_source = "@SUM(1+1)".into();
+        s.consent_text = "-2+3".into();
+        s.topics = vec!["+x".into(), "verkehr".into()];
+        s.bsuid = Some("'=HYPERLINK(1)".into());
+        let bytes = encode(std::slice::from_ref(&s));
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let row = text.lines().nth(2).unwrap();
+        for cell in csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(row.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+        {
+            assert!(
+                !cell.starts_with(['=', '@', '-', '\t', '\r'])
+                    && (!cell.starts_with('+') || cell == s.address),
+                "{cell:?} in {row}"
+            );
+        }
+        assert!(row.contains("'=cmd"), "{row}");
+        assert_eq!(decode(&bytes).unwrap(), vec![s]);
+    }
 
     fn sample(id: &str, address: &str) -> Subscriber {
         Subscriber {

@@ -12,5 +12,5 @@ pub mod stream;
 
 pub use address::AddressError;
 pub use list::{AddOutcome, Counts, Resubscribe};
-pub use record::{Channel, Status, Subscriber, mask};
+pub use record::{Channel, Status, Subscriber, check_name, mask};
 pub use store::{Identity, Recipients, StoreError, SubscriberList, demo_identity_path};

@@ -307,6 +307,79 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
     site.assert_files_leak_free();
 }
 
+/// The other way to settle uncertain deliveries: `--accept-uncertain` records them as
+/// `accepted` (delivered without proof), sends nothing to them, says how many, and sends the
+/// rest as usual. It cannot be combined with `--resend-uncertain`.
+#[test]
+fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
+    let fake = Fake::start(FakeConfig {
+        inject: vec![
+            Injection::drop_at_call(2, true),
+            Injection::drop_at_call(3, false),
+        ],
+        ..FakeConfig::default()
+    });
+    let mut settings = Settings::new(&fake.api_url());
+    settings.concurrency = 1;
+    let site = Site::new(settings, actives(4));
+    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let run = site.broadcast(&NOW);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stdout.contains("sent 2, skipped 0, uncertain 2"),
+        "{run:?}"
+    );
+    let key = key("biotonne-nord");
+
+    let both = site.broadcast(&[
+        "--now",
+        "2026-11-28 10:30",
+        "--accept-uncertain",
+        "--resend-uncertain",
+    ]);
+    assert_eq!(both.code, 2, "a usage error: {both:?}");
+    assert!(both.stderr.contains("cannot be used with"), "{both:?}");
+    assert_eq!(fake.graph().stats().requests, 4);
+
+    site.notice("2026-11-28-sperrung-hauptstrasse", SECOND);
+    let accepted = site.broadcast(&["--now", "2026-11-28 11:00", "--accept-uncertain"]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    assert!(
+        accepted.stdout.starts_with(
+            "--accept-uncertain: 2 uncertain deliveries recorded as delivered (`accepted` in the \
+             journal subscribers/journal/); nothing was sent to them\n    \
+             /bekanntmachungen/2026/biotonne-nord/#notice: 2 accepted\n"
+        ),
+        "{accepted:?}"
+    );
+    assert!(
+        accepted.stdout.contains("sent 0, skipped 4 — complete"),
+        "{accepted:?}"
+    );
+    let states = site.last_states(&key);
+    assert_eq!(states["sub002"]["state"], "accepted");
+    assert_eq!(states["sub003"]["state"], "accepted");
+    assert_eq!(states["sub001"]["state"], "sent");
+    assert_eq!(site.index_events(&key), ["started", "completed"]);
+    let biotonne = |fake: &Fake| {
+        fake.messages()
+            .iter()
+            .filter(|m| m.button_suffix.as_deref() == Some("bekanntmachungen/2026/biotonne-nord/"))
+            .count()
+    };
+    assert_eq!(biotonne(&fake), 3, "nothing resent");
+    assert_eq!(
+        fake.messages().len(),
+        3 + 4,
+        "the other notice went to everyone as usual"
+    );
+
+    let later = site.broadcast(&["--now", "2026-11-28 12:00"]);
+    assert_eq!(later.code, 0, "settled for good: {later:?}");
+    assert_eq!(fake.messages().len(), 7);
+    site.assert_files_leak_free();
+}
+
 /// Failures bunched at the start of the list (one bad import batch) must trip the breaker too:
 /// the share is judged at every attempt from the 20th on, not only when the next failure comes.
 #[test]

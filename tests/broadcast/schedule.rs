@@ -117,18 +117,21 @@ fn a_notice_older_than_max_age_is_reported_and_not_sent() {
         &notice("Neue Meldung", "2026-11-28 09:00", ""),
     );
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 0, "max_age is a rule, not a failure: {run:?}");
     assert!(
-        run.stdout
-            .contains("[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice"),
+        run.stdout.contains(
+            "[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
+             Altpapier\n    sent 0, skipped 0, left out for good 2\n"
+        ),
         "{run:?}"
     );
     assert_eq!(sent_for(&fake, "altpapier"), 0);
     assert_eq!(sent_for(&fake, "neu"), 2);
-    assert!(site.index_events(&key("altpapier")).is_empty());
-    // and it stays unsent on later runs
+    assert_eq!(site.index_events(&key("altpapier")), ["stale"]);
+    // and it stays unsent on later runs, reported once
     let later = site.broadcast(&["--now", "2026-11-28 12:00"]);
     assert_eq!(later.code, 0, "{later:?}");
+    assert!(!later.stdout.contains("altpapier"), "{later:?}");
     assert_eq!(sent_for(&fake, "altpapier"), 0);
     site.assert_files_leak_free();
 }
@@ -178,6 +181,153 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     assert_eq!(
         site.index_events(&key("biotonne-nord")),
         ["started", "completed"]
+    );
+    site.assert_files_leak_free();
+}
+
+/// Started means finished: with a daily limit the rest of a notice goes out on the next days,
+/// also once the notice is older than `max_age`; only a notice that never started is given up,
+/// and that is reported with its count and an annotation — once.
+#[test]
+fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_reported() {
+    let fake = Fake::healthy();
+    let mut settings = Settings::new(&fake.api_url());
+    settings.daily_limit = Some(50);
+    let site = Site::new(settings, actives(170));
+    site.notice(
+        "2026-11-28-laubsammlung",
+        &notice("Laubsammlung", "2026-11-28 09:00", ""),
+    );
+    site.notice(
+        "2026-11-24-altpapier",
+        &notice("Altpapier", "2026-11-24 09:00", ""),
+    );
+    let in_ci = |c: &mut std::process::Command| {
+        c.env("GITHUB_ACTIONS", "true");
+    };
+    let args = |now: &'static str| ["broadcast", "--no-link-check", "--now", now];
+
+    let first = site.run_env(&args("2026-11-28 10:00"), in_ci);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first
+            .stdout
+            .contains("sent 50, skipped 0, deferred by daily limit 120\n"),
+        "{first:?}"
+    );
+    assert!(first.stdout.contains("left out for good 170"), "{first:?}");
+    assert!(
+        first.stdout.contains(
+            "::warning title=Broadcast::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
+             170 left out for good: not sent (older than max_age)\n"
+        ),
+        "{first:?}"
+    );
+    assert!(
+        first.stdout.contains(
+            "::warning title=Broadcast::Laubsammlung (/bekanntmachungen/2026/laubsammlung/#notice): \
+             120 deferred by the daily limit"
+        ),
+        "{first:?}"
+    );
+    assert_eq!(site.index_events(&key("altpapier")), ["stale"]);
+
+    for (now, sent, deferred) in [("2026-11-29 10:30", 50, 70), ("2026-11-30 11:00", 50, 20)] {
+        let run = site.run_env(&args(now), in_ci);
+        assert_eq!(run.code, 0, "deferring is not failing: {run:?}");
+        assert!(
+            run.stdout.contains(&format!(
+                "sent {sent}, skipped {}, deferred by daily limit {deferred}\n",
+                170 - sent - deferred
+            )),
+            "{run:?}"
+        );
+        assert!(
+            run.stdout
+                .contains("::warning title=Broadcast::Laubsammlung"),
+            "{run:?}"
+        );
+        assert!(!run.stdout.contains("altpapier"), "reported once: {run:?}");
+    }
+    // 1 December 11:30 is past max_age (3 days after 28 November 09:00): the rest still goes out
+    let last = site.run_env(&args("2026-12-01 11:30"), in_ci);
+    assert_eq!(last.code, 0, "{last:?}");
+    assert!(
+        last.stdout.contains("sent 20, skipped 150 — complete"),
+        "{last:?}"
+    );
+    assert!(
+        !last.stdout.contains("::"),
+        "nothing left to annotate: {last:?}"
+    );
+    assert_eq!(sent_for(&fake, "laubsammlung"), 170);
+    assert_eq!(sent_for(&fake, "altpapier"), 0);
+    assert!(
+        counts(&site, &fake.messages()).iter().all(|(_, n)| *n == 1),
+        "everyone exactly once"
+    );
+    assert_eq!(
+        site.index_events(&key("laubsammlung")),
+        ["started", "completed"]
+    );
+    site.assert_files_leak_free();
+}
+
+/// A notice that expires while the daily limit still holds part of its audience back is not sent
+/// on after it expired, and whoever it did not reach is reported — once, with the count.
+#[test]
+fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
+    let fake = Fake::healthy();
+    let mut settings = Settings::new(&fake.api_url());
+    settings.daily_limit = Some(2);
+    let site = Site::new(settings, actives(5));
+    site.notice(
+        "2026-11-28-wasserzaehler",
+        &notice(
+            "Wasserzähler",
+            "2026-11-28 09:00",
+            "expires: 2026-11-29 12:00",
+        ),
+    );
+    let first = site.broadcast(&["--now", "2026-11-28 10:00"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first
+            .stdout
+            .contains("sent 2, skipped 0, deferred by daily limit 3"),
+        "{first:?}"
+    );
+    let expired = site.run_env(
+        &["broadcast", "--no-link-check", "--now", "2026-11-29 13:00"],
+        |c| {
+            c.env("GITHUB_ACTIONS", "true");
+        },
+    );
+    assert_eq!(expired.code, 0, "{expired:?}");
+    assert!(
+        expired.stdout.contains(
+            "[not finished (the notice expired)] /bekanntmachungen/2026/wasserzaehler/#notice\n    \
+             Wasserzähler\n    sent 0, skipped 0, left out for good 3\n"
+        ),
+        "{expired:?}"
+    );
+    assert!(
+        expired.stdout.contains(
+            "::warning title=Broadcast::Wasserzähler (/bekanntmachungen/2026/wasserzaehler/#notice): \
+             3 left out for good: not finished (the notice expired)\n"
+        ),
+        "{expired:?}"
+    );
+    assert_eq!(fake.messages().len(), 2, "nothing sent after it expired");
+    assert_eq!(
+        site.index_events(&key("wasserzaehler")),
+        ["started", "expired"]
+    );
+    let later = site.broadcast(&["--now", "2026-11-29 14:00"]);
+    assert_eq!(later.code, 0, "{later:?}");
+    assert!(
+        later.stdout.contains("Nothing to send"),
+        "reported once: {later:?}"
     );
     site.assert_files_leak_free();
 }
@@ -242,12 +392,30 @@ fn mark_sent_records_everything_due_without_sending() {
         "2026-11-28-neu",
         &notice("Neue Meldung", "2026-11-28 09:00", ""),
     );
-    let run = site.broadcast(&["--mark-sent", "--now", "2026-11-28 10:00"]);
+    // on the admin's computer: neither the token nor the key is needed
+    let run = site.run_env(
+        &["broadcast", "--mark-sent", "--now", "2026-11-28 10:00"],
+        |c| {
+            c.env_remove("WHATSAPP_TOKEN")
+                .env_remove("AUSHANG_IDENTITY");
+        },
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         run.stdout.matches("marked as sent (nothing sent)").count(),
         2,
         "{run:?}"
+    );
+    assert!(
+        run.stdout.lines().next().is_some_and(|l| l.starts_with(
+            "--mark-sent wrote the journal subscribers/journal/ (channel whatsapp): 2 message(s)"
+        )),
+        "says first which journal it wrote: {run:?}"
+    );
+    assert!(!run.stdout.contains("outbox"), "{run:?}");
+    assert!(
+        !site.root.join("outbox").exists(),
+        "never the outbox's journal"
     );
     assert_eq!(fake.graph().stats().requests, 0);
     for slug in ["alt", "neu"] {
@@ -258,5 +426,53 @@ fn mark_sent_records_everything_due_without_sending() {
     assert_eq!(later.code, 0, "{later:?}");
     assert!(later.stdout.contains("Nothing to send"), "{later:?}");
     assert_eq!(fake.graph().stats().requests, 0);
+    site.assert_files_leak_free();
+}
+
+#[test]
+fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel() {
+    let fake = Fake::healthy();
+    let site = site(&fake, 2);
+    site.notice(
+        "2026-11-28-neu",
+        &notice("Neue Meldung", "2026-11-28 09:00", ""),
+    );
+    let run = site.broadcast(&[
+        "--mark-sent",
+        "--channel",
+        "outbox",
+        "--now",
+        "2026-11-28 10:00",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.starts_with(
+            "--mark-sent wrote the journal outbox/journal/ (channel outbox): 1 message(s)"
+        ) && run.stdout.contains("real channels are not marked"),
+        "{run:?}"
+    );
+    assert!(site.root.join("outbox/journal/index.jsonl").exists());
+    assert!(site.index_events(&key("neu")).is_empty());
+    // WhatsApp still sends it: only the outbox was marked
+    let real = site.broadcast(&["--now", "2026-11-28 11:00"]);
+    assert_eq!(real.code, 0, "{real:?}");
+    assert_eq!(sent_for(&fake, "neu"), 2);
+
+    // a site without any real channel marks the outbox, and says so first
+    let bare = Site::new(Settings::new(&fake.api_url()), actives(1));
+    let yaml = std::fs::read_to_string(bare.root.join("aushang.yaml")).unwrap();
+    let cut = yaml.find("  channels:").unwrap();
+    std::fs::write(bare.root.join("aushang.yaml"), &yaml[..cut]).unwrap();
+    bare.notice(
+        "2026-11-28-neu",
+        &notice("Neue Meldung", "2026-11-28 09:00", ""),
+    );
+    let run = bare.broadcast(&["--mark-sent", "--now", "2026-11-28 10:00"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("--mark-sent wrote the journal outbox/journal/ (channel outbox)"),
+        "{run:?}"
+    );
     site.assert_files_leak_free();
 }

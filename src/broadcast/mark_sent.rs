@@ -1,0 +1,83 @@
+//! `aushang broadcast --mark-sent`: records every due message as sent without sending, for a
+//! site adopting aushang with notices it already has. Writes the journal of the real channel
+//! configured (no token or key needed), never silently the local outbox's, and says which.
+
+use anyhow::{Context, bail};
+
+use crate::broadcast::channels::outbox::Outbox;
+use crate::broadcast::journal::{IndexEvent, Journal, journal_dir};
+use crate::broadcast::plan::{Guards, plan};
+use crate::broadcast::report::{MessageReport, RunReport};
+use crate::broadcast::run::BroadcastOptions;
+use crate::config::Config;
+use crate::content::Notice;
+
+/// The journals `--mark-sent` writes: one per channel that real runs will use — each real channel
+/// configured (WhatsApp: `subscribers/journal/`), whether or not its token is at hand; the
+/// local outbox's git-ignored journal only when asked for (`--channel outbox`) or when no real
+/// channel is configured.
+fn mark_sent_journals(
+    config: &Config,
+    requested: Option<&str>,
+) -> anyhow::Result<Vec<(&'static str, std::path::PathBuf)>> {
+    let whatsapp = config.broadcast.channels.whatsapp.is_some();
+    let real = || ("whatsapp", journal_dir(&config.subscribers_dir()));
+    let outbox = || ("outbox", Outbox::for_site(config).journal_dir());
+    Ok(match requested {
+        Some("whatsapp") if whatsapp => vec![real()],
+        Some("whatsapp") => {
+            bail!("--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section")
+        }
+        Some("outbox") => vec![outbox()],
+        Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
+        None if whatsapp => vec![real()],
+        None => vec![outbox()],
+    })
+}
+
+/// `--mark-sent`: records every due message as sent on each channel of [`mark_sent_journals`]
+/// without sending, so adopting a site with history does not send its old notices. Needs no
+/// token and no key; the report opens with the journal(s) it wrote.
+pub fn mark_sent(
+    config: &Config,
+    notices: &[Notice],
+    opts: &BroadcastOptions,
+) -> anyhow::Result<RunReport> {
+    let mut report = RunReport::default();
+    for (channel, dir) in mark_sent_journals(config, opts.channel.as_deref())? {
+        let journal = Journal::open(&dir).context("cannot read the journal")?;
+        let guards = Guards {
+            quiet_hours: false,
+            staleness: false,
+        };
+        let planned = plan(config, notices, &journal, channel, opts.now, guards);
+        for p in &planned {
+            journal.record_index(&p.message.key, channel, IndexEvent::Started, opts.now)?;
+            journal.record_index(&p.message.key, channel, IndexEvent::Marked, opts.now)?;
+            report.messages.push(MessageReport {
+                key: p.message.key.clone(),
+                title: p.message.title.clone(),
+                channel: channel.into(),
+                status: "marked as sent (nothing sent)".into(),
+                complete: true,
+                ..Default::default()
+            });
+        }
+        journal.sync()?;
+        let shown = dir.strip_prefix(&config.root).unwrap_or(&dir).display();
+        let mut note = format!(
+            "--mark-sent wrote the journal {shown}/ (channel {channel}): {} message(s) marked as \
+             sent, nothing was sent",
+            planned.len()
+        );
+        if channel == "outbox" {
+            note.push_str(
+                "; this is the local outbox's journal (not committed): real channels are not marked",
+            );
+        } else {
+            note.push_str("; commit and push it so the workflow knows");
+        }
+        report.notes.push(note);
+    }
+    Ok(report)
+}
