@@ -108,7 +108,9 @@ fn the_inbox_records_of_0_2_are_read() {
     // undeliverable.jsonl: two 131026 failures in a row make the active subscriber unreachable.
     let mut list = SubscriberList::load(&root.join("subscribers"), &identity()).unwrap();
     let now: jiff::Timestamp = "2026-11-22T12:00:00Z".parse().unwrap();
-    let report = aushang::inbox::undeliverable::update(&root, &[], &mut list, 2, now).unwrap();
+    let report =
+        aushang::inbox::undeliverable::update(&root.join("subscribers"), &[], &mut list, 2, now)
+            .unwrap();
     assert_eq!(
         report
             .marked

@@ -787,3 +787,31 @@ fn two_runs_racing_for_the_same_notices_send_each_notice_once() {
     assert_eq!(town.origin_lines("claimed"), got.len(), "claimed twice");
     assert_eq!(town.origin_lines("sent"), got.len());
 }
+
+#[test]
+fn accepting_uncertain_deliveries_from_the_workflow_records_them_and_sends_nothing() {
+    let town = Town::new(FakeConfig::default());
+    town.reject("outcomes", "^Journal: outcomes");
+    let out = town.run(&town.clone("runner"), "publish-run", &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let sent = town.assert_nobody_twice().len();
+    town.allow("outcomes");
+
+    let accept = town.run(
+        &town.clone("accept"),
+        "publish-run",
+        &[("UNCERTAIN", "accept")],
+    );
+    assert!(accept.status.success(), "{}", text(&accept));
+    assert!(
+        text(&accept).contains("recorded as delivered"),
+        "{}",
+        text(&accept)
+    );
+    assert_eq!(town.notices().len(), sent, "accept sent something");
+    assert_eq!(town.origin_lines("accepted"), sent);
+    let next = town.run(&town.clone("next"), "publish-run", &[]);
+    assert!(next.status.success(), "{}", text(&next));
+    assert!(text(&next).contains("due=false"), "{}", text(&next));
+    assert_eq!(town.notices().len(), sent);
+}

@@ -138,6 +138,18 @@ pub fn claim(
         ..ClaimReport::default()
     };
     report.warnings.extend(fallback);
+    // `--accept-uncertain`: before claiming, every unknown outcome (another run's claim without
+    // outcome included) is recorded as delivered; they are then final and nobody is claimed twice.
+    if opts.accept_uncertain {
+        let accepted =
+            crate::broadcast::accept::accept_uncertain(&journal, &planned, channel, opts.now)?;
+        for a in &accepted {
+            report.warnings.push(format!(
+                "--accept-uncertain: {} uncertain deliveries of {} recorded as delivered (`accepted`), nothing sent to them",
+                a.count, a.key
+            ));
+        }
+    }
     let due: Vec<&PlannedMessage> = planned
         .iter()
         .filter(|p| p.decision == Decision::Due)

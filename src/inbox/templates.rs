@@ -71,14 +71,14 @@ pub struct TemplateBook {
     pub templates: BTreeMap<String, TemplateState>,
 }
 
-pub fn book_path(root: &Path) -> PathBuf {
-    super::apply::records_dir(root).join(TEMPLATES_FILE)
+pub fn book_path(state: &Path) -> PathBuf {
+    super::apply::records_dir(state).join(TEMPLATES_FILE)
 }
 
 impl TemplateBook {
     /// Reads the book; a missing file is an empty book, an unreadable one an error naming it.
-    pub fn load(root: &Path) -> Result<TemplateBook, String> {
-        let path = book_path(root);
+    pub fn load(state: &Path) -> Result<TemplateBook, String> {
+        let path = book_path(state);
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| {
                 format!(
@@ -94,10 +94,10 @@ impl TemplateBook {
         }
     }
 
-    pub fn save(&self, root: &Path) -> std::io::Result<()> {
+    pub fn save(&self, state: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         text.push('\n');
-        crate::fsutil::write_atomic(&book_path(root), text.as_bytes())
+        crate::fsutil::write_atomic(&book_path(state), text.as_bytes())
     }
 
     /// Applies the template events among `events`; an event older than what is recorded for
