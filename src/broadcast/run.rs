@@ -203,7 +203,7 @@ fn send_planned(
     // Given up once, reported once: the journal keeps later runs from planning it again.
     let deliverer = Arc::new(deliverer);
     let left_out = give_up(
-        &journal,
+        journal,
         &source,
         &planned,
         &recipient_counts,

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use aushang::broadcast::claim;
 use aushang::broadcast::report::append_step_summary;
 use aushang::broadcast::run::{BroadcastOptions, broadcast, dry_run};
+use aushang::broadcast::{claim, due};
 
 use super::{load_site, parse_now};
 
@@ -56,10 +56,10 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     let now = parse_now(args.now.as_deref(), &config)?;
     if args.due {
-        let mut report = claim::due(&config, &content.notices, now)?;
+        let mut report = due::due(&config, &content.notices, now)?;
         if let Some(since) = &args.site_since {
             let since = parse_now(Some(since), &config)?;
-            report.site_changes = Some(claim::site_changes(&content.notices, since, now));
+            report.site_changes = Some(due::site_changes(&content.notices, since, now));
         }
         print!("{}", report.to_text());
         return Ok(ExitCode::SUCCESS);
