@@ -21,7 +21,7 @@ fn mark_sent_journals(
     requested: Option<&str>,
 ) -> anyhow::Result<Vec<(&'static str, std::path::PathBuf)>> {
     let whatsapp = config.broadcast.channels.whatsapp.is_some();
-    let real = || ("whatsapp", journal_dir(&config.root));
+    let real = || ("whatsapp", journal_dir(&config.subscribers_dir()));
     let outbox = || ("outbox", Outbox::for_site(config).journal_dir());
     Ok(match requested {
         Some("whatsapp") if whatsapp => vec![real()],
