@@ -540,13 +540,19 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
             addr,
         ))
         .unwrap();
-    let loaded = (jiff::Timestamp::now().as_millisecond() - 10_000).to_string();
+    // The form's script fetches a server-signed stamp; it counts after min_fill_seconds.
+    let stamp: serde_json::Value = town.runtime.block_on(async {
+        let r = reqwest::get(format!("{}/signup/stempel", server.url())).await;
+        r.unwrap().json().await.unwrap()
+    });
+    // The example's min_fill_seconds is 3.
+    std::thread::sleep(std::time::Duration::from_millis(3100));
     let form = form_urlencoded::Serializer::new(String::new())
         .append_pair("nummer", "0152 00000104")
         .append_pair("thema", "abfall")
         .append_pair("einwilligung", "ja")
         .append_pair("fassung", "v1")
-        .append_pair("geladen", &loaded)
+        .append_pair("stempel", stamp["stempel"].as_str().unwrap())
         .finish();
     let status = town.runtime.block_on(async {
         reqwest::Client::new()
