@@ -259,7 +259,7 @@ async fn pull_async(
         if list != before {
             list.save(&dir, &recipients)?;
         }
-        log.requests.save(&recipients)?;
+        log.requests.save(&list, &recipients)?;
         log.save(opts.now)?;
         let to_confirm: Vec<(String, String)> = results
             .iter()
@@ -318,7 +318,7 @@ async fn pull_async(
         .prune(opts.now, config.subscribers.prune_pending_after, |sub| {
             list.get(sub).is_some()
         });
-    log.requests.save(&recipients)?;
+    log.requests.save(&list, &recipients)?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
     report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)
