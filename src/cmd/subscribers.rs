@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use aushang::config::{self, Config};
 use aushang::diagnostics::{self, Problem};
-use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::companions::Companions;
+use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::report;
 use aushang::subscribers::store::{self, list_path, recipients_path};
 use aushang::subscribers::{

@@ -155,12 +155,14 @@ mod tests {
             language: "de".into(),
         };
         let mut r = Requests::load(dir.path(), &identity).unwrap();
-        r.save(&SubscriberList::new(Vec::new()), &recipients).unwrap();
+        r.save(&SubscriberList::new(Vec::new()), &recipients)
+            .unwrap();
         assert!(!dir.path().join(REQUESTS_FILE).exists(), "nothing to write");
         r.insert(req("s_1", t(0)));
         r.insert(req("s_1", t(10)));
         r.insert(req("s_2", t(0)));
-        r.save(&SubscriberList::new(Vec::new()), &recipients).unwrap();
+        r.save(&SubscriberList::new(Vec::new()), &recipients)
+            .unwrap();
         let bytes = std::fs::read_to_string(dir.path().join(REQUESTS_FILE)).unwrap();
         assert!(bytes.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
         assert!(!bytes.contains("verkehr") && !bytes.contains("s_1"));

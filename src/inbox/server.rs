@@ -118,8 +118,7 @@ pub async fn start_with_limits(
     let recipients = crate::subscribers::Recipients::load(&config.subscribers_dir())?;
     // Every event is encrypted to these keys: not to the public demo key of a real site, not to
     // keys added without a rekey (as far as a server without a secret key can tell).
-    match crate::subscribers::companions::check_for_server(&config.subscribers_dir(), &recipients)
-    {
+    match crate::subscribers::companions::check_for_server(&config.subscribers_dir(), &recipients) {
         Ok(None) => {}
         Ok(Some(note)) => tracing::warn!("{note}"),
         Err(refusal) => anyhow::bail!("the inbox does not start: {refusal}"),

@@ -106,10 +106,7 @@ fn x25519_stanzas<R: Read>(input: R) -> std::io::Result<usize> {
     let mut budget = 1 << 20;
     loop {
         line.clear();
-        let n = reader
-            .by_ref()
-            .take(budget)
-            .read_until(b'\n', &mut line)?;
+        let n = reader.by_ref().take(budget).read_until(b'\n', &mut line)?;
         if n == 0 || !line.ends_with(b"\n") {
             return Err(std::io::Error::other("the header has no end"));
         }

@@ -343,7 +343,12 @@ fn rekey_re_encrypts_the_inboxs_waiting_requests_with_the_list() {
         language: "de".into(),
     });
     let recipients = Recipients::load(&site.dir()).unwrap();
-    requests.save(&SubscriberList::load(&site.dir(), &site_key).unwrap(), &recipients).unwrap();
+    requests
+        .save(
+            &SubscriberList::load(&site.dir(), &site_key).unwrap(),
+            &recipients,
+        )
+        .unwrap();
     let file = records.join(REQUESTS_FILE);
     let before = std::fs::read(&file).unwrap();
 
@@ -357,7 +362,10 @@ fn rekey_re_encrypts_the_inboxs_waiting_requests_with_the_list() {
         ..again.items()[0].clone()
     });
     let err = again
-        .save(&SubscriberList::load(&site.dir(), &site_key).unwrap(), &changed)
+        .save(
+            &SubscriberList::load(&site.dir(), &site_key).unwrap(),
+            &changed,
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("aushang subscribers rekey"), "{err}");
