@@ -2,6 +2,13 @@
 //! sign-up, and `aushang inbox confirm --resend`, which asks pending sign-ups once more when the
 //! first request was lost (a crash before it was sent, a failed delivery, a message overlooked).
 //!
+//! Sign-ups for a number that is already on the list (active or unreachable) wait in
+//! `subscribers/inbox/requests.age` for the person's JA (see [`super::requests`]); a lost request
+//! for them is resent under the same limits, counted per subscriber together with any earlier
+//! request to that number. A waiting sign-up for an **unsubscribed** number is never resent: that
+//! person said STOP, and the pull's single request is all an anonymous web form may cause; they
+//! can still confirm by writing START.
+//!
 //! Never spam: each resend is recorded in `subscribers/inbox/confirmations.jsonl` (subscriber
 //! ids, times and outcomes only, no addresses) **before** it is sent, so a crash or a second run
 //! cannot send again; a subscriber is asked at most once per `--every` and at most
@@ -125,6 +132,11 @@ pub struct ResendOptions {
 #[derive(Debug, Default)]
 pub struct ResendReport {
     pub pending: usize,
+    /// Sign-ups for numbers already on the list, waiting for the person's JA
+    /// (`subscribers/inbox/requests.age`); asked again under the same limits as pending rows.
+    pub waiting: usize,
+    /// Of those, requests for unsubscribed numbers: never asked again (see the module docs).
+    pub unsubscribed: usize,
     /// (subscriber id, masked address, outcome) of each subscriber asked (or due, in a dry run).
     pub asked: Vec<(String, String, String)>,
     /// Asked within `every`, or the sign-up is younger than `older_than`.
@@ -138,9 +150,25 @@ pub struct ResendReport {
 impl ResendReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let waiting = if self.waiting > 0 {
+            format!(
+                " and {} sign-up(s) for numbers already listed",
+                self.waiting
+            )
+        } else {
+            String::new()
+        };
+        let unsubscribed = if self.unsubscribed > 0 {
+            format!(
+                ", {} of unsubscribed numbers (they confirm by writing START)",
+                self.unsubscribed
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "confirmation requests: {} pending sign-up(s), {} asked again; not asked: {} too recent, {} asked the most times already, {} about to be pruned",
+            "confirmation requests: {} pending sign-up(s){waiting}, {} asked again; not asked: {} too recent, {} asked the most times already, {} about to be pruned{unsubscribed}",
             self.pending,
             self.asked.len(),
             self.too_recent,
@@ -209,13 +237,37 @@ pub fn resend(
     let mut log = ConfirmationLog::load(&records)?;
     let asked_before = history(&applied, &log);
     let mut report = ResendReport::default();
+    // Sign-ups for numbers already on the list wait in `requests.age` for the person's JA; their
+    // row is not pending, so they are found here (the newest request per subscriber).
+    let requests = super::requests::Requests::load(&records, identity)?;
+    let waiting: HashMap<&str, Timestamp> = requests
+        .items()
+        .iter()
+        .map(|r| (r.sub.as_str(), r.at))
+        .collect();
     let mut due: Vec<&Subscriber> = Vec::new();
     for s in list.subscribers() {
-        if s.status != Status::Pending || s.channel != Channel::WhatsApp {
+        if s.channel != Channel::WhatsApp {
             continue;
         }
-        report.pending += 1;
-        let signed_up = s.consent_at.unwrap_or(opts.now);
+        let signed_up = match (s.status, waiting.get(s.id.as_str())) {
+            (Status::Pending, _) => {
+                report.pending += 1;
+                s.consent_at.unwrap_or(opts.now)
+            }
+            // They said STOP: the pull's one request is all an anonymous form earns; they can
+            // still confirm by writing START.
+            (Status::Unsubscribed, Some(_)) => {
+                report.waiting += 1;
+                report.unsubscribed += 1;
+                continue;
+            }
+            (_, Some(&at)) => {
+                report.waiting += 1;
+                at
+            }
+            (_, None) => continue,
+        };
         if opts.now.duration_since(signed_up) >= config.subscribers.prune_pending_after {
             report.expiring += 1;
             continue;
