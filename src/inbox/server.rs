@@ -123,6 +123,8 @@ pub async fn start_with_limits(
         Ok(Some(note)) => tracing::warn!("{note}"),
         Err(refusal) => anyhow::bail!("the inbox does not start: {refusal}"),
     }
+    crate::subscribers::companions::check_demo_key_unreachable(&recipients, &inbox_cfg.url)
+        .map_err(|refusal| anyhow::anyhow!("the inbox does not start: {refusal}"))?;
     let store = Arc::new(EventStore::open(data_dir, recipients)?);
     let memory = Arc::new(
         Memory::open(

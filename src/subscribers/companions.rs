@@ -96,6 +96,39 @@ pub fn check_for_server(
     Ok(None)
 }
 
+/// Even the example's own demo list must not receive real people's sign-ups: its secret key is
+/// public and the list is committed. So a server whose `recipients.txt` names the demo key only
+/// runs where no citizen can reach it: an `inbox.url` on a reserved name (`.example`, `.test`,
+/// `.invalid`, `.localhost`, `localhost`) or a loopback address. Mirrors `broadcast`, which
+/// never sends the demo list to a real channel.
+pub fn check_demo_key_unreachable(recipients: &Recipients, inbox_url: &str) -> Result<(), String> {
+    if !recipients.includes_demo_key() {
+        return Ok(());
+    }
+    let host = url::Url::parse(inbox_url).ok().and_then(|u| {
+        u.host_str()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+    });
+    let reserved = host.as_deref().is_some_and(|h| {
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        h == "localhost"
+            || [".example", ".test", ".invalid", ".localhost"]
+                .iter()
+                .any(|tld| h.ends_with(tld))
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if reserved {
+        return Ok(());
+    }
+    Err(format!(
+        "{path} lists the demo key {DEMO_RECIPIENT}, whose secret key is public, but inbox.url          `{inbox_url}` can be reached by real people: their numbers would be encrypted to a key          anyone can read
+  hint: a real town creates its own key (`aushang subscribers init`,          see docs/subscribers.md), removes the demo key from {path} and deletes          subscribers/{demo}",
+        path = recipients.path.display(),
+        demo = store::DEMO_IDENTITY_FILE,
+    ))
+}
+
 /// How many X25519 stanzas (`-> X25519 …`) the age header of `input` holds.
 fn x25519_stanzas<R: Read>(input: R) -> std::io::Result<usize> {
     let mut reader = BufReader::new(ArmoredReader::new(input));
@@ -199,6 +232,28 @@ mod tests {
             text.push_str(&format!("{}\n", k.public_keys()[0]));
         }
         Recipients::parse(&text, Path::new("recipients.txt")).unwrap()
+    }
+
+    #[test]
+    fn the_demo_key_only_serves_where_nobody_real_can_reach_it() {
+        let demo =
+            Recipients::parse(&format!("{DEMO_RECIPIENT}\n"), Path::new("recipients.txt")).unwrap();
+        for url in [
+            "https://inbox.musterbach.example/",
+            "http://127.0.0.1:8087/",
+            "http://[::1]:8087/",
+            "http://localhost/",
+            "https://inbox.town.test/",
+        ] {
+            assert!(check_demo_key_unreachable(&demo, url).is_ok(), "{url}");
+        }
+        let err = check_demo_key_unreachable(&demo, "https://inbox.musterbach.de/").unwrap_err();
+        assert!(err.contains("can be reached by real people"), "{err}");
+        let (real, _) = Identity::generate();
+        assert!(
+            check_demo_key_unreachable(&recipients_of(&[&real]), "https://inbox.musterbach.de/")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -49,6 +49,20 @@ async fn the_server_does_not_start_with_the_demo_key_on_a_real_site() {
     }
     let server = site.serve_in_process().await;
     server.shutdown().await.unwrap();
+    // ... but only where no real person can reach it: the demo list is public.
+    let yaml = site.root.join("aushang.yaml");
+    let config = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(
+        &yaml,
+        config.replace(
+            "url: https://inbox.musterbach.example/",
+            "url: https://inbox.musterbach.de/",
+        ),
+    )
+    .unwrap();
+    let err = start_err(&site).await;
+    assert!(err.contains("can be reached by real people"), "{err}");
+    assert!(err.contains("aushang subscribers init"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
