@@ -389,3 +389,24 @@ fn rekey_re_encrypts_the_inboxs_waiting_requests_with_the_list() {
     assert!(Requests::load(&records, &site_key).is_err());
     assert_eq!(Requests::load(&records, &second).unwrap().items().len(), 1);
 }
+
+#[test]
+fn a_list_replaced_by_one_that_records_the_demo_key_is_not_saved_on_a_real_site() {
+    let (site, secret) = real_town();
+    let env = [("AUSHANG_IDENTITY", secret.as_str())];
+    ok(&site.run_with(ADD, &env));
+    // A pull request replaces the list by one encrypted to the site's public key and the demo key
+    // (both public), recording both, and adds the demo key to recipients.txt.
+    append_key(&site, "CI backup", DEMO_RECIPIENT);
+    let recipients = Recipients::load(&site.dir()).unwrap();
+    SubscriberList::new(Vec::new())
+        .save(&site.dir(), &recipients)
+        .unwrap();
+    let before = site.list_bytes();
+    let err = fails(&site.run_with(ADD, &env));
+    assert!(
+        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        "{err}"
+    );
+    assert_eq!(site.list_bytes(), before, "nothing written");
+}
