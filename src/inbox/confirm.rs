@@ -192,6 +192,42 @@ impl ResendReport {
     }
 }
 
+/// The pull's first confirmation requests to one subscriber within [`PULL_ASKS_PERIOD`]: a fake
+/// sign-up a day for a listed number must not become a daily message to that person.
+pub const PULL_ASKS_PER_PERIOD: usize = 3;
+pub const PULL_ASKS_PERIOD: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Whether the pull may send `sub` a confirmation request now (`applied.jsonl` records each one
+/// it sent): not within 24 h of the last, and at most [`PULL_ASKS_PER_PERIOD`] per
+/// [`PULL_ASKS_PERIOD`]. `Err` says why not.
+pub fn pull_may_ask(log: &AppliedLog, sub: &str, now: Timestamp) -> Result<(), &'static str> {
+    let sent: Vec<Timestamp> = log
+        .lines()
+        .iter()
+        .filter(|l| {
+            l.kind == "confirmation"
+                && l.sub.as_deref() == Some(sub)
+                && l.outcome.starts_with("confirmation sent")
+        })
+        .map(|l| l.t)
+        .collect();
+    if sent
+        .iter()
+        .any(|t| now.duration_since(*t) < SignedDuration::from_hours(24))
+    {
+        return Err("one went out in the last 24 h");
+    }
+    if sent
+        .iter()
+        .filter(|t| now.duration_since(**t) < PULL_ASKS_PERIOD)
+        .count()
+        >= PULL_ASKS_PER_PERIOD
+    {
+        return Err("3 went out in the last 30 days (they can still confirm by writing START)");
+    }
+    Ok(())
+}
+
 /// When each subscriber was asked: the pull's first requests (`applied.jsonl`, kind
 /// `confirmation`) and the resends.
 fn history(applied: &AppliedLog, log: &ConfirmationLog) -> HashMap<String, (Timestamp, usize)> {
@@ -409,6 +445,32 @@ mod tests {
         assert_eq!(h["s_a"], (at("2026-11-08T10:00:00Z"), 1));
         assert_eq!(h["s_c"], (at("2026-11-03T10:00:00Z"), 1));
         assert!(!h.contains_key("s_b"), "a sign-up is not a request");
+    }
+
+    #[test]
+    fn the_pull_asks_one_number_once_a_day_and_three_times_a_month_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut applied = AppliedLog::load(dir.path()).unwrap();
+        let sent = |t: &str, outcome: &str| AppliedLine {
+            t: at(t),
+            id: format!("confirm-{t}"),
+            at: at(t),
+            kind: "confirmation".into(),
+            outcome: outcome.into(),
+            sub: Some("s_a".into()),
+        };
+        assert!(pull_may_ask(&applied, "s_a", at("2026-11-01T10:00:00Z")).is_ok());
+        applied.push(sent("2026-11-01T10:00:00Z", "confirmation sent (wamid.1)"));
+        assert!(pull_may_ask(&applied, "s_a", at("2026-11-02T09:00:00Z")).is_err());
+        assert!(pull_may_ask(&applied, "s_b", at("2026-11-02T09:00:00Z")).is_ok());
+        applied.push(sent("2026-11-02T10:00:00Z", "confirmation sent (wamid.2)"));
+        applied.push(sent("2026-11-03T10:00:00Z", "confirmation failed: x"));
+        assert!(pull_may_ask(&applied, "s_a", at("2026-11-04T10:00:00Z")).is_ok());
+        applied.push(sent("2026-11-04T10:00:00Z", "confirmation sent (wamid.3)"));
+        let err = pull_may_ask(&applied, "s_a", at("2026-11-10T10:00:00Z")).unwrap_err();
+        assert!(err.contains("30 days"), "{err}");
+        // A month after the first, one more.
+        assert!(pull_may_ask(&applied, "s_a", at("2026-12-01T10:00:01Z")).is_ok());
     }
 
     #[test]
