@@ -7,6 +7,12 @@
 //!   the list (the example site's own): [`check_write`].
 //! * The inbox server cannot decrypt the list, so it checks what it can see without a key:
 //!   [`check_for_server`] (the demo key, and the number of keys in the list's age header).
+//!   What it cannot see is one key swapped for another: age X25519 stanzas do not name their
+//!   recipient, a fingerprint committed beside the list can be edited in the same pull request,
+//!   and pinning the keys on the server would not tell a rekey from a swap (every save gives the
+//!   list a new header). That case rests on `check`, which flags every change of
+//!   `recipients.txt` in a pull request, and on the list's own record, which the next pull
+//!   compares before it takes any event.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
