@@ -9,6 +9,8 @@ mod batch;
 mod full_loop;
 #[path = "inbox/hardening.rs"]
 mod hardening;
+#[path = "inbox/keys.rs"]
+mod keys;
 #[path = "inbox/outgoing.rs"]
 mod outgoing;
 #[path = "inbox/resend.rs"]

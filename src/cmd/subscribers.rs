@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use aushang::config::Config;
 use aushang::diagnostics::{self, Problem};
+use aushang::subscribers::companions::Companions;
 use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::report;
 use aushang::subscribers::store::{self, list_path, recipients_path};
@@ -513,7 +514,11 @@ fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
     let demo = Identity::from_file(&aushang::subscribers::demo_identity_path(dir)).ok();
     let demo_reads_file = demo.as_ref().is_some_and(|d| store::can_open(dir, d));
     list.rekey(&recipients, demo.as_ref(), demo_reads_file)?;
+    // The inbox's waiting requests (and any other age file here) follow the list's keys: all
+    // decrypted before anything is written, so an unreadable one stops the rekey untouched.
+    let companions = Companions::load(dir, &Identity::from_env()?)?;
     list.save(dir, &recipients)?;
+    companions.save(&list, dir, &recipients)?;
     println!(
         "re-encrypted {} subscription(s) to {} key(s):",
         list.subscribers().len(),
@@ -525,6 +530,9 @@ fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
             r.key,
             r.holder.as_deref().unwrap_or("(no holder named)")
         );
+    }
+    for path in companions.paths() {
+        println!("re-encrypted {} as well", path.display());
     }
     println!(
         "note: keys removed from recipients.txt cannot read this version, but can still read older"

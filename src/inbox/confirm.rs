@@ -2,6 +2,13 @@
 //! sign-up, and `aushang inbox confirm --resend`, which asks pending sign-ups once more when the
 //! first request was lost (a crash before it was sent, a failed delivery, a message overlooked).
 //!
+//! Sign-ups for a number that is already on the list (active or unreachable) wait in
+//! `subscribers/inbox/requests.age` for the person's JA (see [`super::requests`]); a lost request
+//! for them is resent under the same limits, counted per subscriber together with any earlier
+//! request to that number. A waiting sign-up for an **unsubscribed** number is never resent: that
+//! person said STOP, and the pull's single request is all an anonymous web form may cause; they
+//! can still confirm by writing START.
+//!
 //! Never spam: each resend is recorded in `subscribers/inbox/confirmations.jsonl` (subscriber
 //! ids, times and outcomes only, no addresses) **before** it is sent, so a crash or a second run
 //! cannot send again; a subscriber is asked at most once per `--every` and at most
@@ -125,6 +132,11 @@ pub struct ResendOptions {
 #[derive(Debug, Default)]
 pub struct ResendReport {
     pub pending: usize,
+    /// Sign-ups for numbers already on the list, waiting for the person's JA
+    /// (`subscribers/inbox/requests.age`); asked again under the same limits as pending rows.
+    pub waiting: usize,
+    /// Of those, requests for unsubscribed numbers: never asked again (see the module docs).
+    pub unsubscribed: usize,
     /// (subscriber id, masked address, outcome) of each subscriber asked (or due, in a dry run).
     pub asked: Vec<(String, String, String)>,
     /// Asked within `every`, or the sign-up is younger than `older_than`.
@@ -138,9 +150,25 @@ pub struct ResendReport {
 impl ResendReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let waiting = if self.waiting > 0 {
+            format!(
+                " and {} sign-up(s) for numbers already listed",
+                self.waiting
+            )
+        } else {
+            String::new()
+        };
+        let unsubscribed = if self.unsubscribed > 0 {
+            format!(
+                ", {} of unsubscribed numbers (they confirm by writing START)",
+                self.unsubscribed
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "confirmation requests: {} pending sign-up(s), {} asked again; not asked: {} too recent, {} asked the most times already, {} about to be pruned",
+            "confirmation requests: {} pending sign-up(s){waiting}, {} asked again; not asked: {} too recent, {} asked the most times already, {} about to be pruned{unsubscribed}",
             self.pending,
             self.asked.len(),
             self.too_recent,
@@ -162,6 +190,42 @@ impl ResendReport {
             .filter(|(_, _, o)| o.starts_with("failed"))
             .count()
     }
+}
+
+/// The pull's first confirmation requests to one subscriber within [`PULL_ASKS_PERIOD`]: a fake
+/// sign-up a day for a listed number must not become a daily message to that person.
+pub const PULL_ASKS_PER_PERIOD: usize = 3;
+pub const PULL_ASKS_PERIOD: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Whether the pull may send `sub` a confirmation request now (`applied.jsonl` records each one
+/// it sent): not within 24 h of the last, and at most [`PULL_ASKS_PER_PERIOD`] per
+/// [`PULL_ASKS_PERIOD`]. `Err` says why not.
+pub fn pull_may_ask(log: &AppliedLog, sub: &str, now: Timestamp) -> Result<(), &'static str> {
+    let sent: Vec<Timestamp> = log
+        .lines()
+        .iter()
+        .filter(|l| {
+            l.kind == "confirmation"
+                && l.sub.as_deref() == Some(sub)
+                && l.outcome.starts_with("confirmation sent")
+        })
+        .map(|l| l.t)
+        .collect();
+    if sent
+        .iter()
+        .any(|t| now.duration_since(*t) < SignedDuration::from_hours(24))
+    {
+        return Err("one went out in the last 24 h");
+    }
+    if sent
+        .iter()
+        .filter(|t| now.duration_since(**t) < PULL_ASKS_PERIOD)
+        .count()
+        >= PULL_ASKS_PER_PERIOD
+    {
+        return Err("3 went out in the last 30 days (they can still confirm by writing START)");
+    }
+    Ok(())
 }
 
 /// When each subscriber was asked: the pull's first requests (`applied.jsonl`, kind
@@ -209,13 +273,37 @@ pub fn resend(
     let mut log = ConfirmationLog::load(&records)?;
     let asked_before = history(&applied, &log);
     let mut report = ResendReport::default();
+    // Sign-ups for numbers already on the list wait in `requests.age` for the person's JA; their
+    // row is not pending, so they are found here (the newest request per subscriber).
+    let requests = super::requests::Requests::load(&records, identity)?;
+    let waiting: HashMap<&str, Timestamp> = requests
+        .items()
+        .iter()
+        .map(|r| (r.sub.as_str(), r.at))
+        .collect();
     let mut due: Vec<&Subscriber> = Vec::new();
     for s in list.subscribers() {
-        if s.status != Status::Pending || s.channel != Channel::WhatsApp {
+        if s.channel != Channel::WhatsApp {
             continue;
         }
-        report.pending += 1;
-        let signed_up = s.consent_at.unwrap_or(opts.now);
+        let signed_up = match (s.status, waiting.get(s.id.as_str())) {
+            (Status::Pending, _) => {
+                report.pending += 1;
+                s.consent_at.unwrap_or(opts.now)
+            }
+            // They said STOP: the pull's one request is all an anonymous form earns; they can
+            // still confirm by writing START.
+            (Status::Unsubscribed, Some(_)) => {
+                report.waiting += 1;
+                report.unsubscribed += 1;
+                continue;
+            }
+            (_, Some(&at)) => {
+                report.waiting += 1;
+                at
+            }
+            (_, None) => continue,
+        };
         if opts.now.duration_since(signed_up) >= config.subscribers.prune_pending_after {
             report.expiring += 1;
             continue;
@@ -357,6 +445,32 @@ mod tests {
         assert_eq!(h["s_a"], (at("2026-11-08T10:00:00Z"), 1));
         assert_eq!(h["s_c"], (at("2026-11-03T10:00:00Z"), 1));
         assert!(!h.contains_key("s_b"), "a sign-up is not a request");
+    }
+
+    #[test]
+    fn the_pull_asks_one_number_once_a_day_and_three_times_a_month_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut applied = AppliedLog::load(dir.path()).unwrap();
+        let sent = |t: &str, outcome: &str| AppliedLine {
+            t: at(t),
+            id: format!("confirm-{t}"),
+            at: at(t),
+            kind: "confirmation".into(),
+            outcome: outcome.into(),
+            sub: Some("s_a".into()),
+        };
+        assert!(pull_may_ask(&applied, "s_a", at("2026-11-01T10:00:00Z")).is_ok());
+        applied.push(sent("2026-11-01T10:00:00Z", "confirmation sent (wamid.1)"));
+        assert!(pull_may_ask(&applied, "s_a", at("2026-11-02T09:00:00Z")).is_err());
+        assert!(pull_may_ask(&applied, "s_b", at("2026-11-02T09:00:00Z")).is_ok());
+        applied.push(sent("2026-11-02T10:00:00Z", "confirmation sent (wamid.2)"));
+        applied.push(sent("2026-11-03T10:00:00Z", "confirmation failed: x"));
+        assert!(pull_may_ask(&applied, "s_a", at("2026-11-04T10:00:00Z")).is_ok());
+        applied.push(sent("2026-11-04T10:00:00Z", "confirmation sent (wamid.3)"));
+        let err = pull_may_ask(&applied, "s_a", at("2026-11-10T10:00:00Z")).unwrap_err();
+        assert!(err.contains("30 days"), "{err}");
+        // A month after the first, one more.
+        assert!(pull_may_ask(&applied, "s_a", at("2026-12-01T10:00:01Z")).is_ok());
     }
 
     #[test]

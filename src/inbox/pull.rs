@@ -259,7 +259,7 @@ async fn pull_async(
         if list != before {
             list.save(&dir, &recipients)?;
         }
-        log.requests.save(&recipients)?;
+        log.requests.save(&list, &recipients)?;
         log.save(opts.now)?;
         let to_confirm: Vec<(String, String)> = results
             .iter()
@@ -318,7 +318,7 @@ async fn pull_async(
         .prune(opts.now, config.subscribers.prune_pending_after, |sub| {
             list.get(sub).is_some()
         });
-    log.requests.save(&recipients)?;
+    log.requests.save(&list, &recipients)?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
     report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)
@@ -492,12 +492,12 @@ async fn confirm(
     let payload = super::confirm::payload(&template, &w.template.language);
     for (event_id, sub) in to_confirm {
         let Some(row) = list.get(sub) else { continue };
-        // At most one confirmation request per subscriber and 24 h, however many sign-ups
-        // name the number (the server also caps sign-ups per number).
-        if asked_recently(log, sub, opts.now) {
-            report.notes.push(format!(
-                "{sub}: no confirmation request sent: one went out in the last 24 h"
-            ));
+        // At most one confirmation request per subscriber and 24 h, and a few per 30 days,
+        // however many sign-ups name the number (the server also caps sign-ups per number).
+        if let Err(why) = super::confirm::pull_may_ask(log, sub, opts.now) {
+            report
+                .notes
+                .push(format!("{sub}: no confirmation request sent: {why}"));
             continue;
         }
         let outcome = match super::confirm::send(&client, &payload, row).await {
@@ -519,14 +519,4 @@ async fn confirm(
             sub: Some(sub.clone()),
         });
     }
-}
-
-/// Whether `sub` got a confirmation request (recorded in `applied.jsonl`) in the last 24 h.
-fn asked_recently(log: &AppliedLog, sub: &str, now: Timestamp) -> bool {
-    log.lines().iter().any(|l| {
-        l.kind == "confirmation"
-            && l.sub.as_deref() == Some(sub)
-            && l.outcome.starts_with("confirmation sent")
-            && now.duration_since(l.t) < jiff::SignedDuration::from_hours(24)
-    })
 }

@@ -15,7 +15,8 @@ use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::subscribers::{Identity, Recipients};
+use crate::subscribers::companions;
+use crate::subscribers::{Identity, Recipients, SubscriberList};
 
 pub const REQUESTS_FILE: &str = "requests.age";
 
@@ -64,8 +65,11 @@ impl Requests {
         })
     }
 
-    /// Writes the file (encrypted, atomically) if anything changed.
-    pub fn save(&mut self, recipients: &Recipients) -> anyhow::Result<()> {
+    /// Writes the file (encrypted, atomically) if anything changed: to the keys the list is
+    /// encrypted to, under the list's rule (refused, writing nothing, when `recipients.txt`
+    /// differs from them or names the demo key of a site that is not the demo; see
+    /// [`companions::check_write`]).
+    pub fn save(&mut self, list: &SubscriberList, recipients: &Recipients) -> anyhow::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
@@ -76,6 +80,12 @@ impl Requests {
             self.changed = false;
             return Ok(());
         }
+        // `subscribers/inbox/requests.age`: the list lives one folder up.
+        let subscribers_dir = path
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
+        companions::check_write(list, subscribers_dir, recipients)?;
         let json = serde_json::to_vec(&self.items)?;
         let armored = crate::subscribers::store::encrypt_to_vec(&json, recipients)?;
         if let Some(dir) = path.parent() {
@@ -145,12 +155,14 @@ mod tests {
             language: "de".into(),
         };
         let mut r = Requests::load(dir.path(), &identity).unwrap();
-        r.save(&recipients).unwrap();
+        r.save(&SubscriberList::new(Vec::new()), &recipients)
+            .unwrap();
         assert!(!dir.path().join(REQUESTS_FILE).exists(), "nothing to write");
         r.insert(req("s_1", t(0)));
         r.insert(req("s_1", t(10)));
         r.insert(req("s_2", t(0)));
-        r.save(&recipients).unwrap();
+        r.save(&SubscriberList::new(Vec::new()), &recipients)
+            .unwrap();
         let bytes = std::fs::read_to_string(dir.path().join(REQUESTS_FILE)).unwrap();
         assert!(bytes.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
         assert!(!bytes.contains("verkehr") && !bytes.contains("s_1"));
@@ -164,5 +176,77 @@ mod tests {
         assert_eq!(r.take("s_1", t(20)).unwrap().at, t(10));
         assert_eq!(r.prune(t(100), SignedDuration::from_secs(50), |_| true), 1);
         assert!(r.items().is_empty());
+    }
+
+    fn request(sub: &str) -> ChangeRequest {
+        ChangeRequest {
+            sub: sub.into(),
+            event: "w-000000000000000000000001".into(),
+            at: Timestamp::from_second(1_800_000_000).unwrap(),
+            topics: vec!["verkehr".into()],
+            consent_version: "v1".into(),
+            language: "de".into(),
+        }
+    }
+
+    /// A site whose list is encrypted to one fresh key, with one waiting request.
+    fn site() -> (tempfile::TempDir, Identity, SubscriberList) {
+        let dir = tempfile::tempdir().unwrap();
+        let (identity, _) = Identity::generate();
+        std::fs::write(
+            dir.path().join(crate::subscribers::store::RECIPIENTS_FILE),
+            Recipients::file_text("CI", &identity.public_keys()[0]),
+        )
+        .unwrap();
+        let recipients = Recipients::load(dir.path()).unwrap();
+        SubscriberList::new(Vec::new())
+            .save(dir.path(), &recipients)
+            .unwrap();
+        let list = SubscriberList::load(dir.path(), &identity).unwrap();
+        let mut r = Requests::load(&dir.path().join("inbox"), &identity).unwrap();
+        r.insert(request("s_1"));
+        r.save(&list, &recipients).unwrap();
+        (dir, identity, list)
+    }
+
+    #[test]
+    fn requests_are_never_encrypted_to_keys_the_list_does_not_record() {
+        let (dir, identity, list) = site();
+        let file = dir.path().join("inbox").join(REQUESTS_FILE);
+        let before = std::fs::read(&file).unwrap();
+        let (intruder, _) = Identity::generate();
+        let path = dir.path().join(crate::subscribers::store::RECIPIENTS_FILE);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!("# PR\n{}\n", intruder.public_keys()[0]));
+        std::fs::write(&path, text).unwrap();
+        let changed = Recipients::load(dir.path()).unwrap();
+        let mut r = Requests::load(&dir.path().join("inbox"), &identity).unwrap();
+        r.insert(request("s_2"));
+        let err = r.save(&list, &changed).unwrap_err().to_string();
+        assert!(err.contains("aushang subscribers rekey"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "nothing written");
+    }
+
+    #[test]
+    fn requests_are_never_encrypted_to_the_demo_key_of_a_real_site() {
+        let (dir, identity, _) = site();
+        let file = dir.path().join("inbox").join(REQUESTS_FILE);
+        let before = std::fs::read(&file).unwrap();
+        // Even a list that takes any keys (one made in memory) does not make a real site the
+        // demo: the demo key cannot open its list.
+        let path = dir.path().join(crate::subscribers::store::RECIPIENTS_FILE);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!(
+            "# DEMO\n{}\n",
+            crate::subscribers::store::DEMO_RECIPIENT
+        ));
+        std::fs::write(&path, text).unwrap();
+        let demo = Recipients::load(dir.path()).unwrap();
+        let list = SubscriberList::new(Vec::new());
+        let mut r = Requests::load(&dir.path().join("inbox"), &identity).unwrap();
+        r.insert(request("s_2"));
+        let err = r.save(&list, &demo).unwrap_err().to_string();
+        assert!(err.contains("lists the demo key"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "nothing written");
     }
 }

@@ -116,6 +116,15 @@ pub async fn start_with_limits(
         anyhow::bail!("aushang.yaml has no `inbox:` section (at least `url:`); see docs/inbox.md");
     };
     let recipients = crate::subscribers::Recipients::load(&config.subscribers_dir())?;
+    // Every event is encrypted to these keys: not to the public demo key of a real site, not to
+    // keys added without a rekey (as far as a server without a secret key can tell).
+    match crate::subscribers::companions::check_for_server(&config.subscribers_dir(), &recipients) {
+        Ok(None) => {}
+        Ok(Some(note)) => tracing::warn!("{note}"),
+        Err(refusal) => anyhow::bail!("the inbox does not start: {refusal}"),
+    }
+    crate::subscribers::companions::check_demo_key_unreachable(&recipients, &inbox_cfg.url)
+        .map_err(|refusal| anyhow::anyhow!("the inbox does not start: {refusal}"))?;
     let store = Arc::new(EventStore::open(data_dir, recipients)?);
     let memory = Arc::new(
         Memory::open(

@@ -1,6 +1,7 @@
 //! The subscriber list: age-encrypted CSV, phone numbers, consent, import and export.
 
 pub mod address;
+pub mod companions;
 pub mod duplicates;
 pub mod format;
 pub mod import;

@@ -378,7 +378,17 @@ impl SubscriberList {
     pub fn check_recipients(&self, recipients: &Recipients) -> Result<(), StoreError> {
         match &self.keys {
             KeyRecord::New => Ok(()),
-            KeyRecord::Recorded(keys) if *keys == KeySet::of(recipients) => Ok(()),
+            // A recorded demo key is only the example's own when the demo key opens the list;
+            // otherwise the list file was replaced by one made to look like it (its public keys
+            // are no secret).
+            KeyRecord::Recorded(keys) if *keys == KeySet::of(recipients) => {
+                match recipients.path.parent() {
+                    Some(dir) if recipients.includes_demo_key() => {
+                        super::companions::check_demo_key(dir, recipients)
+                    }
+                    _ => Ok(()),
+                }
+            }
             KeyRecord::Recorded(keys) => Err(StoreError::RecipientsChanged {
                 path: recipients.path.clone(),
                 change: describe_change(keys, recipients),

@@ -235,3 +235,84 @@ fn a_paused_confirmation_template_is_not_resent_and_the_run_says_why() {
     assert!(fake.messages().is_empty(), "nothing may be sent");
     assert!(!records.join("confirmations.jsonl").exists());
 }
+
+#[test]
+fn waiting_sign_ups_for_listed_numbers_are_asked_again_within_the_same_limits() {
+    use aushang::inbox::requests::{ChangeRequest, Requests};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut fake_config = FakeConfig::default();
+    fake_config
+        .templates
+        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let mut unsubscribed = pending(3, 60, Status::Unsubscribed);
+    unsubscribed.unsubscribed_at =
+        Some(NOW.parse::<jiff::Timestamp>().unwrap() - jiff::SignedDuration::from_hours(24 * 10));
+    let site = Site::with_subscribers(
+        Some(&fake.api_url()),
+        vec![
+            pending(1, 200, Status::Active), // someone asked to change their topics 3 days ago
+            pending(2, 200, Status::Active), // asked 3 times already
+            unsubscribed,                    // said STOP; a web form named the number again
+            pending(4, 200, Status::Active), // request only yesterday: too recent
+        ],
+    );
+    let subs = site.root.join("subscribers");
+    let records = subs.join("inbox");
+    let mut requests = Requests::load(&records, &site.identity).unwrap();
+    for (n, days_ago) in [(1, 3), (2, 20), (3, 3), (4, 1)] {
+        let now: jiff::Timestamp = NOW.parse().unwrap();
+        requests.insert(ChangeRequest {
+            sub: format!("s_resend00000000{n:02}"),
+            event: format!("w-00000000000000000000000{n}"),
+            at: now - jiff::SignedDuration::from_hours(24 * days_ago),
+            topics: vec!["verkehr".into()],
+            consent_version: "v1".into(),
+            language: "de".into(),
+        });
+    }
+    requests
+        .save(
+            &site.list(),
+            &aushang::subscribers::Recipients::load(&subs).unwrap(),
+        )
+        .unwrap();
+    std::fs::write(
+        records.join("confirmations.jsonl"),
+        format!(
+            "{{\"t\":\"{}\",\"sub\":\"s_resend0000000002\",\"outcome\":\"sent wamid.a\"}}\n\
+             {{\"t\":\"{}\",\"sub\":\"s_resend0000000002\",\"outcome\":\"sent wamid.b\"}}\n",
+            at(-15),
+            at(-8),
+        ),
+    )
+    .unwrap();
+
+    let (_, sent) = confirm(&site, &["--resend", "--now", NOW], Some("fake-token"));
+    assert!(
+        sent.contains(
+            "0 pending sign-up(s) and 4 sign-up(s) for numbers already listed, 1 asked again"
+        ),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("1 too recent, 1 asked the most times already, 0 about to be pruned, 1 of unsubscribed numbers"),
+        "{sent}"
+    );
+    let to: Vec<String> = fake.messages().into_iter().map(|m| m.to).collect();
+    assert_eq!(to, ["+4915200000401"], "{sent}");
+    // The same limits: not again within --every, at most --max-resends times.
+    confirm(&site, &["--resend", "--now", NOW], Some("fake-token"));
+    confirm(&site, &["--resend", "--now", &at(7)], Some("fake-token"));
+    confirm(&site, &["--resend", "--now", &at(14)], Some("fake-token"));
+    confirm(&site, &["--resend", "--now", &at(21)], Some("fake-token"));
+    let count = |n: &str| fake.messages().iter().filter(|m| m.to == n).count();
+    assert_eq!(count("+4915200000401"), 2, "at most twice");
+    assert_eq!(count("+4915200000402"), 0, "max reached before");
+    assert_eq!(
+        count("+4915200000403"),
+        0,
+        "never to an unsubscribed number"
+    );
+    assert_eq!(count("+4915200000404"), 2);
+}

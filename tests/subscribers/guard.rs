@@ -325,3 +325,88 @@ fn check_refuses_the_demo_key_for_a_list_it_cannot_open() {
     );
     assert!(aushang::subscribers::review::demo_key_problems(&Site::demo().dir()).is_empty());
 }
+
+#[test]
+fn rekey_re_encrypts_the_inboxs_waiting_requests_with_the_list() {
+    use aushang::inbox::requests::{ChangeRequest, REQUESTS_FILE, Requests};
+    let (site, secret) = real_town();
+    let env = [("AUSHANG_IDENTITY", secret.as_str())];
+    let site_key = Identity::from_text(&secret, "test").unwrap();
+    let records = site.dir().join("inbox");
+    let mut requests = Requests::load(&records, &site_key).unwrap();
+    requests.insert(ChangeRequest {
+        sub: "s_00000000000000aa".into(),
+        event: "w-000000000000000000000001".into(),
+        at: "2026-11-01T10:00:00Z".parse().unwrap(),
+        topics: vec!["verkehr".into()],
+        consent_version: "v1".into(),
+        language: "de".into(),
+    });
+    let recipients = Recipients::load(&site.dir()).unwrap();
+    requests
+        .save(
+            &SubscriberList::load(&site.dir(), &site_key).unwrap(),
+            &recipients,
+        )
+        .unwrap();
+    let file = records.join(REQUESTS_FILE);
+    let before = std::fs::read(&file).unwrap();
+
+    // A second holder joins: before the rekey, nothing may write the requests to the new set.
+    let (second, _) = Identity::generate();
+    append_key(&site, "Hauptamt", &second.public_keys()[0]);
+    let changed = Recipients::load(&site.dir()).unwrap();
+    let mut again = Requests::load(&records, &site_key).unwrap();
+    again.insert(ChangeRequest {
+        sub: "s_00000000000000bb".into(),
+        ..again.items()[0].clone()
+    });
+    let err = again
+        .save(
+            &SubscriberList::load(&site.dir(), &site_key).unwrap(),
+            &changed,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("aushang subscribers rekey"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // The rekey re-encrypts the list and the requests: the new holder reads both.
+    let out = ok(&site.run_with(&["rekey"], &env));
+    assert!(out.contains("requests.age"), "{out}");
+    let read = Requests::load(&records, &second).unwrap();
+    assert_eq!(read.items().len(), 1);
+    assert_eq!(read.items()[0].sub, "s_00000000000000aa");
+    assert!(SubscriberList::load(&site.dir(), &second).is_ok());
+
+    // A key removed by a rekey no longer opens the requests either.
+    std::fs::write(
+        store::recipients_path(&site.dir()),
+        Recipients::file_text("Hauptamt", &second.public_keys()[0]),
+    )
+    .unwrap();
+    ok(&site.run_with(&["rekey"], &env));
+    assert!(Requests::load(&records, &site_key).is_err());
+    assert_eq!(Requests::load(&records, &second).unwrap().items().len(), 1);
+}
+
+#[test]
+fn a_list_replaced_by_one_that_records_the_demo_key_is_not_saved_on_a_real_site() {
+    let (site, secret) = real_town();
+    let env = [("AUSHANG_IDENTITY", secret.as_str())];
+    ok(&site.run_with(ADD, &env));
+    // A pull request replaces the list by one encrypted to the site's public key and the demo key
+    // (both public), recording both, and adds the demo key to recipients.txt.
+    append_key(&site, "CI backup", DEMO_RECIPIENT);
+    let recipients = Recipients::load(&site.dir()).unwrap();
+    SubscriberList::new(Vec::new())
+        .save(&site.dir(), &recipients)
+        .unwrap();
+    let before = site.list_bytes();
+    let err = fails(&site.run_with(ADD, &env));
+    assert!(
+        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        "{err}"
+    );
+    assert_eq!(site.list_bytes(), before, "nothing written");
+}
