@@ -72,6 +72,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Colours only for a person at a terminal: never into a pipe, a file or a CI log, and never
+/// when `NO_COLOR` is set (https://no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 /// Logs go to stderr; stdout is kept for data (previews, lists).
 fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -84,6 +91,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .without_time()
         .init();

@@ -341,19 +341,56 @@ pub fn reply_text(config: &Config, kind: &ReplyKind) -> String {
         &config.contact.organisation
     };
     match kind {
+        // The sender's name can be long ("Stadt Neuhof – Der Bürgermeister"): it stands alone
+        // after a colon, never inside a sentence it would break up.
         ReplyKind::Stopped => format!(
-            "Sie sind abgemeldet und erhalten keine Bekanntmachungen von {org} mehr. Wieder anmelden: START schreiben."
+            "Sie sind abgemeldet und erhalten keine Bekanntmachungen mehr. Absender: {org}. Wieder anmelden: START schreiben."
         ),
         ReplyKind::Started => format!(
-            "Danke! Sie erhalten ab jetzt neue Bekanntmachungen von {org} per WhatsApp. Abmelden: jederzeit STOP schreiben."
+            "Danke! Sie erhalten ab jetzt neue Bekanntmachungen per WhatsApp. Absender: {org}. Abmelden: jederzeit STOP schreiben."
         ),
         ReplyKind::Service => config.inbox.as_ref().and_then(|i| i.service_reply.clone()).unwrap_or_else(|| {
             let phone = if config.contact.phone.is_empty() { String::new() } else { format!("Telefon {} oder ", config.contact.phone) };
             format!(
-                "Diese Nummer von {org} verschickt nur Bekanntmachungen und beantwortet keine Nachrichten. \
-                 Fragen bitte an {phone}{}. Abmelden: STOP schreiben.",
+                "Diese Nummer verschickt nur Bekanntmachungen und beantwortet keine Nachrichten. \
+                 Absender: {org}. Fragen bitte an {phone}{}. Abmelden: STOP schreiben.",
                 config.base_url
             )
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let text = "title: T\nbase_url: https://www.neuhof.example/\ncontact:\n  organisation: Stadt Neuhof – Der Bürgermeister\n  phone: 01234 5678\ninbox:\n  url: https://inbox.neuhof.example/\n";
+        crate::config::parse(
+            std::path::Path::new("/"),
+            std::path::Path::new("aushang.yaml"),
+            text,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_long_sender_name_never_splits_a_sentence() {
+        let config = config();
+        for kind in [ReplyKind::Stopped, ReplyKind::Started, ReplyKind::Service] {
+            let text = reply_text(&config, &kind);
+            assert!(
+                text.contains("Absender: Stadt Neuhof – Der Bürgermeister."),
+                "{text}"
+            );
+            assert!(!text.contains("Bürgermeister mehr"), "{text}");
+            assert!(!text.contains("Bürgermeister per"), "{text}");
+            assert!(!text.contains("Bürgermeister verschickt"), "{text}");
+        }
+        let stop = reply_text(&config, &ReplyKind::Stopped);
+        assert!(stop.starts_with("Sie sind abgemeldet"), "{stop}");
+        assert!(stop.contains("START"), "{stop}");
+        let service = reply_text(&config, &ReplyKind::Service);
+        assert!(service.contains("Telefon 01234 5678 oder https://www.neuhof.example/"), "{service}");
     }
 }
