@@ -40,6 +40,8 @@ enum Command {
     Broadcast(cmd::broadcast::Args),
     /// Build the site, then broadcast: the whole job.
     Publish(cmd::publish::Args),
+    /// Upgrade the site's stored formats (aushang.yaml, subscriber list, journals) to this version.
+    Migrate(cmd::migrate::Args),
     /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
     #[command(subcommand)]
     Subscribers(cmd::subscribers::Command),
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::New(args) => cmd::new::run(&root, args),
         Command::Broadcast(args) => cmd::broadcast::run(&root, args),
         Command::Publish(args) => cmd::publish::run(&root, args),
+        Command::Migrate(args) => cmd::migrate::run(&root, args),
         Command::Subscribers(command) => cmd::subscribers::run(&root, command),
         Command::Inbox(command) => cmd::inbox::run(&root, command),
     };
