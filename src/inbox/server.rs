@@ -314,9 +314,9 @@ async fn webhook_post(State(state): State<Arc<Inbox>>, headers: HeaderMap, body:
 fn send_reply(state: &Arc<Inbox>, reply: Reply) {
     let Some(client) = state.client.clone() else {
         tracing::info!(
-            "not answering {} ({:?}): WHATSAPP_TOKEN is not set",
+            "not answering {} ({}): WHATSAPP_TOKEN is not set",
             mask(&reply.to),
-            reply.kind
+            kind_label(&reply.kind)
         );
         return;
     };
@@ -327,10 +327,23 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
             preview_url: false,
         };
         match client.send(&reply.to, &payload, "").await {
-            Ok(_) => tracing::info!("answered {} ({:?})", mask(&reply.to), reply.kind),
+            Ok(_) => tracing::info!(
+                "answered {} ({})",
+                mask(&reply.to),
+                kind_label(&reply.kind)
+            ),
             Err(e) => tracing::warn!("answer to {} failed: {e}", mask(&reply.to)),
         }
     });
+}
+
+/// How a reply is named in the log (not Rust's `Debug` spelling).
+fn kind_label(kind: &ReplyKind) -> &'static str {
+    match kind {
+        ReplyKind::Stopped => "STOP confirmed",
+        ReplyKind::Started => "START confirmed",
+        ReplyKind::Service => "service reply",
+    }
 }
 
 /// The free-form answers (inside the 24 h window the citizen's message opened).
