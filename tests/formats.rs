@@ -220,7 +220,11 @@ fn migrate_adds_the_version_key_once_and_the_site_still_loads() {
     let (code, out) = migrate(&root, &["--dry-run"], false);
     assert_eq!(code, 1, "a dry run with something pending fails: {out}");
     assert!(out.contains("würde umstellen: aushang.yaml"), "{out}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), old, "dry run writes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        old,
+        "dry run writes nothing"
+    );
 
     let (code, out) = migrate(&root, &[], false);
     assert_eq!(code, 0, "{out}");

@@ -296,7 +296,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             let when = list
                 .get(id)
                 .and_then(|s| s.unsubscribed_at)
-                .map(|t| t.to_string())
+                .map(|t| report::local(t, &config.timezone))
                 .unwrap_or_default();
             bail!(
                 "{} unsubscribed ({when}); nothing changed\n  hint: pass --resubscribe only if the person has given new consent",
@@ -464,9 +464,9 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
 /// The site's time zone for showing dates as they were entered; Europe/Berlin when the
 /// configuration cannot be read (listing the subscribers does not need the rest of it).
 fn site_timezone(root: &Path) -> jiff::tz::TimeZone {
-    config::load(root)
-        .map(|c| c.timezone)
-        .unwrap_or_else(|_| jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC))
+    config::load(root).map(|c| c.timezone).unwrap_or_else(|_| {
+        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+    })
 }
 
 fn export(dir: &Path, args: AddressArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<ExitCode> {

@@ -327,11 +327,7 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
             preview_url: false,
         };
         match client.send(&reply.to, &payload, "").await {
-            Ok(_) => tracing::info!(
-                "answered {} ({})",
-                mask(&reply.to),
-                kind_label(&reply.kind)
-            ),
+            Ok(_) => tracing::info!("answered {} ({})", mask(&reply.to), kind_label(&reply.kind)),
             Err(e) => tracing::warn!("answer to {} failed: {e}", mask(&reply.to)),
         }
     });
@@ -404,6 +400,9 @@ mod tests {
         assert!(stop.starts_with("Sie sind abgemeldet"), "{stop}");
         assert!(stop.contains("START"), "{stop}");
         let service = reply_text(&config, &ReplyKind::Service);
-        assert!(service.contains("Telefon 01234 5678 oder https://www.neuhof.example/"), "{service}");
+        assert!(
+            service.contains("Telefon 01234 5678 oder https://www.neuhof.example/"),
+            "{service}"
+        );
     }
 }

@@ -267,7 +267,10 @@ mod tests {
         assert_eq!(p[0].file, Path::new("templates/notice.html"));
         assert!(p[0].message.contains("theme/notice.html"), "{p:?}");
         let hint = p[0].hint.as_deref().unwrap();
-        assert!(hint.contains(&marker_line("notice.html").unwrap()), "{hint}");
+        assert!(
+            hint.contains(&marker_line("notice.html").unwrap()),
+            "{hint}"
+        );
     }
 
     #[test]
@@ -297,7 +300,10 @@ mod tests {
             .collect();
         assert!(!missing.is_empty());
         assert!(m.contains(&missing[0]), "{m}");
-        assert!(!m.contains("notice.title,") && !m.ends_with("notice.title"), "{m}");
+        assert!(
+            !m.contains("notice.title,") && !m.ends_with("notice.title"),
+            "{m}"
+        );
         assert_eq!(p[0].line, Some(1));
         assert!(p[0].hint.as_deref().unwrap().contains("CHANGELOG.md"));
     }

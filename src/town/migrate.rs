@@ -55,8 +55,8 @@ fn requirement() -> String {
 
 fn settings(root: &Path, dry_run: bool) -> anyhow::Result<Step> {
     let path = root.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let has_key = text.lines().any(|l| {
         l.strip_prefix("aushang")
             .is_some_and(|rest| rest.trim_start().starts_with(':'))

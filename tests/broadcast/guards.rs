@@ -182,7 +182,10 @@ fn the_link_pre_flight_sends_only_notices_whose_page_answers_200() {
         .collect();
     assert_eq!(waiting.len(), 2, "{run:?}");
     assert!(!run.stderr.contains("0 of 0"), "{run:?}");
-    assert!(!run.stderr.contains('\u{1b}'), "no colours into a pipe: {run:?}");
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "no colours into a pipe: {run:?}"
+    );
     let online = fake
         .messages()
         .iter()
