@@ -24,6 +24,14 @@ use crate::site::theme::{TEMPLATES_DIR, default_text, overrides_of_defaults};
 
 const MARKER: &str = "aushang-theme:";
 
+/// Where a town (whose repository holds no `theme/`) reads this version's theme file.
+fn theme_source(name: &str) -> String {
+    format!(
+        "https://github.com/aushang/aushang/blob/v{}/theme/{name}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// The version of the embedded theme's file `name`, if the theme has it.
 pub fn version_of(name: &str) -> Option<String> {
     default_text(name).map(fingerprint)
@@ -82,8 +90,9 @@ pub fn check(root: &Path) -> Vec<Problem> {
                     ),
                 )
                 .with_hint(format!(
-                    "vergleichen Sie die Datei mit theme/{name} (aushang {}) und setzen Sie als erste Zeile: {line}",
-                    env!("CARGO_PKG_VERSION")
+                    "vergleichen Sie die Datei mit theme/{name} von aushang {} ({}) und setzen Sie als erste Zeile: {line}",
+                    env!("CARGO_PKG_VERSION"),
+                    theme_source(&name)
                 )),
             ),
             Some((recorded_name, _)) if recorded_name != name => problems.push(
@@ -113,9 +122,10 @@ pub fn check(root: &Path) -> Vec<Problem> {
                     )
                     .at(&text, 1, 1)
                     .with_hint(format!(
-                        "übernehmen Sie die Änderungen aus theme/{name} von aushang {} (siehe CHANGELOG.md) \
-                         und setzen Sie dann als erste Zeile: {line}",
-                        env!("CARGO_PKG_VERSION")
+                        "übernehmen Sie die Änderungen aus theme/{name} von aushang {} ({}; was sich \
+                         geändert hat, steht in CHANGELOG.md) und setzen Sie dann als erste Zeile: {line}",
+                        env!("CARGO_PKG_VERSION"),
+                        theme_source(&name)
                     )),
                 );
             }
@@ -305,7 +315,15 @@ mod tests {
             "{m}"
         );
         assert_eq!(p[0].line, Some(1));
-        assert!(p[0].hint.as_deref().unwrap().contains("CHANGELOG.md"));
+        let hint = p[0].hint.as_deref().unwrap();
+        assert!(hint.contains("CHANGELOG.md"), "{hint}");
+        assert!(
+            hint.contains(&format!(
+                "https://github.com/aushang/aushang/blob/v{}/theme/notice.html",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "a town without theme/ can read the file: {hint}"
+        );
     }
 
     #[test]
