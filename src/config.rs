@@ -465,7 +465,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         "30d",
     );
     let max_age = duration("max_age", raw.broadcast.max_age, "3d");
-    let link_check_timeout = duration("link_check_timeout", raw.broadcast.link_check_timeout, "5m");
+    let link_check_timeout = duration("link_check_timeout", raw.broadcast.link_check_timeout, "1m");
     let quiet_hours = match raw.broadcast.quiet_hours.as_deref().map(str::trim) {
         None => Some(QuietHours {
             start: jiff::civil::time(21, 0, 0, 0),
@@ -628,6 +628,11 @@ mod tests {
         assert_eq!(c.timezone_name, "Europe/Berlin");
         assert_eq!(c.notices_per_page, 10);
         assert_eq!(c.broadcast.max_age, SignedDuration::from_hours(72));
+        assert_eq!(
+            c.broadcast.link_check_timeout,
+            SignedDuration::from_mins(1),
+            "sized for one Pages deploy, not five minutes"
+        );
         let q = c.broadcast.quiet_hours.unwrap();
         assert!(q.contains(jiff::civil::time(23, 0, 0, 0)));
         assert!(q.contains(jiff::civil::time(6, 59, 0, 0)));

@@ -126,8 +126,8 @@ pub fn render(problems: &[Problem], format: Format) -> String {
 
 fn render_human(out: &mut String, p: &Problem) {
     let label = match p.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+        Severity::Error => "Fehler",
+        Severity::Warning => "Warnung",
     };
     // Messages quote values from files (a title, a category); a control character in one must not
     // reach the terminal (an ESC sequence could hide or rewrite the output).
@@ -142,7 +142,7 @@ fn render_human(out: &mut String, p: &Problem) {
         let _ = writeln!(out, "{:width$} | {}^", "", " ".repeat(col - 1));
     }
     if let Some(hint) = &p.hint {
-        let _ = writeln!(out, "  = hint: {}", for_terminal_keeping_lines(hint));
+        let _ = writeln!(out, "  = Hinweis: {}", for_terminal_keeping_lines(hint));
     }
     out.push('\n');
 }
@@ -192,7 +192,8 @@ mod tests {
         assert!(text.contains("--> content/notices/a.md:2:11"), "{text}");
         assert!(text.contains("2 | category: verkher"), "{text}");
         assert!(text.contains("  |           ^"), "{text}");
-        assert!(text.contains("hint: did you mean `verkehr`?"), "{text}");
+        assert!(text.contains("Hinweis: did you mean `verkehr`?"), "{text}");
+        assert!(text.starts_with("Fehler: unknown category"), "{text}");
     }
 
     #[test]

@@ -44,6 +44,8 @@ enum Command {
     Broadcast(cmd::broadcast::Args),
     /// Build the site, then broadcast: the whole job.
     Publish(cmd::publish::Args),
+    /// Upgrade the site's stored formats (aushang.yaml, subscriber list, journals) to this version.
+    Migrate(cmd::migrate::Args),
     /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
     #[command(subcommand)]
     Subscribers(cmd::subscribers::Command),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::New(args) => cmd::new::run(&root, args),
         Command::Broadcast(args) => cmd::broadcast::run(&root, args),
         Command::Publish(args) => cmd::publish::run(&root, args),
+        Command::Migrate(args) => cmd::migrate::run(&root, args),
         Command::Subscribers(command) => cmd::subscribers::run(&root, command),
         Command::Inbox(command) => cmd::inbox::run(&root, command),
     };
@@ -75,6 +78,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Colours only for a person at a terminal: never into a pipe, a file or a CI log, and never
+/// when `NO_COLOR` is set (https://no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// Logs go to stderr; stdout is kept for data (previews, lists).
@@ -89,6 +99,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .without_time()
         .init();

@@ -121,3 +121,143 @@ fn the_inbox_records_of_0_2_are_read() {
     );
     assert_eq!(list.get(ACTIVE).unwrap().status, Status::Unreachable);
 }
+
+// ---- aushang migrate ---------------------------------------------------------------------------
+
+fn migrate(root: &Path, args: &[&str], key: bool) -> (i32, String) {
+    let mut cmd = assert_cmd::Command::cargo_bin("aushang").unwrap();
+    cmd.arg("--root").arg(root).arg("migrate").args(args);
+    cmd.env_remove("AUSHANG_IDENTITY")
+        .env_remove("AUSHANG_IDENTITY_FILE")
+        .env_remove("AUSHANG_ROOT");
+    if key {
+        cmd.env(
+            "AUSHANG_IDENTITY_FILE",
+            std::fs::canonicalize("tests/fixtures/formats/fixture-identity.txt").unwrap(),
+        );
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Every file of the site (but the site lock, which stays by design), by path, with a digest of
+/// its bytes.
+fn snapshot(root: &Path) -> Vec<(PathBuf, String)> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let e = e.unwrap();
+        if e.file_type().is_file() && e.file_name() != ".aushang.lock" {
+            let bytes = std::fs::read(e.path()).unwrap();
+            out.push((
+                e.path().to_path_buf(),
+                hex::encode(sha2::Sha256::digest(&bytes)),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn migrate_sends_the_list_of_0_2_to_rekey_and_then_finds_it_current() {
+    // 0.2.0 wrote list format v2, which does not record its keys: only `rekey` converts it, as
+    // that step decides who can read the list.
+    let (_tmp, root) = site();
+    let before = snapshot(&root);
+    let (code, out) = migrate(&root, &["--dry-run"], true);
+    assert_eq!(code, 1, "something is pending: {out}");
+    let (code, out) = migrate(&root, &[], true);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("zu tun: subscribers/subscribers.csv.age")
+            && out.contains("`aushang subscribers rekey`"),
+        "{out}"
+    );
+    assert!(out.contains("aktuell: aushang.yaml"), "{out}");
+    assert!(!out.contains("umgestellt"), "{out}");
+    assert!(!out.contains("3920"), "no number in the output: {out}");
+    assert_eq!(snapshot(&root), before, "nothing written");
+
+    let rekey = assert_cmd::Command::cargo_bin("aushang")
+        .unwrap()
+        .arg("--root")
+        .arg(&root)
+        .args(["subscribers", "rekey"])
+        .env_remove("AUSHANG_IDENTITY")
+        .env(
+            "AUSHANG_IDENTITY_FILE",
+            std::fs::canonicalize("tests/fixtures/formats/fixture-identity.txt").unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(rekey.status.success(), "{rekey:?}");
+    let (code, out) = migrate(&root, &["--dry-run"], true);
+    assert_eq!(code, 0, "nothing pending after rekey: {out}");
+    assert!(
+        out.contains("aktuell: subscribers/subscribers.csv.age: aktuelles Format"),
+        "{out}"
+    );
+    let list = SubscriberList::load(&root.join("subscribers"), &identity()).unwrap();
+    assert_eq!(list.subscribers().len(), 3, "every subscription kept");
+}
+
+#[test]
+fn migrate_adds_the_version_key_once_and_the_site_still_loads() {
+    let (_tmp, root) = site();
+    let path = root.join("aushang.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let old: String = text
+        .lines()
+        .filter(|l| !l.starts_with("aushang:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(old, text);
+    std::fs::write(&path, &old).unwrap();
+
+    let (code, out) = migrate(&root, &["--dry-run"], false);
+    assert_eq!(code, 1, "a dry run with something pending fails: {out}");
+    assert!(out.contains("würde umstellen: aushang.yaml"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        old,
+        "dry run writes nothing"
+    );
+
+    let (code, out) = migrate(&root, &[], false);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("umgestellt: aushang.yaml"), "{out}");
+    assert!(
+        out.contains("nicht geprüft: subscribers/subscribers.csv.age"),
+        "without a key the list is reported, not skipped silently: {out}"
+    );
+    let migrated = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        migrated.starts_with("# Settings of the example town site."),
+        "the header stays on top: {migrated}"
+    );
+    let config = aushang::config::load(&root).unwrap_or_else(|p| panic!("{p:?}"));
+    let wanted = format!(
+        ">={}",
+        env!("CARGO_PKG_VERSION").rsplit_once('.').unwrap().0
+    );
+    assert_eq!(config.requires_aushang.as_deref(), Some(wanted.as_str()));
+    assert_eq!(config.categories.len(), 5, "the rest is unchanged");
+    // no temp file left next to it
+    let stray: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+
+    // idempotent
+    let (code, out) = migrate(&root, &[], false);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("umgestellt"), "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), migrated);
+}

@@ -754,7 +754,8 @@ fn build_example(site: &Path, now: &str) -> String {
 fn the_example_site_builds_with_the_binary() {
     let site = example_copy();
     let summary = build_example(site.path(), "2026-11-28T12:00");
-    assert!(summary.starts_with("built "), "{summary}");
+    assert!(summary.starts_with("Gebaut: "), "{summary}");
+    assert!(summary.contains(" Seiten und "), "{summary}");
     let public = site.path().join("public");
     let read =
         |f: &str| std::fs::read_to_string(public.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));

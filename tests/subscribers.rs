@@ -232,7 +232,26 @@ fn a_missing_key_is_explained_and_nothing_is_written() {
     ));
     assert!(err.contains("no key to open the subscriber list"), "{err}");
     assert!(err.contains("AUSHANG_IDENTITY_FILE"), "{err}");
+    assert!(
+        err.contains("demo-identity.txt"),
+        "the example names its demo key: {err}"
+    );
     assert_eq!(site.list_bytes(), before);
+}
+
+#[test]
+fn a_real_town_missing_its_key_is_not_pointed_at_the_demo_key() {
+    let site = Site::demo();
+    std::fs::remove_file(site.demo_key()).unwrap();
+    let err = fails(&site.run_with(&["count"], &[]));
+    assert!(err.contains("no key to open the subscriber list"), "{err}");
+    assert!(err.contains("AUSHANG_IDENTITY_FILE"), "{err}");
+    assert!(!err.contains("demo-identity"), "{err}");
+}
+
+#[test]
+fn a_missing_key_file_is_named() {
+    let site = Site::demo();
     let err = fails(&site.run_with(
         &["count"],
         &[("AUSHANG_IDENTITY_FILE", "/nonexistent/key.txt")],

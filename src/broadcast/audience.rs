@@ -36,7 +36,7 @@ impl SubscriberSource {
                  town (see README, \"Setting up your town\")"
             );
         }
-        let identity = match Identity::from_env() {
+        let identity = match Identity::from_env_for(&dir) {
             Ok(id) => id,
             Err(e) if !real_channel && recipients.includes_demo_key() => {
                 tracing::info!("no identity in the environment ({e}); using the DEMO identity");

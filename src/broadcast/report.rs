@@ -119,6 +119,10 @@ impl RunReport {
         for n in &self.notes {
             let _ = writeln!(out, "{n}");
         }
+        // Warnings before the results they concern, so they are read first.
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
         if self.messages.is_empty() {
             out.push_str("Nothing to send: every published notice has been broadcast.\n");
         }
@@ -153,9 +157,6 @@ impl RunReport {
             }
             let _ = writeln!(out, "{}", if m.complete { " — complete" } else { "" });
         }
-        for w in &self.warnings {
-            let _ = writeln!(out, "warning: {w}");
-        }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "STOPPED: {why}");
         }
@@ -166,6 +167,9 @@ impl RunReport {
         let mut out = String::from("## Broadcast\n\n");
         for n in &self.notes {
             let _ = writeln!(out, "{}\n", md_escape(n));
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "> **Warning:** {}\n", md_escape(w));
         }
         if self.messages.is_empty() {
             out.push_str("Nothing to send: every published notice has been broadcast.\n");
@@ -187,9 +191,6 @@ impl RunReport {
                     m.deferred_by_limit + m.not_attempted + m.not_claimed + m.left_out
                 );
             }
-        }
-        for w in &self.warnings {
-            let _ = writeln!(out, "\n> **Warning:** {}", md_escape(w));
         }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "\n> **Stopped:** {}", md_escape(why));
@@ -279,5 +280,26 @@ mod tests {
             md.contains("| 2 | 120 |\n") && md.contains("| 0 | 7 |\n"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn warnings_come_before_the_results_they_concern() {
+        let report = RunReport {
+            notes: vec![],
+            messages: vec![MessageReport {
+                key: "/a/#notice".into(),
+                title: "Sperrung".into(),
+                sent: 3,
+                complete: true,
+                ..Default::default()
+            }],
+            stopped: None,
+            warnings: vec!["the template has no opt-out button".into()],
+        };
+        for text in [report.to_text(), report.to_markdown()] {
+            let warning = text.find("the template has no opt-out button").unwrap();
+            let result = text.find("Sperrung").unwrap();
+            assert!(warning < result, "{text}");
+        }
     }
 }

@@ -375,7 +375,13 @@ async fn send_all(
                 .broadcast
                 .link_check_timeout
                 .try_into()
-                .unwrap_or(Duration::from_secs(300));
+                .unwrap_or(Duration::from_secs(60));
+            // One line per notice while the page may still be deploying, not a stream.
+            eprintln!(
+                "link check: waiting up to {} s for {}",
+                timeout.as_secs(),
+                p.message.url
+            );
             if let Err(e) = wait_for_link(&p.message.url, timeout).await {
                 entry.status = format!("not sent: link check failed ({e})");
                 entry.not_attempted = expected;
@@ -476,9 +482,15 @@ async fn progress_lines(bar: indicatif::ProgressBar) {
     }
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
+    // Only when something moved: a wait (link check, rate limit) prints no stream of same lines.
+    let mut shown = None;
     loop {
         tick.tick().await;
-        eprintln!("{}", progress_line(&bar));
+        let now = (bar.position(), bar.length().unwrap_or(0));
+        if now.1 > 0 && shown != Some(now) {
+            shown = Some(now);
+            eprintln!("{}", progress_line(&bar));
+        }
     }
 }
 

@@ -446,8 +446,9 @@ impl Worker {
                     detail,
                 } => {
                     tracing::info!(
-                        "subscriber {}: permanent failure {code:?}: {detail}",
-                        sub.id
+                        "subscriber {}: permanent failure {}: {detail}",
+                        sub.id,
+                        code.map_or("(no code)".into(), |c| c.to_string())
                     );
                     let record = line(
                         DeliveryState::Failed,
@@ -490,8 +491,9 @@ impl Worker {
                     let wait = backoff.delay(tries);
                     let exhausted = tries >= MAX_TRIES_PER_RUN || !backoff.may_retry(tries);
                     tracing::debug!(
-                        "subscriber {}: retryable {code:?} ({detail}), try {tries}",
-                        sub.id
+                        "subscriber {}: retryable {} ({detail}), try {tries}",
+                        sub.id,
+                        code.map_or("(no code)".into(), |c| c.to_string())
                     );
                     if exhausted {
                         self.tally().retry_left += 1;

@@ -37,7 +37,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", diagnostics::render(&problems, Format::Human));
     }
     if problems.iter().any(|p| p.is_error()) {
-        eprintln!("nothing was written: fix the errors above and build again");
+        eprintln!("Nichts geschrieben: beheben Sie die Fehler oben und bauen Sie erneut.");
         return Ok(ExitCode::FAILURE);
     }
     let out_dir = args.out.unwrap_or_else(|| root.join("public"));
@@ -50,7 +50,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     match site::build(&config, &site_content, &opts) {
         Ok(r) => {
             println!(
-                "built {} pages and {} static files into {} ({} files changed, {} stale removed): {} notices published, {} current, in {} ms",
+                "Gebaut: {} Seiten und {} statische Dateien in {} ({} Dateien geändert, {} veraltete entfernt); {} Bekanntmachungen veröffentlicht, davon {} aktuell; {} ms",
                 r.pages_written,
                 r.static_files,
                 out_dir.display(),
@@ -67,7 +67,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("Fehler: {e}");
             Ok(ExitCode::FAILURE)
         }
     }

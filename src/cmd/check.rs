@@ -86,6 +86,7 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
         site_paths.contains(p)
     }));
     problems.extend(aushang::site::check_templates(&config));
+    problems.extend(aushang::site::theme_versions::check(root));
     problems.extend(settings_blanks);
     problems.extend(aushang::town::blanks::in_content(&config, &site));
     problems.extend(aushang::town::leftovers::check(&config, &site));

@@ -126,7 +126,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Pull(args) => {
-            let identity = Identity::from_env()?;
+            let identity = Identity::from_env_for(&config.root.join("subscribers"))?;
             let pull_token = pull_token()?;
             let url = inbox_url(args.url, &config)?;
             let now = super::parse_now(args.now.as_deref(), &config)?;
@@ -168,7 +168,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 dry_run: !args.resend,
                 now: super::parse_now(args.now.as_deref(), &config)?,
             };
-            let identity = Identity::from_env()?;
+            let identity = Identity::from_env_for(&config.root.join("subscribers"))?;
             let report = resend(&config, &identity, &opts)?;
             print!("{}", report.to_text());
             if !args.resend && !report.asked.is_empty() {

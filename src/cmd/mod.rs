@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod inbox;
 pub mod init;
+pub mod migrate;
 pub mod new;
 pub mod publish;
 pub mod serve;

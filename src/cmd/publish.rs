@@ -94,7 +94,7 @@ fn inbox_pull(
             aushang::inbox::PULL_TOKEN_ENV
         )));
     };
-    let identity = aushang::subscribers::Identity::from_env()
+    let identity = aushang::subscribers::Identity::from_env_for(&config.root.join("subscribers"))
         .context("the inbox pull needs the list's key")?;
     let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
         .ok()

@@ -162,8 +162,8 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import_file(root, &dir, args),
         Command::Remove(args) => remove(&dir, args),
         Command::Forget(args) => forget(root, &dir, args),
-        Command::Export(args) => export(&dir, args),
-        Command::List(args) => list(&dir, args),
+        Command::Export(args) => export(&dir, args, &site_timezone(root)),
+        Command::List(args) => list(&dir, args, &site_timezone(root)),
         Command::Count => count(&dir),
         Command::Rekey => rekey(&dir),
         Command::Prune(args) => prune(root, &dir, args),
@@ -202,7 +202,7 @@ pub fn create_key_and_list(dir: &Path, holder: &str) -> anyhow::Result<(String, 
 
 /// Identity, recipients and the decrypted list: what every changing command needs.
 fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
-    let identity = Identity::from_env()?;
+    let identity = Identity::from_env_for(dir)?;
     let recipients = Recipients::load(dir)?;
     let list = SubscriberList::load(dir, &identity)?;
     if recipients.includes_demo_key() {
@@ -297,7 +297,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
             let when = list
                 .get(id)
                 .and_then(|s| s.unsubscribed_at)
-                .map(|t| t.to_string())
+                .map(|t| report::local(t, &config.timezone))
                 .unwrap_or_default();
             bail!(
                 "{} unsubscribed ({when}); nothing changed\n  hint: pass --resubscribe only if the person has given new consent",
@@ -462,7 +462,15 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
+/// The site's time zone for showing dates as they were entered; Europe/Berlin when the
+/// configuration cannot be read (listing the subscribers does not need the rest of it).
+fn site_timezone(root: &Path) -> jiff::tz::TimeZone {
+    config::load(root).map(|c| c.timezone).unwrap_or_else(|_| {
+        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+    })
+}
+
+fn export(dir: &Path, args: AddressArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<ExitCode> {
     let key = lookup(&args)?;
     let (_, list) = open(dir)?;
     let found = list.find(&key, args.channel);
@@ -471,12 +479,12 @@ fn export(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("note: this is personal data; give it to the person, do not keep a plaintext copy");
     for s in found {
-        println!("{}", report::record(s));
+        println!("{}", report::record(s, tz));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
+fn list(dir: &Path, args: ListArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<ExitCode> {
     if args.reveal && !std::io::stdout().is_terminal() {
         bail!(
             "--reveal only prints to a terminal, so addresses never end up in a file or a CI log"
@@ -494,7 +502,7 @@ fn list(dir: &Path, args: ListArgs) -> anyhow::Result<ExitCode> {
                 .is_none_or(|t| s.topics.is_empty() || s.topics.contains(t))
         })
         .collect();
-    print!("{}", report::table(&rows, args.reveal));
+    print!("{}", report::table(&rows, args.reveal, tz));
     eprintln!(
         "{} of {} subscription(s)",
         rows.len(),

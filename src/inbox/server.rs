@@ -323,9 +323,9 @@ async fn webhook_post(State(state): State<Arc<Inbox>>, headers: HeaderMap, body:
 fn send_reply(state: &Arc<Inbox>, reply: Reply) {
     let Some(client) = state.client.clone() else {
         tracing::info!(
-            "not answering {} ({:?}): WHATSAPP_TOKEN is not set",
+            "not answering {} ({}): WHATSAPP_TOKEN is not set",
             mask(&reply.to),
-            reply.kind
+            kind_label(&reply.kind)
         );
         return;
     };
@@ -336,10 +336,19 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
             preview_url: false,
         };
         match client.send(&reply.to, &payload, "").await {
-            Ok(_) => tracing::info!("answered {} ({:?})", mask(&reply.to), reply.kind),
+            Ok(_) => tracing::info!("answered {} ({})", mask(&reply.to), kind_label(&reply.kind)),
             Err(e) => tracing::warn!("answer to {} failed: {e}", mask(&reply.to)),
         }
     });
+}
+
+/// How a reply is named in the log (not Rust's `Debug` spelling).
+fn kind_label(kind: &ReplyKind) -> &'static str {
+    match kind {
+        ReplyKind::Stopped => "STOP confirmed",
+        ReplyKind::Started => "START confirmed",
+        ReplyKind::Service => "service reply",
+    }
 }
 
 /// The free-form answers (inside the 24 h window the citizen's message opened).
@@ -350,19 +359,59 @@ pub fn reply_text(config: &Config, kind: &ReplyKind) -> String {
         &config.contact.organisation
     };
     match kind {
+        // The sender's name can be long ("Stadt Neuhof – Der Bürgermeister"): it stands alone
+        // after a colon, never inside a sentence it would break up.
         ReplyKind::Stopped => format!(
-            "Sie sind abgemeldet und erhalten keine Bekanntmachungen von {org} mehr. Wieder anmelden: START schreiben."
+            "Sie sind abgemeldet und erhalten keine Bekanntmachungen mehr. Absender: {org}. Wieder anmelden: START schreiben."
         ),
         ReplyKind::Started => format!(
-            "Danke! Sie erhalten ab jetzt neue Bekanntmachungen von {org} per WhatsApp. Abmelden: jederzeit STOP schreiben."
+            "Danke! Sie erhalten ab jetzt neue Bekanntmachungen per WhatsApp. Absender: {org}. Abmelden: jederzeit STOP schreiben."
         ),
         ReplyKind::Service => config.inbox.as_ref().and_then(|i| i.service_reply.clone()).unwrap_or_else(|| {
             let phone = if config.contact.phone.is_empty() { String::new() } else { format!("Telefon {} oder ", config.contact.phone) };
             format!(
-                "Diese Nummer von {org} verschickt nur Bekanntmachungen und beantwortet keine Nachrichten. \
-                 Fragen bitte an {phone}{}. Abmelden: STOP schreiben.",
+                "Diese Nummer verschickt nur Bekanntmachungen und beantwortet keine Nachrichten. \
+                 Absender: {org}. Fragen bitte an {phone}{}. Abmelden: STOP schreiben.",
                 config.base_url
             )
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let text = "title: T\nbase_url: https://www.neuhof.example/\ncontact:\n  organisation: Stadt Neuhof – Der Bürgermeister\n  phone: 01234 5678\ninbox:\n  url: https://inbox.neuhof.example/\n";
+        crate::config::parse(
+            std::path::Path::new("/"),
+            std::path::Path::new("aushang.yaml"),
+            text,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_long_sender_name_never_splits_a_sentence() {
+        let config = config();
+        for kind in [ReplyKind::Stopped, ReplyKind::Started, ReplyKind::Service] {
+            let text = reply_text(&config, &kind);
+            assert!(
+                text.contains("Absender: Stadt Neuhof – Der Bürgermeister."),
+                "{text}"
+            );
+            assert!(!text.contains("Bürgermeister mehr"), "{text}");
+            assert!(!text.contains("Bürgermeister per"), "{text}");
+            assert!(!text.contains("Bürgermeister verschickt"), "{text}");
+        }
+        let stop = reply_text(&config, &ReplyKind::Stopped);
+        assert!(stop.starts_with("Sie sind abgemeldet"), "{stop}");
+        assert!(stop.contains("START"), "{stop}");
+        let service = reply_text(&config, &ReplyKind::Service);
+        assert!(
+            service.contains("Telefon 01234 5678 oder https://www.neuhof.example/"),
+            "{service}"
+        );
     }
 }

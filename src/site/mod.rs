@@ -19,6 +19,7 @@ mod samples;
 mod staging;
 pub mod statics;
 pub mod theme;
+pub mod theme_versions;
 pub mod view;
 mod write;
 

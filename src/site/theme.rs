@@ -55,6 +55,25 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
 const DEFAULT_CSS: &str = include_str!("../../theme/style.css");
 const CSS_NAME: &str = "style.css";
 
+/// The embedded theme's text of `name` (a template or `style.css`), if the theme has that file.
+pub fn default_text(name: &str) -> Option<&'static str> {
+    if name == CSS_NAME {
+        return Some(DEFAULT_CSS);
+    }
+    DEFAULT_TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
+/// The files under `templates/` (name, path) that replace a file of the embedded theme.
+pub fn overrides_of_defaults(root: &Path) -> Vec<(String, PathBuf)> {
+    override_files(root, &mut Vec::new())
+        .into_iter()
+        .filter(|(name, _)| default_text(name).is_some())
+        .collect()
+}
+
 /// A template's text and the file it came from, so errors point at a file the user can open
 /// (`templates/x.html` for overrides, `theme/x.html` for the embedded default).
 #[derive(Debug, Clone)]

@@ -4,13 +4,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use super::list::Counts;
 use super::record::{Status, Subscriber};
 use crate::text::for_terminal;
 
 /// The `list` table; addresses masked and names left out unless `reveal`.
-pub fn table(rows: &[&Subscriber], reveal: bool) -> String {
+pub fn table(rows: &[&Subscriber], reveal: bool, tz: &TimeZone) -> String {
     let mut out = format!(
         "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  topics\n",
         "id", "channel", "address", "status", "consent"
@@ -28,7 +29,7 @@ pub fn table(rows: &[&Subscriber], reveal: bool) -> String {
         };
         let consent = s
             .consent_at
-            .map(|t| t.to_string()[..10].to_string())
+            .map(|t| tz.to_datetime(t).strftime("%d.%m.%Y").to_string())
             .unwrap_or_default();
         // Every value from the list goes through `for_terminal`: a name such as
         // "Erika\nstatus: active" or one with an ESC sequence must not forge or rewrite output.
@@ -76,8 +77,8 @@ pub fn counts(c: &Counts) -> String {
 }
 
 /// Everything stored about one subscription, in clear (DSGVO Art. 15).
-pub fn record(s: &Subscriber) -> String {
-    let ts = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+pub fn record(s: &Subscriber, tz: &TimeZone) -> String {
+    let ts = |t: Option<Timestamp>| t.map(|t| local(t, tz)).unwrap_or_default();
     let topics = if s.topics.is_empty() {
         "(all)".to_string()
     } else {
@@ -103,6 +104,18 @@ pub fn record(s: &Subscriber) -> String {
         let _ = writeln!(out, "{:<17}{}", format!("{k}:"), for_terminal(&v));
     }
     out
+}
+
+/// A moment as the town entered it: the local date, with the time only when there is one (a
+/// date-only `02.11.2026` was stored as local midnight and shows as `02.11.2026`, not as the
+/// UTC instant `2026-11-01T23:00Z`).
+pub fn local(t: Timestamp, tz: &TimeZone) -> String {
+    let zoned = tz.to_datetime(t);
+    if zoned.time() == jiff::civil::Time::midnight() {
+        zoned.strftime("%d.%m.%Y").to_string()
+    } else {
+        zoned.strftime("%d.%m.%Y %H:%M").to_string()
+    }
 }
 
 /// What `aushang subscribers init` prints: the only time the new secret key is shown.
@@ -148,13 +161,13 @@ mod tests {
     #[test]
     fn the_table_masks_unless_revealed() {
         let s = erika();
-        let masked = table(&[&s], false);
+        let masked = table(&[&s], false, &berlin());
         assert!(
-            masked.contains("+49171****000") && masked.contains("2026-09-01"),
+            masked.contains("+49171****000") && masked.contains("01.09.2026"),
             "{masked}"
         );
         assert!(!masked.contains("3920000") && !masked.contains("Erika"));
-        let shown = table(&[&s], true);
+        let shown = table(&[&s], true, &berlin());
         assert!(shown.contains("+491713920000") && shown.contains("Erika Beispiel"));
     }
 
@@ -162,7 +175,7 @@ mod tests {
     fn unreachable_is_shown_in_the_table_and_the_counts() {
         let mut s = erika();
         s.status = Status::Unreachable;
-        let t = table(&[&s], false);
+        let t = table(&[&s], false, &berlin());
         assert!(
             t.contains("unreachable") && t.contains("+49171****000"),
             "{t}"
@@ -182,7 +195,7 @@ mod tests {
         s.name = Some("\u{1b}]0;owned\u{7}\u{1b}[2KErika\nstatus:          unsubscribed".into());
         s.consent_source = "web\u{1b}[8m".into();
         s.topics = vec!["verkehr\u{1b}[1A".into()];
-        for out in [record(&s), table(&[&s], true)] {
+        for out in [record(&s, &berlin()), table(&[&s], true, &berlin())] {
             assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
             assert!(
                 out.lines()
@@ -194,18 +207,36 @@ mod tests {
                 "{out}"
             );
         }
-        assert_eq!(record(&s).lines().count(), 13);
-        assert_eq!(table(&[&s], true).lines().count(), 2);
+        assert_eq!(record(&s, &berlin()).lines().count(), 13);
+        assert_eq!(table(&[&s], true, &berlin()).lines().count(), 2);
     }
 
     #[test]
     fn the_record_holds_every_field() {
-        let text = record(&erika());
+        let text = record(&erika(), &berlin());
         assert_eq!(text.lines().count(), 13);
         assert!(text.contains("address:         +491713920000\n"), "{text}");
         assert!(
-            text.contains("consent_at:      2026-09-01T08:12:00Z\n"),
-            "{text}"
+            text.contains("consent_at:      01.09.2026 10:12\n"),
+            "shown in the town's time, as entered: {text}"
         );
+    }
+
+    fn berlin() -> TimeZone {
+        TimeZone::get("Europe/Berlin").unwrap()
+    }
+
+    #[test]
+    fn a_date_only_consent_shows_as_the_date_entered() {
+        let mut s = erika();
+        // `02.11.2026` entered as a date: local midnight, which is 23:00 UTC the day before.
+        s.consent_at = Some(crate::content::time::parse_time("2026-11-02", &berlin()).unwrap());
+        assert_eq!(s.consent_at.unwrap().to_string(), "2026-11-01T23:00:00Z");
+        let text = record(&s, &berlin());
+        assert!(text.contains("consent_at:      02.11.2026\n"), "{text}");
+        assert!(!text.contains("2026-11-01"), "{text}");
+        let row = table(&[&s], false, &berlin());
+        assert!(row.contains("02.11.2026"), "{row}");
+        assert!(!row.contains("2026-11-01"), "{row}");
     }
 }

@@ -33,10 +33,13 @@ pub const DEMO_RECIPIENT: &str = "age1gz2nwt8r2plxmjhdsw7xqcl7aw80ml59lcnh2u6fj2
 /// or key material.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// `example` is the example site's demo key file when the site has one: only then does the
+    /// hint name it (a real town has no demo key, and naming one there misleads).
     #[error(
-        "no key to open the subscriber list: set {IDENTITY_ENV} (the secret key, AGE-SECRET-KEY-1…) or {IDENTITY_FILE_ENV} (the path of a key file)\n  hint: for the example site use {IDENTITY_FILE_ENV}=subscribers/{DEMO_IDENTITY_FILE}"
+        "no key to open the subscriber list: set {IDENTITY_ENV} (the secret key, AGE-SECRET-KEY-1…) or {IDENTITY_FILE_ENV} (the path of a key file){}",
+        missing_identity_hint(.example.as_deref())
     )]
-    MissingIdentity,
+    MissingIdentity { example: Option<PathBuf> },
     #[error("cannot read the key file {path} (from {IDENTITY_FILE_ENV}): {source}")]
     IdentityFileUnreadable {
         path: PathBuf,
@@ -101,6 +104,18 @@ pub enum StoreError {
     },
 }
 
+fn missing_identity_hint(example: Option<&Path>) -> String {
+    match example {
+        Some(demo) => format!(
+            "\n  hint: for the example site use {IDENTITY_FILE_ENV}={}",
+            demo.display()
+        ),
+        None => format!(
+            "\n  hint: the key was printed once by `aushang init` or `aushang subscribers init`; keep it in a file outside the repository and set {IDENTITY_FILE_ENV} to its path"
+        ),
+    }
+}
+
 pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -138,6 +153,17 @@ impl std::fmt::Debug for Identity {
 impl Identity {
     /// The key from `AUSHANG_IDENTITY` and/or the key file named by `AUSHANG_IDENTITY_FILE`.
     pub fn from_env() -> Result<Identity, StoreError> {
+        Identity::read_env(None)
+    }
+
+    /// As `from_env`, for the site whose subscriber folder is `subscribers_dir`: when no key is
+    /// set, the hint names the demo key only if this site has one (the example).
+    pub fn from_env_for(subscribers_dir: &Path) -> Result<Identity, StoreError> {
+        let demo = demo_identity_path(subscribers_dir);
+        Identity::read_env(demo.is_file().then_some(demo))
+    }
+
+    fn read_env(example: Option<PathBuf>) -> Result<Identity, StoreError> {
         let text = std::env::var(IDENTITY_ENV)
             .ok()
             .filter(|t| !t.trim().is_empty());
@@ -150,7 +176,7 @@ impl Identity {
             keys.extend(Identity::from_file(Path::new(&path))?.0);
         }
         if keys.is_empty() {
-            return Err(StoreError::MissingIdentity);
+            return Err(StoreError::MissingIdentity { example });
         }
         Ok(Identity(keys))
     }

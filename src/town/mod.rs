@@ -1,9 +1,11 @@
 //! A town's own site repository: what `aushang init` writes ([`scaffold`]), the blanks it leaves
 //! for the town to fill ([`blanks`]), leftovers of the Musterbach example ([`leftovers`]) and
-//! which aushang version a site needs ([`version`]).
+//! which aushang version a site needs ([`version`]) and upgrading a site's stored formats
+//! ([`migrate`]).
 
 pub mod blanks;
 pub mod leftovers;
+pub mod migrate;
 pub mod scaffold;
 pub mod version;
 

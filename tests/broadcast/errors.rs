@@ -33,6 +33,11 @@ fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
         run.stdout.contains("failed permanently 1 (131026×1)"),
         "{run:?}"
     );
+    // the log line names the code as a number, not a Rust `Some(131026)`, and has no colour
+    // codes when piped (here: into the test)
+    assert!(run.stderr.contains("permanent failure 131026:"), "{run:?}");
+    assert!(!run.stderr.contains("Some("), "{run:?}");
+    assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
     let got = counts(&site, &fake.messages());
     assert_eq!(
         got.iter().map(|(_, n)| *n).collect::<Vec<_>>(),

@@ -174,6 +174,18 @@ fn the_link_pre_flight_sends_only_notices_whose_page_answers_200() {
     );
     assert!(run.stdout.contains("link check failed"), "{run:?}");
     assert!(run.stdout.contains("404"), "{run:?}");
+    // one line per notice while waiting for its page, not a progress stream
+    let waiting: Vec<_> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("link check: waiting up to 2 s for "))
+        .collect();
+    assert_eq!(waiting.len(), 2, "{run:?}");
+    assert!(!run.stderr.contains("0 of 0"), "{run:?}");
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "no colours into a pipe: {run:?}"
+    );
     let online = fake
         .messages()
         .iter()

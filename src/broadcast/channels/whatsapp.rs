@@ -135,7 +135,7 @@ impl fmt::Display for SendError {
             SendError::TemplateNotFound { name, language } => {
                 write!(
                     f,
-                    "template {name:?} in language {language:?} does not exist on the WhatsApp account"
+                    "template `{name}` in language `{language}` does not exist on the WhatsApp account"
                 )
             }
         }
@@ -188,7 +188,7 @@ impl WhatsAppClient {
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
             return Err(SendError::Invalid {
                 field: "api_url",
-                reason: format!("{api_url:?} is not an http(s) URL"),
+                reason: format!("`{api_url}` is not an http(s) URL"),
             });
         }
         if phone_number_id.is_empty() || !phone_number_id.chars().all(|c| c.is_ascii_alphanumeric())
@@ -395,5 +395,22 @@ mod tests {
         assert!(!format!("{c:?}").contains("EAAG"));
         assert!(WhatsAppClient::new("ftp://x", "1", "t".into()).is_err());
         assert!(WhatsAppClient::new("http://x", "1", " ".into()).is_err());
+    }
+
+    #[test]
+    fn messages_quote_names_plainly_not_as_rust_debug() {
+        let e = SendError::TemplateNotFound {
+            name: "neue_bekanntmachung".into(),
+            language: "de".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "template `neue_bekanntmachung` in language `de` does not exist on the WhatsApp account"
+        );
+        let Err(e) = WhatsAppClient::new("ftp://x", "1", "t".into()) else {
+            panic!("ftp is refused")
+        };
+        assert!(e.to_string().contains("`ftp://x` is not"), "{e}");
+        assert!(!e.to_string().contains('"'), "{e}");
     }
 }
