@@ -465,9 +465,11 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
 /// The site's time zone for showing dates as they were entered; Europe/Berlin when the
 /// configuration cannot be read (listing the subscribers does not need the rest of it).
 fn site_timezone(root: &Path) -> jiff::tz::TimeZone {
-    config::load(root).map(|c| c.timezone).unwrap_or_else(|_| {
-        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
-    })
+    super::read_config(root)
+        .map(|c| c.timezone)
+        .unwrap_or_else(|_| {
+            jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC)
+        })
 }
 
 fn export(dir: &Path, args: AddressArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<ExitCode> {
