@@ -184,7 +184,7 @@ fn every_link_of_the_example_site_stays_below_the_sub_path_and_leads_to_a_built_
     )));
     let signup = read("anmelden/index.html");
     assert!(
-        signup.contains("<form method=\"post\" action=\"https://"),
+        signup.contains("<form id=\"f-anmeldung\" method=\"post\" action=\"https://"),
         "the inbox is absolute"
     );
 }
