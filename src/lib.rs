@@ -11,6 +11,7 @@ pub mod devtools;
 pub mod diagnostics;
 pub mod fsutil;
 pub mod inbox;
+pub mod providers;
 pub mod serve;
 pub mod site;
 pub mod subscribers;

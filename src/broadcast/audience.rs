@@ -15,7 +15,11 @@ use crate::subscribers::{Identity, Recipients, Status, StoreError, Subscriber};
 /// whole: each use streams it, decrypting and parsing one row at a time.
 pub struct SubscriberSource {
     dir: PathBuf,
-    identity: Identity,
+    /// `None` for a public post's audience, which reads no list.
+    identity: Option<Identity>,
+    /// A public post (Telegram channel, Mastodon) has one pseudo-subscriber standing for the
+    /// channel's readers, journaled like any delivery: one delivery per notice.
+    public: Option<Subscriber>,
     /// The list file the census checked; later streams must read the same one.
     checked: Option<Fingerprint>,
     /// Subscribers marked unreachable (repeatedly undeliverable), found by the census so the run
@@ -46,10 +50,22 @@ impl SubscriberSource {
         };
         Ok(SubscriberSource {
             dir,
-            identity,
+            identity: Some(identity),
+            public: None,
             checked: None,
             unreachable: Vec::new(),
         })
+    }
+
+    /// The audience of a public post: `reader` alone, no list and no key needed.
+    pub fn public(reader: Subscriber) -> SubscriberSource {
+        SubscriberSource {
+            dir: PathBuf::new(),
+            identity: None,
+            public: Some(reader),
+            checked: None,
+            unreachable: Vec::new(),
+        }
     }
 
     /// Reads the whole list once before anything is sent: every row must parse and no id or
@@ -61,7 +77,14 @@ impl SubscriberSource {
         messages: &[&Message],
         wants: impl Fn(&Subscriber, &Message) -> bool,
     ) -> Result<Vec<usize>, StoreError> {
-        let stream = SubscriberStream::open(&self.dir, &self.identity)?;
+        let (Some(identity), None) = (&self.identity, &self.public) else {
+            let reader = self.public.as_ref();
+            return Ok(messages
+                .iter()
+                .map(|m| usize::from(reader.is_some_and(|r| wants(r, m))))
+                .collect());
+        };
+        let stream = SubscriberStream::open(&self.dir, identity)?;
         let fingerprint = stream.fingerprint();
         let mut counts = vec![0; messages.len()];
         let mut unreachable = Vec::new();
@@ -87,7 +110,11 @@ impl SubscriberSource {
         &self,
         wants: impl Fn(&Subscriber) -> bool + Send + 'static,
     ) -> RecipientStream {
-        let stream = SubscriberStream::open(&self.dir, &self.identity).and_then(|stream| {
+        let Some(identity) = &self.identity else {
+            let reader = self.public.clone().filter(|r| wants(r));
+            return Box::new(reader.into_iter().map(Ok));
+        };
+        let stream = SubscriberStream::open(&self.dir, identity).and_then(|stream| {
             if Some(stream.fingerprint()) == self.checked {
                 Ok(stream)
             } else {
@@ -144,7 +171,8 @@ mod tests {
         let mut source = SubscriberSource {
             unreachable: Vec::new(),
             dir: dir.path().to_path_buf(),
-            identity,
+            identity: Some(identity),
+            public: None,
             checked: None,
         };
         let unchecked: Vec<_> = source.recipients(|_| true).collect();

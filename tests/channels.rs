@@ -1,0 +1,364 @@
+//! The channels beyond WhatsApp, end to end with the real binary: e-mail against a real SMTP
+//! server (aiosmtpd, `tests/smtp/server.py`, started per test on 127.0.0.1; `scripts/test`
+//! installs it into `target/smtp-venv`). Every mail the server took is read back with Python's
+//! `email` package (`tests/smtp/read.py`) and checked: headers, both parts, encodings, links,
+//! Message-ID stability, and exactly once across reruns and SMTP failures.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aushang::broadcast::journal::{DeliveryState, FailureClass, Journal};
+use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
+use serde_json::Value;
+
+const INBOX: &str = "https://inbox.teststadt.example/";
+const TOKEN_SECRET: &str = "test-secret-0123456789abcdef";
+const NOW: &str = "2026-11-28 10:00";
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SMTP_PYTHON") {
+        return p.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/smtp-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "\n\n*** the e-mail tests need aiosmtpd: run scripts/test, or\n    python3 -m venv \
+         target/smtp-venv && target/smtp-venv/bin/pip install aiosmtpd\n\n"
+    );
+    venv
+}
+
+/// A real SMTP server on 127.0.0.1 storing mails in its own folder.
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Smtp {
+    fn start() -> Smtp {
+        let maildir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py");
+        let child = Command::new(python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(maildir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the SMTP server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Smtp {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    fn control(&self, json: &str) {
+        std::fs::write(self.maildir.path().join("control.json"), json).unwrap();
+    }
+
+    /// Every mail received so far, parsed by Python's `email` package.
+    fn mails(&self) -> Vec<Value> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/read.py");
+        let out = Command::new(python())
+            .arg(script)
+            .arg(self.maildir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        match serde_json::from_slice(&out.stdout).unwrap() {
+            Value::Array(a) => a,
+            other => panic!("{other}"),
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Site {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    secret: String,
+}
+
+fn person(id: &str, channel: Channel, address: &str, status: Status) -> Subscriber {
+    Subscriber {
+        id: id.into(),
+        channel,
+        address: address.into(),
+        name: Some(format!("Person {id}")),
+        topics: vec![],
+        language: "de".into(),
+        status,
+        consent_at: Some("2026-01-01T10:00:00Z".parse().unwrap()),
+        consent_source: "web".into(),
+        consent_text: "v1".into(),
+        confirmed_at: Some("2026-01-01T10:05:00Z".parse().unwrap()),
+        unsubscribed_at: (status == Status::Unsubscribed)
+            .then(|| "2026-02-01T10:00:00Z".parse().unwrap()),
+        bsuid: None,
+    }
+}
+
+/// Three e-mail subscribers, one on WhatsApp and one who left: only the three get mail.
+fn people() -> Vec<Subscriber> {
+    vec![
+        person("s_0000000000000001", Channel::Email, "anna@example.org", Status::Active),
+        person("s_0000000000000002", Channel::Email, "bert@example.org", Status::Active),
+        person("s_0000000000000003", Channel::Email, "cora@example.org", Status::Active),
+        person("s_0000000000000004", Channel::WhatsApp, "+4915200000004", Status::Active),
+        person("s_0000000000000005", Channel::Email, "dora@example.org", Status::Unsubscribed),
+    ]
+}
+
+impl Site {
+    fn new(smtp: &Smtp, email_extra: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        std::fs::create_dir_all(root.join("content/notices")).unwrap();
+        let subscribers = root.join("subscribers");
+        std::fs::create_dir_all(&subscribers).unwrap();
+        let (identity, secret) = Identity::generate();
+        let text = Recipients::file_text("Test", &identity.public_keys()[0]);
+        let path = subscribers.join("recipients.txt");
+        std::fs::write(&path, &text).unwrap();
+        let recipients = Recipients::parse(&text, &path).unwrap();
+        SubscriberList::new(people())
+            .save(&subscribers, &recipients)
+            .unwrap();
+        std::fs::write(
+            root.join("aushang.yaml"),
+            format!(
+                "title: Teststadt\nbase_url: https://www.teststadt.example/\ntimezone: Europe/Berlin\n\
+                 inbox:\n  url: {INBOX}\n\
+                 broadcast:\n  quiet_hours: \"off\"\n  channels:\n    email:\n      host: 127.0.0.1\n      \
+                 port: {}\n      security: none\n      from: \"Stadt Teststadt <bekanntmachungen@teststadt.example>\"\n      \
+                 reply_to: rathaus@teststadt.example\n      messages_per_second: 50\n      concurrency: 2\n{email_extra}",
+                smtp.port
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("content/notices/2026-11-28-sperrung.md"),
+            "---\ntitle: Sperrung der Hauptstraße – Umleitung über Bürgerweg\ndate: 2026-11-28 08:30\n\
+             summary: Die Hauptstraße ist ab Montag zwischen Markt und Kirche gesperrt.\n---\n\nText.\n",
+        )
+        .unwrap();
+        Site {
+            _dir: dir,
+            root,
+            secret,
+        }
+    }
+
+    fn broadcast(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
+        cmd.arg("--root")
+            .arg(&self.root)
+            .args(["broadcast", "--no-link-check", "--now", NOW])
+            .args(args)
+            .env("AUSHANG_IDENTITY", &self.secret)
+            .env("AUSHANG_INBOX_TOKEN_SECRET", TOKEN_SECRET)
+            .env_remove("AUSHANG_IDENTITY_FILE")
+            .env_remove("SMTP_PASSWORD")
+            .env_remove("GITHUB_ACTIONS")
+            .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for p in people() {
+            assert!(!text.contains(&p.address), "the output names {}", p.id);
+        }
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    fn key(&self) -> String {
+        let index = std::fs::read_to_string(self.root.join("subscribers/journal/index.jsonl"))
+            .unwrap();
+        let line: Value = serde_json::from_str(index.lines().next().unwrap()).unwrap();
+        line["msg"].as_str().unwrap().to_string()
+    }
+
+    /// The journal's last line per subscriber for the notice on e-mail.
+    fn journal(&self) -> std::collections::HashMap<String, aushang::broadcast::journal::DeliveryLine> {
+        let j = Journal::open(&self.root.join("subscribers/journal")).unwrap();
+        j.deliveries(&self.key(), "email").unwrap().last
+    }
+}
+
+fn by_rcpt<'a>(mails: &'a [Value], address: &str) -> Vec<&'a Value> {
+    mails.iter().filter(|m| m["rcpt"][0] == address).collect()
+}
+
+#[test]
+fn each_email_subscriber_gets_one_multipart_mail_with_rfc8058_headers() {
+    let smtp = Smtp::start();
+    let site = Site::new(&smtp, "");
+    let (code, out) = site.broadcast(&["--channel", "email"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 3, "{out}");
+    for (id, address) in [
+        ("s_0000000000000001", "anna@example.org"),
+        ("s_0000000000000002", "bert@example.org"),
+        ("s_0000000000000003", "cora@example.org"),
+    ] {
+        let got = by_rcpt(&mails, address);
+        assert_eq!(got.len(), 1, "{address}");
+        let m = got[0];
+        let h = &m["headers"];
+        assert!(m["ascii"].as_bool().unwrap(), "the mail must be 7-bit clean");
+        assert_eq!(m["subject"], "Sperrung der Hauptstraße – Umleitung über Bürgerweg");
+        let raw_subject = m["raw_subject"].as_str().unwrap();
+        assert!(raw_subject.to_lowercase().starts_with("=?utf-8?"), "{raw_subject}");
+        assert_eq!(h["To"], address);
+        assert_eq!(h["From"], "Stadt Teststadt <bekanntmachungen@teststadt.example>");
+        assert_eq!(h["Reply-To"], "rathaus@teststadt.example");
+        assert_eq!(m["content_type"], "multipart/alternative");
+        let token = format!("{id}.");
+        let unsubscribe = h["List-Unsubscribe"].as_str().unwrap();
+        assert!(
+            unsubscribe.starts_with(&format!("<{INBOX}abmelden?t={token}")) && unsubscribe.ends_with('>'),
+            "{unsubscribe}"
+        );
+        let url = &unsubscribe[1..unsubscribe.len() - 1];
+        let t = url.split("t=").nth(1).unwrap();
+        assert_eq!(
+            aushang::inbox::optout::verify(TOKEN_SECRET.as_bytes(), t).as_deref(),
+            Some(id),
+            "the link must unsubscribe exactly this subscriber"
+        );
+        assert_eq!(h["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+        let from: lettre::message::Mailbox =
+            "bekanntmachungen@teststadt.example".parse().unwrap();
+        assert_eq!(
+            h["Message-ID"],
+            aushang::providers::email::mail::message_id(&site.key(), id, &from)
+        );
+        let parts = m["parts"].as_array().unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0]["type"], "text/plain");
+        assert_eq!(parts[1]["type"], "text/html");
+        for p in parts {
+            assert_eq!(p["charset"], "utf-8");
+            let enc = p["encoding"].as_str().unwrap();
+            assert!(enc == "quoted-printable" || enc == "base64", "{enc}");
+            let text = p["text"].as_str().unwrap();
+            assert!(text.contains("Die Hauptstraße ist ab Montag"), "{text}");
+            assert!(text.contains("https://www.teststadt.example/"), "{text}");
+        }
+        let plain = parts[0]["text"].as_str().unwrap();
+        assert!(plain.contains(&format!("Abmelden (ein Klick genügt): {url}")), "{plain}");
+        let html = parts[1]["text"].as_str().unwrap();
+        assert!(html.contains(&format!("href=\"{url}\"")), "{html}");
+        assert!(html.contains("<html lang=\"de\">") && !html.contains("<img"), "{html}");
+    }
+    // exactly once: a rerun sends nothing, and the journal holds each as sent
+    let (code, out) = site.broadcast(&["--channel", "email"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(smtp.mails().len(), 3, "{out}");
+    let journal = site.journal();
+    assert_eq!(journal.len(), 3);
+    assert!(journal.values().all(|l| l.state == DeliveryState::Sent));
+}
+
+#[test]
+fn a_451_is_retried_and_a_550_is_permanent_for_that_address_only() {
+    let smtp = Smtp::start();
+    smtp.control(r#"{"data_451_times": 1, "reject_rcpt": ["bert@example.org"]}"#);
+    let site = Site::new(&smtp, "");
+    let (_, out) = site.broadcast(&["--channel", "email"], &[]);
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2, "{out}");
+    assert!(by_rcpt(&mails, "bert@example.org").is_empty());
+    let journal = site.journal();
+    let bert = &journal["s_0000000000000002"];
+    assert_eq!((bert.state, bert.code, bert.class), (DeliveryState::Failed, Some(550), Some(FailureClass::Permanent)));
+    for id in ["s_0000000000000001", "s_0000000000000003"] {
+        assert_eq!(journal[id].state, DeliveryState::Sent, "{out}");
+    }
+    // the 451 was answered once and retried in the same run: one of the two has attempt 2
+    let attempts: Vec<_> = ["s_0000000000000001", "s_0000000000000003"]
+        .iter()
+        .map(|id| journal[*id].attempt.unwrap())
+        .collect();
+    assert_eq!(attempts.iter().sum::<u32>(), 3, "{attempts:?}");
+    smtp.control("{}");
+    site.broadcast(&["--channel", "email"], &[]);
+    assert_eq!(smtp.mails().len(), 2, "a permanent failure is never retried");
+}
+
+#[test]
+fn a_535_stops_the_run_and_the_right_password_then_reaches_everyone() {
+    let smtp = Smtp::start();
+    smtp.control(r#"{"password": "richtig"}"#);
+    let site = Site::new(&smtp, "      username: bekanntmachungen\n");
+    let (code, out) = site.broadcast(&["--channel", "email"], &[("SMTP_PASSWORD", "falsch")]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("535"), "{out}");
+    assert!(!out.contains("falsch"), "the password must never be printed");
+    assert!(smtp.mails().is_empty());
+    let journal = site.journal();
+    assert!(journal.values().all(|l| l.class == Some(FailureClass::Fatal)), "{journal:?}");
+    let (code, out) = site.broadcast(&["--channel", "email"], &[]);
+    assert_ne!(code, 0);
+    assert!(out.contains("SMTP_PASSWORD"), "{out}");
+    let (code, out) = site.broadcast(&["--channel", "email"], &[("SMTP_PASSWORD", "richtig")]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(smtp.mails().len(), 3);
+}
+
+#[test]
+fn a_connection_lost_after_data_is_uncertain_and_never_resent_by_default() {
+    let smtp = Smtp::start();
+    smtp.control(r#"{"drop_after_data": 1}"#);
+    let site = Site::new(&smtp, "");
+    let (_, out) = site.broadcast(&["--channel", "email"], &[]);
+    // the server took all three, but for one the answer never came
+    assert_eq!(smtp.mails().len(), 3, "{out}");
+    let journal = site.journal();
+    let uncertain: Vec<_> = journal
+        .iter()
+        .filter(|(_, l)| l.state == DeliveryState::Uncertain)
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(uncertain.len(), 1, "{journal:?}");
+    let (_, out) = site.broadcast(&["--channel", "email"], &[]);
+    assert_eq!(smtp.mails().len(), 3, "an uncertain mail must not be sent again: {out}");
+    assert_eq!(site.journal()[&uncertain[0]].state, DeliveryState::Uncertain);
+}
+
+#[test]
+fn dry_run_shows_the_mail_subject_and_text_part() {
+    let smtp = Smtp::start();
+    let site = Site::new(&smtp, "");
+    let (code, out) = site.broadcast(&["--dry-run"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("## Vorschau email"), "{out}");
+    assert!(out.contains("E-Mail, Betreff: Sperrung der Hauptstraße – Umleitung über Bürgerweg"), "{out}");
+    assert!(out.contains("> Abmelden (ein Klick genügt): https://inbox.teststadt.example/abmelden?t=<persönlicher-Code>"), "{out}");
+    assert!(smtp.mails().is_empty());
+}

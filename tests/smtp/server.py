@@ -1,0 +1,88 @@
+"""A real SMTP server for aushang's e-mail tests (aiosmtpd on 127.0.0.1).
+
+Usage: server.py PORT MAILDIR. Every accepted mail is stored as MAILDIR/<n>.eml (the bytes as
+received) with its envelope recipients in MAILDIR/<n>.rcpt. How the server misbehaves is read
+from MAILDIR/control.json on every command, so a test can change it between runs:
+  {"data_451_times": 1}        answer 451 to that many DATA transfers, then 250
+  {"reject_rcpt": ["a@x"]}     550 for these recipients
+  {"drop_after_data": 1}       store the mail, then close the connection without an answer
+                               (that many times)
+  {"password": "s3cret"}       require AUTH with this password (any user); others get 535
+"""
+import asyncio
+import json
+import os
+import sys
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+PORT = int(sys.argv[1])
+MAILDIR = sys.argv[2]
+COUNTS = {"data_451": 0, "drop": 0, "stored": 0}
+
+
+def control():
+    try:
+        with open(os.path.join(MAILDIR, "control.json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def store(envelope):
+    COUNTS["stored"] += 1
+    n = len([f for f in os.listdir(MAILDIR) if f.endswith(".eml")]) + 1
+    base = os.path.join(MAILDIR, f"{n:05d}")
+    with open(base + ".rcpt.tmp", "w") as f:
+        f.write("\n".join(envelope.rcpt_tos))
+    os.rename(base + ".rcpt.tmp", base + ".rcpt")
+    with open(base + ".eml.tmp", "wb") as f:
+        f.write(envelope.original_content)
+    os.rename(base + ".eml.tmp", base + ".eml")
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in control().get("reject_rcpt", []):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        c = control()
+        if COUNTS["data_451"] < c.get("data_451_times", 0):
+            COUNTS["data_451"] += 1
+            return "451 4.3.0 try again later"
+        if COUNTS["drop"] < c.get("drop_after_data", 0):
+            COUNTS["drop"] += 1
+            store(envelope)
+            server.transport.close()
+            return "250 OK (never seen: the connection is gone)"
+        store(envelope)
+        return "250 2.0.0 queued as %d" % COUNTS["stored"]
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    wanted = control().get("password")
+    if not isinstance(auth_data, LoginPassword):
+        return AuthResult(success=False, handled=False)
+    ok = wanted is None or auth_data.password.decode() == wanted
+    return AuthResult(success=ok, handled=False)
+
+
+async def main():
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=PORT,
+        authenticator=authenticate,
+        auth_require_tls=False,
+        decode_data=False,
+    )
+    controller.start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+asyncio.run(main())
