@@ -13,9 +13,13 @@ import asyncio
 import json
 import os
 import sys
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd 1.4 warns about its own use of Session.login_data
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 PORT = int(sys.argv[1])
 MAILDIR = sys.argv[2]

@@ -117,7 +117,7 @@ pub fn render_telegram(message: &Message) -> Rendered {
         whatsapp: None,
         header: format!(
             "Telegram-Kanalbeitrag ({} von {} Zeichen)",
-            post.plain.chars().count(),
+            post.chars,
             telegram::MAX_CHARS
         ),
         text: post.plain.clone(),

@@ -56,8 +56,11 @@ pub struct TelegramPost {
     pub html: String,
     /// The link the preview shows.
     pub url: String,
-    /// What the reader sees (no markup), for previews.
+    /// What the reader sees (no markup, the link's address after its text), for previews.
     pub plain: String,
+    /// The characters Telegram counts (the text after entity parsing, without the link's
+    /// address), which must stay within [`MAX_CHARS`].
+    pub chars: usize,
 }
 
 impl TelegramPost {
@@ -73,6 +76,7 @@ impl TelegramPost {
         let fixed = title.chars().count() + link_label.chars().count() + 4;
         let body = truncate(&body, MAX_CHARS.saturating_sub(fixed));
         TelegramPost {
+            chars: title.chars().count() + body.chars().count() + link_label.chars().count() + 4,
             html: format!(
                 "<b>{}</b>\n\n{}\n\n<a href=\"{}\">{link_label}</a>",
                 escape(&title),
@@ -292,7 +296,8 @@ mod tests {
         };
         let p = TelegramPost::render(&msg);
         assert!(p.html.starts_with("<b>A &lt;b&gt; &amp; C</b>"));
-        assert!(p.plain.chars().count() <= MAX_CHARS, "{}", p.plain.chars().count());
+        assert_eq!(p.chars, MAX_CHARS);
+        assert!(p.plain.contains('…'));
         assert!(p.html.ends_with("<a href=\"https://x.example/a/\">Bekanntmachung lesen</a>"));
     }
 }
