@@ -175,8 +175,11 @@ fn a_mastodon_post_keeps_the_instance_limit_and_an_update_replies_to_it() {
     ));
     let long = "Die Brücke ist gesperrt. ".repeat(20);
     site.write_notice(&notice(long.trim(), ""));
+    let started = Instant::now();
     let (code, out) = site.broadcast("mastodon", "2026-11-28 10:00");
     assert_eq!(code, 0, "{out}");
+    assert!(started.elapsed().as_secs() >= 1, "the 429 is waited out until X-RateLimit-Reset");
+    assert_eq!(fake.requests(), 2, "one 429, then the post");
     let statuses = fake.statuses();
     assert_eq!(statuses.len(), 1, "{out}");
     let s = &statuses[0];
@@ -219,6 +222,34 @@ fn the_idempotency_key_keeps_a_repeated_request_from_posting_twice() {
     assert_eq!(fake.statuses().len(), 1, "but nothing was posted twice");
     let key = site.keys()[0].clone();
     assert_eq!(site.delivery(&key, "mastodon").id.as_deref(), Some(first.as_str()));
+}
+
+#[test]
+fn mark_sent_marks_the_public_channels_so_old_notices_are_not_posted() {
+    let rt = runtime();
+    let fake = telegram(&rt, 0);
+    let md = mastodon(&rt, 500, 0);
+    let site = Site::new(&format!(
+        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n    mastodon:\n      instance_url: {}\n",
+        fake.api_url(),
+        md.url()
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
+        .arg("--root")
+        .arg(&site.root)
+        .args(["broadcast", "--mark-sent", "--now", "2026-11-28 10:00"])
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .env_remove("MASTODON_TOKEN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("(channel telegram)") && text.contains("(channel mastodon)"), "{text}");
+    for channel in ["telegram", "mastodon"] {
+        let (code, out) = site.broadcast(channel, "2026-11-28 10:05");
+        assert_eq!(code, 0, "{out}");
+    }
+    assert_eq!(fake.requests() + md.requests(), 0);
 }
 
 #[test]

@@ -81,12 +81,9 @@ pub fn choose_deliverer(
                 warning,
             ))
         }
-        Some(name) if crate::broadcast::channels::others::NAMES.contains(&name) => Ok((
-            crate::broadcast::channels::others::choose(config, name, |var| {
-                std::env::var(var).ok()
-            })?,
-            None,
-        )),
+        Some(name) if crate::broadcast::channels::others::NAMES.contains(&name) => {
+            crate::broadcast::channels::others::choose(config, name, |var| std::env::var(var).ok())
+        }
         Some(other) => bail!(
             "unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)"
         ),

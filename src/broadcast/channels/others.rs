@@ -29,13 +29,24 @@ pub enum Rendering {
 /// The channels this file serves.
 pub const NAMES: [&str; 3] = ["email", "telegram", "mastodon"];
 
-/// The deliverer of `--channel email|telegram|mastodon`; `secret` reads the environment (the
-/// command's edge), once.
+/// Whether aushang.yaml configures channel `name` (one of [`NAMES`]).
+pub fn configured(config: &Config, name: &str) -> bool {
+    let channels = &config.broadcast.channels;
+    match name {
+        "email" => channels.email.is_some(),
+        "telegram" => channels.telegram.is_some(),
+        "mastodon" => channels.mastodon.is_some(),
+        _ => false,
+    }
+}
+
+/// The deliverer of `--channel email|telegram|mastodon`, and a warning for the run's report;
+/// `secret` reads the environment (the command's edge), once.
 pub fn choose(
     config: &Config,
     name: &str,
     secret: impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<Deliverer> {
+) -> anyhow::Result<(Deliverer, Option<String>)> {
     let secret = |var: &str| secret(var).filter(|v| !v.trim().is_empty());
     let channels = &config.broadcast.channels;
     let missing = |section: &str| {
@@ -51,32 +62,44 @@ pub fn choose(
                 bail!("--channel email logs in as `username`, but {PASSWORD_ENV} is not set");
             }
             let token_secret = secret(crate::inbox::optout::TOKEN_SECRET_ENV);
-            Ok(Deliverer::Email(Email::new(EmailSettings {
+            let warning = match (&config.inbox, &token_secret) {
+                (Some(_), Some(_)) => None,
+                (None, _) => Some(
+                    "no inbox: section, so mails carry no one-click unsubscribe link \
+                     (List-Unsubscribe); large mailbox providers expect it of bulk mail"
+                        .to_string(),
+                ),
+                (Some(_), None) => Some(format!(
+                    "{} is not set: mails carry no one-click unsubscribe link \
+                     (List-Unsubscribe) and ask to answer STOP instead",
+                    crate::inbox::optout::TOKEN_SECRET_ENV
+                )),
+            };
+            let email = Email::new(EmailSettings {
                 config: cfg,
                 password,
                 inbox_url: config.inbox.as_ref().map(|i| i.url.clone()),
                 token_secret: token_secret.map(String::into_bytes),
                 site_title: config.title.clone(),
-            })))
+            });
+            Ok((Deliverer::Email(email), warning))
         }
         "telegram" => {
             let cfg = channels.telegram.clone().ok_or_else(|| missing("telegram"))?;
             let Some(token) = secret(telegram::TOKEN_ENV) else {
                 bail!("--channel telegram needs the bot token in {}", telegram::TOKEN_ENV);
             };
-            Ok(Deliverer::Telegram(
-                Telegram::new(cfg, token).map_err(anyhow::Error::msg)?,
-            ))
+            let client = Telegram::new(cfg, token).map_err(anyhow::Error::msg)?;
+            Ok((Deliverer::Telegram(client), None))
         }
         "mastodon" => {
             let cfg = channels.mastodon.clone().ok_or_else(|| missing("mastodon"))?;
             let Some(token) = secret(mastodon::TOKEN_ENV) else {
                 bail!("--channel mastodon needs the access token in {}", mastodon::TOKEN_ENV);
             };
-            Ok(Deliverer::Mastodon {
-                client: Mastodon::new(cfg, token).map_err(anyhow::Error::msg)?,
-                journal: journal_dir(&config.root),
-            })
+            let client = Mastodon::new(cfg, token).map_err(anyhow::Error::msg)?;
+            let journal = journal_dir(&config.root);
+            Ok((Deliverer::Mastodon { client, journal }, None))
         }
         other => bail!("unknown channel `{other}`"),
     }
@@ -153,19 +176,10 @@ pub fn render_mastodon(message: &Message, journal: &std::path::Path) -> Rendered
 pub fn preview(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<String> {
     let mut out = String::new();
     let journal = Journal::open(&journal_dir(&config.root))?;
-    let channels = &config.broadcast.channels;
-    for name in NAMES {
-        let configured = match name {
-            "email" => channels.email.is_some(),
-            "telegram" => channels.telegram.is_some(),
-            _ => channels.mastodon.is_some(),
-        };
-        if !configured {
-            continue;
-        }
+    for name in NAMES.into_iter().filter(|n| configured(config, n)) {
         // Rendering uses no secret (the personal link shows as a placeholder); the stand-in
         // only lets the clients be built, and nothing is sent.
-        let deliverer = choose(config, name, |_| Some("preview".to_string()))?;
+        let (deliverer, _) = choose(config, name, |_| Some("preview".to_string()))?;
         let planned = plan(
             config,
             notices,
