@@ -646,7 +646,11 @@ mod tests {
         let found: Vec<_> = err.iter().map(|p| (p.line, p.message.clone())).collect();
         assert_eq!(err.len(), 3, "{found:?}");
         assert_eq!(err[0].line, Some(7), "{found:?}");
-        assert!(err[0].message.contains("only allowed to a relay on this machine"));
+        assert!(
+            err[0]
+                .message
+                .contains("only allowed to a relay on this machine")
+        );
         assert_eq!(err[1].line, Some(11), "{found:?}");
         assert_eq!(err[2].line, Some(13), "{found:?}");
         let ok = text

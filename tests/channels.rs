@@ -77,7 +77,11 @@ impl Smtp {
             .arg(self.maildir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         match serde_json::from_slice(&out.stdout).unwrap() {
             Value::Array(a) => a,
             other => panic!("{other}"),
@@ -120,11 +124,36 @@ fn person(id: &str, channel: Channel, address: &str, status: Status) -> Subscrib
 /// Three e-mail subscribers, one on WhatsApp and one who left: only the three get mail.
 fn people() -> Vec<Subscriber> {
     vec![
-        person("s_0000000000000001", Channel::Email, "anna@example.org", Status::Active),
-        person("s_0000000000000002", Channel::Email, "bert@example.org", Status::Active),
-        person("s_0000000000000003", Channel::Email, "cora@example.org", Status::Active),
-        person("s_0000000000000004", Channel::WhatsApp, "+4915200000004", Status::Active),
-        person("s_0000000000000005", Channel::Email, "dora@example.org", Status::Unsubscribed),
+        person(
+            "s_0000000000000001",
+            Channel::Email,
+            "anna@example.org",
+            Status::Active,
+        ),
+        person(
+            "s_0000000000000002",
+            Channel::Email,
+            "bert@example.org",
+            Status::Active,
+        ),
+        person(
+            "s_0000000000000003",
+            Channel::Email,
+            "cora@example.org",
+            Status::Active,
+        ),
+        person(
+            "s_0000000000000004",
+            Channel::WhatsApp,
+            "+4915200000004",
+            Status::Active,
+        ),
+        person(
+            "s_0000000000000005",
+            Channel::Email,
+            "dora@example.org",
+            Status::Unsubscribed,
+        ),
     ]
 }
 
@@ -196,14 +225,16 @@ impl Site {
     }
 
     fn key(&self) -> String {
-        let index = std::fs::read_to_string(self.root.join("subscribers/journal/index.jsonl"))
-            .unwrap();
+        let index =
+            std::fs::read_to_string(self.root.join("subscribers/journal/index.jsonl")).unwrap();
         let line: Value = serde_json::from_str(index.lines().next().unwrap()).unwrap();
         line["msg"].as_str().unwrap().to_string()
     }
 
     /// The journal's last line per subscriber for the notice on e-mail.
-    fn journal(&self) -> std::collections::HashMap<String, aushang::broadcast::journal::DeliveryLine> {
+    fn journal(
+        &self,
+    ) -> std::collections::HashMap<String, aushang::broadcast::journal::DeliveryLine> {
         let j = Journal::open(&self.root.join("subscribers/journal")).unwrap();
         j.deliveries(&self.key(), "email").unwrap().last
     }
@@ -230,20 +261,33 @@ fn each_email_subscriber_gets_one_multipart_mail_with_rfc8058_headers() {
         assert_eq!(got.len(), 1, "{address}");
         let m = got[0];
         let h = &m["headers"];
-        assert!(m["ascii"].as_bool().unwrap(), "the mail must be 7-bit clean");
-        assert_eq!(m["subject"], "Sperrung der Hauptstraße – Umleitung über Bürgerweg");
+        assert!(
+            m["ascii"].as_bool().unwrap(),
+            "the mail must be 7-bit clean"
+        );
+        assert_eq!(
+            m["subject"],
+            "Sperrung der Hauptstraße – Umleitung über Bürgerweg"
+        );
         let raw_subject = m["raw_subject"].as_str().unwrap();
         // RFC 2047 encoded words for the non-ASCII words, and nothing else outside ASCII
-        assert!(raw_subject.to_lowercase().contains("=?utf-8?b?"), "{raw_subject}");
+        assert!(
+            raw_subject.to_lowercase().contains("=?utf-8?b?"),
+            "{raw_subject}"
+        );
         assert!(raw_subject.is_ascii(), "{raw_subject}");
         assert_eq!(h["To"], address);
-        assert_eq!(h["From"], "Stadt Teststadt <bekanntmachungen@teststadt.example>");
+        assert_eq!(
+            h["From"],
+            "Stadt Teststadt <bekanntmachungen@teststadt.example>"
+        );
         assert_eq!(h["Reply-To"], "rathaus@teststadt.example");
         assert_eq!(m["content_type"], "multipart/alternative");
         let token = format!("{id}.");
         let unsubscribe = h["List-Unsubscribe"].as_str().unwrap();
         assert!(
-            unsubscribe.starts_with(&format!("<{INBOX}abmelden?t={token}")) && unsubscribe.ends_with('>'),
+            unsubscribe.starts_with(&format!("<{INBOX}abmelden?t={token}"))
+                && unsubscribe.ends_with('>'),
             "{unsubscribe}"
         );
         let url = &unsubscribe[1..unsubscribe.len() - 1];
@@ -254,8 +298,7 @@ fn each_email_subscriber_gets_one_multipart_mail_with_rfc8058_headers() {
             "the link must unsubscribe exactly this subscriber"
         );
         assert_eq!(h["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
-        let from: lettre::message::Mailbox =
-            "bekanntmachungen@teststadt.example".parse().unwrap();
+        let from: lettre::message::Mailbox = "bekanntmachungen@teststadt.example".parse().unwrap();
         assert_eq!(
             h["Message-ID"],
             aushang::providers::email::mail::message_id(&site.key(), id, &from)
@@ -273,10 +316,16 @@ fn each_email_subscriber_gets_one_multipart_mail_with_rfc8058_headers() {
             assert!(text.contains("https://www.teststadt.example/"), "{text}");
         }
         let plain = parts[0]["text"].as_str().unwrap();
-        assert!(plain.contains(&format!("Abmelden (ein Klick genügt): {url}")), "{plain}");
+        assert!(
+            plain.contains(&format!("Abmelden (ein Klick genügt): {url}")),
+            "{plain}"
+        );
         let html = parts[1]["text"].as_str().unwrap();
         assert!(html.contains(&format!("href=\"{url}\"")), "{html}");
-        assert!(html.contains("<html lang=\"de\">") && !html.contains("<img"), "{html}");
+        assert!(
+            html.contains("<html lang=\"de\">") && !html.contains("<img"),
+            "{html}"
+        );
     }
     // exactly once: a rerun sends nothing, and the journal holds each as sent
     let (code, out) = site.broadcast(&["--channel", "email"], &[]);
@@ -298,7 +347,14 @@ fn a_451_is_retried_and_a_550_is_permanent_for_that_address_only() {
     assert!(by_rcpt(&mails, "bert@example.org").is_empty());
     let journal = site.journal();
     let bert = &journal["s_0000000000000002"];
-    assert_eq!((bert.state, bert.code, bert.class), (DeliveryState::Failed, Some(550), Some(FailureClass::Permanent)));
+    assert_eq!(
+        (bert.state, bert.code, bert.class),
+        (
+            DeliveryState::Failed,
+            Some(550),
+            Some(FailureClass::Permanent)
+        )
+    );
     for id in ["s_0000000000000001", "s_0000000000000003"] {
         assert_eq!(journal[id].state, DeliveryState::Sent, "{out}");
     }
@@ -310,7 +366,11 @@ fn a_451_is_retried_and_a_550_is_permanent_for_that_address_only() {
     assert_eq!(attempts.iter().sum::<u32>(), 3, "{attempts:?}");
     smtp.control("{}");
     site.broadcast(&["--channel", "email"], &[]);
-    assert_eq!(smtp.mails().len(), 2, "a permanent failure is never retried");
+    assert_eq!(
+        smtp.mails().len(),
+        2,
+        "a permanent failure is never retried"
+    );
 }
 
 #[test]
@@ -321,10 +381,18 @@ fn a_535_stops_the_run_and_the_right_password_then_reaches_everyone() {
     let (code, out) = site.broadcast(&["--channel", "email"], &[("SMTP_PASSWORD", "falsch")]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("535"), "{out}");
-    assert!(!out.contains("falsch"), "the password must never be printed");
+    assert!(
+        !out.contains("falsch"),
+        "the password must never be printed"
+    );
     assert!(smtp.mails().is_empty());
     let journal = site.journal();
-    assert!(journal.values().all(|l| l.class == Some(FailureClass::Fatal)), "{journal:?}");
+    assert!(
+        journal
+            .values()
+            .all(|l| l.class == Some(FailureClass::Fatal)),
+        "{journal:?}"
+    );
     let (code, out) = site.broadcast(&["--channel", "email"], &[]);
     assert_ne!(code, 0);
     assert!(out.contains("SMTP_PASSWORD"), "{out}");
@@ -349,8 +417,15 @@ fn a_connection_lost_after_data_is_uncertain_and_never_resent_by_default() {
         .collect();
     assert_eq!(uncertain.len(), 1, "{journal:?}");
     let (_, out) = site.broadcast(&["--channel", "email"], &[]);
-    assert_eq!(smtp.mails().len(), 3, "an uncertain mail must not be sent again: {out}");
-    assert_eq!(site.journal()[&uncertain[0]].state, DeliveryState::Uncertain);
+    assert_eq!(
+        smtp.mails().len(),
+        3,
+        "an uncertain mail must not be sent again: {out}"
+    );
+    assert_eq!(
+        site.journal()[&uncertain[0]].state,
+        DeliveryState::Uncertain
+    );
 }
 
 #[test]
@@ -360,7 +435,10 @@ fn dry_run_shows_the_mail_subject_and_text_part() {
     let (code, out) = site.broadcast(&["--dry-run"], &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("## Vorschau email"), "{out}");
-    assert!(out.contains("E-Mail, Betreff: Sperrung der Hauptstraße – Umleitung über Bürgerweg"), "{out}");
+    assert!(
+        out.contains("E-Mail, Betreff: Sperrung der Hauptstraße – Umleitung über Bürgerweg"),
+        "{out}"
+    );
     assert!(out.contains("> Abmelden (ein Klick genügt): https://inbox.teststadt.example/abmelden?t=<persönlicher-Code>"), "{out}");
     assert!(smtp.mails().is_empty());
 }

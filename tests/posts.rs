@@ -46,14 +46,25 @@ impl Site {
     }
 
     fn write_notice(&self, text: &str) {
-        std::fs::write(self.root.join("content/notices/2026-11-28-bruecke.md"), text).unwrap();
+        std::fs::write(
+            self.root.join("content/notices/2026-11-28-bruecke.md"),
+            text,
+        )
+        .unwrap();
     }
 
     fn broadcast(&self, channel: &str, now: &str) -> (i32, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
             .arg("--root")
             .arg(&self.root)
-            .args(["broadcast", "--no-link-check", "--channel", channel, "--now", now])
+            .args([
+                "broadcast",
+                "--no-link-check",
+                "--channel",
+                channel,
+                "--now",
+                now,
+            ])
             .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
             .env("MASTODON_TOKEN", MASTODON_TOKEN)
             .env_remove("GITHUB_ACTIONS")
@@ -65,8 +76,14 @@ impl Site {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(!text.contains(TG_TOKEN), "the bot token must never be printed");
-        assert!(!text.contains(MASTODON_TOKEN), "the token must never be printed");
+        assert!(
+            !text.contains(TG_TOKEN),
+            "the bot token must never be printed"
+        );
+        assert!(
+            !text.contains(MASTODON_TOKEN),
+            "the token must never be printed"
+        );
         (out.status.code().unwrap_or(-1), text)
     }
 
@@ -75,7 +92,12 @@ impl Site {
             std::fs::read_to_string(self.root.join("subscribers/journal/index.jsonl")).unwrap();
         let mut keys: Vec<String> = index
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["msg"].as_str().unwrap().to_string())
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["msg"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         keys.dedup();
         keys
@@ -118,12 +140,20 @@ fn one_telegram_post_per_notice_in_html_waiting_out_a_429() {
     let started = Instant::now();
     let (code, out) = site.broadcast("telegram", "2026-11-28 10:00");
     assert_eq!(code, 0, "{out}");
-    assert!(started.elapsed().as_secs() >= 2, "retry_after (2 s) must be waited out");
+    assert!(
+        started.elapsed().as_secs() >= 2,
+        "retry_after (2 s) must be waited out"
+    );
     let posts = fake.posts();
     assert_eq!(posts.len(), 1, "{out}");
     let p = &posts[0];
     assert_eq!(p.parse_mode.as_deref(), Some("HTML"));
-    assert!(p.text.starts_with("<b>Sperrung der Brücke &lt;Nord&gt; &amp; Umleitung</b>"), "{}", p.text);
+    assert!(
+        p.text
+            .starts_with("<b>Sperrung der Brücke &lt;Nord&gt; &amp; Umleitung</b>"),
+        "{}",
+        p.text
+    );
     assert!(p.text.contains("Die Brücke ist ab Montag gesperrt."));
     let url = "https://www.teststadt.example/";
     assert!(p.text.contains(&format!("<a href=\"{url}")), "{}", p.text);
@@ -132,7 +162,10 @@ fn one_telegram_post_per_notice_in_html_waiting_out_a_429() {
     assert!(preview["url"].as_str().unwrap().starts_with(url));
     let key = &site.keys()[0];
     let line = site.delivery(key, "telegram");
-    assert_eq!((line.state, line.id.as_deref()), (DeliveryState::Sent, Some("1")));
+    assert_eq!(
+        (line.state, line.id.as_deref()),
+        (DeliveryState::Sent, Some("1"))
+    );
     // exactly once
     let (code, out) = site.broadcast("telegram", "2026-11-28 11:00");
     assert_eq!(code, 0, "{out}");
@@ -178,19 +211,37 @@ fn a_mastodon_post_keeps_the_instance_limit_and_an_update_replies_to_it() {
     let started = Instant::now();
     let (code, out) = site.broadcast("mastodon", "2026-11-28 10:00");
     assert_eq!(code, 0, "{out}");
-    assert!(started.elapsed().as_secs() >= 1, "the 429 is waited out until X-RateLimit-Reset");
+    assert!(
+        started.elapsed().as_secs() >= 1,
+        "the 429 is waited out until X-RateLimit-Reset"
+    );
     assert_eq!(fake.requests(), 2, "one 429, then the post");
     let statuses = fake.statuses();
     assert_eq!(statuses.len(), 1, "{out}");
     let s = &statuses[0];
     assert_eq!(s.visibility, "unlisted");
-    assert!(aushang::providers::mastodon::counted_chars(&s.status, 23) <= 200, "{}", s.status);
-    assert!(s.status.contains('…'), "the summary is shortened: {}", s.status);
+    assert!(
+        aushang::providers::mastodon::counted_chars(&s.status, 23) <= 200,
+        "{}",
+        s.status
+    );
+    assert!(
+        s.status.contains('…'),
+        "the summary is shortened: {}",
+        s.status
+    );
     let link = s.status.lines().last().unwrap();
-    assert!(link.starts_with("https://www.teststadt.example/") && link.ends_with('/'), "the link stays whole: {}", s.status);
+    assert!(
+        link.starts_with("https://www.teststadt.example/") && link.ends_with('/'),
+        "the link stays whole: {}",
+        s.status
+    );
     assert!(s.idempotency_key.is_some());
     let key = site.keys()[0].clone();
-    assert_eq!(site.delivery(&key, "mastodon").id.as_deref(), Some(s.id.as_str()));
+    assert_eq!(
+        site.delivery(&key, "mastodon").id.as_deref(),
+        Some(s.id.as_str())
+    );
 
     // an update is a reply to the notice's post
     site.write_notice(&notice(
@@ -202,15 +253,26 @@ fn a_mastodon_post_keeps_the_instance_limit_and_an_update_replies_to_it() {
     let statuses = fake.statuses();
     assert_eq!(statuses.len(), 2, "{out}");
     assert_eq!(statuses[1].in_reply_to_id.as_deref(), Some(s.id.as_str()));
-    assert!(statuses[1].status.starts_with("Aktualisierung: "), "{}", statuses[1].status);
-    assert!(statuses[1].status.contains("Die Sperrung dauert bis Freitag."));
+    assert!(
+        statuses[1].status.starts_with("Aktualisierung: "),
+        "{}",
+        statuses[1].status
+    );
+    assert!(
+        statuses[1]
+            .status
+            .contains("Die Sperrung dauert bis Freitag.")
+    );
 }
 
 #[test]
 fn the_idempotency_key_keeps_a_repeated_request_from_posting_twice() {
     let rt = runtime();
     let fake = mastodon(&rt, 500, 0);
-    let site = Site::new(&format!("    mastodon:\n      instance_url: {}\n", fake.url()));
+    let site = Site::new(&format!(
+        "    mastodon:\n      instance_url: {}\n",
+        fake.url()
+    ));
     let (code, out) = site.broadcast("mastodon", "2026-11-28 10:00");
     assert_eq!(code, 0, "{out}");
     let first = fake.statuses()[0].id.clone();
@@ -221,7 +283,10 @@ fn the_idempotency_key_keeps_a_repeated_request_from_posting_twice() {
     assert_eq!(fake.requests(), 2, "the request was repeated");
     assert_eq!(fake.statuses().len(), 1, "but nothing was posted twice");
     let key = site.keys()[0].clone();
-    assert_eq!(site.delivery(&key, "mastodon").id.as_deref(), Some(first.as_str()));
+    assert_eq!(
+        site.delivery(&key, "mastodon").id.as_deref(),
+        Some(first.as_str())
+    );
 }
 
 #[test]
@@ -244,7 +309,10 @@ fn mark_sent_marks_the_public_channels_so_old_notices_are_not_posted() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("(channel telegram)") && text.contains("(channel mastodon)"), "{text}");
+    assert!(
+        text.contains("(channel telegram)") && text.contains("(channel mastodon)"),
+        "{text}"
+    );
     for channel in ["telegram", "mastodon"] {
         let (code, out) = site.broadcast(channel, "2026-11-28 10:05");
         assert_eq!(code, 0, "{out}");
@@ -256,11 +324,21 @@ fn mark_sent_marks_the_public_channels_so_old_notices_are_not_posted() {
 fn a_wrong_mastodon_token_is_fatal() {
     let rt = runtime();
     let fake = mastodon(&rt, 500, 0);
-    let site = Site::new(&format!("    mastodon:\n      instance_url: {}\n", fake.url()));
+    let site = Site::new(&format!(
+        "    mastodon:\n      instance_url: {}\n",
+        fake.url()
+    ));
     let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
         .arg("--root")
         .arg(&site.root)
-        .args(["broadcast", "--no-link-check", "--channel", "mastodon", "--now", "2026-11-28 10:00"])
+        .args([
+            "broadcast",
+            "--no-link-check",
+            "--channel",
+            "mastodon",
+            "--now",
+            "2026-11-28 10:00",
+        ])
         .env("MASTODON_TOKEN", "wrong")
         .output()
         .unwrap();
@@ -293,6 +371,9 @@ fn dry_run_shows_each_post_with_its_character_count() {
     assert!(text.contains("Telegram-Kanalbeitrag ("), "{text}");
     assert!(text.contains("## Vorschau mastodon"), "{text}");
     assert!(text.contains("Mastodon-Beitrag ("), "{text}");
-    assert!(text.contains("> Sperrung der Brücke <Nord> & Umleitung"), "{text}");
+    assert!(
+        text.contains("> Sperrung der Brücke <Nord> & Umleitung"),
+        "{text}"
+    );
     assert_eq!(tg.requests() + md.requests(), 0, "a dry run sends nothing");
 }

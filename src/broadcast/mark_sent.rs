@@ -44,9 +44,9 @@ fn mark_sent_journals(
                 ),
             }
         }
-        Some(other) => bail!(
-            "unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)"
-        ),
+        Some(other) => {
+            bail!("unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)")
+        }
         None if whatsapp || !others.is_empty() => {
             whatsapp.then(real).into_iter().chain(others).collect()
         }

@@ -84,9 +84,9 @@ pub fn choose_deliverer(
         Some(name) if crate::broadcast::channels::others::NAMES.contains(&name) => {
             crate::broadcast::channels::others::choose(config, name, |var| std::env::var(var).ok())
         }
-        Some(other) => bail!(
-            "unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)"
-        ),
+        Some(other) => {
+            bail!("unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)")
+        }
         None => match (&config.broadcast.channels.whatsapp, token) {
             (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp")),
             (Some(_), None) => Ok((

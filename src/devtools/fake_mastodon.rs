@@ -132,7 +132,10 @@ async fn statuses(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if bearer != Some(config.token.as_str()) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "The access token is invalid"})))
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "The access token is invalid"})),
+        )
             .into_response();
     }
     if r.throttled < config.throttle_times {
@@ -158,7 +161,10 @@ async fn statuses(
     }
     let text = form.get("status").cloned().unwrap_or_default();
     if text.trim().is_empty() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": "Validation failed: Text can't be blank"})))
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "Validation failed: Text can't be blank"})),
+        )
             .into_response();
     }
     if length(&text, config.url_chars) > config.max_characters {
@@ -172,12 +178,19 @@ async fn statuses(
     if let Some(id) = &in_reply_to_id
         && !r.statuses.iter().any(|s| &s.id == id)
     {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": "Record not found"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "Record not found"})),
+        )
+            .into_response();
     }
     let status = Status {
         id: format!("1100{:04}", r.statuses.len() + 1),
         status: text,
-        visibility: form.get("visibility").cloned().unwrap_or_else(|| "public".into()),
+        visibility: form
+            .get("visibility")
+            .cloned()
+            .unwrap_or_else(|| "public".into()),
         in_reply_to_id,
         idempotency_key: key.clone(),
     };

@@ -115,13 +115,23 @@ async fn send_message(
     let chat = match &body["chat_id"] {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
-        _ => return error(StatusCode::BAD_REQUEST, "Bad Request: chat_id is empty", None),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: chat_id is empty",
+                None,
+            );
+        }
     };
     if chat != config.chat_id {
         return error(StatusCode::BAD_REQUEST, "Bad Request: chat not found", None);
     }
     let Some(text) = body["text"].as_str() else {
-        return error(StatusCode::BAD_REQUEST, "Bad Request: message text is empty", None);
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message text is empty",
+            None,
+        );
     };
     let parse_mode = body["parse_mode"].as_str().map(String::from);
     let visible = match parse_mode.as_deref() {
@@ -136,10 +146,20 @@ async fn send_message(
                 );
             }
         },
-        Some(_) => return error(StatusCode::BAD_REQUEST, "Bad Request: unsupported parse_mode", None),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: unsupported parse_mode",
+                None,
+            );
+        }
     };
     if visible.chars().count() > 4096 {
-        return error(StatusCode::BAD_REQUEST, "Bad Request: message is too long", None);
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message is too long",
+            None,
+        );
     }
     let message_id = r.posts.len() as i64 + 1;
     r.posts.push(Post {

@@ -1,12 +1,12 @@
 //! The channel a run delivers to, behind one interface: render a message once, deliver it to
 //! one subscriber, and say what happened in the terms the journal records.
 
+use crate::broadcast::channels::others::{self, Rendering};
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
 use crate::broadcast::errors::ErrorClass;
 use crate::broadcast::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
 use crate::config::{MessageMode, WhatsAppConfig};
-use crate::broadcast::channels::others::{self, Rendering};
 use crate::providers::{email::Email, mastodon::Mastodon, telegram::Telegram};
 use crate::subscribers::{Channel, Subscriber};
 
@@ -100,9 +100,11 @@ impl Deliverer {
     /// WhatsApp; a public post is one request per notice.
     pub fn pacing(&self) -> (u32, usize, Option<u32>) {
         match self {
-            Deliverer::WhatsApp { config, .. } => {
-                (config.messages_per_second, config.concurrency, config.daily_limit)
-            }
+            Deliverer::WhatsApp { config, .. } => (
+                config.messages_per_second,
+                config.concurrency,
+                config.daily_limit,
+            ),
             Deliverer::Email(e) => (
                 e.settings.config.messages_per_second,
                 e.settings.config.concurrency,

@@ -85,17 +85,29 @@ pub fn choose(
             Ok((Deliverer::Email(email), warning))
         }
         "telegram" => {
-            let cfg = channels.telegram.clone().ok_or_else(|| missing("telegram"))?;
+            let cfg = channels
+                .telegram
+                .clone()
+                .ok_or_else(|| missing("telegram"))?;
             let Some(token) = secret(telegram::TOKEN_ENV) else {
-                bail!("--channel telegram needs the bot token in {}", telegram::TOKEN_ENV);
+                bail!(
+                    "--channel telegram needs the bot token in {}",
+                    telegram::TOKEN_ENV
+                );
             };
             let client = Telegram::new(cfg, token).map_err(anyhow::Error::msg)?;
             Ok((Deliverer::Telegram(client), None))
         }
         "mastodon" => {
-            let cfg = channels.mastodon.clone().ok_or_else(|| missing("mastodon"))?;
+            let cfg = channels
+                .mastodon
+                .clone()
+                .ok_or_else(|| missing("mastodon"))?;
             let Some(token) = secret(mastodon::TOKEN_ENV) else {
-                bail!("--channel mastodon needs the access token in {}", mastodon::TOKEN_ENV);
+                bail!(
+                    "--channel mastodon needs the access token in {}",
+                    mastodon::TOKEN_ENV
+                );
             };
             let client = Mastodon::new(cfg, token).map_err(anyhow::Error::msg)?;
             let journal = journal_dir(&config.root);

@@ -240,7 +240,11 @@ mod tests {
     fn html_escapes_the_notice_and_carries_no_remote_images() {
         let s = settings(true);
         let t = MailTemplate::render(&message(), &s).unwrap();
-        assert!(t.html.contains("Straße &lt;gesperrt&gt; &amp; mehr"), "{}", t.html);
+        assert!(
+            t.html.contains("Straße &lt;gesperrt&gt; &amp; mehr"),
+            "{}",
+            t.html
+        );
         assert!(t.html.contains("?a=1&amp;b=2"));
         assert!(!t.html.contains("<img"));
         assert!(t.html.contains("lang=\"de\""));
@@ -255,8 +259,8 @@ mod tests {
     fn without_the_token_secret_there_is_no_list_unsubscribe_and_the_text_says_stop() {
         let s = settings(false);
         let t = MailTemplate::render(&message(), &s).unwrap();
-        let raw = String::from_utf8(t.build(&s, "s_1", "a@example.org").unwrap().formatted())
-            .unwrap();
+        let raw =
+            String::from_utf8(t.build(&s, "s_1", "a@example.org").unwrap().formatted()).unwrap();
         assert!(!raw.contains("List-Unsubscribe"));
         assert!(t.preview_text(&s).contains("STOP"));
     }

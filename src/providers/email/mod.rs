@@ -27,7 +27,12 @@ impl Email {
     }
 
     /// Builds this subscriber's mail and sends it.
-    pub async fn deliver(&self, template: &MailTemplate, subscriber_id: &str, address: &str) -> Outcome {
+    pub async fn deliver(
+        &self,
+        template: &MailTemplate,
+        subscriber_id: &str,
+        address: &str,
+    ) -> Outcome {
         match template.build(&self.settings, subscriber_id, address) {
             Ok(mail) => self.pool.send(&mail).await,
             Err(detail) => Outcome::Failed {

@@ -79,7 +79,10 @@ impl EmailConfig {
                 out.push(("from", format!("from `{}` has no domain", self.from)))
             }
             Ok(_) => {}
-            Err(e) => out.push(("from", format!("from `{}` is not an address: {e}", self.from))),
+            Err(e) => out.push((
+                "from",
+                format!("from `{}` is not an address: {e}", self.from),
+            )),
         }
         if let Some(r) = &self.reply_to
             && let Err(e) = r.parse::<lettre::message::Mailbox>()

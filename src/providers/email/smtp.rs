@@ -126,13 +126,24 @@ impl SmtpPool {
         let tls = || TlsParameters::new(host.to_string());
         let mut conn = match cfg.security {
             Security::Tls => {
-                AsyncSmtpConnection::connect_tokio1(addr, Some(TIMEOUT), &self.hello, Some(tls()?), None)
-                    .await?
+                AsyncSmtpConnection::connect_tokio1(
+                    addr,
+                    Some(TIMEOUT),
+                    &self.hello,
+                    Some(tls()?),
+                    None,
+                )
+                .await?
             }
             Security::Starttls => {
-                let mut c =
-                    AsyncSmtpConnection::connect_tokio1(addr, Some(TIMEOUT), &self.hello, None, None)
-                        .await?;
+                let mut c = AsyncSmtpConnection::connect_tokio1(
+                    addr,
+                    Some(TIMEOUT),
+                    &self.hello,
+                    None,
+                    None,
+                )
+                .await?;
                 // lettre refuses when the server offers no STARTTLS: never falls back to plain.
                 c.starttls(tls()?, &self.hello).await?;
                 c

@@ -269,7 +269,11 @@ impl Mastodon {
                 });
                 retry(Some(429), "Mastodon rate limit (429)".into(), wait)
             }
-            500..=599 => retry(Some(i64::from(status)), format!("Mastodon HTTP {status}"), None),
+            500..=599 => retry(
+                Some(i64::from(status)),
+                format!("Mastodon HTTP {status}"),
+                None,
+            ),
             _ => {
                 let text = response.text().await.unwrap_or_default();
                 Outcome::Failed {

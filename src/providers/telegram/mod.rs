@@ -43,7 +43,10 @@ impl TelegramConfig {
             ));
         }
         if let Err(e) = super::check_api_url(&self.api_url) {
-            out.push(("api_url", format!("broadcast.channels.telegram.api_url: {e}")));
+            out.push((
+                "api_url",
+                format!("broadcast.channels.telegram.api_url: {e}"),
+            ));
         }
         out
     }
@@ -180,7 +183,11 @@ impl Telegram {
                 return Outcome::Uncertain {
                     detail: format!(
                         "no answer from the Telegram Bot API ({})",
-                        if e.is_timeout() { "timeout" } else { "connection lost" }
+                        if e.is_timeout() {
+                            "timeout"
+                        } else {
+                            "connection lost"
+                        }
                     ),
                 };
             }
@@ -194,7 +201,11 @@ impl Telegram {
 fn classify(status: u16, answer: Option<Answer>) -> Outcome {
     let Some(a) = answer else {
         return if status >= 500 {
-            retry(Some(i64::from(status)), "Telegram answered without JSON".into(), None)
+            retry(
+                Some(i64::from(status)),
+                "Telegram answered without JSON".into(),
+                None,
+            )
         } else {
             Outcome::Uncertain {
                 detail: format!("Telegram answered HTTP {status} without a readable body"),
@@ -215,11 +226,7 @@ fn classify(status: u16, answer: Option<Answer>) -> Outcome {
     let description = a.description.unwrap_or_default();
     let detail = format!("Telegram {code}: {description}");
     match code {
-        429 => retry(
-            Some(code),
-            detail,
-            a.parameters.and_then(|p| p.retry_after),
-        ),
+        429 => retry(Some(code), detail, a.parameters.and_then(|p| p.retry_after)),
         500..=599 => retry(Some(code), detail, None),
         // 400 (e.g. "chat not found", a malformed post), 401, 403: configuration, for every post
         _ => Outcome::Failed {
@@ -269,12 +276,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        for (code, text) in [(400, "Bad Request: chat not found"), (401, "Unauthorized"), (403, "Forbidden: bot is not a member of the channel chat")] {
+        for (code, text) in [
+            (400, "Bad Request: chat not found"),
+            (401, "Unauthorized"),
+            (403, "Forbidden: bot is not a member of the channel chat"),
+        ] {
             let a: Answer = serde_json::from_str(&format!(
                 r#"{{"ok":false,"error_code":{code},"description":"{text}"}}"#
             ))
             .unwrap();
-            assert!(matches!(classify(code as u16, Some(a)), Outcome::Failed { class: ErrorClass::Fatal, .. }));
+            assert!(matches!(
+                classify(code as u16, Some(a)),
+                Outcome::Failed {
+                    class: ErrorClass::Fatal,
+                    ..
+                }
+            ));
         }
     }
 
@@ -298,6 +315,9 @@ mod tests {
         assert!(p.html.starts_with("<b>A &lt;b&gt; &amp; C</b>"));
         assert_eq!(p.chars, MAX_CHARS);
         assert!(p.plain.contains('…'));
-        assert!(p.html.ends_with("<a href=\"https://x.example/a/\">Bekanntmachung lesen</a>"));
+        assert!(
+            p.html
+                .ends_with("<a href=\"https://x.example/a/\">Bekanntmachung lesen</a>")
+        );
     }
 }
