@@ -39,6 +39,10 @@ struct Smtp {
 
 impl Smtp {
     fn start() -> Smtp {
+        Smtp::start_with(&[])
+    }
+
+    fn start_with(env: &[(&str, &Path)]) -> Smtp {
         let maildir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -50,6 +54,7 @@ impl Smtp {
             .arg(script)
             .arg(port.to_string())
             .arg(maildir.path())
+            .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
@@ -481,7 +486,11 @@ fn a_one_click_post_to_the_list_unsubscribe_uri_unsubscribes_at_the_next_pull() 
     BufReader::new(server.child_stdout())
         .read_line(&mut line)
         .unwrap();
-    let base = line.trim().strip_prefix("inbox listening on ").unwrap().to_string();
+    let base = line
+        .trim()
+        .strip_prefix("inbox listening on ")
+        .unwrap()
+        .to_string();
     // The URI as the mail names it, on the test server's address.
     let uri = bert.replacen(INBOX.trim_end_matches('/'), &base, 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -512,7 +521,11 @@ fn a_one_click_post_to_the_list_unsubscribe_uri_unsubscribes_at_the_next_pull() 
         .unwrap();
     let _ = server.kill();
     let _ = server.wait();
-    assert!(pull.status.success(), "{}", String::from_utf8_lossy(&pull.stderr));
+    assert!(
+        pull.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
 
     std::fs::write(
         site.root.join("content/notices/2026-11-28-markt.md"),
@@ -523,7 +536,153 @@ fn a_one_click_post_to_the_list_unsubscribe_uri_unsubscribes_at_the_next_pull() 
     assert_eq!(code, 0, "{out}");
     let mails = smtp.mails();
     assert_eq!(mails.len(), 5, "two more mails, not three: {out}");
-    assert_eq!(by_rcpt(&mails, "bert@example.org").len(), 1, "bert left with one click");
+    assert_eq!(
+        by_rcpt(&mails, "bert@example.org").len(),
+        1,
+        "bert left with one click"
+    );
+}
+
+/// A test CA and a leaf certificate for 127.0.0.1 signed by it (webpki rejects a self-signed
+/// certificate used as its own CA), made with the openssl command-line tool.
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("the TLS tests need the openssl command-line tool (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=aushang test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    )
+}
+
+fn tls_markers(smtp: &Smtp) -> usize {
+    std::fs::read_dir(smtp.maildir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "tls")
+        })
+        .count()
+}
+
+#[test]
+fn starttls_and_tls_are_verified_and_never_fall_back_to_plain() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_certificates(certs.path());
+    for mode in ["starttls", "tls"] {
+        let smtp = Smtp::start_with(&[
+            ("SMTP_TLS_CERT", &cert),
+            ("SMTP_TLS_KEY", &key),
+            ("SMTP_TLS_MODE", Path::new(mode)),
+        ]);
+        let site = Site::new(&smtp, "");
+        let yaml = site.root.join("aushang.yaml");
+        let text = std::fs::read_to_string(&yaml).unwrap();
+        std::fs::write(
+            &yaml,
+            text.replace("security: none", &format!("security: {mode}")),
+        )
+        .unwrap();
+        // a certificate from an unknown CA: fatal, nothing sent in plain instead
+        let (code, out) = site.broadcast(
+            &["--channel", "email"],
+            &[("SSL_CERT_FILE", "/nonexistent")],
+        );
+        assert_ne!(code, 0, "{mode}: {out}");
+        assert!(smtp.mails().is_empty(), "{mode}: {out}");
+        // a configuration error, not an outage: fatal at once, no waiting and retrying
+        let journal = site.journal();
+        assert!(!journal.is_empty(), "{out}");
+        assert!(
+            journal
+                .values()
+                .all(|l| l.class == Some(FailureClass::Fatal)),
+            "{mode}: {journal:?}"
+        );
+        // the town's CA trusted (as the system's roots would be): every mail over TLS
+        let ca = ca.to_str().unwrap();
+        let (code, out) = site.broadcast(&["--channel", "email"], &[("SSL_CERT_FILE", ca)]);
+        assert_eq!(code, 0, "{mode}: {out}");
+        assert_eq!(smtp.mails().len(), 3, "{mode}: {out}");
+        assert_eq!(tls_markers(&smtp), 3, "{mode}: every mail went over TLS");
+    }
+    // a server without STARTTLS: refused, never sent in plain
+    let plain = Smtp::start();
+    let site = Site::new(&plain, "");
+    let yaml = site.root.join("aushang.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("security: none", "security: starttls")).unwrap();
+    let (code, out) = site.broadcast(&["--channel", "email"], &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.to_lowercase().contains("starttls"), "{out}");
+    assert!(plain.mails().is_empty());
 }
 
 trait ChildStdout {

@@ -8,16 +8,23 @@ from MAILDIR/control.json on every command, so a test can change it between runs
   {"drop_after_data": 1}       store the mail, then close the connection without an answer
                                (that many times)
   {"password": "s3cret"}       require AUTH with this password (any user); others get 535
+With SMTP_TLS_CERT and SMTP_TLS_KEY set, SMTP_TLS_MODE=starttls requires STARTTLS before MAIL,
+and SMTP_TLS_MODE=tls speaks TLS from the first byte. A mail received over TLS gets a marker
+file MAILDIR/<n>.tls.
 """
 import asyncio
 import json
+import logging
 import os
+import ssl
 import sys
 import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+# A refused TLS handshake (the untrusted-certificate test) is expected: no traceback for it.
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 # aiosmtpd 1.4 warns about its own use of Session.login_data
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -34,13 +41,20 @@ def control():
         return {}
 
 
-def store(envelope):
+def over_tls(server, session):
+    # STARTTLS sets session.ssl; with TLS from the first byte the transport itself is TLS
+    return session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+
+
+def store(server, session, envelope):
     COUNTS["stored"] += 1
     n = len([f for f in os.listdir(MAILDIR) if f.endswith(".eml")]) + 1
     base = os.path.join(MAILDIR, f"{n:05d}")
     with open(base + ".rcpt.tmp", "w") as f:
         f.write("\n".join(envelope.rcpt_tos))
     os.rename(base + ".rcpt.tmp", base + ".rcpt")
+    if over_tls(server, session):
+        open(base + ".tls", "w").close()
     with open(base + ".eml.tmp", "wb") as f:
         f.write(envelope.original_content)
     os.rename(base + ".eml.tmp", base + ".eml")
@@ -60,10 +74,10 @@ class Handler:
             return "451 4.3.0 try again later"
         if COUNTS["drop"] < c.get("drop_after_data", 0):
             COUNTS["drop"] += 1
-            store(envelope)
+            store(server, session, envelope)
             server.transport.close()
             return "250 OK (never seen: the connection is gone)"
-        store(envelope)
+        store(server, session, envelope)
         return "250 2.0.0 queued as %d" % COUNTS["stored"]
 
 
@@ -76,6 +90,14 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 
 
 async def main():
+    tls = {}
+    if os.environ.get("SMTP_TLS_CERT"):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(os.environ["SMTP_TLS_CERT"], os.environ["SMTP_TLS_KEY"])
+        if os.environ.get("SMTP_TLS_MODE") == "tls":
+            tls = {"ssl_context": context}
+        else:
+            tls = {"tls_context": context, "require_starttls": True}
     controller = Controller(
         Handler(),
         hostname="127.0.0.1",
@@ -83,6 +105,7 @@ async def main():
         authenticator=authenticate,
         auth_require_tls=False,
         decode_data=False,
+        **tls,
     )
     controller.start()
     print("ready", flush=True)

@@ -192,6 +192,22 @@ async fn transaction(
     conn.message(&bytes).await.map_err(|e| (Step::Content, e))
 }
 
+/// Whether the TLS handshake failed (an untrusted certificate, a name mismatch): rustls reports
+/// it through tokio-rustls as an I/O error of kind `InvalidData`. A configuration problem, not
+/// an outage: waiting does not help.
+fn tls_refused(e: &SmtpError) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::InvalidData
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// RFC 5321 reply classes as the sender's outcome: 4xx retry with backoff (421: the server is
 /// closing, everyone waits), 5xx permanent for that address, an authentication failure (530,
 /// 534, 535, 538) or a refused sender fatal for the run, and a connection lost after the mail's
@@ -224,7 +240,7 @@ fn classify(step: Step, e: &SmtpError) -> Outcome {
             Step::Connect | Step::Sender | Step::Data => failed(ErrorClass::Fatal),
         },
         None if step == Step::Content => Outcome::Uncertain { detail },
-        None if e.is_tls() || e.is_client() => failed(ErrorClass::Fatal),
+        None if e.is_tls() || e.is_client() || tls_refused(e) => failed(ErrorClass::Fatal),
         None => failed(server_down),
     }
 }
