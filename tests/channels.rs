@@ -74,6 +74,20 @@ impl Smtp {
         std::fs::write(self.maildir.path().join("control.json"), json).unwrap();
     }
 
+    /// How many mails the server has stored so far.
+    fn stored(&self) -> usize {
+        std::fs::read_dir(self.maildir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "eml")
+            })
+            .count()
+    }
+
     /// Every mail received so far, parsed by Python's `email` package.
     fn mails(&self) -> Vec<Value> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/read.py");
@@ -164,6 +178,10 @@ fn people() -> Vec<Subscriber> {
 
 impl Site {
     fn new(smtp: &Smtp, email_extra: &str) -> Site {
+        Site::with_people(smtp, email_extra, people())
+    }
+
+    fn with_people(smtp: &Smtp, email_extra: &str, people: Vec<Subscriber>) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("site");
         std::fs::create_dir_all(root.join("content/notices")).unwrap();
@@ -174,7 +192,7 @@ impl Site {
         let path = subscribers.join("recipients.txt");
         std::fs::write(&path, &text).unwrap();
         let recipients = Recipients::parse(&text, &path).unwrap();
-        SubscriberList::new(people())
+        SubscriberList::new(people)
             .save(&subscribers, &recipients)
             .unwrap();
         std::fs::write(
@@ -202,18 +220,23 @@ impl Site {
         }
     }
 
-    fn broadcast(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
         cmd.arg("--root")
             .arg(&self.root)
             .args(["broadcast", "--no-link-check", "--now", NOW])
-            .args(args)
             .env("AUSHANG_IDENTITY", &self.secret)
             .env("AUSHANG_INBOX_TOKEN_SECRET", TOKEN_SECRET)
             .env_remove("AUSHANG_IDENTITY_FILE")
             .env_remove("SMTP_PASSWORD")
             .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn broadcast(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+        let mut cmd = self.command();
+        cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -540,6 +563,59 @@ fn a_one_click_post_to_the_list_unsubscribe_uri_unsubscribes_at_the_next_pull() 
         by_rcpt(&mails, "bert@example.org").len(),
         1,
         "bert left with one click"
+    );
+}
+
+/// Killed mid-run (SIGKILL while mails are in flight) and run again: nobody gets a mail twice,
+/// the few whose mail was in flight are uncertain (at most `concurrency`), everyone else has it.
+#[test]
+fn a_run_killed_mid_sending_resumes_without_duplicates() {
+    let smtp = Smtp::start();
+    smtp.control(r#"{"delay_data": 0.3}"#);
+    let people: Vec<Subscriber> = (1..=12)
+        .map(|i| {
+            person(
+                &format!("s_{i:016x}"),
+                Channel::Email,
+                &format!("p{i}@example.org"),
+                Status::Active,
+            )
+        })
+        .collect();
+    let site = Site::with_people(&smtp, "", people);
+    let mut child = site
+        .command()
+        .args(["--channel", "email"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while smtp.stored() < 3 {
+        assert!(Instant::now() < deadline, "the run did not get going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    smtp.control("{}");
+    let killed_at = smtp.stored();
+    assert!(killed_at < 12, "killed too late to test anything");
+    let (_, out) = site.broadcast(&["--channel", "email"], &[]);
+    let mails = smtp.mails();
+    let journal = site.journal();
+    let mut uncertain = 0;
+    for i in 1..=12 {
+        let got = by_rcpt(&mails, &format!("p{i}@example.org")).len();
+        assert!(got <= 1, "p{i} got {got} mails: {out}");
+        match journal[&format!("s_{i:016x}")].state {
+            DeliveryState::Sent => assert_eq!(got, 1, "p{i}"),
+            DeliveryState::Sending | DeliveryState::Uncertain => uncertain += 1,
+            other => panic!("p{i}: {other:?}"),
+        }
+    }
+    assert!(
+        (1..=2).contains(&uncertain),
+        "in flight at the kill: {uncertain}; {out}"
     );
 }
 

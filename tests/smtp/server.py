@@ -5,6 +5,7 @@ received) with its envelope recipients in MAILDIR/<n>.rcpt. How the server misbe
 from MAILDIR/control.json on every command, so a test can change it between runs:
   {"data_451_times": 1}        answer 451 to that many DATA transfers, then 250
   {"reject_rcpt": ["a@x"]}     550 for these recipients
+  {"delay_data": 0.3}          wait that many seconds before taking a mail (and answering)
   {"drop_after_data": 1}       store the mail, then close the connection without an answer
                                (that many times)
   {"password": "s3cret"}       require AUTH with this password (any user); others get 535
@@ -69,6 +70,8 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         c = control()
+        if c.get("delay_data"):
+            await asyncio.sleep(c["delay_data"])
         if COUNTS["data_451"] < c.get("data_451_times", 0):
             COUNTS["data_451"] += 1
             return "451 4.3.0 try again later"
