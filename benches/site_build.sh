@@ -18,7 +18,7 @@
 # Outputs are deleted only after all runs of a size, followed by a pause: ext4 searches past
 # recently deleted inodes when it allocates new ones (about 30 s), which made a build straight
 # after an `rm -rf` of 10,000 files several times slower, whichever tool it was. `sync` runs
-# before every timed run so that no run pays for the writeback of the one before. The I/O floor (`aushang io-floor`, src/devtools/io_floor.rs) reads every
+# before every timed run so that no run pays for the writeback of the one before. The I/O floor (`aushang-dev io-floor`, src/devtools/io_floor.rs) reads every
 # file under the corpus' content/, static/ and aushang.yaml and writes, in parallel, the same
 # number of files with the same sizes and paths as aushang's output: what any build must at least do.
 set -euo pipefail
@@ -42,9 +42,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
-echo "building aushang (release) ..." >&2
-(cd "$root" && cargo build --release --quiet)
+echo "building aushang and aushang-dev (release) ..." >&2
+(cd "$root" && cargo build --release --quiet --bin aushang --bin aushang-dev)
 bin=$root/target/release/aushang
+dev=$root/target/release/aushang-dev
 mkdir -p "$bench_dir"
 samples=$bench_dir/samples.tsv
 [ "${APPEND:-0}" = 1 ] || : > "$samples"
@@ -90,7 +91,7 @@ for n in "${sizes[@]}"; do
   if [ ! -f "$site/aushang.yaml" ]; then
     echo "generating $n notices ..." >&2
     rm -rf "$site"
-    "$bin" gen-corpus --out "$site" --notices "$n" >&2
+    "$dev" gen-corpus --out "$site" --notices "$n" >&2
   fi
   if [ ! -f "$hugo_site/config.toml" ]; then
     "$root/benches/hugo_site.sh" "$site" "$hugo_site"
@@ -112,7 +113,7 @@ for n in "${sizes[@]}"; do
     if [ "$n" -le 10000 ] || [ "$i" -le "$hugo_runs_large" ]; then
       measure "$n" "hugo" "$outs/hugo-$i" hugo --quiet --source "$hugo_site" --destination "$outs/hugo-$i"
     fi
-    measure "$n" "I/O floor" "$outs/floor-$i" "$bin" io-floor --input "$site/content" --input "$site/static" \
+    measure "$n" "I/O floor" "$outs/floor-$i" "$dev" io-floor --input "$site/content" --input "$site/static" \
       --input "$site/aushang.yaml" --manifest "$manifest" --out "$outs/floor-$i"
   done
   rm -rf "$outs"
@@ -185,12 +186,12 @@ Machine: {nproc} cores ({cpu}), {ram} RAM; Hugo {hugo}. Other processes may have
 the 1-minute load average before each run. With a load above the number of cores, wall times say
 little and the CPU column (user + system) is the steadier figure.
 
-Corpus: `aushang gen-corpus --notices N --seed 1` (German notices over 20 years with front matter,
+Corpus: `aushang-dev gen-corpus --notices N --seed 1` (German notices over 20 years with front matter,
 headings, lists, tables and links; about 2 KB each). aushang builds with `--now "2026-11-28 12:00"`;
 Hugo builds a generated site with the same notices and comparable templates (`benches/hugo_site.sh`):
 one page per notice, paginated front page, paginated year archives and category pages, feeds and
 sitemap. The I/O floor reads every input file and writes as many files of the same sizes as
-aushang's output (`aushang io-floor`). Every run writes into an empty folder.
+aushang's output (`aushang-dev io-floor`). Every run writes into an empty folder.
 
 {table}
 

@@ -79,7 +79,10 @@ fn main() {
         })
         .collect();
     loads.sort();
-    let plaintext = aushang::subscribers::format::encode(list.subscribers());
+    let plaintext = aushang::subscribers::format::encode(
+        list.subscribers(),
+        &aushang::subscribers::keyset::KeySet::of(&recipients),
+    );
     let mut parses: Vec<Duration> = (0..RUNS)
         .map(|_| {
             let start = Instant::now();

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::diagnostics::Problem;
 
+mod security;
+pub use security::GRAPH_API_HOST;
+
 pub const CONFIG_FILE: &str = "aushang.yaml";
 
 /// The validated configuration of one site.
@@ -31,6 +34,8 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub broadcast: BroadcastConfig,
     pub inbox: Option<InboxConfig>,
+    /// `aushang:` — the aushang versions this site needs, e.g. `>=0.2` (checked by `check`).
+    pub requires_aushang: Option<String>,
 }
 
 impl Config {
@@ -41,6 +46,21 @@ impl Config {
     /// The absolute URL of a site path such as `/bekanntmachungen/2026/x/`.
     pub fn absolute_url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// The path part of `base_url`, ending in `/`: `/` for a site at the root of its host,
+    /// `/repo/` for `https://org.github.io/repo/` (GitHub project Pages). Every site path
+    /// (`/archiv/`) is served below it.
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self.base_url.find("://").map_or(0, |i| i + 3);
+        self.base_url[after_scheme..]
+            .find('/')
+            .map_or("/", |i| &self.base_url[after_scheme + i..])
+    }
+
+    /// The path a browser requests for site path `path` (`/archiv/` → `/repo/archiv/`).
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{}", self.base_path(), path.trim_start_matches('/'))
     }
 
     pub fn content_dir(&self) -> PathBuf {
@@ -129,9 +149,13 @@ pub struct WhatsAppConfig {
     /// When set, the template's approval status is checked before sending.
     #[serde(default)]
     pub waba_id: Option<String>,
-    /// Graph API base including the version; overridable for tests.
+    /// Graph API base including the version; overridable for tests (loopback) and, with
+    /// `allow_custom_api_host`, for a proxy of the town's own.
     #[serde(default = "default_api_url")]
     pub api_url: String,
+    /// Allows an `api_url` host other than graph.facebook.com: the token goes there.
+    #[serde(default)]
+    pub allow_custom_api_host: bool,
     pub template: TemplateConfig,
     #[serde(default = "default_mps")]
     pub messages_per_second: u32,
@@ -208,6 +232,9 @@ pub struct InboxConfig {
     /// Web sign-ups accepted per client address and hour.
     #[serde(default = "default_signups_per_hour")]
     pub signups_per_ip_per_hour: u32,
+    /// Web sign-ups accepted per hour in all (each makes the town send a confirmation request).
+    #[serde(default = "default_signups_per_hour_total")]
+    pub signups_per_hour: u32,
     /// A sign-up form sent sooner than this after the page loaded is treated as a bot.
     #[serde(default = "default_min_fill_seconds")]
     pub min_fill_seconds: u64,
@@ -255,6 +282,9 @@ fn default_start_words() -> Vec<String> {
 fn default_signups_per_hour() -> u32 {
     10
 }
+fn default_signups_per_hour_total() -> u32 {
+    60
+}
 fn default_min_fill_seconds() -> u64 {
     3
 }
@@ -270,6 +300,8 @@ fn yes() -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
+    aushang: Option<String>,
     title: String,
     base_url: String,
     #[serde(default = "default_language")]
@@ -374,6 +406,17 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     }
     if !base_url.ends_with('/') {
         base_url.push('/');
+    }
+    if base_url.contains(['?', '#']) {
+        problems.push(
+            at_key(
+                "base_url",
+                format!("base_url `{base_url}` has a query or fragment"),
+            )
+            .with_hint(
+                "the address where the site's front page is, e.g. https://org.github.io/repo/",
+            ),
+        );
     }
     let timezone_name = raw.timezone.unwrap_or_else(|| "Europe/Berlin".into());
     let timezone = match TimeZone::get(&timezone_name) {
@@ -490,6 +533,11 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     for (key, message) in channel_problems.into_iter().flatten().flatten() {
         problems.push(at_key(key, message));
     }
+    problems.extend(security::check(
+        raw.broadcast.channels.whatsapp.as_ref(),
+        raw.inbox.as_ref(),
+        &at_key,
+    ));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -519,6 +567,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             },
         },
         inbox: raw.inbox,
+        requires_aushang: raw.aushang,
     })
 }
 
@@ -574,9 +623,23 @@ mod tests {
     const MINIMAL: &str = "title: Stadt Test\nbase_url: https://www.test.example\n";
 
     #[test]
+    fn a_project_pages_base_url_has_a_base_path() {
+        let text = "title: T\nbase_url: https://org.github.io/repo\n";
+        let c = parse(Path::new("/site"), Path::new(CONFIG_FILE), text).unwrap();
+        assert_eq!(c.base_url, "https://org.github.io/repo/");
+        assert_eq!(c.base_path(), "/repo/");
+        assert_eq!(c.href("/archiv/"), "/repo/archiv/");
+        assert_eq!(c.href("/"), "/repo/");
+        let text = "title: T\nbase_url: https://org.github.io/repo/?x=1\n";
+        assert!(parse(Path::new("/site"), Path::new(CONFIG_FILE), text).is_err());
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let c = parse(Path::new("/site"), Path::new(CONFIG_FILE), MINIMAL).unwrap();
         assert_eq!(c.base_url, "https://www.test.example/");
+        assert_eq!(c.base_path(), "/");
+        assert_eq!(c.href("/archiv/"), "/archiv/");
         assert_eq!(c.timezone_name, "Europe/Berlin");
         assert_eq!(c.notices_per_page, 10);
         assert_eq!(c.broadcast.max_age, SignedDuration::from_hours(72));
@@ -635,6 +698,74 @@ mod tests {
                 .template
                 .optout_button
         );
+    }
+
+    const WHATSAPP: &str = "broadcast:\n  channels:\n    whatsapp:\n      phone_number_id: \"1\"\n      template:\n        name: t\n        body: \"{{1}}\"\n        params: [title]\n";
+
+    fn errors(extra: &str) -> Vec<Problem> {
+        parse(
+            Path::new("/"),
+            Path::new(CONFIG_FILE),
+            &format!("{MINIMAL}{extra}"),
+        )
+        .err()
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn api_url_must_be_meta_over_https_unless_loopback_or_explicitly_allowed() {
+        let with = |line: &str| format!("{WHATSAPP}      {line}\n");
+        let err = errors(&with("api_url: http://evil.example/v25.0"));
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (Some(11), Some(7)), "{err:?}");
+        assert!(err[0].message.contains("uses http://"), "{err:?}");
+        assert!(
+            err[1].message.contains("is not Meta's graph.facebook.com")
+                && err[1].message.contains("evil.example"),
+            "{err:?}"
+        );
+        assert!(
+            err[1]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("allow_custom_api_host: true")
+        );
+        let err = errors(&with(
+            "api_url: https://graph.facebook.com.evil.example/v25.0",
+        ));
+        assert_eq!(err.len(), 1, "{err:?}");
+        // A proxy of one's own, said out loud; still https only.
+        let own =
+            "api_url: https://proxy.musterbach.example/v25.0\n      allow_custom_api_host: true";
+        assert!(errors(&with(own)).is_empty());
+        let own_http = own.replace("https://", "http://");
+        assert_eq!(errors(&with(&own_http)).len(), 1);
+        for fine in [
+            "api_url: https://graph.facebook.com/v26.0",
+            "api_url: http://127.0.0.1:8080/v25.0",
+            "api_url: http://localhost:8080/v25.0",
+            "api_url: http://[::1]:8080/v25.0",
+        ] {
+            assert!(errors(&with(fine)).is_empty(), "{fine}");
+        }
+        assert_eq!(errors(&with("api_url: graph.facebook.com")).len(), 1);
+    }
+
+    #[test]
+    fn the_inbox_url_is_https_and_stop_always_unsubscribes() {
+        let err = errors("inbox:\n  url: http://inbox.t.example/\n");
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (Some(4), Some(3)), "{err:?}");
+        assert!(err[0].message.contains("uses http://"), "{err:?}");
+        assert!(errors("inbox:\n  url: http://127.0.0.1:9000/\n").is_empty());
+        let inbox = "inbox:\n  url: https://inbox.t.example/\n";
+        let err = errors(&format!("{inbox}  stop_words: []\n"));
+        assert_eq!(err[0].line, Some(5), "{err:?}");
+        assert!(err[0].message.contains("stop_words is empty"), "{err:?}");
+        let err = errors(&format!("{inbox}  stop_words: [abmelden]\n"));
+        assert!(err[0].message.contains("stop_words lacks STOP"), "{err:?}");
+        assert!(errors(&format!("{inbox}  stop_words: [Stop, halt]\n")).is_empty());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::text::{for_terminal, for_terminal_keeping_lines};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Warning,
@@ -127,9 +129,12 @@ fn render_human(out: &mut String, p: &Problem) {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(out, "{label}: {}", p.message);
-    let _ = writeln!(out, "  --> {}", p.position());
+    // Messages quote values from files (a title, a category); a control character in one must not
+    // reach the terminal (an ESC sequence could hide or rewrite the output).
+    let _ = writeln!(out, "{label}: {}", for_terminal_keeping_lines(&p.message));
+    let _ = writeln!(out, "  --> {}", for_terminal(&p.position()));
     if let (Some(line), Some(text)) = (p.line, &p.source_line) {
+        let text = for_terminal_keeping_lines(text);
         let width = line.to_string().len();
         let _ = writeln!(out, "{:width$} |", "");
         let _ = writeln!(out, "{line} | {text}");
@@ -137,7 +142,7 @@ fn render_human(out: &mut String, p: &Problem) {
         let _ = writeln!(out, "{:width$} | {}^", "", " ".repeat(col - 1));
     }
     if let Some(hint) = &p.hint {
-        let _ = writeln!(out, "  = hint: {hint}");
+        let _ = writeln!(out, "  = hint: {}", for_terminal_keeping_lines(hint));
     }
     out.push('\n');
 }
@@ -163,7 +168,8 @@ fn render_github(out: &mut String, p: &Problem) {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    for_terminal_keeping_lines(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -187,6 +193,21 @@ mod tests {
         assert!(text.contains("2 | category: verkher"), "{text}");
         assert!(text.contains("  |           ^"), "{text}");
         assert!(text.contains("hint: did you mean `verkehr`?"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_from_files_never_reach_the_terminal_or_the_ci_log() {
+        let p = Problem::error("content/a.md", "unbekannte Kategorie `x\u{1b}[2J`")
+            .at("category: x\u{1b}[2J\n", 1, 11)
+            .with_hint("meinten Sie `\u{1b}]0;y\u{7}`?");
+        for format in [Format::Human, Format::Github] {
+            let text = render(std::slice::from_ref(&p), format);
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text:?}"
+            );
+            assert!(text.contains("x\\u{1b}[2J"), "{text}");
+        }
     }
 
     #[test]

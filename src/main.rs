@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a new town site in a new folder (asks on a terminal what no flag gave).
+    Init(cmd::init::Args),
     /// Render the notice website into public/.
     Build(cmd::build::Args),
     /// Check configuration, notices, pages and templates without writing anything.
@@ -38,15 +40,6 @@ enum Command {
     Broadcast(cmd::broadcast::Args),
     /// Build the site, then broadcast: the whole job.
     Publish(cmd::publish::Args),
-    /// Run the fake WhatsApp Graph API (for tests, scripts and benchmarks).
-    #[command(hide = true)]
-    FakeGraphApi(cmd::fake_graph::Args),
-    /// Write a generated site with N notices (benchmarks).
-    #[command(hide = true)]
-    GenCorpus(cmd::gen_corpus::Args),
-    /// Read a site's inputs and write files of given sizes: the benchmark's I/O floor.
-    #[command(hide = true)]
-    IoFloor(cmd::io_floor::Args),
     /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
     #[command(subcommand)]
     Subscribers(cmd::subscribers::Command),
@@ -60,15 +53,13 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let root = cli.root;
     let result = match cli.command {
+        Command::Init(args) => cmd::init::run(&root, args),
         Command::Build(args) => cmd::build::run(&root, args),
         Command::Check(args) => cmd::check::run(&root, args),
         Command::Serve(args) => cmd::serve::run(&root, args),
         Command::New(args) => cmd::new::run(&root, args),
         Command::Broadcast(args) => cmd::broadcast::run(&root, args),
         Command::Publish(args) => cmd::publish::run(&root, args),
-        Command::FakeGraphApi(args) => cmd::fake_graph::run(&root, args),
-        Command::GenCorpus(args) => cmd::gen_corpus::run(&root, args),
-        Command::IoFloor(args) => cmd::io_floor::run(&root, args),
         Command::Subscribers(command) => cmd::subscribers::run(&root, command),
         Command::Inbox(command) => cmd::inbox::run(&root, command),
     };

@@ -887,7 +887,7 @@ fn check_reports_a_broken_configuration() {
 }
 
 #[test]
-fn new_writes_a_notice_that_passes_check_and_never_overwrites() {
+fn new_writes_a_notice_whose_placeholders_check_refuses_and_never_overwrites() {
     let site = example_copy();
     let run = || {
         aushang(site.path())
@@ -939,6 +939,24 @@ fn new_writes_a_notice_that_passes_check_and_never_overwrites() {
             "{optional} missing in\n{text}"
         );
     }
+
+    // As written, the placeholders are errors: the summary repeats the title, the body is the
+    // sample text. A pull request with them stays red.
+    let check = aushang(site.path()).arg("check").output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{report}");
+    assert!(report.contains("wiederholt nur den Titel"), "{report}");
+    assert!(report.contains("Platzhalter von `aushang new`"), "{report}");
+    let filled = text
+        .replace(
+            "summary: \"Baumfällungen im Stadtpark: Wege gesperrt\"",
+            "summary: \"Wegen Baumfällungen sind die Wege im Stadtpark vom 1. bis 5. Dezember gesperrt.\"",
+        )
+        .replace(
+            aushang::content::template::PLACEHOLDER_BODY,
+            "Der Bauhof fällt kranke Bäume.",
+        );
+    std::fs::write(site.path().join(&printed), filled).unwrap();
 
     let config = aushang::config::load(site.path()).unwrap();
     let (c, problems) = content::load(&config, &LoadOptions::default());

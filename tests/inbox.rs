@@ -7,6 +7,8 @@
 mod batch;
 #[path = "inbox/full_loop.rs"]
 mod full_loop;
+#[path = "inbox/hardening.rs"]
+mod hardening;
 #[path = "inbox/outgoing.rs"]
 mod outgoing;
 #[path = "inbox/resend.rs"]
@@ -237,12 +239,11 @@ async fn malformed_and_oversized_bodies_are_refused_and_the_server_goes_on() {
 async fn events_are_encrypted_and_on_disk_before_the_answer() {
     let site = Site::new(None);
     let server = site.serve_in_process().await;
-    let loaded = ((now_unix() - 10) * 1000).to_string();
     let form = vec![
         ("nummer", NUMBER_LOCAL.to_string()),
         ("einwilligung", "ja".into()),
         ("fassung", "v1".into()),
-        ("geladen", loaded),
+        ("stempel", ripe_stamp(&server.url()).await),
     ];
     let (code, _) = post_form(&server.url(), "192.0.2.10", &form).await;
     assert_eq!(code, 200);

@@ -11,6 +11,9 @@ use assert_cmd::Command;
 use aushang::subscribers::store::{self, DEMO_RECIPIENT};
 use aushang::subscribers::{Identity, Recipients, Status, SubscriberList, demo_identity_path};
 
+#[path = "subscribers/guard.rs"]
+mod guard;
+
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// The subscriber digits of every number these tests use: the Bundesnetzagentur drama ranges
 /// 0171 39200xx and 0176 040690xx. Seven digits, so a random hex id cannot plausibly match.
@@ -155,7 +158,13 @@ fn the_age_cli_decrypts_what_aushang_writes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let plain = String::from_utf8(out.stdout).unwrap();
-    assert!(plain.starts_with("# aushang subscribers v2\nid,channel,address,"));
+    let head =
+        format!("# aushang subscribers v3\n# recipients: {DEMO_RECIPIENT}\nid,channel,address,");
+    assert!(
+        plain.starts_with(&head),
+        "{}",
+        plain.lines().next().unwrap_or("")
+    );
     assert!(
         plain
             .lines()

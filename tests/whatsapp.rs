@@ -1,6 +1,6 @@
 //! The WhatsApp channel against the fake Graph API over real HTTP on 127.0.0.1: success, each
 //! error class, parameter rules, throttling, dropped and refused connections, template status,
-//! and (in `whatsapp/fake_records.rs`) the fake's records and its hidden `fake-graph-api` command.
+//! and (in `whatsapp/fake_records.rs`) the fake's records and the `aushang-dev fake-graph-api` command.
 
 #[path = "whatsapp/fake_records.rs"]
 mod fake_records;

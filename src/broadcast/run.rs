@@ -45,6 +45,10 @@ pub fn choose_deliverer(
     config: &Config,
     requested: Option<&str>,
 ) -> anyhow::Result<(Deliverer, Option<String>)> {
+    // A weak opt-out key would let anyone forge the links that unsubscribe others.
+    if config.inbox.is_some() {
+        crate::inbox::optout::secret_from_env().map_err(anyhow::Error::msg)?;
+    }
     let outbox = || Deliverer::Outbox {
         outbox: Outbox::for_site(config),
         whatsapp: config.broadcast.channels.whatsapp.clone(),

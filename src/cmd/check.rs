@@ -13,10 +13,22 @@ pub struct Args {
     /// `human` (with a caret under the mistake) or `github` (annotations on the pull request).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Report keys added to or removed from subscribers/recipients.txt since this branch (default:
+    /// $GITHUB_BASE_REF, set in pull request workflows; nothing outside a git repository).
+    #[arg(long, value_name = "REF")]
+    base: Option<String>,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let (problems, summary) = check(root);
+    let (mut problems, summary) = check(root);
+    // Who can read the subscriber list: also when the rest could not be checked.
+    let subscribers = root.join("subscribers");
+    problems.extend(aushang::subscribers::review::demo_key_problems(
+        &subscribers,
+    ));
+    if let Some(base) = aushang::subscribers::review::base_ref(args.base.as_deref()) {
+        problems.extend(aushang::subscribers::review::changes_since(root, &base));
+    }
     print!("{}", diagnostics::render(&problems, args.format));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
@@ -51,9 +63,12 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 /// All problems of the site in `root`, sorted by file and line, and a short count of what was read.
 fn check(root: &Path) -> (Vec<Problem>, String) {
+    // Blanks left by `aushang init`, reported even when the configuration has other errors.
+    let settings_blanks = aushang::town::blanks::in_settings(root);
     let config = match aushang::config::load(root) {
         Ok(c) => c,
-        Err(problems) => {
+        Err(mut problems) => {
+            problems.extend(settings_blanks);
             return (
                 problems,
                 "Konfiguration fehlerhaft, Inhalte nicht geprüft".into(),
@@ -71,6 +86,14 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
         site_paths.contains(p)
     }));
     problems.extend(aushang::site::check_templates(&config));
+    problems.extend(settings_blanks);
+    problems.extend(aushang::town::blanks::in_content(&config, &site));
+    problems.extend(aushang::town::leftovers::check(&config, &site));
+    problems.extend(aushang::town::version::check(
+        root,
+        config.requires_aushang.as_deref(),
+    ));
+    problems.extend(aushang::site::statics::check_static(&config));
     problems.sort_by(|a, b| {
         a.file
             .cmp(&b.file)

@@ -177,9 +177,8 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { subscriber } => {
-            let secret = std::env::var(optout::TOKEN_SECRET_ENV)
-                .ok()
-                .filter(|t| !t.trim().is_empty())
+            let secret = optout::secret_from_env()
+                .map_err(anyhow::Error::msg)?
                 .with_context(|| format!("{} is not set", optout::TOKEN_SECRET_ENV))?;
             let Some(inbox) = &config.inbox else {
                 anyhow::bail!("aushang.yaml has no inbox.url");

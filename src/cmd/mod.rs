@@ -3,10 +3,8 @@
 pub mod broadcast;
 pub mod build;
 pub mod check;
-pub mod fake_graph;
-pub mod gen_corpus;
 pub mod inbox;
-pub mod io_floor;
+pub mod init;
 pub mod new;
 pub mod publish;
 pub mod serve;

@@ -144,8 +144,17 @@ pub struct PruneArgs {
     now: Option<Timestamp>,
 }
 
+/// How long a change of the list waits for another aushang run on the same site to finish.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let dir = root.join("subscribers");
+    // Every command that reads, changes and writes the list holds the site lock throughout, so
+    // two at once (or one beside an inbox pull) cannot overwrite each other's change.
+    let _lock = match &command {
+        Command::Export(_) | Command::List(_) | Command::Count => None,
+        _ => Some(aushang::lock::SiteLock::wait(root, LOCK_PATIENCE)?),
+    };
     match command {
         Command::Init(args) => init(&dir, args),
         Command::Add(args) => add(root, &dir, args),
@@ -161,6 +170,18 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let (public, secret) = create_key_and_list(dir, &args.holder)?;
+    print!(
+        "{}",
+        report::init_instructions(&recipients_path(dir), &list_path(dir), &public, &secret)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new key pair, `recipients.txt` with its public key and an empty encrypted list in `dir`
+/// (also used by `aushang init`). Returns the public and the secret key; the secret is nowhere
+/// else.
+pub fn create_key_and_list(dir: &Path, holder: &str) -> anyhow::Result<(String, String)> {
     for path in [list_path(dir), recipients_path(dir)] {
         if path.exists() {
             return Err(store::StoreError::AlreadyExists { path }.into());
@@ -169,17 +190,13 @@ fn init(dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (identity, secret) = Identity::generate();
     let public = identity.public_keys().remove(0);
-    let text = Recipients::file_text(&args.holder, &public);
+    let text = Recipients::file_text(holder, &public);
     let recipients = Recipients::parse(&text, &recipients_path(dir))?;
     // The list first: if writing it fails there is no recipients file claiming a list exists.
     SubscriberList::default().save(dir, &recipients)?;
     aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes())
         .with_context(|| format!("cannot write {}", recipients_path(dir).display()))?;
-    print!(
-        "{}",
-        report::init_instructions(&recipients_path(dir), &list_path(dir), &public, &secret)
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((public, secret))
 }
 
 /// Identity, recipients and the decrypted list: what every changing command needs.
@@ -192,6 +209,14 @@ fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
             "note: the demo key can read this list: it is example data, never send it for real"
         );
     }
+    Ok((recipients, list))
+}
+
+/// [`open`] for a command that will change the list: refuses at once, before anything is
+/// touched, when `recipients.txt` is not the set of keys the list is encrypted to.
+fn open_for_change(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
+    let (recipients, list) = open(dir)?;
+    list.check_recipients(&recipients)?;
     Ok((recipients, list))
 }
 
@@ -228,12 +253,16 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
         }
         topics.push(t);
     }
+    if let Some(name) = &args.name {
+        aushang::subscribers::check_name(name.trim())
+            .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    }
     let consent_at = match &args.consent_at {
         Some(raw) => import::parse_time(raw, &config.timezone)
             .map_err(|m| anyhow::anyhow!("--consent-at: {m}"))?,
         None => now,
     };
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let candidate = Subscriber {
         id: String::new(),
         channel: args.channel,
@@ -340,7 +369,7 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
             args.file.display()
         );
     }
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let outcomes = list.add_all(
         parsed.rows.into_iter().map(|(_, s)| s).collect(),
         Resubscribe::Never,
@@ -378,7 +407,7 @@ fn not_found(key: &str) -> anyhow::Error {
 
 fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     let key = lookup(&args)?;
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     if list.find(&key, args.channel).is_empty() {
         return Err(not_found(&key));
     }
@@ -399,7 +428,7 @@ fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
 
 fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     let key = lookup(&args)?;
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let ids: Vec<String> = list
         .find(&key, args.channel)
         .iter()
@@ -480,7 +509,10 @@ fn count(dir: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
-    let (recipients, list) = open(dir)?;
+    let (recipients, mut list) = open(dir)?;
+    let demo = Identity::from_file(&aushang::subscribers::demo_identity_path(dir)).ok();
+    let demo_reads_file = demo.as_ref().is_some_and(|d| store::can_open(dir, d));
+    list.rekey(&recipients, demo.as_ref(), demo_reads_file)?;
     list.save(dir, &recipients)?;
     println!(
         "re-encrypted {} subscription(s) to {} key(s):",
@@ -506,7 +538,7 @@ fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
 fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(root)?;
     let max_age = config.subscribers.prune_pending_after;
-    let (recipients, mut list) = open(dir)?;
+    let (recipients, mut list) = open_for_change(dir)?;
     let gone = list.prune_pending(args.now.unwrap_or_else(Timestamp::now), max_age);
     for s in &gone {
         println!(

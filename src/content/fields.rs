@@ -21,6 +21,9 @@ pub fn one_line(
 ) -> Option<String> {
     let text = value.value.trim();
     let before = problems.len();
+    if !no_control(src, field, value, problems) {
+        return None;
+    }
     if text.is_empty() {
         problems.push(src.error_at(value, format!("`{field}` ist leer")));
         return None;
@@ -57,6 +60,34 @@ pub fn one_line(
         );
     }
     (problems.len() == before).then(|| text.to_string())
+}
+
+/// Refuses a front-matter value with a control character (NUL, ESC, …; tab and line breaks are
+/// left to the field's own checks): it would make `atom.xml` invalid XML and could rewrite a
+/// terminal that prints it. YAML escapes such as `"\e"` count too,
+/// as the check runs on the parsed value. Returns whether the value is free of them.
+pub fn no_control(
+    src: &SourceFile,
+    field: &str,
+    value: &Spanned<String>,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let Some((_, c)) = crate::text::find_control(&value.value) else {
+        return true;
+    };
+    problems.push(
+        src.error_at(
+            value,
+            format!(
+                "`{field}` enthält ein unsichtbares Steuerzeichen ({})",
+                crate::text::describe_control(c)
+            ),
+        )
+        .with_hint(
+            "solche Zeichen entstehen beim Kopieren aus anderen Programmen; tippen Sie den Wert neu ein",
+        ),
+    );
+    false
 }
 
 /// A site path such as `/alt/wasser/`: absolute, no host, no query, no `..`; normalised to end in `/`.
@@ -111,7 +142,24 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
             "nur Ordner- und Dateinamen, getrennt durch `/`, ohne `..`".into(),
         ));
     }
+    if crate::site::statics::is_hidden(rel_path) {
+        return Err((
+            format!(
+                "`{raw}` ist eine versteckte Datei (Name mit Punkt am Anfang) und wird nicht veröffentlicht"
+            ),
+            "benennen Sie die Datei oder den Ordner ohne Punkt am Anfang".into(),
+        ));
+    }
     let full = root.join("static").join(rel_path);
+    if let Some(link) = symlink_below(&root.join("static"), rel_path) {
+        return Err((
+            format!(
+                "`static/{}` ist ein symbolischer Link; die Website veröffentlicht nur echte Dateien",
+                link.display()
+            ),
+            "legen Sie die Datei selbst unter static/ ab (ein Link würde zu einem toten Link auf der Seite, und Links aus dem Repository hinaus werden nie veröffentlicht)".into(),
+        ));
+    }
     if full.is_file() {
         return Ok(format!("/{rel}"));
     }
@@ -137,6 +185,24 @@ pub fn static_file(root: &Path, raw: &str) -> Result<String, (String, String)> {
         _ => "legen Sie die Datei unter static/ ab".into(),
     };
     Err((format!("die Datei `static/{rel}` gibt es nicht"), hint))
+}
+
+/// The first of `rel`'s folders or the file itself (below `base`) that is a symbolic link.
+///
+/// Links are refused rather than followed: the build copies `static/` without following links
+/// (a link would be a dead link on the site), and following them would let a pull request
+/// publish any file of the machine that builds (`static/x.pdf -> ~/.ssh/id_ed25519`).
+pub(crate) fn symlink_below(base: &Path, rel: &Path) -> Option<std::path::PathBuf> {
+    let mut path = base.to_path_buf();
+    let mut shown = std::path::PathBuf::new();
+    for part in rel.components() {
+        path.push(part);
+        shown.push(part);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(shown);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub fn check_links(
     bodies
         .par_iter()
         .flat_map_iter(|(file, body)| {
-            let broken = broken_links(&config.root, body, &known, is_site_path);
+            let broken = broken_links(config, body, &known, is_site_path);
             locate(&config.root, file, body, broken)
         })
         .collect()
@@ -84,12 +84,34 @@ struct Broken {
     warning: bool,
 }
 
-fn broken_links(
+/// Whether site path `path` (`/a/b/`, without query or fragment) names a page or a static file.
+fn exists(
     root: &Path,
+    path: &str,
+    known: &Known,
+    is_site_path: &(dyn Fn(&str) -> bool + Sync),
+) -> bool {
+    if known.paths.contains(path) || is_site_path(path) {
+        return true;
+    }
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let rel = decoded.trim_start_matches('/');
+    !rel.is_empty()
+        && !rel.split('/').any(|s| s == "..")
+        && !crate::site::statics::is_hidden(Path::new(rel))
+        && root.join("static").join(rel).is_file()
+        // The build does not copy symbolic links: a link to one would be dead.
+        && super::fields::symlink_below(&root.join("static"), Path::new(rel)).is_none()
+}
+
+fn broken_links(
+    config: &Config,
     body: &str,
     known: &Known,
     is_site_path: &(dyn Fn(&str) -> bool + Sync),
 ) -> Vec<Broken> {
+    let root = config.root.as_path();
+    let base_path = config.base_path();
     let mut broken = Vec::new();
     for (event, range) in Parser::new_ext(body, markdown_options()).into_offset_iter() {
         let dest = match &event {
@@ -97,20 +119,33 @@ fn broken_links(
             | Event::Start(Tag::Image { dest_url, .. }) => dest_url,
             _ => continue,
         };
+        // A full address of this site is checked like the site path it names.
+        let dest = match dest.strip_prefix(config.base_url.as_str()) {
+            Some(rest) => format!("/{rest}"),
+            None => dest.to_string(),
+        };
         if !dest.starts_with('/') || dest.starts_with("//") {
             continue;
         }
         let path = dest.split(['#', '?']).next().unwrap_or_default();
-        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-        if known.paths.contains(path) || is_site_path(path) {
+        if exists(root, path, known, is_site_path) {
             continue;
         }
-        let rel = decoded.trim_start_matches('/');
-        if !rel.is_empty()
-            && !rel.split('/').any(|s| s == "..")
-            && root.join("static").join(rel).is_file()
-        {
-            continue;
+        // Site paths are written without the base path of a sub-path base_url: aushang puts it
+        // in front of every link. A link copied from the browser has it twice then.
+        if let Some(rest) = path.strip_prefix(base_path).filter(|_| base_path != "/") {
+            let without = format!("/{rest}");
+            if exists(root, &without, known, is_site_path) {
+                broken.push(Broken {
+                    offset: range.start,
+                    message: format!(
+                        "der Link {path} führt ins Leere: aushang setzt {base_path} (aus base_url) selbst vor jeden Link"
+                    ),
+                    hint: Some(format!("schreiben Sie {without} (ohne {base_path} davor)")),
+                    warning: false,
+                });
+                continue;
+            }
         }
         let with_slash = format!("{path}/");
         if !path.ends_with('/')

@@ -9,12 +9,14 @@
 //! notices live at `/bekanntmachungen/<year of date>/<slug>/`, where the slug is front matter
 //! `slug` or else the file name without a leading `YYYY-MM-DD-`; pages live at `/<slug>/`.
 
+pub mod body_limits;
 pub mod fields;
 pub mod links;
 pub mod markdown;
 pub mod notice;
 pub mod notice_loader;
 pub mod page_loader;
+pub mod reserved;
 pub mod slug;
 pub mod source;
 pub mod template;
@@ -51,6 +53,9 @@ pub struct SiteContent {
     pub notices: Vec<Notice>,
     /// By path.
     pub pages: Vec<Page>,
+    /// Site paths of the files under `static/` that drafts left out of loading name: the build
+    /// does not publish them while no public notice uses them.
+    pub draft_files: Vec<String>,
 }
 
 pub const NOTICES_DIR: &str = "content/notices";
@@ -78,13 +83,14 @@ fn load_bodies(
     stray_files(&config.root, &mut problems);
 
     // Order of results follows the sorted file list, whatever the thread timing.
-    let loaded: Vec<(Option<LoadedNotice>, Vec<Problem>)> = notice_files
+    let loaded: Vec<(Option<LoadedNotice>, Vec<Problem>, Vec<String>)> = notice_files
         .par_iter()
         .map(|file| {
             let mut p = Vec::new();
             match notice_loader::load_notice_with(config, file, opts.include_drafts, body, &mut p) {
-                Outcome::Loaded(n) => (Some(*n), p),
-                Outcome::SkippedDraft | Outcome::Invalid => (None, p),
+                Outcome::Loaded(n) => (Some(*n), p, Vec::new()),
+                Outcome::SkippedDraft(files) => (None, p, files),
+                Outcome::Invalid => (None, p, Vec::new()),
             }
         })
         .collect();
@@ -97,9 +103,11 @@ fn load_bodies(
         .collect();
 
     let mut notices = Vec::with_capacity(loaded.len());
-    for (n, mut p) in loaded {
+    let mut draft_files = Vec::new();
+    for (n, mut p, mut files) in loaded {
         problems.append(&mut p);
         notices.extend(n);
+        draft_files.append(&mut files);
     }
     let mut loaded_pages = Vec::with_capacity(pages.len());
     for (pg, mut p) in pages {
@@ -114,7 +122,14 @@ fn load_bodies(
             .cmp(&a.published_at())
             .then_with(|| a.path.cmp(&b.path))
     });
-    (SiteContent { notices, pages }, problems)
+    (
+        SiteContent {
+            notices,
+            pages,
+            draft_files,
+        },
+        problems,
+    )
 }
 
 /// Gives each address to the first file (in path order) that claims it and reports every other

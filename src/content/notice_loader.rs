@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::fields::{one_line, site_path, static_file};
+use super::fields::{no_control, one_line, site_path, static_file};
 use super::source::SourceFile;
-use super::{Attachment, Image, Notice, Update, markdown, parse_time, slug, time};
+use super::{Attachment, Image, Notice, Update, body_limits, markdown, parse_time, slug, time};
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
@@ -97,9 +97,26 @@ pub struct LoadedNotice {
 /// The outcome for one file: the notice if it is valid (and wanted), and every problem found.
 pub enum Outcome {
     Loaded(Box<LoadedNotice>),
-    /// A draft while drafts are not wanted: neither the notice nor its problems count.
-    SkippedDraft,
+    /// A draft while drafts are not wanted: neither the notice nor its problems count. Holds the
+    /// site paths of the files under `static/` it names (attachments, image), which are not
+    /// published while only a draft uses them.
+    SkippedDraft(Vec<String>),
     Invalid,
+}
+
+/// Site paths of the local files a (draft's) front matter names, as written, not validated.
+fn draft_files(raw: &RawNotice) -> Vec<String> {
+    let attachments = raw
+        .attachments
+        .iter()
+        .flatten()
+        .filter_map(|a| a.value.file.as_ref().map(|f| f.value.as_str()));
+    attachments
+        .chain(raw.image.as_ref().map(|i| i.value.as_str()))
+        .map(str::trim)
+        .filter(|f| !f.contains("://") && !f.is_empty())
+        .map(|f| format!("/{}", f.trim_start_matches('/')))
+        .collect()
 }
 
 pub fn load_notice(
@@ -161,9 +178,13 @@ fn notice_from_source_with(
     };
     let draft = raw.draft.unwrap_or(false);
     if draft && !include_drafts {
-        return Outcome::SkippedDraft;
+        return Outcome::SkippedDraft(draft_files(&raw));
+    }
+    for (field, value) in texts_not_checked_as_one_line(&raw) {
+        no_control(&src, field, value, &mut mine);
     }
     let notice = validate(config, &src, raw, draft, &mut mine);
+    body_limits::check_body(&src, &mut mine);
     let ok = !mine.iter().any(Problem::is_error);
     problems.append(&mut mine);
     match notice {
@@ -181,6 +202,31 @@ fn notice_from_source_with(
         }
         _ => Outcome::Invalid,
     }
+}
+
+/// The front-matter texts that [`one_line`] does not see (it checks control characters itself).
+fn texts_not_checked_as_one_line(raw: &RawNotice) -> Vec<(&'static str, &Spanned<String>)> {
+    let single = [
+        ("date", &raw.date),
+        ("category", &raw.category),
+        ("publish_at", &raw.publish_at),
+        ("expires", &raw.expires),
+        ("slug", &raw.slug),
+        ("image", &raw.image),
+    ];
+    let mut out: Vec<_> = single
+        .into_iter()
+        .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)))
+        .collect();
+    out.extend(raw.tags.iter().flatten().map(|t| ("tags", t)));
+    out.extend(raw.aliases.iter().flatten().map(|a| ("aliases", a)));
+    for a in raw.attachments.iter().flatten() {
+        out.extend(a.value.file.as_ref().map(|f| ("attachments.file", f)));
+    }
+    for u in raw.updates.iter().flatten() {
+        out.extend(u.value.date.as_ref().map(|d| ("updates.date", d)));
+    }
+    out
 }
 
 fn validate(
@@ -215,7 +261,7 @@ fn validate(
                     ));
                 }
                 if title.as_deref() == Some(text.as_str()) {
-                    problems.push(src.warning_at(s, "`summary` wiederholt nur den Titel").with_hint(
+                    problems.push(src.error_at(s, "`summary` wiederholt nur den Titel").with_hint(
                         "schreiben Sie in ein bis zwei Sätzen, was die Leute wissen müssen (wer, was, wann, wo); das ist der Text der WhatsApp-Nachricht",
                     ));
                 }
@@ -348,6 +394,10 @@ fn validate(
     for a in raw.aliases.iter().flatten() {
         match site_path(&a.value) {
             Ok(p) => {
+                if let Some((msg, hint)) = super::reserved::alias_clash(&config.root, &p) {
+                    problems.push(src.error_at(a, format!("`aliases`: {msg}")).with_hint(hint));
+                    continue;
+                }
                 aliases.push(p);
                 let (line, column) = src.position(a).unwrap_or((1, 1));
                 aliases_at.push(Anchor { line, column });
@@ -466,6 +516,18 @@ fn validate(
     }
     updates.sort_by_key(|u| u.date);
 
+    // The body `aushang new` writes is a placeholder, never a notice.
+    if let Some(offset) = src.body().find(super::template::PLACEHOLDER_BODY) {
+        let line = src.body_first_line() + src.body()[..offset].matches('\n').count();
+        problems.push(
+            Problem::error(
+                &src.file,
+                "der Text ist noch der Platzhalter von `aushang new`",
+            )
+            .at(&src.text, line, 1)
+            .with_hint("ersetzen Sie ihn durch den ausführlichen Text der Bekanntmachung"),
+        );
+    }
     let (title, date, summary, slug) = (title?, date?, summary?, slug?);
     let year = tz.to_datetime(date).year();
     let body = src.body();

@@ -5,10 +5,10 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::fields::one_line;
+use super::fields::{no_control, one_line};
 use super::notice_loader::Anchor;
 use super::source::SourceFile;
-use super::{Page, markdown, slug};
+use super::{Page, body_limits, markdown, slug};
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
@@ -76,6 +76,9 @@ pub fn page_from_source(src: SourceFile, problems: &mut Vec<Problem>) -> Option<
         ),
         None => Some(String::new()),
     };
+    if let Some(s) = &raw.slug {
+        no_control(&src, "slug", s, &mut mine);
+    }
     let (slug, path_at) = match &raw.slug {
         Some(s) => {
             let (line, column) = src.position(s).unwrap_or((1, 1));
@@ -119,6 +122,7 @@ pub fn page_from_source(src: SourceFile, problems: &mut Vec<Problem>) -> Option<
             .with_hint("benennen Sie die Seite um oder setzen Sie einen anderen `slug`"),
         );
     }
+    body_limits::check_body(&src, &mut mine);
     let ok = !mine.iter().any(Problem::is_error);
     problems.append(&mut mine);
     let (title, description, slug) = (title?, description?, slug?);

@@ -9,6 +9,9 @@ use jiff::Timestamp;
 use super::{NOTICES_DIR, slugify};
 use crate::config::Config;
 
+/// The first words of the body `new` writes; `check` refuses a notice still holding them.
+pub const PLACEHOLDER_BODY: &str = "Hier steht der ausführliche Text der Bekanntmachung.";
+
 /// A new notice file: where it goes (relative to the site root) and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNotice {
@@ -139,8 +142,9 @@ fn render(config: &Config, title: &str, category: Option<&str>, when: &str, slug
          #     text: Die Sperrung wird bis Freitag verlängert.\n"
     ));
     t.push_str("---\n\n");
+    t.push_str(PLACEHOLDER_BODY);
     t.push_str(
-        "Hier steht der ausführliche Text der Bekanntmachung. Absätze werden durch eine Leerzeile getrennt.\n\n\
+        " Absätze werden durch eine Leerzeile getrennt.\n\n\
          ## Zwischenüberschrift\n\n\
          - Aufzählungen beginnen mit einem Strich\n\
          - **fett** schreiben Sie mit zwei Sternchen\n",
@@ -155,6 +159,7 @@ mod tests {
     use super::*;
     use crate::content::notice_loader::{Outcome, notice_from_source};
     use crate::content::source::SourceFile;
+    use crate::diagnostics::Problem;
 
     fn config() -> Config {
         let text = "title: T\nbase_url: https://t.example/\ncategories:\n  - id: verkehr\n    name: Verkehr\n";
@@ -177,17 +182,33 @@ mod tests {
             "{}",
             new.text
         );
-        let src = SourceFile::parse(new.file.clone(), new.text).unwrap();
+        // The placeholders are refused until replaced: summary and body, both errors.
+        let src = SourceFile::parse(new.file.clone(), new.text.clone()).unwrap();
+        let mut problems = Vec::new();
+        notice_from_source(&c, src, false, &mut problems);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(Problem::is_error), "{problems:?}");
+        assert!(problems[0].message.contains("wiederholt nur den Titel"));
+        assert!(problems[1].message.contains("Platzhalter"), "{problems:?}");
+        let body_line = new
+            .text
+            .lines()
+            .position(|l| l.starts_with(PLACEHOLDER_BODY));
+        assert_eq!(problems[1].line, body_line.map(|i| i + 1));
+
+        let filled = new
+            .text
+            .replacen("summary: ", "summary: \"Ab Montag gesperrt.\" # ", 1)
+            .replace(PLACEHOLDER_BODY, "Der Text.");
+        let src = SourceFile::parse(new.file.clone(), filled).unwrap();
         let mut problems = Vec::new();
         let Outcome::Loaded(n) = notice_from_source(&c, src, false, &mut problems) else {
             panic!("{problems:?}");
         };
+        assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(n.notice.title, title);
         assert_eq!(n.notice.category.as_deref(), Some("verkehr"));
         assert_eq!(n.notice.date, now);
-        // The only remark is the nudge to write a real summary.
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].message.contains("wiederholt nur den Titel"));
     }
 
     #[test]

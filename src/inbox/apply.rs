@@ -6,21 +6,28 @@
 //!
 //! Conflicts are decided by event time: an event older than the row's last change of state is
 //! recorded and ignored (a START written before a STOP that was already applied does not undo
-//! it; a STOP older than a fresh subscription does not end it). An unsubscribed person becomes
-//! `pending` again only through a new web sign-up (new consent, to be confirmed) and `active`
-//! only through their own START.
+//! it; a STOP older than a fresh subscription does not end it). Unsubscribes (STOP, opt-out link,
+//! WhatsApp "stop") are applied before everything else in a pull; a START or sign-up older than
+//! a STOP of the same number that found no row (yet) is ignored, so the order cannot undo it.
+//!
+//! A web sign-up creates a `pending` row only for a number not on the list. For a number on the
+//! list (whatever its status) it changes nothing: the request waits in
+//! [`super::requests`] until the person's own START/JA, which applies it (an unsubscribed row
+//! keeps its proof until then).
 //!
 //! What was applied is recorded in `subscribers/inbox/applied.jsonl` (committed): event id, times,
 //! kind, outcome and subscriber id, never an address. An event id found there is not applied
-//! again.
+//! again. An unsubscribe that changed nothing (already unsubscribed, not found) is not recorded:
+//! applying it again changes nothing either, and a flood of repeats must not grow the file.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event, KeywordAction};
+use super::requests::{ChangeRequest, Requests};
 use crate::subscribers::{AddOutcome, Channel, Resubscribe, Status, Subscriber, SubscriberList};
 
 pub const APPLIED_FILE: &str = "applied.jsonl";
@@ -51,6 +58,13 @@ pub struct AppliedLog {
     path: PathBuf,
     lines: Vec<AppliedLine>,
     ids: HashSet<String>,
+    /// Sign-ups for listed numbers waiting for the person's JA (loaded and saved by the pull;
+    /// empty and not saved otherwise).
+    pub requests: Requests,
+    /// Numbers whose STOP found no row in this pull, with the newest such STOP's time.
+    stops_not_found: HashMap<String, Timestamp>,
+    /// Unsubscribes in this pull that changed nothing and were therefore not recorded.
+    pub unrecorded: usize,
 }
 
 impl AppliedLog {
@@ -71,7 +85,14 @@ impl AppliedLog {
             lines.push(line);
         }
         let ids = lines.iter().map(|l| l.id.clone()).collect();
-        Ok(AppliedLog { path, lines, ids })
+        Ok(AppliedLog {
+            path,
+            lines,
+            ids,
+            requests: Requests::default(),
+            stops_not_found: HashMap::new(),
+            unrecorded: 0,
+        })
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -119,7 +140,13 @@ fn applied(outcome: &'static str, subscriber: Option<String>) -> Applied {
 }
 
 /// Applies one subscriber event (statuses are handled elsewhere) to `list`.
-pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &str) -> Applied {
+fn apply_event(
+    list: &mut SubscriberList,
+    log: &mut AppliedLog,
+    envelope: &Envelope,
+    consent_version: &str,
+) -> Applied {
+    let event = &envelope.event;
     match event {
         Event::Signup {
             at,
@@ -147,6 +174,9 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
             let existing =
                 row_by_address(list, address).map(|s| (s.id.clone(), s.status, s.unsubscribed_at));
             match existing {
+                None if log.stopped_after(address, *at) => {
+                    applied("ignored: older than a STOP from this number", None)
+                }
                 None => {
                     let id = added_id(list.add(candidate, Resubscribe::Never));
                     Applied {
@@ -158,24 +188,29 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
                 Some((id, Status::Unsubscribed, Some(u))) if u > *at => {
                     applied("ignored: older than the unsubscribe", Some(id))
                 }
-                Some((_, Status::Unsubscribed, _)) => {
-                    let id = added_id(list.add(candidate, Resubscribe::WithNewConsent));
+                // Anyone can type any number: nothing changes until the person's own JA.
+                Some((id, status, _)) => {
+                    log.requests.insert(ChangeRequest {
+                        sub: id.clone(),
+                        event: envelope.id.clone(),
+                        at: *at,
+                        topics: topics.clone(),
+                        consent_version: version.clone(),
+                        language: language.clone(),
+                    });
                     Applied {
-                        outcome: "pending again (new consent after unsubscribe)",
+                        outcome: match status {
+                            Status::Unsubscribed => {
+                                "unsubscribed: sign-up waits for the person's JA (row unchanged)"
+                            }
+                            Status::Active => {
+                                "already active: change waits for the person's JA (row unchanged)"
+                            }
+                            _ => "sign-up waits for the person's JA (row unchanged)",
+                        },
                         subscriber: Some(id),
                         needs_confirmation: true,
                     }
-                }
-                Some((_, status, _)) => {
-                    let id = added_id(list.add(candidate, Resubscribe::Never));
-                    applied(
-                        if status == Status::Active {
-                            "already active (merged)"
-                        } else {
-                            "still pending (merged)"
-                        },
-                        Some(id),
-                    )
                 }
             }
         }
@@ -199,8 +234,18 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
                 }
             };
             let result = match action {
-                KeywordAction::Start => start(list, &address, *at, consent_version),
-                KeywordAction::Stop => stop(list, id, *at),
+                KeywordAction::Start if id.is_none() && log.stopped_after(&address, *at) => {
+                    applied("ignored: older than a STOP from this number", None)
+                }
+                KeywordAction::Start => {
+                    start(list, &mut log.requests, &address, *at, consent_version)
+                }
+                KeywordAction::Stop => {
+                    if id.is_none() {
+                        log.stop_not_found(&address, *at);
+                    }
+                    stop(list, &mut log.requests, id, *at)
+                }
             };
             // A row START just created (or a new number of a known person) gets the BSUID too.
             if let (Some(sub), Some(b)) = (&result.subscriber, bsuid) {
@@ -223,7 +268,10 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
                 // WhatsApp's own "stop" covers only marketing; a town that asked for no more
                 // messages is told so anyway (policy: respect every opt-out request).
                 "stop" => {
-                    let mut r = stop(list, id, *at);
+                    if let (None, Some(a)) = (&id, address) {
+                        log.stop_not_found(a, *at);
+                    }
+                    let mut r = stop(list, &mut log.requests, id, *at);
                     if r.outcome == "unsubscribed" {
                         r.outcome = "unsubscribed (stopped marketing messages in WhatsApp)";
                     }
@@ -241,7 +289,7 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
         }
         Event::LinkUnsubscribe { at, subscriber } => {
             let id = list.get(subscriber).map(|s| s.id.clone());
-            stop(list, id, *at)
+            stop(list, &mut log.requests, id, *at)
         }
         Event::Status { .. } => applied("status (recorded separately)", None),
     }
@@ -249,6 +297,7 @@ pub fn apply_event(list: &mut SubscriberList, event: &Event, consent_version: &s
 
 fn start(
     list: &mut SubscriberList,
+    requests: &mut Requests,
     address: &str,
     at: Timestamp,
     consent_version: &str,
@@ -273,6 +322,29 @@ fn start(
         return applied("active (subscribed by START)", Some(id));
     };
     let id = row.id.clone();
+    if row.status == Status::Unsubscribed && row.unsubscribed_at.is_some_and(|u| u > at) {
+        return applied("ignored: older than the unsubscribe", Some(id));
+    }
+    // The person's own START/JA confirms a sign-up that waited for it.
+    if let Some(request) = requests.take(&id, at) {
+        let was = row.status;
+        row.status = Status::Active;
+        row.topics = request.topics;
+        row.language = request.language;
+        row.consent_at = Some(request.at);
+        row.consent_source = "web".into();
+        row.consent_text = request.consent_version;
+        row.confirmed_at = Some(at);
+        row.unsubscribed_at = None;
+        return applied(
+            match was {
+                Status::Unsubscribed => "active again (confirmed a sign-up after unsubscribe)",
+                Status::Active => "confirmed a change of the subscription",
+                _ => "confirmed",
+            },
+            Some(id),
+        );
+    }
     match row.status {
         Status::Active => applied("already active", Some(id)),
         Status::Pending => {
@@ -296,10 +368,17 @@ fn start(
     }
 }
 
-fn stop(list: &mut SubscriberList, id: Option<String>, at: Timestamp) -> Applied {
+fn stop(
+    list: &mut SubscriberList,
+    requests: &mut Requests,
+    id: Option<String>,
+    at: Timestamp,
+) -> Applied {
     let Some(id) = id else {
         return applied("not found", None);
     };
+    // A STOP also withdraws a sign-up that waited for a JA.
+    let _ = requests.take(&id, at);
     let row = list
         .subscribers
         .iter_mut()
@@ -372,8 +451,32 @@ fn added_id(outcome: AddOutcome) -> String {
     }
 }
 
-/// Applies `events` (sorted here by event time, then id) that are not in `log`, recording each.
-/// Returns the results of the newly applied events, in order.
+impl AppliedLog {
+    fn stop_not_found(&mut self, address: &str, at: Timestamp) {
+        let t = self
+            .stops_not_found
+            .entry(address.to_string())
+            .or_insert(at);
+        *t = (*t).max(at);
+    }
+
+    /// Whether a STOP from `address` that found no row came after `at`.
+    fn stopped_after(&self, address: &str, at: Timestamp) -> bool {
+        self.stops_not_found.get(address).is_some_and(|t| *t > at)
+    }
+}
+
+/// Outcomes of an unsubscribe that changed nothing (not recorded, see the module docs).
+fn unchanged_unsubscribe(e: &Event, outcome: &str) -> bool {
+    e.is_stop_class()
+        && matches!(
+            outcome,
+            "already unsubscribed" | "not found" | "ignored: older than the current subscription"
+        )
+}
+
+/// Applies `events` that are not in `log`, recording each: unsubscribes first, then the others,
+/// each sorted by event time, then id. Returns the results of the newly applied events, in order.
 pub fn apply_all(
     list: &mut SubscriberList,
     log: &mut AppliedLog,
@@ -385,13 +488,23 @@ pub fn apply_all(
         .iter()
         .filter(|e| !matches!(e.event, Event::Status { .. }))
         .collect();
-    sorted.sort_by(|a, b| (a.event.at(), &a.id).cmp(&(b.event.at(), &b.id)));
+    sorted.sort_by(|a, b| {
+        (!a.event.is_stop_class(), a.event.at(), &a.id).cmp(&(
+            !b.event.is_stop_class(),
+            b.event.at(),
+            &b.id,
+        ))
+    });
     let mut out = Vec::new();
     for e in sorted {
         if log.contains(&e.id) {
             continue;
         }
-        let result = apply_event(list, &e.event, consent_version);
+        let result = apply_event(list, log, e, consent_version);
+        if unchanged_unsubscribe(&e.event, result.outcome) {
+            log.unrecorded += 1;
+            continue;
+        }
         log.push(AppliedLine {
             t: now,
             id: e.id.clone(),

@@ -48,6 +48,36 @@ fn log() -> (tempfile::TempDir, AppliedLog) {
 fn signup_then_start_then_stop_and_twice_changes_nothing() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
+    let events = vec![signup(10), keyword(20, KeywordAction::Start)];
+    let r = apply_all(&mut list, &mut log, &events, "v1", t(2000));
+    let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
+    assert_eq!(outcomes, vec!["pending", "confirmed"]);
+    assert!(r[0].1.needs_confirmation);
+    let stop = keyword(30, KeywordAction::Stop);
+    let r = apply_all(
+        &mut list,
+        &mut log,
+        std::slice::from_ref(&stop),
+        "v1",
+        t(2000),
+    );
+    assert_eq!(r[0].1.outcome, "unsubscribed");
+    let s = &list.subscribers()[0];
+    assert_eq!(s.status, Status::Unsubscribed);
+    assert_eq!(s.unsubscribed_at, Some(t(30)));
+    assert_eq!(s.consent_text, "v2");
+    let before = list.clone();
+    let all = [events, vec![stop]].concat();
+    assert!(apply_all(&mut list, &mut log, &all, "v1", t(3000)).is_empty());
+    assert_eq!(list, before);
+}
+
+#[test]
+fn unsubscribes_come_first_and_older_starts_cannot_undo_them() {
+    // All in one pull, for a number not on the list yet: the STOP is applied first and finds
+    // nothing; the older sign-up and START must not subscribe the person after it.
+    let (_d, mut log) = log();
+    let mut list = SubscriberList::default();
     let events = vec![
         keyword(30, KeywordAction::Stop),
         signup(10),
@@ -55,15 +85,55 @@ fn signup_then_start_then_stop_and_twice_changes_nothing() {
     ];
     let r = apply_all(&mut list, &mut log, &events, "v1", t(2000));
     let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
-    assert_eq!(outcomes, vec!["pending", "confirmed", "unsubscribed"]);
-    assert!(r[0].1.needs_confirmation);
-    let s = &list.subscribers()[0];
-    assert_eq!(s.status, Status::Unsubscribed);
-    assert_eq!(s.unsubscribed_at, Some(t(30)));
-    assert_eq!(s.consent_text, "v2");
-    let before = list.clone();
-    assert!(apply_all(&mut list, &mut log, &events, "v1", t(3000)).is_empty());
-    assert_eq!(list, before);
+    assert_eq!(
+        outcomes,
+        vec![
+            "ignored: older than a STOP from this number",
+            "ignored: older than a STOP from this number"
+        ]
+    );
+    assert!(list.subscribers().is_empty());
+    assert_eq!(
+        log.unrecorded, 1,
+        "the STOP that found nothing is not recorded"
+    );
+    // A START after the STOP still counts.
+    let r = apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(40, KeywordAction::Start)],
+        "v1",
+        t(2100),
+    );
+    assert_eq!(r[0].1.outcome, "active (subscribed by START)");
+}
+
+#[test]
+fn a_flood_of_repeated_unsubscribes_is_not_recorded() {
+    let (dir, mut log) = log();
+    let mut list = SubscriberList::default();
+    apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(10, KeywordAction::Start)],
+        "v1",
+        t(100),
+    );
+    let id = list.subscribers()[0].id.clone();
+    let links: Vec<Envelope> = (0..200)
+        .map(|i| {
+            env(Event::LinkUnsubscribe {
+                at: t(20 + i),
+                subscriber: id.clone(),
+            })
+        })
+        .collect();
+    let r = apply_all(&mut list, &mut log, &links, "v1", t(300));
+    assert_eq!(r.len(), 1, "one unsubscribe changed the row");
+    assert_eq!(log.unrecorded, 199);
+    log.save(t(300)).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(APPLIED_FILE)).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
 }
 
 #[test]
@@ -73,10 +143,14 @@ fn event_time_decides_conflicts() {
     apply_all(
         &mut list,
         &mut log,
-        &[
-            keyword(10, KeywordAction::Start),
-            keyword(20, KeywordAction::Stop),
-        ],
+        &[keyword(10, KeywordAction::Start)],
+        "v1",
+        t(50),
+    );
+    apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(20, KeywordAction::Stop)],
         "v1",
         t(100),
     );
@@ -90,14 +164,16 @@ fn event_time_decides_conflicts() {
     );
     assert_eq!(r[0].1.outcome, "ignored: older than the unsubscribe");
     assert_eq!(list.subscribers()[0].status, Status::Unsubscribed);
-    // a web sign-up after the STOP is new consent, but only pending
+    let proof = list.subscribers()[0].clone();
+    // a web sign-up after the STOP changes nothing until the person's own JA
     let r = apply_all(&mut list, &mut log, &[signup(30)], "v1", t(300));
     assert_eq!(
         r[0].1.outcome,
-        "pending again (new consent after unsubscribe)"
+        "unsubscribed: sign-up waits for the person's JA (row unchanged)"
     );
-    assert_eq!(list.subscribers()[0].status, Status::Pending);
-    // a STOP older than that sign-up does not end it
+    assert!(r[0].1.needs_confirmation);
+    assert_eq!(list.subscribers()[0], proof, "the unsubscribe proof stays");
+    // a STOP older than that sign-up changes nothing (and is not recorded)
     let r = apply_all(
         &mut list,
         &mut log,
@@ -105,11 +181,8 @@ fn event_time_decides_conflicts() {
         "v1",
         t(400),
     );
-    assert_eq!(
-        r[0].1.outcome,
-        "ignored: older than the current subscription"
-    );
-    assert_eq!(list.subscribers()[0].status, Status::Pending);
+    assert!(r.is_empty());
+    assert_eq!(list.subscribers()[0], proof);
     let r = apply_all(
         &mut list,
         &mut log,
@@ -117,8 +190,67 @@ fn event_time_decides_conflicts() {
         "v1",
         t(500),
     );
-    assert_eq!(r[0].1.outcome, "confirmed");
+    assert_eq!(
+        r[0].1.outcome,
+        "active again (confirmed a sign-up after unsubscribe)"
+    );
+    let s = &list.subscribers()[0];
+    assert_eq!(s.status, Status::Active);
+    assert_eq!(s.topics, vec!["verkehr"], "the sign-up's topics");
+    assert_eq!((s.consent_at, s.confirmed_at), (Some(t(30)), Some(t(40))));
+    assert_eq!(s.consent_source, "web");
+    assert_eq!(s.name, None, "the name typed by anyone is not stored");
     assert_eq!(list.subscribers().len(), 1);
+}
+
+#[test]
+fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed() {
+    let (_d, mut log) = log();
+    let mut list = SubscriberList::default();
+    apply_all(
+        &mut list,
+        &mut log,
+        &[signup(10), keyword(20, KeywordAction::Start)],
+        "v1",
+        t(100),
+    );
+    let confirmed = list.subscribers()[0].clone();
+    assert_eq!(confirmed.topics, vec!["verkehr"]);
+    // Someone posts the form for this number without topics ("everything").
+    let widen = env(Event::Signup {
+        at: t(30),
+        address: NUMBER.into(),
+        name: Some("Mallory".into()),
+        topics: vec![],
+        consent_version: "v2".into(),
+        language: "de".into(),
+    });
+    let r = apply_all(&mut list, &mut log, &[widen], "v1", t(200));
+    assert_eq!(
+        r[0].1.outcome,
+        "already active: change waits for the person's JA (row unchanged)"
+    );
+    assert_eq!(
+        list.subscribers()[0],
+        confirmed,
+        "topics not widened, name not taken"
+    );
+    // Nobody confirms: the request lapses and the row is as it was.
+    let dropped = log.requests.prune(
+        t(30) + SignedDuration::from_hours(31 * 24),
+        SignedDuration::from_hours(30 * 24),
+        |_| true,
+    );
+    assert_eq!(dropped, 1);
+    let r = apply_all(
+        &mut list,
+        &mut log,
+        &[keyword(31 * 24 * 3600, KeywordAction::Start)],
+        "v1",
+        t(31 * 24 * 3600 + 10),
+    );
+    assert_eq!(r[0].1.outcome, "already active");
+    assert_eq!(list.subscribers()[0], confirmed);
 }
 
 #[test]

@@ -195,6 +195,18 @@ impl Event {
         }
     }
 
+    /// An unsubscribe of any kind (STOP, the opt-out link, "stop" in WhatsApp's preferences):
+    /// listed and applied before everything else, so no flood of other events delays it.
+    pub fn is_stop_class(&self) -> bool {
+        matches!(
+            self,
+            Event::Keyword {
+                action: KeywordAction::Stop,
+                ..
+            } | Event::LinkUnsubscribe { .. }
+        ) || matches!(self, Event::Preference { value, .. } if value == "stop")
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Signup { .. } => "signup",

@@ -5,25 +5,44 @@
 pub mod apply;
 pub mod confirm;
 pub mod events;
+pub mod forms;
+pub mod listener;
 pub mod memory;
 pub mod optout;
 pub mod pages;
 pub mod payload;
 pub mod pull;
 pub mod pull_api;
+pub mod requests;
 pub mod server;
 pub mod signup;
 pub mod statuses;
 pub mod store;
 pub mod templates;
 pub mod undeliverable;
+pub mod validate;
 pub mod webhook;
 
-pub use server::{RunningInbox, start};
+pub use listener::Limits;
+pub use server::{RunningInbox, start, start_with_limits};
 
 pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
 pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";
 pub const PULL_TOKEN_ENV: &str = "AUSHANG_INBOX_PULL_TOKEN";
+/// The least length of an HMAC key (the app secret, the opt-out link secret): 32 bytes, as many
+/// as the hash gives; a shorter key can be guessed offline from one signed request or link.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses an HMAC key shorter than [`MIN_SECRET_BYTES`], saying how to make a good one. The
+/// message never holds the value.
+pub fn check_secret(name: &str, value: &str) -> Result<(), String> {
+    if value.len() >= MIN_SECRET_BYTES {
+        return Ok(());
+    }
+    Err(format!(
+        "{name} is too short: it must be at least {MIN_SECRET_BYTES} random bytes\n  hint: generate one with `head -c 32 /dev/urandom | base64` (or `openssl rand -hex 32`) and set it wherever {name} is used"
+    ))
+}
 
 /// The server's secrets, all from its environment. `Debug` shows none of them.
 #[derive(Clone)]
@@ -63,7 +82,8 @@ impl Secrets {
         };
         let mut missing = Vec::new();
         let mut required = |name: &'static str| match var(name) {
-            Some(v) if v.len() >= 16 || name == APP_SECRET_ENV => v,
+            Some(v) if name == APP_SECRET_ENV => v,
+            Some(v) if v.len() >= 16 => v,
             Some(_) => {
                 missing.push(format!(
                     "{name} (too short: use at least 16 random characters)"
@@ -87,6 +107,11 @@ impl Secrets {
                 "the inbox needs these environment variables: {}\n  hint: put them in the EnvironmentFile of the systemd unit (docs/inbox.md)",
                 missing.join(", ")
             );
+        }
+        // HMAC keys: at least 32 bytes (Meta's app secret has 32 characters).
+        check_secret(APP_SECRET_ENV, &secrets.app_secret).map_err(anyhow::Error::msg)?;
+        if let Some(t) = &secrets.token_secret {
+            check_secret(optout::TOKEN_SECRET_ENV, t).map_err(anyhow::Error::msg)?;
         }
         Ok(secrets)
     }

@@ -12,6 +12,20 @@ use sha2::Sha256;
 pub const TOKEN_SECRET_ENV: &str = "AUSHANG_INBOX_TOKEN_SECRET";
 const TAG_BYTES: usize = 16;
 
+/// The key of the opt-out links from the environment: `None` when unset, an error (that says how
+/// to make one) when shorter than 32 bytes.
+pub fn secret_from_env() -> Result<Option<String>, String> {
+    let Some(secret) = std::env::var(TOKEN_SECRET_ENV)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(None);
+    };
+    super::check_secret(TOKEN_SECRET_ENV, &secret)?;
+    Ok(Some(secret))
+}
+
 fn mac(secret: &[u8], subscriber_id: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(b"aushang-optout-v1:");

@@ -55,6 +55,46 @@ pub fn too_many(config: &Config) -> String {
     )
 }
 
+/// A refusal with what to do next (`text` is plain text, escaped here).
+pub fn refused(config: &Config, title: &str, text: &str) -> String {
+    page(
+        config,
+        title,
+        &format!("<p role=\"alert\">{}</p>", esc(text)),
+    )
+}
+
+/// A sign-up sent from another site (`Origin`/`Referer`), with a link to the real form.
+pub fn wrong_origin(config: &Config) -> String {
+    let form = esc(&config.absolute_url("/anmelden/"));
+    page(
+        config,
+        "Anmeldung nicht möglich",
+        &format!(
+            "<p role=\"alert\">Dieses Formular wurde nicht von unserer Internetseite gesendet.</p>\n\
+             <p>Bitte melden Sie sich direkt auf unserer Seite an: <a href=\"{form}\">{form}</a></p>"
+        ),
+    )
+}
+
+/// The answer when the sign-up limit for one number or for the whole inbox is reached.
+pub fn signup_limit(config: &Config, refusal: super::memory::Refusal) -> String {
+    use super::memory::Refusal;
+    let text = match refusal {
+        Refusal::Client => return too_many(config),
+        Refusal::Number => {
+            "Für diese Handynummer kamen heute schon mehrere Anmeldungen. Bitte antworten Sie auf \
+             unsere WhatsApp-Nachricht mit JA oder schreiben Sie uns START per WhatsApp. Eine neue \
+             Anmeldung über dieses Formular ist morgen wieder möglich."
+        }
+        Refusal::Global => {
+            "Gerade kommen sehr viele Anmeldungen an. Bitte versuchen Sie es in einer Stunde noch \
+             einmal, schreiben Sie uns START per WhatsApp oder melden Sie sich im Bürgerbüro an."
+        }
+    };
+    refused(config, "Zu viele Anmeldungen", text)
+}
+
 /// The review step: the form once more, with a signed stamp, for people without JavaScript
 /// (and anyone who was quicker than a person can be). It posts to `signup` relative to itself,
 /// so it reaches this very server whatever public URL the proxy gives it.
@@ -104,6 +144,15 @@ pub fn optout_done(config: &Config) -> String {
         "<p>Wir schicken Ihnen keine Bekanntmachungen mehr. Ihre Angaben werden bei der nächsten \
          Bearbeitung gelöscht; nur ein Nachweis der Abmeldung bleibt.</p>\n\
          <p>Wieder anmelden: Schicken Sie <strong>START</strong> per WhatsApp.</p>",
+    )
+}
+
+pub fn optout_too_many(config: &Config) -> String {
+    refused(
+        config,
+        "Zu viele Anfragen",
+        "Von Ihrem Anschluss kamen in kurzer Zeit zu viele Abmeldungen. Bitte versuchen Sie es in \
+         einigen Minuten noch einmal oder schreiben Sie uns STOP per WhatsApp.",
     )
 }
 

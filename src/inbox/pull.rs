@@ -6,6 +6,11 @@
 //! Crash safety: the list and `subscribers/inbox/applied.jsonl` are written (atomically) before
 //! the acknowledgement. A crash in between leaves the events in the inbox; the next pull fetches
 //! them again, finds their ids applied, and only acknowledges them.
+//!
+//! A pull pages through **everything** that waits (unsubscribes come first) and fails if it
+//! could not, so the broadcast after it never runs while a STOP is still in the inbox. Every
+//! decrypted event is checked by [`super::validate`] first; a refused one is reported (id and
+//! reason only), acknowledged and never applied.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -35,8 +40,9 @@ pub struct PullOptions {
     /// WhatsApp access token for confirmation templates; `None` sends none.
     pub whatsapp_token: Option<String>,
     pub now: Timestamp,
-    /// `None`: acknowledge at once. `Some(file)`: append the ids to `file` instead and stop after
-    /// one page, so the workflow can commit first and acknowledge with [`ack_file`] after.
+    /// `None`: acknowledge each page at once. `Some(file)`: append the ids to `file` instead
+    /// (paging on with `skip`), so the workflow can commit first and acknowledge with
+    /// [`ack_file`] after.
     pub defer_ack: Option<std::path::PathBuf>,
 }
 
@@ -47,10 +53,16 @@ pub struct PullReport {
     pub applied: Vec<(String, String, String, Option<String>)>,
     pub already_applied: usize,
     pub undecryptable: usize,
+    /// Events that failed validation: acknowledged, never applied.
+    pub refused: usize,
+    /// Unsubscribes that changed nothing (repeats); applied but not recorded.
+    pub unchanged_unsubscribes: usize,
     pub statuses: StatusSummary,
     pub confirmations_sent: usize,
     pub confirmations_failed: usize,
     pub acked: usize,
+    /// Event ids written to the `--no-ack` file for `aushang inbox ack`.
+    pub deferred: usize,
     /// Unconfirmed sign-ups deleted because they outlived `subscribers.prune_pending_after`.
     pub pruned: usize,
     pub notes: Vec<String>,
@@ -110,6 +122,20 @@ impl PullReport {
                 self.pruned
             );
         }
+        if self.unchanged_unsubscribes > 0 {
+            let _ = writeln!(
+                out,
+                "  {} unsubscribe(s) changed nothing (already unsubscribed or unknown; not recorded)",
+                self.unchanged_unsubscribes
+            );
+        }
+        if self.refused > 0 {
+            let _ = writeln!(
+                out,
+                "  {} event(s) refused as invalid (see the notes): acknowledged, not applied",
+                self.refused
+            );
+        }
         if self.undecryptable > 0 {
             let _ = writeln!(
                 out,
@@ -150,21 +176,31 @@ async fn pull_async(
     let dir = config.subscribers_dir();
     let recipients = Recipients::load(&dir)?;
     let mut list = SubscriberList::load(&dir, identity)?;
+    // Before fetching anything: a list that may not be saved must not take events it cannot keep.
+    list.check_recipients(&recipients)?;
     let records = records_dir(&config.root);
     let mut log = AppliedLog::load(&records).map_err(anyhow::Error::msg)?;
+    log.requests = super::requests::Requests::load(&records, identity)?;
+    let clock = Timestamp::now().max(opts.now);
     let consent_version = config
         .inbox
         .as_ref()
         .map_or("v1".to_string(), |i| i.consent_version.clone());
     let mut report = PullReport::default();
+    // Events fetched but left in the inbox (not acknowledged yet or undecryptable): skipped by
+    // the next page request.
+    let mut skip = 0;
+    let mut drained = false;
     for _ in 0..MAX_PAGES {
-        let page: EventList = fetch(&http, &base, &opts.pull_token).await?;
+        let page: EventList = fetch(&http, &base, &opts.pull_token, skip).await?;
         if page.events.is_empty() {
+            drained = page.remaining == 0;
             break;
         }
         report.fetched += page.events.len();
         let mut envelopes = Vec::new();
         let mut ids = Vec::new();
+        let mut left = 0;
         for stored in &page.events {
             let label = format!("inbox event {}", stored.id);
             let decrypted = crate::subscribers::store::decrypt(
@@ -179,37 +215,51 @@ async fn pull_async(
             match decrypted {
                 Ok(env) if env.id == stored.id => {
                     ids.push(stored.id.clone());
-                    envelopes.push(env);
+                    match super::validate::check(&env, config, clock) {
+                        Ok(()) => envelopes.push(env),
+                        Err(why) => {
+                            report.refused += 1;
+                            report
+                                .notes
+                                .push(format!("{label}: refused and skipped: {why}"));
+                        }
+                    }
                 }
                 Ok(_) => {
+                    left += 1;
                     report.undecryptable += 1;
                     report.notes.push(format!(
                         "{label}: the id inside does not match; left in the inbox"
                     ));
                 }
                 Err(e) => {
+                    left += 1;
                     report.undecryptable += 1;
                     report.notes.push(format!("{label}: {e}"));
                 }
             }
         }
-        if ids.is_empty() {
-            // Only undecryptable events are left at the head: stop rather than fetch them forever.
-            break;
-        }
         let before = list.clone();
+        let fresh = envelopes
+            .iter()
+            .filter(|e| !matches!(e.event, super::events::Event::Status { .. }))
+            .filter(|e| !log.contains(&e.id))
+            .count();
+        let unrecorded_before = log.unrecorded;
         let results = apply_all(&mut list, &mut log, &envelopes, &consent_version, opts.now);
+        report.unchanged_unsubscribes += log.unrecorded - unrecorded_before;
         report.already_applied += envelopes
             .iter()
             .filter(|e| !matches!(e.event, super::events::Event::Status { .. }))
             .count()
-            - results.len();
+            - fresh;
         let s = statuses::record_batch(config, &envelopes, &mut list, opts.now)
             .context("recording delivery statuses")?;
         report.statuses.merge(s);
         if list != before {
             list.save(&dir, &recipients)?;
         }
+        log.requests.save(&recipients)?;
         log.save(opts.now)?;
         let to_confirm: Vec<(String, String)> = results
             .iter()
@@ -229,20 +279,46 @@ async fn pull_async(
             log.save(opts.now)?;
         }
         if let Some(file) = &opts.defer_ack {
-            append_ids(file, &ids)?;
-            report.notes.push(format!(
-                "{} event(s) to acknowledge after the commit: `aushang inbox ack` ({} more wait in the inbox)",
-                ids.len(),
-                page.remaining
-            ));
-            break;
+            if !ids.is_empty() {
+                append_ids(file, &ids)?;
+            }
+            skip += page.events.len();
+        } else {
+            if !ids.is_empty() {
+                report.acked += post_ack(&http, &base, &opts.pull_token, ids.clone()).await?;
+            }
+            skip += left;
         }
-        report.acked += post_ack(&http, &base, &opts.pull_token, ids).await?;
+        if opts.defer_ack.is_some() {
+            report.deferred += ids.len();
+        }
         if page.remaining == 0 {
+            drained = true;
             break;
         }
     }
+    if report.deferred > 0 {
+        report.notes.push(format!(
+            "{} event(s) to acknowledge after the commit: `aushang inbox ack`",
+            report.deferred
+        ));
+    }
+    if !drained {
+        // What was fetched is applied and saved (per page); the rest waits in the inbox.
+        bail!(
+            "events still wait in the inbox that this pull could not fetch (at most {MAX_PAGES} \
+             pages of {PAGE}, or the inbox stopped handing them out); what was fetched is \
+             applied and saved. Run `aushang inbox pull` again (and `aushang inbox ack` after \
+             committing, with --no-ack) before broadcasting: a STOP may be among them"
+        );
+    }
     prune_unconfirmed(config, &dir, &recipients, &mut list, opts.now, &mut report)?;
+    // Requests of rows no longer on the list (pruned, forgotten) or unconfirmed for too long.
+    log.requests
+        .prune(opts.now, config.subscribers.prune_pending_after, |sub| {
+            list.get(sub).is_some()
+        });
+    log.requests.save(&recipients)?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
     report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)
@@ -339,9 +415,14 @@ pub fn ack_file(url: &str, pull_token: &str, file: &Path) -> anyhow::Result<usiz
     Ok(deleted)
 }
 
-async fn fetch(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<EventList> {
+async fn fetch(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    skip: usize,
+) -> anyhow::Result<EventList> {
     let response = http
-        .get(format!("{base}/events?limit={PAGE}"))
+        .get(format!("{base}/events?limit={PAGE}&skip={skip}"))
         .bearer_auth(token)
         .send()
         .await
@@ -407,6 +488,14 @@ async fn confirm(
     let payload = super::confirm::payload(&template, &w.template.language);
     for (event_id, sub) in to_confirm {
         let Some(row) = list.get(sub) else { continue };
+        // At most one confirmation request per subscriber and 24 h, however many sign-ups
+        // name the number (the server also caps sign-ups per number).
+        if asked_recently(log, sub, opts.now) {
+            report.notes.push(format!(
+                "{sub}: no confirmation request sent: one went out in the last 24 h"
+            ));
+            continue;
+        }
         let outcome = match super::confirm::send(&client, &payload, row).await {
             Ok(wamid) => {
                 report.confirmations_sent += 1;
@@ -426,4 +515,14 @@ async fn confirm(
             sub: Some(sub.clone()),
         });
     }
+}
+
+/// Whether `sub` got a confirmation request (recorded in `applied.jsonl`) in the last 24 h.
+fn asked_recently(log: &AppliedLog, sub: &str, now: Timestamp) -> bool {
+    log.lines().iter().any(|l| {
+        l.kind == "confirmation"
+            && l.sub.as_deref() == Some(sub)
+            && l.outcome.starts_with("confirmation sent")
+            && now.duration_since(l.t) < jiff::SignedDuration::from_hours(24)
+    })
 }

@@ -2,45 +2,52 @@
 //!
 //! Every event is encrypted and fsynced (`EventStore::put`) before the answer is sent, so a 200
 //! means it is on disk; a crash before that means no 200, and Meta (or the person) retries.
+//! What a request may cost (connections, time, buffered bytes) is bounded by
+//! [`super::listener`]; the sign-up and opt-out routes are in [`super::forms`].
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 
-use super::events::{Envelope, Event, random_id};
-use super::memory::Memory;
+use super::events::Envelope;
+use super::listener::{BodyBudget, Limits};
+use super::memory::{Memory, MemoryWriter};
 use super::store::{EventStore, Stored};
 use super::webhook::{self, Keywords, Reply, ReplyKind};
-use super::{Secrets, pages, signup};
+use super::{Secrets, forms, signup};
 use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use crate::config::Config;
 use crate::subscribers::mask;
 
 /// Webhook payloads can be up to 3 MB (contract §5.3).
 pub const WEBHOOK_BODY_LIMIT: usize = 3 * 1024 * 1024;
-const FORM_BODY_LIMIT: usize = 16 * 1024;
 
 pub(super) struct Inbox {
-    config: Config,
+    pub(super) config: Config,
     pub(super) secrets: Secrets,
     pub(super) store: Arc<EventStore>,
     keywords: Keywords,
     phone_number_id: Option<String>,
     client: Option<WhatsAppClient>,
-    form_key: [u8; 32],
-    /// The sign-up rate limit and the service-text memory, persisted in the data dir.
-    memory: Arc<Memory>,
+    pub(super) form_key: [u8; 32],
+    /// The rate limits and the service-text memory, persisted in the data dir.
+    pub(super) memory: Arc<Memory>,
+    /// Batched writes of `memory`.
+    pub(super) writer: Arc<MemoryWriter>,
+    /// Bytes of request bodies buffered at once.
+    pub(super) budget: BodyBudget,
+    /// Sign-up stamps already accepted.
+    pub(super) used_stamps: signup::UsedStamps,
 }
 
 /// A running inbox server.
@@ -48,6 +55,7 @@ pub struct RunningInbox {
     addr: SocketAddr,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer: Arc<MemoryWriter>,
 }
 
 impl RunningInbox {
@@ -60,10 +68,19 @@ impl RunningInbox {
         format!("http://{}", self.addr)
     }
 
+    /// How often the server's memory (`memory.json`) was written so far (batched writes).
+    pub fn memory_writes(&self) -> u64 {
+        self.writer
+            .writes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Stops accepting, lets running requests finish, and waits.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        self.task.await.map_err(std::io::Error::other)?
+        let served = self.task.await.map_err(std::io::Error::other)?;
+        self.writer.flush().await;
+        served
     }
 
     /// Serves until Ctrl-C / SIGTERM.
@@ -84,14 +101,29 @@ pub async fn start(
     data_dir: &Path,
     listen: SocketAddr,
 ) -> anyhow::Result<RunningInbox> {
+    start_with_limits(config, secrets, data_dir, listen, Limits::default()).await
+}
+
+/// [`start`] with other resource limits (tests, the benchmark).
+pub async fn start_with_limits(
+    config: Config,
+    secrets: Secrets,
+    data_dir: &Path,
+    listen: SocketAddr,
+    limits: Limits,
+) -> anyhow::Result<RunningInbox> {
     let Some(inbox_cfg) = config.inbox.clone() else {
         anyhow::bail!("aushang.yaml has no `inbox:` section (at least `url:`); see docs/inbox.md");
     };
     let recipients = crate::subscribers::Recipients::load(&config.subscribers_dir())?;
     let store = Arc::new(EventStore::open(data_dir, recipients)?);
     let memory = Arc::new(
-        Memory::open(data_dir, inbox_cfg.signups_per_ip_per_hour)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", data_dir.display()))?,
+        Memory::open(
+            data_dir,
+            inbox_cfg.signups_per_ip_per_hour,
+            inbox_cfg.signups_per_hour,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", data_dir.display()))?,
     );
     let whatsapp = config.broadcast.channels.whatsapp.clone();
     let client = match (&whatsapp, &secrets.whatsapp_token) {
@@ -115,7 +147,10 @@ pub async fn start(
         },
         phone_number_id: whatsapp.map(|w| w.phone_number_id),
         form_key: rand::random(),
+        writer: MemoryWriter::start(memory.clone()),
         memory,
+        budget: BodyBudget::new(&limits),
+        used_stamps: signup::UsedStamps::default(),
         config,
         secrets,
         store,
@@ -123,45 +158,35 @@ pub async fn start(
     });
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-    });
-    Ok(RunningInbox { addr, stop, task })
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let writer = state.writer.clone();
+    let app = router(state);
+    let task = tokio::spawn(super::listener::serve(listener, app, limits, stopped));
+    Ok(RunningInbox {
+        addr,
+        stop,
+        task,
+        writer,
+    })
 }
 
+/// Every handler reads its body itself (after its cheap checks, within its limit and the shared
+/// budget), so axum's own limit is off.
 fn router(state: Arc<Inbox>) -> Router {
-    let webhook = Router::new()
-        .route("/webhooks/whatsapp", get(webhook_get).post(webhook_post))
-        .layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
-    let forms = Router::new()
-        .route("/signup", post(signup_post))
-        .route("/abmelden", get(optout_get).post(optout_post))
-        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
-    let pull = Router::new()
-        .route("/events", get(super::pull_api::events_list))
-        .route("/events/ack", post(super::pull_api::events_ack))
-        .layer(RequestBodyLimitLayer::new(1024 * 1024));
     Router::new()
         .route("/", get(|| async { "aushang inbox\n" }))
-        .merge(webhook)
-        .merge(forms)
-        .merge(pull)
+        .route("/webhooks/whatsapp", get(webhook_get).post(webhook_post))
+        .route("/signup", post(forms::signup_post))
+        .route("/signup/stempel", get(forms::stamp_get))
+        .route("/abmelden", get(forms::optout_get).post(forms::optout_post))
+        .route("/events", get(super::pull_api::events_list))
+        .route("/events/ack", post(super::pull_api::events_ack))
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    (status, Html(body)).into_response()
-}
-
 /// Stores events on the blocking pool; `Err` is an answer to send instead.
-async fn store_all(
+pub(super) async fn store_all(
     state: &Arc<Inbox>,
     events: Vec<Envelope>,
 ) -> Result<Vec<(String, Stored)>, StatusCode> {
@@ -214,14 +239,18 @@ async fn webhook_get(State(state): State<Arc<Inbox>>, Query(q): Query<HandshakeQ
     }
 }
 
-async fn webhook_post(
-    State(state): State<Arc<Inbox>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn webhook_post(State(state): State<Arc<Inbox>>, headers: HeaderMap, body: Body) -> Response {
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
+    // What can never be signed is refused before a byte of the body is read.
+    if !signature.is_some_and(webhook::signature_well_formed) {
+        return (StatusCode::UNAUTHORIZED, "bad signature\n").into_response();
+    }
+    let body = match state.budget.read(&headers, body, WEBHOOK_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     if !webhook::signature_valid(state.secrets.app_secret.as_bytes(), signature, &body) {
         return (StatusCode::UNAUTHORIZED, "bad signature\n").into_response();
     }
@@ -256,11 +285,12 @@ async fn webhook_post(
         .collect();
     let mut answers = Vec::new();
     let mut remembered = false;
+    let now = Timestamp::now();
     for reply in parsed.replies {
         // At most one service text per sender and 24 h (also covers Meta's retries).
         let answer = match reply.kind {
             ReplyKind::Service => {
-                let due = state.memory.service_reply_due(&reply.to, Timestamp::now());
+                let due = state.memory.service_reply_due(&reply.to, now);
                 remembered |= due;
                 due
             }
@@ -270,25 +300,15 @@ async fn webhook_post(
             answers.push(reply);
         }
     }
-    // Remembered on disk before the answer goes out, so a restart does not answer again.
+    // Remembered on disk before the answer goes out, so a restart does not answer again
+    // (a group commit: concurrent webhooks share one write).
     if remembered {
-        persist_memory(&state).await;
+        state.writer.durable().await;
     }
     for reply in answers {
         send_reply(&state, reply);
     }
     (StatusCode::OK, "ok\n").into_response()
-}
-
-/// Writes the memory on the blocking pool; a failure is logged (the memory is a courtesy, the
-/// events are what must not be lost).
-async fn persist_memory(state: &Arc<Inbox>) {
-    let memory = state.memory.clone();
-    match tokio::task::spawn_blocking(move || memory.save(Timestamp::now())).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!("cannot write the inbox memory: {e}"),
-        Err(e) => tracing::warn!("inbox memory writer failed: {e}"),
-    }
 }
 
 fn send_reply(state: &Arc<Inbox>, reply: Reply) {
@@ -335,120 +355,5 @@ pub fn reply_text(config: &Config, kind: &ReplyKind) -> String {
                 config.base_url
             )
         }),
-    }
-}
-
-// ---- web sign-up -----------------------------------------------------------------------------------
-
-/// The client address: behind the local TLS proxy (peer on loopback) the last `X-Forwarded-For`
-/// entry, which the proxy itself appended; otherwise the peer.
-fn client_ip(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if peer.ip().is_loopback()
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return ip;
-    }
-    peer.ip()
-}
-
-async fn signup_post(
-    State(state): State<Arc<Inbox>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let config = &state.config;
-    let ip = client_ip(peer, &headers);
-    let allowed = state.memory.allow_signup(ip, Timestamp::now());
-    persist_memory(&state).await;
-    if !allowed {
-        let retry = state.memory.retry_after().as_secs().max(1);
-        let mut r = html(StatusCode::TOO_MANY_REQUESTS, pages::too_many(config));
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
-        return r;
-    }
-    let form = signup::SignupForm::parse(&body);
-    match signup::decide(&form, config, &state.form_key, Timestamp::now()) {
-        signup::Decision::Accept(event) => {
-            let envelope = Envelope {
-                id: random_id(),
-                received_at: Timestamp::now(),
-                event,
-            };
-            match store_all(&state, vec![envelope]).await {
-                Ok(_) => html(StatusCode::OK, pages::signup_received(config)),
-                Err(status) => html(status, pages::invalid(config, &["Ein technischer Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.".into()])),
-            }
-        }
-        signup::Decision::Honeypot => html(StatusCode::OK, pages::signup_received(config)),
-        signup::Decision::Review { stamp } => {
-            let masked = crate::subscribers::address::normalize_mobile(&form.number)
-                .map(|a| mask(&a))
-                .unwrap_or_default();
-            html(
-                StatusCode::OK,
-                pages::review(config, &form, &stamp, &masked),
-            )
-        }
-        signup::Decision::Invalid(problems) => {
-            html(StatusCode::BAD_REQUEST, pages::invalid(config, &problems))
-        }
-    }
-}
-
-// ---- opt-out link (also RFC 8058 one-click) ----------------------------------------------------------
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    t: Option<String>,
-}
-
-async fn optout_get(State(state): State<Arc<Inbox>>, Query(q): Query<TokenQuery>) -> Response {
-    let config = &state.config;
-    match (&state.secrets.token_secret, q.t) {
-        (Some(secret), Some(t)) if super::optout::verify(secret.as_bytes(), &t).is_some() => {
-            html(StatusCode::OK, pages::optout_confirm(config, &t))
-        }
-        _ => html(StatusCode::BAD_REQUEST, pages::optout_invalid(config)),
-    }
-}
-
-async fn optout_post(
-    State(state): State<Arc<Inbox>>,
-    Query(q): Query<TokenQuery>,
-    body: Bytes,
-) -> Response {
-    let config = &state.config;
-    // RFC 8058: the token is in the URI and the body is `List-Unsubscribe=One-Click`; the
-    // confirmation page posts it as a form field instead.
-    let token = q.t.or_else(|| {
-        form_urlencoded::parse(&body)
-            .find(|(k, _)| k == "t")
-            .map(|(_, v)| v.into_owned())
-    });
-    let subscriber = match (&state.secrets.token_secret, token) {
-        (Some(secret), Some(t)) => super::optout::verify(secret.as_bytes(), &t),
-        _ => None,
-    };
-    let Some(subscriber) = subscriber else {
-        return html(StatusCode::BAD_REQUEST, pages::optout_invalid(config));
-    };
-    let now = Timestamp::now();
-    let envelope = Envelope {
-        id: random_id(),
-        received_at: now,
-        event: Event::LinkUnsubscribe {
-            at: now,
-            subscriber,
-        },
-    };
-    match store_all(&state, vec![envelope]).await {
-        Ok(_) => html(StatusCode::OK, pages::optout_done(config)),
-        Err(status) => status.into_response(),
     }
 }

@@ -3,14 +3,18 @@
 //! Spam protection without third parties:
 //! - a honeypot field (`website`) hidden from people; a filled one gets the normal thank-you page
 //!   and nothing is stored, so a bot learns nothing;
-//! - a minimum fill time: the static form's inline script writes the page-load time into
-//!   `geladen`; a missing (no JavaScript), implausible or too recent value does not fail but shows
-//!   a review page ("Bitte prüfen Sie Ihre Angaben") carrying a server-signed time stamp
-//!   (`stempel`, HMAC with a per-process key, bound to the number); sending that page again after
-//!   at least one second is accepted. People without JavaScript thus get one extra click, bots
-//!   that post blindly get nothing stored;
-//! - a per-client token bucket (`inbox.signups_per_ip_per_hour`), kept across restarts by
-//!   `inbox::memory`.
+//! - a minimum fill time measured by the server: the static form's script fetches a
+//!   server-signed stamp (`GET /signup/stempel`, HMAC with a per-process key) into `stempel` when
+//!   the page loads; a form stamp at least `min_fill_seconds` old is accepted. Without one (no
+//!   JavaScript, the fetch failed) or with a too recent one, the server does not refuse but shows
+//!   a review page ("Anmeldung bestätigen") carrying a stamp bound to the number; sending that
+//!   page again after at least one second is accepted. People without JavaScript thus get one
+//!   extra click, bots that post blindly get nothing stored. A client-supplied time counts for
+//!   nothing, and every stamp is accepted once only;
+//! - token buckets per client address (IPv6 by /64, `inbox.signups_per_ip_per_hour`), per number
+//!   ([`super::memory::SIGNUPS_PER_NUMBER_PER_DAY`]) and for all sign-ups
+//!   (`inbox.signups_per_hour`), kept across restarts by `inbox::memory`;
+//! - `Origin` (or, without it, `Referer`) must be the site, the inbox itself or loopback.
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
@@ -29,9 +33,8 @@ pub struct SignupForm {
     pub consent: bool,
     pub consent_version: String,
     pub honeypot: String,
-    /// Page-load time in Unix milliseconds, written by the form's script.
-    pub loaded_ms: Option<i64>,
-    /// `<unix ms>.<hex hmac>` from the review page.
+    /// `f<unix ms>.<hex hmac>` fetched by the form's script, or `<unix ms>.<hex hmac>` from the
+    /// review page.
     pub stamp: Option<String>,
 }
 
@@ -46,7 +49,6 @@ impl SignupForm {
                 "einwilligung" => f.consent = v == "ja",
                 "fassung" => f.consent_version = v.chars().take(64).collect(),
                 "website" => f.honeypot = v.into_owned(),
-                "geladen" => f.loaded_ms = v.trim().parse().ok(),
                 "stempel" => f.stamp = Some(v.chars().take(200).collect()),
                 _ => {}
             }
@@ -69,8 +71,15 @@ pub enum Decision {
     Invalid(Vec<String>),
 }
 
-/// Checks a form. `key` signs review stamps; `now` is the server clock.
-pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp) -> Decision {
+/// Checks a form. `key` signs stamps; `now` is the server clock; `unused` is asked once for the
+/// tag of a stamp that would be accepted and says whether it was not used before (marking it).
+pub fn decide(
+    form: &SignupForm,
+    config: &Config,
+    key: &[u8; 32],
+    now: Timestamp,
+    unused: &mut dyn FnMut(&str) -> bool,
+) -> Decision {
     if !form.honeypot.trim().is_empty() {
         return Decision::Honeypot;
     }
@@ -102,6 +111,11 @@ pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp
             break;
         }
     }
+    if crate::subscribers::check_name(&form.name).is_err() {
+        problems.push(
+            "Der Name enthält unzulässige Steuerzeichen. Bitte tippen Sie ihn neu ein.".into(),
+        );
+    }
     if !form.consent {
         problems.push(
             "Bitte bestätigen Sie die Einwilligung, damit wir Ihnen schreiben dürfen.".into(),
@@ -114,14 +128,14 @@ pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp
     };
     let now_ms = now.as_millisecond();
     let min_fill = inbox.min_fill_seconds as i64 * 1000;
-    let filled_slowly = form
-        .loaded_ms
-        .is_some_and(|t| now_ms - t >= min_fill && now_ms - t <= 24 * 3600 * 1000);
-    let stamped = form
+    let accepted = form
         .stamp
         .as_deref()
-        .is_some_and(|s| stamp_valid(s, &address, key, now_ms));
-    if !(filled_slowly || stamped) {
+        .and_then(|s| match s.strip_prefix('f') {
+            Some(form_stamp) => stamp_tag(form_stamp, "form", key, now_ms, min_fill.max(1000), 24),
+            None => stamp_tag(s, &address, key, now_ms, 1000, 1),
+        });
+    if !accepted.is_some_and(|tag| unused(&tag)) {
         return Decision::Review {
             stamp: make_stamp(&address, key, now_ms),
         };
@@ -139,9 +153,10 @@ pub fn decide(form: &SignupForm, config: &Config, key: &[u8; 32], now: Timestamp
     })
 }
 
-fn stamp_mac(address: &str, key: &[u8; 32], ms: i64) -> Hmac<Sha256> {
+/// `bound` is the number (review stamps) or `form` (the stamp the form's script fetches).
+fn stamp_mac(bound: &str, key: &[u8; 32], ms: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(format!("{ms}|{address}").as_bytes());
+    mac.update(format!("{ms}|{bound}").as_bytes());
     mac
 }
 
@@ -150,16 +165,57 @@ fn make_stamp(address: &str, key: &[u8; 32], now_ms: i64) -> String {
     format!("{now_ms}.{}", hex::encode(tag))
 }
 
-/// A stamp from this process, for this number, at least 1 s and at most 1 h old.
-fn stamp_valid(stamp: &str, address: &str, key: &[u8; 32], now_ms: i64) -> bool {
-    let Some((ms, tag)) = stamp.split_once('.') else {
-        return false;
-    };
-    let (Ok(ms), Ok(tag)) = (ms.parse::<i64>(), hex::decode(tag)) else {
-        return false;
-    };
+/// The stamp `GET /signup/stempel` hands out when the form is loaded.
+pub fn form_stamp(key: &[u8; 32], now: Timestamp) -> String {
+    let now_ms = now.as_millisecond();
+    let tag = stamp_mac("form", key, now_ms).finalize().into_bytes();
+    format!("f{now_ms}.{}", hex::encode(tag))
+}
+
+/// The tag of a stamp from this process, bound to `bound`, at least `min_ms` and at most
+/// `max_hours` old; `None` otherwise.
+fn stamp_tag(
+    stamp: &str,
+    bound: &str,
+    key: &[u8; 32],
+    now_ms: i64,
+    min_ms: i64,
+    max_hours: i64,
+) -> Option<String> {
+    let (ms, tag) = stamp.split_once('.')?;
+    let (ms, tag_bytes) = (ms.parse::<i64>().ok()?, hex::decode(tag).ok()?);
     let age = now_ms - ms;
-    (1000..=3600 * 1000).contains(&age) && stamp_mac(address, key, ms).verify_slice(&tag).is_ok()
+    ((min_ms..=max_hours * 3600 * 1000).contains(&age)
+        && stamp_mac(bound, key, ms).verify_slice(&tag_bytes).is_ok())
+    .then(|| tag.to_string())
+}
+
+/// Remembers accepted stamps (by tag) for a day, so each counts once. Bounded: a flood of valid
+/// stamps (which each cost the sender `min_fill_seconds`) can only evict the oldest.
+#[derive(Debug, Default)]
+pub struct UsedStamps {
+    seen: std::sync::Mutex<std::collections::VecDeque<(i64, String)>>,
+}
+
+impl UsedStamps {
+    const MAX: usize = 100_000;
+
+    /// `true` (and remembered) if `tag` was not used before.
+    pub fn first_use(&self, tag: &str, now: Timestamp) -> bool {
+        let mut seen = self.seen.lock().expect("stamp ledger lock");
+        let day_ago = now.as_millisecond() - 24 * 3600 * 1000;
+        while seen
+            .front()
+            .is_some_and(|(t, _)| *t < day_ago || seen.len() >= Self::MAX)
+        {
+            seen.pop_front();
+        }
+        if seen.iter().any(|(_, t)| t == tag) {
+            return false;
+        }
+        seen.push_back((now.as_millisecond(), tag.to_string()));
+        true
+    }
 }
 
 #[cfg(test)]
@@ -191,18 +247,22 @@ mod tests {
         let c = config();
         let key = [7u8; 32];
         let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let used = UsedStamps::default();
+        let mut fresh = |t: &str| used.first_use(t, now);
         let mut f = form("0151 23456789");
-        f.loaded_ms = Some(now.as_millisecond() - 1000);
-        let Decision::Review { stamp } = decide(&f, &c, &key, now) else {
-            panic!("too fast must review")
+        let Decision::Review { stamp } = decide(&f, &c, &key, now, &mut fresh) else {
+            panic!("no stamp must review")
         };
         f.stamp = Some(stamp.clone());
         assert!(
-            matches!(decide(&f, &c, &key, now), Decision::Review { .. }),
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
             "a stamp needs a second"
         );
         let later = now + jiff::SignedDuration::from_secs(2);
-        match decide(&f, &c, &key, later) {
+        match decide(&f, &c, &key, later, &mut fresh) {
             Decision::Accept(Event::Signup {
                 address, topics, ..
             }) => {
@@ -211,18 +271,75 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert!(
+            matches!(
+                decide(&f, &c, &key, later, &mut fresh),
+                Decision::Review { .. }
+            ),
+            "a stamp counts once"
+        );
         let mut other_number = form("0151 23456780");
         other_number.stamp = Some(stamp);
         assert!(
             matches!(
-                decide(&other_number, &c, &key, later),
+                decide(&other_number, &c, &key, later, &mut fresh),
                 Decision::Review { .. }
             ),
             "stamp is bound to the number"
         );
-        let mut slow = form("0151 23456789");
-        slow.loaded_ms = Some(now.as_millisecond() - 5000);
-        assert!(matches!(decide(&slow, &c, &key, now), Decision::Accept(_)));
+    }
+
+    #[test]
+    fn the_fill_time_comes_from_a_server_stamp_not_from_the_client() {
+        let c = config();
+        let key = [7u8; 32];
+        let used = UsedStamps::default();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut fresh = |t: &str| used.first_use(t, now);
+        // The old client-written page-load time is ignored, however old it claims to be.
+        let old = SignupForm::parse(
+            format!(
+                "nummer=0151+23456789&einwilligung=ja&fassung=v1&geladen={}",
+                now.as_millisecond() - 60_000
+            )
+            .as_bytes(),
+        );
+        assert!(matches!(
+            decide(&old, &c, &key, now, &mut fresh),
+            Decision::Review { .. }
+        ));
+        let mut f = form("0151 23456789");
+        f.stamp = Some(form_stamp(&key, now - jiff::SignedDuration::from_secs(2)));
+        assert!(
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
+            "2 s is less than min_fill_seconds (3)"
+        );
+        f.stamp = Some(form_stamp(&key, now - jiff::SignedDuration::from_secs(4)));
+        assert!(matches!(
+            decide(&f, &c, &key, now, &mut fresh),
+            Decision::Accept(_)
+        ));
+        assert!(
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
+            "a form stamp counts once"
+        );
+        f.stamp = Some(form_stamp(
+            &[8u8; 32],
+            now - jiff::SignedDuration::from_secs(4),
+        ));
+        assert!(
+            matches!(
+                decide(&f, &c, &key, now, &mut fresh),
+                Decision::Review { .. }
+            ),
+            "a stamp of another key (process) counts for nothing"
+        );
     }
 
     #[test]
@@ -233,7 +350,7 @@ mod tests {
         let mut f = form("030 23125 000");
         f.consent = false;
         f.topics = vec!["nope".into()];
-        let Decision::Invalid(p) = decide(&f, &c, &key, now) else {
+        let Decision::Invalid(p) = decide(&f, &c, &key, now, &mut |_| true) else {
             panic!()
         };
         assert_eq!(p.len(), 3, "{p:?}");
@@ -241,7 +358,10 @@ mod tests {
         assert!(p.iter().all(|m| !m.contains("23125")));
         let mut h = form("0151 23456789");
         h.honeypot = "http://spam.example".into();
-        assert!(matches!(decide(&h, &c, &key, now), Decision::Honeypot));
+        assert!(matches!(
+            decide(&h, &c, &key, now, &mut |_| true),
+            Decision::Honeypot
+        ));
     }
 
     #[test]

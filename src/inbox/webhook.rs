@@ -25,6 +25,15 @@ pub fn signature_valid(app_secret: &[u8], header: Option<&str>, body: &[u8]) -> 
     mac.verify_slice(&expected).is_ok()
 }
 
+/// Whether `header` has the shape of a signature (`sha256=` and 64 hex digits): checked before
+/// the body is read, so a request that can never be valid costs no buffering.
+pub fn signature_well_formed(header: &str) -> bool {
+    header
+        .trim()
+        .strip_prefix("sha256=")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The `X-Hub-Signature-256` value Meta would send for `body` (tests, benchmarks, tools).
 pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret).expect("HMAC takes any key length");

@@ -11,32 +11,32 @@ pub mod mastodon;
 pub mod telegram;
 
 /// Whether `url` may be used for an API: `https://`, or `http://` only to this machine (tests,
-/// a local relay). Returns the reason when not.
-pub fn check_api_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") {
-        return Ok(());
+/// a local relay) — the same rule `config::security` applies to the WhatsApp and inbox URLs.
+/// Returns the reason when not.
+pub fn check_api_url(text: &str) -> Result<(), String> {
+    let Some(url) = url::Url::parse(text.trim())
+        .ok()
+        .filter(|u| u.host_str().is_some())
+    else {
+        return Err(format!("`{text}` is not an absolute URL"));
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url.host_str().unwrap_or_default()) => Ok(()),
+        "http" => Err(format!(
+            "`{text}` is plain http to another machine: the token would travel unencrypted \
+             (only 127.0.0.1, localhost or [::1] may use http://, for tests)"
+        )),
+        scheme => Err(format!("`{text}` uses {scheme}://, not https://")),
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = match host.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(""),
-            None => host.split(':').next().unwrap_or(""),
-        };
-        if is_loopback(name) {
-            return Ok(());
-        }
-        return Err(format!(
-            "`{url}` is plain http to another machine: the token would travel unencrypted"
-        ));
-    }
-    Err(format!("`{url}` is not an https:// URL"))
 }
 
 /// `localhost`, `127.x.x.x` or `::1`.
 pub fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
@@ -66,6 +66,8 @@ mod tests {
         assert!(check_api_url("http://api.telegram.org").is_err());
         assert!(check_api_url("http://127.0.0.1.evil.example/").is_err());
         assert!(check_api_url("ftp://x").is_err());
+        assert!(check_api_url("http://user@127.0.0.1.evil.example/").is_err());
+        assert!(check_api_url("social.example").is_err());
     }
 
     #[test]

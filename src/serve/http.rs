@@ -203,14 +203,43 @@ async fn preview(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 }
 
 /// The built site, or the error page while the last rebuild failed.
-async fn site(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+///
+/// With a sub-path `base_url` (`https://org.github.io/repo/`) the site is served below that path
+/// (`/repo/…`), as on the real host, so that its links work and a link that leaves the prefix
+/// shows up in the preview too: `/` redirects there, other paths outside it are not found.
+async fn site(State(shared): State<Arc<Shared>>, mut req: Request) -> Response {
     let snap = shared.snapshot();
+    let base = base_path_of(&snap);
     let path = req.uri().path().to_string();
+    let Some(site_path) = site_path_of(&path, &base) else {
+        if path == "/" || format!("{path}/") == base {
+            return (
+                StatusCode::FOUND,
+                [(header::LOCATION, base.clone())],
+                format!("Die Website liegt unter {base}"),
+            )
+                .into_response();
+        }
+        let html = format!(
+            "<!DOCTYPE html><html lang=\"de\"><title>Nicht gefunden</title><p>{path} liegt außerhalb \
+             der Website: base_url in aushang.yaml hat den Pfad {base}. <a href=\"{base}\">Zur Website</a></p></html>"
+        );
+        return html_page(StatusCode::NOT_FOUND, &html, &shared, None);
+    };
     if let Err(problems) = &snap.result
-        && is_page(&path)
+        && is_page(&site_path)
     {
         let html = shared.pages.problems(problems);
         return html_page(StatusCode::INTERNAL_SERVER_ERROR, &html, &shared, None);
+    }
+    if base != "/" {
+        let rewritten = match req.uri().query() {
+            Some(q) => format!("{site_path}?{q}"),
+            None => site_path.clone(),
+        };
+        if let Ok(uri) = rewritten.parse() {
+            *req.uri_mut() = uri;
+        }
     }
     let files = ServeDir::new(&shared.out_dir)
         .not_found_service(ServeFile::new(shared.out_dir.join("404.html")));
@@ -224,7 +253,7 @@ async fn site(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if !is_html {
-        return res;
+        return prefix_redirect(res, &base);
     }
     let (mut parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_INJECT_BYTES).await else {
@@ -234,7 +263,7 @@ async fn site(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         )
             .into_response();
     };
-    let page_path = path.strip_suffix("index.html").unwrap_or(&path);
+    let page_path = site_path.strip_suffix("index.html").unwrap_or(&site_path);
     let notice = snap
         .notice_at(page_path)
         .map(|n| format!("{PREVIEW_PREFIX}{}", n.path));
@@ -243,10 +272,53 @@ async fn site(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         shared.generation(),
         notice.as_deref(),
     );
+    let html = with_base(html, &base);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::ETAG);
     parts.headers.remove(header::LAST_MODIFIED);
     Response::from_parts(parts, Body::from(html))
+}
+
+/// The base path of the site's `base_url` (`/` while aushang.yaml cannot be read).
+fn base_path_of(snap: &Snapshot) -> String {
+    snap.config
+        .as_deref()
+        .map_or_else(|| "/".to_string(), |c| c.base_path().to_string())
+}
+
+/// The site path a request path names (`/repo/archiv/` → `/archiv/` below base path `/repo/`),
+/// or `None` when the request is outside the base path.
+pub fn site_path_of(path: &str, base: &str) -> Option<String> {
+    path.strip_prefix(base).map(|rest| format!("/{rest}"))
+}
+
+/// The file server redirects `/a` to `/a/` by the path it was given: put the base path back.
+fn prefix_redirect(mut res: Response, base: &str) -> Response {
+    if base == "/" || !res.status().is_redirection() {
+        return res;
+    }
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| crate::site::base_path::prefix_url(l, base));
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(header::LOCATION, value);
+    }
+    res
+}
+
+/// Tells the reload script the base path, so that it compares its page's site path with the
+/// site paths a rebuild announces.
+fn with_base(html: String, base: &str) -> String {
+    if base == "/" {
+        return html;
+    }
+    html.replacen(
+        &format!("<script src=\"{SCRIPT_PATH}\""),
+        &format!("<script src=\"{SCRIPT_PATH}\" data-base=\"{base}\""),
+        1,
+    )
 }
 
 fn html_page(status: StatusCode, html: &str, shared: &Shared, preview: Option<&str>) -> Response {

@@ -36,6 +36,9 @@ pub struct Built {
     /// Compiled after the full build; valid until the next full one (templates and
     /// configuration only change through a full rebuild).
     theme: Option<Theme>,
+    /// Files under `static/` the build left out because only notices that are not public use
+    /// them; an edit that changes this set needs the full rebuild (which copies `static/`).
+    withheld: HashSet<String>,
 }
 
 /// What a partial rebuild did.
@@ -79,14 +82,28 @@ impl Built {
             .enumerate()
             .map(|(i, sig)| (planned.file(i).0.to_string(), sig))
             .collect();
+        let withheld = withheld_of(content, theme.as_ref(), &opts);
         Some(Built {
             config: config.clone(),
             content: content.clone(),
             files,
             report: report.clone(),
             theme,
+            withheld,
         })
     }
+}
+
+/// What [`site::statics::withheld`] says for `content` at `opts.now`.
+fn withheld_of(content: &Content, theme: Option<&Theme>, opts: &BuildOptions) -> HashSet<String> {
+    site::statics::withheld(
+        content.notices.iter().map(|n| &**n),
+        &[],
+        &content.pages,
+        theme,
+        opts.now,
+        opts.include_drafts,
+    )
 }
 
 /// Every file of the site at `opts.now` with its signature; `None` when planning finds a problem
@@ -238,6 +255,14 @@ impl Workspace {
             "partial: planned and signed"
         );
         let built = self.built.as_mut()?;
+        if built.theme.is_none() {
+            let theme = Theme::load(config).ok()?;
+            built.theme = Some(site::prepare_theme(config, theme));
+        }
+        // A scheduled notice or draft whose files become public (or the other way round).
+        if withheld_of(&content, built.theme.as_ref(), &opts) != built.withheld {
+            return None;
+        }
         let dirty = dirty_files(&planned, &signatures, &built.files, &config.root)?;
         let planned_in = started.elapsed() - loaded;
         tracing::debug!(
@@ -247,10 +272,6 @@ impl Workspace {
             "partial: compared"
         );
 
-        if built.theme.is_none() {
-            let theme = Theme::load(config).ok()?;
-            built.theme = Some(site::prepare_theme(config, theme));
-        }
         let theme = built.theme.as_ref()?;
         let out = &self.settings.out_dir;
         let (render_us, write_us) = (AtomicU64::new(0), AtomicU64::new(0));

@@ -263,3 +263,58 @@ fn anything_but_a_valid_notice_edit_needs_the_full_rebuild() {
     edit(&notice, "Text 0.", "Text null.");
     assert!(ws.partial(std::slice::from_ref(&notice)).is_some());
 }
+
+#[test]
+fn a_notice_whose_files_become_public_needs_the_full_rebuild() {
+    let site = site();
+    let root = site.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("static/dokumente")).unwrap();
+    std::fs::write(root.join("static/dokumente/plan.pdf"), b"%PDF-1.4\n").unwrap();
+    let scheduled = write(
+        &root,
+        "2026/2026-11-27-geplant.md",
+        "---\ntitle: Geplant\ndate: 2026-11-27\npublish_at: 2026-12-01 08:00\nsummary: Bald.\n\
+         attachments:\n  - file: dokumente/plan.pdf\n    label: Plan\n---\nText.\n",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut ws = workspace(&root, out.path());
+    assert!(ws.rebuild(&[]).result.is_ok());
+    assert!(!out.path().join("dokumente/plan.pdf").exists(), "embargoed");
+    assert_same_as_full_build("scheduled", out.path(), &root);
+
+    // Published earlier: its pages alone would leave the attachment a dead link.
+    edit(
+        &scheduled,
+        "publish_at: 2026-12-01 08:00",
+        "publish_at: 2026-11-27 08:00",
+    );
+    assert!(ws.partial(std::slice::from_ref(&scheduled)).is_none());
+    assert!(ws.rebuild(std::slice::from_ref(&scheduled)).result.is_ok());
+    assert!(out.path().join("dokumente/plan.pdf").is_file());
+    assert_same_as_full_build("published", out.path(), &root);
+
+    // A text edit of the now public notice is partial again.
+    edit(&scheduled, "Text.", "Neuer Text.");
+    assert!(ws.partial(std::slice::from_ref(&scheduled)).is_some());
+    assert_same_as_full_build("edited", out.path(), &root);
+}
+
+#[test]
+fn partial_rebuilds_below_a_sub_path_give_the_bytes_of_a_full_build() {
+    let site = site();
+    let root = site.path().canonicalize().unwrap();
+    edit(
+        &root.join("aushang.yaml"),
+        "https://www.teststadt.example/",
+        "https://org.github.io/teststadt/",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut ws = workspace(&root, out.path());
+    assert!(ws.rebuild(&[]).result.is_ok());
+    let front = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(front.contains("href=\"/teststadt/archiv/\""), "{front}");
+    let notice = root.join("content/notices/2026/2026-11-10-meldung-0.md");
+    edit(&notice, "title: Meldung 0", "title: Meldung null");
+    assert!(ws.partial(std::slice::from_ref(&notice)).is_some());
+    assert_same_as_full_build("title below a sub-path", out.path(), &root);
+}

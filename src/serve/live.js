@@ -5,6 +5,11 @@
   var me = document.currentScript;
   var shown = me ? Number(me.getAttribute("data-generation")) : NaN;
   var path = window.location.pathname.replace(/index\.html$/, "");
+  // Below a sub-path base_url the page's site path is its path without the base path.
+  var base = me ? me.getAttribute("data-base") : null;
+  if (base && path.indexOf(base) === 0) {
+    path = "/" + path.slice(base.length);
+  }
   var preview = "/_vorschau";
   // A broadcast preview changes with its notice; the list of previews with any change.
   var watched = path.indexOf(preview + "/") === 0 ? path.slice(preview.length) : path;

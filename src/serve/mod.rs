@@ -83,8 +83,14 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
                 )
             })?;
         let addr = listener.local_addr()?;
+        // Below a sub-path base_url the site is served under that path, as on the real host.
+        let base = shared
+            .snapshot()
+            .config
+            .as_deref()
+            .map_or_else(|| "/".to_string(), |c| c.base_path().to_string());
         println!(
-            "Vorschau: http://{addr}/  (Nachrichten: http://{addr}/_vorschau/; beenden mit Strg+C)"
+            "Vorschau: http://{addr}{base}  (Nachrichten: http://{addr}/_vorschau/; beenden mit Strg+C)"
         );
         let _ = std::io::stdout().flush();
         tokio::select! {

@@ -35,6 +35,8 @@ pub struct Pages {
 struct NoticeView {
     title: String,
     path: String,
+    /// Where the browser finds the notice's page: its path below a sub-path `base_url`.
+    href: String,
     source: String,
     status: String,
     broadcast: &'static str,
@@ -126,6 +128,10 @@ fn notice_view(n: &Notice, snap: &Snapshot) -> NoticeView {
     NoticeView {
         title: n.title.clone(),
         path: n.path.clone(),
+        href: snap
+            .config
+            .as_deref()
+            .map_or_else(|| n.path.clone(), |c| c.href(&n.path)),
         source: n.source.display().to_string(),
         status,
         broadcast: if n.broadcast {

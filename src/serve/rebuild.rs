@@ -180,7 +180,7 @@ impl Workspace {
             problems.into_iter().partition(Problem::is_error);
         let result = if errors.is_empty() {
             let opts = self.build_options(now);
-            match site::build(&config, &content, &opts) {
+            match site::build_in_place(&config, &content, &opts) {
                 Ok(report) => Ok(report),
                 Err(BuildError::Problems(p)) => Err(p),
                 Err(BuildError::Output(e)) => {
@@ -279,7 +279,14 @@ impl Workspace {
                 .cmp(&a.published_at())
                 .then_with(|| a.path.cmp(&b.path))
         });
-        (SiteContent { notices, pages }, out_problems)
+        (
+            SiteContent {
+                notices,
+                pages,
+                draft_files: Vec::new(),
+            },
+            out_problems,
+        )
     }
 }
 

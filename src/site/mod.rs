@@ -10,19 +10,22 @@
 //! Everything is planned first (paths, pagination as index slices, sitemap), then rendered in
 //! parallel with one shared compiled theme; each page's context holds only its own data.
 
+pub mod base_path;
 pub mod dates;
 pub mod output;
 mod plan;
 mod render;
 mod samples;
+mod staging;
+pub mod statics;
 pub mod theme;
 pub mod view;
+mod write;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::content::{Notice, Page, SiteContent};
@@ -76,7 +79,22 @@ pub fn build(
     content: &SiteContent,
     opts: &BuildOptions,
 ) -> Result<BuildReport, BuildError> {
-    build_site(config, &content.notices, &content.pages, opts)
+    let theme = Theme::load(config).map_err(BuildError::Problems)?;
+    let input = Input {
+        notices: &content.notices,
+        draft_files: &content.draft_files,
+        pages: &content.pages,
+    };
+    build_into(config, input, opts, theme, Mode::Staged)
+}
+
+/// What a build is made from.
+#[derive(Clone, Copy)]
+struct Input<'a> {
+    notices: &'a [Notice],
+    /// Files of drafts that were not loaded (`SiteContent::draft_files`).
+    draft_files: &'a [String],
+    pages: &'a [Page],
 }
 
 /// [`build`] for notices and pages that did not come from the loader (tests, generators).
@@ -96,10 +114,46 @@ pub fn build_with_theme(
     notices: &[Notice],
     pages: &[Page],
     opts: &BuildOptions,
+    theme: Theme,
+) -> Result<BuildReport, BuildError> {
+    let input = Input {
+        notices,
+        draft_files: &[],
+        pages,
+    };
+    build_into(config, input, opts, theme, Mode::Staged)
+}
+
+/// [`build`] writing straight into the output folder instead of swapping in a staged copy: for
+/// the preview, whose folder is private and whose tabs reload per changed file.
+pub fn build_in_place(
+    config: &Config,
+    content: &SiteContent,
+    opts: &BuildOptions,
+) -> Result<BuildReport, BuildError> {
+    let theme = Theme::load(config).map_err(BuildError::Problems)?;
+    let input = Input {
+        notices: &content.notices,
+        draft_files: &content.draft_files,
+        pages: &content.pages,
+    };
+    build_into(config, input, opts, theme, Mode::InPlace)
+}
+
+fn build_into(
+    config: &Config,
+    input: Input,
+    opts: &BuildOptions,
     mut theme: Theme,
+    mode: Mode,
 ) -> Result<BuildReport, BuildError> {
     let started = std::time::Instant::now();
     let css_path = install_site_view(config, &mut theme);
+    let Input {
+        notices,
+        draft_files,
+        pages,
+    } = input;
     let site = plan::Site::new(config, notices, pages, opts);
     let plan = site.plan();
     tracing::debug!(
@@ -108,92 +162,60 @@ pub fn build_with_theme(
         "site planned"
     );
     let mut problems = plan.problems.clone();
-    let static_files = static_files(config, &plan, &mut problems);
+    let withheld = statics::withheld(
+        notices,
+        draft_files,
+        pages,
+        Some(&theme),
+        opts.now,
+        opts.include_drafts,
+    );
+    let generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
+    let static_files = statics::static_files(config, &generated, &withheld, &mut problems);
     if !problems.is_empty() {
         return Err(BuildError::Problems(problems));
     }
 
-    output::prepare(&opts.out_dir, &config.root)?;
-    let mut keep: HashSet<PathBuf> = plan.jobs.iter().map(|j| j.file.clone()).collect();
-    keep.extend(static_files.iter().map(|(rel, _)| rel.clone()));
-    let css_file = output::file_for_path(&css_path).expect("hash path is safe");
-    keep.insert(css_file.clone());
-    let (stale_removed, existing) = output::remove_stale_listing(&opts.out_dir, &keep)?;
-    // A file that is not there yet is written without looking for an old copy first.
-    let write = |rel: &Path, bytes: &[u8]| -> std::io::Result<bool> {
-        let target = opts.out_dir.join(rel);
-        if existing.contains(rel) {
-            output::write_if_changed(&target, bytes)
-        } else {
-            output::write_new(&target, bytes).map(|()| true)
+    // A symlinked output folder (into a web server's folder) stays a symlink, and `--out .` has
+    // no name to put a staging folder beside: both are written in place.
+    let stageable = !opts.out_dir.is_symlink() && opts.out_dir.file_name().is_some();
+    let stage = match mode {
+        Mode::Staged if stageable => Some(staging::Stage::begin(&opts.out_dir, &config.root)?),
+        Mode::Staged | Mode::InPlace => {
+            output::prepare(&opts.out_dir, &config.root)?;
+            None
         }
     };
-    tracing::debug!(
-        stale_removed,
-        ms = started.elapsed().as_millis(),
-        "output folder ready"
-    );
-
-    let theme = &theme;
-    let results: Vec<Result<bool, Box<Problem>>> = plan
-        .jobs
-        .par_iter()
-        .map(|job| {
-            let bytes = site.render(theme, job, &plan.jobs)?;
-            write(&job.file, &bytes).map_err(|e| {
-                Box::new(Problem::error(
-                    opts.out_dir.join(&job.file),
-                    format!("cannot write the page: {e}"),
-                ))
-            })
-        })
-        .collect();
-    let static_results: Vec<Result<bool, Box<Problem>>> = static_files
-        .par_iter()
-        .map(|(rel, from)| {
-            let copied = if existing.contains(rel) {
-                output::copy_if_changed(from, &opts.out_dir.join(rel))
-            } else {
-                std::fs::read(from).and_then(|bytes| write(rel, &bytes))
-            };
-            copied.map_err(|e| {
-                Box::new(Problem::error(
-                    from,
-                    format!("cannot copy to the output: {e}"),
-                ))
-            })
-        })
-        .collect();
-    tracing::debug!(
-        ms = started.elapsed().as_millis(),
-        "pages rendered and static files copied"
-    );
-    let css_changed = write(&css_file, theme.css.as_bytes()).map_err(|source| OutputError::Io {
-        path: css_file.clone(),
-        source,
-    })?;
-
-    let mut files_changed = usize::from(css_changed);
-    let mut problems = Vec::new();
-    for r in results.into_iter().chain(static_results) {
-        match r {
-            Ok(changed) => files_changed += usize::from(changed),
-            Err(p) => problems.push(*p),
+    let dirs = match &stage {
+        Some(stage) => write::Dirs {
+            read: stage.read_dir(),
+            write: stage.dir(),
+        },
+        None => write::Dirs {
+            read: &opts.out_dir,
+            write: &opts.out_dir,
+        },
+    };
+    let written = write::write_output(dirs, &site, &plan, &theme, &css_path, &static_files);
+    match (written, stage) {
+        (Ok((report, written)), Some(stage)) => {
+            stage.finish(&written)?;
+            Ok(report)
         }
+        (Err(e), Some(stage)) => {
+            stage.abandon();
+            Err(e)
+        }
+        (written, None) => written.map(|(report, _)| report),
     }
-    if !problems.is_empty() {
-        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        problems.dedup_by(|a, b| a.file == b.file && a.line == b.line && a.message == b.message);
-        return Err(BuildError::Problems(problems));
-    }
-    Ok(BuildReport {
-        pages_written: plan.jobs.len() + 1,
-        files_changed,
-        notices_published: site.published_count(),
-        notices_current: site.current_count(),
-        static_files: static_files.len(),
-        stale_removed,
-    })
+}
+
+/// Whether a build changes the output folder only once everything rendered (see [`staging`]) or
+/// writes into it as it goes.
+#[derive(Clone, Copy)]
+enum Mode {
+    Staged,
+    InPlace,
 }
 
 /// Puts the data every page shares into the theme's global context; returns the style sheet's
@@ -289,58 +311,6 @@ pub fn check_templates(config: &Config) -> Vec<Problem> {
         Err(problems) => problems,
         Ok(mut theme) => samples::render_samples(config, &mut theme),
     }
-}
-
-/// Files under `static/` with their output paths, sorted; collisions with pages are problems.
-fn static_files(
-    config: &Config,
-    plan: &plan::Plan,
-    problems: &mut Vec<Problem>,
-) -> Vec<(PathBuf, PathBuf)> {
-    let dir = config.root.join("static");
-    if !dir.is_dir() {
-        return Vec::new();
-    }
-    let generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Problem::error(
-                    "static",
-                    format!("cannot read the folder: {e}"),
-                ));
-                continue;
-            }
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(&dir)
-            .unwrap_or(entry.path())
-            .to_path_buf();
-        if rel == Path::new(output::MARKER) {
-            continue;
-        }
-        if generated.contains(rel.as_path()) {
-            problems.push(
-                Problem::error(
-                    Path::new("static").join(&rel),
-                    format!(
-                        "static/{} has the same address as a page aushang generates",
-                        rel.display()
-                    ),
-                )
-                .with_hint("rename or move the file"),
-            );
-            continue;
-        }
-        out.push((rel, entry.path().to_path_buf()));
-    }
-    out
 }
 
 /// First 8 hex digits of SHA-256: changes whenever the style sheet does, so browsers never use a

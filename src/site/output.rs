@@ -33,8 +33,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     }
 }
 
-/// Checks that `out` may be (re)written and marks it as aushang's. `root` is the site folder.
-pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
+/// Checks that `out` may be (re)written: not the site itself or inside its sources, and empty,
+/// missing or marked as aushang's. Touches nothing.
+pub fn check(out: &Path, root: &Path) -> Result<(), OutputError> {
     let abs_out = absolute(out);
     let abs_root = absolute(root);
     if abs_root.starts_with(&abs_out) {
@@ -57,17 +58,21 @@ pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
             if !marked && entries.next().is_some() {
                 return Err(OutputError::Foreign(out.to_path_buf()));
             }
+            Ok(())
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(out).map_err(io_err(out))?;
-        }
-        Err(e) => {
-            return Err(OutputError::Io {
-                path: out.to_path_buf(),
-                source: e,
-            });
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(OutputError::Io {
+            path: out.to_path_buf(),
+            source: e,
+        }),
     }
+}
+
+/// Checks that `out` may be (re)written (see [`check`]), creates it and marks it as aushang's.
+/// `root` is the site folder.
+pub fn prepare(out: &Path, root: &Path) -> Result<(), OutputError> {
+    check(out, root)?;
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
     let marker = out.join(MARKER);
     write_if_changed(&marker, MARKER_TEXT.as_bytes()).map_err(io_err(&marker))?;
     Ok(())
@@ -163,8 +168,33 @@ pub fn remove_stale_listing(
     out: &Path,
     keep: &HashSet<PathBuf>,
 ) -> Result<(usize, HashSet<PathBuf>), OutputError> {
+    let (stale, existing, mut dirs) = listing(out, keep)?;
+    for rel in &stale {
+        let path = out.join(rel);
+        std::fs::remove_file(&path).map_err(io_err(&path))?;
+    }
+    // Deepest first, so parents become empty before they are looked at.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs {
+        let _ = std::fs::remove_dir(&d);
+    }
+    Ok((stale.len(), existing))
+}
+
+/// The files under `out` that are not in `keep` (stale) and those that are (existing), as
+/// relative paths, plus every folder; deletes nothing.
+pub fn stale_listing(
+    out: &Path,
+    keep: &HashSet<PathBuf>,
+) -> Result<(Vec<PathBuf>, HashSet<PathBuf>), OutputError> {
+    listing(out, keep).map(|(stale, existing, _)| (stale, existing))
+}
+
+type Listing = (Vec<PathBuf>, HashSet<PathBuf>, Vec<PathBuf>);
+
+fn listing(out: &Path, keep: &HashSet<PathBuf>) -> Result<Listing, OutputError> {
     let mut existing = HashSet::new();
-    let mut removed = 0;
+    let mut stale = Vec::new();
     let mut dirs = Vec::new();
     for entry in walkdir::WalkDir::new(out).min_depth(1) {
         let entry = entry.map_err(|e| OutputError::Io {
@@ -175,18 +205,24 @@ pub fn remove_stale_listing(
         if entry.file_type().is_dir() {
             dirs.push(entry.path().to_path_buf());
         } else if rel != Path::new(MARKER) && !keep.contains(rel) {
-            std::fs::remove_file(entry.path()).map_err(io_err(entry.path()))?;
-            removed += 1;
+            stale.push(rel.to_path_buf());
         } else {
             existing.insert(rel.to_path_buf());
         }
     }
-    // Deepest first, so parents become empty before they are looked at.
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    for d in dirs {
-        let _ = std::fs::remove_dir(&d);
+    Ok((stale, existing, dirs))
+}
+
+/// Whether the file at `path` holds exactly `bytes`.
+pub fn same_content(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == bytes.len() as u64 => {
+            Ok(std::fs::read(path)? == bytes)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok((removed, existing))
 }
 
 /// The output file for a site path: `/` → `index.html`, `/a/b/` → `a/b/index.html`,

@@ -263,6 +263,28 @@ impl<'a> Site<'a> {
                 },
             }
         }
+        // A file where another job needs a folder (an alias `/atom.xml/` wants the folder
+        // `atom.xml/` for its redirect, next to the feed `atom.xml`): reported here with the source,
+        // else the write fails later without naming it.
+        for (i, (job, file)) in jobs.iter().zip(&files).enumerate() {
+            let Some(file) = file.as_deref().filter(|_| !rejected[i]) else {
+                continue;
+            };
+            let owner = file.ancestors().skip(1).find_map(|dir| owners.get(dir));
+            if let Some(&other) = owner.filter(|&&o| o != i && !rejected[o]) {
+                rejected[i] = true;
+                let msg = format!(
+                    "`{}` needs a folder where {} writes the file `{}`",
+                    job.path,
+                    self.describe(&jobs[other]),
+                    jobs[other].path
+                );
+                problems.push(
+                    self.problem_for(job, msg)
+                        .with_hint("change the slug or the alias"),
+                );
+            }
+        }
         drop(owners);
         let keep: Vec<Job> = jobs
             .into_iter()

@@ -8,7 +8,7 @@ use crate::diagnostics::Problem;
 use crate::site::plan::{Job, JobKind, List, Site, page_path};
 use crate::site::theme::Theme;
 use crate::site::view::{self, FeedEntry, NoticeCard, NoticeFull, Pagination};
-use crate::site::{FEED_LIMIT, dates};
+use crate::site::{FEED_LIMIT, base_path, dates};
 
 impl Site<'_> {
     /// Renders one job to bytes; errors name the template file and the page.
@@ -150,7 +150,9 @@ impl Site<'_> {
                 let items = &items[..items.len().min(FEED_LIMIT)];
                 let entries: Vec<FeedEntry> = items
                     .iter()
-                    .map(|&i| FeedEntry::new(self.card(i), self.visible[i]))
+                    .map(|&i| {
+                        FeedEntry::new(self.card(i), self.visible[i], self.config.base_path())
+                    })
                     .collect();
                 ctx.insert("entries", &entries);
                 ctx.insert("feed", &self.feed_info(*cat, items));
@@ -165,15 +167,30 @@ impl Site<'_> {
         // Rendered straight into a buffer big enough for most pages: no regrowing, and no second
         // pass to check UTF-8 that Tera produced from UTF-8 anyway.
         let mut out = Vec::with_capacity(16 * 1024);
+        let xml = template.ends_with(".xml");
         theme
             .tera
             .render_to(template, &ctx, &mut out)
-            .map(|()| out)
             .map_err(|e| {
                 let mut p = theme.problem(&e, template);
                 p.message = format!("{} (while rendering {})", p.message, job.path);
                 Box::new(p)
-            })
+            })?;
+        if xml {
+            // Feeds and the sitemap stay well-formed XML whatever text reached them (a control
+            // character from aushang.yaml, say; content files refuse them already).
+            out = crate::text::xml_safe(out);
+        }
+        if template.ends_with(".html") {
+            // Site paths in links become paths below a sub-path `base_url` (a no-op at the root).
+            out = base_path::prefix_html(out, self.config.base_path()).map_err(|msg| {
+                Box::new(Problem::error(
+                    theme.file_of(template),
+                    format!("{msg} (while rendering {})", job.path),
+                ))
+            })?;
+        }
+        Ok(out)
     }
 }
 

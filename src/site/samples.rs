@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use crate::config::Config;
 use crate::content::{Attachment, Image, Notice, Page, Update};
 use crate::diagnostics::Problem;
-use crate::site::BuildOptions;
 use crate::site::plan::Site;
 use crate::site::theme::Theme;
 use crate::site::view;
+use crate::site::{BuildOptions, base_path};
 
 /// Renders every page type of a small sample site with `theme`, for `aushang check`: catches
 /// template errors that only show when rendering (unknown variables, wrong types).
@@ -48,8 +48,13 @@ pub fn render_samples(config: &Config, theme: &mut Theme) -> Vec<Problem> {
     let mut problems: Vec<Problem> = plan
         .jobs
         .iter()
-        .filter_map(|job| site.render(theme, job, &plan.jobs).err())
-        .map(|p| *p)
+        .filter_map(|job| match site.render(theme, job, &plan.jobs) {
+            Err(p) => Some(*p),
+            Ok(html) if job.file.extension().is_some_and(|e| e == "html") => {
+                links_leaving_the_site(config, theme, &job.path, &html)
+            }
+            Ok(_) => None,
+        })
         .map(|mut p| {
             p.message = p
                 .message
@@ -60,6 +65,36 @@ pub fn render_samples(config: &Config, theme: &mut Theme) -> Vec<Problem> {
     problems.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
     problems.dedup_by(|a, b| a.file == b.file && a.line == b.line && a.column == b.column);
     problems
+}
+
+/// A problem naming the links of a rendered sample page that lead outside the site's address
+/// (see [`base_path::links_outside`]), at the template that has them.
+fn links_leaving_the_site(
+    config: &Config,
+    theme: &Theme,
+    path: &str,
+    html: &[u8],
+) -> Option<Problem> {
+    let outside = base_path::links_outside(html, &config.absolute_url(path), &config.base_url);
+    let first = outside.first()?;
+    let file = theme
+        .file_with(&format!("\"{first}\""))
+        .unwrap_or_else(|| PathBuf::from("templates"));
+    let list = outside
+        .iter()
+        .map(|l| format!("`{l}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(
+        Problem::error(
+            file,
+            format!(
+                "links lead outside the site's address {}: {list} (on the sample page {path})",
+                config.base_url
+            ),
+        )
+        .with_hint("write links to the site as site paths such as /archiv/; aushang puts the base path of base_url in front"),
+    )
 }
 
 /// A tiny site with every feature used once.

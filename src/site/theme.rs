@@ -118,7 +118,11 @@ impl Theme {
         }
         let tera = compile(config, &sources, &mut problems);
         match tera {
-            Some(tera) if problems.is_empty() => Ok(Theme { tera, css, sources }),
+            Some(tera) if problems.is_empty() => {
+                // `url(/…)` in the style sheet, like links in pages, is below a sub-path base_url.
+                let css = crate::site::base_path::prefix_css(&css, config.base_path());
+                Ok(Theme { tera, css, sources })
+            }
             _ => Err(problems),
         }
     }
@@ -126,6 +130,16 @@ impl Theme {
     /// The file behind a template name, as shown in messages.
     pub fn file_of(&self, name: &str) -> PathBuf {
         origin_file(&self.sources, name)
+    }
+
+    /// The file of the first template (overrides first) whose text contains `needle`.
+    pub fn file_with(&self, needle: &str) -> Option<PathBuf> {
+        let mut sources: Vec<&Source> = self.sources.values().collect();
+        sources.sort_by_key(|s| !s.file.starts_with(TEMPLATES_DIR));
+        sources
+            .into_iter()
+            .find(|s| s.text.contains(needle))
+            .map(|s| s.file.clone())
     }
 
     /// Turns a Tera error into a problem at the template file and line it points to.

@@ -299,7 +299,9 @@ pub struct FeedEntry<'a> {
 }
 
 impl<'a> FeedEntry<'a> {
-    pub fn new(card: &'a NoticeCard<'a>, n: &Notice) -> Self {
+    /// `base_path` (see [`crate::config::Config::base_path`]) goes in front of the body's
+    /// root-relative links, which feed readers resolve against the feed's `xml:base`.
+    pub fn new(card: &'a NoticeCard<'a>, n: &Notice, base_path: &str) -> Self {
         let mut html = String::with_capacity(n.body_html.len() + 128);
         if let Some(img) = &card.image {
             html.push_str("<p><img src=\"");
@@ -308,7 +310,16 @@ impl<'a> FeedEntry<'a> {
             html.push_str(&escape(img.alt));
             html.push_str("\"></p>");
         }
-        html.push_str(&n.body_html);
+        if base_path == "/" {
+            html.push_str(&n.body_html);
+        } else {
+            let body =
+                crate::site::base_path::prefix_html(n.body_html.clone().into_bytes(), base_path)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_else(|| n.body_html.clone());
+            html.push_str(&body);
+        }
         FeedEntry {
             card,
             feed_content: html,

@@ -1,14 +1,17 @@
 //! The plaintext inside `subscribers.csv.age`: a version line, a CSV header, one row per subscription.
 //!
 //! ```text
-//! # aushang subscribers v2
+//! # aushang subscribers v3
+//! # recipients: age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj
 //! id,channel,address,name,topics,language,status,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at,bsuid
 //! s_3f9c0a51d2e47b86,whatsapp,+4917139200xx,,verkehr abfall,de,active,2026-11-02T09:15:00Z,web,v1,2026-11-02T09:17:00Z,,
 //! ```
 //!
 //! Versioning: the first line names the format version. [`decode`] dispatches on it; [`encode`]
 //! always writes the newest version. v2 added the optional `bsuid` column and the status
-//! `unreachable`, so v1 and v2 share one reader (a missing `bsuid` column reads as empty); a
+//! `unreachable`, so v1 and v2 share one reader (a missing `bsuid` column reads as empty). v3 added
+//! line 2, the public keys the file is encrypted to (see [`super::keyset`]: a save refuses a
+//! `recipients.txt` that differs from them); the rows are read as in v2. A
 //! later change that needs more keeps the old reader, bumps [`VERSION`], and every save — or an explicit
 //! `aushang subscribers rekey` — migrates the file. A file from a *newer* aushang is refused rather
 //! than half-read. Columns are matched by name, so their order may change between versions.
@@ -18,12 +21,16 @@
 use jiff::Timestamp;
 
 use super::duplicates::DuplicateCheck;
+use super::keyset::KeySet;
 use super::record::{Channel, Status, Subscriber, mask};
+use crate::text::{guard_csv_cell, unguard_csv_cell};
 
 /// The format version written by this aushang. v2 added the optional `bsuid` column and the
-/// status `unreachable`; a v1 file (without them) reads unchanged.
-pub const VERSION: u32 = 2;
+/// status `unreachable`; a v1 file (without them) reads unchanged. v3 added the recipients line.
+pub const VERSION: u32 = 3;
 const MARKER_PREFIX: &str = "# aushang subscribers v";
+/// Line 2 of a v3 list: the public keys the file is encrypted to.
+const RECIPIENTS_PREFIX: &str = "# recipients:";
 
 /// The columns, in the order they are written: version 1's twelve, then `bsuid` (v2; missing in
 /// v1 files).
@@ -69,10 +76,13 @@ fn row_error(line: u64, message: impl Into<String>) -> FormatError {
     }
 }
 
-/// Writes the list as the newest format version.
-pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + subscribers.len() * 160);
-    out.extend_from_slice(format!("{MARKER_PREFIX}{VERSION}\n").as_bytes());
+/// Writes the list as the newest format version, recording `keys`: the public keys the text is
+/// about to be encrypted to.
+pub fn encode(subscribers: &[Subscriber], keys: &KeySet) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160 + subscribers.len() * 160);
+    out.extend_from_slice(
+        format!("{MARKER_PREFIX}{VERSION}\n{RECIPIENTS_PREFIX} {keys}\n").as_bytes(),
+    );
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(out);
@@ -80,20 +90,23 @@ pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     w.write_record(COLUMNS).expect("in-memory write");
     for s in subscribers {
+        // Free-text cells are guarded against spreadsheet formulas: an admin may open the
+        // decrypted list (`age -d`) in a spreadsheet. The other cells are checked on every read
+        // (ids, channels, E.164 addresses, statuses, timestamps) and cannot hold a formula.
         w.write_record([
             s.id.as_str(),
             s.channel.as_str(),
             s.address.as_str(),
-            s.name.as_deref().unwrap_or(""),
-            &s.topics.join(" "),
-            s.language.as_str(),
+            &guard_csv_cell(s.name.as_deref().unwrap_or("")),
+            &guard_csv_cell(&s.topics.join(" ")),
+            &guard_csv_cell(&s.language),
             s.status.as_str(),
             &ts(&s.consent_at),
-            s.consent_source.as_str(),
-            s.consent_text.as_str(),
+            &guard_csv_cell(&s.consent_source),
+            &guard_csv_cell(&s.consent_text),
             &ts(&s.confirmed_at),
             &ts(&s.unsubscribed_at),
-            s.bsuid.as_deref().unwrap_or(""),
+            &guard_csv_cell(s.bsuid.as_deref().unwrap_or("")),
         ])
         .expect("in-memory write");
     }
@@ -102,19 +115,42 @@ pub fn encode(subscribers: &[Subscriber]) -> Vec<u8> {
 
 /// Reads any supported format version into the current model.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Subscriber>, FormatError> {
+    decode_recorded(bytes).map(|(subscribers, _)| subscribers)
+}
+
+/// Like [`decode`], and the public keys the file records (`None` before v3).
+pub fn decode_recorded(bytes: &[u8]) -> Result<(Vec<Subscriber>, Option<KeySet>), FormatError> {
     let mut duplicates = DuplicateCheck::default();
     // Rows are about 120 bytes; sizing up front avoids re-allocating a 100,000-row list.
     let mut subscribers = Vec::with_capacity(bytes.len() / 100 + 1);
-    for row in Rows::new(bytes)? {
+    let mut rows = Rows::new(bytes)?;
+    let recorded = rows.recorded_keys().cloned();
+    for row in &mut rows {
         let (line, s) = row?;
         duplicates.check(line, &s)?;
         subscribers.push(s);
     }
-    Ok(subscribers)
+    Ok((subscribers, recorded))
 }
 
-/// Checks the version line (line 1, with its newline; a byte order mark is allowed).
-fn check_marker(line: &[u8]) -> Result<(), FormatError> {
+/// Reads the recipients line of a v3 list (line 2).
+fn recorded_keys(line: &[u8]) -> Result<KeySet, FormatError> {
+    const LINE: u64 = 2;
+    let text = std::str::from_utf8(line)
+        .ok()
+        .and_then(|t| t.trim_end().strip_prefix(RECIPIENTS_PREFIX))
+        .ok_or_else(|| {
+            row_error(
+                LINE,
+                format!("expected `{RECIPIENTS_PREFIX} age1…` (the keys the list is encrypted to)"),
+            )
+        })?;
+    KeySet::parse(text).map_err(|why| row_error(LINE, format!("{RECIPIENTS_PREFIX} {why}")))
+}
+
+/// Checks the version line (line 1, with its newline; a byte order mark is allowed) and returns
+/// the version.
+fn check_marker(line: &[u8]) -> Result<u32, FormatError> {
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     let text = std::str::from_utf8(line).map_err(|_| FormatError::NoMarker)?;
     let version: u32 = text
@@ -125,15 +161,14 @@ fn check_marker(line: &[u8]) -> Result<(), FormatError> {
         .and_then(|v| v.trim().parse().ok())
         .ok_or(FormatError::NoMarker)?;
     match version {
-        1 | 2 => Ok(()),
+        1..=VERSION => Ok(version),
         v => Err(FormatError::NewerVersion(v)),
     }
 }
 
-/// Reads the CSV header (line 2): for each column of [`COLUMNS`] its position in a row
+/// Reads the CSV header (line `header_line`): for each column of [`COLUMNS`] its position in a row
 /// (`usize::MAX` for the optional `bsuid` when absent), and how many fields a row has.
-fn column_index(line: &[u8]) -> Result<(Vec<usize>, usize), FormatError> {
-    const HEADER_LINE: u64 = 2;
+fn column_index(line: &[u8], header_line: u64) -> Result<(Vec<usize>, usize), FormatError> {
     let header = match csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(line)
@@ -143,7 +178,7 @@ fn column_index(line: &[u8]) -> Result<(Vec<usize>, usize), FormatError> {
         Some(Ok(record)) => record,
         Some(Err(e)) => {
             return Err(row_error(
-                HEADER_LINE,
+                header_line,
                 format!("the header cannot be read: {}", csv_reason(&e)),
             ));
         }
@@ -155,13 +190,13 @@ fn column_index(line: &[u8]) -> Result<(Vec<usize>, usize), FormatError> {
             Some(c) if index[c] == usize::MAX => index[c] = i,
             Some(_) => {
                 return Err(row_error(
-                    HEADER_LINE,
+                    header_line,
                     format!("column `{name}` appears twice"),
                 ));
             }
             None => {
                 return Err(row_error(
-                    HEADER_LINE,
+                    header_line,
                     format!("unknown column `{name}` in the subscriber list"),
                 ));
             }
@@ -169,7 +204,7 @@ fn column_index(line: &[u8]) -> Result<(Vec<usize>, usize), FormatError> {
     }
     if let Some(c) = index[..BSUID].iter().position(|i| *i == usize::MAX) {
         return Err(row_error(
-            HEADER_LINE,
+            header_line,
             format!("the column `{}` is missing", COLUMNS[c]),
         ));
     }
@@ -199,11 +234,10 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
             format!("`{}` is not a normalised {channel} address", mask(&address)),
         ));
     }
-    let name = Some(field(3).trim())
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    let topics = field(4).split_whitespace().map(str::to_owned).collect();
-    let language = field(5).trim().to_string();
+    let text = |c: usize| unguard_csv_cell(field(c).trim());
+    let name = Some(text(3)).filter(|n| !n.is_empty()).map(str::to_owned);
+    let topics = text(4).split_whitespace().map(str::to_owned).collect();
+    let language = text(5).to_string();
     let status: Status = field(6).parse().map_err(|e| bad("status", e))?;
     let time = |c: usize| -> Result<Option<Timestamp>, FormatError> {
         let v = field(c).trim();
@@ -226,11 +260,11 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
         language,
         status,
         consent_at: time(7)?,
-        consent_source: field(8).trim().to_string(),
-        consent_text: field(9).trim().to_string(),
+        consent_source: text(8).to_string(),
+        consent_text: text(9).to_string(),
         confirmed_at: time(10)?,
         unsubscribed_at: time(11)?,
-        bsuid: Some(field(BSUID).trim())
+        bsuid: Some(text(BSUID))
             .filter(|b| !b.is_empty())
             .map(str::to_owned),
     })
@@ -251,9 +285,6 @@ fn csv_reason(e: &csv::Error) -> String {
 
 // ---- reading row by row -----------------------------------------------------------------------
 
-/// Lines a row reader consumes before the first row: the version marker and the CSV header.
-const HEAD_LINES: u64 = 2;
-
 /// Reads a list one row at a time, for runs that must not hold every subscriber in memory (a
 /// broadcast to 100,000 people). Each row is checked exactly as [`decode`] checks it; what only
 /// the whole list can show (an id or address used twice) is the caller's to check, see
@@ -265,6 +296,9 @@ pub struct Rows<R: std::io::Read> {
     width: usize,
     record: csv::StringRecord,
     done: bool,
+    /// Lines before the first row: the version marker, the recipients line (v3) and the header.
+    head_lines: u64,
+    recorded: Option<KeySet>,
 }
 
 impl<R: std::io::BufRead> Rows<R> {
@@ -280,8 +314,13 @@ impl<R: std::io::BufRead> Rows<R> {
                     detail: e.to_string(),
                 })
         };
-        check_marker(&read_line(1)?)?;
-        let (index, width) = column_index(&read_line(HEAD_LINES)?)?;
+        let version = check_marker(&read_line(1)?)?;
+        let recorded = match version {
+            1 | 2 => None,
+            _ => Some(recorded_keys(&read_line(2)?)?),
+        };
+        let head_lines = if recorded.is_some() { 3 } else { 2 };
+        let (index, width) = column_index(&read_line(head_lines)?, head_lines)?;
         Ok(Rows {
             reader: csv::ReaderBuilder::new()
                 .has_headers(false)
@@ -291,7 +330,14 @@ impl<R: std::io::BufRead> Rows<R> {
             width,
             record: csv::StringRecord::new(),
             done: false,
+            head_lines,
+            recorded,
         })
+    }
+
+    /// The public keys the file records it is encrypted to (`None` before format v3).
+    pub fn recorded_keys(&self) -> Option<&KeySet> {
+        self.recorded.as_ref()
     }
 }
 
@@ -303,7 +349,7 @@ impl<R: std::io::Read> Iterator for Rows<R> {
         if self.done {
             return None;
         }
-        let line = self.reader.position().line() + HEAD_LINES;
+        let line = self.reader.position().line() + self.head_lines;
         let row = match self.reader.read_record(&mut self.record) {
             Ok(false) => {
                 self.done = true;
@@ -339,6 +385,44 @@ impl<R: std::io::Read> Iterator for Rows<R> {
 mod tests {
     use super::*;
 
+    fn keys() -> KeySet {
+        KeySet::parse(crate::subscribers::store::DEMO_RECIPIENT).unwrap()
+    }
+
+    fn encode_demo(list: &[Subscriber]) -> Vec<u8> {
+        encode(list, &keys())
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_in_the_csv_and_read_back_unchanged() {
+        let mut s = sample("s_1", "+491713920001");
+        s.name = Some("=cmd|' /C calc'!A0".into());
+        s.consent_source = "@SUM(1+1)".into();
+        s.consent_text = "-2+3".into();
+        s.topics = vec!["+x".into(), "verkehr".into()];
+        s.bsuid = Some("'=HYPERLINK(1)".into());
+        let bytes = encode_demo(std::slice::from_ref(&s));
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let row = text.lines().nth(3).unwrap();
+        for cell in csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(row.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+        {
+            assert!(
+                !cell.starts_with(['=', '@', '-', '\t', '\r'])
+                    && (!cell.starts_with('+') || cell == s.address),
+                "{cell:?} in {row}"
+            );
+        }
+        assert!(row.contains("'=cmd"), "{row}");
+        assert_eq!(decode(&bytes).unwrap(), vec![s]);
+    }
+
     fn sample(id: &str, address: &str) -> Subscriber {
         Subscriber {
             id: id.into(),
@@ -366,25 +450,30 @@ mod tests {
         let mut list = list;
         list[1].bsuid = Some("DE.1a2b3c".into());
         list[1].status = Status::Unreachable;
-        let text = encode(&list);
-        assert!(text.starts_with(b"# aushang subscribers v2\nid,channel,address,"));
-        assert_eq!(decode(&text).unwrap(), list);
+        let text = encode_demo(&list);
+        let head = format!(
+            "# aushang subscribers v3\n# recipients: {}\nid,channel,address,",
+            keys()
+        );
+        assert!(text.starts_with(head.as_bytes()));
+        assert_eq!(decode_recorded(&text).unwrap(), (list, Some(keys())));
     }
 
     #[test]
     fn a_v1_list_without_the_bsuid_column_still_loads() {
         let text = "# aushang subscribers v1\nid,channel,address,name,topics,language,status,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at\ns_9,whatsapp,+491713920009,,,de,active,,web,v1,,\n";
-        let list = decode(text.as_bytes()).unwrap();
+        let (list, recorded) = decode_recorded(text.as_bytes()).unwrap();
         assert_eq!(list[0].bsuid, None);
         assert_eq!(list[0].status, Status::Active);
+        assert_eq!(recorded, None, "v1 and v2 do not record their keys");
         // saving migrates it to the current version, with the column
-        let again = encode(&list);
-        assert!(again.starts_with(b"# aushang subscribers v2\n"));
+        let again = encode_demo(&list);
+        assert!(again.starts_with(b"# aushang subscribers v3\n"));
         assert!(
             String::from_utf8(again.clone())
                 .unwrap()
                 .lines()
-                .nth(1)
+                .nth(2)
                 .unwrap()
                 .ends_with(",bsuid")
         );
@@ -410,24 +499,24 @@ mod tests {
 
     #[test]
     fn bad_rows_name_line_and_field_without_the_address() {
-        let mut text = String::from_utf8(encode(&[sample("s_1", "+491713920001")])).unwrap();
+        let mut text = String::from_utf8(encode_demo(&[sample("s_1", "+491713920001")])).unwrap();
         text.push_str("s_2,whatsapp,+491713920002,,,de,sleeping,,web,v1,,,\n");
         let err = decode(text.as_bytes()).unwrap_err();
         assert_eq!(
             err,
             row_error(
-                4,
+                5,
                 "field `status`: unknown status `sleeping` (known: pending, active, unsubscribed, unreachable)"
             )
         );
-        let dup = String::from_utf8(encode(&[
+        let dup = String::from_utf8(encode_demo(&[
             sample("s_1", "+491713920001"),
             sample("s_2", "+491713920001"),
         ]))
         .unwrap();
         let err = decode(dup.as_bytes()).unwrap_err().to_string();
         assert!(
-            err.starts_with("line 4:") && err.contains("+49171****001"),
+            err.starts_with("line 5:") && err.contains("+49171****001"),
             "{err}"
         );
         assert!(!err.contains("+491713920001"), "{err}");
@@ -440,14 +529,14 @@ mod tests {
             .collect();
         list[2].bsuid = Some("DE.9f8e7d".into());
         list[3].status = Status::Unreachable;
-        let text = encode(&list);
+        let text = encode_demo(&list);
         let rows: Vec<(u64, Subscriber)> = Rows::new(&text[..])
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(
             rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            [3, 4, 5, 6, 7]
+            [4, 5, 6, 7, 8]
         );
         assert_eq!(rows.into_iter().map(|r| r.1).collect::<Vec<_>>(), list);
         let reordered = "# aushang subscribers v1\nstatus,id,channel,address,name,topics,language,consent_at,consent_source,consent_text,confirmed_at,unsubscribed_at\npending,s_9,whatsapp,+491713920009,,,de,,web,v1,,\n";
@@ -461,25 +550,25 @@ mod tests {
 
     #[test]
     fn rows_stop_at_the_first_bad_row_naming_line_and_field() {
-        let mut text = String::from_utf8(encode(&[sample("s_1", "+491713920001")])).unwrap();
+        let mut text = String::from_utf8(encode_demo(&[sample("s_1", "+491713920001")])).unwrap();
         text.push_str("s_2,whatsapp,+491713920002,,,de,active,yesterday,web,v1,,,\n");
         text.push_str("s_3,whatsapp,+491713920003,,,de,active,,web,v1,,,\n");
         let mut rows = Rows::new(text.as_bytes()).unwrap();
-        assert_eq!(rows.next().unwrap().unwrap().0, 3);
+        assert_eq!(rows.next().unwrap().unwrap().0, 4);
         let err = rows.next().unwrap().unwrap_err().to_string();
         assert!(
-            err.starts_with("line 4: field `consent_at`: `yesterday`"),
+            err.starts_with("line 5: field `consent_at`: `yesterday`"),
             "{err}"
         );
         assert!(rows.next().is_none(), "nothing after the first error");
-        let mut short = String::from_utf8(encode(&[])).unwrap();
+        let mut short = String::from_utf8(encode_demo(&[])).unwrap();
         short.push_str("s_1,whatsapp,+491713920001\n");
         let err = Rows::new(short.as_bytes())
             .unwrap()
             .next()
             .unwrap()
             .unwrap_err();
-        assert_eq!(err, row_error(3, "3 fields where the header has 13"));
+        assert_eq!(err, row_error(4, "3 fields where the header has 13"));
         assert_eq!(
             Rows::new(&b"# aushang subscribers v9\nid\n"[..]).err(),
             Some(FormatError::NewerVersion(9))
@@ -488,5 +577,24 @@ mod tests {
             Rows::new(&b"# aushang subscribers v1\nid,channel\n"[..]).err(),
             Some(row_error(2, "the column `address` is missing"))
         );
+    }
+
+    #[test]
+    fn a_v3_list_needs_its_recipients_line() {
+        let text = String::from_utf8(encode_demo(&[sample("s_1", "+491713920001")])).unwrap();
+        let without: String = text
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        let err = decode(without.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 2: expected `# recipients: age1…`"),
+            "{err}"
+        );
+        let bad = text.replacen("# recipients: age1", "# recipients: age2", 1);
+        let err = decode(bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("line 2: # recipients: `age2"), "{err}");
     }
 }

@@ -218,6 +218,10 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
             }
             Some((field, _)) => columns.push((*field, i, raw.trim().to_string())),
             None if raw.trim().is_empty() => {}
+            // A header that is really a row of data (no header line) must not print a number.
+            None if raw.contains(|c: char| c.is_ascii_digit() || c == '@') => {
+                parsed.ignored_columns.push(format!("column {}", i + 1))
+            }
             None => parsed.ignored_columns.push(raw.trim().to_string()),
         }
     }
@@ -230,12 +234,13 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
         );
     }
     let mut record = csv::StringRecord::new();
+    let mut lines = LineCounter::new(text);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| line_at(text, p.byte())).unwrap_or(0);
+                let line = e.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
                 parsed.problems.push(problem(
                     line,
                     None,
@@ -247,7 +252,7 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
         // The csv crate does not count blank lines; the byte offset gives the line an editor shows.
         let line = record
             .position()
-            .map(|p| line_at(text, p.byte()))
+            .map(|p| lines.line_at(p.byte()))
             .unwrap_or(0);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -267,17 +272,43 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
     parsed
 }
 
-fn line_at(text: &str, byte: u64) -> u64 {
-    let mut end = (byte as usize).min(text.len());
-    // A record's position is where the reader stood, which is before any blank lines it skipped.
-    while matches!(text.as_bytes().get(end), Some(b'\n' | b'\r')) {
-        end += 1;
+/// Turns the byte offsets the csv reader reports into 1-based file lines. Offsets only grow while
+/// a file is read, so each call counts the newlines since the previous one: one pass over the file
+/// in all (counting from the start each time made a 100,000-row import quadratic).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    /// Offset up to which newlines are counted, and the line that offset is on.
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            pos: 0,
+            line: 1,
+        }
     }
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-        + 1
+
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut end = (byte as usize).min(self.text.len());
+        // A record's position is where the reader stood, which is before any blank lines it skipped.
+        while matches!(self.text.get(end), Some(b'\n' | b'\r')) {
+            end += 1;
+        }
+        if end < self.pos {
+            // Never happens with the csv reader; stay correct anyway.
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.pos..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.pos = end;
+        self.line
+    }
 }
 
 fn only(line: u64, column: Option<&str>, message: &str) -> ParsedImport {
@@ -305,8 +336,12 @@ fn parse_row<'a>(
 ) -> Result<Subscriber, Vec<ImportProblem>> {
     let mut problems = Vec::new();
     let channel = match get(Field::Channel) {
-        Some((v, col)) => v.parse::<Channel>().unwrap_or_else(|e| {
-            problems.push(problem(line, Some(col), e));
+        Some((v, col)) => v.parse::<Channel>().unwrap_or_else(|_| {
+            problems.push(problem(
+                line,
+                Some(col),
+                "unknown channel (known: whatsapp, email, sms, telegram)",
+            ));
             opts.channel
         }),
         None => opts.channel,
@@ -319,7 +354,8 @@ fn parse_row<'a>(
         Some((raw, col)) => match address::normalize(channel, raw) {
             Ok(a) => Some(a),
             Err(e) => {
-                problems.push(problem(line, Some(col), e.to_string()));
+                // The reason only: even masked, a cell of a shifted column is personal data.
+                problems.push(problem(line, Some(col), e.reason));
                 None
             }
         },
@@ -337,6 +373,13 @@ fn parse_row<'a>(
             None
         }
     };
+    for f in [Field::Name, Field::FirstName, Field::LastName] {
+        if let Some((v, col)) = get(f)
+            && let Err(why) = super::record::check_name(v)
+        {
+            problems.push(problem(line, Some(col), why));
+        }
+    }
     let name = match (
         get(Field::Name),
         get(Field::FirstName),
@@ -365,10 +408,7 @@ fn parse_row<'a>(
                 problems.push(problem(
                     line,
                     Some(col),
-                    format!(
-                        "unknown topic `{t}` (known: {})",
-                        opts.known_topics.join(", ")
-                    ),
+                    format!("unknown topic (known: {})", opts.known_topics.join(", ")),
                 ));
             } else if !topics.contains(&t) {
                 topics.push(t);
@@ -378,21 +418,35 @@ fn parse_row<'a>(
     let mut time = |f: Field| -> Option<Timestamp> {
         let (raw, col) = get(f)?;
         parse_time(raw, &opts.timezone)
-            .map_err(|m| problems.push(problem(line, Some(col), m)))
+            .map_err(|_| problems.push(problem(line, Some(col), NOT_A_DATE)))
             .ok()
     };
     let consent_at = time(Field::ConsentAt);
     let confirmed_at = time(Field::ConfirmedAt);
     let unsubscribed_at = time(Field::UnsubscribedAt);
     let status = match get(Field::Status) {
-        Some((raw, col)) => parse_status(raw).unwrap_or_else(|m| {
-            problems.push(problem(line, Some(col), m));
+        Some((raw, col)) => parse_status(raw).unwrap_or_else(|()| {
+            problems.push(problem(
+                line,
+                Some(col),
+                "unknown status (use pending, active or unsubscribed)",
+            ));
             opts.status
         }),
         None if unsubscribed_at.is_some() => Status::Unsubscribed,
         None if confirmed_at.is_some() => Status::Active,
         None => opts.status,
     };
+    if let (Some(consent), Some(confirmed)) = (consent_at, confirmed_at)
+        && confirmed < consent
+    {
+        let col = get(Field::ConfirmedAt).map(|(_, c)| c);
+        problems.push(problem(
+            line,
+            col,
+            "the confirmation is dated before the consent; check both dates",
+        ));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -406,7 +460,10 @@ fn parse_row<'a>(
             .map(|(v, _)| v.to_lowercase())
             .unwrap_or_else(|| opts.language.clone()),
         status,
-        consent_at: consent_at.or(Some(opts.now)),
+        // Without a consent date, consent was given by the confirmation at the latest.
+        consent_at: consent_at
+            .or(confirmed_at.map(|c| c.min(opts.now)))
+            .or(Some(opts.now)),
         consent_source: get(Field::ConsentSource)
             .map(|(v, _)| v.to_string())
             .unwrap_or_else(|| opts.consent_source.clone()),
@@ -423,16 +480,17 @@ fn parse_row<'a>(
     })
 }
 
-fn parse_status(raw: &str) -> Result<Status, String> {
+fn parse_status(raw: &str) -> Result<Status, ()> {
     match raw.trim().to_lowercase().as_str() {
         "active" | "aktiv" | "bestätigt" | "bestaetigt" | "confirmed" => Ok(Status::Active),
         "pending" | "ausstehend" | "offen" | "unbestätigt" => Ok(Status::Pending),
         "unsubscribed" | "abgemeldet" => Ok(Status::Unsubscribed),
-        other => Err(format!(
-            "unknown status `{other}` (use pending, active or unsubscribed)"
-        )),
+        _ => Err(()),
     }
 }
+
+/// The problem for a cell that is not a date; the cell itself is never repeated.
+const NOT_A_DATE: &str = "not a date (write 2026-11-02, 02.11.2026 or 02.11.2026 09:15)";
 
 /// Reads `2026-11-02T09:15:00Z`, `2026-11-02 09:15`, `2026-11-02`, `02.11.2026` or
 /// `02.11.2026 09:15`; times without a zone are local to `tz`.
@@ -522,7 +580,76 @@ mod tests {
             "{}",
             p.problems[0]
         );
-        assert!(p.problems[1].message.contains("kultur"));
+        assert!(p.problems[1].message.contains("unknown topic"));
+        assert!(!p.problems[1].message.contains("kultur"));
+    }
+
+    #[test]
+    fn no_cell_value_appears_in_any_problem() {
+        // A shifted column: every field holds (part of) a phone number.
+        let csv = "name;telefon;kanal;themen;status;datum;bestätigt am\n\
+                   A;0171 3920001;01713920002;01713920003;01713920004;01713920005;01713920006\n\
+                   B;030 23125007;whatsapp;;;;\n";
+        let p = parse(csv.as_bytes(), &opts());
+        assert!(p.rows.is_empty());
+        let lines: Vec<u64> = p.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 2, 2, 2, 2, 3], "{:?}", p.problems);
+        for problem in &p.problems {
+            let shown = problem.to_string();
+            assert!(problem.column.is_some(), "{shown}");
+            for digits in ["3920", "01713", "2312", "5007"] {
+                assert!(!shown.contains(digits), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        let csv = "vorname;nachname;handy\n\
+                   \"Erika\nstatus: active\";Beispiel;0171 3920001\n\
+                   Max;\u{1b}[2JMuster;0171 3920002\n";
+        let p = parse(csv.as_bytes(), &opts());
+        assert!(p.rows.is_empty());
+        let shown: Vec<String> = p.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].starts_with(
+                "line 2, column `vorname`: the name contains a control character (U+000A (LF))"
+            ),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("line 4, column `nachname`"),
+            "{shown:?}"
+        );
+        assert!(shown[1].contains("U+001B (ESC)"), "{shown:?}");
+    }
+
+    #[test]
+    fn ignored_columns_that_look_like_data_are_named_by_position() {
+        let p = parse(
+            "telefon,0171 3920001,a@b.example,Kommentar\n0171 3920002,x,y,z\n".as_bytes(),
+            &opts(),
+        );
+        assert_eq!(p.ignored_columns, vec!["column 2", "column 3", "Kommentar"]);
+    }
+
+    #[test]
+    fn lines_are_counted_across_many_rows_and_blank_lines() {
+        let mut csv = String::from("telefon,status\n");
+        for i in 0..2000 {
+            csv.push_str(&format!("0171 39{i:05},active\n"));
+            if i % 7 == 0 {
+                csv.push_str("\n\r\n");
+            }
+        }
+        csv.push_str("0171 3900000,sleeping\n");
+        let p = parse(csv.as_bytes(), &opts());
+        assert_eq!(p.rows.len(), 2000);
+        assert_eq!(p.rows[1].0, 5, "row 2 follows two blank lines");
+        let expected = csv.lines().count() as u64;
+        assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+        assert_eq!(p.problems[0].line, expected);
     }
 
     #[test]

@@ -223,6 +223,17 @@ fn merge(existing: &mut Subscriber, new: Subscriber, resubscribe: Resubscribe) -
     if existing.status == Status::Pending && new.status == Status::Active {
         existing.status = Status::Active;
         existing.confirmed_at = new.confirmed_at.or(existing.confirmed_at);
+        // Never confirmed before consented: a confirmation older than the pending row's consent
+        // belongs to the consent that came with it.
+        if let (Some(confirmed), Some(consent), Some(new_consent)) =
+            (existing.confirmed_at, existing.consent_at, new.consent_at)
+            && confirmed < consent
+            && new_consent <= confirmed
+        {
+            existing.consent_at = new.consent_at;
+            existing.consent_source = new.consent_source.clone();
+            existing.consent_text = new.consent_text.clone();
+        }
     }
     // The earliest consent proof stays; a row without one takes the new proof.
     if existing.consent_at.is_none() && existing.consent_source.is_empty() {

@@ -4,13 +4,15 @@ pub mod address;
 pub mod duplicates;
 pub mod format;
 pub mod import;
+pub mod keyset;
 pub mod list;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod store;
 pub mod stream;
 
 pub use address::AddressError;
 pub use list::{AddOutcome, Counts, Resubscribe};
-pub use record::{Channel, Status, Subscriber, mask};
+pub use record::{Channel, Status, Subscriber, check_name, mask};
 pub use store::{Identity, Recipients, StoreError, SubscriberList, demo_identity_path};

@@ -165,6 +165,20 @@ impl Subscriber {
     }
 }
 
+/// Whether `name` may be stored as a person's name: one line without control characters. An
+/// ESC or OSC sequence or a line break in a name would rewrite or forge the output of
+/// `subscribers export` and `list --reveal`. Used by every way in (sign-up form, `add`, import,
+/// pulled events). The message names the character, never the name.
+pub fn check_name(name: &str) -> Result<(), String> {
+    match crate::text::find_control_in_line(name) {
+        None => Ok(()),
+        Some((_, c)) => Err(format!(
+            "the name contains a control character ({}); type it again",
+            crate::text::describe_control(c)
+        )),
+    }
+}
+
 /// Masks a phone number or e-mail address for logs and reports: `+49151*****789`, `a***@example.org`.
 pub fn mask(address: &str) -> String {
     if let Some((local, domain)) = address.split_once('@') {

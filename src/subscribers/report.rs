@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use super::list::Counts;
 use super::record::{Status, Subscriber};
+use crate::text::for_terminal;
 
 /// The `list` table; addresses masked and names left out unless `reveal`.
 pub fn table(rows: &[&Subscriber], reveal: bool) -> String {
@@ -29,14 +30,21 @@ pub fn table(rows: &[&Subscriber], reveal: bool) -> String {
             .consent_at
             .map(|t| t.to_string()[..10].to_string())
             .unwrap_or_default();
+        // Every value from the list goes through `for_terminal`: a name such as
+        // "Erika\nstatus: active" or one with an ESC sequence must not forge or rewrite output.
         let _ = write!(
             out,
-            "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {topics}",
-            s.id, s.channel, address, s.status, consent
+            "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {}",
+            for_terminal(&s.id),
+            s.channel,
+            for_terminal(&address),
+            s.status,
+            consent,
+            for_terminal(&topics)
         );
         match (&s.name, reveal) {
             (Some(n), true) => {
-                let _ = writeln!(out, "  {n}");
+                let _ = writeln!(out, "  {}", for_terminal(n));
             }
             _ => out.push('\n'),
         }
@@ -92,7 +100,7 @@ pub fn record(s: &Subscriber) -> String {
     ];
     let mut out = String::new();
     for (k, v) in fields {
-        let _ = writeln!(out, "{:<17}{v}", format!("{k}:"));
+        let _ = writeln!(out, "{:<17}{}", format!("{k}:"), for_terminal(&v));
     }
     out
 }
@@ -166,6 +174,28 @@ mod tests {
             text.contains("note: 1 subscription(s) unreachable"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn names_from_the_list_cannot_forge_or_rewrite_terminal_output() {
+        let mut s = erika();
+        s.name = Some("\u{1b}]0;owned\u{7}\u{1b}[2KErika\nstatus:          unsubscribed".into());
+        s.consent_source = "web\u{1b}[8m".into();
+        s.topics = vec!["verkehr\u{1b}[1A".into()];
+        for out in [record(&s), table(&[&s], true)] {
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+            assert!(
+                out.lines()
+                    .all(|l| !l.starts_with("status:          unsubscribed")),
+                "{out}"
+            );
+            assert!(
+                out.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2KErika\\u{a}status:"),
+                "{out}"
+            );
+        }
+        assert_eq!(record(&s).lines().count(), 13);
+        assert_eq!(table(&[&s], true).lines().count(), 2);
     }
 
     #[test]

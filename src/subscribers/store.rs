@@ -16,6 +16,7 @@ use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::secrecy::ExposeSecret;
 
 use super::format::{self, FormatError};
+use super::keyset::{KeyRecord, KeySet, describe_change};
 use super::record::Subscriber;
 
 pub const LIST_FILE: &str = "subscribers.csv.age";
@@ -77,6 +78,18 @@ pub enum StoreError {
         "{path}, line {line}: not an age public key (expected age1…; only X25519 keys are supported)"
     )]
     BadRecipient { path: PathBuf, line: usize },
+    #[error(
+        "{path} lists other keys than the subscriber list is encrypted to ({change}); nothing was written\n  hint: only someone who can already read the list changes who can read it: check every key in {path} with its holder and run `aushang subscribers rekey`; if nobody meant to change it, restore it (`git checkout origin/main -- {path}`)"
+    )]
+    RecipientsChanged { path: PathBuf, change: String },
+    #[error(
+        "{path} was written by an older aushang and does not record which keys it is encrypted to; nothing was written\n  hint: check the keys in {RECIPIENTS_FILE}, then run `aushang subscribers rekey` once: from then on every save keeps exactly those keys"
+    )]
+    RecipientsUnrecorded { path: PathBuf },
+    #[error(
+        "{path} lists the demo key {key}, whose secret key is public (subscribers/{DEMO_IDENTITY_FILE}), but this subscriber list is not the example's demo list; nothing was written\n  hint: remove that key from {path}; a real town's repository deletes subscribers/{DEMO_IDENTITY_FILE}"
+    )]
+    DemoKey { path: PathBuf, key: String },
     #[error("{path} already exists: `init` never overwrites a subscriber list or its keys")]
     AlreadyExists { path: PathBuf },
     #[error("cannot encrypt the list: {0}")]
@@ -289,6 +302,8 @@ impl Recipients {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscriberList {
     pub(crate) subscribers: Vec<Subscriber>,
+    /// The keys the file it was loaded from is encrypted to: every save keeps exactly these.
+    keys: KeyRecord,
 }
 
 /// An encrypted list written to a temp file next to the real one but not yet renamed over it.
@@ -322,8 +337,13 @@ impl PendingSave {
 }
 
 impl SubscriberList {
+    /// A list made in memory: its first save encrypts to `recipients.txt` and records those keys
+    /// (for `init` and tests; every command that changes a list loads it instead).
     pub fn new(subscribers: Vec<Subscriber>) -> SubscriberList {
-        SubscriberList { subscribers }
+        SubscriberList {
+            subscribers,
+            keys: KeyRecord::New,
+        }
     }
 
     /// Decrypts and parses `subscribers/subscribers.csv.age`.
@@ -337,11 +357,75 @@ impl SubscriberList {
             Err(e) => return Err(io_err(&path)(e)),
         };
         let plaintext = decrypt(&bytes, identity, &path)?;
-        let subscribers = format::decode(&plaintext).map_err(|source| StoreError::Format {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(SubscriberList { subscribers })
+        let (subscribers, recorded) =
+            format::decode_recorded(&plaintext).map_err(|source| StoreError::Format {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(SubscriberList {
+            subscribers,
+            keys: recorded.map_or(KeyRecord::Unrecorded, KeyRecord::Recorded),
+        })
+    }
+
+    /// The keys the loaded file is encrypted to, as it records them.
+    pub fn key_record(&self) -> &KeyRecord {
+        &self.keys
+    }
+
+    /// Refuses `recipients` unless they are exactly the keys the list is encrypted to (any list
+    /// loaded from a file; a new list takes them). Every ordinary save checks this first.
+    pub fn check_recipients(&self, recipients: &Recipients) -> Result<(), StoreError> {
+        match &self.keys {
+            KeyRecord::New => Ok(()),
+            KeyRecord::Recorded(keys) if *keys == KeySet::of(recipients) => Ok(()),
+            KeyRecord::Recorded(keys) => Err(StoreError::RecipientsChanged {
+                path: recipients.path.clone(),
+                change: describe_change(keys, recipients),
+            }),
+            KeyRecord::Unrecorded => Err(StoreError::RecipientsUnrecorded {
+                path: recipients
+                    .path
+                    .parent()
+                    .map(list_path)
+                    .unwrap_or_else(|| PathBuf::from(LIST_FILE)),
+            }),
+        }
+    }
+
+    /// `aushang subscribers rekey`: from now on the list is encrypted to `recipients` (the caller
+    /// could decrypt it, so may choose who else can). The demo key, whose secret is public, is
+    /// only kept for a list that the demo key can read already (the example's own).
+    /// `demo` is the site's `demo-identity.txt`, if any; `demo_reads_file` says whether it opens
+    /// the list file as it is (for lists that do not record their keys yet).
+    pub fn rekey(
+        &mut self,
+        recipients: &Recipients,
+        demo: Option<&Identity>,
+        demo_reads_file: bool,
+    ) -> Result<(), StoreError> {
+        let new = KeySet::of(recipients);
+        if new.includes_demo_key(demo) {
+            let demo_list = match &self.keys {
+                KeyRecord::Recorded(old) => old.includes_demo_key(demo),
+                KeyRecord::New => true,
+                KeyRecord::Unrecorded => demo_reads_file,
+            };
+            if !demo_list {
+                let mut demo_keys = vec![DEMO_RECIPIENT.to_string()];
+                demo_keys.extend(demo.map(Identity::public_keys).unwrap_or_default());
+                let key = demo_keys
+                    .into_iter()
+                    .find(|k| new.contains(k))
+                    .expect("a demo key is among them");
+                return Err(StoreError::DemoKey {
+                    path: recipients.path.clone(),
+                    key,
+                });
+            }
+        }
+        self.keys = KeyRecord::Recorded(new);
+        Ok(())
     }
 
     pub fn subscribers(&self) -> &[Subscriber] {
@@ -349,6 +433,8 @@ impl SubscriberList {
     }
 
     /// Encrypts to exactly `recipients` and replaces the file atomically (temp file, fsync, rename).
+    /// Refuses (writing nothing) when `recipients` are not the keys the list is encrypted to; see
+    /// [`check_recipients`](Self::check_recipients) and [`rekey`](Self::rekey).
     pub fn save(&self, subscribers_dir: &Path, recipients: &Recipients) -> Result<(), StoreError> {
         self.prepare_save(subscribers_dir, recipients)?.commit()
     }
@@ -360,13 +446,14 @@ impl SubscriberList {
         subscribers_dir: &Path,
         recipients: &Recipients,
     ) -> Result<PendingSave, StoreError> {
+        self.check_recipients(recipients)?;
         let target = list_path(subscribers_dir);
         let temp = tempfile::Builder::new()
             .prefix(".subscribers-")
             .suffix(".age.tmp")
             .tempfile_in(subscribers_dir)
             .map_err(io_err(subscribers_dir))?;
-        let plaintext = format::encode(&self.subscribers);
+        let plaintext = format::encode(&self.subscribers, &KeySet::of(recipients));
         let file = BufWriter::new(temp.as_file());
         encrypt_into(&plaintext, recipients, file).map_err(|e| match e {
             EncryptFailure::Io(source) => StoreError::Io {
@@ -442,6 +529,14 @@ pub(super) fn corrupt(path: &Path, detail: String) -> StoreError {
         path: path.to_path_buf(),
         detail,
     }
+}
+
+/// Whether `identity` can open the list file in `subscribers_dir` (only its header is read).
+pub fn can_open(subscribers_dir: &Path, identity: &Identity) -> bool {
+    let path = list_path(subscribers_dir);
+    std::fs::File::open(&path)
+        .ok()
+        .is_some_and(|f| decrypting_reader(f, identity, &path).is_ok())
 }
 
 /// Checks the header and key and returns a reader of the plaintext, decrypted (and

@@ -126,6 +126,7 @@ fn format_error(path: &Path, e: FormatError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::subscribers::keyset::KeySet;
     use crate::subscribers::record::Channel;
     use crate::subscribers::store::{RECIPIENTS_FILE, Recipients, SubscriberList, encrypt_to_vec};
 
@@ -195,7 +196,11 @@ mod tests {
         let (identity, _) = Identity::generate();
         let text = Recipients::file_text("test", &identity.public_keys()[0]);
         let recipients = Recipients::parse(&text, &dir.path().join(RECIPIENTS_FILE)).unwrap();
-        let bytes = encrypt_to_vec(&format::encode(&list), &recipients).unwrap();
+        let bytes = encrypt_to_vec(
+            &format::encode(&list, &KeySet::of(&recipients)),
+            &recipients,
+        )
+        .unwrap();
         std::fs::write(list_path(dir.path()), bytes).unwrap();
         let err = SubscriberStream::open(dir.path(), &identity)
             .unwrap()
@@ -203,12 +208,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.ends_with("line 10: the id `s_0000000000000002` is used twice"),
+            err.ends_with("line 11: the id `s_0000000000000002` is used twice"),
             "{err}"
         );
         list[7].id = "s_0000000000000077".into();
         list[9].address = list[1].address.clone();
-        let bytes = encrypt_to_vec(&format::encode(&list), &recipients).unwrap();
+        let bytes = encrypt_to_vec(
+            &format::encode(&list, &KeySet::of(&recipients)),
+            &recipients,
+        )
+        .unwrap();
         std::fs::write(list_path(dir.path()), bytes).unwrap();
         let err = SubscriberStream::open(dir.path(), &identity)
             .unwrap()
@@ -216,7 +225,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.ends_with("line 12: whatsapp +99900*****001 is listed twice"),
+            err.ends_with("line 13: whatsapp +99900*****001 is listed twice"),
             "{err}"
         );
     }

@@ -18,7 +18,12 @@ fn rewrite_list(site: &Site, edit: impl FnOnce(String) -> String) -> String {
     let dir = site.root.join("subscribers");
     let identity = Identity::from_text(&site.secret, "test key").unwrap();
     let list = SubscriberList::load(&dir, &identity).unwrap();
-    let text = String::from_utf8(aushang::subscribers::format::encode(list.subscribers())).unwrap();
+    let keys = aushang::subscribers::keyset::KeySet::of(&Recipients::load(&dir).unwrap());
+    let text = String::from_utf8(aushang::subscribers::format::encode(
+        list.subscribers(),
+        &keys,
+    ))
+    .unwrap();
     let edited = edit(text);
     write_list(site, &edited);
     edited
@@ -32,7 +37,8 @@ fn write_list(site: &Site, text: &str) {
     std::fs::write(dir.join("subscribers.csv.age"), bytes).unwrap();
 }
 
-/// Replaces the `status` field of the data row on `line` (marker = line 1, header = line 2).
+/// Replaces the `status` field of the data row on `line` (marker = line 1, recipients = line 2,
+/// header = line 3).
 fn with_status_on_line(text: String, line: usize, status: &str) -> String {
     text.lines()
         .enumerate()
@@ -182,7 +188,7 @@ fn a_bad_row_in_the_middle_stops_the_run_before_the_first_message() {
     let fake = Fake::healthy();
     let site = Site::new(Settings::new(&fake.api_url()), actives(300));
     site.notice("2026-11-28-biotonne-nord", NOTICE);
-    // row 151 of 300 is on line 153 of the decrypted list
+    // row 150 of 300 is on line 153 of the decrypted list
     let broken = rewrite_list(&site, |text| with_status_on_line(text, 153, "schlafend"));
 
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
@@ -209,7 +215,7 @@ fn a_number_listed_twice_far_down_the_list_stops_the_run_masked() {
     let fake = Fake::healthy();
     let site = Site::new(Settings::new(&fake.api_url()), actives(250));
     site.notice("2026-11-28-biotonne-nord", NOTICE);
-    // the person on line 240 (row 238) gets the number of row 5 as well
+    // the person on line 241 (row 238) gets the number of row 5 as well
     rewrite_list(&site, |text| text.replace(&number(238), &number(5)));
 
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
@@ -217,7 +223,7 @@ fn a_number_listed_twice_far_down_the_list_stops_the_run_masked() {
     let masked = aushang::subscribers::mask(&number(5));
     assert!(
         run.stderr
-            .contains(&format!("line 240: whatsapp {masked} is listed twice")),
+            .contains(&format!("line 241: whatsapp {masked} is listed twice")),
         "{run:?}"
     );
     assert_nothing_sent(&site, &fake);

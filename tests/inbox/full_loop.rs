@@ -167,7 +167,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
         ("nummer", NUMBER_LOCAL.into()),
         ("einwilligung", "ja".into()),
         ("fassung", "v1".into()),
-        ("geladen", ((now_unix() - 20) * 1000).to_string()),
+        ("stempel", runtime.block_on(ripe_stamp(&server.url))),
     ];
     let (code, page) = runtime.block_on(post_form(&server.url, "192.0.2.1", &form));
     assert_eq!(code, 200, "{page}");

@@ -348,3 +348,72 @@ fn without_the_secret_the_button_asks_to_write_stop_and_a_template_without_it_is
     assert!(plain.messages().is_empty(), "{}", all(&out));
     assert!(all(&out).contains("132018"), "{}", all(&out));
 }
+
+#[test]
+fn a_weak_hmac_secret_is_refused_at_every_edge_with_how_to_make_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = example_site(tmp.path(), true);
+    let weak = "short-but-not-32-bytes";
+    let expect_refusal = |out: &Output, name: &str| {
+        let text = all(out);
+        assert!(!out.status.success(), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{name} is too short: it must be at least 32 random bytes"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("head -c 32 /dev/urandom | base64"), "{text}");
+        assert!(
+            !text.contains(weak),
+            "the secret itself is never printed: {text}"
+        );
+    };
+    expect_refusal(
+        &aushang(&root, &["inbox", "link", "s_00000000000000aa"], Some(weak)),
+        "AUSHANG_INBOX_TOKEN_SECRET",
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
+    let broadcast = cmd
+        .arg("--root")
+        .arg(&root)
+        .args(["broadcast", "--channel", "outbox", "--now", NOW])
+        .env("AUSHANG_INBOX_TOKEN_SECRET", weak)
+        .env_remove("AUSHANG_IDENTITY")
+        .env(
+            "AUSHANG_IDENTITY_FILE",
+            root.join("subscribers/demo-identity.txt"),
+        )
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    expect_refusal(&broadcast, "AUSHANG_INBOX_TOKEN_SECRET");
+    assert!(outbox_files(&root).is_empty(), "nothing sent");
+    // The server: the app secret (webhook signatures) and the opt-out secret alike.
+    for (app, optout, name) in [
+        (weak, TOKEN_SECRET, "WHATSAPP_APP_SECRET"),
+        (APP_SECRET, weak, "AUSHANG_INBOX_TOKEN_SECRET"),
+    ] {
+        let mut server = Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(&root)
+            .args(["inbox", "serve", "--port", "0", "--data"])
+            .arg(tmp.path().join("inbox-data"))
+            .env("WHATSAPP_APP_SECRET", app)
+            .env("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+            .env("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)
+            .env("AUSHANG_INBOX_TOKEN_SECRET", optout)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while server.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if server.try_wait().unwrap().is_none() {
+            server.kill().unwrap();
+        }
+        expect_refusal(&server.wait_with_output().unwrap(), name);
+    }
+}

@@ -10,10 +10,10 @@ use aushang::inbox::webhook::sign;
 use aushang::inbox::{RunningInbox, Secrets};
 use aushang::subscribers::{Identity, Recipients, Subscriber, SubscriberList};
 
-pub const APP_SECRET: &str = "test-app-secret-0123456789";
+pub const APP_SECRET: &str = "test-app-secret-0123456789abcdef0123";
 pub const VERIFY_TOKEN: &str = "test-verify-token-0123456789";
 pub const PULL_TOKEN: &str = "test-pull-token-0123456789abcdef";
-pub const TOKEN_SECRET: &str = "test-optout-secret-0123456789";
+pub const TOKEN_SECRET: &str = "test-optout-secret-0123456789abcdef";
 pub const PHONE_NUMBER_ID: &str = "100000000000001";
 /// Fictitious (the shape used in the subscriber module's tests).
 pub const NUMBER_LOCAL: &str = "0151 23456789";
@@ -219,6 +219,24 @@ pub async fn post_form(base: &str, client_ip: &str, form: &[(&str, String)]) -> 
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// What the form's script fetches when the page loads: a server-signed stamp.
+pub async fn form_stamp(base: &str) -> String {
+    let r: serde_json::Value = reqwest::get(format!("{base}/signup/stempel"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["stempel"].as_str().unwrap().to_string()
+}
+
+/// A form stamp old enough to be accepted (the test sites' `min_fill_seconds` is 2).
+pub async fn ripe_stamp(base: &str) -> String {
+    let stamp = form_stamp(base).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    stamp
 }
 
 /// The `value` of `<input type="hidden" name="{name}" value="…">` in a page.

@@ -1,4 +1,4 @@
-//! The fake Graph API's records (in-process, over HTTP, in a file) and its hidden command.
+//! The fake Graph API's records (in-process, over HTTP, in a file) and the `aushang-dev fake-graph-api` command.
 
 use std::io::{BufRead, BufReader};
 
@@ -76,7 +76,7 @@ async fn records_over_http_and_in_a_file_never_hold_full_numbers() {
 }
 
 #[test]
-fn hidden_command_serves_and_prints_its_address_first() {
+fn dev_command_serves_and_prints_its_address_first() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("fake.json");
     std::fs::write(
@@ -87,7 +87,7 @@ fn hidden_command_serves_and_prints_its_address_first() {
     )
     .unwrap();
     let record = dir.path().join("sent.jsonl");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang"))
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang-dev"))
         .args(["fake-graph-api", "--port", "0", "--config"])
         .arg(&config)
         .arg("--record")
@@ -125,11 +125,11 @@ fn hidden_command_serves_and_prints_its_address_first() {
 }
 
 #[test]
-fn hidden_command_reports_a_bad_config_with_file_and_line() {
+fn dev_command_reports_a_bad_config_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("fake.json");
     std::fs::write(&config, "{\n  \"token\": \"x\",\n  \"tokn\": 1\n}").unwrap();
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang"))
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang-dev"))
         .args(["fake-graph-api", "--config"])
         .arg(&config)
         .output()
@@ -138,4 +138,29 @@ fn hidden_command_reports_a_bad_config_with_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("fake.json:3:"), "{err}");
     assert!(err.contains("tokn"), "{err}");
+}
+
+/// The dev tools live in `aushang-dev`; the product binary neither lists nor accepts them.
+#[test]
+fn product_binary_carries_no_dev_tools() {
+    let help = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("build"), "{help}");
+    for tool in ["fake-graph-api", "gen-corpus", "io-floor"] {
+        assert!(!help.contains(tool), "{tool} in aushang --help:\n{help}");
+        let run = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang"))
+            .args([tool, "--help"])
+            .output()
+            .unwrap();
+        assert!(!run.status.success(), "aushang {tool} still runs");
+        let dev = std::process::Command::new(assert_cmd::cargo::cargo_bin!("aushang-dev"))
+            .args([tool, "--help"])
+            .output()
+            .unwrap();
+        assert!(dev.status.success(), "aushang-dev {tool} --help failed");
+    }
 }

@@ -1,5 +1,5 @@
 //! Configuration of the fake Graph API: accounts, templates, limits, latency and injected faults.
-//! Usable as a Rust struct (in-process tests) and as JSON (`aushang fake-graph-api --config`).
+//! Usable as a Rust struct (in-process tests) and as JSON (`aushang-dev fake-graph-api --config`).
 
 use std::path::PathBuf;
 

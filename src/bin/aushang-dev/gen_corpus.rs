@@ -1,6 +1,6 @@
-//! `aushang gen-corpus` (hidden): writes a generated notice site for benchmarks.
+//! `aushang-dev gen-corpus`: writes a generated notice site for benchmarks.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aushang::devtools::corpus::{self, CorpusOptions};
@@ -18,7 +18,7 @@ pub struct Args {
     seed: u64,
 }
 
-pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let r = corpus::generate(
         &args.out,
         &CorpusOptions {

@@ -1,4 +1,4 @@
-//! `aushang fake-graph-api` (hidden): runs the fake WhatsApp Graph API for scripts, benchmarks
+//! `aushang-dev fake-graph-api`: runs the fake WhatsApp Graph API for scripts, benchmarks
 //! and tests that run `aushang` as a separate process. Prints its base URL as the first line.
 
 use std::io::Write;
@@ -27,7 +27,7 @@ pub struct Args {
     messages_per_second: Option<u32>,
 }
 
-pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = match &args.config {
         Some(path) => load(path)?,
         None => FakeConfig::default(),

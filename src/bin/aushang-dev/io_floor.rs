@@ -1,6 +1,6 @@
-//! `aushang io-floor` (hidden): the benchmark's I/O floor, see `aushang::devtools::io_floor`.
+//! `aushang-dev io-floor`: the benchmark's I/O floor, see `aushang::devtools::io_floor`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -16,7 +16,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let r = aushang::devtools::io_floor::run(&args.input, &args.manifest, &args.out)?;
     println!(
         "read {} files ({} bytes), wrote {} files ({} bytes)",

@@ -1,0 +1,423 @@
+//! `aushang init`: a new town site from flags alone (no terminal), whose blanks `check` refuses
+//! until they are filled, and which then checks, builds and publishes offline (outbox).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BLANK: &str = "[[AUSFÜLLEN:";
+
+fn aushang(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
+    cmd.arg("--root").arg(root).args(args);
+    cmd.env_remove("AUSHANG_IDENTITY")
+        .env_remove("AUSHANG_IDENTITY_FILE")
+        .env_remove("AUSHANG_ROOT")
+        .env_remove("WHATSAPP_TOKEN")
+        .env_remove("AUSHANG_INBOX_PULL_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn init(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["init", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    aushang(Path::new("."), &args, &[])
+}
+
+const FLAGS: &[&str] = &[
+    "--name",
+    "Stadt Neuhof",
+    "--base-url",
+    "https://neuhof.example/",
+    "--organisation",
+    "Stadt Neuhof – Der Bürgermeister",
+    "--street",
+    "Marktplatz 2",
+    "--postcode",
+    "12345",
+    "--city",
+    "Neuhof",
+    "--phone",
+    "01234 5678-0",
+    "--email",
+    "rathaus@neuhof.example",
+    "--responsible",
+    "Bürgermeister Max Neu, Anschrift wie oben",
+    "--channel",
+    "outbox",
+];
+
+/// Files of the site holding text (what `check` reads blanks from).
+fn files_with_blanks(site: &Path) -> Vec<PathBuf> {
+    walk(site)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.contains(BLANK))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Replaces every blank as a town would: a real value (a checksum where one is asked for).
+fn fill_blanks(site: &Path) {
+    for path in files_with_blanks(site) {
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        while let Some(start) = text.find(BLANK) {
+            let end = start + text[start..].find("]]").unwrap() + 2;
+            let value = if text[start..end].contains("SHA-256") {
+                "0".repeat(64)
+            } else {
+                "Ausgefüllt".to_string()
+            };
+            text.replace_range(start..end, &value);
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+}
+
+#[test]
+fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_filled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("neuhof");
+    let out = init(&site, FLAGS);
+    assert!(out.status.success(), "{}", text(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+
+    // The secret key is printed once, with how to store it in GitHub and use it locally.
+    assert_eq!(printed.matches("AGE-SECRET-KEY-").count(), 1, "{printed}");
+    assert!(printed.contains("AUSHANG_IDENTITY") && printed.contains("AUSHANG_IDENTITY_FILE"));
+    let secret = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .to_string();
+    for path in walk(&site) {
+        let content = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&content).contains(&secret),
+            "{} holds the secret key",
+            path.display()
+        );
+    }
+
+    // A town site, not a copy of the tool.
+    for tool in ["src", "tests", "benches", "Cargo.toml", "theme"] {
+        assert!(!site.join(tool).exists(), "{tool} was written");
+    }
+    for file in [
+        "aushang.yaml",
+        ".aushang-version",
+        "README.md",
+        ".gitignore",
+        "content/pages/impressum.md",
+        "content/pages/datenschutz.md",
+        "content/pages/barrierefreiheit.md",
+        "content/pages/anmelden.md",
+        "subscribers/recipients.txt",
+        "subscribers/subscribers.csv.age",
+        ".github/workflows/check.yml",
+        ".github/workflows/publish.yml",
+        ".github/actions/aushang/action.yml",
+        "scripts/pipeline",
+        "scripts/install-aushang",
+    ] {
+        assert!(site.join(file).is_file(), "{file} missing");
+    }
+    let action = std::fs::read_to_string(site.join(".github/actions/aushang/action.yml")).unwrap();
+    assert!(action.contains("scripts/install-aushang") && !action.contains("cargo"));
+    assert_eq!(
+        std::fs::read_to_string(site.join("scripts/pipeline")).unwrap(),
+        std::fs::read_to_string("scripts/pipeline").unwrap(),
+        "the town's pipeline is this repository's"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(site.join("scripts/pipeline"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert!(mode & 0o111 != 0, "scripts/pipeline is not executable");
+    }
+    let config = std::fs::read_to_string(site.join("aushang.yaml")).unwrap();
+    assert!(
+        config.contains("title: \"Stadt Neuhof – Bekanntmachungen\""),
+        "{config}"
+    );
+    assert!(config.contains("aushang: \">=0.2\""), "{config}");
+
+    // Blanks are errors, each with file and line.
+    let blanks: usize = files_with_blanks(&site)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap().matches(BLANK).count())
+        .sum();
+    assert!(blanks >= 8, "only {blanks} blanks");
+    let out = aushang(&site, &["check"], &[]);
+    let report = text(&out);
+    assert!(!out.status.success(), "{report}");
+    assert_eq!(
+        report.matches("Noch nicht ausgefüllt").count(),
+        blanks,
+        "{report}"
+    );
+    for file in [
+        "content/pages/impressum.md:",
+        "content/pages/datenschutz.md:",
+        "content/pages/barrierefreiheit.md:",
+        "content/pages/anmelden.md:",
+        ".aushang-version:",
+    ] {
+        assert!(report.contains(file), "{file} not named:\n{report}");
+    }
+    let github = text(&aushang(&site, &["check", "--format", "github"], &[]));
+    assert!(
+        github.contains("::error file=content/pages/impressum.md,line="),
+        "{github}"
+    );
+
+    // Filled in, the site passes and builds.
+    fill_blanks(&site);
+    let out = aushang(&site, &["check"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = aushang(&site, &["build"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let impressum = std::fs::read_to_string(site.join("public/impressum/index.html")).unwrap();
+    assert!(impressum.contains("Marktplatz 2") && impressum.contains("Ausgefüllt"));
+
+    // The key printed by init opens the list: add a subscriber, publish offline to the outbox.
+    let key = [("AUSHANG_IDENTITY", secret.as_str())];
+    let out = aushang(
+        &site,
+        &[
+            "subscribers",
+            "add",
+            "--address",
+            "0151 23456789",
+            "--consent-source",
+            "paper",
+        ],
+        &key,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let notice = walk(&site.join("content/notices"))[0].clone();
+    let date = notice.file_name().unwrap().to_str().unwrap()[..10].to_string();
+    let now = format!("{date} 12:00");
+    let publish = |site: &Path| {
+        aushang(
+            site,
+            &[
+                "publish",
+                "--channel",
+                "outbox",
+                "--no-link-check",
+                "--now",
+                &now,
+            ],
+            &key,
+        )
+    };
+    let out = publish(&site);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(site.join("outbox").is_dir(), "{}", text(&out));
+    let sent: Vec<_> = walk(&site.join("outbox"))
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| t.contains("Neue Bekanntmachungsseite"))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "{}", text(&out));
+    assert!(site.join("public/index.html").is_file());
+    // Exactly once: a second run sends nothing.
+    let before = walk(&site.join("outbox")).len();
+    let out = publish(&site);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(walk(&site.join("outbox")).len(), before);
+
+    // `new` writes placeholders that `check` refuses (summary = title, placeholder body).
+    let out = aushang(&site, &["new", "Sperrung der Hauptstraße"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = aushang(&site, &["check"], &[]);
+    let report = text(&out);
+    assert!(!out.status.success(), "{report}");
+    assert!(report.contains("wiederholt nur den Titel"), "{report}");
+    assert!(report.contains("Platzhalter von `aushang new`"), "{report}");
+    assert!(report.contains("sperrung-der-hauptstrasse.md:"), "{report}");
+}
+
+/// Copies `from` (relative to this repository) into `site`.
+fn copy(from: &str, site: &Path) {
+    let target = site.join(from);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(from, target).unwrap();
+}
+
+#[test]
+fn check_warns_about_example_leftovers_in_a_site_that_is_not_the_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path();
+    let config = std::fs::read_to_string("aushang.yaml")
+        .unwrap()
+        .replace("https://www.musterbach.example/", "https://www.neuhof.de/");
+    std::fs::write(site.join("aushang.yaml"), config).unwrap();
+    for file in [
+        "content/pages/impressum.md",
+        "content/pages/datenschutz.md",
+        "static/dokumente/2026-12-10-tagesordnung-stadtrat.pdf",
+        "static/bilder/sommerfest-marktplatz.png",
+        "subscribers/demo-identity.txt",
+    ] {
+        copy(file, site);
+    }
+    let out = aushang(site, &["check"], &[]);
+    let report = text(&out);
+    for file in [
+        "aushang.yaml:",
+        "content/pages/impressum.md:",
+        "content/pages/datenschutz.md:",
+        "static/dokumente/2026-12-10-tagesordnung-stadtrat.pdf",
+        "static/bilder/sommerfest-marktplatz.png",
+        "subscribers/demo-identity.txt",
+    ] {
+        assert!(report.contains(file), "{file} not named:\n{report}");
+    }
+    assert!(report.contains("Rest des Beispiels"), "{report}");
+    // A file of a demo file's name with the town's own contents is not a leftover.
+    std::fs::write(
+        site.join("static/bilder/sommerfest-marktplatz.png"),
+        b"unser Bild",
+    )
+    .unwrap();
+    let report = text(&aushang(site, &["check"], &[]));
+    assert!(!report.contains("sommerfest-marktplatz.png"), "{report}");
+
+    // The example itself is not warned about.
+    let report = text(&aushang(Path::new("."), &["check"], &[]));
+    assert!(!report.contains("Rest des Beispiels"), "{report}");
+    assert!(!report.contains("demo-identity"), "{report}");
+}
+
+#[test]
+fn init_without_answers_leaves_blanks_for_everything_it_was_not_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("ort");
+    let out = init(&site, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let config = std::fs::read_to_string(site.join("aushang.yaml")).unwrap();
+    for what in [
+        "Titel der Website",
+        "Name der Gemeinde",
+        "Adresse der Website",
+        "Telefonnummer",
+        "Phone number ID",
+    ] {
+        assert!(
+            config.contains(&format!("{BLANK} {what}")),
+            "{what}:\n{config}"
+        );
+    }
+    let report = text(&aushang(&site, &["check"], &[]));
+    assert!(report.contains("aushang.yaml:"), "{report}");
+    assert!(
+        report.contains("Noch nicht ausgefüllt: Phone number ID"),
+        "{report}"
+    );
+}
+
+#[test]
+fn init_refuses_a_folder_that_is_not_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "mine").unwrap();
+    let out = init(tmp.path(), FLAGS);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("nicht leer"), "{}", text(&out));
+    assert_eq!(walk(tmp.path()).len(), 1, "something was written");
+}
+
+/// On a terminal (here a pseudo-terminal from util-linux `script`), `init` asks for what no flag
+/// gave; an empty answer leaves a blank.
+#[test]
+fn init_asks_on_a_terminal_for_what_no_flag_gave() {
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("util-linux `script` is needed for this test (apt-get install util-linux)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("testdorf");
+    let command = format!(
+        "{} init {} --organisation 'Gemeinde Testdorf'",
+        env!("CARGO_BIN_EXE_aushang"),
+        site.display()
+    );
+    // name, base_url, street, postcode, city, phone, email, responsible, channel
+    let answers = "Gemeinde Testdorf\nhttps://testdorf.example/\n\n\n\n\n\n\n\nn\n";
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("Name der Gemeinde"), "{shown}");
+    assert!(
+        !shown.contains("Herausgeber"),
+        "asked for a flag's value: {shown}"
+    );
+    let config = std::fs::read_to_string(site.join("aushang.yaml")).unwrap();
+    assert!(
+        config.contains("title: \"Gemeinde Testdorf – Bekanntmachungen\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("base_url: \"https://testdorf.example/\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("organisation: \"Gemeinde Testdorf\""),
+        "{config}"
+    );
+    assert!(
+        config.contains(&format!("street: \"{BLANK} Straße")),
+        "{config}"
+    );
+    assert!(
+        !config.contains("Phone number ID"),
+        "answered n to WhatsApp: {config}"
+    );
+}
