@@ -14,7 +14,7 @@ use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, Su
 use serde_json::Value;
 
 const INBOX: &str = "https://inbox.teststadt.example/";
-const TOKEN_SECRET: &str = "test-secret-0123456789abcdef";
+const TOKEN_SECRET: &str = "test-secret-0123456789abcdef-0123456789abcdef";
 const NOW: &str = "2026-11-28 10:00";
 
 fn python() -> PathBuf {
@@ -489,14 +489,20 @@ fn a_one_click_post_to_the_list_unsubscribe_uri_unsubscribes_at_the_next_pull() 
         .to_string();
 
     let data = tempfile::tempdir().unwrap();
-    let pull_token = "pull-token-0123456789abcdef0123";
+    let pull_token = "pull-token-0123456789abcdef0123456789abcdef";
     let mut server = Command::new(env!("CARGO_BIN_EXE_aushang"))
         .arg("--root")
         .arg(&site.root)
         .args(["inbox", "serve", "--port", "0", "--data"])
         .arg(data.path())
-        .env("WHATSAPP_APP_SECRET", "app-secret-0123456789abcdef")
-        .env("WHATSAPP_VERIFY_TOKEN", "verify-token-0123456789")
+        .env(
+            "WHATSAPP_APP_SECRET",
+            "app-secret-0123456789abcdef0123456789abcdef",
+        )
+        .env(
+            "WHATSAPP_VERIFY_TOKEN",
+            "verify-token-0123456789abcdef0123456789abcdef",
+        )
         .env("AUSHANG_INBOX_PULL_TOKEN", pull_token)
         .env("AUSHANG_INBOX_TOKEN_SECRET", TOKEN_SECRET)
         .env_remove("AUSHANG_IDENTITY")
