@@ -242,21 +242,23 @@ fn atom_xml_stays_well_formed_with_a_control_character_in_the_configuration() {
 
 #[test]
 fn a_sign_up_name_with_control_characters_is_refused() {
-    use aushang::inbox::signup::{Decision, SignupForm, decide};
+    use aushang::inbox::signup::{Decision, SignupForm, decide, form_stamp};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = aushang::config::load(root).unwrap();
     let now = jiff::Timestamp::now();
+    let key = [7u8; 32];
+    // The stamp the form's script fetched a minute ago: old enough to be a human's fill time.
+    let stamp = form_stamp(&key, now - jiff::SignedDuration::from_secs(60));
     let form = |name: &str| SignupForm {
         name: name.into(),
         number: "0171 3920001".into(),
         consent: true,
         consent_version: config.inbox.as_ref().unwrap().consent_version.clone(),
-        loaded_ms: Some(now.as_millisecond() - 60_000),
+        stamp: Some(stamp.clone()),
         ..SignupForm::default()
     };
-    let key = [7u8; 32];
     assert!(matches!(
-        decide(&form("Erika Beispiel"), &config, &key, now),
+        decide(&form("Erika Beispiel"), &config, &key, now, &mut |_| true),
         Decision::Accept(_)
     ));
     for name in [
@@ -264,7 +266,7 @@ fn a_sign_up_name_with_control_characters_is_refused() {
         "\u{1b}]0;x\u{7}Erika",
         "Erika\u{0}",
     ] {
-        match decide(&form(name), &config, &key, now) {
+        match decide(&form(name), &config, &key, now, &mut |_| true) {
             Decision::Invalid(why) => assert!(why.join(" ").contains("Steuerzeichen"), "{why:?}"),
             other => panic!("{name:?}: {other:?}"),
         }
