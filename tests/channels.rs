@@ -230,6 +230,7 @@ impl Site {
             .env_remove("AUSHANG_IDENTITY_FILE")
             .env_remove("SMTP_PASSWORD")
             .env_remove("GITHUB_ACTIONS")
+            .env("AUSHANG_LOG", "aushang=debug")
             .env("NO_COLOR", "1");
         cmd
     }

@@ -64,7 +64,8 @@ def store(server, session, envelope):
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in control().get("reject_rcpt", []):
-            return "550 5.1.1 mailbox unavailable"
+            # as Postfix does: the refusal names the address
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

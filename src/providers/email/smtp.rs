@@ -192,6 +192,20 @@ async fn transaction(
     conn.message(&bytes).await.map_err(|e| (Step::Content, e))
 }
 
+/// `text` with every word holding an `@` (an e-mail address) replaced by `<address>`.
+pub fn mask_addresses(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|w| {
+            let word = w.trim_end();
+            if word.contains('@') {
+                format!("<address>{}", &w[word.len()..])
+            } else {
+                w.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Whether the TLS handshake failed (an untrusted certificate, a name mismatch): rustls reports
 /// it through tokio-rustls as an I/O error of kind `InvalidData`. A configuration problem, not
 /// an outage: waiting does not help.
@@ -213,7 +227,9 @@ fn tls_refused(e: &SmtpError) -> bool {
 /// 534, 535, 538) or a refused sender fatal for the run, and a connection lost after the mail's
 /// content was sent uncertain.
 fn classify(step: Step, e: &SmtpError) -> Outcome {
-    let detail = format!("SMTP: {e}");
+    // Servers often name the recipient in a refusal ("550 <anna@…>: user unknown"): never into
+    // logs or reports.
+    let detail = mask_addresses(&format!("SMTP: {e}"));
     let code = e.status().map(|c| i64::from(u16::from(c)));
     let failed = |class| Outcome::Failed {
         code,
@@ -242,5 +258,19 @@ fn classify(step: Step, e: &SmtpError) -> Outcome {
         None if step == Step::Content => Outcome::Uncertain { detail },
         None if e.is_tls() || e.is_client() || tls_refused(e) => failed(ErrorClass::Fatal),
         None => failed(server_down),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_in_smtp_replies_are_masked() {
+        assert_eq!(
+            super::mask_addresses(
+                "SMTP: permanent error (550): 5.1.1 <anna@example.org>: Recipient address rejected"
+            ),
+            "SMTP: permanent error (550): 5.1.1 <address> Recipient address rejected"
+        );
+        assert_eq!(super::mask_addresses("451 try later"), "451 try later");
     }
 }
