@@ -5,6 +5,8 @@ received) with its envelope recipients in MAILDIR/<n>.rcpt. How the server misbe
 from MAILDIR/control.json on every command, so a test can change it between runs:
   {"data_451_times": 1}        answer 451 to that many DATA transfers, then 250
   {"reject_rcpt": ["a@x"]}     550 for these recipients
+  {"discard": true}            keep no mail, only append each recipient to MAILDIR/received.log
+                               (for the benchmark)
   {"delay_data": 0.3}          wait that many seconds before taking a mail (and answering)
   {"drop_after_data": 1}       store the mail, then close the connection without an answer
                                (that many times)
@@ -71,6 +73,10 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         c = control()
+        if c.get("discard"):
+            with open(os.path.join(MAILDIR, "received.log"), "a") as f:
+                f.write("\n".join(envelope.rcpt_tos) + "\n")
+            return "250 2.0.0 OK"
         if c.get("delay_data"):
             await asyncio.sleep(c["delay_data"])
         if COUNTS["data_451"] < c.get("data_451_times", 0):
