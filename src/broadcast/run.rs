@@ -229,13 +229,7 @@ async fn send_all(
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
     let channel = deliverer.channel_name();
-    let (mps, concurrency, daily_limit) = match &*deliverer {
-        Deliverer::WhatsApp { config: w, .. } => {
-            (w.messages_per_second, w.concurrency, w.daily_limit)
-        }
-        Deliverer::Outbox { .. } => (1000, 4, None),
-        other => other.pacing(),
-    };
+    let (mps, concurrency, daily_limit) = deliverer.pacing();
     let update_due = planned
         .iter()
         .any(|p| p.message.is_update() && p.decision == Decision::Due);

@@ -41,6 +41,37 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `s` safe inside HTML text and double-quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A failure that pauses the whole run: `wait` as the provider asked (Telegram's `retry_after`,
+/// Mastodon's `X-RateLimit-Reset`; the sender adds up to 25 % jitter, never less), else three
+/// more tries at 5 s, 30 s, 2 min.
+pub(crate) fn run_wide_retry(
+    code: Option<i64>,
+    detail: String,
+    wait: Option<std::time::Duration>,
+) -> crate::broadcast::channels::deliverer::Outcome {
+    use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+    let backoff = match wait {
+        Some(w) => Backoff::Exponential { base: w, cap: w },
+        None => Backoff::Limited { max_tries: 3 },
+    };
+    crate::broadcast::channels::deliverer::Outcome::Failed {
+        code,
+        class: ErrorClass::Retry {
+            scope: Scope::RunWide,
+            backoff,
+        },
+        detail,
+    }
+}
+
 /// A short stable hex digest of `parts` (joined by a separator no part holds), for ids that must
 /// be the same on every run: Message-IDs, idempotency keys.
 pub fn stable_digest(parts: &[&str]) -> String {

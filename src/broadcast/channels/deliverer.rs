@@ -96,8 +96,8 @@ impl Deliverer {
         Some(others::channel_reader(id))
     }
 
-    /// `(messages_per_second, concurrency, daily_limit)` of the channels configured outside
-    /// WhatsApp; a public post is one request per notice.
+    /// `(messages_per_second, concurrency, daily_limit)` of this channel; a public post is one
+    /// request per notice.
     pub fn pacing(&self) -> (u32, usize, Option<u32>) {
         match self {
             Deliverer::WhatsApp { config, .. } => (

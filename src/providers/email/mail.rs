@@ -7,7 +7,7 @@ use lettre::message::{Mailbox, MultiPart};
 
 use crate::broadcast::message::{Message, MessageKind};
 use crate::providers::email::settings::EmailSettings;
-use crate::providers::stable_digest;
+use crate::providers::{escape_html, stable_digest};
 
 /// Stands for the subscriber's own unsubscribe URL until a mail is built for them.
 const UNSUBSCRIBE_SLOT: &str = "\u{1}AUSHANG-UNSUBSCRIBE\u{1}";
@@ -116,7 +116,7 @@ impl MailTemplate {
         builder
             .multipart(MultiPart::alternative_plain_html(
                 self.text.replace(UNSUBSCRIBE_SLOT, &slot),
-                self.html.replace(UNSUBSCRIBE_SLOT, &html_attr(&slot)),
+                self.html.replace(UNSUBSCRIBE_SLOT, &escape_html(&slot)),
             ))
             .map_err(|e| format!("cannot build the mail: {e}"))
     }
@@ -155,13 +155,6 @@ fn preview_url(settings: &EmailSettings) -> String {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn html_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// `List-Unsubscribe: <https://…>` (RFC 2369, RFC 8058).

@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+use crate::broadcast::errors::ErrorClass;
 use crate::broadcast::message::{Message, MessageKind};
-use crate::providers::stable_digest;
 use crate::providers::telegram::truncate;
+use crate::providers::{run_wide_retry, stable_digest};
 
 pub const TOKEN_ENV: &str = "MASTODON_TOKEN";
 /// The pseudo-subscriber a post is journaled under.
@@ -214,7 +214,7 @@ impl Mastodon {
     pub async fn post(&self, post: &MastodonPost) -> Outcome {
         let (max, url_chars) = match self.limits().await {
             Ok(l) => l,
-            Err(detail) => return retry(None, detail, None),
+            Err(detail) => return run_wide_retry(None, detail, None),
         };
         let mut form = vec![
             ("status", post.status(max, url_chars)),
@@ -239,7 +239,11 @@ impl Mastodon {
         let response = match sent {
             Ok(r) => r,
             Err(e) if e.is_connect() => {
-                return retry(None, "cannot connect to the Mastodon instance".into(), None);
+                return run_wide_retry(
+                    None,
+                    "cannot connect to the Mastodon instance".into(),
+                    None,
+                );
             }
             Err(_) => {
                 return Outcome::Uncertain {
@@ -267,9 +271,9 @@ impl Mastodon {
                     let secs = jiff::Timestamp::now().duration_until(t).as_secs().max(1);
                     Duration::from_secs(secs as u64)
                 });
-                retry(Some(429), "Mastodon rate limit (429)".into(), wait)
+                run_wide_retry(Some(429), "Mastodon rate limit (429)".into(), wait)
             }
-            500..=599 => retry(
+            500..=599 => run_wide_retry(
                 Some(i64::from(status)),
                 format!("Mastodon HTTP {status}"),
                 None,
@@ -286,21 +290,6 @@ impl Mastodon {
                 }
             }
         }
-    }
-}
-
-fn retry(code: Option<i64>, detail: String, wait: Option<Duration>) -> Outcome {
-    let backoff = match wait {
-        Some(w) => Backoff::Exponential { base: w, cap: w },
-        None => Backoff::Limited { max_tries: 3 },
-    };
-    Outcome::Failed {
-        code,
-        class: ErrorClass::Retry {
-            scope: Scope::RunWide,
-            backoff,
-        },
-        detail,
     }
 }
 

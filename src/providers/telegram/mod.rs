@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+use crate::broadcast::errors::ErrorClass;
 use crate::broadcast::message::{Message, MessageKind};
+use crate::providers::{escape_html, run_wide_retry};
 
 pub const TOKEN_ENV: &str = "TELEGRAM_BOT_TOKEN";
 /// The pseudo-subscriber a channel post is journaled under.
@@ -82,9 +83,9 @@ impl TelegramPost {
             chars: title.chars().count() + body.chars().count() + link_label.chars().count() + 4,
             html: format!(
                 "<b>{}</b>\n\n{}\n\n<a href=\"{}\">{link_label}</a>",
-                escape(&title),
-                escape(&body),
-                escape(&message.url)
+                escape_html(&title),
+                escape_html(&body),
+                escape_html(&message.url)
             ),
             plain: format!("{title}\n\n{body}\n\n{link_label}: {}", message.url),
             url: message.url.clone(),
@@ -101,13 +102,6 @@ pub fn truncate(s: &str, max: usize) -> String {
     out = out.trim_end().to_string();
     out.push('…');
     out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A Bot API client for one channel.
@@ -170,14 +164,7 @@ impl Telegram {
             Ok(r) => r,
             // Never the URL in messages: it holds the token.
             Err(e) if e.is_connect() => {
-                return Outcome::Failed {
-                    code: None,
-                    class: ErrorClass::Retry {
-                        scope: Scope::RunWide,
-                        backoff: Backoff::Limited { max_tries: 3 },
-                    },
-                    detail: "cannot connect to the Telegram Bot API".into(),
-                };
+                return run_wide_retry(None, "cannot connect to the Telegram Bot API".into(), None);
             }
             Err(e) => {
                 return Outcome::Uncertain {
@@ -201,7 +188,7 @@ impl Telegram {
 fn classify(status: u16, answer: Option<Answer>) -> Outcome {
     let Some(a) = answer else {
         return if status >= 500 {
-            retry(
+            run_wide_retry(
                 Some(i64::from(status)),
                 "Telegram answered without JSON".into(),
                 None,
@@ -226,33 +213,21 @@ fn classify(status: u16, answer: Option<Answer>) -> Outcome {
     let description = a.description.unwrap_or_default();
     let detail = format!("Telegram {code}: {description}");
     match code {
-        429 => retry(Some(code), detail, a.parameters.and_then(|p| p.retry_after)),
-        500..=599 => retry(Some(code), detail, None),
+        // exactly the wait Telegram asks for
+        429 => run_wide_retry(
+            Some(code),
+            detail,
+            a.parameters
+                .and_then(|p| p.retry_after)
+                .map(|s| Duration::from_secs(s.max(1))),
+        ),
+        500..=599 => run_wide_retry(Some(code), detail, None),
         // 400 (e.g. "chat not found", a malformed post), 401, 403: configuration, for every post
         _ => Outcome::Failed {
             code: Some(code),
             class: ErrorClass::Fatal,
             detail,
         },
-    }
-}
-
-fn retry(code: Option<i64>, detail: String, after: Option<u64>) -> Outcome {
-    let backoff = match after {
-        // Exactly the wait Telegram asks for (the sender adds up to 25 % jitter, never less).
-        Some(s) => Backoff::Exponential {
-            base: Duration::from_secs(s.max(1)),
-            cap: Duration::from_secs(s.max(1)),
-        },
-        None => Backoff::Limited { max_tries: 3 },
-    };
-    Outcome::Failed {
-        code,
-        class: ErrorClass::Retry {
-            scope: Scope::RunWide,
-            backoff,
-        },
-        detail,
     }
 }
 
