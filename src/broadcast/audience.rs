@@ -15,16 +15,21 @@ use crate::subscribers::{Identity, Recipients, Status, StoreError, Subscriber};
 /// whole: each use streams it, decrypting and parsing one row at a time.
 pub struct SubscriberSource {
     dir: PathBuf,
-    /// `None` for a public post's audience, which reads no list.
-    identity: Option<Identity>,
-    /// A public post (Telegram channel, Mastodon) has one pseudo-subscriber standing for the
-    /// channel's readers, journaled like any delivery: one delivery per notice.
-    public: Option<Subscriber>,
+    readers: Readers,
     /// The list file the census checked; later streams must read the same one.
     checked: Option<Fingerprint>,
     /// Subscribers marked unreachable (repeatedly undeliverable), found by the census so the run
     /// can name them; few by nature, so held.
     pub unreachable: Vec<Subscriber>,
+}
+
+/// Whom a run reads its recipients from.
+enum Readers {
+    /// The encrypted list, opened with this key.
+    List(Identity),
+    /// A public post (Telegram channel, Mastodon) has one pseudo-subscriber standing for the
+    /// channel's readers, journaled like any delivery: one delivery per notice, no list read.
+    Public(Subscriber),
 }
 
 impl SubscriberSource {
@@ -50,8 +55,7 @@ impl SubscriberSource {
         };
         Ok(SubscriberSource {
             dir,
-            identity: Some(identity),
-            public: None,
+            readers: Readers::List(identity),
             checked: None,
             unreachable: Vec::new(),
         })
@@ -61,8 +65,7 @@ impl SubscriberSource {
     pub fn public(reader: Subscriber) -> SubscriberSource {
         SubscriberSource {
             dir: PathBuf::new(),
-            identity: None,
-            public: Some(reader),
+            readers: Readers::Public(reader),
             checked: None,
             unreachable: Vec::new(),
         }
@@ -77,12 +80,14 @@ impl SubscriberSource {
         messages: &[&Message],
         wants: impl Fn(&Subscriber, &Message) -> bool,
     ) -> Result<Vec<usize>, StoreError> {
-        let (Some(identity), None) = (&self.identity, &self.public) else {
-            let reader = self.public.as_ref();
-            return Ok(messages
-                .iter()
-                .map(|m| usize::from(reader.is_some_and(|r| wants(r, m))))
-                .collect());
+        let identity = match &self.readers {
+            Readers::List(identity) => identity,
+            Readers::Public(reader) => {
+                return Ok(messages
+                    .iter()
+                    .map(|m| usize::from(wants(reader, m)))
+                    .collect());
+            }
         };
         let stream = SubscriberStream::open(&self.dir, identity)?;
         let fingerprint = stream.fingerprint();
@@ -110,9 +115,12 @@ impl SubscriberSource {
         &self,
         wants: impl Fn(&Subscriber) -> bool + Send + 'static,
     ) -> RecipientStream {
-        let Some(identity) = &self.identity else {
-            let reader = self.public.clone().filter(|r| wants(r));
-            return Box::new(reader.into_iter().map(Ok));
+        let identity = match &self.readers {
+            Readers::List(identity) => identity,
+            Readers::Public(reader) => {
+                let reader = wants(reader).then(|| reader.clone());
+                return Box::new(reader.into_iter().map(Ok));
+            }
         };
         let stream = SubscriberStream::open(&self.dir, identity).and_then(|stream| {
             if Some(stream.fingerprint()) == self.checked {
@@ -171,8 +179,7 @@ mod tests {
         let mut source = SubscriberSource {
             unreachable: Vec::new(),
             dir: dir.path().to_path_buf(),
-            identity: Some(identity),
-            public: None,
+            readers: Readers::List(identity),
             checked: None,
         };
         let unchecked: Vec<_> = source.recipients(|_| true).collect();
