@@ -29,7 +29,7 @@ enum Readers {
     List(Identity),
     /// A public post (Telegram channel, Mastodon) has one pseudo-subscriber standing for the
     /// channel's readers, journaled like any delivery: one delivery per notice, no list read.
-    Public(Subscriber),
+    Public(Box<Subscriber>),
 }
 
 impl SubscriberSource {
@@ -65,7 +65,7 @@ impl SubscriberSource {
     pub fn public(reader: Subscriber) -> SubscriberSource {
         SubscriberSource {
             dir: PathBuf::new(),
-            readers: Readers::Public(reader),
+            readers: Readers::Public(Box::new(reader)),
             checked: None,
             unreachable: Vec::new(),
         }
@@ -118,7 +118,7 @@ impl SubscriberSource {
         let identity = match &self.readers {
             Readers::List(identity) => identity,
             Readers::Public(reader) => {
-                let reader = wants(reader).then(|| reader.clone());
+                let reader = wants(reader).then(|| (**reader).clone());
                 return Box::new(reader.into_iter().map(Ok));
             }
         };
