@@ -34,6 +34,9 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub broadcast: BroadcastConfig,
     pub inbox: Option<InboxConfig>,
+    /// Where the subscriber state lives instead of `<root>/subscribers` (`--state`, e.g. the
+    /// pipeline's checkout of the `aushang-state` branch). Set at the command's edge only.
+    pub state_dir: Option<PathBuf>,
     /// `aushang:` — the aushang versions this site needs, e.g. `>=0.2` (checked by `check`).
     pub requires_aushang: Option<String>,
 }
@@ -67,8 +70,11 @@ impl Config {
         self.root.join("content")
     }
 
+    /// The subscriber state: list, recipients, journal and inbox records.
     pub fn subscribers_dir(&self) -> PathBuf {
-        self.root.join("subscribers")
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| self.root.join("subscribers"))
     }
 }
 
@@ -567,6 +573,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             },
         },
         inbox: raw.inbox,
+        state_dir: None,
         requires_aushang: raw.aushang,
     })
 }

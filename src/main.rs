@@ -20,6 +20,10 @@ struct Cli {
     /// More log output (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// The subscriber state folder (list, recipients, journal, inbox records) instead of
+    /// <root>/subscribers, e.g. a checkout of the `aushang-state` branch.
+    #[arg(long, global = true, env = "AUSHANG_STATE_DIR", value_name = "DIR")]
+    state: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let root = cli.root;
+    cmd::set_state_dir(cli.state);
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(&root, args),
         Command::Build(args) => cmd::build::run(&root, args),

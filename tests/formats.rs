@@ -70,7 +70,7 @@ fn the_subscriber_list_of_0_2_is_read() {
 #[test]
 fn the_journals_of_0_2_are_read() {
     let (_tmp, root) = site();
-    let journal = Journal::open(&journal_dir(&root)).unwrap();
+    let journal = Journal::open(&journal_dir(&root.join("subscribers"))).unwrap();
     assert!(journal.is_complete(NOTICE, "whatsapp"));
     let log = journal.deliveries(NOTICE, "whatsapp").unwrap();
     assert_eq!(log.last[ACTIVE].state, DeliveryState::Sent);
@@ -93,7 +93,7 @@ fn the_journals_of_0_2_are_read() {
 #[test]
 fn the_inbox_records_of_0_2_are_read() {
     let (_tmp, root) = site();
-    let dir = records_dir(&root);
+    let dir = records_dir(&root.join("subscribers"));
     let applied = AppliedLog::load(&dir).unwrap();
     assert_eq!(applied.lines().len(), 3);
     assert!(applied.contains("k-900e1f"));
@@ -108,7 +108,9 @@ fn the_inbox_records_of_0_2_are_read() {
     // undeliverable.jsonl: two 131026 failures in a row make the active subscriber unreachable.
     let mut list = SubscriberList::load(&root.join("subscribers"), &identity()).unwrap();
     let now: jiff::Timestamp = "2026-11-22T12:00:00Z".parse().unwrap();
-    let report = aushang::inbox::undeliverable::update(&root, &[], &mut list, 2, now).unwrap();
+    let report =
+        aushang::inbox::undeliverable::update(&root.join("subscribers"), &[], &mut list, 2, now)
+            .unwrap();
     assert_eq!(
         report
             .marked

@@ -52,6 +52,7 @@ pub fn accept_uncertain(
                 code: None,
                 class: None,
                 attempt: *attempt,
+                run: None,
             };
             journal.record(&p.message.key, channel, &line)?;
         }

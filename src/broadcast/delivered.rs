@@ -47,8 +47,10 @@ enum Standing {
     Final,
     /// A request went out and its outcome is unknown.
     Uncertain,
-    /// Failed in a way the next run tries again.
+    /// Failed in a way the next run tries again (or released by the run that claimed it).
     Open,
+    /// Claimed by the current run (`--run`): this run is to send it.
+    Claimed,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,12 +60,18 @@ struct Last {
 }
 
 impl Last {
-    fn of(line: &DeliveryLine) -> Last {
+    /// `run`: the current run, whose own claims are to be sent rather than uncertain.
+    fn of(line: &DeliveryLine, run: Option<&str>) -> Last {
         let standing = match (line.state, line.class) {
             (DeliveryState::Sent | DeliveryState::Accepted, _)
             | (DeliveryState::Failed, Some(FailureClass::Permanent)) => Standing::Final,
             (DeliveryState::Sending | DeliveryState::Uncertain, _) => Standing::Uncertain,
-            (DeliveryState::Failed, _) => Standing::Open,
+            (DeliveryState::Claimed, _) if run.is_some() && line.run.as_deref() == run => {
+                Standing::Claimed
+            }
+            // Another run's claim with nothing after it: that run may have sent.
+            (DeliveryState::Claimed, _) => Standing::Uncertain,
+            (DeliveryState::Failed, _) | (DeliveryState::Released, _) => Standing::Open,
         };
         Last {
             standing,
@@ -80,6 +88,8 @@ impl Last {
 pub struct DeliveryStates {
     numbered: HashMap<u64, Last>,
     named: HashMap<Box<str>, Last>,
+    /// The current run (`--run`), whose claims are its own work and not uncertain.
+    run: Option<Box<str>>,
 }
 
 impl DeliveryStates {
@@ -90,8 +100,21 @@ impl DeliveryStates {
         }
     }
 
+    /// States as seen by run `run` (`None`: a run without claims; every claim is uncertain).
+    pub fn for_run(run: Option<&str>) -> DeliveryStates {
+        DeliveryStates {
+            run: run.map(Into::into),
+            ..DeliveryStates::default()
+        }
+    }
+
     pub(crate) fn set(&mut self, line: &DeliveryLine) {
-        let last = Last::of(line);
+        let mut last = Last::of(line, self.run.as_deref());
+        if matches!(line.state, DeliveryState::Claimed | DeliveryState::Released) {
+            // Claims count no attempt: the next request keeps counting from the last one.
+            let before = self.get(&line.sub).map_or(0, |l| l.attempt);
+            last.attempt = last.attempt.max(before);
+        }
         match id_number(&line.sub) {
             Some(n) => {
                 self.numbered.insert(n, last);
@@ -113,6 +136,12 @@ impl DeliveryStates {
 
     pub fn attempts(&self, sub: &str) -> u32 {
         self.get(sub).map_or(0, |l| l.attempt)
+    }
+
+    /// Claimed by the current run and not yet sent, failed or released.
+    pub fn is_claimed(&self, sub: &str) -> bool {
+        self.get(sub)
+            .is_some_and(|l| l.standing == Standing::Claimed)
     }
 
     /// Subscribers with any line for this message.
@@ -140,6 +169,7 @@ mod tests {
             code: None,
             class: None,
             attempt: Some(1),
+            run: None,
         }
     }
 

@@ -10,6 +10,12 @@
 //!   (with code and class) or `uncertain` (the request may have reached the API, no answer came);
 //!   `accepted` when `--accept-uncertain` took an uncertain one as delivered without resending.
 //!
+//! With the pipeline's write-ahead (`aushang broadcast --claim RUN` before `--run RUN`, see
+//! `docs/exactly-once.md`) a delivery file also holds `claimed` lines (this run is about to send
+//! to this subscriber; pushed to the remote before anything is sent) and `released` lines (the run
+//! ended without sending to someone it claimed). A claim by another run with nothing after it is
+//! an unknown outcome, exactly like `sending`.
+//!
 //! Lines reference subscribers only by their random id, never by address. Each line is written
 //! with a single `write` call, so a killed process leaves whole lines; a torn last line (power
 //! loss) is skipped with a warning and fenced off by a newline before the next append.
@@ -35,6 +41,11 @@ pub enum DeliveryState {
     Failed,
     /// The request went out but no answer came (timeout, reset): maybe delivered.
     Uncertain,
+    /// Claimed by run `run` before sending (write-ahead): if nothing follows and that run is not
+    /// the current one, the outcome is unknown.
+    Claimed,
+    /// The claiming run ended without sending to this subscriber: free for the next run.
+    Released,
     /// An uncertain delivery taken as delivered by `--accept-uncertain`, without proof; nothing
     /// was sent again. Final like `sent`, but reports can tell the two apart.
     Accepted,
@@ -65,6 +76,9 @@ pub struct DeliveryLine {
     pub class: Option<FailureClass>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
+    /// The run that claimed or released (on `claimed` and `released` lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +88,11 @@ pub enum IndexEvent {
     Completed,
     /// Recorded as sent without sending (adopting a site with history).
     Marked,
+    /// A run claimed deliveries of this message (`--claim`).
+    Claimed,
+    /// A claim found nobody left to claim but deliveries with an unknown outcome: the message
+    /// waits until they are resolved (`--resend-uncertain`, `--accept-uncertain`, statuses).
+    Waiting,
     /// Never to be sent: it was older than `max_age` before its sending began (reported once).
     Stale,
     /// Not to be finished: the notice expired while its sending was under way (reported once).
@@ -105,9 +124,12 @@ impl DeliveryLog {
 
     /// A request went out and its outcome is unknown (killed mid-request, or no answer).
     pub fn is_uncertain(&self, sub: &str) -> bool {
-        self.last
-            .get(sub)
-            .is_some_and(|l| matches!(l.state, DeliveryState::Sending | DeliveryState::Uncertain))
+        self.last.get(sub).is_some_and(|l| {
+            matches!(
+                l.state,
+                DeliveryState::Sending | DeliveryState::Uncertain | DeliveryState::Claimed
+            )
+        })
     }
 
     pub fn attempts(&self, sub: &str) -> u32 {
@@ -140,6 +162,11 @@ impl Journal {
                 && l.ch == channel
                 && matches!(l.event, IndexEvent::Completed | IndexEvent::Marked)
         })
+    }
+
+    /// Every index line, in file order.
+    pub fn index_lines(&self) -> Vec<IndexLine> {
+        self.index().clone()
     }
 
     /// Whether `msg` was given up on `channel`: too old before its sending began, or its notice
@@ -189,7 +216,17 @@ impl Journal {
         keys: impl IntoIterator<Item = &'k str>,
         channel: &str,
     ) -> std::io::Result<DeliveryStates> {
-        let mut states = DeliveryStates::default();
+        self.delivery_states_for(keys, channel, None)
+    }
+
+    /// [`Journal::delivery_states`] as seen by run `run`, whose own claims are to be sent.
+    pub fn delivery_states_for<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+        channel: &str,
+        run: Option<&str>,
+    ) -> std::io::Result<DeliveryStates> {
+        let mut states = DeliveryStates::for_run(run);
         for key in keys {
             for_each_line::<DeliveryLine>(&self.delivery_path(key, channel), |line| {
                 states.set(&line)
@@ -358,17 +395,20 @@ fn for_each_line<T: for<'de> Deserialize<'de>>(
     }
 }
 
-/// The journal directory for real channels.
-pub fn journal_dir(root: &Path) -> PathBuf {
-    root.join("subscribers").join("journal")
+/// The journal directory for real channels, under the subscriber state directory
+/// ([`crate::config::Config::subscribers_dir`]).
+pub fn journal_dir(state: &Path) -> PathBuf {
+    state.join("journal")
 }
 
 /// Removes every journal row that references one of `subscriber_ids` (the DSGVO Art. 17 path),
 /// in the real journal and the local outbox journal, and unlinks the ids from the inbox records
 /// (`subscribers/inbox/*.jsonl` keep the event but no longer say whose it was). Every file is
-/// read once, however many ids go. Returns how many rows were changed.
+/// read once, however many ids go. `state` is the subscriber state directory
+/// ([`crate::config::Config::subscribers_dir`]). Returns how many rows were changed.
 pub fn forget_subscribers(
     root: &Path,
+    state: &Path,
     subscriber_ids: impl IntoIterator<Item = impl AsRef<str>>,
 ) -> std::io::Result<usize> {
     let ids: HashSet<String> = subscriber_ids
@@ -380,7 +420,7 @@ pub fn forget_subscribers(
     }
     let mut removed = 0;
     for dir in [
-        journal_dir(root).join("deliveries"),
+        journal_dir(state).join("deliveries"),
         root.join("outbox").join("journal").join("deliveries"),
     ] {
         removed += rewrite_lines(&dir, |line| {
@@ -391,7 +431,7 @@ pub fn forget_subscribers(
     }
     removed +=
         rewrite_lines(
-            &root.join("subscribers").join("inbox"),
+            &crate::inbox::apply::records_dir(state),
             |line| match serde_json::from_str::<serde_json::Value>(line) {
                 Ok(serde_json::Value::Object(mut row))
                     if row
@@ -461,6 +501,7 @@ mod tests {
             code: None,
             class: None,
             attempt: Some(1),
+            run: None,
         }
     }
 
@@ -581,7 +622,8 @@ mod tests {
     #[test]
     fn forget_removes_only_that_subscriber() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(&journal_dir(dir.path())).unwrap();
+        let state = dir.path().join("subscribers");
+        let j = Journal::open(&journal_dir(&state)).unwrap();
         j.record(
             "/a/#notice",
             "whatsapp",
@@ -602,10 +644,10 @@ mod tests {
             "{\"id\":\"e1\",\"sub\":\"s1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n",
         )
         .unwrap();
-        assert_eq!(forget_subscribers(dir.path(), ["s1"]).unwrap(), 2);
+        assert_eq!(forget_subscribers(dir.path(), &state, ["s1"]).unwrap(), 2);
         let applied = std::fs::read_to_string(inbox.join("applied.jsonl")).unwrap();
         assert_eq!(applied, "{\"id\":\"e1\"}\n{\"id\":\"e2\",\"sub\":\"s2\"}\n");
-        let j = Journal::open(&journal_dir(dir.path())).unwrap();
+        let j = Journal::open(&journal_dir(&state)).unwrap();
         let log = j.deliveries("/a/#notice", "whatsapp").unwrap();
         assert!(!log.last.contains_key("s1") && log.is_final("s2"));
     }

@@ -3,7 +3,9 @@
 pub mod accept;
 pub mod audience;
 pub mod channels;
+pub mod claim;
 pub mod delivered;
+pub mod due;
 pub mod errors;
 pub mod given_up;
 pub mod journal;

@@ -25,6 +25,8 @@ pub struct MessageReport {
     pub deferred_by_limit: usize,
     /// Not tried because the run stopped.
     pub not_attempted: usize,
+    /// Not claimed by this `--run`: left for the next run (nothing is lost).
+    pub not_claimed: usize,
     /// Never to be sent: the message was older than `max_age` before its sending began, or its
     /// notice expired before the sending finished (`status` says which).
     pub left_out: usize,
@@ -142,6 +144,7 @@ impl RunReport {
                 ("uncertain", m.uncertain),
                 ("deferred by daily limit", m.deferred_by_limit),
                 ("not attempted", m.not_attempted),
+                ("not claimed by this run (next run)", m.not_claimed),
                 ("left out for good", m.left_out),
             ] {
                 if n > 0 {
@@ -181,7 +184,7 @@ impl RunReport {
                     m.permanent_total(),
                     m.retry_left,
                     m.uncertain,
-                    m.deferred_by_limit + m.not_attempted + m.left_out
+                    m.deferred_by_limit + m.not_attempted + m.not_claimed + m.left_out
                 );
             }
         }

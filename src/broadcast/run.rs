@@ -38,6 +38,8 @@ pub struct BroadcastOptions {
     /// Record uncertain deliveries as `accepted` (delivered without proof) before sending.
     pub accept_uncertain: bool,
     pub link_check: bool,
+    /// `--run RUN`: send only to what `--claim RUN` claimed (the pipeline's write-ahead).
+    pub run: Option<String>,
 }
 
 /// Which channel this run uses, and why (a warning when it fell back to the outbox).
@@ -107,7 +109,8 @@ pub fn choose_deliverer(
     }
 }
 
-/// Runs a broadcast (or `--mark-sent`) and reports what happened.
+/// Runs a broadcast (or `--mark-sent`) and reports what happened. With `opts.run`, sends only
+/// to what that run claimed and afterwards releases whatever it claimed but did not send.
 pub fn broadcast(
     config: &Config,
     notices: &[Notice],
@@ -118,6 +121,12 @@ pub fn broadcast(
         return crate::broadcast::mark_sent::mark_sent(config, notices, opts);
     }
     let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    if let Some(run) = &opts.run {
+        crate::broadcast::claim::check_run_id(run)?;
+        if !deliverer.is_real() || opts.mark_sent {
+            bail!("--run sends what `--claim {run}` claimed on a real channel");
+        }
+    }
     let mut report = RunReport::default();
     // First, not last: whoever reads the run must know at once which channel it used.
     report
@@ -126,7 +135,7 @@ pub fn broadcast(
     let channel = deliverer.channel_name();
     let journal_path = match &deliverer {
         Deliverer::Outbox { outbox, .. } => outbox.journal_dir(),
-        _ => journal_dir(&config.root),
+        _ => journal_dir(&config.subscribers_dir()),
     };
     let journal = Arc::new(Journal::open(&journal_path).context("cannot read the journal")?);
     let guards = Guards {
@@ -153,6 +162,38 @@ pub fn broadcast(
         );
     }
 
+    if let Some(run) = &opts.run {
+        let keys: Vec<String> = planned.iter().map(|p| p.message.key.clone()).collect();
+        let result = send_planned(config, deliverer, &journal, planned, opts, &mut report);
+        // Also after a failed run: whoever the run claimed and never sent to is free again.
+        // (Not after a journal write failure: then the journal cannot be trusted to say so.)
+        let released = match &result {
+            Err(_) => 0,
+            Ok(()) => {
+                crate::broadcast::claim::release_unsent(&journal, &keys, channel, run, opts.now)?
+            }
+        };
+        if released > 0 {
+            tracing::info!("released {released} claimed deliveries this run did not send");
+        }
+        result?;
+        return Ok(report);
+    }
+
+    send_planned(config, deliverer, &journal, planned, opts, &mut report)?;
+    Ok(report)
+}
+
+/// Checks the list, then sends every due message in `planned`.
+fn send_planned(
+    config: &Config,
+    deliverer: Deliverer,
+    journal: &Arc<Journal>,
+    planned: Vec<PlannedMessage>,
+    opts: &BroadcastOptions,
+    report: &mut RunReport,
+) -> anyhow::Result<()> {
+    let channel = deliverer.channel_name();
     let giving_up = planned
         .iter()
         .any(|p| matches!(p.decision, Decision::Stale | Decision::Expired));
@@ -160,7 +201,7 @@ pub fn broadcast(
         report
             .messages
             .extend(planned.iter().map(|p| not_sent(p, channel, 0)));
-        return Ok(report);
+        return Ok(());
     }
     // Opened for a stale or expired message too: the report says how many people it leaves out.
     let mut source = match deliverer.public_audience() {
@@ -174,7 +215,7 @@ pub fn broadcast(
     // Given up once, reported once: the journal keeps later runs from planning it again.
     let deliverer = Arc::new(deliverer);
     let left_out = give_up(
-        &journal,
+        journal,
         &source,
         &planned,
         &recipient_counts,
@@ -189,7 +230,7 @@ pub fn broadcast(
                 .map(|(p, &n)| not_sent(p, channel, n)),
         );
         journal.sync()?;
-        return Ok(report);
+        return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -205,10 +246,10 @@ pub fn broadcast(
             left_out,
         },
         opts,
-        &mut report,
+        report,
     ))?;
     journal.sync()?;
-    Ok(report)
+    Ok(())
 }
 
 /// The checked list and, per planned message (same order), how many subscribers want it and
@@ -295,6 +336,7 @@ async fn send_all(
         concurrency,
         daily_limit,
         resend_uncertain: opts.resend_uncertain,
+        run: opts.run.clone(),
         clock,
         recent: Arc::new(Mutex::new(recent)),
         stop: Arc::new(Mutex::new(None)),
@@ -459,7 +501,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         outbox: Outbox::for_site(config),
         whatsapp,
     };
-    let journal = Journal::open(&journal_dir(&config.root))?;
+    let journal = Journal::open(&journal_dir(&config.subscribers_dir()))?;
     let planned = plan(
         config,
         notices,

@@ -67,6 +67,8 @@ pub struct Sender {
     pub concurrency: usize,
     pub daily_limit: Option<u32>,
     pub resend_uncertain: bool,
+    /// `--run RUN`: only subscribers this run claimed are sent to.
+    pub run: Option<String>,
     pub clock: RunClock,
     /// Subscribers reached on this channel in the last 24 hours; only kept with a daily limit.
     pub recent: Arc<Mutex<IdSet>>,
@@ -92,7 +94,9 @@ impl Sender {
         report: &mut MessageReport,
     ) -> std::io::Result<()> {
         let channel = self.deliverer.channel_name();
-        let states = self.journal.delivery_states(message.keys(), channel)?;
+        let states =
+            self.journal
+                .delivery_states_for(message.keys(), channel, self.run.as_deref())?;
         if self.journal.started_at(&message.key, channel).is_none() {
             self.journal.record_index(
                 &message.key,
@@ -108,6 +112,7 @@ impl Sender {
         let reader = Reader {
             states,
             resend_uncertain: self.resend_uncertain,
+            claimed_only: self.run.is_some(),
             capacity: self.daily_limit.map(|limit| {
                 (limit as usize).saturating_sub(self.recent.lock().expect("recent lock").len())
             }),
@@ -151,6 +156,7 @@ impl Sender {
         report.uncertain += read.uncertain;
         report.deferred_by_limit += read.deferred_by_limit;
         report.not_attempted += read.not_attempted;
+        report.not_claimed += read.not_claimed;
         if let Some(why) = &read.broken {
             // Everyone the stream did not reach is counted, so the report never hides them.
             report.not_attempted += expected.saturating_sub(read.seen);
@@ -173,6 +179,7 @@ impl Sender {
             && report.retry_left == 0
             && report.uncertain == 0
             && report.not_attempted == 0
+            && report.not_claimed == 0
             && report.deferred_by_limit == 0;
         if report.complete {
             self.journal.record_index(
@@ -198,6 +205,8 @@ impl Sender {
 struct Reader {
     states: crate::broadcast::journal::DeliveryStates,
     resend_uncertain: bool,
+    /// `--run`: send only to subscribers this run claimed.
+    claimed_only: bool,
     /// New people the daily limit still allows; `None` without a limit.
     capacity: Option<usize>,
     recent: Arc<Mutex<IdSet>>,
@@ -213,6 +222,8 @@ struct Filtered {
     uncertain: usize,
     deferred_by_limit: usize,
     not_attempted: usize,
+    /// Not claimed by this `--run` (new since the claim, or left for a later run).
+    not_claimed: usize,
     /// Why the stream broke off, if it did.
     broken: Option<String>,
 }
@@ -241,6 +252,14 @@ impl Reader {
                 out.not_attempted += 1;
             } else if self.states.is_final(&sub.id) {
                 out.skipped += 1;
+            } else if self.claimed_only && !self.states.is_claimed(&sub.id) {
+                // Another run's claim without outcome is uncertain; anyone else waits for a
+                // run that claims them first.
+                if self.states.is_uncertain(&sub.id) {
+                    out.uncertain += 1;
+                } else {
+                    out.not_claimed += 1;
+                }
             } else if self.states.is_uncertain(&sub.id) && !self.resend_uncertain {
                 out.uncertain += 1;
             } else if !self.within_limit(&sub.id) {
@@ -379,6 +398,7 @@ impl Worker {
                 code,
                 class,
                 attempt: Some(attempt),
+                run: None,
             };
             self.journal.record(
                 key,

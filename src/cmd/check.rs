@@ -65,7 +65,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 fn check(root: &Path) -> (Vec<Problem>, String) {
     // Blanks left by `aushang init`, reported even when the configuration has other errors.
     let settings_blanks = aushang::town::blanks::in_settings(root);
-    let config = match aushang::config::load(root) {
+    let config = match super::read_config(root) {
         Ok(c) => c,
         Err(mut problems) => {
             problems.extend(settings_blanks);

@@ -90,7 +90,7 @@ pub struct ConfirmArgs {
 const ACK_FILE: &str = ".aushang-inbox-ack";
 
 pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
-    let config = match config::load(root) {
+    let config = match super::read_config(root) {
         Ok(c) => c,
         Err(problems) => {
             eprint!(

@@ -9,15 +9,42 @@ pub mod new;
 pub mod publish;
 pub mod serve;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use aushang::config::{self, Config};
 use aushang::content::{self, LoadOptions, SiteContent};
 use aushang::diagnostics::{Format, render};
 
+/// `--state DIR` (or `AUSHANG_STATE_DIR`), set once by `main` before any command runs.
+static STATE_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records where the subscriber state lives when it is not `<root>/subscribers` (`--state`).
+pub fn set_state_dir(dir: Option<PathBuf>) {
+    if let Some(dir) = dir {
+        let _ = STATE_DIR.set(dir);
+    }
+}
+
+/// The subscriber state directory: `--state`, else `<root>/subscribers`.
+pub fn subscribers_dir(root: &Path) -> PathBuf {
+    STATE_DIR
+        .get()
+        .cloned()
+        .unwrap_or_else(|| root.join("subscribers"))
+}
+
+/// `aushang.yaml` with `--state` applied: every command loads its configuration through here.
+pub fn read_config(root: &Path) -> Result<Config, Vec<aushang::diagnostics::Problem>> {
+    config::load(root).map(|mut c| {
+        c.state_dir = STATE_DIR.get().cloned();
+        c
+    })
+}
+
 /// Loads `aushang.yaml`; prints every problem and returns `None` if there are any.
 pub fn load_config(root: &Path) -> Option<Config> {
-    match config::load(root) {
+    match read_config(root) {
         Ok(c) => Some(c),
         Err(problems) => {
             eprint!("{}", render(&problems, Format::Human));

@@ -52,6 +52,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{outcome}");
     }
     let opts = aushang::broadcast::run::BroadcastOptions {
+        run: None,
         now,
         channel: args.channel,
         mark_sent: false,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use aushang::config::{self, Config};
+use aushang::config::Config;
 use aushang::diagnostics::{self, Problem};
 use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::report;
@@ -148,7 +148,7 @@ pub struct PruneArgs {
 const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
-    let dir = root.join("subscribers");
+    let dir = super::subscribers_dir(root);
     // Every command that reads, changes and writes the list holds the site lock throughout, so
     // two at once (or one beside an inbox pull) cannot overwrite each other's change.
     let _lock = match &command {
@@ -221,7 +221,7 @@ fn open_for_change(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
 }
 
 fn load_config(root: &Path) -> anyhow::Result<Config> {
-    config::load(root).map_err(|problems| {
+    super::read_config(root).map_err(|problems| {
         anyhow::anyhow!(
             "{}aushang.yaml has errors",
             diagnostics::render(&problems, diagnostics::Format::Human)
@@ -439,8 +439,8 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     }
     // Journal first: if saving the list then fails, running `forget` again finishes the job,
     // whereas a list saved first would lose the ids the journal rows are found by.
-    let journal_rows =
-        aushang::broadcast::journal::forget_subscribers(root, &ids).with_context(|| {
+    let journal_rows = aushang::broadcast::journal::forget_subscribers(root, dir, &ids)
+        .with_context(|| {
             format!(
                 "cannot remove {} from the journal; the list is unchanged",
                 ids.join(", ")

@@ -204,7 +204,7 @@ pub fn resend(
     };
     let _lock = SiteLock::acquire(&config.root)?;
     let list = SubscriberList::load(&config.subscribers_dir(), identity)?;
-    let records = records_dir(&config.root);
+    let records = records_dir(&config.subscribers_dir());
     let applied = AppliedLog::load(&records).map_err(anyhow::Error::msg)?;
     let mut log = ConfirmationLog::load(&records)?;
     let asked_before = history(&applied, &log);

@@ -178,7 +178,7 @@ async fn pull_async(
     let mut list = SubscriberList::load(&dir, identity)?;
     // Before fetching anything: a list that may not be saved must not take events it cannot keep.
     list.check_recipients(&recipients)?;
-    let records = records_dir(&config.root);
+    let records = records_dir(&config.subscribers_dir());
     let mut log = AppliedLog::load(&records).map_err(anyhow::Error::msg)?;
     log.requests = super::requests::Requests::load(&records, identity)?;
     let clock = Timestamp::now().max(opts.now);
@@ -340,8 +340,12 @@ fn prune_unconfirmed(
         return Ok(());
     }
     list.save(dir, recipients)?;
-    crate::broadcast::journal::forget_subscribers(&config.root, gone.iter().map(|s| &s.id))
-        .context("erasing the records of unconfirmed sign-ups")?;
+    crate::broadcast::journal::forget_subscribers(
+        &config.root,
+        &config.subscribers_dir(),
+        gone.iter().map(|s| &s.id),
+    )
+    .context("erasing the records of unconfirmed sign-ups")?;
     report.pruned = gone.len();
     Ok(())
 }

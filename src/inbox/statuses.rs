@@ -110,7 +110,7 @@ pub fn parse_correlation(c: &str) -> Option<(String, String, u32)> {
     Some((msg, sub, attempt))
 }
 
-/// Records the status events among `events` (already decrypted) under `root`.
+/// Records the status events among `events` (already decrypted) under the state directory `root`.
 pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary> {
     let mut summary = StatusSummary::default();
     let statuses: Vec<&Envelope> = events
@@ -170,6 +170,7 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
                     // Meta accepted it, so a resend could arrive twice: never retried blindly.
                     class: failed.then_some(FailureClass::Permanent),
                     attempt: Some(*attempt),
+                    run: None,
                 };
                 journal.record(msg, "whatsapp", &line)?;
                 log.last.insert(sub.clone(), line);
@@ -208,7 +209,7 @@ pub fn record_batch(
     list: &mut SubscriberList,
     now: Timestamp,
 ) -> std::io::Result<StatusSummary> {
-    let root = &config.root;
+    let root = &config.subscribers_dir();
     let mut summary = record(root, events)?;
     for e in events {
         if let Event::Status {
@@ -276,6 +277,7 @@ mod tests {
                 code: None,
                 class: None,
                 attempt: Some(1),
+                run: None,
             };
             journal.record(msg, "whatsapp", &line).unwrap();
         }

@@ -71,14 +71,14 @@ pub struct TemplateBook {
     pub templates: BTreeMap<String, TemplateState>,
 }
 
-pub fn book_path(root: &Path) -> PathBuf {
-    super::apply::records_dir(root).join(TEMPLATES_FILE)
+pub fn book_path(state: &Path) -> PathBuf {
+    super::apply::records_dir(state).join(TEMPLATES_FILE)
 }
 
 impl TemplateBook {
     /// Reads the book; a missing file is an empty book, an unreadable one an error naming it.
-    pub fn load(root: &Path) -> Result<TemplateBook, String> {
-        let path = book_path(root);
+    pub fn load(state: &Path) -> Result<TemplateBook, String> {
+        let path = book_path(state);
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| {
                 format!(
@@ -94,10 +94,10 @@ impl TemplateBook {
         }
     }
 
-    pub fn save(&self, root: &Path) -> std::io::Result<()> {
+    pub fn save(&self, state: &Path) -> std::io::Result<()> {
         let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         text.push('\n');
-        crate::fsutil::write_atomic(&book_path(root), text.as_bytes())
+        crate::fsutil::write_atomic(&book_path(state), text.as_bytes())
     }
 
     /// Applies the template events among `events`; an event older than what is recorded for
@@ -208,7 +208,7 @@ pub fn blocked_reason(book: &TemplateBook, name: &str, language: &str) -> Option
 /// `update_due`, the update template) is in a blocking state. An unreadable record also stops
 /// it: sending a template that may be paused is worse than waiting.
 pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
-    let book = match TemplateBook::load(&config.root) {
+    let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
         Err(e) => return Some(format!("cannot read the template states: {e}")),
     };
@@ -221,7 +221,7 @@ pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
 /// For the confirmation send in `aushang inbox pull`: why the confirmation template must not be
 /// sent now, if it must not.
 pub fn confirmation_refusal(config: &Config) -> Option<String> {
-    let book = match TemplateBook::load(&config.root) {
+    let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
         Err(e) => return Some(format!("cannot read the template states: {e}")),
     };
@@ -234,7 +234,7 @@ pub fn confirmation_refusal(config: &Config) -> Option<String> {
 /// The loud lines for `aushang inbox pull`: every configured template in a blocking state, and
 /// category or quality changes worth an admin's attention.
 pub fn alerts(config: &Config) -> Vec<String> {
-    let book = match TemplateBook::load(&config.root) {
+    let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
         Err(e) => return vec![format!("cannot read the template states: {e}")],
     };

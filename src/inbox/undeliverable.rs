@@ -48,15 +48,15 @@ pub struct UnreachableReport {
     pub counting: Vec<(String, usize)>,
 }
 
-fn path(root: &Path) -> PathBuf {
-    super::apply::records_dir(root).join(UNDELIVERABLE_FILE)
+fn path(state: &Path) -> PathBuf {
+    super::apply::records_dir(state).join(UNDELIVERABLE_FILE)
 }
 
 /// Reads the record (`None`: there is none yet); unreadable lines are skipped with a warning
 /// (the record rebuilds itself from later failures, and it never decides more than "stop
 /// sending until START").
-fn load(root: &Path) -> std::io::Result<Option<HashMap<String, Line>>> {
-    let path = path(root);
+fn load(state: &Path) -> std::io::Result<Option<HashMap<String, Line>>> {
+    let path = path(state);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -94,7 +94,7 @@ fn load(root: &Path) -> std::io::Result<Option<HashMap<String, Line>>> {
     Ok(Some(subs))
 }
 
-fn save(root: &Path, subs: &HashMap<String, Line>) -> std::io::Result<()> {
+fn save(state: &Path, subs: &HashMap<String, Line>) -> std::io::Result<()> {
     let mut lines: Vec<&Line> = subs.values().collect();
     lines.sort_by(|a, b| a.sub.cmp(&b.sub));
     let mut text = String::new();
@@ -102,21 +102,22 @@ fn save(root: &Path, subs: &HashMap<String, Line>) -> std::io::Result<()> {
         text.push_str(&serde_json::to_string(l).map_err(std::io::Error::other)?);
         text.push('\n');
     }
-    crate::fsutil::write_atomic(&path(root), text.as_bytes())
+    crate::fsutil::write_atomic(&path(state), text.as_bytes())
 }
 
-/// Records the failures and deliveries among `events` (and new 131026 failures in the
+/// Records (under the subscriber state directory `state`) the failures and deliveries among
+/// `events` (and new 131026 failures in the
 /// journal), then marks every `active` WhatsApp subscriber with `threshold` or more failures
 /// in a row `unreachable`.
 pub fn update(
-    root: &Path,
+    state: &Path,
     events: &[Envelope],
     list: &mut SubscriberList,
     threshold: u32,
     now: Timestamp,
 ) -> std::io::Result<UnreachableReport> {
     let threshold = threshold.max(1) as usize;
-    let loaded = load(root)?;
+    let loaded = load(state)?;
     let first = loaded.is_none();
     let mut subs = loaded.unwrap_or_default();
     let before = subs.clone();
@@ -156,7 +157,7 @@ pub fn update(
     }
     // Synchronous 131026 failures in the journal, of recent messages.
     let since = now - if first { FIRST_LOOK_BACK } else { LOOK_BACK };
-    let dir = journal_dir(root);
+    let dir = journal_dir(state);
     let index: Vec<IndexLine> = read_index(&dir.join("index.jsonl"))?;
     let mut msgs: Vec<&str> = index
         .iter()
@@ -219,7 +220,7 @@ pub fn update(
         }
     }
     if first || subs != before {
-        save(root, &subs)?;
+        save(state, &subs)?;
     }
     Ok(report)
 }
@@ -379,6 +380,7 @@ mod tests {
                         code: Some(UNDELIVERABLE),
                         class: Some(FailureClass::Permanent),
                         attempt: Some(1),
+                        run: None,
                     },
                 )
                 .unwrap();
@@ -397,7 +399,8 @@ mod tests {
         let mut list = SubscriberList::new(vec![person("s_a", "+4915100000001")]);
         let events = vec![status("/m1", "s_a", "failed", 10, vec![UNDELIVERABLE])];
         update(root.path(), &events, &mut list, 3, t(100)).unwrap();
-        let n = crate::broadcast::journal::forget_subscribers(root.path(), ["s_a"]).unwrap();
+        let n = crate::broadcast::journal::forget_subscribers(root.path(), root.path(), ["s_a"])
+            .unwrap();
         assert_eq!(n, 1);
         let text = std::fs::read_to_string(path(root.path())).unwrap();
         assert!(!text.contains("s_a"), "{text}");

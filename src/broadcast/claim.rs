@@ -1,0 +1,419 @@
+//! Write-ahead for the pipeline: before a run sends anything, it claims what it is about to send
+//! (`aushang broadcast --claim RUN`), the pipeline pushes the claim to the remote, and only then
+//! does `aushang broadcast --run RUN` send — to exactly what that run claimed. A claim by another
+//! run with no outcome after it is an unknown outcome (see [`crate::broadcast::delivered`]), so a
+//! run that died after its claim was pushed is never silently repeated (the due check is in
+//! [`crate::broadcast::due`]). Design: `docs/exactly-once.md`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::broadcast::audience::SubscriberSource;
+use crate::broadcast::journal::{
+    DeliveryLine, DeliveryState, IdSet, IndexEvent, Journal, journal_dir,
+};
+use crate::broadcast::lock::SiteLock;
+use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
+use crate::broadcast::run::{BroadcastOptions, choose_deliverer, is_recipient};
+use crate::config::Config;
+use crate::content::Notice;
+use crate::subscribers::Subscriber;
+
+/// What one message's claim found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    pub key: String,
+    pub title: String,
+    /// Newly claimed by this run (or claimed by it before and not yet sent).
+    pub claimed: usize,
+    /// Already sent or failed for good.
+    pub skipped: usize,
+    /// Unknown outcome from an earlier run: not claimed without `--resend-uncertain`.
+    pub uncertain: usize,
+    /// Over the daily messaging limit: left for a later run.
+    pub deferred_by_limit: usize,
+}
+
+/// The claim of one run.
+#[derive(Debug, Default, Clone)]
+pub struct ClaimReport {
+    pub run: String,
+    pub channel: String,
+    pub messages: Vec<ClaimedMessage>,
+    /// Due messages, but none of them yet (quiet hours, stale): reported by name.
+    pub not_due: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+impl ClaimReport {
+    pub fn claimed(&self) -> usize {
+        self.messages.iter().map(|m| m.claimed).sum()
+    }
+
+    pub fn uncertain(&self) -> usize {
+        self.messages.iter().map(|m| m.uncertain).sum()
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for m in &self.messages {
+            let _ = writeln!(out, "{} [claim {}] {}", self.channel, self.run, m.key);
+            let _ = writeln!(out, "    {}", m.title);
+            let _ = write!(out, "    claimed {}, skipped {}", m.claimed, m.skipped);
+            if m.uncertain > 0 {
+                let _ = write!(
+                    out,
+                    ", uncertain {} (not claimed: resolve with --resend-uncertain or \
+                     --accept-uncertain)",
+                    m.uncertain
+                );
+            }
+            if m.deferred_by_limit > 0 {
+                let _ = write!(out, ", deferred by daily limit {}", m.deferred_by_limit);
+            }
+            out.push('\n');
+        }
+        for (key, why) in &self.not_due {
+            let _ = writeln!(out, "{} [{why}] {key}", self.channel);
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        let _ = writeln!(
+            out,
+            "claimed {} deliveries for run {}",
+            self.claimed(),
+            self.run
+        );
+        out
+    }
+}
+
+/// Checks that a run id is safe to write into the journal and a commit message.
+pub fn check_run_id(run: &str) -> anyhow::Result<()> {
+    let ok = !run.is_empty()
+        && run.len() <= 100
+        && run
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        bail!(
+            "run id `{run}`: use 1 to 100 letters, digits, `-`, `_` or `.` (e.g. the workflow's \
+             run id and attempt)"
+        );
+    }
+    Ok(())
+}
+
+/// `aushang broadcast --claim RUN`: plans, and writes a `claimed` line per subscriber this run is
+/// to send each due message to (ids only). Sends nothing; needs the list's key.
+pub fn claim(
+    config: &Config,
+    notices: &[Notice],
+    opts: &BroadcastOptions,
+    run: &str,
+) -> anyhow::Result<ClaimReport> {
+    check_run_id(run)?;
+    let _lock = SiteLock::acquire(&config.root)?;
+    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    if !deliverer.is_real() {
+        bail!(
+            "--claim is for a real channel (its journal is committed); this run would deliver \
+             to the local outbox{}",
+            fallback.map(|w| format!(" ({w})")).unwrap_or_default()
+        );
+    }
+    let deliverer = Arc::new(deliverer);
+    let channel = deliverer.channel_name();
+    let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
+        .context("cannot read the journal")?;
+    let planned = plan(config, notices, &journal, channel, opts.now, real_guards());
+    let mut report = ClaimReport {
+        run: run.into(),
+        channel: channel.into(),
+        ..ClaimReport::default()
+    };
+    report.warnings.extend(fallback);
+    // `--accept-uncertain`: before claiming, every unknown outcome (another run's claim without
+    // outcome included) is recorded as delivered; they are then final and nobody is claimed twice.
+    if opts.accept_uncertain {
+        let accepted =
+            crate::broadcast::accept::accept_uncertain(&journal, &planned, channel, opts.now)?;
+        for a in &accepted {
+            report.warnings.push(format!(
+                "--accept-uncertain: {} uncertain deliveries of {} recorded as delivered (`accepted`), nothing sent to them",
+                a.count, a.key
+            ));
+        }
+    }
+    let due: Vec<&PlannedMessage> = planned
+        .iter()
+        .filter(|p| p.decision == Decision::Due)
+        .collect();
+    report.not_due = planned
+        .iter()
+        .filter(|p| p.decision != Decision::Due)
+        .map(|p| (p.message.key.clone(), p.decision.label().to_string()))
+        .collect();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let mut source = SubscriberSource::open(config, true)?;
+    let messages: Vec<_> = due.iter().map(|p| &p.message).collect();
+    source
+        .census(&messages, |s, m| is_recipient(&deliverer, s, m))
+        .context("the subscriber list cannot be used; nothing was claimed")?;
+    let daily_limit = config
+        .broadcast
+        .channels
+        .whatsapp
+        .as_ref()
+        .and_then(|w| w.daily_limit);
+    let since = opts
+        .now
+        .checked_sub(SignedDuration::from_hours(24))
+        .unwrap_or(opts.now);
+    let mut recent = match daily_limit {
+        Some(_) => journal.recipients_since(channel, since)?,
+        None => IdSet::default(),
+    };
+    let mut capacity = daily_limit.map(|l| (l as usize).saturating_sub(recent.len()));
+    for p in due {
+        let message = &p.message;
+        let states = journal.delivery_states_for(message.keys(), channel, Some(run))?;
+        let mut entry = ClaimedMessage {
+            key: message.key.clone(),
+            title: message.title.clone(),
+            ..ClaimedMessage::default()
+        };
+        let wants = {
+            let deliverer = deliverer.clone();
+            let message = message.clone();
+            move |s: &Subscriber| is_recipient(&deliverer, s, &message)
+        };
+        for row in source.recipients(wants) {
+            let sub = row.context("the subscriber list could not be read on; run failed")?;
+            if states.is_final(&sub.id) {
+                entry.skipped += 1;
+            } else if states.is_claimed(&sub.id) {
+                entry.claimed += 1;
+            } else if states.is_uncertain(&sub.id) && !opts.resend_uncertain {
+                entry.uncertain += 1;
+            } else if !within_limit(&mut capacity, &mut recent, &sub.id) {
+                entry.deferred_by_limit += 1;
+            } else {
+                journal.record(
+                    &message.key,
+                    channel,
+                    &DeliveryLine {
+                        t: opts.now,
+                        sub: sub.id.clone(),
+                        state: DeliveryState::Claimed,
+                        id: None,
+                        code: None,
+                        class: None,
+                        attempt: None,
+                        run: Some(run.into()),
+                    },
+                )?;
+                entry.claimed += 1;
+            }
+        }
+        if entry.claimed > 0 {
+            if journal.started_at(&message.key, channel).is_none() {
+                journal.record_index(&message.key, channel, IndexEvent::Started, opts.now)?;
+            }
+            journal.record_index(&message.key, channel, IndexEvent::Claimed, opts.now)?;
+        } else if entry.uncertain > 0 && entry.deferred_by_limit == 0 {
+            journal.record_index(&message.key, channel, IndexEvent::Waiting, opts.now)?;
+        } else if entry.uncertain == 0 && entry.deferred_by_limit == 0 {
+            // Everyone has it (e.g. uncertain ones resolved by statuses or accepted).
+            if journal.started_at(&message.key, channel).is_none() {
+                journal.record_index(&message.key, channel, IndexEvent::Started, opts.now)?;
+            }
+            journal.record_index(&message.key, channel, IndexEvent::Completed, opts.now)?;
+        }
+        report.messages.push(entry);
+    }
+    journal.sync()?;
+    Ok(report)
+}
+
+fn within_limit(capacity: &mut Option<usize>, recent: &mut IdSet, id: &str) -> bool {
+    let Some(capacity) = capacity else {
+        return true;
+    };
+    if recent.contains(id) {
+        true
+    } else if *capacity > 0 {
+        *capacity -= 1;
+        recent.insert(id);
+        true
+    } else {
+        false
+    }
+}
+
+pub(crate) fn real_guards() -> Guards {
+    Guards {
+        quiet_hours: true,
+        staleness: true,
+    }
+}
+
+/// After `--run RUN`: every subscriber the run claimed but never sent to (the run stopped, a
+/// pre-flight failed, the notice stopped being due) gets a `released` line, so the next run
+/// sends to them instead of reporting them as uncertain. A `sending` line is written before
+/// every request, so a claim that is still the last line means no request went out.
+pub fn release_unsent(
+    journal: &Journal,
+    keys: &[String],
+    channel: &str,
+    run: &str,
+    now: Timestamp,
+) -> std::io::Result<usize> {
+    let mut released = 0;
+    for key in keys {
+        let log = journal.deliveries(key, channel)?;
+        let mut open: Vec<&DeliveryLine> = log
+            .last
+            .values()
+            .filter(|l| l.state == DeliveryState::Claimed && l.run.as_deref() == Some(run))
+            .collect();
+        open.sort_by(|a, b| a.sub.cmp(&b.sub));
+        for line in open {
+            journal.record(
+                key,
+                channel,
+                &DeliveryLine {
+                    t: now,
+                    sub: line.sub.clone(),
+                    state: DeliveryState::Released,
+                    id: None,
+                    code: None,
+                    class: None,
+                    attempt: None,
+                    run: Some(run.into()),
+                },
+            )?;
+            released += 1;
+        }
+    }
+    journal.sync()?;
+    Ok(released)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "2026-11-28T11:00:00Z";
+
+    fn line(sub: &str, state: DeliveryState, run: Option<&str>) -> DeliveryLine {
+        DeliveryLine {
+            t: T.parse().unwrap(),
+            sub: sub.into(),
+            state,
+            id: None,
+            code: None,
+            class: None,
+            attempt: Some(1),
+            run: run.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn another_runs_claim_without_outcome_is_uncertain_and_a_runs_own_claim_is_to_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let key = "/n/#notice";
+        for sub in ["s1", "s2", "s3"] {
+            j.record(
+                key,
+                "whatsapp",
+                &line(sub, DeliveryState::Claimed, Some("A")),
+            )
+            .unwrap();
+        }
+        j.record(key, "whatsapp", &line("s1", DeliveryState::Sent, None))
+            .unwrap();
+        j.record(
+            key,
+            "whatsapp",
+            &line("s3", DeliveryState::Released, Some("A")),
+        )
+        .unwrap();
+        let seen_by = |run: Option<&str>| j.delivery_states_for([key], "whatsapp", run).unwrap();
+        for run in [None, Some("B")] {
+            let states = seen_by(run);
+            assert!(states.is_final("s1"), "{run:?}");
+            assert!(
+                states.is_uncertain("s2") && !states.is_claimed("s2"),
+                "{run:?}"
+            );
+            assert!(
+                !states.is_uncertain("s3") && !states.is_final("s3"),
+                "{run:?}"
+            );
+        }
+        let own = seen_by(Some("A"));
+        assert!(own.is_claimed("s2") && !own.is_uncertain("s2"));
+        assert!(!own.is_claimed("s3"), "a released claim is not to be sent");
+        // A claim counts no attempt: the next request is attempt 2, not 1 again.
+        assert_eq!(own.attempts("s2"), 1);
+        // Status webhooks resolve claims like any unknown outcome.
+        assert!(j.deliveries(key, "whatsapp").unwrap().is_uncertain("s2"));
+    }
+
+    #[test]
+    fn only_the_runs_own_claims_without_a_request_are_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let key = "/n/#notice";
+        j.record(
+            key,
+            "whatsapp",
+            &line("s1", DeliveryState::Claimed, Some("A")),
+        )
+        .unwrap();
+        j.record(key, "whatsapp", &line("s1", DeliveryState::Sending, None))
+            .unwrap();
+        j.record(
+            key,
+            "whatsapp",
+            &line("s2", DeliveryState::Claimed, Some("A")),
+        )
+        .unwrap();
+        j.record(
+            key,
+            "whatsapp",
+            &line("s3", DeliveryState::Claimed, Some("B")),
+        )
+        .unwrap();
+        let now: Timestamp = T.parse().unwrap();
+        let n = release_unsent(&j, &[key.to_string()], "whatsapp", "A", now).unwrap();
+        assert_eq!(n, 1);
+        let states = j.delivery_states_for([key], "whatsapp", None).unwrap();
+        assert!(
+            states.is_uncertain("s1"),
+            "a request went out: still unknown"
+        );
+        assert!(!states.is_uncertain("s2") && !states.is_final("s2"));
+        assert!(states.is_uncertain("s3"), "another run's claim stays");
+        assert_eq!(
+            release_unsent(&j, &[key.to_string()], "whatsapp", "A", now).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn run_ids_are_plain() {
+        assert!(check_run_id("gh-123456-1").is_ok());
+        for bad in ["", "a b", "x;rm", "a/b", &"x".repeat(101)] {
+            assert!(check_run_id(bad).is_err(), "{bad}");
+        }
+    }
+}

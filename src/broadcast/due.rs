@@ -1,0 +1,162 @@
+//! The secret-free due check of the scheduled workflow (`aushang broadcast --due`): from the
+//! content and the journal alone (no list, no key, no token), whether a broadcast run has work and
+//! whether the site changed since the last deploy. See `docs/exactly-once.md`.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::broadcast::claim::real_guards;
+use crate::broadcast::journal::{IndexEvent, IndexLine, Journal, journal_dir};
+use crate::broadcast::plan::{Decision, plan};
+use crate::config::Config;
+use crate::content::Notice;
+
+/// What the secret-free due check found.
+#[derive(Debug, Default, Clone)]
+pub struct DueReport {
+    /// `(key, why)` of each message a broadcast run would claim now.
+    pub due: Vec<(String, String)>,
+    /// `(key, why)` of each open message that does not need a run now.
+    pub waiting: Vec<(String, String)>,
+    /// With `--site-since`: the notices whose publishing state changed since then (a
+    /// `publish_at`, `expires` or update date passed), so the site needs a new deploy.
+    pub site_changes: Option<Vec<String>>,
+}
+
+impl DueReport {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (key, why) in &self.due {
+            let _ = writeln!(out, "due: {key} ({why})");
+        }
+        for (key, why) in &self.waiting {
+            let _ = writeln!(out, "waiting: {key} ({why})");
+        }
+        let _ = writeln!(out, "due={}", !self.due.is_empty());
+        if let Some(changes) = &self.site_changes {
+            for path in changes {
+                let _ = writeln!(out, "site change: {path}");
+            }
+            let _ = writeln!(out, "site_due={}", !changes.is_empty());
+        }
+        out
+    }
+}
+
+/// `aushang broadcast --due`: whether a broadcast run has anything to do, from the content and
+/// the journal alone (no list, no key, no token), so the scheduled workflow asks for a
+/// broadcast approval only then. A message counts as due unless it is waiting on uncertain
+/// deliveries only (its last claim found nothing else and some are still unknown) or the daily
+/// limit is used up.
+pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<DueReport> {
+    let Some(whatsapp) = &config.broadcast.channels.whatsapp else {
+        return Ok(DueReport::default());
+    };
+    let channel = "whatsapp";
+    let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
+        .context("cannot read the journal")?;
+    let planned = plan(config, notices, &journal, channel, now, real_guards());
+    let index = journal.index_lines();
+    let limit_reached = match whatsapp.daily_limit {
+        Some(limit) => {
+            let since = now
+                .checked_sub(SignedDuration::from_hours(24))
+                .unwrap_or(now);
+            journal.recipients_since(channel, since)?.len() >= limit as usize
+        }
+        None => false,
+    };
+    let mut report = DueReport::default();
+    for p in &planned {
+        let key = p.message.key.clone();
+        if p.decision != Decision::Due {
+            report.waiting.push((key, p.decision.label().into()));
+        } else if waits_on_uncertain(&index, &key, channel)
+            && any_uncertain(&journal, p.message.keys(), channel)?
+        {
+            report.waiting.push((
+                key,
+                "waiting for uncertain deliveries to be resolved".into(),
+            ));
+        } else if limit_reached {
+            report
+                .waiting
+                .push((key, "daily messaging limit reached".into()));
+        } else if journal.started_at(&key, channel).is_some() {
+            report.due.push((key, "started, not complete".into()));
+        } else {
+            report.due.push((key, "new".into()));
+        }
+    }
+    Ok(report)
+}
+
+/// Notices whose publishing state changed in `(since, now]`: published (`publish_at`), expired
+/// (`expires`) or updated (an update's date). Drafts never change the site.
+pub fn site_changes(notices: &[Notice], since: Timestamp, now: Timestamp) -> Vec<String> {
+    let passed = |t: Option<Timestamp>| t.is_some_and(|t| since < t && t <= now);
+    notices
+        .iter()
+        .filter(|n| !n.draft)
+        .filter(|n| {
+            passed(n.publish_at)
+                || passed(n.expires)
+                || n.updates.iter().any(|u| passed(Some(u.date)))
+        })
+        .map(|n| n.path.clone())
+        .collect()
+}
+
+/// Whether any delivery of the message still has an unknown outcome (status webhooks or an
+/// `accept` may have settled them all since the message started waiting).
+fn any_uncertain<'k>(
+    journal: &Journal,
+    keys: impl IntoIterator<Item = &'k str>,
+    channel: &str,
+) -> std::io::Result<bool> {
+    let mut log = crate::broadcast::journal::DeliveryLog::default();
+    for key in keys {
+        log.last.extend(journal.deliveries(key, channel)?.last);
+    }
+    Ok(log.last.keys().any(|sub| log.is_uncertain(sub)))
+}
+
+/// Whether the last claim of `key` found only uncertain deliveries left.
+fn waits_on_uncertain(index: &[IndexLine], key: &str, channel: &str) -> bool {
+    index
+        .iter()
+        .rfind(|l| {
+            l.msg == key
+                && l.ch == channel
+                && matches!(l.event, IndexEvent::Claimed | IndexEvent::Waiting)
+        })
+        .is_some_and(|l| l.event == IndexEvent::Waiting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "2026-11-28T11:00:00Z";
+
+    #[test]
+    fn a_message_waits_only_while_its_last_claim_found_nothing_but_uncertain_ones() {
+        let at = |event| IndexLine {
+            t: T.parse().unwrap(),
+            msg: "/n/".into(),
+            ch: "whatsapp".into(),
+            event,
+        };
+        let waits = |events: &[IndexEvent]| {
+            let index: Vec<IndexLine> = events.iter().map(|&e| at(e)).collect();
+            waits_on_uncertain(&index, "/n/", "whatsapp")
+        };
+        assert!(!waits(&[]));
+        assert!(!waits(&[IndexEvent::Started, IndexEvent::Claimed]));
+        assert!(waits(&[IndexEvent::Claimed, IndexEvent::Waiting]));
+        assert!(waits(&[IndexEvent::Waiting, IndexEvent::Started]));
+        assert!(!waits(&[IndexEvent::Waiting, IndexEvent::Claimed]));
+    }
+}
