@@ -173,6 +173,58 @@ fn one_telegram_post_per_notice_in_html_waiting_out_a_429() {
     assert_eq!(fake.requests(), 2, "the rerun asks nothing");
 }
 
+/// The pipeline's write-ahead (`--claim RUN`, then `--run RUN`) works for a public post too: the
+/// claim names the channel's stand-in reader, and the run posts once.
+#[test]
+fn a_claimed_telegram_post_is_sent_by_its_run_once() {
+    let rt = runtime();
+    let fake = telegram(&rt, 0);
+    let site = Site::new(&format!(
+        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n",
+        fake.api_url()
+    ));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(&site.root)
+            .args([
+                "broadcast",
+                "--channel",
+                "telegram",
+                "--now",
+                "2026-11-28 10:00",
+            ])
+            .args(args)
+            .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .unwrap()
+    };
+    let claimed = run(&["--claim", "r1"]);
+    assert_eq!(
+        claimed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&claimed.stderr)
+    );
+    assert_eq!(fake.requests(), 0, "a claim sends nothing");
+    let key = site.keys()[0].clone();
+    assert_eq!(
+        site.delivery(&key, "telegram").state,
+        DeliveryState::Claimed
+    );
+    let sent = run(&["--run", "r1", "--no-link-check"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stdout)
+    );
+    assert_eq!(fake.posts().len(), 1);
+    let again = run(&["--claim", "r2"]);
+    assert_eq!(again.status.code(), Some(3), "nothing due any more");
+    assert_eq!(fake.posts().len(), 1);
+}
+
 #[test]
 fn an_unknown_telegram_chat_is_fatal_and_posts_nothing() {
     let rt = runtime();

@@ -28,7 +28,7 @@ fn mark_sent_journals(
     let others: Vec<_> = others::NAMES
         .into_iter()
         .filter(|name| others::configured(config, name))
-        .map(|name| (name, journal_dir(&config.root)))
+        .map(|name| (name, journal_dir(&config.subscribers_dir())))
         .collect();
     Ok(match requested {
         Some("whatsapp") if whatsapp => vec![real()],

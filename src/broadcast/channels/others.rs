@@ -110,7 +110,7 @@ pub fn choose(
                 );
             };
             let client = Mastodon::new(cfg, token).map_err(anyhow::Error::msg)?;
-            let journal = journal_dir(&config.root);
+            let journal = journal_dir(&config.subscribers_dir());
             Ok((Deliverer::Mastodon { client, journal }, None))
         }
         other => bail!("unknown channel `{other}`"),
@@ -187,7 +187,7 @@ pub fn render_mastodon(message: &Message, journal: &std::path::Path) -> Rendered
 /// secret: e-mail shows the personal unsubscribe link as a placeholder.
 pub fn preview(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<String> {
     let mut out = String::new();
-    let journal = Journal::open(&journal_dir(&config.root))?;
+    let journal = Journal::open(&journal_dir(&config.subscribers_dir()))?;
     for name in NAMES.into_iter().filter(|n| configured(config, n)) {
         // Rendering uses no secret (the personal link shows as a placeholder); the stand-in
         // only lets the clients be built, and nothing is sent.
