@@ -142,6 +142,9 @@ impl QuietHours {
 #[derive(Debug, Clone, Default)]
 pub struct ChannelsConfig {
     pub whatsapp: Option<WhatsAppConfig>,
+    pub email: Option<crate::providers::email::EmailConfig>,
+    pub telegram: Option<crate::providers::telegram::TelegramConfig>,
+    pub mastodon: Option<crate::providers::mastodon::MastodonConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -353,6 +356,12 @@ struct RawBroadcast {
 struct RawChannels {
     #[serde(default)]
     whatsapp: Option<WhatsAppConfig>,
+    #[serde(default)]
+    email: Option<crate::providers::email::EmailConfig>,
+    #[serde(default)]
+    telegram: Option<crate::providers::telegram::TelegramConfig>,
+    #[serde(default)]
+    mastodon: Option<crate::providers::mastodon::MastodonConfig>,
 }
 
 /// Reads and validates `aushang.yaml` in `root`. All problems are returned at once.
@@ -520,6 +529,16 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             ));
         }
     }
+    // The other channels check themselves (providers/*); each problem names its key.
+    let channels = &raw.broadcast.channels;
+    let channel_problems = [
+        channels.email.as_ref().map(|c| c.problems()),
+        channels.telegram.as_ref().map(|c| c.problems()),
+        channels.mastodon.as_ref().map(|c| c.problems()),
+    ];
+    for (key, message) in channel_problems.into_iter().flatten().flatten() {
+        problems.push(at_key(key, message));
+    }
     problems.extend(security::check(
         raw.broadcast.channels.whatsapp.as_ref(),
         raw.inbox.as_ref(),
@@ -548,6 +567,9 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             link_check_timeout,
             channels: ChannelsConfig {
                 whatsapp: raw.broadcast.channels.whatsapp,
+                email: raw.broadcast.channels.email,
+                telegram: raw.broadcast.channels.telegram,
+                mastodon: raw.broadcast.channels.mastodon,
             },
         },
         inbox: raw.inbox,
@@ -756,6 +778,32 @@ mod tests {
         let err = errors(&format!("{inbox}  stop_words: [abmelden]\n"));
         assert!(err[0].message.contains("stop_words lacks STOP"), "{err:?}");
         assert!(errors(&format!("{inbox}  stop_words: [Stop, halt]\n")).is_empty());
+    }
+
+    #[test]
+    fn other_channels_are_checked_with_their_lines() {
+        let text = format!(
+            "{MINIMAL}broadcast:\n  channels:\n    email:\n      host: smtp.t.example\n      security: none\n      from: info@t.example\n    telegram:\n      chat_id: \"@teststadt\"\n      api_url: http://api.telegram.org\n    mastodon:\n      instance_url: http://social.t.example\n"
+        );
+        let err = parse(Path::new("/"), Path::new(CONFIG_FILE), &text).unwrap_err();
+        let found: Vec<_> = err.iter().map(|p| (p.line, p.message.clone())).collect();
+        assert_eq!(err.len(), 3, "{found:?}");
+        assert_eq!(err[0].line, Some(7), "{found:?}");
+        assert!(
+            err[0]
+                .message
+                .contains("only allowed to a relay on this machine")
+        );
+        assert_eq!(err[1].line, Some(11), "{found:?}");
+        assert_eq!(err[2].line, Some(13), "{found:?}");
+        let ok = text
+            .replace("security: none", "security: starttls")
+            .replace("http://api", "https://api")
+            .replace("http://social", "https://social");
+        let c = parse(Path::new("/"), Path::new(CONFIG_FILE), &ok).unwrap();
+        let email = c.broadcast.channels.email.unwrap();
+        assert_eq!(email.port(), 587);
+        assert_eq!(c.broadcast.channels.telegram.unwrap().chat_id, "@teststadt");
     }
 
     #[test]

@@ -15,12 +15,21 @@ use crate::subscribers::{Identity, Recipients, Status, StoreError, Subscriber};
 /// whole: each use streams it, decrypting and parsing one row at a time.
 pub struct SubscriberSource {
     dir: PathBuf,
-    identity: Identity,
+    readers: Readers,
     /// The list file the census checked; later streams must read the same one.
     checked: Option<Fingerprint>,
     /// Subscribers marked unreachable (repeatedly undeliverable), found by the census so the run
     /// can name them; few by nature, so held.
     pub unreachable: Vec<Subscriber>,
+}
+
+/// Whom a run reads its recipients from.
+enum Readers {
+    /// The encrypted list, opened with this key.
+    List(Identity),
+    /// A public post (Telegram channel, Mastodon) has one pseudo-subscriber standing for the
+    /// channel's readers, journaled like any delivery: one delivery per notice, no list read.
+    Public(Box<Subscriber>),
 }
 
 impl SubscriberSource {
@@ -46,10 +55,20 @@ impl SubscriberSource {
         };
         Ok(SubscriberSource {
             dir,
-            identity,
+            readers: Readers::List(identity),
             checked: None,
             unreachable: Vec::new(),
         })
+    }
+
+    /// The audience of a public post: `reader` alone, no list and no key needed.
+    pub fn public(reader: Subscriber) -> SubscriberSource {
+        SubscriberSource {
+            dir: PathBuf::new(),
+            readers: Readers::Public(Box::new(reader)),
+            checked: None,
+            unreachable: Vec::new(),
+        }
     }
 
     /// Reads the whole list once before anything is sent: every row must parse and no id or
@@ -61,7 +80,16 @@ impl SubscriberSource {
         messages: &[&Message],
         wants: impl Fn(&Subscriber, &Message) -> bool,
     ) -> Result<Vec<usize>, StoreError> {
-        let stream = SubscriberStream::open(&self.dir, &self.identity)?;
+        let identity = match &self.readers {
+            Readers::List(identity) => identity,
+            Readers::Public(reader) => {
+                return Ok(messages
+                    .iter()
+                    .map(|m| usize::from(wants(reader, m)))
+                    .collect());
+            }
+        };
+        let stream = SubscriberStream::open(&self.dir, identity)?;
         let fingerprint = stream.fingerprint();
         let mut counts = vec![0; messages.len()];
         let mut unreachable = Vec::new();
@@ -87,7 +115,14 @@ impl SubscriberSource {
         &self,
         wants: impl Fn(&Subscriber) -> bool + Send + 'static,
     ) -> RecipientStream {
-        let stream = SubscriberStream::open(&self.dir, &self.identity).and_then(|stream| {
+        let identity = match &self.readers {
+            Readers::List(identity) => identity,
+            Readers::Public(reader) => {
+                let reader = wants(reader).then(|| (**reader).clone());
+                return Box::new(reader.into_iter().map(Ok));
+            }
+        };
+        let stream = SubscriberStream::open(&self.dir, identity).and_then(|stream| {
             if Some(stream.fingerprint()) == self.checked {
                 Ok(stream)
             } else {
@@ -144,7 +179,7 @@ mod tests {
         let mut source = SubscriberSource {
             unreachable: Vec::new(),
             dir: dir.path().to_path_buf(),
-            identity,
+            readers: Readers::List(identity),
             checked: None,
         };
         let unchecked: Vec<_> = source.recipients(|_| true).collect();

@@ -161,17 +161,16 @@ pub fn claim(
     if due.is_empty() {
         return Ok(report);
     }
-    let mut source = SubscriberSource::open(config, true)?;
+    let mut source = match deliverer.public_audience() {
+        Some(reader) => SubscriberSource::public(reader),
+        None => SubscriberSource::open(config, true)?,
+    };
     let messages: Vec<_> = due.iter().map(|p| &p.message).collect();
     source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
         .context("the subscriber list cannot be used; nothing was claimed")?;
-    let daily_limit = config
-        .broadcast
-        .channels
-        .whatsapp
-        .as_ref()
-        .and_then(|w| w.daily_limit);
+    // This channel's own limit (only WhatsApp has one), never another channel's.
+    let (_, _, daily_limit) = deliverer.pacing();
     let since = opts
         .now
         .checked_sub(SignedDuration::from_hours(24))

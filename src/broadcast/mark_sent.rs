@@ -4,6 +4,7 @@
 
 use anyhow::{Context, bail};
 
+use crate::broadcast::channels::others;
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::journal::{IndexEvent, Journal, journal_dir};
 use crate::broadcast::plan::{Guards, plan};
@@ -13,9 +14,9 @@ use crate::config::Config;
 use crate::content::Notice;
 
 /// The journals `--mark-sent` writes: one per channel that real runs will use — each real channel
-/// configured (WhatsApp: `subscribers/journal/`), whether or not its token is at hand; the
-/// local outbox's git-ignored journal only when asked for (`--channel outbox`) or when no real
-/// channel is configured.
+/// configured (WhatsApp, e-mail, Telegram, Mastodon: `subscribers/journal/`), whether or not its
+/// token is at hand; the local outbox's git-ignored journal only when asked for (`--channel
+/// outbox`) or when no real channel is configured.
 fn mark_sent_journals(
     config: &Config,
     requested: Option<&str>,
@@ -23,14 +24,32 @@ fn mark_sent_journals(
     let whatsapp = config.broadcast.channels.whatsapp.is_some();
     let real = || ("whatsapp", journal_dir(&config.subscribers_dir()));
     let outbox = || ("outbox", Outbox::for_site(config).journal_dir());
+    // e-mail, Telegram, Mastodon: the same journal folder, each under its channel name
+    let others: Vec<_> = others::NAMES
+        .into_iter()
+        .filter(|name| others::configured(config, name))
+        .map(|name| (name, journal_dir(&config.subscribers_dir())))
+        .collect();
     Ok(match requested {
         Some("whatsapp") if whatsapp => vec![real()],
         Some("whatsapp") => {
             bail!("--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section")
         }
         Some("outbox") => vec![outbox()],
-        Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
-        None if whatsapp => vec![real()],
+        Some(name) if others::NAMES.contains(&name) => {
+            match others.into_iter().find(|(n, _)| *n == name) {
+                Some(journal) => vec![journal],
+                None => bail!(
+                    "--channel {name}, but aushang.yaml has no broadcast.channels.{name} section"
+                ),
+            }
+        }
+        Some(other) => {
+            bail!("unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)")
+        }
+        None if whatsapp || !others.is_empty() => {
+            whatsapp.then(real).into_iter().chain(others).collect()
+        }
         None => vec![outbox()],
     })
 }

@@ -87,7 +87,12 @@ pub fn choose_deliverer(
                 warning,
             ))
         }
-        Some(other) => bail!("unknown channel `{other}` (known: whatsapp, outbox)"),
+        Some(name) if crate::broadcast::channels::others::NAMES.contains(&name) => {
+            crate::broadcast::channels::others::choose(config, name, |var| std::env::var(var).ok())
+        }
+        Some(other) => {
+            bail!("unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)")
+        }
         None => match (&config.broadcast.channels.whatsapp, token) {
             (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp")),
             (Some(_), None) => Ok((
@@ -199,7 +204,10 @@ fn send_planned(
         return Ok(());
     }
     // Opened for a stale or expired message too: the report says how many people it leaves out.
-    let mut source = SubscriberSource::open(config, deliverer.is_real())?;
+    let mut source = match deliverer.public_audience() {
+        Some(reader) => SubscriberSource::public(reader),
+        None => SubscriberSource::open(config, deliverer.is_real())?,
+    };
     let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
     let recipient_counts = source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
@@ -262,12 +270,7 @@ async fn send_all(
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
     let channel = deliverer.channel_name();
-    let (mps, concurrency, daily_limit) = match &*deliverer {
-        Deliverer::WhatsApp { config: w, .. } => {
-            (w.messages_per_second, w.concurrency, w.daily_limit)
-        }
-        Deliverer::Outbox { .. } => (1000, 4, None),
-    };
+    let (mps, concurrency, daily_limit) = deliverer.pacing();
     let update_due = planned
         .iter()
         .any(|p| p.message.is_update() && p.decision == Decision::Due);
@@ -578,6 +581,9 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
             }
         }
     }
+    out.push_str(&crate::broadcast::channels::others::preview(
+        config, notices, now,
+    )?);
     Ok(out)
 }
 

@@ -20,7 +20,8 @@ pub struct Args {
     /// The instant to plan for (default: now), e.g. "2026-11-28 09:30".
     #[arg(long)]
     pub now: Option<String>,
-    /// `whatsapp` or `outbox` (default: WhatsApp when configured and WHATSAPP_TOKEN is set).
+    /// `whatsapp`, `email`, `telegram`, `mastodon` or `outbox` (default: WhatsApp when
+    /// configured and WHATSAPP_TOKEN is set; the others only when named).
     #[arg(long)]
     pub channel: Option<String>,
     /// Skip the check that each notice page answers 200 before sending.

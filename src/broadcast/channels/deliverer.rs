@@ -1,11 +1,13 @@
 //! The channel a run delivers to, behind one interface: render a message once, deliver it to
 //! one subscriber, and say what happened in the terms the journal records.
 
+use crate::broadcast::channels::others::{self, Rendering};
 use crate::broadcast::channels::outbox::Outbox;
 use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
 use crate::broadcast::errors::ErrorClass;
 use crate::broadcast::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
 use crate::config::{MessageMode, WhatsAppConfig};
+use crate::providers::{email::Email, mastodon::Mastodon, telegram::Telegram};
 use crate::subscribers::{Channel, Subscriber};
 
 /// What became of one delivery.
@@ -33,6 +35,8 @@ pub struct Rendered {
     pub text: String,
     /// One line saying how it is sent (template name, language), for previews and the outbox.
     pub header: String,
+    /// What the other providers (e-mail, Telegram, Mastodon) send.
+    pub provider: Option<Rendering>,
 }
 
 pub enum Deliverer {
@@ -47,6 +51,15 @@ pub enum Deliverer {
         /// For the template's opt-out button (`optout_button`); `None` without an inbox.
         optout: Option<OptOut>,
     },
+    /// `channel: email` subscribers, over SMTP.
+    Email(Email),
+    /// One post per notice to the town's Telegram channel.
+    Telegram(Telegram),
+    /// One post per notice on the town's Mastodon account; `journal` finds an update's original.
+    Mastodon {
+        client: Mastodon,
+        journal: std::path::PathBuf,
+    },
 }
 
 impl Deliverer {
@@ -55,6 +68,9 @@ impl Deliverer {
         match self {
             Deliverer::Outbox { .. } => "outbox",
             Deliverer::WhatsApp { .. } => "whatsapp",
+            Deliverer::Email(_) => "email",
+            Deliverer::Telegram(_) => "telegram",
+            Deliverer::Mastodon { .. } => "mastodon",
         }
     }
 
@@ -63,6 +79,39 @@ impl Deliverer {
         match self {
             Deliverer::Outbox { .. } => true,
             Deliverer::WhatsApp { .. } => sub.channel == Channel::WhatsApp,
+            Deliverer::Email(_) => sub.channel == Channel::Email,
+            Deliverer::Telegram(_) => sub.id == crate::providers::telegram::AUDIENCE_ID,
+            Deliverer::Mastodon { .. } => sub.id == crate::providers::mastodon::AUDIENCE_ID,
+        }
+    }
+
+    /// A public post's audience: the one pseudo-subscriber standing for the channel's readers
+    /// (journaled like a subscriber, so a post goes out once per notice). `None`: the list.
+    pub fn public_audience(&self) -> Option<Subscriber> {
+        let id = match self {
+            Deliverer::Telegram(_) => crate::providers::telegram::AUDIENCE_ID,
+            Deliverer::Mastodon { .. } => crate::providers::mastodon::AUDIENCE_ID,
+            _ => return None,
+        };
+        Some(others::channel_reader(id))
+    }
+
+    /// `(messages_per_second, concurrency, daily_limit)` of this channel; a public post is one
+    /// request per notice.
+    pub fn pacing(&self) -> (u32, usize, Option<u32>) {
+        match self {
+            Deliverer::WhatsApp { config, .. } => (
+                config.messages_per_second,
+                config.concurrency,
+                config.daily_limit,
+            ),
+            Deliverer::Email(e) => (
+                e.settings.config.messages_per_second,
+                e.settings.config.concurrency,
+                None,
+            ),
+            Deliverer::Telegram(_) | Deliverer::Mastodon { .. } => (1, 1, None),
+            Deliverer::Outbox { .. } => (1000, 4, None),
         }
     }
 
@@ -71,13 +120,14 @@ impl Deliverer {
     }
 
     pub fn render(&self, message: &Message) -> Result<Rendered, String> {
-        let whatsapp = match self {
-            Deliverer::Outbox { whatsapp, .. } => whatsapp.as_ref(),
-            Deliverer::WhatsApp { config, .. } => Some(config),
-        };
-        let optout = match self {
-            Deliverer::Outbox { outbox, .. } => outbox.optout(),
-            Deliverer::WhatsApp { optout, .. } => optout.as_ref(),
+        let (whatsapp, optout) = match self {
+            Deliverer::Outbox { whatsapp, outbox } => (whatsapp.as_ref(), outbox.optout()),
+            Deliverer::WhatsApp { config, optout, .. } => (Some(config), optout.as_ref()),
+            Deliverer::Email(e) => return others::render_mail(message, &e.settings),
+            Deliverer::Telegram(_) => return Ok(others::render_telegram(message)),
+            Deliverer::Mastodon { journal, .. } => {
+                return Ok(others::render_mastodon(message, journal));
+            }
         };
         Ok(match whatsapp {
             Some(cfg) => {
@@ -97,6 +147,7 @@ impl Deliverer {
                     text: wa.preview.clone(),
                     header,
                     whatsapp: Some(wa),
+                    provider: None,
                 }
             }
             None => Rendered {
@@ -115,6 +166,7 @@ impl Deliverer {
                 },
                 header: "Textnachricht".into(),
                 whatsapp: None,
+                provider: None,
             },
         })
     }
@@ -166,7 +218,27 @@ impl Deliverer {
                     Err(err) => outcome_of(err),
                 }
             }
+            Deliverer::Email(email) => match &rendered.provider {
+                Some(Rendering::Mail(mail)) => email.deliver(mail, &sub.id, &sub.address).await,
+                _ => not_rendered("e-mail"),
+            },
+            Deliverer::Telegram(telegram) => match &rendered.provider {
+                Some(Rendering::Telegram(post)) => telegram.post(post).await,
+                _ => not_rendered("Telegram"),
+            },
+            Deliverer::Mastodon { client, .. } => match &rendered.provider {
+                Some(Rendering::Mastodon(post)) => client.post(post).await,
+                _ => not_rendered("Mastodon"),
+            },
         }
+    }
+}
+
+fn not_rendered(channel: &str) -> Outcome {
+    Outcome::Failed {
+        code: None,
+        class: ErrorClass::Fatal,
+        detail: format!("internal: the message was not rendered for {channel}"),
     }
 }
 

@@ -1,0 +1,45 @@
+//! E-mail to `channel: email` subscribers over SMTP (lettre, rustls): settings, the mail's
+//! rendering, and the pooled client with its reply classification.
+
+pub mod mail;
+pub mod settings;
+pub mod smtp;
+
+pub use mail::MailTemplate;
+pub use settings::{EmailConfig, EmailSettings, PASSWORD_ENV, Security};
+pub use smtp::SmtpPool;
+
+use crate::broadcast::channels::deliverer::Outcome;
+use crate::broadcast::errors::ErrorClass;
+
+/// The e-mail channel of one run.
+pub struct Email {
+    pub settings: EmailSettings,
+    pub pool: SmtpPool,
+}
+
+impl Email {
+    pub fn new(settings: EmailSettings) -> Email {
+        Email {
+            pool: SmtpPool::new(settings.clone()),
+            settings,
+        }
+    }
+
+    /// Builds this subscriber's mail and sends it.
+    pub async fn deliver(
+        &self,
+        template: &MailTemplate,
+        subscriber_id: &str,
+        address: &str,
+    ) -> Outcome {
+        match template.build(&self.settings, subscriber_id, address) {
+            Ok(mail) => self.pool.send(&mail).await,
+            Err(detail) => Outcome::Failed {
+                code: None,
+                class: ErrorClass::Permanent,
+                detail,
+            },
+        }
+    }
+}

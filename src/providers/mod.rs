@@ -1,0 +1,110 @@
+//! The delivery providers that broadcast (and later inbox) stand on: one folder per provider
+//! with its settings, its rendering and its client, classifying every answer into the error
+//! classes the sender knows (retry, permanent for one recipient, fatal for the run, uncertain).
+//!
+//! WhatsApp and the outbox still live under `broadcast::channels`; moving them here is the
+//! planned next step (issue 14). Nothing here reads the environment: secrets are passed in by the
+//! command's edge.
+
+pub mod email;
+pub mod mastodon;
+pub mod telegram;
+
+/// Whether `url` may be used for an API: `https://`, or `http://` only to this machine (tests,
+/// a local relay) — the same rule `config::security` applies to the WhatsApp and inbox URLs.
+/// Returns the reason when not.
+pub fn check_api_url(text: &str) -> Result<(), String> {
+    let Some(url) = url::Url::parse(text.trim())
+        .ok()
+        .filter(|u| u.host_str().is_some())
+    else {
+        return Err(format!("`{text}` is not an absolute URL"));
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url.host_str().unwrap_or_default()) => Ok(()),
+        "http" => Err(format!(
+            "`{text}` is plain http to another machine: the token would travel unencrypted \
+             (only 127.0.0.1, localhost or [::1] may use http://, for tests)"
+        )),
+        scheme => Err(format!("`{text}` uses {scheme}://, not https://")),
+    }
+}
+
+/// `localhost`, `127.x.x.x` or `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `s` safe inside HTML text and double-quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A failure that pauses the whole run: `wait` as the provider asked (Telegram's `retry_after`,
+/// Mastodon's `X-RateLimit-Reset`; the sender adds up to 25 % jitter, never less), else three
+/// more tries at 5 s, 30 s, 2 min.
+pub(crate) fn run_wide_retry(
+    code: Option<i64>,
+    detail: String,
+    wait: Option<std::time::Duration>,
+) -> crate::broadcast::channels::deliverer::Outcome {
+    use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+    let backoff = match wait {
+        Some(w) => Backoff::Exponential { base: w, cap: w },
+        None => Backoff::Limited { max_tries: 3 },
+    };
+    crate::broadcast::channels::deliverer::Outcome::Failed {
+        code,
+        class: ErrorClass::Retry {
+            scope: Scope::RunWide,
+            backoff,
+        },
+        detail,
+    }
+}
+
+/// A short stable hex digest of `parts` (joined by a separator no part holds), for ids that must
+/// be the same on every run: Message-IDs, idempotency keys.
+pub fn stable_digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls_must_be_https_except_to_this_machine() {
+        assert!(check_api_url("https://api.telegram.org").is_ok());
+        assert!(check_api_url("http://127.0.0.1:8080/x").is_ok());
+        assert!(check_api_url("http://localhost/").is_ok());
+        assert!(check_api_url("http://[::1]:9/").is_ok());
+        assert!(check_api_url("http://api.telegram.org").is_err());
+        assert!(check_api_url("http://127.0.0.1.evil.example/").is_err());
+        assert!(check_api_url("ftp://x").is_err());
+        assert!(check_api_url("http://user@127.0.0.1.evil.example/").is_err());
+        assert!(check_api_url("social.example").is_err());
+    }
+
+    #[test]
+    fn digests_are_stable_and_separate_their_parts() {
+        assert_eq!(stable_digest(&["a", "b"]), stable_digest(&["a", "b"]));
+        assert_ne!(stable_digest(&["ab", ""]), stable_digest(&["a", "b"]));
+        assert_eq!(stable_digest(&["a"]).len(), 32);
+    }
+}
