@@ -113,6 +113,11 @@ impl Town {
     }
 
     fn with_inbox(fake_config: FakeConfig, inbox_url: Option<String>) -> Town {
+        Town::build(fake_config, inbox_url, "")
+    }
+
+    /// With more channels in aushang.yaml after WhatsApp's section (`extra`, indented 4).
+    fn build(fake_config: FakeConfig, inbox_url: Option<String>, extra: &str) -> Town {
         let tmp = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
@@ -134,6 +139,11 @@ impl Town {
             config.contains(&fake.api_url()),
             "the example changed shape"
         );
+        if !extra.is_empty() {
+            let anchor = "      daily_limit: 250\n";
+            assert!(config.contains(anchor), "the example changed shape");
+            config = config.replace(anchor, &format!("{anchor}{extra}"));
+        }
         if let Some(url) = &inbox_url {
             config = config.replace("https://inbox.musterbach.example/", url);
             assert!(config.contains(url.as_str()), "the example changed shape");
@@ -820,4 +830,63 @@ fn accepting_uncertain_deliveries_from_the_workflow_records_them_and_sends_nothi
     assert!(next.status.success(), "{}", text(&next));
     assert!(text(&next).contains("due=false"), "{}", text(&next));
     assert_eq!(town.notices().len(), sent);
+}
+
+#[test]
+fn a_run_sends_on_every_configured_channel_exactly_once_across_reruns() {
+    use aushang::devtools::fake_telegram::{FakeTelegram, FakeTelegramConfig};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let telegram = rt
+        .block_on(FakeTelegram::start(FakeTelegramConfig {
+            token: "123456:pipeline-bot-token".into(),
+            chat_id: "@musterbach".into(),
+            throttle_times: 0,
+            retry_after: 1,
+        }))
+        .unwrap();
+    let town = Town::build(
+        FakeConfig::default(),
+        None,
+        &format!(
+            "    telegram:\n      chat_id: \"@musterbach\"\n      api_url: {}\n",
+            telegram.api_url()
+        ),
+    );
+    let token = [("TELEGRAM_BOT_TOKEN", "123456:pipeline-bot-token")];
+    // A configured channel whose secret is missing fails loudly, before anything is claimed.
+    let runner = town.clone("without-token");
+    let out = town.run(&runner, "publish-run", &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("TELEGRAM_BOT_TOKEN"), "{}", text(&out));
+    assert!(town.notices().is_empty(), "WhatsApp sent without Telegram");
+    assert!(telegram.posts().is_empty());
+    assert_eq!(town.origin_lines("claimed"), 0, "a claim was left behind");
+    // The due check names both channels' work.
+    let out = town.run(&town.clone("due"), "due", &[]);
+    assert!(text(&out).contains("[telegram]"), "{}", text(&out));
+    assert!(text(&out).contains("[whatsapp]"), "{}", text(&out));
+    // With the token: both channels, claimed on the state branch first.
+    let out = town.run(&town.clone("runner"), "publish-run", &token);
+    assert!(out.status.success(), "{}", text(&out));
+    let got = town.assert_nobody_twice();
+    let notices: std::collections::BTreeSet<_> = got.keys().map(|(_, n)| n.clone()).collect();
+    assert!(!notices.is_empty(), "{}", text(&out));
+    let posts = telegram.posts();
+    assert_eq!(posts.len(), notices.len(), "one Telegram post per notice");
+    assert_eq!(
+        town.origin_lines("claimed"),
+        got.len() + posts.len(),
+        "WhatsApp and Telegram claimed before sending"
+    );
+    assert_eq!(town.origin_lines("sent"), got.len() + posts.len());
+    // A rerun from a fresh clone sends nothing on either channel.
+    let again = town.run(&town.clone("next"), "publish-run", &token);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("due=false"), "{}", text(&again));
+    let forced = town.clone("forced");
+    assert!(town.run(&forced, "state-checkout", &[]).status.success());
+    let again = town.run(&forced, "claim-send", &token);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(town.notices().len(), got.len(), "WhatsApp sent again");
+    assert_eq!(telegram.posts().len(), posts.len(), "Telegram posted again");
 }

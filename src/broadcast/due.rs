@@ -51,43 +51,51 @@ impl DueReport {
 /// deliveries only (its last claim found nothing else and some are still unknown) or the daily
 /// limit is used up.
 pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<DueReport> {
-    let Some(whatsapp) = &config.broadcast.channels.whatsapp else {
-        return Ok(DueReport::default());
-    };
-    let channel = "whatsapp";
     let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
         .context("cannot read the journal")?;
-    let planned = plan(config, notices, &journal, channel, now, real_guards());
     let index = journal.index_lines();
-    let limit_reached = match whatsapp.daily_limit {
-        Some(limit) => {
-            let since = now
-                .checked_sub(SignedDuration::from_hours(24))
-                .unwrap_or(now);
-            journal.recipients_since(channel, since)?.len() >= limit as usize
-        }
-        None => false,
-    };
     let mut report = DueReport::default();
-    for p in &planned {
-        let key = p.message.key.clone();
-        if p.decision != Decision::Due {
-            report.waiting.push((key, p.decision.label().into()));
-        } else if waits_on_uncertain(&index, &key, channel)
-            && any_uncertain(&journal, p.message.keys(), channel)?
-        {
-            report.waiting.push((
-                key,
-                "waiting for uncertain deliveries to be resolved".into(),
-            ));
-        } else if limit_reached {
-            report
-                .waiting
-                .push((key, "daily messaging limit reached".into()));
-        } else if journal.started_at(&key, channel).is_some() {
-            report.due.push((key, "started, not complete".into()));
-        } else {
-            report.due.push((key, "new".into()));
+    // Every configured real channel has its own journal entries: due on any one means a run.
+    for channel in crate::broadcast::run::real_channels(config) {
+        let daily_limit = match channel {
+            "whatsapp" => config
+                .broadcast
+                .channels
+                .whatsapp
+                .as_ref()
+                .and_then(|w| w.daily_limit),
+            _ => None,
+        };
+        let planned = plan(config, notices, &journal, channel, now, real_guards());
+        let limit_reached = match daily_limit {
+            Some(limit) => {
+                let since = now
+                    .checked_sub(SignedDuration::from_hours(24))
+                    .unwrap_or(now);
+                journal.recipients_since(channel, since)?.len() >= limit as usize
+            }
+            None => false,
+        };
+        for p in &planned {
+            let key = format!("{} [{channel}]", p.message.key);
+            if p.decision != Decision::Due {
+                report.waiting.push((key, p.decision.label().into()));
+            } else if waits_on_uncertain(&index, &p.message.key, channel)
+                && any_uncertain(&journal, p.message.keys(), channel)?
+            {
+                report.waiting.push((
+                    key,
+                    "waiting for uncertain deliveries to be resolved".into(),
+                ));
+            } else if limit_reached {
+                report
+                    .waiting
+                    .push((key, "daily messaging limit reached".into()));
+            } else if journal.started_at(&p.message.key, channel).is_some() {
+                report.due.push((key, "started, not complete".into()));
+            } else {
+                report.due.push((key, "new".into()));
+            }
         }
     }
     Ok(report)

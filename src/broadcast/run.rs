@@ -42,6 +42,21 @@ pub struct BroadcastOptions {
     pub run: Option<String>,
 }
 
+/// The real channels aushang.yaml configures, in sending order (`--channel all`): WhatsApp,
+/// e-mail, Telegram, Mastodon. Empty for a town with only the outbox.
+pub fn real_channels(config: &Config) -> Vec<&'static str> {
+    let c = &config.broadcast.channels;
+    [
+        ("whatsapp", c.whatsapp.is_some()),
+        ("email", c.email.is_some()),
+        ("telegram", c.telegram.is_some()),
+        ("mastodon", c.mastodon.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
+}
+
 /// Which channel this run uses, and why (a warning when it fell back to the outbox).
 pub fn choose_deliverer(
     config: &Config,

@@ -9,6 +9,9 @@ use aushang::broadcast::{claim, due};
 
 use super::{load_site, parse_now};
 
+#[path = "broadcast_all.rs"]
+mod all;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Print the exact messages and recipient counts; send nothing (no key needed).
@@ -20,8 +23,10 @@ pub struct Args {
     /// The instant to plan for (default: now), e.g. "2026-11-28 09:30".
     #[arg(long)]
     pub now: Option<String>,
-    /// `whatsapp`, `email`, `telegram`, `mastodon` or `outbox` (default: WhatsApp when
-    /// configured and WHATSAPP_TOKEN is set; the others only when named).
+    /// `whatsapp`, `email`, `telegram`, `mastodon`, `outbox`, or `all`: every real channel
+    /// aushang.yaml configures, each with its secret (a missing one fails before anything is
+    /// claimed or sent) (default: WhatsApp when configured and WHATSAPP_TOKEN is set; the others
+    /// only when named).
     #[arg(long)]
     pub channel: Option<String>,
     /// Skip the check that each notice page answers 200 before sending.
@@ -70,6 +75,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         print!("{preview}");
         append_step_summary(&preview);
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.channel.as_deref() == Some("all") {
+        return all::run(&config, &content.notices, args, now);
     }
     let opts = BroadcastOptions {
         now,

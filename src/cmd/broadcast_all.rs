@@ -1,0 +1,94 @@
+//! `aushang broadcast --channel all`: claim, send or check every real channel aushang.yaml
+//! configures in one call, so the pipeline needs no list of channels of its own.
+
+use std::process::ExitCode;
+
+use aushang::broadcast::claim;
+use aushang::broadcast::report::append_step_summary;
+use aushang::broadcast::run::{BroadcastOptions, broadcast, choose_deliverer, real_channels};
+use aushang::config::Config;
+use aushang::content::Notice;
+use jiff::Timestamp;
+
+use super::Args;
+
+pub fn run(
+    config: &Config,
+    notices: &[Notice],
+    args: Args,
+    now: Timestamp,
+) -> anyhow::Result<ExitCode> {
+    let channels = real_channels(config);
+    if channels.is_empty() {
+        // A town with only the outbox (`aushang init --channel outbox`): a notice, not an error.
+        println!(
+            "notice: aushang.yaml configures no real channel (whatsapp, email, telegram, \
+             mastodon): nothing to broadcast; `aushang publish` writes the outbox/ preview"
+        );
+        return Ok(if args.claim.is_some() {
+            ExitCode::from(3)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    // Every configured channel must be able to send (its secret set): a missing one fails the
+    // whole call before anything is claimed or sent, never a silent skip of that channel.
+    let problems: Vec<String> = channels
+        .iter()
+        .filter_map(|ch| choose_deliverer(config, Some(ch)).err())
+        .map(|e| format!("{e:#}"))
+        .collect();
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "--channel all: not every configured channel can send, so nothing was claimed or \
+             sent:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    let opts = |ch: &str| BroadcastOptions {
+        now,
+        channel: Some(ch.to_string()),
+        mark_sent: args.mark_sent,
+        resend_uncertain: args.resend_uncertain,
+        accept_uncertain: args.accept_uncertain,
+        link_check: !args.no_link_check,
+        run: args.run.clone(),
+    };
+    if let Some(run) = &args.claim {
+        let (mut claimed, mut uncertain) = (0, 0);
+        for ch in &channels {
+            let report = claim::claim(config, notices, &opts(ch), run)?;
+            print!("{}", report.to_text());
+            claimed += report.claimed();
+            uncertain += report.uncertain();
+        }
+        return Ok(match (claimed, uncertain) {
+            (0, 0) => ExitCode::from(3),
+            (0, _) => ExitCode::from(4),
+            _ => ExitCode::SUCCESS,
+        });
+    }
+    // Sending: one channel's failure does not keep the others' claimed messages back.
+    let mut ok = true;
+    for ch in &channels {
+        match broadcast(config, notices, &opts(ch)) {
+            Ok(report) => {
+                print!("{}", report.to_text());
+                if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+                    print!("{}", report.annotations());
+                }
+                append_step_summary(&report.to_markdown());
+                ok &= report.success();
+            }
+            Err(e) => {
+                eprintln!("error: {ch}: {e:#}");
+                ok = false;
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
