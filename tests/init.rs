@@ -421,3 +421,71 @@ fn init_asks_on_a_terminal_for_what_no_flag_gave() {
         "answered n to WhatsApp: {config}"
     );
 }
+
+/// A town made with `--channel outbox` has no real channel: its publish workflow's steps succeed,
+/// broadcast nothing and say why (they used to fail on `--channel whatsapp`).
+#[test]
+fn an_outbox_town_gets_a_publish_pipeline_that_broadcasts_nothing_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("neuhof");
+    let out = init(&site, FLAGS);
+    assert!(out.status.success(), "{}", text(&out));
+    let git = |dir: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.org"])
+            .args(["-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    };
+    let origin = tmp.path().join("origin.git");
+    std::fs::create_dir_all(&origin).unwrap();
+    git(&origin, &["init", "--bare", "--quiet"]);
+    git(&site, &["init", "--quiet"]);
+    git(&site, &["add", "-A"]);
+    git(&site, &["commit", "--quiet", "-m", "Town site"]);
+    git(&site, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    git(&site, &["push", "--quiet", "origin", "HEAD:main"]);
+    let pipeline = |step: &str, uncertain: &str| {
+        Command::new(site.join("scripts/pipeline"))
+            .arg(step)
+            .current_dir(&site)
+            .env("AUSHANG", env!("CARGO_BIN_EXE_aushang"))
+            .env("AUSHANG_ROOT", &site)
+            .env("UNCERTAIN", uncertain)
+            .env("AUSHANG_RUN_ID", "test-run")
+            .env("GIT_AUTHOR_NAME", "aushang")
+            .env("GIT_AUTHOR_EMAIL", "aushang@example.org")
+            .env("PUSH_RETRY_SLEEP", "0")
+            .env_remove("WHATSAPP_TOKEN")
+            .env_remove("AUSHANG_STATE_DIR")
+            .env_remove("AUSHANG_INBOX_PULL_TOKEN")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap()
+    };
+    // The scheduled run: nothing is due on no channel.
+    let out = pipeline("publish-run", "none");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("due=false"), "{}", text(&out));
+    // A run by hand that skips the due check reaches the claim: a notice, no failure.
+    let out = pipeline("publish-run", "resend");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("configures no real channel"),
+        "{}",
+        text(&out)
+    );
+    // The step without the state branch, likewise.
+    let out = pipeline("broadcast", "none");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("configures no real channel"),
+        "{}",
+        text(&out)
+    );
+}
