@@ -214,3 +214,48 @@ fn dry_run_shows_the_mail_subject_and_text_part() {
     assert!(out.contains("> Abmelden (ein Klick genügt): https://inbox.teststadt.example/abmelden?t=<persönlicher-Code>"), "{out}");
     assert!(smtp.mails().is_empty());
 }
+
+#[test]
+fn the_outbox_shows_every_configured_channel_with_recipients_masked() {
+    let smtp = Smtp::start();
+    let site = Site::new(
+        &smtp,
+        "    telegram:\n      chat_id: \"@teststadt\"\n    mastodon:\n      instance_url: https://social.teststadt.example\n",
+    );
+    let (code, out) = site.broadcast(&["--channel", "outbox"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(smtp.mails().is_empty(), "the outbox sends nothing");
+    let dirs: Vec<_> = std::fs::read_dir(site.root.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.ends_with("journal"))
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let read = |name: &str| {
+        std::fs::read_to_string(dirs[0].join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    // An e-mail subscriber's file is the mail: subject and text part, address masked.
+    let mail = read("s_0000000000000001.txt");
+    assert!(
+        mail.contains("E-Mail, Betreff: Sperrung der Hauptstraße – Umleitung über Bürgerweg"),
+        "{mail}"
+    );
+    assert!(mail.contains("Abmelden (ein Klick genügt): "), "{mail}");
+    assert!(!mail.contains("anna@example.org"), "{mail}");
+    assert!(mail.starts_with("An: "), "{mail}");
+    // A WhatsApp subscriber's file stays the plain message.
+    let whatsapp = read("s_0000000000000004.txt");
+    assert!(!whatsapp.contains("E-Mail, Betreff"), "{whatsapp}");
+    assert!(!whatsapp.contains("+4915200000004"), "{whatsapp}");
+    // Each public post once per notice, with its character count.
+    let telegram = read("telegram.txt");
+    assert!(
+        telegram.contains("Telegram-Kanalbeitrag (") && telegram.contains("von 4096 Zeichen)"),
+        "{telegram}"
+    );
+    assert!(telegram.contains("Die Hauptstraße ist ab Montag"), "{telegram}");
+    let mastodon = read("mastodon.txt");
+    assert!(mastodon.contains("Mastodon-Beitrag ("), "{mastodon}");
+    assert!(mastodon.contains("https://www.teststadt.example/"), "{mastodon}");
+    assert!(!dirs[0].join("s_0000000000000005.txt").exists(), "who left got one");
+}

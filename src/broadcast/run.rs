@@ -388,6 +388,9 @@ async fn send_all(
                 continue;
             }
         };
+        if let Err(e) = sender.deliverer.write_posts(&p.message, &rendered) {
+            anyhow::bail!("cannot write to the outbox: {e}");
+        }
         if sender.deliverer.is_real() && opts.link_check {
             let timeout: Duration = config
                 .broadcast

@@ -37,6 +37,9 @@ pub struct Rendered {
     pub header: String,
     /// What the other providers (e-mail, Telegram, Mastodon) send.
     pub provider: Option<Rendering>,
+    /// The outbox only: the same message as each other configured channel renders it
+    /// (`email`, `telegram`, `mastodon`), so the outbox shows every channel.
+    pub per_channel: Vec<(&'static str, Rendered)>,
 }
 
 pub enum Deliverer {
@@ -129,7 +132,7 @@ impl Deliverer {
                 return Ok(others::render_mastodon(message, journal));
             }
         };
-        Ok(match whatsapp {
+        let mut rendered = match whatsapp {
             Some(cfg) => {
                 let mut wa = render_whatsapp(message, cfg)?;
                 if wa.optout_button
@@ -148,6 +151,7 @@ impl Deliverer {
                     header,
                     whatsapp: Some(wa),
                     provider: None,
+                    per_channel: Vec::new(),
                 }
             }
             None => Rendered {
@@ -167,8 +171,29 @@ impl Deliverer {
                 header: "Textnachricht".into(),
                 whatsapp: None,
                 provider: None,
+                per_channel: Vec::new(),
             },
-        })
+        };
+        if let Deliverer::Outbox { outbox, .. } = self
+            && let Some(config) = outbox.site_config()
+        {
+            rendered.per_channel = others::renderings(config, message);
+        }
+        Ok(rendered)
+    }
+
+    /// The outbox only: writes each public post (Telegram, Mastodon) of `message` once, beside
+    /// the subscribers' files. The other deliverers post in `deliver`.
+    pub fn write_posts(&self, message: &Message, rendered: &Rendered) -> std::io::Result<()> {
+        let Deliverer::Outbox { outbox, .. } = self else {
+            return Ok(());
+        };
+        for (name, r) in &rendered.per_channel {
+            if matches!(r.provider, Some(Rendering::Telegram(_) | Rendering::Mastodon(_))) {
+                outbox.write_post(&message.key, name, &r.header, &r.text)?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn deliver(
@@ -180,7 +205,14 @@ impl Deliverer {
     ) -> Outcome {
         match self {
             Deliverer::Outbox { outbox, .. } => {
-                match outbox.deliver(&message.key, sub, &rendered.header, &rendered.text) {
+                // An e-mail subscriber's file shows the mail (subject and text part).
+                let own = rendered
+                    .per_channel
+                    .iter()
+                    .find(|(name, _)| *name == "email" && sub.channel == Channel::Email)
+                    .map(|(_, r)| r)
+                    .unwrap_or(rendered);
+                match outbox.deliver(&message.key, sub, &own.header, &own.text) {
                     Ok(id) => Outcome::Sent { id },
                     Err(e) => Outcome::Failed {
                         code: None,

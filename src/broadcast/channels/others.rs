@@ -143,6 +143,7 @@ pub fn render_mail(message: &Message, settings: &EmailSettings) -> Result<Render
         text: mail.preview_text(settings),
         header: format!("E-Mail, Betreff: {}", mail.subject),
         provider: Some(Rendering::Mail(mail)),
+        per_channel: Vec::new(),
     })
 }
 
@@ -157,6 +158,7 @@ pub fn render_telegram(message: &Message) -> Rendered {
         ),
         text: post.plain.clone(),
         provider: Some(Rendering::Telegram(post)),
+        per_channel: Vec::new(),
     }
 }
 
@@ -179,7 +181,31 @@ pub fn render_mastodon(message: &Message, journal: &std::path::Path) -> Rendered
         ),
         text: status,
         provider: Some(Rendering::Mastodon(post)),
+        per_channel: Vec::new(),
     }
+}
+
+/// The outbox's view of `message` on every configured channel beyond WhatsApp, rendered
+/// without secrets (the personal unsubscribe link shows as the preview placeholder, as in the
+/// dry run). A channel that cannot render it says why in its header.
+pub fn renderings(config: &Config, message: &Message) -> Vec<(&'static str, Rendered)> {
+    NAMES
+        .into_iter()
+        .filter(|n| configured(config, n))
+        .map(|name| {
+            let rendered = choose(config, name, |_| Some("preview".to_string()))
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|(d, _)| d.render(message));
+            let rendered = rendered.unwrap_or_else(|e| Rendered {
+                whatsapp: None,
+                text: String::new(),
+                header: format!("{name}: nicht darstellbar: {e}"),
+                provider: None,
+                per_channel: Vec::new(),
+            });
+            (name, rendered)
+        })
+        .collect()
 }
 
 /// The dry run's section for every configured channel beyond WhatsApp: per open message the

@@ -22,6 +22,8 @@ pub struct Outbox {
     /// Whether this run already said that its messages carry no link (said once, and only when
     /// something is delivered: a preview needs no secret).
     warned: Arc<AtomicBool>,
+    /// The site's settings, for rendering every other configured channel (`for_site` only).
+    config: Option<Arc<Config>>,
 }
 
 impl Outbox {
@@ -31,13 +33,38 @@ impl Outbox {
             dir: root.join(OUTBOX_DIR),
             optout: None,
             warned: Arc::new(AtomicBool::new(false)),
+            config: None,
         }
     }
 
     /// The site's outbox: with `inbox.url` configured, each message ends in the subscriber's
     /// opt-out link (`AUSHANG_INBOX_TOKEN_SECRET`), or says so and falls back to "STOP antworten".
     pub fn for_site(config: &Config) -> Outbox {
-        Outbox::new(&config.root).with_optout(OptOut::from_env(config))
+        let mut outbox = Outbox::new(&config.root).with_optout(OptOut::from_env(config));
+        outbox.config = Some(Arc::new(config.clone()));
+        outbox
+    }
+
+    /// The site's settings when made by [`Outbox::for_site`].
+    pub fn site_config(&self) -> Option<&Config> {
+        self.config.as_deref()
+    }
+
+    /// Writes a public post (`channel`: telegram, mastodon) of one message as
+    /// `outbox/<message>/<channel>.txt`: there is no subscriber, only the channel's readers.
+    pub fn write_post(
+        &self,
+        message_key: &str,
+        channel: &str,
+        header: &str,
+        text: &str,
+    ) -> std::io::Result<()> {
+        let path = self
+            .dir
+            .join(file_key(message_key))
+            .join(format!("{channel}.txt"));
+        let body = format!("An: alle Leser ({channel}, öffentlicher Beitrag)\n{header}\n\n{text}\n");
+        crate::fsutil::write_atomic(&path, body.as_bytes())
     }
 
     pub fn with_optout(mut self, optout: Option<OptOut>) -> Outbox {
