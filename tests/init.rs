@@ -489,3 +489,35 @@ fn an_outbox_town_gets_a_publish_pipeline_that_broadcasts_nothing_and_says_so() 
         text(&out)
     );
 }
+
+/// The Datenschutz page names the processor of each channel: the example fills them in, a new
+/// town's page leaves blanks for its own mail provider and Mastodon instance.
+#[test]
+fn the_datenschutz_pages_name_each_channels_processor() {
+    let example = std::fs::read_to_string("content/pages/datenschutz.md").unwrap();
+    for name in [
+        "Meta Platforms Ireland Limited",
+        "Kommunale\nRechenzentrum Musterland",
+        "Telegram FZ-LLC",
+        "social.bund.de",
+    ] {
+        assert!(example.contains(name), "the example page misses {name}");
+    }
+    assert!(!example.contains(BLANK));
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("neuhof");
+    let out = init(&site, FLAGS);
+    assert!(out.status.success(), "{}", text(&out));
+    let page = std::fs::read_to_string(site.join("content/pages/datenschutz.md")).unwrap();
+    for name in ["Meta Platforms", "Telegram FZ-LLC"] {
+        assert!(page.contains(name), "the template misses {name}");
+    }
+    assert!(
+        page.contains("[[AUSFÜLLEN: Name und Anschrift Ihres E-Mail-Anbieters"),
+        "{page}"
+    );
+    assert!(
+        page.contains("[[AUSFÜLLEN: Adresse der Mastodon-Instanz"),
+        "{page}"
+    );
+}
