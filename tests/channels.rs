@@ -253,9 +253,18 @@ fn the_outbox_shows_every_configured_channel_with_recipients_masked() {
         telegram.contains("Telegram-Kanalbeitrag (") && telegram.contains("von 4096 Zeichen)"),
         "{telegram}"
     );
-    assert!(telegram.contains("Die Hauptstraße ist ab Montag"), "{telegram}");
+    assert!(
+        telegram.contains("Die Hauptstraße ist ab Montag"),
+        "{telegram}"
+    );
     let mastodon = read("mastodon.txt");
     assert!(mastodon.contains("Mastodon-Beitrag ("), "{mastodon}");
-    assert!(mastodon.contains("https://www.teststadt.example/"), "{mastodon}");
-    assert!(!dirs[0].join("s_0000000000000005.txt").exists(), "who left got one");
+    assert!(
+        mastodon.contains("https://www.teststadt.example/"),
+        "{mastodon}"
+    );
+    assert!(
+        !dirs[0].join("s_0000000000000005.txt").exists(),
+        "who left got one"
+    );
 }

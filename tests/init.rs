@@ -446,7 +446,10 @@ fn an_outbox_town_gets_a_publish_pipeline_that_broadcasts_nothing_and_says_so() 
     git(&site, &["init", "--quiet"]);
     git(&site, &["add", "-A"]);
     git(&site, &["commit", "--quiet", "-m", "Town site"]);
-    git(&site, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    git(
+        &site,
+        &["remote", "add", "origin", origin.to_str().unwrap()],
+    );
     git(&site, &["push", "--quiet", "origin", "HEAD:main"]);
     let pipeline = |step: &str, uncertain: &str| {
         Command::new(site.join("scripts/pipeline"))

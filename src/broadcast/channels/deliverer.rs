@@ -189,7 +189,10 @@ impl Deliverer {
             return Ok(());
         };
         for (name, r) in &rendered.per_channel {
-            if matches!(r.provider, Some(Rendering::Telegram(_) | Rendering::Mastodon(_))) {
+            if matches!(
+                r.provider,
+                Some(Rendering::Telegram(_) | Rendering::Mastodon(_))
+            ) {
                 outbox.write_post(&message.key, name, &r.header, &r.text)?;
             }
         }

@@ -63,7 +63,8 @@ impl Outbox {
             .dir
             .join(file_key(message_key))
             .join(format!("{channel}.txt"));
-        let body = format!("An: alle Leser ({channel}, öffentlicher Beitrag)\n{header}\n\n{text}\n");
+        let body =
+            format!("An: alle Leser ({channel}, öffentlicher Beitrag)\n{header}\n\n{text}\n");
         crate::fsutil::write_atomic(&path, body.as_bytes())
     }
 
