@@ -240,6 +240,10 @@ fn the_outbox_shows_every_configured_channel_with_recipients_masked() {
         mail.contains("E-Mail, Betreff: Sperrung der Hauptstraße – Umleitung über Bürgerweg"),
         "{mail}"
     );
+    assert!(
+        mail.contains("/abmelden?t=s_0000000000000001."),
+        "the subscriber's own link: {mail}"
+    );
     assert!(mail.contains("Abmelden (ein Klick genügt): "), "{mail}");
     assert!(!mail.contains("anna@example.org"), "{mail}");
     assert!(mail.starts_with("An: "), "{mail}");
