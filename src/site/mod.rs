@@ -81,12 +81,7 @@ pub fn build(
     opts: &BuildOptions,
 ) -> Result<BuildReport, BuildError> {
     let theme = Theme::load(config).map_err(BuildError::Problems)?;
-    let input = Input {
-        notices: &content.notices,
-        draft_files: &content.draft_files,
-        pages: &content.pages,
-    };
-    build_into(config, input, opts, theme, Mode::Staged)
+    build_into(config, Input::of(content), opts, theme, Mode::Staged)
 }
 
 /// What a build is made from.
@@ -96,6 +91,17 @@ struct Input<'a> {
     /// Files of drafts that were not loaded (`SiteContent::draft_files`).
     draft_files: &'a [String],
     pages: &'a [Page],
+}
+
+impl<'a> Input<'a> {
+    /// Everything the loader found, drafts' files included.
+    fn of(content: &'a SiteContent) -> Input<'a> {
+        Input {
+            notices: &content.notices,
+            draft_files: &content.draft_files,
+            pages: &content.pages,
+        }
+    }
 }
 
 /// [`build`] for notices and pages that did not come from the loader (tests, generators).
@@ -133,12 +139,7 @@ pub fn build_in_place(
     opts: &BuildOptions,
 ) -> Result<BuildReport, BuildError> {
     let theme = Theme::load(config).map_err(BuildError::Problems)?;
-    let input = Input {
-        notices: &content.notices,
-        draft_files: &content.draft_files,
-        pages: &content.pages,
-    };
-    build_into(config, input, opts, theme, Mode::InPlace)
+    build_into(config, Input::of(content), opts, theme, Mode::InPlace)
 }
 
 fn build_into(
