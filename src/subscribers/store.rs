@@ -90,7 +90,7 @@ pub enum StoreError {
     )]
     RecipientsUnrecorded { path: PathBuf },
     #[error(
-        "{path} lists the demo key {key}, whose secret key is public (subscribers/{DEMO_IDENTITY_FILE}), but this subscriber list is not the example's demo list; nothing was written\n  hint: remove that key from {path}; a real town's repository deletes subscribers/{DEMO_IDENTITY_FILE}"
+        "{path} nennt den Demo-Schlüssel {key}, dessen geheimer Schlüssel öffentlich ist (subscribers/{DEMO_IDENTITY_FILE}), aber diese Abonnentenliste ist nicht die Demo-Liste des Beispiels; nichts wurde geschrieben\n  Hinweis: diesen Schlüssel aus {path} entfernen; das Repository einer echten Gemeinde löscht subscribers/{DEMO_IDENTITY_FILE}"
     )]
     DemoKey { path: PathBuf, key: String },
     #[error("{path} already exists: `init` never overwrites a subscriber list or its keys")]

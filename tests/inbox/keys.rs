@@ -36,10 +36,10 @@ async fn the_server_does_not_start_with_the_demo_key_on_a_real_site() {
     let err = start_err(&site).await;
     assert!(err.contains("the inbox does not start"), "{err}");
     assert!(
-        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        err.contains(&format!("nennt den Demo-Schlüssel {DEMO_RECIPIENT}")),
         "{err}"
     );
-    assert!(err.contains("remove that key"), "{err}");
+    assert!(err.contains("diesen Schlüssel aus"), "{err}");
     assert!(!site.data_dir().exists(), "nothing stored");
 
     // The example site itself (its demo key opens its demo list) still serves.

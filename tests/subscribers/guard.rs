@@ -115,10 +115,13 @@ fn the_demo_key_never_reads_a_real_list() {
     // Not even rekey adds it: its secret key is public.
     let err = fails(&site.run_with(&["rekey"], &env));
     assert!(
-        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        err.contains(&format!("nennt den Demo-Schlüssel {DEMO_RECIPIENT}")),
         "{err}"
     );
-    assert!(err.contains("is not the example's demo list"), "{err}");
+    assert!(
+        err.contains("ist nicht die Demo-Liste des Beispiels"),
+        "{err}"
+    );
     assert_eq!(site.list_bytes(), before);
     let demo = Identity::from_file(&Site::demo().demo_key()).unwrap();
     assert!(SubscriberList::load(&site.dir(), &demo).is_err());
@@ -160,7 +163,7 @@ fn a_list_from_an_older_aushang_is_saved_only_after_one_rekey() {
     );
     assert!(err.contains("`aushang subscribers rekey` once"), "{err}");
     let err = fails(&site.run_with(&["rekey"], &env));
-    assert!(err.contains("lists the demo key"), "{err}");
+    assert!(err.contains("nennt den Demo-Schlüssel"), "{err}");
     assert_eq!(site.list_bytes(), before);
     // Without it, one rekey records the keys and saves work again.
     let site_key = Identity::from_text(&secret, "test").unwrap();
@@ -289,7 +292,7 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
         + 1;
     assert!(
         out.contains(&format!(
-            "::error file=subscribers/recipients.txt,line={line},col=1::this pull request adds the key {key} (Backup)"
+            "::error file=subscribers/recipients.txt,line={line},col=1::dieser Pull Request fügt den Schlüssel {key} (Backup) hinzu"
         )),
         "{out}"
     );
@@ -301,7 +304,7 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
     .unwrap();
     let out = fails(&check(&root, &["--base", "main"], Some("nonexistent")));
     assert!(
-        out.contains(&format!("removes the key {DEMO_RECIPIENT}")),
+        out.contains(&format!("entfernt den Schlüssel {DEMO_RECIPIENT}")),
         "{out}"
     );
     // The demo key in a real list is an error even without git; outside git nothing is compared.
@@ -321,7 +324,7 @@ fn check_refuses_the_demo_key_for_a_list_it_cannot_open() {
     assert!(
         problems[0]
             .message
-            .contains("the demo key cannot open this subscriber list")
+            .contains("der Demo-Schlüssel kann diese Abonnentenliste nicht öffnen")
     );
     assert!(aushang::subscribers::review::demo_key_problems(&Site::demo().dir()).is_empty());
 }
@@ -405,7 +408,7 @@ fn a_list_replaced_by_one_that_records_the_demo_key_is_not_saved_on_a_real_site(
     let before = site.list_bytes();
     let err = fails(&site.run_with(ADD, &env));
     assert!(
-        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        err.contains(&format!("nennt den Demo-Schlüssel {DEMO_RECIPIENT}")),
         "{err}"
     );
     assert_eq!(site.list_bytes(), before, "nothing written");
