@@ -195,7 +195,7 @@ fn a_bad_row_in_the_middle_stops_the_run_before_the_first_message() {
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
         run.stderr.contains(
-            "subscribers.csv.age (decrypted): line 153: field `status`: unknown status `schlafend`"
+            "subscribers.csv.age (entschlüsselt): Zeile 153: Feld `status`: unbekannter Status `schlafend`"
         ),
         "{run:?}"
     );
@@ -222,8 +222,9 @@ fn a_number_listed_twice_far_down_the_list_stops_the_run_masked() {
     assert_ne!(run.code, 0, "{run:?}");
     let masked = aushang::subscribers::mask(&number(5));
     assert!(
-        run.stderr
-            .contains(&format!("line 241: whatsapp {masked} is listed twice")),
+        run.stderr.contains(&format!(
+            "Zeile 241: whatsapp {masked} steht zweimal in der Liste"
+        )),
         "{run:?}"
     );
     assert_nothing_sent(&site, &fake);
@@ -247,10 +248,10 @@ fn a_damaged_later_part_of_the_encrypted_list_stops_the_run_before_the_first_mes
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
-        run.stderr.contains("is corrupt or truncated")
+        run.stderr.contains("ist beschädigt oder abgeschnitten")
             && run
                 .stderr
-                .contains("the encrypted content does not check out after line"),
+                .contains("der verschlüsselte Inhalt ist nach Zeile"),
         "{run:?}"
     );
     assert_nothing_sent(&site, &fake);

@@ -61,7 +61,7 @@ async fn the_server_does_not_start_with_the_demo_key_on_a_real_site() {
     )
     .unwrap();
     let err = start_err(&site).await;
-    assert!(err.contains("can be reached by real people"), "{err}");
+    assert!(err.contains("ist für echte Menschen erreichbar"), "{err}");
     assert!(err.contains("aushang subscribers init"), "{err}");
 }
 
@@ -156,7 +156,9 @@ fn a_pull_refuses_a_changed_recipients_txt_before_it_takes_any_event() {
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert!(
-        all.contains("lists other keys than the subscriber list is encrypted to"),
+        all.contains(
+            "nennt andere Schlüssel als die, für die die Abonnentenliste verschlüsselt ist"
+        ),
         "{all}"
     );
     assert!(all.contains("aushang subscribers rekey"), "{all}");

@@ -66,7 +66,10 @@ fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byt
             ),
             "{args:?}: {err}"
         );
-        assert!(err.contains(&format!("added {key} (CI (neu))")), "{err}");
+        assert!(
+            err.contains(&format!("hinzugefügt {key} (CI (neu))")),
+            "{err}"
+        );
         assert!(err.contains("aushang subscribers rekey"), "{err}");
         assert_eq!(site.list_bytes(), before, "{args:?} changed the list");
     }
@@ -78,8 +81,8 @@ fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byt
     )
     .unwrap();
     let err = fails(&site.run(ADD));
-    assert!(err.contains(&format!("added {key}")), "{err}");
-    assert!(err.contains(&format!("removed {DEMO_RECIPIENT}")), "{err}");
+    assert!(err.contains(&format!("hinzugefügt {key}")), "{err}");
+    assert!(err.contains(&format!("entfernt {DEMO_RECIPIENT}")), "{err}");
     assert_eq!(site.list_bytes(), before);
     // The library refuses as well, whoever calls it (the inbox pull saves through it).
     let list = site.load();
@@ -111,7 +114,10 @@ fn the_demo_key_never_reads_a_real_list() {
     let before = site.list_bytes();
     append_key(&site, "CI backup", DEMO_RECIPIENT);
     let err = fails(&site.run_with(ADD, &env));
-    assert!(err.contains(&format!("added {DEMO_RECIPIENT}")), "{err}");
+    assert!(
+        err.contains(&format!("hinzugefügt {DEMO_RECIPIENT}")),
+        "{err}"
+    );
     // Not even rekey adds it: its secret key is public.
     let err = fails(&site.run_with(&["rekey"], &env));
     assert!(
@@ -175,7 +181,7 @@ fn a_list_from_an_older_aushang_is_saved_only_after_one_rekey() {
     ok(&site.run_with(&["rekey"], &env));
     ok(&site.run_with(ADD, &env));
     let out = ok(&site.run_with(&["count"], &env));
-    assert!(out.contains("total: 2"), "{out}");
+    assert!(out.contains("insgesamt: 2"), "{out}");
 }
 
 #[test]
