@@ -425,7 +425,7 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     let failed = p.step_with("inbox-pull", &[("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)]);
     assert!(!failed.status.success(), "{}", text(&failed));
     assert!(
-        text(&failed).contains("cannot reach the inbox"),
+        text(&failed).contains("ist nicht erreichbar"),
         "{}",
         text(&failed)
     );
@@ -510,7 +510,7 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     let acked = p.step_with("inbox-ack", &env);
     assert!(acked.status.success(), "{}", text(&acked));
     assert!(
-        text(&acked).contains("1 event(s) acknowledged"),
+        text(&acked).contains("1 Ereignis(se) quittiert"),
         "{}",
         text(&acked)
     );

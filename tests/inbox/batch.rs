@@ -108,7 +108,7 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
         "{out}"
     );
     assert!(
-        out.contains("1 event(s) fetched"),
+        out.contains("1 Ereignis(se) abgeholt"),
         "the retry was stored once: {out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unsubscribed));
@@ -136,7 +136,7 @@ fn a_marketing_stop_in_whatsapp_unsubscribes_and_resume_is_only_recorded() {
     // Meta retries the same webhook after the pull took it: recognised, not applied again.
     assert_eq!(runtime.block_on(signed_post(&url, &stop)), 200);
     let out = pull(&site, &url);
-    assert!(out.contains("0 event(s) fetched"), "{out}");
+    assert!(out.contains("0 Ereignis(se) abgeholt"), "{out}");
 
     let resume = preference_json("resume", now_unix() + 5);
     assert_eq!(runtime.block_on(signed_post(&url, &resume)), 200);
@@ -189,7 +189,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     // Every pull repeats it while it lasts, even without new events.
     let out = pull(&site, &url);
     assert!(
-        out.contains("0 event(s) fetched") && out.contains("is PAUSED"),
+        out.contains("0 Ereignis(se) abgeholt") && out.contains("is PAUSED"),
         "{out}"
     );
 
@@ -436,7 +436,9 @@ fn a_pull_deletes_sign_ups_left_unconfirmed_past_the_limit_and_their_records() {
         &["inbox", "pull", "--url", &server.url(), "--now", NOW],
     ));
     assert!(
-        out.contains("1 unconfirmed sign-up(s) older than subscribers.prune_pending_after deleted"),
+        out.contains(
+            "1 unbestätigte Anmeldung(en), älter als subscribers.prune_pending_after, gelöscht"
+        ),
         "{out}"
     );
     let list = site.list();
@@ -451,5 +453,5 @@ fn a_pull_deletes_sign_ups_left_unconfirmed_past_the_limit_and_their_records() {
         &site,
         &["inbox", "pull", "--url", &server.url(), "--now", NOW],
     ));
-    assert!(!again.contains("unconfirmed sign-up(s)"), "{again}");
+    assert!(!again.contains("unbestätigte Anmeldung(en)"), "{again}");
 }

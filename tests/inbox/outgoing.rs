@@ -359,7 +359,7 @@ fn a_weak_hmac_secret_is_refused_at_every_edge_with_how_to_make_one() {
         assert!(!out.status.success(), "{text}");
         assert!(
             text.contains(&format!(
-                "{name} is too short: it must be at least 32 random bytes"
+                "{name} ist zu kurz: mindestens 32 zufällige Bytes nötig"
             )),
             "{text}"
         );
