@@ -32,8 +32,8 @@ impl Decision {
         match self {
             Decision::Due => "due",
             Decision::QuietHours => "deferred (quiet hours)",
-            Decision::Stale => "not sent (older than max_age)",
-            Decision::Expired => "not finished (the notice expired)",
+            Decision::Stale => "nicht gesendet (älter als max_age)",
+            Decision::Expired => "nicht abgeschlossen (die Bekanntmachung ist abgelaufen)",
         }
     }
 }

@@ -120,8 +120,8 @@ fn a_notice_older_than_max_age_is_reported_and_not_sent() {
     assert_eq!(run.code, 0, "max_age is a rule, not a failure: {run:?}");
     assert!(
         run.stdout.contains(
-            "[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
-             Altpapier\n    sent 0, skipped 0, left out for good 2\n"
+            "[nicht gesendet (älter als max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
+             Altpapier\n    gesendet 0, übersprungen 0, endgültig ausgelassen 2\n"
         ),
         "{run:?}"
     );
@@ -152,7 +152,7 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     assert!(
         first
             .stdout
-            .contains("sent 5, skipped 0, deferred by daily limit 3"),
+            .contains("gesendet 5, übersprungen 0, wegen Tageslimit zurückgestellt 3"),
         "{first:?}"
     );
     assert_eq!(fake.messages().len(), 5);
@@ -163,7 +163,7 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     assert!(
         hour_later
             .stdout
-            .contains("sent 0, skipped 5, deferred by daily limit 3"),
+            .contains("gesendet 0, übersprungen 5, wegen Tageslimit zurückgestellt 3"),
         "{hour_later:?}"
     );
     assert_eq!(fake.messages().len(), 5);
@@ -171,7 +171,9 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     let next_day = site.broadcast(&["--now", "2026-11-29 11:00"]);
     assert_eq!(next_day.code, 0, "{next_day:?}");
     assert!(
-        next_day.stdout.contains("sent 3, skipped 5 — complete"),
+        next_day
+            .stdout
+            .contains("gesendet 3, übersprungen 5 — vollständig"),
         "{next_day:?}"
     );
     assert!(
@@ -212,21 +214,24 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     assert!(
         first
             .stdout
-            .contains("sent 50, skipped 0, deferred by daily limit 120\n"),
+            .contains("gesendet 50, übersprungen 0, wegen Tageslimit zurückgestellt 120\n"),
         "{first:?}"
     );
-    assert!(first.stdout.contains("left out for good 170"), "{first:?}");
+    assert!(
+        first.stdout.contains("endgültig ausgelassen 170"),
+        "{first:?}"
+    );
     assert!(
         first.stdout.contains(
-            "::warning title=Broadcast::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
-             170 left out for good: not sent (older than max_age)\n"
+            "::warning title=Versand::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
+             170 endgültig ausgelassen: nicht gesendet (älter als max_age)\n"
         ),
         "{first:?}"
     );
     assert!(
         first.stdout.contains(
-            "::warning title=Broadcast::Laubsammlung (/bekanntmachungen/2026/laubsammlung/#notice): \
-             120 deferred by the daily limit"
+            "::warning title=Versand::Laubsammlung (/bekanntmachungen/2026/laubsammlung/#notice): \
+             120 wegen des Tageslimits zurückgestellt"
         ),
         "{first:?}"
     );
@@ -237,14 +242,13 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
         assert_eq!(run.code, 0, "deferring is not failing: {run:?}");
         assert!(
             run.stdout.contains(&format!(
-                "sent {sent}, skipped {}, deferred by daily limit {deferred}\n",
+                "gesendet {sent}, übersprungen {}, wegen Tageslimit zurückgestellt {deferred}\n",
                 170 - sent - deferred
             )),
             "{run:?}"
         );
         assert!(
-            run.stdout
-                .contains("::warning title=Broadcast::Laubsammlung"),
+            run.stdout.contains("::warning title=Versand::Laubsammlung"),
             "{run:?}"
         );
         assert!(!run.stdout.contains("altpapier"), "reported once: {run:?}");
@@ -253,7 +257,8 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     let last = site.run_env(&args("2026-12-01 11:30"), in_ci);
     assert_eq!(last.code, 0, "{last:?}");
     assert!(
-        last.stdout.contains("sent 20, skipped 150 — complete"),
+        last.stdout
+            .contains("gesendet 20, übersprungen 150 — vollständig"),
         "{last:?}"
     );
     assert!(
@@ -294,7 +299,7 @@ fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
     assert!(
         first
             .stdout
-            .contains("sent 2, skipped 0, deferred by daily limit 3"),
+            .contains("gesendet 2, übersprungen 0, wegen Tageslimit zurückgestellt 3"),
         "{first:?}"
     );
     let expired = site.run_env(
@@ -306,15 +311,15 @@ fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
     assert_eq!(expired.code, 0, "{expired:?}");
     assert!(
         expired.stdout.contains(
-            "[not finished (the notice expired)] /bekanntmachungen/2026/wasserzaehler/#notice\n    \
-             Wasserzähler\n    sent 0, skipped 0, left out for good 3\n"
+            "[nicht abgeschlossen (die Bekanntmachung ist abgelaufen)] /bekanntmachungen/2026/wasserzaehler/#notice\n    \
+             Wasserzähler\n    gesendet 0, übersprungen 0, endgültig ausgelassen 3\n"
         ),
         "{expired:?}"
     );
     assert!(
         expired.stdout.contains(
-            "::warning title=Broadcast::Wasserzähler (/bekanntmachungen/2026/wasserzaehler/#notice): \
-             3 left out for good: not finished (the notice expired)\n"
+            "::warning title=Versand::Wasserzähler (/bekanntmachungen/2026/wasserzaehler/#notice): \
+             3 endgültig ausgelassen: nicht abgeschlossen (die Bekanntmachung ist abgelaufen)\n"
         ),
         "{expired:?}"
     );
@@ -326,7 +331,7 @@ fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
     let later = site.broadcast(&["--now", "2026-11-29 14:00"]);
     assert_eq!(later.code, 0, "{later:?}");
     assert!(
-        later.stdout.contains("Nothing to send"),
+        later.stdout.contains("Nichts zu senden"),
         "reported once: {later:?}"
     );
     site.assert_files_leak_free();
@@ -424,7 +429,7 @@ fn mark_sent_records_everything_due_without_sending() {
     }
     let later = site.broadcast(&["--now", "2026-11-28 11:00"]);
     assert_eq!(later.code, 0, "{later:?}");
-    assert!(later.stdout.contains("Nothing to send"), "{later:?}");
+    assert!(later.stdout.contains("Nichts zu senden"), "{later:?}");
     assert_eq!(fake.graph().stats().requests, 0);
     site.assert_files_leak_free();
 }

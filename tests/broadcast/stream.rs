@@ -98,8 +98,9 @@ fn a_list_many_times_the_queue_reaches_each_wanted_subscriber_exactly_once() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(counts(&site, &fake.messages()), wanted);
     assert!(
-        run.stdout
-            .contains(&format!("sent {expected}, skipped 0 — complete")),
+        run.stdout.contains(&format!(
+            "gesendet {expected}, übersprungen 0 — vollständig"
+        )),
         "{run:?}"
     );
     let states = site.last_states(&key("biotonne-nord"));
@@ -157,7 +158,7 @@ fn a_journal_from_an_earlier_partial_run_is_honoured_row_by_row() {
     let to_send = 120 - final_before - uncertain;
     assert!(
         run.stdout.contains(&format!(
-            "sent {to_send}, skipped {final_before}, uncertain {uncertain}"
+            "gesendet {to_send}, übersprungen {final_before}, unsicher {uncertain}"
         )),
         "{run:?}"
     );
@@ -199,7 +200,7 @@ fn a_bad_row_in_the_middle_stops_the_run_before_the_first_message() {
         ),
         "{run:?}"
     );
-    assert!(run.stderr.contains("nothing was sent"), "{run:?}");
+    assert!(run.stderr.contains("nichts wurde gesendet"), "{run:?}");
     assert_nothing_sent(&site, &fake);
 
     // fixed, the next run reaches everyone
