@@ -95,7 +95,7 @@ impl StatusSummary {
             ));
         }
         for a in &self.template_alerts {
-            out.push(format!("WARNING: {a}"));
+            out.push(format!("WARNUNG: {a}"));
         }
         out
     }

@@ -139,7 +139,7 @@ fn a_fatal_error_stops_the_run_at_once_and_the_next_run_reaches_everyone_else() 
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stdout.contains("ABGEBROCHEN: fatal error 190"),
+        run.stdout.contains("ABGEBROCHEN: schwerer Fehler 190"),
         "{run:?}"
     );
     assert!(run.stdout.contains("nicht versucht"), "{run:?}");
@@ -206,10 +206,7 @@ fn the_circuit_breaker_stops_a_run_where_too_many_fail_permanently() {
     site.notice("2026-11-28-biotonne-nord", NOTICE);
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout.contains("ABGEBROCHEN: circuit breaker"),
-        "{run:?}"
-    );
+    assert!(run.stdout.contains("ABGEBROCHEN: Notbremse"), "{run:?}");
     let stats = fake.graph().stats();
     assert!(
         stats.requests >= 20,
@@ -416,8 +413,7 @@ fn the_circuit_breaker_also_trips_when_the_failures_came_first() {
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout
-            .contains("ABGEBROCHEN: circuit breaker: 10 of 20"),
+        run.stdout.contains("ABGEBROCHEN: Notbremse: 10 von 20"),
         "{run:?}"
     );
     assert_eq!(

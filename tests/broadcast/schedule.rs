@@ -407,13 +407,15 @@ fn mark_sent_records_everything_due_without_sending() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        run.stdout.matches("marked as sent (nothing sent)").count(),
+        run.stdout
+            .matches("als gesendet markiert (nichts gesendet)")
+            .count(),
         2,
         "{run:?}"
     );
     assert!(
         run.stdout.lines().next().is_some_and(|l| l.starts_with(
-            "--mark-sent wrote the journal subscribers/journal/ (channel whatsapp): 2 message(s)"
+            "--mark-sent hat das Journal subscribers/journal/ geschrieben (Kanal whatsapp): 2 Nachricht(en)"
         )),
         "says first which journal it wrote: {run:?}"
     );
@@ -452,8 +454,8 @@ fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.starts_with(
-            "--mark-sent wrote the journal outbox/journal/ (channel outbox): 1 message(s)"
-        ) && run.stdout.contains("real channels are not marked"),
+            "--mark-sent hat das Journal outbox/journal/ geschrieben (Kanal outbox): 1 Nachricht(en)"
+        ) && run.stdout.contains("echte Kanäle sind nicht markiert"),
         "{run:?}"
     );
     assert!(site.root.join("outbox/journal/index.jsonl").exists());
@@ -476,7 +478,7 @@ fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .starts_with("--mark-sent wrote the journal outbox/journal/ (channel outbox)"),
+            .starts_with("--mark-sent hat das Journal outbox/journal/ geschrieben (Kanal outbox)"),
         "{run:?}"
     );
     site.assert_files_leak_free();

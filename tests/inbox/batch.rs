@@ -170,7 +170,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     let out = pull(&site, &url);
     assert!(
         out.contains(
-            "WARNING: notice template: WhatsApp template `neue_bekanntmachung` (de) is PAUSED"
+            "WARNUNG: Bekanntmachungs-Vorlage: WhatsApp-Vorlage `neue_bekanntmachung` (de) ist PAUSED"
         ),
         "{out}"
     );
@@ -181,7 +181,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     let out = text(&refused);
     assert!(!refused.status.success(), "{out}");
     assert!(
-        out.contains("`neue_bekanntmachung` (de) is PAUSED"),
+        out.contains("`neue_bekanntmachung` (de) ist PAUSED"),
         "the error names template and status: {out}"
     );
     assert!(fake.messages().is_empty(), "nothing may be sent");
@@ -189,7 +189,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     // Every pull repeats it while it lasts, even without new events.
     let out = pull(&site, &url);
     assert!(
-        out.contains("0 Ereignis(se) abgeholt") && out.contains("is PAUSED"),
+        out.contains("0 Ereignis(se) abgeholt") && out.contains("ist PAUSED"),
         "{out}"
     );
 
