@@ -448,11 +448,11 @@ fn invalid_numbers_are_rejected_with_the_reason() {
     let site = Site::demo();
     let before = site.list_bytes();
     for (input, reason) in [
-        ("030 23125 000", "landline"),
-        ("0800 3920000", "toll-free"),
-        ("0176 040", "valid"),
-        ("0176 CALL ME", "digits"),
-        ("", "empty"),
+        ("030 23125 000", "Festnetznummer"),
+        ("0800 3920000", "kostenlose Servicenummer"),
+        ("0176 040", "gültige"),
+        ("0176 CALL ME", "Ziffern"),
+        ("", "leer"),
     ] {
         let err = fails(&site.run(&["add", "--address", input, "--consent-source", "web"]));
         assert!(err.contains(reason), "{input}: {err}");
@@ -639,7 +639,7 @@ fn list_masks_and_reveal_refuses_a_pipe() {
     assert!(out.contains("+49171****000"), "{out}");
     assert!(!out.contains("Erika"), "names only with --reveal");
     let err = fails(&site.run(&["list", "--reveal"]));
-    assert!(err.contains("only prints to a terminal"), "{err}");
+    assert!(err.contains("gibt nur auf einem Terminal aus"), "{err}");
     let out = ok(&site.run(&["list", "--status", "pending"]));
     assert!(out.contains("2 von 12 Abonnement(s)"), "{out}");
 }
@@ -649,7 +649,7 @@ fn count_groups_by_channel_status_and_topic() {
     let site = Site::demo();
     let out = ok(&site.run(&["count"]));
     for line in [
-        "total: 12",
+        "insgesamt: 12",
         "whatsapp         12",
         "active           8",
         "pending          2",

@@ -62,7 +62,7 @@ fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byt
         let err = fails(&site.run(args));
         assert!(
             err.contains(
-                "recipients.txt lists other keys than the subscriber list is encrypted to"
+                "recipients.txt nennt andere Schlüssel als die, für die die Abonnentenliste verschlüsselt ist"
             ),
             "{args:?}: {err}"
         );
@@ -164,10 +164,13 @@ fn a_list_from_an_older_aushang_is_saved_only_after_one_rekey() {
     let before = site.list_bytes();
     let err = fails(&site.run_with(ADD, &env));
     assert!(
-        err.contains("does not record which keys it is encrypted to"),
+        err.contains("hält nicht fest, für welche Schlüssel sie verschlüsselt ist"),
         "{err}"
     );
-    assert!(err.contains("`aushang subscribers rekey` once"), "{err}");
+    assert!(
+        err.contains("dann einmal `aushang subscribers rekey` ausführen"),
+        "{err}"
+    );
     let err = fails(&site.run_with(&["rekey"], &env));
     assert!(err.contains("nennt den Demo-Schlüssel"), "{err}");
     assert_eq!(site.list_bytes(), before);
