@@ -30,8 +30,8 @@ pub enum Decision {
 impl Decision {
     pub fn label(self) -> &'static str {
         match self {
-            Decision::Due => "due",
-            Decision::QuietHours => "deferred (quiet hours)",
+            Decision::Due => "fällig",
+            Decision::QuietHours => "zurückgestellt (Ruhezeit)",
             Decision::Stale => "nicht gesendet (älter als max_age)",
             Decision::Expired => "nicht abgeschlossen (die Bekanntmachung ist abgelaufen)",
         }

@@ -361,7 +361,7 @@ async fn send_all(
             key: p.message.key.clone(),
             title: p.message.title.clone(),
             channel: channel.into(),
-            status: "due".into(),
+            status: "fällig".into(),
             ..Default::default()
         };
         if sender.stopped().is_some() {

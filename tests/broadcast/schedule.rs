@@ -43,7 +43,7 @@ fn quiet_hours_defer_normal_notices_but_not_urgent_ones() {
     assert_eq!(sent_for(&fake, "laubsammlung"), 0);
     assert!(
         late.stdout
-            .contains("[deferred (quiet hours)] /bekanntmachungen/2026/laubsammlung/#notice"),
+            .contains("[zurückgestellt (Ruhezeit)] /bekanntmachungen/2026/laubsammlung/#notice"),
         "{late:?}"
     );
     assert!(site.index_events(&key("laubsammlung")).is_empty());
@@ -77,7 +77,10 @@ fn quiet_hours_follow_berlin_time_across_both_dst_changes() {
     // 04:45 UTC = 06:45 CEST: quiet
     let early = spring.broadcast(&["--now", "2026-03-29T04:45:00Z"]);
     assert_eq!(early.code, 0, "{early:?}");
-    assert!(early.stdout.contains("deferred (quiet hours)"), "{early:?}");
+    assert!(
+        early.stdout.contains("zurückgestellt (Ruhezeit)"),
+        "{early:?}"
+    );
     assert_eq!(sent_for(&fake, "fruehjahrsputz"), 0);
     // 05:30 UTC = 07:30 CEST (it would still be 06:30 with the winter offset): sent
     let after = spring.broadcast(&["--now", "2026-03-29T05:30:00Z"]);
@@ -95,7 +98,10 @@ fn quiet_hours_follow_berlin_time_across_both_dst_changes() {
     // 05:30 UTC = 06:30 CET (it would be 07:30 with the summer offset): quiet
     let early = autumn.broadcast(&["--now", "2026-10-25T05:30:00Z"]);
     assert_eq!(early.code, 0, "{early:?}");
-    assert!(early.stdout.contains("deferred (quiet hours)"), "{early:?}");
+    assert!(
+        early.stdout.contains("zurückgestellt (Ruhezeit)"),
+        "{early:?}"
+    );
     assert_eq!(sent_for(&fake, "herbstmarkt"), 0);
     // 06:05 UTC = 07:05 CET: sent
     let after = autumn.broadcast(&["--now", "2026-10-25T06:05:00Z"]);
