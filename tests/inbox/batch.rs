@@ -253,7 +253,7 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     let out = pull(&site, &url);
     assert!(!out.contains("unreachable"), "{out}");
     assert!(
-        out.contains("1 business-scoped user id(s) learned"),
+        out.contains("1 geschäftsbezogene Nutzer-ID(s) (BSUID) gelernt"),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Active));
@@ -271,7 +271,9 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     }
     let out = pull(&site, &url);
     assert!(
-        out.contains(&format!("s_erika0000000001 ({MASKED}): now unreachable")),
+        out.contains(&format!(
+            "s_erika0000000001 ({MASKED}): jetzt nicht erreichbar"
+        )),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unreachable));
@@ -309,7 +311,7 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     assert_eq!(sent_to(&fake, NUMBER_E164, "template").len(), before + 1);
     // …and the old failures no longer count.
     let out = pull(&site, &url);
-    assert!(!out.contains("now unreachable"), "{out}");
+    assert!(!out.contains("jetzt nicht erreichbar"), "{out}");
     assert_nothing_personal_in_clear(&site);
     runtime.block_on(server.shutdown()).unwrap();
 }
