@@ -29,15 +29,15 @@ impl DueReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for (key, why) in &self.due {
-            let _ = writeln!(out, "due: {key} ({why})");
+            let _ = writeln!(out, "fällig: {key} ({why})");
         }
         for (key, why) in &self.waiting {
-            let _ = writeln!(out, "waiting: {key} ({why})");
+            let _ = writeln!(out, "wartet: {key} ({why})");
         }
         let _ = writeln!(out, "due={}", !self.due.is_empty());
         if let Some(changes) = &self.site_changes {
             for path in changes {
-                let _ = writeln!(out, "site change: {path}");
+                let _ = writeln!(out, "Änderung der Website: {path}");
             }
             let _ = writeln!(out, "site_due={}", !changes.is_empty());
         }
@@ -56,7 +56,7 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
     };
     let channel = "whatsapp";
     let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
-        .context("cannot read the journal")?;
+        .context("das Journal lässt sich nicht lesen")?;
     let planned = plan(config, notices, &journal, channel, now, real_guards());
     let index = journal.index_lines();
     let limit_reached = match whatsapp.daily_limit {
@@ -76,18 +76,19 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
         } else if waits_on_uncertain(&index, &key, channel)
             && any_uncertain(&journal, p.message.keys(), channel)?
         {
-            report.waiting.push((
-                key,
-                "waiting for uncertain deliveries to be resolved".into(),
-            ));
+            report
+                .waiting
+                .push((key, "wartet auf die Klärung unsicherer Zustellungen".into()));
         } else if limit_reached {
             report
                 .waiting
-                .push((key, "daily messaging limit reached".into()));
+                .push((key, "Tageslimit für Nachrichten erreicht".into()));
         } else if journal.started_at(&key, channel).is_some() {
-            report.due.push((key, "started, not complete".into()));
+            report
+                .due
+                .push((key, "begonnen, nicht abgeschlossen".into()));
         } else {
-            report.due.push((key, "new".into()));
+            report.due.push((key, "neu".into()));
         }
     }
     Ok(report)
