@@ -371,15 +371,23 @@ pub fn load(root: &Path) -> Result<Config, Vec<Problem>> {
     let text = match std::fs::read(&path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
-            Err(_) => return Err(vec![Problem::error(&display, "the file is not UTF-8 text")]),
+            Err(_) => {
+                return Err(vec![Problem::error(
+                    &display,
+                    "die Datei ist kein UTF-8-Text",
+                )]);
+            }
         },
         Err(e) => {
             return Err(vec![
-                Problem::error(&display, format!("cannot read the site configuration: {e}"))
-                    .with_hint(format!(
-                        "run aushang in the site folder, or pass --root (looked in {})",
-                        root.display()
-                    )),
+                Problem::error(
+                    &display,
+                    format!("die Konfiguration der Website lässt sich nicht lesen: {e}"),
+                )
+                .with_hint(format!(
+                    "aushang im Ordner der Website starten oder --root angeben (gesucht in {})",
+                    root.display()
+                )),
             ]);
         }
     };
@@ -388,8 +396,15 @@ pub fn load(root: &Path) -> Result<Config, Vec<Problem>> {
 
 /// Parses configuration text; `display` is the file name used in problems.
 pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Problem>> {
-    let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| vec![Problem::from_yaml(display, text, &e, 0)])?;
+    let raw: RawConfig =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+            let mut p = Problem::from_yaml(display, text, &e, 0);
+            p.message = format!(
+                "ungültiges YAML (Meldung der YAML-Bibliothek: {})",
+                p.message
+            );
+            vec![p]
+        })?;
     let mut problems = Vec::new();
     // Points a semantic problem at the line where `key:` is written, when it can be found.
     let at_key = |key: &str, message: String| {
@@ -405,9 +420,9 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         problems.push(
             at_key(
                 "base_url",
-                format!("base_url `{base_url}` is not an absolute URL"),
+                format!("base_url `{base_url}` ist keine vollständige Adresse"),
             )
-            .with_hint("write it with https://, e.g. https://www.musterbach.de/"),
+            .with_hint("mit https:// schreiben, z. B. https://www.musterbach.de/"),
         );
     }
     if !base_url.ends_with('/') {
@@ -417,11 +432,9 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         problems.push(
             at_key(
                 "base_url",
-                format!("base_url `{base_url}` has a query or fragment"),
+                format!("base_url `{base_url}` enthält ? oder #"),
             )
-            .with_hint(
-                "the address where the site's front page is, e.g. https://org.github.io/repo/",
-            ),
+            .with_hint("die Adresse der Startseite, z. B. https://org.github.io/repo/"),
         );
     }
     let timezone_name = raw.timezone.unwrap_or_else(|| "Europe/Berlin".into());
@@ -429,8 +442,8 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
         Ok(tz) => tz,
         Err(_) => {
             problems.push(
-                at_key("timezone", format!("unknown time zone `{timezone_name}`"))
-                    .with_hint("use an IANA name such as Europe/Berlin"),
+                at_key("timezone", format!("unbekannte Zeitzone `{timezone_name}`"))
+                    .with_hint("einen IANA-Namen wie Europe/Berlin verwenden"),
             );
             TimeZone::UTC
         }
@@ -438,7 +451,10 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     let mut seen = std::collections::HashSet::new();
     for c in &raw.categories {
         if !seen.insert(c.id.as_str()) {
-            problems.push(at_key("id", format!("category `{}` is listed twice", c.id)));
+            problems.push(at_key(
+                "id",
+                format!("Kategorie `{}` steht zweimal in der Liste", c.id),
+            ));
         }
         if c.id.is_empty()
             || !c
@@ -449,9 +465,12 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             problems.push(
                 at_key(
                     "categories",
-                    format!("category id `{}` may only use a-z, 0-9 and -", c.id),
+                    format!(
+                        "die Kennung `{}` einer Kategorie darf nur a-z, 0-9 und - enthalten",
+                        c.id
+                    ),
                 )
-                .with_hint("the id appears in web addresses; put umlauts in `name`"),
+                .with_hint("die Kennung steht in Webadressen; Umlaute gehören in `name`"),
             );
         }
     }
@@ -461,8 +480,8 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             Some(d) => d,
             None => {
                 problems.push(
-                    at_key(key, format!("`{text_value}` is not a duration"))
-                        .with_hint("write e.g. 3d, 72h or 30m"),
+                    at_key(key, format!("`{text_value}` ist keine Zeitdauer"))
+                        .with_hint("z. B. 3d, 72h oder 30m schreiben"),
                 );
                 parse_duration(default).expect("defaults are valid")
             }
@@ -485,8 +504,8 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             Some(q) => Some(q),
             None => {
                 problems.push(
-                    at_key("quiet_hours", format!("`{s}` is not a time window"))
-                        .with_hint("write it as \"21:00-07:00\", or off"),
+                    at_key("quiet_hours", format!("`{s}` ist kein Zeitfenster"))
+                        .with_hint("als \"21:00-07:00\" schreiben, oder off"),
                 );
                 None
             }
@@ -498,7 +517,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             problems.push(at_key(
                 "params",
                 format!(
-                    "the WhatsApp template body has {placeholders} placeholders but {} params are listed",
+                    "der Text der WhatsApp-Vorlage hat {placeholders} Platzhalter, unter params stehen aber {} Werte",
                     w.template.params.len()
                 ),
             ));
@@ -509,7 +528,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             if wanted != given {
                 problems.push(at_key(
                     "update_params",
-                    format!("the update template body has {wanted} placeholders but {given} update_params are listed"),
+                    format!("der Text der Aktualisierungs-Vorlage hat {wanted} Platzhalter, unter update_params stehen aber {given} Werte"),
                 ));
             }
         }
@@ -517,15 +536,15 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             problems.push(
                 at_key(
                     "optout_button",
-                    "optout_button needs an inbox: section with its url (the button opens <inbox.url>abmelden?t=…)".into(),
+                    "optout_button braucht einen Abschnitt inbox: mit url (der Knopf öffnet <inbox.url>abmelden?t=…)".into(),
                 )
-                .with_hint("add inbox.url (docs/inbox.md), or remove optout_button"),
+                .with_hint("inbox.url ergänzen (docs/inbox.md) oder optout_button entfernen"),
             );
         }
         if w.messages_per_second == 0 || w.concurrency == 0 {
             problems.push(at_key(
                 "messages_per_second",
-                "messages_per_second and concurrency must be at least 1".into(),
+                "messages_per_second und concurrency müssen mindestens 1 sein".into(),
             ));
         }
     }
@@ -697,7 +716,9 @@ mod tests {
         let err = parse(Path::new("/"), Path::new(CONFIG_FILE), &text).unwrap_err();
         assert_eq!(err[0].line, Some(11), "{err:?}");
         assert!(
-            err[0].message.contains("optout_button needs an inbox"),
+            err[0]
+                .message
+                .contains("optout_button braucht einen Abschnitt inbox:"),
             "{err:?}"
         );
         let with_inbox = format!("{text}inbox:\n  url: https://inbox.t.example/\n");
@@ -730,9 +751,11 @@ mod tests {
         let err = errors(&with("api_url: http://evil.example/v25.0"));
         assert_eq!(err.len(), 2, "{err:?}");
         assert_eq!((err[0].line, err[0].column), (Some(11), Some(7)), "{err:?}");
-        assert!(err[0].message.contains("uses http://"), "{err:?}");
+        assert!(err[0].message.contains("verwendet http://"), "{err:?}");
         assert!(
-            err[1].message.contains("is not Meta's graph.facebook.com")
+            err[1]
+                .message
+                .contains("ist nicht graph.facebook.com von Meta")
                 && err[1].message.contains("evil.example"),
             "{err:?}"
         );
@@ -769,14 +792,17 @@ mod tests {
         let err = errors("inbox:\n  url: http://inbox.t.example/\n");
         assert_eq!(err.len(), 1, "{err:?}");
         assert_eq!((err[0].line, err[0].column), (Some(4), Some(3)), "{err:?}");
-        assert!(err[0].message.contains("uses http://"), "{err:?}");
+        assert!(err[0].message.contains("verwendet http://"), "{err:?}");
         assert!(errors("inbox:\n  url: http://127.0.0.1:9000/\n").is_empty());
         let inbox = "inbox:\n  url: https://inbox.t.example/\n";
         let err = errors(&format!("{inbox}  stop_words: []\n"));
         assert_eq!(err[0].line, Some(5), "{err:?}");
-        assert!(err[0].message.contains("stop_words is empty"), "{err:?}");
+        assert!(err[0].message.contains("stop_words ist leer"), "{err:?}");
         let err = errors(&format!("{inbox}  stop_words: [abmelden]\n"));
-        assert!(err[0].message.contains("stop_words lacks STOP"), "{err:?}");
+        assert!(
+            err[0].message.contains("in stop_words fehlt STOP"),
+            "{err:?}"
+        );
         assert!(errors(&format!("{inbox}  stop_words: [Stop, halt]\n")).is_empty());
     }
 
@@ -792,7 +818,7 @@ mod tests {
         assert!(
             err[0]
                 .message
-                .contains("only allowed to a relay on this machine")
+                .contains("nur zu einem Relay auf diesem Rechner erlaubt")
         );
         assert_eq!(err[1].line, Some(11), "{found:?}");
         assert_eq!(err[2].line, Some(13), "{found:?}");

@@ -74,7 +74,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("Fehler: {err:#}");
             ExitCode::FAILURE
         }
     }

@@ -154,19 +154,22 @@ fn every_due_notice_reaches_every_matching_subscriber_exactly_once() {
     }
     // abfall and verkehr: 4 wanting everything + 1 with that topic; no category: only the 4
     assert_eq!(
-        run.stdout.matches("sent 5, skipped 0 — complete").count(),
+        run.stdout
+            .matches("gesendet 5, übersprungen 0 — vollständig")
+            .count(),
         2,
         "{run:?}"
     );
     assert!(
-        run.stdout.contains("sent 4, skipped 0 — complete"),
+        run.stdout
+            .contains("gesendet 4, übersprungen 0 — vollständig"),
         "{run:?}"
     );
 
     // a rerun sends nothing and succeeds
     let again = site.broadcast(&["--now", "2026-11-28 10:05"]);
     assert_eq!(again.code, 0, "{again:?}");
-    assert!(again.stdout.contains("Nothing to send"), "{again:?}");
+    assert!(again.stdout.contains("Nichts zu senden"), "{again:?}");
     assert_eq!(fake.messages().len(), messages.len());
 
     // fixing a typo in a title does not send the notice again
@@ -309,7 +312,7 @@ fn a_killed_run_resumes_without_duplicates_and_reports_uncertain_deliveries() {
     assert!(
         resumed
             .stdout
-            .contains(&format!("uncertain {}", in_flight.len())),
+            .contains(&format!("unsicher {}", in_flight.len())),
         "{resumed:?}"
     );
     let after = counts(&site, &fake.messages());
@@ -361,7 +364,10 @@ fn without_a_token_the_outbox_gets_readable_messages_with_masked_numbers_only() 
     let args = ["broadcast", "--no-link-check", "--now", "2026-11-28 10:00"];
     let run = site.run_env(&args, no_token);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("WHATSAPP_TOKEN is not set"), "{run:?}");
+    assert!(
+        run.stdout.contains("WHATSAPP_TOKEN ist nicht gesetzt"),
+        "{run:?}"
+    );
     assert_eq!(fake.graph().stats().requests, 0);
     let file = site
         .root
@@ -389,7 +395,7 @@ fn without_a_token_the_outbox_gets_readable_messages_with_masked_numbers_only() 
         "the outbox never touches the real journal"
     );
     let again = site.run_env(&args, no_token);
-    assert!(again.stdout.contains("Nothing to send"), "{again:?}");
+    assert!(again.stdout.contains("Nichts zu senden"), "{again:?}");
     assert!(site.assert_files_leak_free() >= 16);
 }
 

@@ -425,7 +425,7 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     let failed = p.step_with("inbox-pull", &[("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)]);
     assert!(!failed.status.success(), "{}", text(&failed));
     assert!(
-        text(&failed).contains("cannot reach the inbox"),
+        text(&failed).contains("ist nicht erreichbar"),
         "{}",
         text(&failed)
     );
@@ -501,7 +501,7 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     assert_eq!(confirmations.len(), 1, "{}", text(&pulled));
     assert_eq!(confirmations[0].to, "+4915200000104");
     assert!(
-        text(&pulled).contains("0 asked again"),
+        text(&pulled).contains("0 erneut gefragt"),
         "the resend did not run:\n{}",
         text(&pulled)
     );
@@ -510,7 +510,7 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     let acked = p.step_with("inbox-ack", &env);
     assert!(acked.status.success(), "{}", text(&acked));
     assert!(
-        text(&acked).contains("1 event(s) acknowledged"),
+        text(&acked).contains("1 Ereignis(se) quittiert"),
         "{}",
         text(&acked)
     );
@@ -557,14 +557,14 @@ fn publish_skips_the_inbox_pull_without_its_token_and_sends_nothing_when_the_pul
     };
     let (out, sent) = publish(None, None);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("skipping the pull"), "{}", text(&out));
+    assert!(text(&out).contains("der Abruf entfällt"), "{}", text(&out));
     assert!(sent > 0, "nothing reached the outbox:\n{}", text(&out));
 
     let dead = format!("http://127.0.0.1:{}/", closed_port());
     let (out, sent) = publish(Some(PULL_TOKEN), Some(&dead));
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("the inbox pull failed, so nothing was broadcast"),
+        text(&out).contains("deshalb wurde nichts versandt"),
         "{}",
         text(&out)
     );
@@ -621,7 +621,7 @@ fn publish_with_its_inbox_token_pulls_and_asks_again_whose_confirmation_was_lost
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(!all.contains(NUMBERS[2]), "a number in the output:\n{all}");
-    assert!(all.contains("1 asked again"), "{all}");
+    assert!(all.contains("1 erneut gefragt"), "{all}");
     let confirmations: Vec<_> = fake
         .messages()
         .into_iter()

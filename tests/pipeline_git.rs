@@ -404,7 +404,7 @@ fn outcomes_rejected_after_sending_are_uncertain_for_a_fresh_clone_and_never_res
     let report = text(&fresh);
     let uncertain: usize = report
         .lines()
-        .filter_map(|l| l.split(", uncertain ").nth(1))
+        .filter_map(|l| l.split(", unsicher ").nth(1))
         .map(|rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
         .sum();
     assert_eq!(uncertain, sent, "{report}");
@@ -820,7 +820,7 @@ fn accepting_uncertain_deliveries_from_the_workflow_records_them_and_sends_nothi
     );
     assert!(accept.status.success(), "{}", text(&accept));
     assert!(
-        text(&accept).contains("recorded as delivered"),
+        text(&accept).contains("als zugestellt festgehalten"),
         "{}",
         text(&accept)
     );

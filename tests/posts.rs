@@ -362,7 +362,7 @@ fn mark_sent_marks_the_public_channels_so_old_notices_are_not_posted() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("(channel telegram)") && text.contains("(channel mastodon)"),
+        text.contains("(Kanal telegram)") && text.contains("(Kanal mastodon)"),
         "{text}"
     );
     for channel in ["telegram", "mastodon"] {

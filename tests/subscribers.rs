@@ -209,7 +209,7 @@ fn aushang_loads_what_the_age_cli_encrypts_armored_or_binary() {
         let list = site.load();
         assert_eq!(list.subscribers().len(), 1, "armor={armor}");
         assert_eq!(list.subscribers()[0].id, "s_00000000000000aa");
-        assert!(ok(&site.run(&["count"])).contains("total: 1"));
+        assert!(ok(&site.run(&["count"])).contains("insgesamt: 1"));
     }
     std::fs::remove_file(plain_file).unwrap();
 }
@@ -230,7 +230,10 @@ fn a_missing_key_is_explained_and_nothing_is_written() {
         ],
         &[],
     ));
-    assert!(err.contains("no key to open the subscriber list"), "{err}");
+    assert!(
+        err.contains("kein Schlüssel zum Öffnen der Abonnentenliste"),
+        "{err}"
+    );
     assert!(err.contains("AUSHANG_IDENTITY_FILE"), "{err}");
     assert!(
         err.contains("demo-identity.txt"),
@@ -244,7 +247,10 @@ fn a_real_town_missing_its_key_is_not_pointed_at_the_demo_key() {
     let site = Site::demo();
     std::fs::remove_file(site.demo_key()).unwrap();
     let err = fails(&site.run_with(&["count"], &[]));
-    assert!(err.contains("no key to open the subscriber list"), "{err}");
+    assert!(
+        err.contains("kein Schlüssel zum Öffnen der Abonnentenliste"),
+        "{err}"
+    );
     assert!(err.contains("AUSHANG_IDENTITY_FILE"), "{err}");
     assert!(!err.contains("demo-identity"), "{err}");
 }
@@ -257,7 +263,7 @@ fn a_missing_key_file_is_named() {
         &[("AUSHANG_IDENTITY_FILE", "/nonexistent/key.txt")],
     ));
     assert!(
-        err.contains("cannot read the key file /nonexistent/key.txt"),
+        err.contains("die Schlüsseldatei /nonexistent/key.txt"),
         "{err}"
     );
 }
@@ -269,7 +275,9 @@ fn a_wrong_key_is_told_apart_from_a_broken_file() {
     let (stranger, secret) = Identity::generate();
     let err = fails(&site.run_with(&["remove", ERIKA], &[("AUSHANG_IDENTITY", secret.as_str())]));
     assert!(
-        err.contains("this key cannot decrypt the list: it is not among the recipients"),
+        err.contains(
+            "dieser Schlüssel kann die Liste nicht entschlüsseln: er gehört nicht zu den Empfängern"
+        ),
         "{err}"
     );
     assert!(
@@ -284,7 +292,7 @@ fn a_wrong_key_is_told_apart_from_a_broken_file() {
         &[("AUSHANG_IDENTITY", "AGE-SECRET-KEY-1NOTAKEY")],
     ));
     assert!(
-        err.contains("AUSHANG_IDENTITY, line 1: not an age secret key"),
+        err.contains("AUSHANG_IDENTITY, Zeile 1: kein geheimer age-Schlüssel"),
         "{err}"
     );
     assert!(!err.contains("NOTAKEY"), "never echoes key material: {err}");
@@ -321,7 +329,10 @@ fn corrupt_truncated_and_empty_lists_are_refused_without_writing() {
             "--consent-source",
             "web",
         ]));
-        assert!(err.contains("is corrupt or truncated"), "{what}: {err}");
+        assert!(
+            err.contains("ist beschädigt oder abgeschnitten"),
+            "{what}: {err}"
+        );
         assert_eq!(site.list_bytes(), bytes, "{what}: nothing written");
     }
 }
@@ -333,10 +344,10 @@ fn missing_or_empty_recipients_stop_a_write() {
     let recipients = store::recipients_path(&site.dir());
     std::fs::remove_file(&recipients).unwrap();
     let err = fails(&site.run(&["remove", ERIKA]));
-    assert!(err.contains("recipients.txt is missing"), "{err}");
+    assert!(err.contains("recipients.txt fehlt"), "{err}");
     std::fs::write(&recipients, "# only a comment\n\n").unwrap();
     let err = fails(&site.run(&["remove", ERIKA]));
-    assert!(err.contains("lists no public key"), "{err}");
+    assert!(err.contains("nennt keinen öffentlichen Schlüssel"), "{err}");
     std::fs::write(
         &recipients,
         format!("# DEMO\n{DEMO_RECIPIENT}\nssh-ed25519 AAAA\n"),
@@ -344,7 +355,7 @@ fn missing_or_empty_recipients_stop_a_write() {
     .unwrap();
     let err = fails(&site.run(&["remove", ERIKA]));
     assert!(
-        err.contains("recipients.txt, line 3: not an age public key"),
+        err.contains("recipients.txt, Zeile 3: kein öffentlicher age-Schlüssel"),
         "{err}"
     );
     assert_eq!(site.list_bytes(), before);
@@ -410,7 +421,7 @@ fn every_german_notation_is_one_subscriber() {
         "--topics",
         "abfall",
     ]));
-    assert!(first.starts_with("added s_"), "{first}");
+    assert!(first.starts_with("hinzugefügt: s_"), "{first}");
     for n in &notations[1..] {
         let out = ok(&site.run(&[
             "add",
@@ -421,7 +432,10 @@ fn every_german_notation_is_one_subscriber() {
             "--topics",
             "rat",
         ]));
-        assert!(out.contains("already on the list: merged"), "{out}");
+        assert!(
+            out.contains("schon auf der Liste: zusammengeführt"),
+            "{out}"
+        );
     }
     let list = site.load();
     assert_eq!(list.subscribers().len(), before + 1);
@@ -434,11 +448,11 @@ fn invalid_numbers_are_rejected_with_the_reason() {
     let site = Site::demo();
     let before = site.list_bytes();
     for (input, reason) in [
-        ("030 23125 000", "landline"),
-        ("0800 3920000", "toll-free"),
-        ("0176 040", "valid"),
-        ("0176 CALL ME", "digits"),
-        ("", "empty"),
+        ("030 23125 000", "Festnetznummer"),
+        ("0800 3920000", "kostenlose Servicenummer"),
+        ("0176 040", "gültige"),
+        ("0176 CALL ME", "Ziffern"),
+        ("", "leer"),
     ] {
         let err = fails(&site.run(&["add", "--address", input, "--consent-source", "web"]));
         assert!(err.contains(reason), "{input}: {err}");
@@ -452,7 +466,7 @@ fn invalid_numbers_are_rejected_with_the_reason() {
         "--topics",
         "kultur",
     ]));
-    assert!(err.contains("unknown topic `kultur`"), "{err}");
+    assert!(err.contains("unbekanntes Thema `kultur`"), "{err}");
     assert_eq!(site.list_bytes(), before);
 }
 
@@ -485,14 +499,14 @@ fn import_reports_every_bad_row_by_line_and_writes_nothing() {
         "{err}"
     );
     assert!(
-        err.contains("3 invalid row(s)") && err.contains("nothing was imported"),
+        err.contains("3 ungültige Zeile(n)") && err.contains("nichts wurde importiert"),
         "{err}"
     );
     assert_eq!(site.list_bytes(), before);
 
     let out = ok(&site.run(&["import", "--skip-invalid", file.to_str().unwrap()]));
     assert!(
-        out.contains("added 2, merged 0, skipped 0 (unsubscribed, not re-activated), invalid 3"),
+        out.contains("hinzugefügt 2, zusammengeführt 0, übersprungen 0 (abgemeldet, nicht wieder aktiviert), ungültig 3"),
         "{out}"
     );
     let list = site.load();
@@ -519,7 +533,7 @@ fn import_merges_duplicates_across_notations_and_never_reactivates() {
     .unwrap();
     let out = ok(&site.run(&["import", file.to_str().unwrap()]));
     assert!(
-        out.contains("added 1, merged 2, skipped 1 (unsubscribed, not re-activated), invalid 0"),
+        out.contains("hinzugefügt 1, zusammengeführt 2, übersprungen 1 (abgemeldet, nicht wieder aktiviert), ungültig 0"),
         "{out}"
     );
     let list = site.load();
@@ -545,7 +559,7 @@ fn unsubscribe_keeps_minimal_proof_and_add_needs_resubscribe() {
         "--now",
         "2026-11-28T10:00:00Z",
     ]));
-    assert!(out.contains("unsubscribed s_"), "{out}");
+    assert!(out.contains("abgemeldet: s_"), "{out}");
     let list = site.load();
     let max = list.find("+491713920001", None)[0];
     assert_eq!(max.status, Status::Unsubscribed);
@@ -574,7 +588,7 @@ fn unsubscribe_keeps_minimal_proof_and_add_needs_resubscribe() {
     );
     let err = fails(&site.run(&["remove", "0176 04069099"]));
     assert!(
-        err.contains("no subscription with the address +49176*****099"),
+        err.contains("kein Abonnement mit der Adresse +49176*****099"),
         "{err}"
     );
 }
@@ -585,8 +599,8 @@ fn forget_erases_the_person_from_the_list_and_the_ciphertext() {
     let before = total(&site);
     let id = site.load().find(ERIKA, None)[0].id.clone();
     let out = ok(&site.run(&["forget", "0171 3920000"]));
-    assert!(out.contains(&format!("forgot {id}")), "{out}");
-    assert!(out.contains("removed 1 subscription(s)"), "{out}");
+    assert!(out.contains(&format!("gelöscht: {id}")), "{out}");
+    assert!(out.contains("1 Abonnement(s) und"), "{out}");
     let list = site.load();
     assert_eq!(list.subscribers().len(), before - 1);
     assert!(list.find(ERIKA, None).is_empty() && list.get(&id).is_none());
@@ -625,9 +639,9 @@ fn list_masks_and_reveal_refuses_a_pipe() {
     assert!(out.contains("+49171****000"), "{out}");
     assert!(!out.contains("Erika"), "names only with --reveal");
     let err = fails(&site.run(&["list", "--reveal"]));
-    assert!(err.contains("only prints to a terminal"), "{err}");
+    assert!(err.contains("gibt nur auf einem Terminal aus"), "{err}");
     let out = ok(&site.run(&["list", "--status", "pending"]));
-    assert!(out.contains("2 of 12 subscription(s)"), "{out}");
+    assert!(out.contains("2 von 12 Abonnement(s)"), "{out}");
 }
 
 #[test]
@@ -635,7 +649,7 @@ fn count_groups_by_channel_status_and_topic() {
     let site = Site::demo();
     let out = ok(&site.run(&["count"]));
     for line in [
-        "total: 12",
+        "insgesamt: 12",
         "whatsapp         12",
         "active           8",
         "pending          2",
@@ -650,12 +664,12 @@ fn prune_deletes_only_old_pending_signups() {
     let site = Site::demo();
     let out = ok(&site.run(&["prune", "--dry-run", "--now", "2026-11-28T12:00:00Z"]));
     assert!(
-        out.contains("1 pending sign-up(s) older than 30 days would be deleted"),
+        out.contains("1 unbestätigte Anmeldung(en), älter als 30 Tage, würden gelöscht"),
         "{out}"
     );
     assert_eq!(total(&site), 12);
     let out = ok(&site.run(&["prune", "--now", "2026-11-28T12:00:00Z"]));
-    assert!(out.contains("deleted s_"), "{out}");
+    assert!(out.contains("gelöscht: s_"), "{out}");
     let list = site.load();
     assert_eq!(list.subscribers().len(), 11);
     assert!(
@@ -677,7 +691,7 @@ fn rekey_to_a_new_recipient_set_locks_out_the_old_key() {
     std::fs::write(store::recipients_path(&site.dir()), text).unwrap();
     let out = ok(&site.run(&["rekey"]));
     assert!(
-        out.contains("re-encrypted 12 subscription(s) to 1 key(s)"),
+        out.contains("12 Abonnement(s) neu verschlüsselt für 1 Schlüssel"),
         "{out}"
     );
     assert!(out.contains("Hauptamt (test)"), "{out}");
@@ -685,7 +699,10 @@ fn rekey_to_a_new_recipient_set_locks_out_the_old_key() {
     let err = SubscriberList::load(&site.dir(), &old)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("this key cannot decrypt the list"), "{err}");
+    assert!(
+        err.contains("dieser Schlüssel kann die Liste nicht entschlüsseln"),
+        "{err}"
+    );
     let cli = age_cli(&[
         "-d",
         "-i",
@@ -699,7 +716,7 @@ fn rekey_to_a_new_recipient_set_locks_out_the_old_key() {
     let list = SubscriberList::load(&site.dir(), &new_id).unwrap();
     assert_eq!(list.subscribers().len(), 12);
     let out = ok(&site.run_with(&["count"], &[("AUSHANG_IDENTITY", new_secret.as_str())]));
-    assert!(out.contains("total: 12"), "{out}");
+    assert!(out.contains("insgesamt: 12"), "{out}");
 }
 
 #[test]
@@ -728,10 +745,10 @@ fn init_creates_keys_once_and_refuses_to_overwrite() {
     );
     assert!(!recipients.includes_demo_key());
     let out = ok(&site.run_with(&["count"], &[("AUSHANG_IDENTITY", secret)]));
-    assert!(out.contains("total: 0"), "{out}");
+    assert!(out.contains("insgesamt: 0"), "{out}");
     let before = site.list_bytes();
     let err = fails(&site.run_with(&["init"], &[]));
-    assert!(err.contains("already exists"), "{err}");
+    assert!(err.contains("gibt es schon"), "{err}");
     assert_eq!(site.list_bytes(), before);
     assert!(
         !std::fs::read_to_string(store::recipients_path(&site.dir()))

@@ -62,17 +62,25 @@ impl ClaimReport {
         for m in &self.messages {
             let _ = writeln!(out, "{} [claim {}] {}", self.channel, self.run, m.key);
             let _ = writeln!(out, "    {}", m.title);
-            let _ = write!(out, "    claimed {}, skipped {}", m.claimed, m.skipped);
+            let _ = write!(
+                out,
+                "    übernommen {}, übersprungen {}",
+                m.claimed, m.skipped
+            );
             if m.uncertain > 0 {
                 let _ = write!(
                     out,
-                    ", uncertain {} (not claimed: resolve with --resend-uncertain or \
-                     --accept-uncertain)",
+                    ", unsicher {} (nicht übernommen: mit --resend-uncertain oder \
+                     --accept-uncertain klären)",
                     m.uncertain
                 );
             }
             if m.deferred_by_limit > 0 {
-                let _ = write!(out, ", deferred by daily limit {}", m.deferred_by_limit);
+                let _ = write!(
+                    out,
+                    ", wegen Tageslimit zurückgestellt {}",
+                    m.deferred_by_limit
+                );
             }
             out.push('\n');
         }
@@ -80,11 +88,11 @@ impl ClaimReport {
             let _ = writeln!(out, "{} [{why}] {key}", self.channel);
         }
         for w in &self.warnings {
-            let _ = writeln!(out, "warning: {w}");
+            let _ = writeln!(out, "Warnung: {w}");
         }
         let _ = writeln!(
             out,
-            "claimed {} deliveries for run {}",
+            "{} Zustellungen für den Lauf {} übernommen",
             self.claimed(),
             self.run
         );
@@ -101,8 +109,8 @@ pub fn check_run_id(run: &str) -> anyhow::Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !ok {
         bail!(
-            "run id `{run}`: use 1 to 100 letters, digits, `-`, `_` or `.` (e.g. the workflow's \
-             run id and attempt)"
+            "Lauf-Kennung `{run}`: 1 bis 100 Buchstaben, Ziffern, `-`, `_` oder `.` verwenden (z. B. \
+             run id und attempt des Workflows)"
         );
     }
     Ok(())
@@ -121,15 +129,15 @@ pub fn claim(
     let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
     if !deliverer.is_real() {
         bail!(
-            "--claim is for a real channel (its journal is committed); this run would deliver \
-             to the local outbox{}",
+            "--claim ist für einen echten Kanal (sein Journal wird committet); dieser Lauf würde \
+             in den lokalen Ordner outbox/ zustellen{}",
             fallback.map(|w| format!(" ({w})")).unwrap_or_default()
         );
     }
     let deliverer = Arc::new(deliverer);
     let channel = deliverer.channel_name();
     let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
-        .context("cannot read the journal")?;
+        .context("das Journal lässt sich nicht lesen")?;
     let planned = plan(config, notices, &journal, channel, opts.now, real_guards());
     let mut report = ClaimReport {
         run: run.into(),
@@ -144,7 +152,7 @@ pub fn claim(
             crate::broadcast::accept::accept_uncertain(&journal, &planned, channel, opts.now)?;
         for a in &accepted {
             report.warnings.push(format!(
-                "--accept-uncertain: {} uncertain deliveries of {} recorded as delivered (`accepted`), nothing sent to them",
+                "--accept-uncertain: {} unsichere Zustellungen von {} als zugestellt festgehalten (`accepted`), an sie wurde nichts gesendet",
                 a.count, a.key
             ));
         }
@@ -168,7 +176,7 @@ pub fn claim(
     let messages: Vec<_> = due.iter().map(|p| &p.message).collect();
     source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
-        .context("the subscriber list cannot be used; nothing was claimed")?;
+        .context("die Abonnentenliste ist nicht verwendbar; nichts wurde übernommen")?;
     // This channel's own limit (only WhatsApp has one), never another channel's.
     let (_, _, daily_limit) = deliverer.pacing();
     let since = opts
@@ -194,7 +202,8 @@ pub fn claim(
             move |s: &Subscriber| is_recipient(&deliverer, s, &message)
         };
         for row in source.recipients(wants) {
-            let sub = row.context("the subscriber list could not be read on; run failed")?;
+            let sub = row
+                .context("die Abonnentenliste ließ sich nicht weiterlesen; Lauf fehlgeschlagen")?;
             if states.is_final(&sub.id) {
                 entry.skipped += 1;
             } else if states.is_claimed(&sub.id) {

@@ -29,15 +29,15 @@ impl DueReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for (key, why) in &self.due {
-            let _ = writeln!(out, "due: {key} ({why})");
+            let _ = writeln!(out, "fällig: {key} ({why})");
         }
         for (key, why) in &self.waiting {
-            let _ = writeln!(out, "waiting: {key} ({why})");
+            let _ = writeln!(out, "wartet: {key} ({why})");
         }
         let _ = writeln!(out, "due={}", !self.due.is_empty());
         if let Some(changes) = &self.site_changes {
             for path in changes {
-                let _ = writeln!(out, "site change: {path}");
+                let _ = writeln!(out, "Änderung der Website: {path}");
             }
             let _ = writeln!(out, "site_due={}", !changes.is_empty());
         }
@@ -52,7 +52,7 @@ impl DueReport {
 /// limit is used up.
 pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<DueReport> {
     let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
-        .context("cannot read the journal")?;
+        .context("das Journal lässt sich nicht lesen")?;
     let index = journal.index_lines();
     let mut report = DueReport::default();
     // Every configured real channel has its own journal entries: due on any one means a run.
@@ -85,16 +85,16 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
             {
                 report.waiting.push((
                     key,
-                    "waiting for uncertain deliveries to be resolved".into(),
+                    "wartet auf die Klärung unsicherer Zustellungen".into(),
                 ));
             } else if limit_reached {
                 report
                     .waiting
-                    .push((key, "daily messaging limit reached".into()));
+                    .push((key, "Tageslimit für Nachrichten erreicht".into()));
             } else if journal.started_at(&p.message.key, channel).is_some() {
-                report.due.push((key, "started, not complete".into()));
+                report.due.push((key, "begonnen, nicht abgeschlossen".into()));
             } else {
-                report.due.push((key, "new".into()));
+                report.due.push((key, "neu".into()));
             }
         }
     }

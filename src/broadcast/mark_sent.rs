@@ -33,19 +33,23 @@ fn mark_sent_journals(
     Ok(match requested {
         Some("whatsapp") if whatsapp => vec![real()],
         Some("whatsapp") => {
-            bail!("--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section")
+            bail!(
+                "--channel whatsapp, aber aushang.yaml hat keinen Abschnitt broadcast.channels.whatsapp"
+            )
         }
         Some("outbox") => vec![outbox()],
         Some(name) if others::NAMES.contains(&name) => {
             match others.into_iter().find(|(n, _)| *n == name) {
                 Some(journal) => vec![journal],
                 None => bail!(
-                    "--channel {name}, but aushang.yaml has no broadcast.channels.{name} section"
+                    "--channel {name}, aber aushang.yaml hat keinen Abschnitt broadcast.channels.{name}"
                 ),
             }
         }
         Some(other) => {
-            bail!("unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)")
+            bail!(
+                "unbekannter Kanal `{other}` (bekannt: whatsapp, email, telegram, mastodon, outbox)"
+            )
         }
         None if whatsapp || !others.is_empty() => {
             whatsapp.then(real).into_iter().chain(others).collect()
@@ -64,7 +68,7 @@ pub fn mark_sent(
 ) -> anyhow::Result<RunReport> {
     let mut report = RunReport::default();
     for (channel, dir) in mark_sent_journals(config, opts.channel.as_deref())? {
-        let journal = Journal::open(&dir).context("cannot read the journal")?;
+        let journal = Journal::open(&dir).context("das Journal lässt sich nicht lesen")?;
         let guards = Guards {
             quiet_hours: false,
             staleness: false,
@@ -77,7 +81,7 @@ pub fn mark_sent(
                 key: p.message.key.clone(),
                 title: p.message.title.clone(),
                 channel: channel.into(),
-                status: "marked as sent (nothing sent)".into(),
+                status: "als gesendet markiert (nichts gesendet)".into(),
                 complete: true,
                 ..Default::default()
             });
@@ -85,16 +89,16 @@ pub fn mark_sent(
         journal.sync()?;
         let shown = dir.strip_prefix(&config.root).unwrap_or(&dir).display();
         let mut note = format!(
-            "--mark-sent wrote the journal {shown}/ (channel {channel}): {} message(s) marked as \
-             sent, nothing was sent",
+            "--mark-sent hat das Journal {shown}/ geschrieben (Kanal {channel}): {} Nachricht(en) als \
+             gesendet markiert, nichts wurde gesendet",
             planned.len()
         );
         if channel == "outbox" {
             note.push_str(
-                "; this is the local outbox's journal (not committed): real channels are not marked",
+                "; das ist das Journal des lokalen Ordners outbox/ (nicht committet): echte Kanäle sind nicht markiert",
             );
         } else {
-            note.push_str("; commit and push it so the workflow knows");
+            note.push_str("; committen und pushen, damit der Workflow es weiß");
         }
         report.notes.push(note);
     }

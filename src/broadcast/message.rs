@@ -151,11 +151,11 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
     let t = &cfg.template;
     let (name, body, params) = if msg.is_update() {
         let name = t.update_name.clone().ok_or_else(|| {
-            "this notice has an update, but broadcast.channels.whatsapp.template.update_name is not set"
+            "diese Bekanntmachung hat eine Aktualisierung, aber broadcast.channels.whatsapp.template.update_name ist nicht gesetzt"
                 .to_string()
         })?;
         let body = t.update_body.clone().ok_or_else(|| {
-            "broadcast.channels.whatsapp.template.update_body is not set".to_string()
+            "broadcast.channels.whatsapp.template.update_body ist nicht gesetzt".to_string()
         })?;
         let params = t
             .update_params
@@ -169,7 +169,7 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
     for field in &params {
         let raw = msg.field(field).ok_or_else(|| {
             format!(
-                "unknown template parameter `{field}` (known: {})",
+                "unbekannter Vorlagen-Parameter `{field}` (bekannt: {})",
                 FIELDS.join(", ")
             )
         })?;
@@ -304,8 +304,8 @@ impl OptOut {
     pub fn warning(&self) -> Option<String> {
         (!self.has_secret()).then(|| {
             format!(
-                "an inbox is configured but {} is not set: messages say „{OPTOUT_BY_REPLY}“ \
-                 instead of a personal opt-out link",
+                "ein Posteingang ist eingestellt, aber {} ist nicht gesetzt: Nachrichten sagen „{OPTOUT_BY_REPLY}“ \
+                 statt eines persönlichen Abmelde-Links",
                 crate::inbox::optout::TOKEN_SECRET_ENV
             )
         })
@@ -360,8 +360,8 @@ impl OptOut {
     pub fn button_warning(&self) -> Option<String> {
         (!self.has_secret()).then(|| {
             format!(
-                "{} is not set: the opt-out button opens a page that asks to write STOP instead of \
-                 unsubscribing at once",
+                "{} ist nicht gesetzt: der Abmelde-Knopf öffnet eine Seite, die bittet, STOP zu schreiben, \
+                 statt sofort abzumelden",
                 crate::inbox::optout::TOKEN_SECRET_ENV
             )
         })

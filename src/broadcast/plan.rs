@@ -30,10 +30,10 @@ pub enum Decision {
 impl Decision {
     pub fn label(self) -> &'static str {
         match self {
-            Decision::Due => "due",
-            Decision::QuietHours => "deferred (quiet hours)",
-            Decision::Stale => "not sent (older than max_age)",
-            Decision::Expired => "not finished (the notice expired)",
+            Decision::Due => "fällig",
+            Decision::QuietHours => "zurückgestellt (Ruhezeit)",
+            Decision::Stale => "nicht gesendet (älter als max_age)",
+            Decision::Expired => "nicht abgeschlossen (die Bekanntmachung ist abgelaufen)",
         }
     }
 }

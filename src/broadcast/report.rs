@@ -72,9 +72,9 @@ impl RunReport {
                 (
                     "error",
                     [
-                        (m.retry_left, "to retry on the next run".to_string()),
-                        (m.uncertain, "uncertain (resend or accept them)".into()),
-                        (m.not_attempted, "not attempted (the run stopped)".into()),
+                        (m.retry_left, "beim nächsten Lauf erneut zu versuchen".to_string()),
+                        (m.uncertain, "unsicher (erneut senden oder akzeptieren)".into()),
+                        (m.not_attempted, "nicht versucht (der Lauf wurde abgebrochen)".into()),
                     ]
                     .as_slice(),
                 ),
@@ -83,9 +83,9 @@ impl RunReport {
                     [
                         (
                             m.deferred_by_limit,
-                            "deferred by the daily limit (the next runs send to them)".into(),
+                            "wegen des Tageslimits zurückgestellt (die nächsten Läufe senden an sie)".into(),
                         ),
-                        (m.left_out, format!("left out for good: {}", m.status)),
+                        (m.left_out, format!("endgültig ausgelassen: {}", m.status)),
                     ]
                     .as_slice(),
                 ),
@@ -98,7 +98,7 @@ impl RunReport {
                 if !parts.is_empty() {
                     let _ = writeln!(
                         out,
-                        "::{command} title=Broadcast::{}",
+                        "::{command} title=Versand::{}",
                         workflow_data(&format!("{} ({}): {}", m.title, m.key, parts.join(", ")))
                     );
                 }
@@ -107,7 +107,7 @@ impl RunReport {
         if let Some(why) = &self.stopped {
             let _ = writeln!(
                 out,
-                "::error title=Broadcast stopped::{}",
+                "::error title=Versand abgebrochen::{}",
                 workflow_data(why)
             );
         }
@@ -121,15 +121,17 @@ impl RunReport {
         }
         // Warnings before the results they concern, so they are read first.
         for w in &self.warnings {
-            let _ = writeln!(out, "warning: {w}");
+            let _ = writeln!(out, "Warnung: {w}");
         }
         if self.messages.is_empty() {
-            out.push_str("Nothing to send: every published notice has been broadcast.\n");
+            out.push_str(
+                "Nichts zu senden: jede veröffentlichte Bekanntmachung ist schon versandt.\n",
+            );
         }
         for m in &self.messages {
             let _ = writeln!(out, "{} [{}] {}", m.channel, m.status, m.key);
             let _ = writeln!(out, "    {}", m.title);
-            let _ = write!(out, "    sent {}, skipped {}", m.sent, m.skipped);
+            let _ = write!(out, "    gesendet {}, übersprungen {}", m.sent, m.skipped);
             if m.permanent_total() > 0 {
                 let codes: Vec<String> = m
                     .permanent
@@ -138,43 +140,48 @@ impl RunReport {
                     .collect();
                 let _ = write!(
                     out,
-                    ", failed permanently {} ({})",
+                    ", endgültig fehlgeschlagen {} ({})",
                     m.permanent_total(),
                     codes.join(", ")
                 );
             }
             for (label, n) in [
-                ("to retry", m.retry_left),
-                ("uncertain", m.uncertain),
-                ("deferred by daily limit", m.deferred_by_limit),
-                ("not attempted", m.not_attempted),
-                ("not claimed by this run (next run)", m.not_claimed),
-                ("left out for good", m.left_out),
+                ("erneut zu versuchen", m.retry_left),
+                ("unsicher", m.uncertain),
+                ("wegen Tageslimit zurückgestellt", m.deferred_by_limit),
+                ("nicht versucht", m.not_attempted),
+                (
+                    "von diesem Lauf nicht übernommen (nächster Lauf)",
+                    m.not_claimed,
+                ),
+                ("endgültig ausgelassen", m.left_out),
             ] {
                 if n > 0 {
                     let _ = write!(out, ", {label} {n}");
                 }
             }
-            let _ = writeln!(out, "{}", if m.complete { " — complete" } else { "" });
+            let _ = writeln!(out, "{}", if m.complete { " — vollständig" } else { "" });
         }
         if let Some(why) = &self.stopped {
-            let _ = writeln!(out, "STOPPED: {why}");
+            let _ = writeln!(out, "ABGEBROCHEN: {why}");
         }
         out
     }
 
     pub fn to_markdown(&self) -> String {
-        let mut out = String::from("## Broadcast\n\n");
+        let mut out = String::from("## Versand\n\n");
         for n in &self.notes {
             let _ = writeln!(out, "{}\n", md_escape(n));
         }
         for w in &self.warnings {
-            let _ = writeln!(out, "> **Warning:** {}\n", md_escape(w));
+            let _ = writeln!(out, "> **Warnung:** {}\n", md_escape(w));
         }
         if self.messages.is_empty() {
-            out.push_str("Nothing to send: every published notice has been broadcast.\n");
+            out.push_str(
+                "Nichts zu senden: jede veröffentlichte Bekanntmachung ist schon versandt.\n",
+            );
         } else {
-            out.push_str("| Channel | Notice | Status | Sent | Skipped | Failed | To retry | Uncertain | Deferred |\n");
+            out.push_str("| Kanal | Bekanntmachung | Status | Gesendet | Übersprungen | Fehlgeschlagen | Erneut zu versuchen | Unsicher | Zurückgestellt |\n");
             out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
             for m in &self.messages {
                 let _ = writeln!(
@@ -193,7 +200,7 @@ impl RunReport {
             }
         }
         if let Some(why) = &self.stopped {
-            let _ = writeln!(out, "\n> **Stopped:** {}", md_escape(why));
+            let _ = writeln!(out, "\n> **Abgebrochen:** {}", md_escape(why));
         }
         out
     }
@@ -245,7 +252,7 @@ mod tests {
                 MessageReport {
                     key: "/b/#notice".into(),
                     title: "Alt".into(),
-                    status: "not sent (older than max_age)".into(),
+                    status: "nicht gesendet (älter als max_age)".into(),
                     left_out: 7,
                     ..Default::default()
                 },
@@ -262,12 +269,12 @@ mod tests {
         };
         assert_eq!(
             report.annotations(),
-            "::error title=Broadcast::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 2 uncertain \
-             (resend or accept them)\n\
-             ::warning title=Broadcast::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 120 \
-             deferred by the daily limit (the next runs send to them)\n\
-             ::warning title=Broadcast::Alt (/b/#notice): 7 left out for good: not sent (older \
-             than max_age)\n"
+            "::error title=Versand::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 2 unsicher \
+             (erneut senden oder akzeptieren)\n\
+             ::warning title=Versand::Straße 100%25 gesperrt%0Aab Montag (/a/#notice): 120 \
+             wegen des Tageslimits zurückgestellt (die nächsten Läufe senden an sie)\n\
+             ::warning title=Versand::Alt (/b/#notice): 7 endgültig ausgelassen: nicht gesendet \
+             (älter als max_age)\n"
         );
         assert!(!report.success(), "uncertain deliveries fail the run");
         assert!(

@@ -78,16 +78,18 @@ pub fn choose_deliverer(
         Some("whatsapp") => {
             let Some(cfg) = config.broadcast.channels.whatsapp.clone() else {
                 bail!(
-                    "--channel whatsapp, but aushang.yaml has no broadcast.channels.whatsapp section"
+                    "--channel whatsapp, aber aushang.yaml hat keinen Abschnitt broadcast.channels.whatsapp"
                 );
             };
             let Some(token) = token else {
                 bail!(
-                    "--channel whatsapp needs the access token in the environment variable {TOKEN_ENV}"
+                    "--channel whatsapp braucht das Zugangs-Token in der Umgebungsvariable {TOKEN_ENV}"
                 );
             };
-            let client = WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token)
-                .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?;
+            let client =
+                WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token).map_err(|e| {
+                    anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
+                })?;
             let optout = crate::broadcast::message::OptOut::from_env(config);
             let warning = optout
                 .as_ref()
@@ -106,19 +108,21 @@ pub fn choose_deliverer(
             crate::broadcast::channels::others::choose(config, name, |var| std::env::var(var).ok())
         }
         Some(other) => {
-            bail!("unknown channel `{other}` (known: whatsapp, email, telegram, mastodon, outbox)")
+            bail!(
+                "unbekannter Kanal `{other}` (bekannt: whatsapp, email, telegram, mastodon, outbox)"
+            )
         }
         None => match (&config.broadcast.channels.whatsapp, token) {
             (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp")),
             (Some(_), None) => Ok((
                 outbox(),
                 Some(format!(
-                    "{TOKEN_ENV} is not set: delivering to the local outbox/ instead of WhatsApp"
+                    "{TOKEN_ENV} ist nicht gesetzt: Zustellung in den lokalen Ordner outbox/ statt über WhatsApp"
                 )),
             )),
             (None, _) => Ok((
                 outbox(),
-                Some("no real channel is configured: delivering to outbox/".into()),
+                Some("kein echter Kanal eingestellt: Zustellung in den Ordner outbox/".into()),
             )),
         },
     }
@@ -139,20 +143,21 @@ pub fn broadcast(
     if let Some(run) = &opts.run {
         crate::broadcast::claim::check_run_id(run)?;
         if !deliverer.is_real() || opts.mark_sent {
-            bail!("--run sends what `--claim {run}` claimed on a real channel");
+            bail!("--run sendet, was `--claim {run}` auf einem echten Kanal übernommen hat");
         }
     }
     let mut report = RunReport::default();
     // First, not last: whoever reads the run must know at once which channel it used.
     report
         .notes
-        .extend(fallback.map(|why| format!("warning: {why}")));
+        .extend(fallback.map(|why| format!("Warnung: {why}")));
     let channel = deliverer.channel_name();
     let journal_path = match &deliverer {
         Deliverer::Outbox { outbox, .. } => outbox.journal_dir(),
         _ => journal_dir(&config.subscribers_dir()),
     };
-    let journal = Arc::new(Journal::open(&journal_path).context("cannot read the journal")?);
+    let journal =
+        Arc::new(Journal::open(&journal_path).context("das Journal lässt sich nicht lesen")?);
     let guards = Guards {
         quiet_hours: deliverer.is_real(),
         staleness: deliverer.is_real(),
@@ -163,8 +168,8 @@ pub fn broadcast(
         journal.sync()?;
         let total: usize = accepted.iter().map(|a| a.count).sum();
         report.notes.push(format!(
-            "--accept-uncertain: {total} uncertain deliveries recorded as delivered (`accepted` \
-             in the journal {}/); nothing was sent to them",
+            "--accept-uncertain: {total} unsichere Zustellungen als zugestellt festgehalten (`accepted` \
+             im Journal {}/); an sie wurde nichts gesendet",
             journal_path
                 .strip_prefix(&config.root)
                 .unwrap_or(&journal_path)
@@ -226,7 +231,7 @@ fn send_planned(
     let messages: Vec<&Message> = planned.iter().map(|p| &p.message).collect();
     let recipient_counts = source
         .census(&messages, |s, m| is_recipient(&deliverer, s, m))
-        .context("the subscriber list cannot be used; nothing was sent")?;
+        .context("die Abonnentenliste ist nicht verwendbar; nichts wurde gesendet")?;
     // Given up once, reported once: the journal keeps later runs from planning it again.
     let deliverer = Arc::new(deliverer);
     let left_out = give_up(
@@ -315,19 +320,19 @@ async fn send_all(
             match client.template_status(waba, &name, &w.template.language).await {
                 Ok(info) if !info.is_approved() => {
                     report.stopped = Some(format!(
-                        "WhatsApp template `{name}` ({}) is {}, not APPROVED: nothing was sent",
+                        "WhatsApp-Vorlage `{name}` ({}) ist {}, nicht APPROVED: nichts wurde gesendet",
                         w.template.language, info.status
                     ));
                     held_back(&planned, &audience, &deliverer, report);
                     return Ok(());
                 }
                 Ok(info) if info.is_marketing() => report.warnings.push(format!(
-                    "template `{name}` is now in category MARKETING (higher price, per-user limits, \
-                     \"stop promotions\"); request a review or create a UTILITY template"
+                    "Vorlage `{name}` ist jetzt in der Kategorie MARKETING (höherer Preis, Grenzen je Person, \
+                     \"stop promotions\"); eine Prüfung beantragen oder eine UTILITY-Vorlage anlegen"
                 )),
                 Ok(_) => {}
                 Err(e) => {
-                    report.stopped = Some(format!("cannot check template `{name}`: {e}"));
+                    report.stopped = Some(format!("Vorlage `{name}` lässt sich nicht prüfen: {e}"));
                     held_back(&planned, &audience, &deliverer, report);
                     return Ok(());
                 }
@@ -371,7 +376,7 @@ async fn send_all(
             key: p.message.key.clone(),
             title: p.message.title.clone(),
             channel: channel.into(),
-            status: "due".into(),
+            status: "fällig".into(),
             ..Default::default()
         };
         if sender.stopped().is_some() {
@@ -382,7 +387,7 @@ async fn send_all(
         let rendered = match sender.deliverer.render(&p.message) {
             Ok(r) => Arc::new(r),
             Err(e) => {
-                entry.status = format!("not sent: {e}");
+                entry.status = format!("nicht gesendet: {e}");
                 entry.not_attempted = expected;
                 report.messages.push(entry);
                 continue;
@@ -399,12 +404,12 @@ async fn send_all(
                 .unwrap_or(Duration::from_secs(60));
             // One line per notice while the page may still be deploying, not a stream.
             eprintln!(
-                "link check: waiting up to {} s for {}",
+                "Link-Prüfung: warte bis zu {} s auf {}",
                 timeout.as_secs(),
                 p.message.url
             );
             if let Err(e) = wait_for_link(&p.message.url, timeout).await {
-                entry.status = format!("not sent: link check failed ({e})");
+                entry.status = format!("nicht gesendet: Link-Prüfung fehlgeschlagen ({e})");
                 entry.not_attempted = expected;
                 report.messages.push(entry);
                 continue;
@@ -445,7 +450,7 @@ fn held_back(
     for ((p, &count), &left_out) in planned.iter().zip(&audience.counts).zip(&audience.left_out) {
         let mut entry = not_sent(p, deliverer.channel_name(), left_out);
         if p.decision == Decision::Due {
-            entry.status = "not sent (run stopped before sending)".into();
+            entry.status = "nicht gesendet (Lauf vor dem Senden abgebrochen)".into();
             entry.not_attempted = count;
         }
         report.messages.push(entry);
@@ -491,7 +496,7 @@ fn progress_bar_for(terminal: bool) -> indicatif::ProgressBar {
 /// The line CI logs show every ten seconds.
 fn progress_line(bar: &indicatif::ProgressBar) -> String {
     format!(
-        "progress: {} of {} deliveries done",
+        "Fortschritt: {} von {} Zustellungen erledigt",
         bar.position(),
         bar.length().unwrap_or(0)
     )
@@ -625,13 +630,22 @@ mod tests {
     fn the_ci_progress_line_counts_against_the_recipients_to_send() {
         let bar = progress_bar_for(false);
         assert!(bar.is_hidden());
-        assert_eq!(progress_line(&bar), "progress: 0 of 0 deliveries done");
+        assert_eq!(
+            progress_line(&bar),
+            "Fortschritt: 0 von 0 Zustellungen erledigt"
+        );
         bar.inc_length(150);
         bar.dec_length(28); // already sent in an earlier run
         bar.inc(122);
-        assert_eq!(progress_line(&bar), "progress: 122 of 122 deliveries done");
+        assert_eq!(
+            progress_line(&bar),
+            "Fortschritt: 122 von 122 Zustellungen erledigt"
+        );
         bar.inc_length(40);
         bar.inc(10);
-        assert_eq!(progress_line(&bar), "progress: 132 of 162 deliveries done");
+        assert_eq!(
+            progress_line(&bar),
+            "Fortschritt: 132 von 162 Zustellungen erledigt"
+        );
     }
 }

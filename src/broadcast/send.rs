@@ -149,7 +149,9 @@ impl Sender {
             }
         }
         let read = reading.await.unwrap_or_else(|e| Filtered {
-            broken: Some(format!("the subscriber list reader failed: {e}")),
+            broken: Some(format!(
+                "das Lesen der Abonnentenliste ist fehlgeschlagen: {e}"
+            )),
             ..Filtered::default()
         });
         report.skipped += read.skipped;
@@ -172,7 +174,7 @@ impl Sender {
         }
         if shared.failed_io.load(Ordering::SeqCst) {
             return Err(std::io::Error::other(
-                "writing the journal failed; the run stopped",
+                "das Schreiben des Journals ist fehlgeschlagen; der Lauf wurde abgebrochen",
             ));
         }
         report.complete = read.broken.is_none()
@@ -240,8 +242,8 @@ impl Reader {
                 Ok(sub) => sub,
                 Err(e) => {
                     out.broken = Some(format!(
-                        "the subscriber list could not be read on: {e}; nothing was sent to the \
-                         rest of the list"
+                        "die Abonnentenliste ließ sich nicht weiterlesen: {e}; an den Rest der Liste \
+                         wurde nichts gesendet"
                     ));
                     break;
                 }
@@ -269,7 +271,7 @@ impl Reader {
                 if queue.blocking_send((attempts, sub)).is_err() {
                     // Every worker is gone (they only end early by failing): stop reading.
                     out.not_attempted += 1;
-                    out.broken = Some("the send workers stopped".into());
+                    out.broken = Some("die Sende-Aufgaben wurden beendet".into());
                     break;
                 }
                 continue;
@@ -340,7 +342,7 @@ impl Worker {
             } else if let Err(e) = self.deliver(previous_attempts, &sub).await {
                 tracing::error!("cannot write the journal: {e}");
                 self.shared.failed_io.store(true, Ordering::SeqCst);
-                self.set_stop(format!("cannot write the journal: {e}"));
+                self.set_stop(format!("das Journal lässt sich nicht schreiben: {e}"));
             }
             self.progress.inc(1);
         }
@@ -369,8 +371,8 @@ impl Worker {
             && t.permanent_total * 100 > t.attempts * BREAKER_PERCENT
         {
             let why = format!(
-                "circuit breaker: {} of {} deliveries failed permanently — this points to a \
-                 data problem (e.g. numbers without country code) rather than bad luck",
+                "Notbremse: {} von {} Zustellungen endgültig fehlgeschlagen – das deutet eher auf ein \
+                 Datenproblem (z. B. Nummern ohne Ländervorwahl) als auf Pech",
                 t.permanent_total, t.attempts
             );
             drop(t);
@@ -472,7 +474,7 @@ impl Worker {
                     let record = line(DeliveryState::Failed, None, code, Some(FailureClass::Fatal));
                     self.journal.record(key, channel, &record)?;
                     self.set_stop(format!(
-                        "fatal error {}: {detail}",
+                        "schwerer Fehler {}: {detail}",
                         code.map_or("-".into(), |c| c.to_string())
                     ));
                     self.tally().retry_left += 1;
@@ -531,7 +533,7 @@ pub async fn wait_for_link(url: &str, timeout: Duration) -> Result<(), String> {
             Err(e) => e.to_string(),
         };
         if Instant::now() >= deadline {
-            return Err(format!("{url} did not answer 200 ({last})"));
+            return Err(format!("{url} antwortete nicht mit 200 ({last})"));
         }
         tokio::time::sleep(Duration::from_secs(5).min(timeout)).await;
     }

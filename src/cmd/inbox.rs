@@ -108,7 +108,8 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 root.join(args.data)
             };
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("Start der asynchronen Laufzeitumgebung")?;
             runtime.block_on(async {
                 let server = aushang::inbox::start(
                     config,
@@ -118,7 +119,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 )
                 .await?;
                 let mut out = std::io::stdout().lock();
-                writeln!(out, "inbox listening on {}", server.url())?;
+                writeln!(out, "Posteingang läuft unter {}", server.url())?;
                 out.flush()?;
                 drop(out);
                 server.run_until_signal().await?;
@@ -150,13 +151,14 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
         Command::Ack { url, ack_file } => {
             let url = inbox_url(url, &config)?;
             let deleted = ack_file_fn(&url, &pull_token()?, &root.join(ack_file))?;
-            println!("inbox: {deleted} event(s) acknowledged");
+            println!("Posteingang: {deleted} Ereignis(se) quittiert");
             Ok(ExitCode::SUCCESS)
         }
         Command::Confirm(args) => {
             let duration = |flag: &str, value: &str| {
-                config::parse_duration(value)
-                    .with_context(|| format!("--{flag} `{value}` is not a duration (e.g. 2d, 36h)"))
+                config::parse_duration(value).with_context(|| {
+                    format!("--{flag} `{value}` ist keine Zeitdauer (z. B. 2d, 36h)")
+                })
             };
             let opts = ResendOptions {
                 older_than: duration("older-than", &args.older_than)?,
@@ -172,16 +174,16 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let report = resend(&config, &identity, &opts)?;
             print!("{}", report.to_text());
             if !args.resend && !report.asked.is_empty() {
-                println!("run with --resend to send them");
+                println!("mit --resend ausführen, um sie zu senden");
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { subscriber } => {
             let secret = optout::secret_from_env()
                 .map_err(anyhow::Error::msg)?
-                .with_context(|| format!("{} is not set", optout::TOKEN_SECRET_ENV))?;
+                .with_context(|| format!("{} ist nicht gesetzt", optout::TOKEN_SECRET_ENV))?;
             let Some(inbox) = &config.inbox else {
-                anyhow::bail!("aushang.yaml has no inbox.url");
+                anyhow::bail!("aushang.yaml hat kein inbox.url");
             };
             println!(
                 "{}",
@@ -197,12 +199,16 @@ fn pull_token() -> anyhow::Result<String> {
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
-        .with_context(|| format!("the inbox pull needs its token in {PULL_TOKEN_ENV}"))
+        .with_context(|| {
+            format!("der Abruf aus dem Posteingang braucht sein Token in {PULL_TOKEN_ENV}")
+        })
 }
 
 fn inbox_url(given: Option<String>, config: &aushang::config::Config) -> anyhow::Result<String> {
     match given.or_else(|| config.inbox.as_ref().map(|i| i.url.clone())) {
         Some(u) => Ok(u),
-        None => anyhow::bail!("no inbox URL: pass --url or set inbox.url in aushang.yaml"),
+        None => anyhow::bail!(
+            "keine Adresse des Posteingangs: --url angeben oder inbox.url in aushang.yaml setzen"
+        ),
     }
 }

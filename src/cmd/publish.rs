@@ -43,7 +43,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         Err(e) => anyhow::bail!(e),
     };
     eprintln!(
-        "built {} pages into {}",
+        "{} Seiten nach {} gebaut",
         build.pages_written,
         out_dir.display()
     );
@@ -88,14 +88,14 @@ fn inbox_pull(
         .filter(|t| !t.is_empty());
     let Some(pull_token) = token else {
         return Ok(Some(format!(
-            "notice: an inbox is configured ({}) but {} is not set in this environment: skipping \
-             the pull (sign-ups and STOP/START wait in the inbox for a run that has the token)",
+            "Hinweis: ein Posteingang ist eingestellt ({}), aber {} ist in dieser Umgebung nicht gesetzt: \
+             der Abruf entfällt (Anmeldungen und STOP/START warten im Posteingang auf einen Lauf mit Token)",
             inbox.url,
             aushang::inbox::PULL_TOKEN_ENV
         )));
     };
     let identity = aushang::subscribers::Identity::from_env_for(&config.root.join("subscribers"))
-        .context("the inbox pull needs the list's key")?;
+        .context("der Abruf aus dem Posteingang braucht den Schlüssel der Liste")?;
     let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty());
@@ -111,7 +111,7 @@ fn inbox_pull(
         },
     )
     .context(
-        "the inbox pull failed, so nothing was broadcast (a STOP may be waiting in the inbox)",
+        "der Abruf aus dem Posteingang ist fehlgeschlagen, deshalb wurde nichts versandt (ein STOP kann im Posteingang warten)",
     )?;
     let mut text = report.to_text();
     // As `scripts/pipeline inbox-pull` does: ask again whoever's confirmation request was lost,
@@ -131,7 +131,7 @@ fn inbox_pull(
         match aushang::inbox::confirm::resend(config, &identity, &opts) {
             Ok(r) => text.push_str(&r.to_text()),
             Err(e) => text.push_str(&format!(
-                "warning: resending confirmation requests: {e:#}\n"
+                "Warnung: erneutes Senden der Bestätigungsanfragen: {e:#}\n"
             )),
         }
     }

@@ -35,7 +35,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             match aushang::content::parse_time(text, &tz) {
                 Ok(t) => Clock::Fixed(t),
                 Err(e) => {
-                    eprintln!("error: --now `{text}`: {e}");
+                    eprintln!("Fehler: --now `{text}`: {e}");
                     return Ok(ExitCode::FAILURE);
                 }
             }

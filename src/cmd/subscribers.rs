@@ -188,15 +188,20 @@ pub fn create_key_and_list(dir: &Path, holder: &str) -> anyhow::Result<(String, 
             return Err(store::StoreError::AlreadyExists { path }.into());
         }
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{} lässt sich nicht anlegen", dir.display()))?;
     let (identity, secret) = Identity::generate();
     let public = identity.public_keys().remove(0);
     let text = Recipients::file_text(holder, &public);
     let recipients = Recipients::parse(&text, &recipients_path(dir))?;
     // The list first: if writing it fails there is no recipients file claiming a list exists.
     SubscriberList::default().save(dir, &recipients)?;
-    aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes())
-        .with_context(|| format!("cannot write {}", recipients_path(dir).display()))?;
+    aushang::fsutil::write_atomic(&recipients_path(dir), text.as_bytes()).with_context(|| {
+        format!(
+            "{} lässt sich nicht schreiben",
+            recipients_path(dir).display()
+        )
+    })?;
     Ok((public, secret))
 }
 
@@ -207,7 +212,7 @@ fn open(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
     let list = SubscriberList::load(dir, &identity)?;
     if recipients.includes_demo_key() {
         eprintln!(
-            "note: the demo key can read this list: it is example data, never send it for real"
+            "Hinweis: der Demo-Schlüssel kann diese Liste lesen: es sind Beispieldaten, nie wirklich an sie senden"
         );
     }
     Ok((recipients, list))
@@ -224,7 +229,7 @@ fn open_for_change(dir: &Path) -> anyhow::Result<(Recipients, SubscriberList)> {
 fn load_config(root: &Path) -> anyhow::Result<Config> {
     super::read_config(root).map_err(|problems| {
         anyhow::anyhow!(
-            "{}aushang.yaml has errors",
+            "{}aushang.yaml enthält Fehler",
             diagnostics::render(&problems, diagnostics::Format::Human)
         )
     })
@@ -248,7 +253,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     {
         if !known.contains(&t) {
             bail!(
-                "unknown topic `{t}` (the categories in aushang.yaml are: {})",
+                "unbekanntes Thema `{t}` (die Kategorien in aushang.yaml sind: {})",
                 known.join(", ")
             );
         }
@@ -300,7 +305,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
                 .map(|t| report::local(t, &config.timezone))
                 .unwrap_or_default();
             bail!(
-                "{} unsubscribed ({when}); nothing changed\n  hint: pass --resubscribe only if the person has given new consent",
+                "{} hat sich abgemeldet ({when}); nichts geändert\n  Hinweis: --resubscribe nur angeben, wenn die Person neu eingewilligt hat",
                 describe(list.get(id).expect("just found"))
             );
         }
@@ -309,9 +314,9 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     list.save(dir, &recipients)?;
     let s = list.get(&id).expect("just added");
     match outcome {
-        AddOutcome::Added(_) => println!("added {} as {}", describe(s), s.status),
+        AddOutcome::Added(_) => println!("hinzugefügt: {} als {}", describe(s), s.status),
         _ => println!(
-            "already on the list: merged into {} ({})",
+            "schon auf der Liste: zusammengeführt mit {} ({})",
             describe(s),
             s.status
         ),
@@ -322,7 +327,7 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
 fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(root)?;
     let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
+        .with_context(|| format!("{} lässt sich nicht lesen", args.file.display()))?;
     let opts = ImportOptions {
         channel: args.channel,
         status: args.status,
@@ -336,7 +341,7 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
     let parsed = import::parse(&bytes, &opts);
     if !parsed.ignored_columns.is_empty() {
         eprintln!(
-            "note: ignored columns (not stored): {}",
+            "Hinweis: ignorierte Spalten (nicht gespeichert): {}",
             parsed.ignored_columns.join(", ")
         );
     }
@@ -346,7 +351,7 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
         .map(|p| {
             // No `at()`: it would copy the source line, and that line holds a phone number.
             let message = match &p.column {
-                Some(c) => format!("column `{c}`: {}", p.message),
+                Some(c) => format!("Spalte `{c}`: {}", p.message),
                 None => p.message.clone(),
             };
             let mut problem = Problem::error(&args.file, message);
@@ -366,7 +371,7 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
         .len();
     if invalid > 0 && !args.skip_invalid {
         bail!(
-            "{invalid} invalid row(s) in {}; nothing was imported\n  hint: fix them, or pass --skip-invalid to import only the valid rows",
+            "{invalid} ungültige Zeile(n) in {}; nichts wurde importiert\n  Hinweis: die Zeilen korrigieren oder --skip-invalid angeben, um nur die gültigen Zeilen zu importieren",
             args.file.display()
         );
     }
@@ -388,12 +393,12 @@ fn import_file(root: &Path, dir: &Path, args: ImportArgs) -> anyhow::Result<Exit
         .filter(|o| matches!(o, AddOutcome::StillUnsubscribed(_)))
         .count();
     if args.dry_run {
-        println!("dry run, nothing written:");
+        println!("Probelauf, nichts geschrieben:");
     } else if added + merged > 0 {
         list.save(dir, &recipients)?;
     }
     println!(
-        "added {added}, merged {merged}, skipped {skipped} (unsubscribed, not re-activated), invalid {invalid}"
+        "hinzugefügt {added}, zusammengeführt {merged}, übersprungen {skipped} (abgemeldet, nicht wieder aktiviert), ungültig {invalid}"
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -403,7 +408,7 @@ fn lookup(args: &AddressArgs) -> anyhow::Result<String> {
 }
 
 fn not_found(key: &str) -> anyhow::Error {
-    anyhow::anyhow!("no subscription with the address {}", mask(key))
+    anyhow::anyhow!("kein Abonnement mit der Adresse {}", mask(key))
 }
 
 fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
@@ -414,13 +419,13 @@ fn remove(dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode> {
     }
     let changed = list.unsubscribe(&key, args.channel, args.now.unwrap_or_else(Timestamp::now));
     if changed.is_empty() {
-        println!("already unsubscribed: {}; nothing changed", mask(&key));
+        println!("schon abgemeldet: {}; nichts geändert", mask(&key));
         return Ok(ExitCode::SUCCESS);
     }
     list.save(dir, &recipients)?;
     for id in changed {
         println!(
-            "unsubscribed {}",
+            "abgemeldet: {}",
             describe(list.get(&id).expect("just changed"))
         );
     }
@@ -443,21 +448,21 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     let journal_rows = aushang::broadcast::journal::forget_subscribers(root, dir, &ids)
         .with_context(|| {
             format!(
-                "cannot remove {} from the journal; the list is unchanged",
+                "{} lässt sich nicht aus dem Journal entfernen; die Liste ist unverändert",
                 ids.join(", ")
             )
         })?;
     let gone = list.forget(&key, args.channel);
     list.save(dir, &recipients)?;
     for s in &gone {
-        println!("forgot {}", describe(s));
+        println!("gelöscht: {}", describe(s));
     }
     println!(
-        "removed {} subscription(s) and {journal_rows} journal row(s)",
+        "{} Abonnement(s) und {journal_rows} Journal-Zeile(n) entfernt",
         gone.len()
     );
     println!(
-        "note: older encrypted versions of the list remain in git history; see docs/subscribers.md (crypto-shredding)"
+        "Hinweis: ältere verschlüsselte Fassungen der Liste bleiben in der Git-Historie; siehe docs/subscribers.md (crypto-shredding)"
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -479,7 +484,9 @@ fn export(dir: &Path, args: AddressArgs, tz: &jiff::tz::TimeZone) -> anyhow::Res
     if found.is_empty() {
         return Err(not_found(&key));
     }
-    eprintln!("note: this is personal data; give it to the person, do not keep a plaintext copy");
+    eprintln!(
+        "Hinweis: das sind personenbezogene Daten; der Person aushändigen, keine unverschlüsselte Kopie aufbewahren"
+    );
     for s in found {
         println!("{}", report::record(s, tz));
     }
@@ -489,7 +496,7 @@ fn export(dir: &Path, args: AddressArgs, tz: &jiff::tz::TimeZone) -> anyhow::Res
 fn list(dir: &Path, args: ListArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<ExitCode> {
     if args.reveal && !std::io::stdout().is_terminal() {
         bail!(
-            "--reveal only prints to a terminal, so addresses never end up in a file or a CI log"
+            "--reveal gibt nur auf einem Terminal aus, damit Adressen nie in einer Datei oder einem CI-Protokoll landen"
         );
     }
     let (_, list) = open(dir)?;
@@ -506,7 +513,7 @@ fn list(dir: &Path, args: ListArgs, tz: &jiff::tz::TimeZone) -> anyhow::Result<E
         .collect();
     print!("{}", report::table(&rows, args.reveal, tz));
     eprintln!(
-        "{} of {} subscription(s)",
+        "{} von {} Abonnement(s)",
         rows.len(),
         list.subscribers().len()
     );
@@ -530,7 +537,7 @@ fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
     list.save(dir, &recipients)?;
     companions.save(&list, dir, &recipients)?;
     println!(
-        "re-encrypted {} subscription(s) to {} key(s):",
+        "{} Abonnement(s) neu verschlüsselt für {} Schlüssel:",
         list.subscribers().len(),
         recipients.entries.len()
     );
@@ -538,17 +545,17 @@ fn rekey(dir: &Path) -> anyhow::Result<ExitCode> {
         println!(
             "  {}  {}",
             r.key,
-            r.holder.as_deref().unwrap_or("(no holder named)")
+            r.holder.as_deref().unwrap_or("(ohne Namen)")
         );
     }
     for path in companions.paths() {
-        println!("re-encrypted {} as well", path.display());
+        println!("ebenfalls neu verschlüsselt: {}", path.display());
     }
     println!(
-        "note: keys removed from recipients.txt cannot read this version, but can still read older"
+        "Hinweis: aus recipients.txt entfernte Schlüssel können diese Fassung nicht lesen, ältere"
     );
     println!(
-        "versions in git history; see docs/subscribers.md (revoking access, crypto-shredding)"
+        "Fassungen in der Git-Historie aber weiterhin; siehe docs/subscribers.md (revoking access, crypto-shredding)"
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -562,9 +569,9 @@ fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{} {}",
             if args.dry_run {
-                "would delete"
+                "würde löschen:"
             } else {
-                "deleted"
+                "gelöscht:"
             },
             describe(s)
         );
@@ -573,13 +580,13 @@ fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
         list.save(dir, &recipients)?;
     }
     println!(
-        "{} pending sign-up(s) older than {} {}",
+        "{} unbestätigte Anmeldung(en), älter als {}, {}",
         gone.len(),
         humanize(max_age),
         if args.dry_run {
-            "would be deleted (dry run)"
+            "würden gelöscht (Probelauf)"
         } else {
-            "deleted"
+            "gelöscht"
         }
     );
     Ok(ExitCode::SUCCESS)
@@ -588,8 +595,8 @@ fn prune(root: &Path, dir: &Path, args: PruneArgs) -> anyhow::Result<ExitCode> {
 fn humanize(d: jiff::SignedDuration) -> String {
     let hours = d.as_hours();
     if hours % 24 == 0 {
-        format!("{} days", hours / 24)
+        format!("{} Tage", hours / 24)
     } else {
-        format!("{hours} hours")
+        format!("{hours} Stunden")
     }
 }

@@ -26,14 +26,16 @@ pub(super) fn check(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(w) = whatsapp {
-        let what = "the access token and every subscriber's number";
+        let what = "das Zugangs-Token und jede Nummer der Abonnenten";
         match parse(&w.api_url) {
             None => problems.push(
                 at_key(
                     "api_url",
-                    format!("api_url `{}` is not an absolute URL", w.api_url),
+                    format!("api_url `{}` ist keine vollständige Adresse", w.api_url),
                 )
-                .with_hint(format!("the default is https://{GRAPH_API_HOST}/v25.0")),
+                .with_hint(format!(
+                    "die Voreinstellung ist https://{GRAPH_API_HOST}/v25.0"
+                )),
             ),
             Some(url) => {
                 problems.extend(https_only("api_url", &url, what, at_key));
@@ -45,12 +47,12 @@ pub(super) fn check(
                         at_key(
                             "api_url",
                             format!(
-                                "api_url `{url}` is not Meta's {GRAPH_API_HOST}: {what} would be sent to {}",
-                                url.host_str().unwrap_or("another host")
+                                "api_url `{url}` ist nicht {GRAPH_API_HOST} von Meta: {what} gingen an {}",
+                                url.host_str().unwrap_or("einen anderen Rechner")
                             ),
                         )
                         .with_hint(format!(
-                            "remove api_url to use https://{GRAPH_API_HOST}/v25.0; a proxy you run yourself needs `allow_custom_api_host: true` next to it"
+                            "api_url entfernen, dann gilt https://{GRAPH_API_HOST}/v25.0; ein selbst betriebener Proxy braucht daneben `allow_custom_api_host: true`"
                         )),
                     );
                 }
@@ -62,14 +64,14 @@ pub(super) fn check(
             None => problems.push(
                 at_key(
                     "url",
-                    format!("inbox.url `{}` is not an absolute URL", inbox.url),
+                    format!("inbox.url `{}` ist keine vollständige Adresse", inbox.url),
                 )
-                .with_hint("write it with https://, e.g. https://inbox.musterbach.de/"),
+                .with_hint("mit https:// schreiben, z. B. https://inbox.musterbach.de/"),
             ),
             Some(url) => problems.extend(https_only(
                 "url",
                 &url,
-                "the pull token, the sign-up form and the opt-out links",
+                "das Abruf-Token, das Anmeldeformular und die Abmelde-Links",
                 at_key,
             )),
         }
@@ -82,17 +84,17 @@ pub(super) fn check(
             problems.push(
                 at_key(
                     "stop_words",
-                    "stop_words is empty: nobody could unsubscribe by writing STOP".into(),
+                    "stop_words ist leer: niemand könnte sich mit STOP abmelden".into(),
                 )
-                .with_hint("remove stop_words to use the defaults, or list at least STOP"),
+                .with_hint("stop_words entfernen (dann gelten die Voreinstellungen) oder mindestens STOP aufführen"),
             );
         } else if !words.iter().any(|w| w == STOP) {
             problems.push(
                 at_key(
                     "stop_words",
-                    "stop_words lacks STOP: people are told to write STOP to unsubscribe, and it must always work".into(),
+                    "in stop_words fehlt STOP: den Leuten wird gesagt, dass STOP sie abmeldet, also muss es immer wirken".into(),
                 )
-                .with_hint("add stop to the list, e.g. stop_words: [stop, stopp, abmelden]"),
+                .with_hint("stop ergänzen, z. B. stop_words: [stop, stopp, abmelden]"),
             );
         }
     }
@@ -130,10 +132,10 @@ fn https_only(
         scheme => Some(
             at_key(
                 key,
-                format!("{key} `{url}` uses {scheme}://: {what} would travel unencrypted"),
+                format!("{key} `{url}` verwendet {scheme}://: {what} würden unverschlüsselt übertragen"),
             )
             .with_hint(
-                "use https:// (only 127.0.0.1, localhost or [::1] may use http://, for tests)",
+                "https:// verwenden (nur 127.0.0.1, localhost oder [::1] dürfen http:// verwenden, für Tests)",
             ),
         ),
     }

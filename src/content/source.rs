@@ -185,7 +185,7 @@ impl SourceFile {
         // file's, so its own "at line …" would only confuse.
         let message = strip_yaml_location(&p.message);
         let mut p = Problem {
-            message: format!("fehlerhafter Kopf (YAML): {message}"),
+            message: format!("fehlerhafter Kopf (Meldung der YAML-Bibliothek: {message})"),
             ..p
         };
         if p.hint.is_none()

@@ -152,7 +152,7 @@ impl ResendReport {
         let mut out = String::new();
         let waiting = if self.waiting > 0 {
             format!(
-                " and {} sign-up(s) for numbers already listed",
+                " und {} Anmeldung(en) für schon eingetragene Nummern",
                 self.waiting
             )
         } else {
@@ -160,7 +160,7 @@ impl ResendReport {
         };
         let unsubscribed = if self.unsubscribed > 0 {
             format!(
-                ", {} of unsubscribed numbers (they confirm by writing START)",
+                ", {} von abgemeldeten Nummern (sie bestätigen, indem sie START schreiben)",
                 self.unsubscribed
             )
         } else {
@@ -168,7 +168,7 @@ impl ResendReport {
         };
         let _ = writeln!(
             out,
-            "confirmation requests: {} pending sign-up(s){waiting}, {} asked again; not asked: {} too recent, {} asked the most times already, {} about to be pruned{unsubscribed}",
+            "Bestätigungsanfragen: {} unbestätigte Anmeldung(en){waiting}, {} erneut gefragt; nicht gefragt: {} zu frisch, {} schon so oft wie erlaubt gefragt, {} werden bald gelöscht{unsubscribed}",
             self.pending,
             self.asked.len(),
             self.too_recent,
@@ -179,7 +179,7 @@ impl ResendReport {
             let _ = writeln!(out, "  {id} ({masked}): {outcome}");
         }
         for n in &self.notes {
-            let _ = writeln!(out, "note: {n}");
+            let _ = writeln!(out, "Hinweis: {n}");
         }
         out
     }
@@ -215,7 +215,7 @@ pub fn pull_may_ask(log: &AppliedLog, sub: &str, now: Timestamp) -> Result<(), &
         .iter()
         .any(|t| now.duration_since(*t) < SignedDuration::from_hours(24))
     {
-        return Err("one went out in the last 24 h");
+        return Err("eine ging in den letzten 24 Stunden hinaus");
     }
     if sent
         .iter()
@@ -223,7 +223,9 @@ pub fn pull_may_ask(log: &AppliedLog, sub: &str, now: Timestamp) -> Result<(), &
         .count()
         >= PULL_ASKS_PER_PERIOD
     {
-        return Err("3 went out in the last 30 days (they can still confirm by writing START)");
+        return Err(
+            "3 gingen in den letzten 30 Tagen hinaus (bestätigen geht weiterhin mit START)",
+        );
     }
     Ok(())
 }
@@ -258,12 +260,12 @@ pub fn resend(
         .and_then(|i| i.confirmation_template.clone())
     else {
         bail!(
-            "inbox.confirmation_template is not set in aushang.yaml: pending sign-ups confirm by writing START, there is nothing to resend"
+            "inbox.confirmation_template ist in aushang.yaml nicht gesetzt: unbestätigte Anmeldungen bestätigen mit START, es gibt nichts erneut zu senden"
         );
     };
     let Some(whatsapp) = config.broadcast.channels.whatsapp.clone() else {
         bail!(
-            "confirmation requests go out on WhatsApp, but aushang.yaml has no broadcast.channels.whatsapp"
+            "Bestätigungsanfragen gehen über WhatsApp hinaus, aber aushang.yaml hat kein broadcast.channels.whatsapp"
         );
     };
     let _lock = SiteLock::acquire(&config.root)?;
@@ -331,7 +333,7 @@ pub fn resend(
     // the pipeline step and hold back the broadcast of notices.
     if let Some(why) = crate::inbox::templates::confirmation_refusal(config) {
         report.notes.push(format!(
-            "not sending the confirmation request to {} pending sign-up(s): {why}",
+            "keine Bestätigungsanfrage an {} unbestätigte Anmeldung(en): {why}",
             due.len()
         ));
         return Ok(report);
@@ -341,7 +343,7 @@ pub fn resend(
         (Some(t), false) => Some(t.clone()),
         (None, false) => {
             report.notes.push(format!(
-                "{} is not set: nothing sent to {} pending sign-up(s)",
+                "{} ist nicht gesetzt: nichts an {} unbestätigte Anmeldung(en) gesendet",
                 crate::broadcast::run::TOKEN_ENV,
                 due.len()
             ));
@@ -350,9 +352,9 @@ pub fn resend(
     };
     let Some(token) = token else {
         let what = if opts.dry_run {
-            "due (dry run: not sent)"
+            "fällig (Probelauf: nicht gesendet)"
         } else {
-            "due, not sent"
+            "fällig, nicht gesendet"
         };
         report.asked = due
             .iter()
@@ -361,7 +363,7 @@ pub fn resend(
         return Ok(report);
     };
     let client = WhatsAppClient::new(&whatsapp.api_url, &whatsapp.phone_number_id, token)
-        .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}"))?;
     // Recorded first: if this run dies while sending, the next one finds `sending` and waits
     // `every` instead of asking again at once.
     log.lines.extend(due.iter().map(|s| ConfirmationLine {
@@ -468,7 +470,7 @@ mod tests {
         assert!(pull_may_ask(&applied, "s_a", at("2026-11-04T10:00:00Z")).is_ok());
         applied.push(sent("2026-11-04T10:00:00Z", "confirmation sent (wamid.3)"));
         let err = pull_may_ask(&applied, "s_a", at("2026-11-10T10:00:00Z")).unwrap_err();
-        assert!(err.contains("30 days"), "{err}");
+        assert!(err.contains("30 Tagen"), "{err}");
         // A month after the first, one more.
         assert!(pull_may_ask(&applied, "s_a", at("2026-12-01T10:00:01Z")).is_ok());
     }

@@ -40,7 +40,7 @@ pub fn check_secret(name: &str, value: &str) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "{name} is too short: it must be at least {MIN_SECRET_BYTES} random bytes\n  hint: generate one with `head -c 32 /dev/urandom | base64` (or `openssl rand -hex 32`) and set it wherever {name} is used"
+        "{name} ist zu kurz: mindestens {MIN_SECRET_BYTES} zufällige Bytes nötig\n  Hinweis: eines mit `head -c 32 /dev/urandom | base64` (oder `openssl rand -hex 32`) erzeugen und überall setzen, wo {name} verwendet wird"
     ))
 }
 
@@ -86,7 +86,7 @@ impl Secrets {
             Some(v) if v.len() >= 16 => v,
             Some(_) => {
                 missing.push(format!(
-                    "{name} (too short: use at least 16 random characters)"
+                    "{name} (zu kurz: mindestens 16 zufällige Zeichen verwenden)"
                 ));
                 String::new()
             }
@@ -104,7 +104,7 @@ impl Secrets {
         };
         if !missing.is_empty() {
             anyhow::bail!(
-                "the inbox needs these environment variables: {}\n  hint: put them in the EnvironmentFile of the systemd unit (docs/inbox.md)",
+                "der Posteingang braucht diese Umgebungsvariablen: {}\n  Hinweis: sie in das EnvironmentFile der systemd-Unit eintragen (docs/inbox.md)",
                 missing.join(", ")
             );
         }

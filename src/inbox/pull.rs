@@ -73,7 +73,7 @@ impl PullReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "inbox: {} event(s) fetched, {} acknowledged",
+            "Posteingang: {} Ereignis(se) abgeholt, {} quittiert",
             self.fetched, self.acked
         );
         for (id, kind, outcome, sub) in &self.applied {
@@ -86,7 +86,7 @@ impl PullReport {
         if self.already_applied > 0 {
             let _ = writeln!(
                 out,
-                "  {} event(s) were applied before (not applied again)",
+                "  {} Ereignis(se) waren schon übernommen (nicht erneut übernommen)",
                 self.already_applied
             );
         }
@@ -99,7 +99,7 @@ impl PullReport {
                 .collect();
             let _ = writeln!(
                 out,
-                "  statuses: {}; {} uncertain deliveries resolved, {} failure(s) recorded",
+                "  Zustellstatus: {}; {} unsichere Zustellungen geklärt, {} Fehlschlag/Fehlschläge festgehalten",
                 by.join(", "),
                 self.statuses.resolved,
                 self.statuses.failures_recorded
@@ -111,40 +111,40 @@ impl PullReport {
         if self.confirmations_sent + self.confirmations_failed > 0 {
             let _ = writeln!(
                 out,
-                "  confirmation requests: {} sent, {} failed",
+                "  Bestätigungsanfragen: {} gesendet, {} fehlgeschlagen",
                 self.confirmations_sent, self.confirmations_failed
             );
         }
         if self.pruned > 0 {
             let _ = writeln!(
                 out,
-                "  {} unconfirmed sign-up(s) older than subscribers.prune_pending_after deleted",
+                "  {} unbestätigte Anmeldung(en), älter als subscribers.prune_pending_after, gelöscht",
                 self.pruned
             );
         }
         if self.unchanged_unsubscribes > 0 {
             let _ = writeln!(
                 out,
-                "  {} unsubscribe(s) changed nothing (already unsubscribed or unknown; not recorded)",
+                "  {} Abmeldung(en) änderten nichts (schon abgemeldet oder unbekannt; nicht festgehalten)",
                 self.unchanged_unsubscribes
             );
         }
         if self.refused > 0 {
             let _ = writeln!(
                 out,
-                "  {} event(s) refused as invalid (see the notes): acknowledged, not applied",
+                "  {} Ereignis(se) als ungültig abgelehnt (siehe Hinweise): quittiert, nicht übernommen",
                 self.refused
             );
         }
         if self.undecryptable > 0 {
             let _ = writeln!(
                 out,
-                "  {} event(s) could not be decrypted with this key and stay in the inbox",
+                "  {} Ereignis(se) ließen sich mit diesem Schlüssel nicht entschlüsseln und bleiben im Posteingang",
                 self.undecryptable
             );
         }
         for n in &self.notes {
-            let _ = writeln!(out, "note: {n}");
+            let _ = writeln!(out, "Hinweis: {n}");
         }
         out
     }
@@ -202,7 +202,7 @@ async fn pull_async(
         let mut ids = Vec::new();
         let mut left = 0;
         for stored in &page.events {
-            let label = format!("inbox event {}", stored.id);
+            let label = format!("Ereignis {} im Posteingang", stored.id);
             let decrypted = crate::subscribers::store::decrypt(
                 stored.age.as_bytes(),
                 identity,
@@ -221,7 +221,7 @@ async fn pull_async(
                             report.refused += 1;
                             report
                                 .notes
-                                .push(format!("{label}: refused and skipped: {why}"));
+                                .push(format!("{label}: abgelehnt und übersprungen: {why}"));
                         }
                     }
                 }
@@ -229,7 +229,7 @@ async fn pull_async(
                     left += 1;
                     report.undecryptable += 1;
                     report.notes.push(format!(
-                        "{label}: the id inside does not match; left in the inbox"
+                        "{label}: die ID im Inhalt passt nicht; bleibt im Posteingang"
                     ));
                 }
                 Err(e) => {
@@ -254,7 +254,7 @@ async fn pull_async(
             .count()
             - fresh;
         let s = statuses::record_batch(config, &envelopes, &mut list, opts.now)
-            .context("recording delivery statuses")?;
+            .context("Festhalten der Zustellstatus")?;
         report.statuses.merge(s);
         if list != before {
             list.save(&dir, &recipients)?;
@@ -299,17 +299,17 @@ async fn pull_async(
     }
     if report.deferred > 0 {
         report.notes.push(format!(
-            "{} event(s) to acknowledge after the commit: `aushang inbox ack`",
+            "{} Ereignis(se) nach dem Commit quittieren: `aushang inbox ack`",
             report.deferred
         ));
     }
     if !drained {
         // What was fetched is applied and saved (per page); the rest waits in the inbox.
         bail!(
-            "events still wait in the inbox that this pull could not fetch (at most {MAX_PAGES} \
-             pages of {PAGE}, or the inbox stopped handing them out); what was fetched is \
-             applied and saved. Run `aushang inbox pull` again (and `aushang inbox ack` after \
-             committing, with --no-ack) before broadcasting: a STOP may be among them"
+            "im Posteingang warten noch Ereignisse, die dieser Abruf nicht holen konnte (höchstens {MAX_PAGES} \
+             Seiten zu {PAGE}, oder der Posteingang gab keine weiteren heraus); was abgeholt wurde, ist \
+             übernommen und gespeichert. Vor dem Versand `aushang inbox pull` erneut ausführen (und nach \
+             dem Commit `aushang inbox ack`, bei --no-ack): ein STOP kann darunter sein"
         );
     }
     prune_unconfirmed(config, &dir, &recipients, &mut list, opts.now, &mut report)?;
@@ -345,7 +345,7 @@ fn prune_unconfirmed(
         &config.subscribers_dir(),
         gone.iter().map(|s| &s.id),
     )
-    .context("erasing the records of unconfirmed sign-ups")?;
+    .context("Löschen der Einträge unbestätigter Anmeldungen")?;
     report.pruned = gone.len();
     Ok(())
 }
@@ -362,9 +362,9 @@ async fn post_ack(
         .json(&AckRequest { ids })
         .send()
         .await
-        .context("acknowledging events")?
+        .context("Quittieren der Ereignisse")?
         .error_for_status()
-        .context("acknowledging events")?
+        .context("Quittieren der Ereignisse")?
         .json()
         .await?;
     Ok(ack.deleted)
@@ -430,20 +430,20 @@ async fn fetch(
         .bearer_auth(token)
         .send()
         .await
-        .with_context(|| format!("cannot reach the inbox at {base}"))?;
+        .with_context(|| format!("der Posteingang unter {base} ist nicht erreichbar"))?;
     if response.status() == reqwest::StatusCode::UNAUTHORIZED {
         bail!(
-            "the inbox refused the pull token (401): check {}",
+            "der Posteingang lehnt das Abruf-Token ab (401): {} prüfen",
             super::PULL_TOKEN_ENV
         );
     }
     let response = response
         .error_for_status()
-        .context("fetching inbox events")?;
+        .context("Abholen der Ereignisse aus dem Posteingang")?;
     response
         .json()
         .await
-        .context("the inbox's event list is not readable")
+        .context("die Ereignisliste des Posteingangs ist nicht lesbar")
 }
 
 /// Sends the confirmation template to new web sign-ups (double opt-in), recording each attempt.
@@ -461,21 +461,21 @@ async fn confirm(
         .and_then(|i| i.confirmation_template.clone());
     let (Some(template), Some(w)) = (template, config.broadcast.channels.whatsapp.as_ref()) else {
         report.notes.push(format!(
-            "{} new sign-up(s) confirm by writing START (no inbox.confirmation_template configured)",
+            "{} neue Anmeldung(en) bestätigen, indem sie START schreiben (kein inbox.confirmation_template eingestellt)",
             to_confirm.len()
         ));
         return;
     };
     let Some(token) = opts.whatsapp_token.clone() else {
         report.notes.push(format!(
-            "WHATSAPP_TOKEN is not set: no confirmation request sent to {} new sign-up(s); they can write START",
+            "WHATSAPP_TOKEN ist nicht gesetzt: keine Bestätigungsanfrage an {} neue Anmeldung(en) gesendet; sie können START schreiben",
             to_confirm.len()
         ));
         return;
     };
     if let Some(why) = crate::inbox::templates::confirmation_refusal(config) {
         report.notes.push(format!(
-            "no confirmation request sent to {} new sign-up(s): {why}; `aushang inbox confirm --resend` asks them once it is approved again",
+            "keine Bestätigungsanfrage an {} neue Anmeldung(en) gesendet: {why}; `aushang inbox confirm --resend` fragt sie, sobald die Vorlage wieder freigegeben ist",
             to_confirm.len()
         ));
         return;
@@ -483,9 +483,9 @@ async fn confirm(
     let client = match WhatsAppClient::new(&w.api_url, &w.phone_number_id, token) {
         Ok(c) => c,
         Err(e) => {
-            report
-                .notes
-                .push(format!("cannot set up the WhatsApp client: {e}"));
+            report.notes.push(format!(
+                "der WhatsApp-Zugang lässt sich nicht einrichten: {e}"
+            ));
             return;
         }
     };
@@ -497,7 +497,7 @@ async fn confirm(
         if let Err(why) = super::confirm::pull_may_ask(log, sub, opts.now) {
             report
                 .notes
-                .push(format!("{sub}: no confirmation request sent: {why}"));
+                .push(format!("{sub}: keine Bestätigungsanfrage gesendet: {why}"));
             continue;
         }
         let outcome = match super::confirm::send(&client, &payload, row).await {

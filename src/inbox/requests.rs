@@ -246,7 +246,7 @@ mod tests {
         let mut r = Requests::load(&dir.path().join("inbox"), &identity).unwrap();
         r.insert(request("s_2"));
         let err = r.save(&list, &demo).unwrap_err().to_string();
-        assert!(err.contains("lists the demo key"), "{err}");
+        assert!(err.contains("nennt den Demo-Schlüssel"), "{err}");
         assert_eq!(std::fs::read(&file).unwrap(), before, "nothing written");
     }
 }

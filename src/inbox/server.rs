@@ -121,10 +121,10 @@ pub async fn start_with_limits(
     match crate::subscribers::companions::check_for_server(&config.subscribers_dir(), &recipients) {
         Ok(None) => {}
         Ok(Some(note)) => tracing::warn!("{note}"),
-        Err(refusal) => anyhow::bail!("the inbox does not start: {refusal}"),
+        Err(refusal) => anyhow::bail!("der Posteingang startet nicht: {refusal}"),
     }
     crate::subscribers::companions::check_demo_key_unreachable(&recipients, &inbox_cfg.url)
-        .map_err(|refusal| anyhow::anyhow!("the inbox does not start: {refusal}"))?;
+        .map_err(|refusal| anyhow::anyhow!("der Posteingang startet nicht: {refusal}"))?;
     let store = Arc::new(EventStore::open(data_dir, recipients)?);
     let memory = Arc::new(
         Memory::open(

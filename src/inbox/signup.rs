@@ -94,7 +94,7 @@ pub fn decide(
         Err(e) => {
             problems.push(if form.number.trim().is_empty() {
                 "Bitte geben Sie Ihre Handynummer an.".to_string()
-            } else if e.reason.contains("landline") {
+            } else if e.reason.contains("Festnetznummer") {
                 "Das ist eine Festnetznummer. WhatsApp braucht eine Handynummer.".to_string()
             } else {
                 "Diese Handynummer ist ungültig. Bitte prüfen Sie die Ziffern (Beispiel: 0171 1234567)."

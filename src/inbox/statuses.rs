@@ -78,24 +78,24 @@ impl StatusSummary {
         let mut out = Vec::new();
         for (id, masked) in &self.unreachable {
             out.push(format!(
-                "  {id} ({masked}): now unreachable (131026 on several notices in a row); gets \
-                 nothing until they write START"
+                "  {id} ({masked}): jetzt nicht erreichbar (131026 bei mehreren Bekanntmachungen \
+                 nacheinander); bekommt nichts, bis START geschrieben wird"
             ));
         }
         if self.bsuids_learned > 0 {
             out.push(format!(
-                "  {} business-scoped user id(s) learned",
+                "  {} geschäftsbezogene Nutzer-ID(s) (BSUID) gelernt",
                 self.bsuids_learned
             ));
         }
         if self.template_changes > 0 {
             out.push(format!(
-                "  {} template change(s) recorded in subscribers/inbox/templates.json",
+                "  {} Vorlagen-Änderung(en) in subscribers/inbox/templates.json festgehalten",
                 self.template_changes
             ));
         }
         for a in &self.template_alerts {
-            out.push(format!("WARNING: {a}"));
+            out.push(format!("WARNUNG: {a}"));
         }
         out
     }

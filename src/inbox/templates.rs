@@ -82,8 +82,8 @@ impl TemplateBook {
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| {
                 format!(
-                    "{}: line {}, column {}: {e} (the file is written by `aushang inbox pull`; \
-                     restore it from git)",
+                    "{}: Zeile {}, Spalte {}: {e} (die Datei schreibt `aushang inbox pull`; \
+                     aus Git wiederherstellen)",
                     path.display(),
                     e.line(),
                     e.column()
@@ -188,8 +188,8 @@ pub fn configured(config: &Config) -> Vec<(&'static str, String, String)> {
 pub fn blocked_reason(book: &TemplateBook, name: &str, language: &str) -> Option<String> {
     let state = book.get(name, language).filter(|s| s.is_blocked())?;
     Some(format!(
-        "WhatsApp template {} is {} (reported by Meta{}{}); it is not sent until a webhook \
-         reports it APPROVED or REINSTATED (see subscribers/inbox/templates.json)",
+        "WhatsApp-Vorlage {} ist {} (gemeldet von Meta{}{}); sie wird nicht gesendet, bis ein Webhook \
+         sie als APPROVED oder REINSTATED meldet (siehe subscribers/inbox/templates.json)",
         state.describe(),
         state.status.as_deref().unwrap_or_default(),
         state
@@ -210,7 +210,11 @@ pub fn blocked_reason(book: &TemplateBook, name: &str, language: &str) -> Option
 pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
     let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
-        Err(e) => return Some(format!("cannot read the template states: {e}")),
+        Err(e) => {
+            return Some(format!(
+                "der Zustand der Vorlagen lässt sich nicht lesen: {e}"
+            ));
+        }
     };
     configured(config)
         .into_iter()
@@ -223,7 +227,11 @@ pub fn refusal(config: &Config, update_due: bool) -> Option<String> {
 pub fn confirmation_refusal(config: &Config) -> Option<String> {
     let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
-        Err(e) => return Some(format!("cannot read the template states: {e}")),
+        Err(e) => {
+            return Some(format!(
+                "der Zustand der Vorlagen lässt sich nicht lesen: {e}"
+            ));
+        }
     };
     configured(config)
         .into_iter()
@@ -236,26 +244,36 @@ pub fn confirmation_refusal(config: &Config) -> Option<String> {
 pub fn alerts(config: &Config) -> Vec<String> {
     let book = match TemplateBook::load(&config.subscribers_dir()) {
         Ok(b) => b,
-        Err(e) => return vec![format!("cannot read the template states: {e}")],
+        Err(e) => {
+            return vec![format!(
+                "der Zustand der Vorlagen lässt sich nicht lesen: {e}"
+            )];
+        }
     };
     let mut out = Vec::new();
     for (role, name, lang) in configured(config) {
+        let role = match role {
+            "notice" => "Bekanntmachungs",
+            "update" => "Aktualisierungs",
+            "confirmation" => "Bestätigungs",
+            other => other,
+        };
         if let Some(why) = blocked_reason(&book, &name, &lang) {
-            out.push(format!("{role} template: {why}"));
+            out.push(format!("{role}-Vorlage: {why}"));
         }
         let Some(state) = book.get(&name, &lang) else {
             continue;
         };
         if state.category.as_deref() == Some("MARKETING") {
             out.push(format!(
-                "{role} template {} was re-categorised as MARKETING (higher price, per-user \
-                 limits, \"stop promotions\"); request a review or create a UTILITY template",
+                "{role}-Vorlage {} wurde als MARKETING eingestuft (höherer Preis, Grenzen je \
+                 Person, \"stop promotions\"); eine Prüfung beantragen oder eine UTILITY-Vorlage anlegen",
                 state.describe()
             ));
         }
         if state.quality.as_deref() == Some("RED") {
             out.push(format!(
-                "{role} template {} has quality RED: Meta may pause it soon",
+                "{role}-Vorlage {} hat die Qualität RED: Meta pausiert sie womöglich bald",
                 state.describe()
             ));
         }
@@ -300,7 +318,7 @@ mod tests {
         book.apply(&[status(30, "PAUSED")]);
         let why = blocked_reason(&book, "neue_bekanntmachung", "de").unwrap();
         assert!(
-            why.contains("`neue_bekanntmachung` (de) is PAUSED"),
+            why.contains("`neue_bekanntmachung` (de) ist PAUSED"),
             "{why}"
         );
         assert!(!book.apply(&[status(30, "PAUSED")]), "idempotent");
@@ -318,6 +336,6 @@ mod tests {
         assert_eq!(TemplateBook::load(root.path()).unwrap(), book);
         std::fs::write(book_path(root.path()), "{ not json").unwrap();
         let err = TemplateBook::load(root.path()).unwrap_err();
-        assert!(err.contains("templates.json: line 1"), "{err}");
+        assert!(err.contains("templates.json: Zeile 1"), "{err}");
     }
 }

@@ -18,16 +18,16 @@ pub fn check_api_url(text: &str) -> Result<(), String> {
         .ok()
         .filter(|u| u.host_str().is_some())
     else {
-        return Err(format!("`{text}` is not an absolute URL"));
+        return Err(format!("`{text}` ist keine vollständige Adresse"));
     };
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url.host_str().unwrap_or_default()) => Ok(()),
         "http" => Err(format!(
-            "`{text}` is plain http to another machine: the token would travel unencrypted \
-             (only 127.0.0.1, localhost or [::1] may use http://, for tests)"
+            "`{text}` ist unverschlüsseltes http zu einem anderen Rechner: das Token würde unverschlüsselt \
+             übertragen (nur 127.0.0.1, localhost oder [::1] dürfen http:// verwenden, für Tests)"
         )),
-        scheme => Err(format!("`{text}` uses {scheme}://, not https://")),
+        scheme => Err(format!("`{text}` verwendet {scheme}:// statt https://")),
     }
 }
 

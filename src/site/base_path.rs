@@ -80,7 +80,9 @@ pub fn prefix_html(html: Vec<u8>, base_path: &str) -> Result<Vec<u8>, String> {
     rewriter
         .write(&html)
         .and_then(|()| rewriter.end())
-        .map_err(|e| format!("cannot put the base path into the page's links: {e}"))?;
+        .map_err(|e| {
+            format!("der Basispfad lässt sich nicht in die Links der Seite einsetzen: {e}")
+        })?;
     Ok(out)
 }
 

@@ -173,7 +173,7 @@ impl Site<'_> {
             .render_to(template, &ctx, &mut out)
             .map_err(|e| {
                 let mut p = theme.problem(&e, template);
-                p.message = format!("{} (while rendering {})", p.message, job.path);
+                p.message = format!("{} (beim Erzeugen von {})", p.message, job.path);
                 Box::new(p)
             })?;
         if xml {
@@ -186,7 +186,7 @@ impl Site<'_> {
             out = base_path::prefix_html(out, self.config.base_path()).map_err(|msg| {
                 Box::new(Problem::error(
                     theme.file_of(template),
-                    format!("{msg} (while rendering {})", job.path),
+                    format!("{msg} (beim Erzeugen von {})", job.path),
                 ))
             })?;
         }

@@ -21,7 +21,7 @@ pub fn render_samples(config: &Config, theme: &mut Theme) -> Vec<Problem> {
         Err(e) => {
             return vec![Problem::error(
                 "templates",
-                format!("cannot create a scratch folder: {e}"),
+                format!("ein temporärer Ordner lässt sich nicht anlegen: {e}"),
             )];
         }
     };
@@ -58,7 +58,7 @@ pub fn render_samples(config: &Config, theme: &mut Theme) -> Vec<Problem> {
         .map(|mut p| {
             p.message = p
                 .message
-                .replace("(while rendering ", "(while rendering the sample page ");
+                .replace("(beim Erzeugen von ", "(beim Erzeugen der Probeseite ");
             p
         })
         .collect();
@@ -89,11 +89,11 @@ fn links_leaving_the_site(
         Problem::error(
             file,
             format!(
-                "links lead outside the site's address {}: {list} (on the sample page {path})",
+                "Links führen aus der Adresse der Website {} hinaus: {list} (auf der Probeseite {path})",
                 config.base_url
             ),
         )
-        .with_hint("write links to the site as site paths such as /archiv/; aushang puts the base path of base_url in front"),
+        .with_hint("Links innerhalb der Website als Pfad wie /archiv/ schreiben; aushang setzt den Basispfad aus base_url davor"),
     )
 }
 

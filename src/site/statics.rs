@@ -102,7 +102,7 @@ pub fn static_files(
             Err(e) => {
                 problems.push(Problem::error(
                     "static",
-                    format!("cannot read the folder: {e}"),
+                    format!("der Ordner lässt sich nicht lesen: {e}"),
                 ));
                 continue;
             }
@@ -129,11 +129,11 @@ pub fn static_files(
                 Problem::error(
                     Path::new("static").join(&rel),
                     format!(
-                        "static/{} is in the way of a page aushang generates (a file where a folder is needed, or the other way round)",
+                        "static/{} steht einer Seite im Weg, die aushang erzeugt (eine Datei, wo ein Ordner nötig ist, oder umgekehrt)",
                         rel.display()
                     ),
                 )
-                .with_hint("rename or move the file"),
+                .with_hint("die Datei umbenennen oder verschieben"),
             );
             continue;
         }
@@ -142,11 +142,11 @@ pub fn static_files(
                 Problem::error(
                     Path::new("static").join(&rel),
                     format!(
-                        "static/{} has the same address as a page aushang generates",
+                        "static/{} hat dieselbe Adresse wie eine Seite, die aushang erzeugt",
                         rel.display()
                     ),
                 )
-                .with_hint("rename or move the file"),
+                .with_hint("die Datei umbenennen oder verschieben"),
             );
             continue;
         }
@@ -175,13 +175,13 @@ pub fn check_static(config: &Config) -> Vec<Problem> {
             Problem::warning(
                 Path::new("static").join(rel),
                 format!(
-                    "static/{}{} is hidden (its name starts with a dot) and is not published",
+                    "static/{}{} ist versteckt (der Name beginnt mit einem Punkt) und wird nicht veröffentlicht",
                     rel.display(),
                     if entry.file_type().is_dir() { "/" } else { "" }
                 ),
             )
             .with_hint(
-                "remove it from static/ (secrets such as .env never belong in the repository)",
+                "aus static/ entfernen (Geheimnisse wie .env gehören nie ins Repository)",
             ),
         );
     }

@@ -126,12 +126,12 @@ impl Theme {
                         );
                     }
                     Err(_) => {
-                        problems.push(Problem::error(display, "the template is not UTF-8 text"))
+                        problems.push(Problem::error(display, "die Vorlage ist kein UTF-8-Text"))
                     }
                 },
                 Err(e) => problems.push(Problem::error(
                     display,
-                    format!("cannot read the template: {e}"),
+                    format!("die Vorlage lässt sich nicht lesen: {e}"),
                 )),
             }
         }
@@ -190,7 +190,7 @@ fn override_files(root: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Path
             Err(e) => {
                 problems.push(Problem::error(
                     TEMPLATES_DIR,
-                    format!("cannot read the folder: {e}"),
+                    format!("der Ordner lässt sich nicht lesen: {e}"),
                 ));
                 continue;
             }
@@ -270,7 +270,7 @@ fn new_tera(config: &Config) -> Tera {
 fn parse_ts(v: &str) -> tera::TeraResult<Timestamp> {
     v.parse::<Timestamp>().map_err(|e| {
         tera::Error::message(format!(
-            "`{v}` is not a date-time for the date filters: {e}"
+            "`{v}` ist kein Zeitpunkt für die Datumsfilter ({e})"
         ))
     })
 }
@@ -286,7 +286,7 @@ fn error_to_problems(
             let file = origin_file(sources, r.filename());
             let span = r.span();
             let source = template_source(sources, r.filename());
-            let mut p = Problem::error(&file, format!("template error: {}", r.message()));
+            let mut p = Problem::error(&file, format!("Vorlage fehlerhaft (Meldung der Vorlagen-Bibliothek: {})", r.message()));
             if let Some(src) = source {
                 p = p.at(src, span.start_line, span.start_col + 1);
             } else {
@@ -302,10 +302,10 @@ fn error_to_problems(
         ErrorKind::MissingParent { current, parent } => vec![
             Problem::error(
                 origin_file(sources, current),
-                format!("template error: `{current}` extends `{parent}`, which does not exist"),
+                format!("Vorlage fehlerhaft: `{current}` erweitert `{parent}`, diese Vorlage gibt es nicht"),
             )
             .with_hint(
-                "check the name in {% extends %}; default templates are listed in the README",
+                "den Namen in {% extends %} prüfen; die mitgelieferten Vorlagen stehen im README",
             ),
         ],
         _ => {
@@ -314,7 +314,7 @@ fn error_to_problems(
             } else {
                 origin_file(sources, fallback_template)
             };
-            vec![Problem::error(file, format!("template error: {err}"))]
+            vec![Problem::error(file, format!("Vorlage fehlerhaft (Meldung der Vorlagen-Bibliothek: {err})"))]
         }
     }
 }
@@ -333,7 +333,10 @@ fn report_to_problem(report: &str, sources: &Sources) -> Option<Problem> {
     let line: usize = parts.next()?.parse().ok()?;
     let name = parts.next()?;
     let file = origin_file(sources, name);
-    let p = Problem::error(file, format!("template error: {message}"));
+    let p = Problem::error(
+        file,
+        format!("Vorlage fehlerhaft (Meldung der Vorlagen-Bibliothek: {message})"),
+    );
     let p = match template_source(sources, name) {
         Some(src) => p.at(src, line, col),
         None => Problem {
@@ -351,16 +354,16 @@ fn template_source<'a>(sources: &'a Sources, name: &str) -> Option<&'a str> {
 
 fn template_hint(message: &str) -> String {
     if message.contains("get_env") {
-        "templates cannot read environment variables; put values into aushang.yaml".into()
+        "Vorlagen können keine Umgebungsvariablen lesen; Werte gehören in aushang.yaml".into()
     } else if message.contains("Unknown filter") {
-        "aushang adds the filters datum, datum_zeit, bis and iso to Tera's own filters".into()
+        "aushang ergänzt die Filter datum, datum_zeit, bis und iso zu den Filtern von Tera".into()
     } else if message.contains("not found")
         || message.contains("Undefined")
         || message.contains("undefined")
     {
-        "the variables each template gets are listed in the README (section Templates)".into()
+        "welche Variablen jede Vorlage bekommt, steht im README (Abschnitt Templates)".into()
     } else {
-        "see the Tera 2 documentation at https://keats.github.io/tera/".into()
+        "siehe die Dokumentation von Tera 2 unter https://keats.github.io/tera/".into()
     }
 }
 

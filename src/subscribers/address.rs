@@ -42,7 +42,7 @@ pub fn normalize(channel: Channel, raw: &str) -> Result<String, AddressError> {
             } else {
                 Err(AddressError::new(
                     t,
-                    "a Telegram address is the numeric chat id",
+                    "eine Telegram-Adresse ist die Chat-ID (eine Zahl)",
                 ))
             }
         }
@@ -70,7 +70,7 @@ pub fn normalize_mobile(raw: &str) -> Result<String, AddressError> {
     if !number.is_valid() {
         return Err(AddressError::new(
             raw,
-            "not a valid phone number: the digits do not fit any number range of its country",
+            "keine gültige Telefonnummer: die Ziffern passen in keinen Nummernbereich ihres Landes",
         ));
     }
     match number.number_type(&phonenumber::metadata::DATABASE) {
@@ -78,7 +78,7 @@ pub fn normalize_mobile(raw: &str) -> Result<String, AddressError> {
         other => Err(AddressError::new(
             raw,
             format!(
-                "{} cannot receive WhatsApp or SMS messages; a mobile number is needed",
+                "das ist {}, die keine WhatsApp- oder SMS-Nachrichten empfangen kann; nötig ist eine Mobilnummer",
                 describe(other)
             ),
         )),
@@ -91,7 +91,7 @@ pub fn normalize_email(raw: &str) -> Result<String, AddressError> {
     let Some((local, domain)) = email.split_once('@') else {
         return Err(AddressError::new(
             raw,
-            "not an e-mail address: the `@` is missing",
+            "keine E-Mail-Adresse: das `@` fehlt",
         ));
     };
     let ok = !local.is_empty()
@@ -107,7 +107,7 @@ pub fn normalize_email(raw: &str) -> Result<String, AddressError> {
     if ok {
         Ok(email)
     } else {
-        Err(AddressError::new(raw, "not a valid e-mail address"))
+        Err(AddressError::new(raw, "keine gültige E-Mail-Adresse"))
     }
 }
 
@@ -116,26 +116,28 @@ fn parse_phone(raw: &str) -> Result<PhoneNumber, AddressError> {
     if trimmed.is_empty() {
         return Err(AddressError {
             masked: String::new(),
-            reason: "the phone number is empty".into(),
+            reason: "die Telefonnummer ist leer".into(),
         });
     }
     if trimmed.chars().any(|c| c.is_alphabetic()) {
         return Err(AddressError::new(
             trimmed,
-            "a phone number may only contain digits, spaces, + / - ( )",
+            "eine Telefonnummer darf nur Ziffern, Leerzeichen und + / - ( ) enthalten",
         ));
     }
     // "+49 (0)151 …": phonenumber drops the bracketed trunk prefix itself (checked with 0.3.10;
     // the notation tests below would catch a change).
     phonenumber::parse(Some(DEFAULT_REGION), trimmed).map_err(|e| {
         let reason = match e {
-            phonenumber::ParseError::NoNumber => "not a phone number".to_string(),
-            phonenumber::ParseError::InvalidCountryCode => "unknown country code".to_string(),
+            phonenumber::ParseError::NoNumber => "keine Telefonnummer".to_string(),
+            phonenumber::ParseError::InvalidCountryCode => "unbekannte Ländervorwahl".to_string(),
             phonenumber::ParseError::TooShortAfterIdd | phonenumber::ParseError::TooShortNsn => {
-                "too short for a phone number".to_string()
+                "zu kurz für eine Telefonnummer".to_string()
             }
-            phonenumber::ParseError::TooLong => "too long for a phone number".to_string(),
-            other => format!("not a phone number ({other})"),
+            phonenumber::ParseError::TooLong => "zu lang für eine Telefonnummer".to_string(),
+            other => {
+                format!("keine Telefonnummer (Meldung der Telefonnummern-Bibliothek: {other})")
+            }
         };
         AddressError::new(trimmed, reason)
     })
@@ -147,17 +149,17 @@ fn e164(number: &PhoneNumber) -> String {
 
 fn describe(t: Type) -> &'static str {
     match t {
-        Type::FixedLine => "this is a landline number (Festnetz), which",
-        Type::TollFree => "this is a toll-free service number, which",
-        Type::PremiumRate => "this is a premium-rate number, which",
-        Type::SharedCost => "this is a shared-cost service number, which",
-        Type::PersonalNumber => "this is a personal (0700) number, which",
-        Type::Voip => "this is a VoIP number, which",
-        Type::Pager => "this is a pager number, which",
+        Type::FixedLine => "eine Festnetznummer",
+        Type::TollFree => "eine kostenlose Servicenummer",
+        Type::PremiumRate => "eine Mehrwertnummer",
+        Type::SharedCost => "eine Servicenummer mit geteilten Kosten",
+        Type::PersonalNumber => "eine persönliche Rufnummer (0700)",
+        Type::Voip => "eine VoIP-Nummer",
+        Type::Pager => "eine Pager-Nummer",
         Type::Uan | Type::Emergency | Type::Voicemail | Type::ShortCode => {
-            "this is a service or short number, which"
+            "eine Service- oder Kurzwahlnummer"
         }
-        _ => "this number is of an unknown kind and",
+        _ => "eine Nummer unbekannter Art",
     }
 }
 
@@ -208,16 +210,16 @@ mod tests {
     #[test]
     fn landlines_and_nonsense_are_rejected_with_a_reason() {
         let landline = normalize_mobile("030 23125 000").unwrap_err();
-        assert!(landline.reason.contains("landline"), "{landline}");
+        assert!(landline.reason.contains("Festnetznummer"), "{landline}");
         let free = normalize_mobile("0800 1234567").unwrap_err();
-        assert!(free.reason.contains("toll-free"), "{free}");
+        assert!(free.reason.contains("kostenlose Servicenummer"), "{free}");
         let short = normalize_mobile("0151 23").unwrap_err();
         assert!(
-            short.reason.contains("valid") || short.reason.contains("short"),
+            short.reason.contains("gültige") || short.reason.contains("kurz"),
             "{short}"
         );
         let letters = normalize_mobile("0151 CALL ME").unwrap_err();
-        assert!(letters.reason.contains("digits"), "{letters}");
+        assert!(letters.reason.contains("Ziffern"), "{letters}");
         assert!(normalize_mobile("").is_err());
         assert!(normalize_mobile("+999 151 2345678").is_err());
     }

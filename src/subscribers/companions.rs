@@ -78,24 +78,24 @@ pub fn check_for_server(
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Some(format!(
-                "{} is not in this checkout: cannot compare {RECIPIENTS_FILE} with the keys the list is encrypted to",
+                "{} fehlt in diesem Checkout: {RECIPIENTS_FILE} lässt sich nicht mit den Schlüsseln vergleichen, für die die Liste verschlüsselt ist",
                 list.display()
             )));
         }
         Err(e) => return Err(format!("{}: {e}", list.display())),
     };
     let in_header = x25519_stanzas(file)
-        .map_err(|e| format!("{}: not a readable age file ({e})", list.display()))?;
+        .map_err(|e| format!("{}: keine lesbare age-Datei ({e})", list.display()))?;
     let listed = recipients.entries.len();
     if in_header != listed {
         return Err(format!(
-            "{path} lists {listed} key(s) but {LIST_FILE} is encrypted to {in_header}: \
-             {RECIPIENTS_FILE} was changed without `aushang subscribers rekey`, so events would \
-             be encrypted to keys the list does not trust; nothing was started\n  hint: check \
-             every key in {path} with its holder; someone who can read the list runs \
-             `aushang subscribers rekey` and commits; then update this checkout (`git pull`) and \
-             start again. If nobody meant to change it, restore it (`git checkout origin/main -- \
-             subscribers/{RECIPIENTS_FILE}`)",
+            "{path} nennt {listed} Schlüssel, {LIST_FILE} ist aber für {in_header} verschlüsselt: \
+             {RECIPIENTS_FILE} wurde ohne `aushang subscribers rekey` geändert, Ereignisse würden \
+             also für Schlüssel verschlüsselt, denen die Liste nicht traut; nichts wurde gestartet\n  Hinweis: \
+             jeden Schlüssel in {path} mit seiner Inhaberin oder seinem Inhaber prüfen; jemand, der die Liste \
+             lesen kann, führt `aushang subscribers rekey` aus und committet; dann diesen Checkout aktualisieren \
+             (`git pull`) und neu starten. War keine Änderung gewollt, die Datei wiederherstellen \
+             (`git checkout origin/main -- subscribers/{RECIPIENTS_FILE}`)",
             path = recipients.path.display()
         ));
     }
@@ -128,8 +128,11 @@ pub fn check_demo_key_unreachable(recipients: &Recipients, inbox_url: &str) -> R
         return Ok(());
     }
     Err(format!(
-        "{path} lists the demo key {DEMO_RECIPIENT}, whose secret key is public, but inbox.url          `{inbox_url}` can be reached by real people: their numbers would be encrypted to a key          anyone can read
-  hint: a real town creates its own key (`aushang subscribers init`,          see docs/subscribers.md), removes the demo key from {path} and deletes          subscribers/{demo}",
+        "{path} nennt den Demo-Schlüssel {DEMO_RECIPIENT}, dessen geheimer Schlüssel öffentlich ist, \
+         aber inbox.url `{inbox_url}` ist für echte Menschen erreichbar: ihre Nummern würden für \
+         einen Schlüssel verschlüsselt, den jeder lesen kann\n  Hinweis: eine echte Gemeinde legt \
+         ihren eigenen Schlüssel an (`aushang subscribers init`, siehe docs/subscribers.md), \
+         entfernt den Demo-Schlüssel aus {path} und löscht subscribers/{demo}",
         path = recipients.path.display(),
         demo = store::DEMO_IDENTITY_FILE,
     ))
@@ -147,12 +150,12 @@ fn x25519_stanzas<R: Read>(input: R) -> std::io::Result<usize> {
         line.clear();
         let n = reader.by_ref().take(budget).read_until(b'\n', &mut line)?;
         if n == 0 || !line.ends_with(b"\n") {
-            return Err(std::io::Error::other("the header has no end"));
+            return Err(std::io::Error::other("der Kopf hat kein Ende"));
         }
         budget -= n as u64;
         if first {
             if line != b"age-encryption.org/v1\n" {
-                return Err(std::io::Error::other("no age header"));
+                return Err(std::io::Error::other("kein age-Kopf"));
             }
             first = false;
         } else if line.starts_with(b"---") {
@@ -254,7 +257,7 @@ mod tests {
             assert!(check_demo_key_unreachable(&demo, url).is_ok(), "{url}");
         }
         let err = check_demo_key_unreachable(&demo, "https://inbox.musterbach.de/").unwrap_err();
-        assert!(err.contains("can be reached by real people"), "{err}");
+        assert!(err.contains("ist für echte Menschen erreichbar"), "{err}");
         let (real, _) = Identity::generate();
         assert!(
             check_demo_key_unreachable(&recipients_of(&[&real]), "https://inbox.musterbach.de/")

@@ -28,7 +28,7 @@ impl DuplicateCheck {
         if !new_id {
             return Err(FormatError::Row {
                 line,
-                message: format!("the id `{}` is used twice", s.id),
+                message: format!("die ID `{}` kommt zweimal vor", s.id),
             });
         }
         let new_address = match phone_number(s.channel, &s.address) {
@@ -40,7 +40,11 @@ impl DuplicateCheck {
         if !new_address {
             return Err(FormatError::Row {
                 line,
-                message: format!("{} {} is listed twice", s.channel, mask(&s.address)),
+                message: format!(
+                    "{} {} steht zweimal in der Liste",
+                    s.channel,
+                    mask(&s.address)
+                ),
             });
         }
         Ok(())

@@ -55,17 +55,17 @@ const BSUID: usize = 12;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     #[error(
-        "the decrypted list does not start with `{MARKER_PREFIX}N`: it is not an aushang subscriber list"
+        "die entschlüsselte Liste beginnt nicht mit `{MARKER_PREFIX}N`: sie ist keine Abonnentenliste von aushang"
     )]
     NoMarker,
     #[error(
-        "the list is format version {0}, written by a newer aushang; this aushang reads up to version {VERSION}: update aushang"
+        "die Liste hat Format-Version {0}, geschrieben von einem neueren aushang; dieses aushang liest bis Version {VERSION}: aushang aktualisieren"
     )]
     NewerVersion(u32),
-    #[error("line {line}: {message}")]
+    #[error("Zeile {line}: {message}")]
     Row { line: u64, message: String },
     /// The text stopped being readable (when decrypting while reading: a damaged later chunk).
-    #[error("line {line}: the list cannot be read on from here ({detail})")]
+    #[error("Zeile {line}: ab hier lässt sich die Liste nicht weiterlesen ({detail})")]
     Unreadable { line: u64, detail: String },
 }
 
@@ -142,7 +142,7 @@ fn recorded_keys(line: &[u8]) -> Result<KeySet, FormatError> {
         .ok_or_else(|| {
             row_error(
                 LINE,
-                format!("expected `{RECIPIENTS_PREFIX} age1…` (the keys the list is encrypted to)"),
+                format!("erwartet `{RECIPIENTS_PREFIX} age1…` (die Schlüssel, für die die Liste verschlüsselt ist)"),
             )
         })?;
     KeySet::parse(text).map_err(|why| row_error(LINE, format!("{RECIPIENTS_PREFIX} {why}")))
@@ -179,7 +179,7 @@ fn column_index(line: &[u8], header_line: u64) -> Result<(Vec<usize>, usize), Fo
         Some(Err(e)) => {
             return Err(row_error(
                 header_line,
-                format!("the header cannot be read: {}", csv_reason(&e)),
+                format!("der Kopf lässt sich nicht lesen: {}", csv_reason(&e)),
             ));
         }
         None => csv::StringRecord::new(),
@@ -191,13 +191,13 @@ fn column_index(line: &[u8], header_line: u64) -> Result<(Vec<usize>, usize), Fo
             Some(_) => {
                 return Err(row_error(
                     header_line,
-                    format!("column `{name}` appears twice"),
+                    format!("die Spalte `{name}` kommt zweimal vor"),
                 ));
             }
             None => {
                 return Err(row_error(
                     header_line,
-                    format!("unknown column `{name}` in the subscriber list"),
+                    format!("unbekannte Spalte `{name}` in der Abonnentenliste"),
                 ));
             }
         }
@@ -205,14 +205,14 @@ fn column_index(line: &[u8], header_line: u64) -> Result<(Vec<usize>, usize), Fo
     if let Some(c) = index[..BSUID].iter().position(|i| *i == usize::MAX) {
         return Err(row_error(
             header_line,
-            format!("the column `{}` is missing", COLUMNS[c]),
+            format!("die Spalte `{}` fehlt", COLUMNS[c]),
         ));
     }
     Ok((index, header.len()))
 }
 
 fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscriber, FormatError> {
-    let bad = |column: &str, why: String| row_error(line, format!("field `{column}`: {why}"));
+    let bad = |column: &str, why: String| row_error(line, format!("Feld `{column}`: {why}"));
     let id = field(0).trim().to_string();
     if id.is_empty() {
         return Err(bad("id", "empty".into()));
@@ -231,7 +231,10 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
     if !plausible {
         return Err(bad(
             "address",
-            format!("`{}` is not a normalised {channel} address", mask(&address)),
+            format!(
+                "`{}` ist keine normalisierte {channel}-Adresse",
+                mask(&address)
+            ),
         ));
     }
     let text = |c: usize| unguard_csv_cell(field(c).trim());
@@ -247,7 +250,7 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
         v.parse::<Timestamp>().map(Some).map_err(|_| {
             bad(
                 COLUMNS[c],
-                format!("`{v}` is not a timestamp like 2026-11-28T09:00:00Z"),
+                format!("`{v}` ist kein Zeitstempel wie 2026-11-28T09:00:00Z"),
             )
         })
     };
@@ -273,13 +276,13 @@ fn parse_row<'a>(line: u64, field: &impl Fn(usize) -> &'a str) -> Result<Subscri
 /// The csv crate's message without the record contents (which could hold an address).
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".into(),
+        csv::ErrorKind::Utf8 { .. } => "kein UTF-8-Text".into(),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
-            format!("{len} fields where the header has {expected_len}")
+            format!("{len} Felder, wo der Kopf {expected_len} hat")
         }
-        _ => "malformed CSV".into(),
+        _ => "fehlerhaftes CSV".into(),
     }
 }
 
@@ -358,7 +361,7 @@ impl<R: std::io::Read> Iterator for Rows<R> {
             Ok(true) if self.record.len() != self.width => Err(row_error(
                 line,
                 format!(
-                    "{} fields where the header has {}",
+                    "{} Felder, wo der Kopf {} hat",
                     self.record.len(),
                     self.width
                 ),
@@ -506,7 +509,7 @@ mod tests {
             err,
             row_error(
                 5,
-                "field `status`: unknown status `sleeping` (known: pending, active, unsubscribed, unreachable)"
+                "Feld `status`: unbekannter Status `sleeping` (bekannt: pending, active, unsubscribed, unreachable)"
             )
         );
         let dup = String::from_utf8(encode_demo(&[
@@ -516,7 +519,7 @@ mod tests {
         .unwrap();
         let err = decode(dup.as_bytes()).unwrap_err().to_string();
         assert!(
-            err.starts_with("line 5:") && err.contains("+49171****001"),
+            err.starts_with("Zeile 5:") && err.contains("+49171****001"),
             "{err}"
         );
         assert!(!err.contains("+491713920001"), "{err}");
@@ -557,7 +560,7 @@ mod tests {
         assert_eq!(rows.next().unwrap().unwrap().0, 4);
         let err = rows.next().unwrap().unwrap_err().to_string();
         assert!(
-            err.starts_with("line 5: field `consent_at`: `yesterday`"),
+            err.starts_with("Zeile 5: Feld `consent_at`: `yesterday`"),
             "{err}"
         );
         assert!(rows.next().is_none(), "nothing after the first error");
@@ -568,14 +571,14 @@ mod tests {
             .next()
             .unwrap()
             .unwrap_err();
-        assert_eq!(err, row_error(4, "3 fields where the header has 13"));
+        assert_eq!(err, row_error(4, "3 Felder, wo der Kopf 13 hat"));
         assert_eq!(
             Rows::new(&b"# aushang subscribers v9\nid\n"[..]).err(),
             Some(FormatError::NewerVersion(9))
         );
         assert_eq!(
             Rows::new(&b"# aushang subscribers v1\nid,channel\n"[..]).err(),
-            Some(row_error(2, "the column `address` is missing"))
+            Some(row_error(2, "die Spalte `address` fehlt"))
         );
     }
 
@@ -590,11 +593,11 @@ mod tests {
             .collect();
         let err = decode(without.as_bytes()).unwrap_err().to_string();
         assert!(
-            err.starts_with("line 2: expected `# recipients: age1…`"),
+            err.starts_with("Zeile 2: erwartet `# recipients: age1…`"),
             "{err}"
         );
         let bad = text.replacen("# recipients: age1", "# recipients: age2", 1);
         let err = decode(bad.as_bytes()).unwrap_err().to_string();
-        assert!(err.starts_with("line 2: # recipients: `age2"), "{err}");
+        assert!(err.starts_with("Zeile 2: # recipients: `age2"), "{err}");
     }
 }

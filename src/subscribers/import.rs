@@ -157,8 +157,8 @@ pub struct ImportProblem {
 impl std::fmt::Display for ImportProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.column {
-            Some(c) => write!(f, "line {}, column `{c}`: {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
+            Some(c) => write!(f, "Zeile {}, Spalte `{c}`: {}", self.line, self.message),
+            None => write!(f, "Zeile {}: {}", self.line, self.message),
         }
     }
 }
@@ -187,7 +187,7 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
             return only(
                 line,
                 None,
-                "the file is not UTF-8: save it as \"CSV UTF-8\" and import again",
+                "die Datei ist kein UTF-8: als \"CSV UTF-8\" speichern und erneut importieren",
             );
         }
     };
@@ -203,7 +203,7 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
         .from_reader(text.as_bytes());
     let header = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(_) => return only(1, None, "the header line cannot be read as CSV"),
+        Err(_) => return only(1, None, "die Kopfzeile lässt sich nicht als CSV lesen"),
     };
     let mut columns: Vec<(Field, usize, String)> = Vec::new();
     let mut parsed = ParsedImport::default();
@@ -214,7 +214,11 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
             .find(|(_, names)| names.contains(&norm.as_str()))
         {
             Some((field, _)) if columns.iter().any(|(f, _, _)| f == field) => {
-                return only(1, Some(raw), "two columns mean the same field; keep one");
+                return only(
+                    1,
+                    Some(raw),
+                    "zwei Spalten meinen dasselbe Feld; eine davon behalten",
+                );
             }
             Some((field, _)) => columns.push((*field, i, raw.trim().to_string())),
             None if raw.trim().is_empty() => {}
@@ -230,7 +234,7 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
         return only(
             1,
             None,
-            "no address column: name one `telefon`, `mobil`, `phone`, `email` or `address` (see docs/subscribers.md)",
+            "keine Adress-Spalte: eine Spalte `telefon`, `mobil`, `phone`, `email` oder `address` nennen (siehe docs/subscribers.md)",
         );
     }
     let mut record = csv::StringRecord::new();
@@ -244,7 +248,7 @@ pub fn parse(bytes: &[u8], opts: &ImportOptions) -> ParsedImport {
                 parsed.problems.push(problem(
                     line,
                     None,
-                    "this line is not valid CSV (check the quotes)",
+                    "diese Zeile ist kein gültiges CSV (Anführungszeichen prüfen)",
                 ));
                 continue;
             }
@@ -340,7 +344,7 @@ fn parse_row<'a>(
             problems.push(problem(
                 line,
                 Some(col),
-                "unknown channel (known: whatsapp, email, sms, telegram)",
+                "unbekannter Kanal (bekannt: whatsapp, email, sms, telegram)",
             ));
             opts.channel
         }),
@@ -361,14 +365,14 @@ fn parse_row<'a>(
         },
         None => {
             let what = if channel == Channel::Email {
-                "e-mail address"
+                "E-Mail-Adresse"
             } else {
-                "phone number"
+                "Telefonnummer"
             };
             problems.push(problem(
                 line,
                 None,
-                format!("no {what} for channel {channel}"),
+                format!("keine {what} für den Kanal {channel}"),
             ));
             None
         }
@@ -408,7 +412,10 @@ fn parse_row<'a>(
                 problems.push(problem(
                     line,
                     Some(col),
-                    format!("unknown topic (known: {})", opts.known_topics.join(", ")),
+                    format!(
+                        "unbekanntes Thema (bekannt: {})",
+                        opts.known_topics.join(", ")
+                    ),
                 ));
             } else if !topics.contains(&t) {
                 topics.push(t);
@@ -429,7 +436,7 @@ fn parse_row<'a>(
             problems.push(problem(
                 line,
                 Some(col),
-                "unknown status (use pending, active or unsubscribed)",
+                "unbekannter Status (pending, active oder unsubscribed verwenden)",
             ));
             opts.status
         }),
@@ -444,7 +451,7 @@ fn parse_row<'a>(
         problems.push(problem(
             line,
             col,
-            "the confirmation is dated before the consent; check both dates",
+            "die Bestätigung ist vor der Einwilligung datiert; beide Daten prüfen",
         ));
     }
     if !problems.is_empty() {
@@ -517,7 +524,9 @@ pub fn parse_time(raw: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     civil
         .and_then(|dt| tz.to_ambiguous_timestamp(dt).compatible().ok())
         .ok_or_else(|| {
-            format!("`{raw}` is not a date (write 2026-11-02, 02.11.2026 or 02.11.2026 09:15)")
+            format!(
+                "`{raw}` ist kein Datum (2026-11-02, 02.11.2026 oder 02.11.2026 09:15 schreiben)"
+            )
         })
 }
 
@@ -571,7 +580,7 @@ mod tests {
         let lines: Vec<u64> = p.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![3, 4, 6, 6], "{:?}", p.problems);
         assert!(
-            p.problems[0].to_string().contains("landline"),
+            p.problems[0].to_string().contains("Festnetznummer"),
             "{}",
             p.problems[0]
         );
@@ -580,7 +589,7 @@ mod tests {
             "{}",
             p.problems[0]
         );
-        assert!(p.problems[1].message.contains("unknown topic"));
+        assert!(p.problems[1].message.contains("unbekanntes Thema"));
         assert!(!p.problems[1].message.contains("kultur"));
     }
 
@@ -614,12 +623,12 @@ mod tests {
         assert_eq!(shown.len(), 2, "{shown:?}");
         assert!(
             shown[0].starts_with(
-                "line 2, column `vorname`: the name contains a control character (U+000A (LF))"
+                "Zeile 2, Spalte `vorname`: der Name enthält ein Steuerzeichen (U+000A (LF))"
             ),
             "{shown:?}"
         );
         assert!(
-            shown[1].starts_with("line 4, column `nachname`"),
+            shown[1].starts_with("Zeile 4, Spalte `nachname`"),
             "{shown:?}"
         );
         assert!(shown[1].contains("U+001B (ESC)"), "{shown:?}");

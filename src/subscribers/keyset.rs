@@ -41,11 +41,11 @@ impl KeySet {
         let mut keys = BTreeSet::new();
         for word in text.split_whitespace() {
             let key = age::x25519::Recipient::from_str(word)
-                .map_err(|_| format!("`{word}` is not an age public key"))?;
+                .map_err(|_| format!("`{word}` ist kein öffentlicher age-Schlüssel"))?;
             keys.insert(key.to_string());
         }
         if keys.is_empty() {
-            return Err("no public key is recorded".into());
+            return Err("kein öffentlicher Schlüssel ist festgehalten".into());
         }
         Ok(KeySet(keys))
     }
@@ -106,12 +106,12 @@ pub fn describe_change(recorded: &KeySet, recipients: &Recipients) -> String {
     let mut parts = Vec::new();
     for key in now.missing_from(recorded) {
         parts.push(match holder(key) {
-            Some(h) => format!("added {key} ({h})"),
-            None => format!("added {key}"),
+            Some(h) => format!("hinzugefügt {key} ({h})"),
+            None => format!("hinzugefügt {key}"),
         });
     }
     for key in recorded.missing_from(&now) {
-        parts.push(format!("removed {key}"));
+        parts.push(format!("entfernt {key}"));
     }
     parts.join("; ")
 }
@@ -132,7 +132,7 @@ mod tests {
         assert!(
             KeySet::parse("age1nothing")
                 .unwrap_err()
-                .contains("not an age public key")
+                .contains("ist kein öffentlicher age-Schlüssel")
         );
         assert!(KeySet::parse(" ").is_err());
         let just_a = KeySet::parse(&a).unwrap();

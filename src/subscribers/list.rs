@@ -37,12 +37,12 @@ pub struct Counts {
     pub total: usize,
     pub by_channel: BTreeMap<String, usize>,
     pub by_status: BTreeMap<String, usize>,
-    /// Active subscriptions per topic; `(all)` for those who want every notice.
+    /// Active subscriptions per topic; `(alle)` for those who want every notice.
     pub by_topic: BTreeMap<String, usize>,
 }
 
 /// The label used in [`Counts::by_topic`] for subscriptions without topics.
-pub const ALL_TOPICS: &str = "(all)";
+pub const ALL_TOPICS: &str = "(alle)";
 
 impl SubscriberList {
     pub fn get(&self, id: &str) -> Option<&Subscriber> {

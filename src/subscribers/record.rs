@@ -37,7 +37,7 @@ impl std::str::FromStr for Channel {
             "sms" => Ok(Channel::Sms),
             "telegram" => Ok(Channel::Telegram),
             other => Err(format!(
-                "unknown channel `{other}` (known: whatsapp, email, sms, telegram)"
+                "unbekannter Kanal `{other}` (bekannt: whatsapp, email, sms, telegram)"
             )),
         }
     }
@@ -86,7 +86,7 @@ impl std::str::FromStr for Status {
             "unsubscribed" => Ok(Status::Unsubscribed),
             "unreachable" => Ok(Status::Unreachable),
             other => Err(format!(
-                "unknown status `{other}` (known: pending, active, unsubscribed, unreachable)"
+                "unbekannter Status `{other}` (bekannt: pending, active, unsubscribed, unreachable)"
             )),
         }
     }
@@ -173,7 +173,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     match crate::text::find_control_in_line(name) {
         None => Ok(()),
         Some((_, c)) => Err(format!(
-            "the name contains a control character ({}); type it again",
+            "der Name enthält ein Steuerzeichen ({}); bitte neu eingeben",
             crate::text::describe_control(c)
         )),
     }

@@ -24,7 +24,7 @@ pub fn table(rows: &[&Subscriber], reveal: bool, tz: &TimeZone) -> String {
         };
         let topics = match (s.status, s.topics.is_empty()) {
             (Status::Unsubscribed, _) => "-".to_string(),
-            (_, true) => "(all)".to_string(),
+            (_, true) => "(alle)".to_string(),
             (_, false) => s.topics.join(" "),
         };
         let consent = s
@@ -55,18 +55,18 @@ pub fn table(rows: &[&Subscriber], reveal: bool, tz: &TimeZone) -> String {
 
 /// The `count` output.
 pub fn counts(c: &Counts) -> String {
-    let mut out = format!("total: {}\n", c.total);
+    let mut out = format!("insgesamt: {}\n", c.total);
     if let Some(n) = c.by_status.get(Status::Unreachable.as_str()) {
         let _ = writeln!(
             out,
-            "note: {n} subscription(s) unreachable (undeliverable several times in a row; they get \
-             nothing until they write START)"
+            "Hinweis: {n} Abonnement(s) nicht erreichbar (mehrmals nacheinander unzustellbar; sie \
+             bekommen nichts, bis sie START schreiben)"
         );
     }
     for (title, map) in [
-        ("by channel", &c.by_channel),
-        ("by status", &c.by_status),
-        ("active by topic", &c.by_topic),
+        ("nach Kanal", &c.by_channel),
+        ("nach Status", &c.by_status),
+        ("aktiv nach Thema", &c.by_topic),
     ] {
         let _ = writeln!(out, "{title}:");
         for (k, v) in map {
@@ -80,7 +80,7 @@ pub fn counts(c: &Counts) -> String {
 pub fn record(s: &Subscriber, tz: &TimeZone) -> String {
     let ts = |t: Option<Timestamp>| t.map(|t| local(t, tz)).unwrap_or_default();
     let topics = if s.topics.is_empty() {
-        "(all)".to_string()
+        "(alle)".to_string()
     } else {
         s.topics.join(", ")
     };
@@ -121,15 +121,15 @@ pub fn local(t: Timestamp, tz: &TimeZone) -> String {
 /// What `aushang subscribers init` prints: the only time the new secret key is shown.
 pub fn init_instructions(recipients: &Path, list: &Path, public: &str, secret: &str) -> String {
     format!(
-        "Created {} (public key {public})\n\
-         and an empty encrypted list {}.\n\n\
-         Secret key — shown only now, aushang keeps no copy:\n\n    {secret}\n\n\
-         1. Store it as the repository secret AUSHANG_IDENTITY (GitHub: Settings → Secrets and\n   \
-         variables → Actions), only for the workflow step that sends.\n\
-         2. Keep a second copy in the town's password manager. Without it nobody can read the list.\n\
-         3. Admins who need the list create their own key (`age-keygen -o key.txt`), add the public\n   \
-         key to recipients.txt and someone with access runs `aushang subscribers rekey`.\n\
-         Never commit the secret key.\n",
+        "Angelegt: {} (öffentlicher Schlüssel {public})\n\
+         und eine leere verschlüsselte Liste {}.\n\n\
+         Geheimer Schlüssel – nur jetzt angezeigt, aushang behält keine Kopie:\n\n    {secret}\n\n\
+         1. Als Repository-Secret AUSHANG_IDENTITY speichern (GitHub: Settings → Secrets and\n   \
+         variables → Actions), nur für den Workflow-Schritt, der sendet.\n\
+         2. Eine zweite Kopie im Passwort-Manager der Gemeinde aufbewahren. Ohne sie kann niemand die Liste lesen.\n\
+         3. Wer die Liste braucht, legt einen eigenen Schlüssel an (`age-keygen -o key.txt`), trägt den\n   \
+         öffentlichen Schlüssel in recipients.txt ein, und jemand mit Zugang führt `aushang subscribers rekey` aus.\n\
+         Den geheimen Schlüssel nie committen.\n",
         recipients.display(),
         list.display()
     )
@@ -184,7 +184,7 @@ mod tests {
         let text = counts(&list.counts());
         assert!(text.contains("unreachable      1"), "{text}");
         assert!(
-            text.contains("note: 1 subscription(s) unreachable"),
+            text.contains("Hinweis: 1 Abonnement(s) nicht erreichbar"),
             "{text}"
         );
     }

@@ -97,11 +97,11 @@ pub fn changes_since(root: &Path, base: &str) -> Vec<Problem> {
             Problem::warning(
                 &file,
                 format!(
-                    "cannot compare {RECIPIENTS_FILE} with the base branch `{base}`: it is not in this clone, so added keys are not shown"
+                    "{RECIPIENTS_FILE} lässt sich nicht mit dem Basis-Branch `{base}` vergleichen: er fehlt in diesem Klon, hinzugefügte Schlüssel werden also nicht angezeigt"
                 ),
             )
             .with_hint(format!(
-                "fetch it (`git fetch origin {base}`); in GitHub Actions check out with `fetch-depth: 0`"
+                "ihn holen (`git fetch origin {base}`); in GitHub Actions mit `fetch-depth: 0` auschecken"
             )),
         ];
     };
@@ -112,17 +112,19 @@ pub fn changes_since(root: &Path, base: &str) -> Vec<Problem> {
     let now = std::fs::read_to_string(root.join(&file)).unwrap_or_default();
     let (old, new) = (keys(&before), keys(&now));
     let mut problems = Vec::new();
-    let hint = "only an administrator who can read the list changes who can read it, with \
-                `aushang subscribers rekey` (docs/subscribers.md); do not merge a change of this \
-                file that is not theirs";
+    let hint = "nur eine Administratorin oder ein Administrator, die die Liste lesen können, ändert mit \
+                `aushang subscribers rekey`, wer sie lesen kann (docs/subscribers.md); eine Änderung \
+                dieser Datei, die nicht von ihnen stammt, nicht übernehmen";
     for (line, key, holder) in &new {
         if !old.iter().any(|(_, k, _)| k == key) {
-            let holder = holder.as_deref().unwrap_or("no holder named");
+            let holder = holder
+                .as_deref()
+                .unwrap_or("ohne Namen der Inhaberin oder des Inhabers");
             problems.push(
                 Problem::error(
                     &file,
                     format!(
-                        "this pull request adds the key {key} ({holder}): its holder would read every subscriber's number"
+                        "dieser Pull Request fügt den Schlüssel {key} ({holder}) hinzu: wer ihn besitzt, könnte jede Nummer der Abonnenten lesen"
                     ),
                 )
                 .at(&now, *line, 1)
@@ -132,12 +134,14 @@ pub fn changes_since(root: &Path, base: &str) -> Vec<Problem> {
     }
     for (_, key, holder) in &old {
         if !new.iter().any(|(_, k, _)| k == key) {
-            let holder = holder.as_deref().unwrap_or("no holder named");
+            let holder = holder
+                .as_deref()
+                .unwrap_or("ohne Namen der Inhaberin oder des Inhabers");
             problems.push(
                 Problem::error(
                     &file,
                     format!(
-                        "this pull request removes the key {key} ({holder}) from {RECIPIENTS_FILE}"
+                        "dieser Pull Request entfernt den Schlüssel {key} ({holder}) aus {RECIPIENTS_FILE}"
                     ),
                 )
                 .with_hint(hint),
@@ -150,10 +154,10 @@ pub fn changes_since(root: &Path, base: &str) -> Vec<Problem> {
         problems.push(
             Problem::warning(
                 Path::new(&list),
-                "the encrypted subscriber list changes in this pull request: nobody without a key can see what it holds",
+                "dieser Pull Request ändert die verschlüsselte Abonnentenliste: ohne Schlüssel kann niemand sehen, was sie enthält",
             )
             .with_hint(
-                "merge it only if an administrator changed the list with `aushang subscribers …`",
+                "nur übernehmen, wenn eine Administratorin oder ein Administrator die Liste mit `aushang subscribers …` geändert hat",
             ),
         );
     }
@@ -187,12 +191,12 @@ pub fn demo_key_problems(subscribers_dir: &Path) -> Vec<Problem> {
             Problem::error(
                 recipients_display(),
                 format!(
-                    "{RECIPIENTS_FILE} lists the demo key {}, whose secret key is public, but the demo key cannot open this subscriber list",
+                    "{RECIPIENTS_FILE} nennt den Demo-Schlüssel {}, dessen geheimer Schlüssel öffentlich ist, aber der Demo-Schlüssel kann diese Abonnentenliste nicht öffnen",
                     r.key
                 ),
             )
             .at(&text, r.line, 1)
-            .with_hint("remove the demo key; a real town's repository also deletes subscribers/demo-identity.txt")
+            .with_hint("den Demo-Schlüssel entfernen; im Repository einer echten Gemeinde auch subscribers/demo-identity.txt löschen")
         })
         .collect()
 }

@@ -36,66 +36,68 @@ pub enum StoreError {
     /// `example` is the example site's demo key file when the site has one: only then does the
     /// hint name it (a real town has no demo key, and naming one there misleads).
     #[error(
-        "no key to open the subscriber list: set {IDENTITY_ENV} (the secret key, AGE-SECRET-KEY-1…) or {IDENTITY_FILE_ENV} (the path of a key file){}",
+        "kein Schlüssel zum Öffnen der Abonnentenliste: {IDENTITY_ENV} (der geheime Schlüssel, AGE-SECRET-KEY-1…) oder {IDENTITY_FILE_ENV} (der Pfad einer Schlüsseldatei) setzen{}",
         missing_identity_hint(.example.as_deref())
     )]
     MissingIdentity { example: Option<PathBuf> },
-    #[error("cannot read the key file {path} (from {IDENTITY_FILE_ENV}): {source}")]
+    #[error("die Schlüsseldatei {path} (aus {IDENTITY_FILE_ENV}) lässt sich nicht lesen: {source}")]
     IdentityFileUnreadable {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(
-        "{origin}, line {line}: not an age secret key (expected AGE-SECRET-KEY-1…; only X25519 keys are supported)"
+        "{origin}, Zeile {line}: kein geheimer age-Schlüssel (erwartet AGE-SECRET-KEY-1…; nur X25519-Schlüssel werden unterstützt)"
     )]
     BadIdentity { origin: String, line: usize },
-    #[error("{origin} holds no secret key (expected a line AGE-SECRET-KEY-1…)")]
+    #[error("{origin} enthält keinen geheimen Schlüssel (erwartet eine Zeile AGE-SECRET-KEY-1…)")]
     EmptyIdentity { origin: String },
     #[error(
-        "this key cannot decrypt the list: it is not among the recipients of {path}\n  hint: your public key is {public}; someone who can read the list adds it to {RECIPIENTS_FILE} and runs `aushang subscribers rekey`"
+        "dieser Schlüssel kann die Liste nicht entschlüsseln: er gehört nicht zu den Empfängern von {path}\n  Hinweis: Ihr öffentlicher Schlüssel ist {public}; jemand, der die Liste lesen kann, trägt ihn in {RECIPIENTS_FILE} ein und führt `aushang subscribers rekey` aus"
     )]
     WrongKey { path: PathBuf, public: String },
     #[error(
-        "{path} is corrupt or truncated: {detail}\n  hint: restore it from git (`git checkout -- {path}`)"
+        "{path} ist beschädigt oder abgeschnitten: {detail}\n  Hinweis: aus Git wiederherstellen (`git checkout -- {path}`)"
     )]
     Corrupt { path: PathBuf, detail: String },
-    #[error("{path} (decrypted): {source}")]
+    #[error("{path} (entschlüsselt): {source}")]
     Format { path: PathBuf, source: FormatError },
     #[error(
-        "{path} was replaced while this run was using it; nothing more was sent from it\n  hint: run again: the journal keeps what was sent, the new list is checked first"
+        "{path} wurde ersetzt, während dieser Lauf sie verwendete; aus ihr wurde nichts mehr gesendet\n  Hinweis: erneut starten: das Journal hält fest, was gesendet wurde, die neue Liste wird zuerst geprüft"
     )]
     Replaced { path: PathBuf },
     #[error(
-        "there is no subscriber list at {path}\n  hint: `aushang subscribers init` creates one"
+        "unter {path} gibt es keine Abonnentenliste\n  Hinweis: `aushang subscribers init` legt eine an"
     )]
     MissingList { path: PathBuf },
     #[error(
-        "{path} is missing: it lists the public keys the subscriber list is encrypted to\n  hint: `aushang subscribers init` creates it for a new town"
+        "{path} fehlt: dort stehen die öffentlichen Schlüssel, für die die Abonnentenliste verschlüsselt ist\n  Hinweis: `aushang subscribers init` legt sie für eine neue Gemeinde an"
     )]
     MissingRecipients { path: PathBuf },
     #[error(
-        "{path} lists no public key: the list would be readable by nobody\n  hint: add a line age1… for each key holder"
+        "{path} nennt keinen öffentlichen Schlüssel: niemand könnte die Liste lesen\n  Hinweis: für jede Person mit Schlüssel eine Zeile age1… ergänzen"
     )]
     EmptyRecipients { path: PathBuf },
     #[error(
-        "{path}, line {line}: not an age public key (expected age1…; only X25519 keys are supported)"
+        "{path}, Zeile {line}: kein öffentlicher age-Schlüssel (erwartet age1…; nur X25519-Schlüssel werden unterstützt)"
     )]
     BadRecipient { path: PathBuf, line: usize },
     #[error(
-        "{path} lists other keys than the subscriber list is encrypted to ({change}); nothing was written\n  hint: only someone who can already read the list changes who can read it: check every key in {path} with its holder and run `aushang subscribers rekey`; if nobody meant to change it, restore it (`git checkout origin/main -- {path}`)"
+        "{path} nennt andere Schlüssel als die, für die die Abonnentenliste verschlüsselt ist ({change}); nichts wurde geschrieben\n  Hinweis: nur wer die Liste schon lesen kann, ändert, wer sie lesen darf: jeden Schlüssel in {path} mit seiner Inhaberin oder seinem Inhaber prüfen und `aushang subscribers rekey` ausführen; war keine Änderung gewollt, die Datei wiederherstellen (`git checkout origin/main -- {path}`)"
     )]
     RecipientsChanged { path: PathBuf, change: String },
     #[error(
-        "{path} was written by an older aushang and does not record which keys it is encrypted to; nothing was written\n  hint: check the keys in {RECIPIENTS_FILE}, then run `aushang subscribers rekey` once: from then on every save keeps exactly those keys"
+        "{path} wurde von einem älteren aushang geschrieben und hält nicht fest, für welche Schlüssel sie verschlüsselt ist; nichts wurde geschrieben\n  Hinweis: die Schlüssel in {RECIPIENTS_FILE} prüfen, dann einmal `aushang subscribers rekey` ausführen: danach behält jedes Speichern genau diese Schlüssel"
     )]
     RecipientsUnrecorded { path: PathBuf },
     #[error(
-        "{path} lists the demo key {key}, whose secret key is public (subscribers/{DEMO_IDENTITY_FILE}), but this subscriber list is not the example's demo list; nothing was written\n  hint: remove that key from {path}; a real town's repository deletes subscribers/{DEMO_IDENTITY_FILE}"
+        "{path} nennt den Demo-Schlüssel {key}, dessen geheimer Schlüssel öffentlich ist (subscribers/{DEMO_IDENTITY_FILE}), aber diese Abonnentenliste ist nicht die Demo-Liste des Beispiels; nichts wurde geschrieben\n  Hinweis: diesen Schlüssel aus {path} entfernen; das Repository einer echten Gemeinde löscht subscribers/{DEMO_IDENTITY_FILE}"
     )]
     DemoKey { path: PathBuf, key: String },
-    #[error("{path} already exists: `init` never overwrites a subscriber list or its keys")]
+    #[error(
+        "{path} gibt es schon: `init` überschreibt nie eine Abonnentenliste oder ihre Schlüssel"
+    )]
     AlreadyExists { path: PathBuf },
-    #[error("cannot encrypt the list: {0}")]
+    #[error("die Liste lässt sich nicht verschlüsseln: {0}")]
     Encrypt(String),
     #[error("{path}: {source}")]
     Io {
@@ -107,11 +109,11 @@ pub enum StoreError {
 fn missing_identity_hint(example: Option<&Path>) -> String {
     match example {
         Some(demo) => format!(
-            "\n  hint: for the example site use {IDENTITY_FILE_ENV}={}",
+            "\n  Hinweis: für die Beispiel-Website {IDENTITY_FILE_ENV}={} verwenden",
             demo.display()
         ),
         None => format!(
-            "\n  hint: the key was printed once by `aushang init` or `aushang subscribers init`; keep it in a file outside the repository and set {IDENTITY_FILE_ENV} to its path"
+            "\n  Hinweis: der Schlüssel wurde einmal von `aushang init` oder `aushang subscribers init` ausgegeben; ihn in einer Datei außerhalb des Repositorys aufbewahren und {IDENTITY_FILE_ENV} auf ihren Pfad setzen"
         ),
     }
 }
@@ -547,14 +549,14 @@ pub fn encrypt_to_vec(plaintext: &[u8], recipients: &Recipients) -> Result<Vec<u
 /// Decrypts armored (or binary) age bytes in memory; `path` names the source in errors.
 pub fn decrypt(bytes: &[u8], identity: &Identity, path: &Path) -> Result<Vec<u8>, StoreError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(corrupt(path, "the file is empty".into()));
+        return Err(corrupt(path, "die Datei ist leer".into()));
     }
     let mut reader = decrypting_reader(bytes, identity, path)?;
     let mut plaintext = Vec::with_capacity(bytes.len());
     reader.read_to_end(&mut plaintext).map_err(|e| {
         corrupt(
             path,
-            format!("the encrypted content does not check out ({e})"),
+            format!("der verschlüsselte Inhalt ist nicht stimmig ({e})"),
         )
     })?;
     Ok(plaintext)
@@ -583,7 +585,7 @@ pub(super) fn decrypting_reader<R: Read>(
     path: &Path,
 ) -> Result<age::stream::StreamReader<ArmoredReader<BufReader<R>>>, StoreError> {
     let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(input))
-        .map_err(|e| corrupt(path, format!("not a readable age file ({e})")))?;
+        .map_err(|e| corrupt(path, format!("keine lesbare age-Datei ({e})")))?;
     decryptor
         .decrypt(identity.0.iter().map(|k| k as &dyn age::Identity))
         .map_err(|e| match e {
@@ -591,6 +593,6 @@ pub(super) fn decrypting_reader<R: Read>(
                 path: path.to_path_buf(),
                 public: identity.public_keys().join(", "),
             },
-            other => corrupt(path, format!("the header does not check out ({other})")),
+            other => corrupt(path, format!("der Kopf ist nicht stimmig ({other})")),
         })
 }

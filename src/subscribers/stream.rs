@@ -65,7 +65,7 @@ impl SubscriberStream {
         // renames a new list into place meanwhile.
         let fingerprint = Fingerprint::of(&file.metadata().map_err(io_err(&path))?);
         if fingerprint.len == 0 {
-            return Err(corrupt(&path, "the file is empty".into()));
+            return Err(corrupt(&path, "die Datei ist leer".into()));
         }
         let plain = decrypting_reader(file, identity, &path)?;
         let rows = format::Rows::new(BufReader::with_capacity(64 * 1024, plain))
@@ -114,7 +114,7 @@ fn format_error(path: &Path, e: FormatError) -> StoreError {
         // A chunk that fails authentication is damage to the file, not a bad row.
         FormatError::Unreadable { line, detail } => corrupt(
             path,
-            format!("the encrypted content does not check out after line {line} ({detail})"),
+            format!("der verschlüsselte Inhalt ist nach Zeile {line} nicht stimmig ({detail})"),
         ),
         source => StoreError::Format {
             path: path.to_path_buf(),
@@ -208,7 +208,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.ends_with("line 11: the id `s_0000000000000002` is used twice"),
+            err.ends_with("Zeile 11: die ID `s_0000000000000002` kommt zweimal vor"),
             "{err}"
         );
         list[7].id = "s_0000000000000077".into();
@@ -225,7 +225,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.ends_with("line 13: whatsapp +99900*****001 is listed twice"),
+            err.ends_with("Zeile 13: whatsapp +99900*****001 steht zweimal in der Liste"),
             "{err}"
         );
     }

@@ -30,7 +30,7 @@ fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
         "a permanent failure is recorded, not a reason for red: {run:?}"
     );
     assert!(
-        run.stdout.contains("failed permanently 1 (131026×1)"),
+        run.stdout.contains("endgültig fehlgeschlagen 1 (131026×1)"),
         "{run:?}"
     );
     // the log line names the code as a number, not a Rust `Some(131026)`, and has no colour
@@ -86,7 +86,8 @@ fn retryable_errors_are_retried_within_the_run_and_delivered_once() {
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("sent 6, skipped 0 — complete"),
+        run.stdout
+            .contains("gesendet 6, übersprungen 0 — vollständig"),
         "{run:?}"
     );
     assert!(counts(&site, &fake.messages()).iter().all(|(_, n)| *n == 1));
@@ -137,8 +138,11 @@ fn a_fatal_error_stops_the_run_at_once_and_the_next_run_reaches_everyone_else() 
     site.notice("2026-11-28-sperrung-hauptstrasse", SECOND);
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stdout.contains("STOPPED: fatal error 190"), "{run:?}");
-    assert!(run.stdout.contains("not attempted"), "{run:?}");
+    assert!(
+        run.stdout.contains("ABGEBROCHEN: schwerer Fehler 190"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("nicht versucht"), "{run:?}");
     let first = broken.messages();
     assert_eq!(first.len(), 3);
     // at once: at most one failing request per worker, not one per subscriber
@@ -202,7 +206,7 @@ fn the_circuit_breaker_stops_a_run_where_too_many_fail_permanently() {
     site.notice("2026-11-28-biotonne-nord", NOTICE);
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("STOPPED: circuit breaker"), "{run:?}");
+    assert!(run.stdout.contains("ABGEBROCHEN: Notbremse"), "{run:?}");
     let stats = fake.graph().stats();
     assert!(
         stats.requests >= 20,
@@ -238,21 +242,21 @@ fn a_paused_template_stops_the_run_before_any_message() {
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.contains(&format!(
-            "STOPPED: WhatsApp template `{NOTICE_TEMPLATE}` (de) is PAUSED"
+            "ABGEBROCHEN: WhatsApp-Vorlage `{NOTICE_TEMPLATE}` (de) ist PAUSED"
         )),
         "{run:?}"
     );
     assert_eq!(fake.graph().stats().requests, 0);
     assert!(fake.messages().is_empty());
     // the summary names the notice that was held back, never "nothing to send"
-    assert!(!run.stdout.contains("Nothing to send"), "{run:?}");
+    assert!(!run.stdout.contains("Nichts zu senden"), "{run:?}");
     assert!(
         run.stdout.contains(
-            "[not sent (run stopped before sending)] /bekanntmachungen/2026/biotonne-nord/#notice"
+            "[nicht gesendet (Lauf vor dem Senden abgebrochen)] /bekanntmachungen/2026/biotonne-nord/#notice"
         ),
         "{run:?}"
     );
-    assert!(run.stdout.contains("not attempted 3"), "{run:?}");
+    assert!(run.stdout.contains("nicht versucht 3"), "{run:?}");
     assert!(site.delivery_lines(&key("biotonne-nord")).is_empty());
     site.assert_files_leak_free();
 }
@@ -277,7 +281,8 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stdout.contains("sent 2, skipped 0, uncertain 2"),
+        run.stdout
+            .contains("gesendet 2, übersprungen 0, unsicher 2"),
         "{run:?}"
     );
     let key = key("biotonne-nord");
@@ -300,7 +305,9 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
     let again = site.broadcast(&["--now", "2026-11-28 10:30"]);
     assert_eq!(again.code, 2, "{again:?}");
     assert!(
-        again.stdout.contains("sent 0, skipped 2, uncertain 2"),
+        again
+            .stdout
+            .contains("gesendet 0, übersprungen 2, unsicher 2"),
         "{again:?}"
     );
     assert_eq!(fake.graph().stats().requests, 4, "nothing resent");
@@ -331,7 +338,8 @@ fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
-        run.stdout.contains("sent 2, skipped 0, uncertain 2"),
+        run.stdout
+            .contains("gesendet 2, übersprungen 0, unsicher 2"),
         "{run:?}"
     );
     let key = key("biotonne-nord");
@@ -351,14 +359,16 @@ fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
     assert_eq!(accepted.code, 0, "{accepted:?}");
     assert!(
         accepted.stdout.starts_with(
-            "--accept-uncertain: 2 uncertain deliveries recorded as delivered (`accepted` in the \
-             journal subscribers/journal/); nothing was sent to them\n    \
+            "--accept-uncertain: 2 unsichere Zustellungen als zugestellt festgehalten (`accepted` im \
+             Journal subscribers/journal/); an sie wurde nichts gesendet\n    \
              /bekanntmachungen/2026/biotonne-nord/#notice: 2 accepted\n"
         ),
         "{accepted:?}"
     );
     assert!(
-        accepted.stdout.contains("sent 0, skipped 4 — complete"),
+        accepted
+            .stdout
+            .contains("gesendet 0, übersprungen 4 — vollständig"),
         "{accepted:?}"
     );
     let states = site.last_states(&key);
@@ -403,7 +413,7 @@ fn the_circuit_breaker_also_trips_when_the_failures_came_first() {
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("STOPPED: circuit breaker: 10 of 20"),
+        run.stdout.contains("ABGEBROCHEN: Notbremse: 10 von 20"),
         "{run:?}"
     );
     assert_eq!(
@@ -411,6 +421,6 @@ fn the_circuit_breaker_also_trips_when_the_failures_came_first() {
         20,
         "judged at the 20th attempt: 10 of 20 failed"
     );
-    assert!(run.stdout.contains("not attempted 10"), "{run:?}");
+    assert!(run.stdout.contains("nicht versucht 10"), "{run:?}");
     site.assert_files_leak_free();
 }

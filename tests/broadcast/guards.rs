@@ -172,16 +172,19 @@ fn the_link_pre_flight_sends_only_notices_whose_page_answers_200() {
         run.code, 2,
         "a notice was held back, so CI shows red: {run:?}"
     );
-    assert!(run.stdout.contains("link check failed"), "{run:?}");
+    assert!(
+        run.stdout.contains("Link-Prüfung fehlgeschlagen"),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("404"), "{run:?}");
     // one line per notice while waiting for its page, not a progress stream
     let waiting: Vec<_> = run
         .stderr
         .lines()
-        .filter(|l| l.starts_with("link check: waiting up to 2 s for "))
+        .filter(|l| l.starts_with("Link-Prüfung: warte bis zu 2 s auf "))
         .collect();
     assert_eq!(waiting.len(), 2, "{run:?}");
-    assert!(!run.stderr.contains("0 of 0"), "{run:?}");
+    assert!(!run.stderr.contains("0 von 0"), "{run:?}");
     assert!(
         !run.stderr.contains('\u{1b}'),
         "no colours into a pipe: {run:?}"

@@ -43,7 +43,7 @@ fn quiet_hours_defer_normal_notices_but_not_urgent_ones() {
     assert_eq!(sent_for(&fake, "laubsammlung"), 0);
     assert!(
         late.stdout
-            .contains("[deferred (quiet hours)] /bekanntmachungen/2026/laubsammlung/#notice"),
+            .contains("[zurückgestellt (Ruhezeit)] /bekanntmachungen/2026/laubsammlung/#notice"),
         "{late:?}"
     );
     assert!(site.index_events(&key("laubsammlung")).is_empty());
@@ -77,7 +77,10 @@ fn quiet_hours_follow_berlin_time_across_both_dst_changes() {
     // 04:45 UTC = 06:45 CEST: quiet
     let early = spring.broadcast(&["--now", "2026-03-29T04:45:00Z"]);
     assert_eq!(early.code, 0, "{early:?}");
-    assert!(early.stdout.contains("deferred (quiet hours)"), "{early:?}");
+    assert!(
+        early.stdout.contains("zurückgestellt (Ruhezeit)"),
+        "{early:?}"
+    );
     assert_eq!(sent_for(&fake, "fruehjahrsputz"), 0);
     // 05:30 UTC = 07:30 CEST (it would still be 06:30 with the winter offset): sent
     let after = spring.broadcast(&["--now", "2026-03-29T05:30:00Z"]);
@@ -95,7 +98,10 @@ fn quiet_hours_follow_berlin_time_across_both_dst_changes() {
     // 05:30 UTC = 06:30 CET (it would be 07:30 with the summer offset): quiet
     let early = autumn.broadcast(&["--now", "2026-10-25T05:30:00Z"]);
     assert_eq!(early.code, 0, "{early:?}");
-    assert!(early.stdout.contains("deferred (quiet hours)"), "{early:?}");
+    assert!(
+        early.stdout.contains("zurückgestellt (Ruhezeit)"),
+        "{early:?}"
+    );
     assert_eq!(sent_for(&fake, "herbstmarkt"), 0);
     // 06:05 UTC = 07:05 CET: sent
     let after = autumn.broadcast(&["--now", "2026-10-25T06:05:00Z"]);
@@ -120,8 +126,8 @@ fn a_notice_older_than_max_age_is_reported_and_not_sent() {
     assert_eq!(run.code, 0, "max_age is a rule, not a failure: {run:?}");
     assert!(
         run.stdout.contains(
-            "[not sent (older than max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
-             Altpapier\n    sent 0, skipped 0, left out for good 2\n"
+            "[nicht gesendet (älter als max_age)] /bekanntmachungen/2026/altpapier/#notice\n    \
+             Altpapier\n    gesendet 0, übersprungen 0, endgültig ausgelassen 2\n"
         ),
         "{run:?}"
     );
@@ -152,7 +158,7 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     assert!(
         first
             .stdout
-            .contains("sent 5, skipped 0, deferred by daily limit 3"),
+            .contains("gesendet 5, übersprungen 0, wegen Tageslimit zurückgestellt 3"),
         "{first:?}"
     );
     assert_eq!(fake.messages().len(), 5);
@@ -163,7 +169,7 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     assert!(
         hour_later
             .stdout
-            .contains("sent 0, skipped 5, deferred by daily limit 3"),
+            .contains("gesendet 0, übersprungen 5, wegen Tageslimit zurückgestellt 3"),
         "{hour_later:?}"
     );
     assert_eq!(fake.messages().len(), 5);
@@ -171,7 +177,9 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     let next_day = site.broadcast(&["--now", "2026-11-29 11:00"]);
     assert_eq!(next_day.code, 0, "{next_day:?}");
     assert!(
-        next_day.stdout.contains("sent 3, skipped 5 — complete"),
+        next_day
+            .stdout
+            .contains("gesendet 3, übersprungen 5 — vollständig"),
         "{next_day:?}"
     );
     assert!(
@@ -212,21 +220,24 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     assert!(
         first
             .stdout
-            .contains("sent 50, skipped 0, deferred by daily limit 120\n"),
+            .contains("gesendet 50, übersprungen 0, wegen Tageslimit zurückgestellt 120\n"),
         "{first:?}"
     );
-    assert!(first.stdout.contains("left out for good 170"), "{first:?}");
+    assert!(
+        first.stdout.contains("endgültig ausgelassen 170"),
+        "{first:?}"
+    );
     assert!(
         first.stdout.contains(
-            "::warning title=Broadcast::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
-             170 left out for good: not sent (older than max_age)\n"
+            "::warning title=Versand::Altpapier (/bekanntmachungen/2026/altpapier/#notice): \
+             170 endgültig ausgelassen: nicht gesendet (älter als max_age)\n"
         ),
         "{first:?}"
     );
     assert!(
         first.stdout.contains(
-            "::warning title=Broadcast::Laubsammlung (/bekanntmachungen/2026/laubsammlung/#notice): \
-             120 deferred by the daily limit"
+            "::warning title=Versand::Laubsammlung (/bekanntmachungen/2026/laubsammlung/#notice): \
+             120 wegen des Tageslimits zurückgestellt"
         ),
         "{first:?}"
     );
@@ -237,14 +248,13 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
         assert_eq!(run.code, 0, "deferring is not failing: {run:?}");
         assert!(
             run.stdout.contains(&format!(
-                "sent {sent}, skipped {}, deferred by daily limit {deferred}\n",
+                "gesendet {sent}, übersprungen {}, wegen Tageslimit zurückgestellt {deferred}\n",
                 170 - sent - deferred
             )),
             "{run:?}"
         );
         assert!(
-            run.stdout
-                .contains("::warning title=Broadcast::Laubsammlung"),
+            run.stdout.contains("::warning title=Versand::Laubsammlung"),
             "{run:?}"
         );
         assert!(!run.stdout.contains("altpapier"), "reported once: {run:?}");
@@ -253,7 +263,8 @@ fn a_started_notice_is_finished_past_max_age_and_a_never_started_stale_one_is_re
     let last = site.run_env(&args("2026-12-01 11:30"), in_ci);
     assert_eq!(last.code, 0, "{last:?}");
     assert!(
-        last.stdout.contains("sent 20, skipped 150 — complete"),
+        last.stdout
+            .contains("gesendet 20, übersprungen 150 — vollständig"),
         "{last:?}"
     );
     assert!(
@@ -294,7 +305,7 @@ fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
     assert!(
         first
             .stdout
-            .contains("sent 2, skipped 0, deferred by daily limit 3"),
+            .contains("gesendet 2, übersprungen 0, wegen Tageslimit zurückgestellt 3"),
         "{first:?}"
     );
     let expired = site.run_env(
@@ -306,15 +317,15 @@ fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
     assert_eq!(expired.code, 0, "{expired:?}");
     assert!(
         expired.stdout.contains(
-            "[not finished (the notice expired)] /bekanntmachungen/2026/wasserzaehler/#notice\n    \
-             Wasserzähler\n    sent 0, skipped 0, left out for good 3\n"
+            "[nicht abgeschlossen (die Bekanntmachung ist abgelaufen)] /bekanntmachungen/2026/wasserzaehler/#notice\n    \
+             Wasserzähler\n    gesendet 0, übersprungen 0, endgültig ausgelassen 3\n"
         ),
         "{expired:?}"
     );
     assert!(
         expired.stdout.contains(
-            "::warning title=Broadcast::Wasserzähler (/bekanntmachungen/2026/wasserzaehler/#notice): \
-             3 left out for good: not finished (the notice expired)\n"
+            "::warning title=Versand::Wasserzähler (/bekanntmachungen/2026/wasserzaehler/#notice): \
+             3 endgültig ausgelassen: nicht abgeschlossen (die Bekanntmachung ist abgelaufen)\n"
         ),
         "{expired:?}"
     );
@@ -326,7 +337,7 @@ fn a_notice_that_expires_mid_broadcast_reports_whom_it_did_not_reach() {
     let later = site.broadcast(&["--now", "2026-11-29 14:00"]);
     assert_eq!(later.code, 0, "{later:?}");
     assert!(
-        later.stdout.contains("Nothing to send"),
+        later.stdout.contains("Nichts zu senden"),
         "reported once: {later:?}"
     );
     site.assert_files_leak_free();
@@ -402,13 +413,15 @@ fn mark_sent_records_everything_due_without_sending() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        run.stdout.matches("marked as sent (nothing sent)").count(),
+        run.stdout
+            .matches("als gesendet markiert (nichts gesendet)")
+            .count(),
         2,
         "{run:?}"
     );
     assert!(
         run.stdout.lines().next().is_some_and(|l| l.starts_with(
-            "--mark-sent wrote the journal subscribers/journal/ (channel whatsapp): 2 message(s)"
+            "--mark-sent hat das Journal subscribers/journal/ geschrieben (Kanal whatsapp): 2 Nachricht(en)"
         )),
         "says first which journal it wrote: {run:?}"
     );
@@ -424,7 +437,7 @@ fn mark_sent_records_everything_due_without_sending() {
     }
     let later = site.broadcast(&["--now", "2026-11-28 11:00"]);
     assert_eq!(later.code, 0, "{later:?}");
-    assert!(later.stdout.contains("Nothing to send"), "{later:?}");
+    assert!(later.stdout.contains("Nichts zu senden"), "{later:?}");
     assert_eq!(fake.graph().stats().requests, 0);
     site.assert_files_leak_free();
 }
@@ -447,8 +460,8 @@ fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.starts_with(
-            "--mark-sent wrote the journal outbox/journal/ (channel outbox): 1 message(s)"
-        ) && run.stdout.contains("real channels are not marked"),
+            "--mark-sent hat das Journal outbox/journal/ geschrieben (Kanal outbox): 1 Nachricht(en)"
+        ) && run.stdout.contains("echte Kanäle sind nicht markiert"),
         "{run:?}"
     );
     assert!(site.root.join("outbox/journal/index.jsonl").exists());
@@ -471,7 +484,7 @@ fn mark_sent_writes_the_outbox_journal_only_when_asked_or_without_a_real_channel
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .starts_with("--mark-sent wrote the journal outbox/journal/ (channel outbox)"),
+            .starts_with("--mark-sent hat das Journal outbox/journal/ geschrieben (Kanal outbox)"),
         "{run:?}"
     );
     site.assert_files_leak_free();

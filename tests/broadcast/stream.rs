@@ -98,8 +98,9 @@ fn a_list_many_times_the_queue_reaches_each_wanted_subscriber_exactly_once() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(counts(&site, &fake.messages()), wanted);
     assert!(
-        run.stdout
-            .contains(&format!("sent {expected}, skipped 0 — complete")),
+        run.stdout.contains(&format!(
+            "gesendet {expected}, übersprungen 0 — vollständig"
+        )),
         "{run:?}"
     );
     let states = site.last_states(&key("biotonne-nord"));
@@ -157,7 +158,7 @@ fn a_journal_from_an_earlier_partial_run_is_honoured_row_by_row() {
     let to_send = 120 - final_before - uncertain;
     assert!(
         run.stdout.contains(&format!(
-            "sent {to_send}, skipped {final_before}, uncertain {uncertain}"
+            "gesendet {to_send}, übersprungen {final_before}, unsicher {uncertain}"
         )),
         "{run:?}"
     );
@@ -195,11 +196,11 @@ fn a_bad_row_in_the_middle_stops_the_run_before_the_first_message() {
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
         run.stderr.contains(
-            "subscribers.csv.age (decrypted): line 153: field `status`: unknown status `schlafend`"
+            "subscribers.csv.age (entschlüsselt): Zeile 153: Feld `status`: unbekannter Status `schlafend`"
         ),
         "{run:?}"
     );
-    assert!(run.stderr.contains("nothing was sent"), "{run:?}");
+    assert!(run.stderr.contains("nichts wurde gesendet"), "{run:?}");
     assert_nothing_sent(&site, &fake);
 
     // fixed, the next run reaches everyone
@@ -222,8 +223,9 @@ fn a_number_listed_twice_far_down_the_list_stops_the_run_masked() {
     assert_ne!(run.code, 0, "{run:?}");
     let masked = aushang::subscribers::mask(&number(5));
     assert!(
-        run.stderr
-            .contains(&format!("line 241: whatsapp {masked} is listed twice")),
+        run.stderr.contains(&format!(
+            "Zeile 241: whatsapp {masked} steht zweimal in der Liste"
+        )),
         "{run:?}"
     );
     assert_nothing_sent(&site, &fake);
@@ -247,10 +249,10 @@ fn a_damaged_later_part_of_the_encrypted_list_stops_the_run_before_the_first_mes
     let run = site.broadcast(&["--now", "2026-11-28 10:00"]);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(
-        run.stderr.contains("is corrupt or truncated")
+        run.stderr.contains("ist beschädigt oder abgeschnitten")
             && run
                 .stderr
-                .contains("the encrypted content does not check out after line"),
+                .contains("der verschlüsselte Inhalt ist nach Zeile"),
         "{run:?}"
     );
     assert_nothing_sent(&site, &fake);

@@ -62,7 +62,7 @@ async function startInbox() {
     const timer = setTimeout(() => fail(new Error(`aushang inbox serve did not start:\n${output}`)), 30000);
     child.stdout.on("data", (chunk) => {
       output += chunk;
-      const m = output.match(/inbox listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const m = output.match(/Posteingang läuft unter (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
         ok(m[1]);

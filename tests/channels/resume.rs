@@ -55,7 +55,7 @@ fn a_one_click_post_to_the_list_unsubscribe_uri_unsubscribes_at_the_next_pull() 
         .unwrap();
     let base = line
         .trim()
-        .strip_prefix("inbox listening on ")
+        .strip_prefix("Posteingang läuft unter ")
         .unwrap()
         .to_string();
     // The URI as the mail names it, on the test server's address.

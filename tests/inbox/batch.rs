@@ -108,7 +108,7 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
         "{out}"
     );
     assert!(
-        out.contains("1 event(s) fetched"),
+        out.contains("1 Ereignis(se) abgeholt"),
         "the retry was stored once: {out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unsubscribed));
@@ -136,7 +136,7 @@ fn a_marketing_stop_in_whatsapp_unsubscribes_and_resume_is_only_recorded() {
     // Meta retries the same webhook after the pull took it: recognised, not applied again.
     assert_eq!(runtime.block_on(signed_post(&url, &stop)), 200);
     let out = pull(&site, &url);
-    assert!(out.contains("0 event(s) fetched"), "{out}");
+    assert!(out.contains("0 Ereignis(se) abgeholt"), "{out}");
 
     let resume = preference_json("resume", now_unix() + 5);
     assert_eq!(runtime.block_on(signed_post(&url, &resume)), 200);
@@ -170,7 +170,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     let out = pull(&site, &url);
     assert!(
         out.contains(
-            "WARNING: notice template: WhatsApp template `neue_bekanntmachung` (de) is PAUSED"
+            "WARNUNG: Bekanntmachungs-Vorlage: WhatsApp-Vorlage `neue_bekanntmachung` (de) ist PAUSED"
         ),
         "{out}"
     );
@@ -181,7 +181,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     let out = text(&refused);
     assert!(!refused.status.success(), "{out}");
     assert!(
-        out.contains("`neue_bekanntmachung` (de) is PAUSED"),
+        out.contains("`neue_bekanntmachung` (de) ist PAUSED"),
         "the error names template and status: {out}"
     );
     assert!(fake.messages().is_empty(), "nothing may be sent");
@@ -189,7 +189,7 @@ fn a_paused_template_is_reported_and_stops_the_broadcast_until_reinstated() {
     // Every pull repeats it while it lasts, even without new events.
     let out = pull(&site, &url);
     assert!(
-        out.contains("0 event(s) fetched") && out.contains("is PAUSED"),
+        out.contains("0 Ereignis(se) abgeholt") && out.contains("ist PAUSED"),
         "{out}"
     );
 
@@ -253,7 +253,7 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     let out = pull(&site, &url);
     assert!(!out.contains("unreachable"), "{out}");
     assert!(
-        out.contains("1 business-scoped user id(s) learned"),
+        out.contains("1 geschäftsbezogene Nutzer-ID(s) (BSUID) gelernt"),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Active));
@@ -271,7 +271,9 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     }
     let out = pull(&site, &url);
     assert!(
-        out.contains(&format!("s_erika0000000001 ({MASKED}): now unreachable")),
+        out.contains(&format!(
+            "s_erika0000000001 ({MASKED}): jetzt nicht erreichbar"
+        )),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unreachable));
@@ -309,7 +311,7 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     assert_eq!(sent_to(&fake, NUMBER_E164, "template").len(), before + 1);
     // …and the old failures no longer count.
     let out = pull(&site, &url);
-    assert!(!out.contains("now unreachable"), "{out}");
+    assert!(!out.contains("jetzt nicht erreichbar"), "{out}");
     assert_nothing_personal_in_clear(&site);
     runtime.block_on(server.shutdown()).unwrap();
 }
@@ -436,7 +438,9 @@ fn a_pull_deletes_sign_ups_left_unconfirmed_past_the_limit_and_their_records() {
         &["inbox", "pull", "--url", &server.url(), "--now", NOW],
     ));
     assert!(
-        out.contains("1 unconfirmed sign-up(s) older than subscribers.prune_pending_after deleted"),
+        out.contains(
+            "1 unbestätigte Anmeldung(en), älter als subscribers.prune_pending_after, gelöscht"
+        ),
         "{out}"
     );
     let list = site.list();
@@ -451,5 +455,5 @@ fn a_pull_deletes_sign_ups_left_unconfirmed_past_the_limit_and_their_records() {
         &site,
         &["inbox", "pull", "--url", &server.url(), "--now", NOW],
     ));
-    assert!(!again.contains("unconfirmed sign-up(s)"), "{again}");
+    assert!(!again.contains("unbestätigte Anmeldung(en)"), "{again}");
 }

@@ -73,7 +73,7 @@ pub fn spawn_server(site: &Site, log: &Path) -> Server {
         .unwrap();
     let url = line
         .trim()
-        .strip_prefix("inbox listening on ")
+        .strip_prefix("Posteingang läuft unter ")
         .unwrap_or_else(|| panic!("{line:?}"))
         .to_string();
     Server { child, url }
@@ -228,7 +228,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     let server = spawn_server(&site, &log);
     let pulled = aushang(&site, &["inbox", "pull", "--url", &server.url]);
     assert!(
-        text(&pulled).contains("1 event(s) were applied before"),
+        text(&pulled).contains("1 Ereignis(se) waren schon übernommen"),
         "{}",
         text(&pulled)
     );
@@ -278,7 +278,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     );
     let acked = aushang(&site, &["inbox", "ack", "--url", &server.url]);
     assert!(
-        text(&acked).contains("1 event(s) acknowledged"),
+        text(&acked).contains("1 Ereignis(se) quittiert"),
         "{}",
         text(&acked)
     );

@@ -122,7 +122,7 @@ fn the_pull_drains_more_than_a_page_and_applies_the_stop() {
         &["inbox", "pull", "--no-ack", "--url", &server.url()],
     );
     let out = text(&out);
-    assert!(out.contains("1006 event(s) fetched"), "{out}");
+    assert!(out.contains("1006 Ereignis(se) abgeholt"), "{out}");
     assert!(out.contains("stop: unsubscribed"), "{out}");
     let acks = std::fs::read_to_string(site.root.join(".aushang-inbox-ack")).unwrap();
     assert_eq!(acks.lines().count(), 1006, "every event is in the ack file");
@@ -184,7 +184,10 @@ fn forged_events_are_refused_skipped_and_leave_the_list_unchanged() {
     let server = runtime.block_on(site.serve_in_process());
     let before = list_bytes(&site);
     let out = text(&aushang(&site, &["inbox", "pull", "--url", &server.url()]));
-    assert!(out.contains("3 event(s) refused as invalid"), "{out}");
+    assert!(
+        out.contains("3 Ereignis(se) als ungültig abgelehnt"),
+        "{out}"
+    );
     assert!(out.contains("is not a normalised mobile number"), "{out}");
     assert!(!out.contains("calc"), "the value is not echoed: {out}");
     assert_eq!(
@@ -475,7 +478,10 @@ fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_noth
         out.contains("sign-up waits for the person's JA (row unchanged)"),
         "{out}"
     );
-    assert!(out.contains("one went out in the last 24 h"), "{out}");
+    assert!(
+        out.contains("eine ging in den letzten 24 Stunden hinaus"),
+        "{out}"
+    );
     let asked = crate::full_loop::sent_to(&fake, NUMBER_E164, "template");
     assert_eq!(asked.len(), 1, "one confirmation request");
     let row = site
@@ -513,6 +519,6 @@ fn a_pull_that_cannot_drain_the_inbox_fails_so_the_broadcast_does_not_run() {
     let before = list_bytes(&site);
     let out = aushang_any(&site, &["inbox", "pull", "--no-ack", "--url", &url]);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("before broadcasting"), "{}", text(&out));
+    assert!(text(&out).contains("Vor dem Versand"), "{}", text(&out));
     assert_eq!(list_bytes(&site), before);
 }

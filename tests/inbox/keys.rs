@@ -34,12 +34,12 @@ async fn the_server_does_not_start_with_the_demo_key_on_a_real_site() {
     let site = Site::new(None);
     append_key(&site, "CI backup", DEMO_RECIPIENT);
     let err = start_err(&site).await;
-    assert!(err.contains("the inbox does not start"), "{err}");
+    assert!(err.contains("der Posteingang startet nicht"), "{err}");
     assert!(
-        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        err.contains(&format!("nennt den Demo-Schlüssel {DEMO_RECIPIENT}")),
         "{err}"
     );
-    assert!(err.contains("remove that key"), "{err}");
+    assert!(err.contains("diesen Schlüssel aus"), "{err}");
     assert!(!site.data_dir().exists(), "nothing stored");
 
     // The example site itself (its demo key opens its demo list) still serves.
@@ -61,7 +61,7 @@ async fn the_server_does_not_start_with_the_demo_key_on_a_real_site() {
     )
     .unwrap();
     let err = start_err(&site).await;
-    assert!(err.contains("can be reached by real people"), "{err}");
+    assert!(err.contains("ist für echte Menschen erreichbar"), "{err}");
     assert!(err.contains("aushang subscribers init"), "{err}");
 }
 
@@ -73,7 +73,7 @@ async fn the_server_does_not_start_when_recipients_txt_changed_without_a_rekey()
     append_key(&site, "PR", &intruder.public_keys()[0]);
     let err = start_err(&site).await;
     assert!(
-        err.contains("lists 2 key(s) but subscribers.csv.age is encrypted to 1"),
+        err.contains("nennt 2 Schlüssel, subscribers.csv.age ist aber für 1 verschlüsselt"),
         "{err}"
     );
     assert!(err.contains("aushang subscribers rekey"), "{err}");
@@ -90,7 +90,7 @@ async fn the_server_does_not_start_when_recipients_txt_changed_without_a_rekey()
     )
     .unwrap();
     let err = start_err(&site).await;
-    assert!(err.contains("lists 3 key(s)"), "{err}");
+    assert!(err.contains("nennt 3 Schlüssel"), "{err}");
 
     // After a rekey by someone who reads the list, the server starts and encrypts to both.
     std::fs::write(
@@ -156,7 +156,9 @@ fn a_pull_refuses_a_changed_recipients_txt_before_it_takes_any_event() {
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert!(
-        all.contains("lists other keys than the subscriber list is encrypted to"),
+        all.contains(
+            "nennt andere Schlüssel als die, für die die Abonnentenliste verschlüsselt ist"
+        ),
         "{all}"
     );
     assert!(all.contains("aushang subscribers rekey"), "{all}");

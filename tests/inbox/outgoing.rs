@@ -92,7 +92,7 @@ fn outbox_messages_end_in_the_subscribers_own_opt_out_link() {
             last.strip_prefix("Abmelden: ").unwrap()
         );
     }
-    assert!(!all(&out).contains("is not set: messages say"));
+    assert!(!all(&out).contains("ist nicht gesetzt: Nachrichten sagen"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +162,7 @@ fn without_the_secret_messages_say_stop_and_the_run_says_why() {
     assert!(out.status.success(), "{}", all(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(
-            "an inbox is configured but AUSHANG_INBOX_TOKEN_SECRET is not set: messages say „Abmelden: STOP antworten“"
+            "ein Posteingang ist eingestellt, aber AUSHANG_INBOX_TOKEN_SECRET ist nicht gesetzt: Nachrichten sagen „Abmelden: STOP antworten“"
         ),
         "{}",
         all(&out)
@@ -202,7 +202,7 @@ fn the_preview_shows_the_link_where_the_channel_can_show_one() {
     assert!(!preview.contains("abmelden?t="), "{preview}");
     // A preview needs no secret (pull requests never have one), so it does not warn about it.
     assert!(
-        !all(&out).contains("is not set: messages say"),
+        !all(&out).contains("ist nicht gesetzt: Nachrichten sagen"),
         "{}",
         all(&out)
     );
@@ -325,7 +325,7 @@ fn without_the_secret_the_button_asks_to_write_stop_and_a_template_without_it_is
     let out = whatsapp_broadcast(&site, None);
     assert!(out.status.success(), "{}", all(&out));
     assert!(
-        all(&out).contains("AUSHANG_INBOX_TOKEN_SECRET is not set: the opt-out button opens a page that asks to write STOP"),
+        all(&out).contains("AUSHANG_INBOX_TOKEN_SECRET ist nicht gesetzt: der Abmelde-Knopf öffnet eine Seite, die bittet, STOP zu schreiben"),
         "{}",
         all(&out)
     );
@@ -359,7 +359,7 @@ fn a_weak_hmac_secret_is_refused_at_every_edge_with_how_to_make_one() {
         assert!(!out.status.success(), "{text}");
         assert!(
             text.contains(&format!(
-                "{name} is too short: it must be at least 32 random bytes"
+                "{name} ist zu kurz: mindestens 32 zufällige Bytes nötig"
             )),
             "{text}"
         );

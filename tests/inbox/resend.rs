@@ -108,17 +108,17 @@ fn lost_confirmations_are_resent_once_per_period_and_never_more_than_allowed() {
     // Without --resend: who is due, nothing sent, nothing recorded.
     let (_, shown) = confirm(&site, &["--now", NOW], Some("fake-token"));
     assert!(
-        shown.contains("6 pending sign-up(s), 1 asked again"),
+        shown.contains("6 unbestätigte Anmeldung(en), 1 erneut gefragt"),
         "{shown}"
     );
     assert!(
         shown.contains(
-            "not asked: 3 too recent, 1 asked the most times already, 1 about to be pruned"
+            "nicht gefragt: 3 zu frisch, 1 schon so oft wie erlaubt gefragt, 1 werden bald gelöscht"
         ),
         "{shown}"
     );
     assert!(
-        shown.contains("s_resend0000000001 (+49152*****401): due (dry run: not sent)"),
+        shown.contains("s_resend0000000001 (+49152*****401): fällig (Probelauf: nicht gesendet)"),
         "{shown}"
     );
     assert!(fake.messages().is_empty());
@@ -129,7 +129,10 @@ fn lost_confirmations_are_resent_once_per_period_and_never_more_than_allowed() {
 
     // Without the WhatsApp token: said so, nothing sent or recorded.
     let (_, no_token) = confirm(&site, &["--resend", "--now", NOW], None);
-    assert!(no_token.contains("WHATSAPP_TOKEN is not set"), "{no_token}");
+    assert!(
+        no_token.contains("WHATSAPP_TOKEN ist nicht gesetzt"),
+        "{no_token}"
+    );
     assert!(fake.messages().is_empty());
 
     // --resend: exactly the lost one gets the confirmation template.
@@ -203,7 +206,8 @@ fn without_a_confirmation_template_there_is_nothing_to_resend() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("inbox.confirmation_template is not set"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("inbox.confirmation_template ist in aushang.yaml nicht gesetzt"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -228,7 +232,7 @@ fn a_paused_confirmation_template_is_not_resent_and_the_run_says_why() {
 
     let (_, out) = confirm(&site, &["--resend", "--now", NOW], Some("fake-token"));
     assert!(
-        out.contains("not sending the confirmation request to 1 pending sign-up(s)")
+        out.contains("keine Bestätigungsanfrage an 1 unbestätigte Anmeldung(en)")
             && out.contains("PAUSED"),
         "{out}"
     );
@@ -291,12 +295,12 @@ fn waiting_sign_ups_for_listed_numbers_are_asked_again_within_the_same_limits() 
     let (_, sent) = confirm(&site, &["--resend", "--now", NOW], Some("fake-token"));
     assert!(
         sent.contains(
-            "0 pending sign-up(s) and 4 sign-up(s) for numbers already listed, 1 asked again"
+            "0 unbestätigte Anmeldung(en) und 4 Anmeldung(en) für schon eingetragene Nummern, 1 erneut gefragt"
         ),
         "{sent}"
     );
     assert!(
-        sent.contains("1 too recent, 1 asked the most times already, 0 about to be pruned, 1 of unsubscribed numbers"),
+        sent.contains("1 zu frisch, 1 schon so oft wie erlaubt gefragt, 0 werden bald gelöscht, 1 von abgemeldeten Nummern"),
         "{sent}"
     );
     let to: Vec<String> = fake.messages().into_iter().map(|m| m.to).collect();

@@ -62,11 +62,14 @@ fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byt
         let err = fails(&site.run(args));
         assert!(
             err.contains(
-                "recipients.txt lists other keys than the subscriber list is encrypted to"
+                "recipients.txt nennt andere Schlüssel als die, für die die Abonnentenliste verschlüsselt ist"
             ),
             "{args:?}: {err}"
         );
-        assert!(err.contains(&format!("added {key} (CI (neu))")), "{err}");
+        assert!(
+            err.contains(&format!("hinzugefügt {key} (CI (neu))")),
+            "{err}"
+        );
         assert!(err.contains("aushang subscribers rekey"), "{err}");
         assert_eq!(site.list_bytes(), before, "{args:?} changed the list");
     }
@@ -78,8 +81,8 @@ fn a_key_added_to_recipients_txt_is_refused_by_every_save_and_the_list_stays_byt
     )
     .unwrap();
     let err = fails(&site.run(ADD));
-    assert!(err.contains(&format!("added {key}")), "{err}");
-    assert!(err.contains(&format!("removed {DEMO_RECIPIENT}")), "{err}");
+    assert!(err.contains(&format!("hinzugefügt {key}")), "{err}");
+    assert!(err.contains(&format!("entfernt {DEMO_RECIPIENT}")), "{err}");
     assert_eq!(site.list_bytes(), before);
     // The library refuses as well, whoever calls it (the inbox pull saves through it).
     let list = site.load();
@@ -111,14 +114,20 @@ fn the_demo_key_never_reads_a_real_list() {
     let before = site.list_bytes();
     append_key(&site, "CI backup", DEMO_RECIPIENT);
     let err = fails(&site.run_with(ADD, &env));
-    assert!(err.contains(&format!("added {DEMO_RECIPIENT}")), "{err}");
+    assert!(
+        err.contains(&format!("hinzugefügt {DEMO_RECIPIENT}")),
+        "{err}"
+    );
     // Not even rekey adds it: its secret key is public.
     let err = fails(&site.run_with(&["rekey"], &env));
     assert!(
-        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        err.contains(&format!("nennt den Demo-Schlüssel {DEMO_RECIPIENT}")),
         "{err}"
     );
-    assert!(err.contains("is not the example's demo list"), "{err}");
+    assert!(
+        err.contains("ist nicht die Demo-Liste des Beispiels"),
+        "{err}"
+    );
     assert_eq!(site.list_bytes(), before);
     let demo = Identity::from_file(&Site::demo().demo_key()).unwrap();
     assert!(SubscriberList::load(&site.dir(), &demo).is_err());
@@ -155,12 +164,15 @@ fn a_list_from_an_older_aushang_is_saved_only_after_one_rekey() {
     let before = site.list_bytes();
     let err = fails(&site.run_with(ADD, &env));
     assert!(
-        err.contains("does not record which keys it is encrypted to"),
+        err.contains("hält nicht fest, für welche Schlüssel sie verschlüsselt ist"),
         "{err}"
     );
-    assert!(err.contains("`aushang subscribers rekey` once"), "{err}");
+    assert!(
+        err.contains("dann einmal `aushang subscribers rekey` ausführen"),
+        "{err}"
+    );
     let err = fails(&site.run_with(&["rekey"], &env));
-    assert!(err.contains("lists the demo key"), "{err}");
+    assert!(err.contains("nennt den Demo-Schlüssel"), "{err}");
     assert_eq!(site.list_bytes(), before);
     // Without it, one rekey records the keys and saves work again.
     let site_key = Identity::from_text(&secret, "test").unwrap();
@@ -172,7 +184,7 @@ fn a_list_from_an_older_aushang_is_saved_only_after_one_rekey() {
     ok(&site.run_with(&["rekey"], &env));
     ok(&site.run_with(ADD, &env));
     let out = ok(&site.run_with(&["count"], &env));
-    assert!(out.contains("total: 2"), "{out}");
+    assert!(out.contains("insgesamt: 2"), "{out}");
 }
 
 #[test]
@@ -289,7 +301,7 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
         + 1;
     assert!(
         out.contains(&format!(
-            "::error file=subscribers/recipients.txt,line={line},col=1::this pull request adds the key {key} (Backup)"
+            "::error file=subscribers/recipients.txt,line={line},col=1::dieser Pull Request fügt den Schlüssel {key} (Backup) hinzu"
         )),
         "{out}"
     );
@@ -301,7 +313,7 @@ fn the_pull_request_check_names_every_key_added_to_recipients_txt() {
     .unwrap();
     let out = fails(&check(&root, &["--base", "main"], Some("nonexistent")));
     assert!(
-        out.contains(&format!("removes the key {DEMO_RECIPIENT}")),
+        out.contains(&format!("entfernt den Schlüssel {DEMO_RECIPIENT}")),
         "{out}"
     );
     // The demo key in a real list is an error even without git; outside git nothing is compared.
@@ -321,7 +333,7 @@ fn check_refuses_the_demo_key_for_a_list_it_cannot_open() {
     assert!(
         problems[0]
             .message
-            .contains("the demo key cannot open this subscriber list")
+            .contains("der Demo-Schlüssel kann diese Abonnentenliste nicht öffnen")
     );
     assert!(aushang::subscribers::review::demo_key_problems(&Site::demo().dir()).is_empty());
 }
@@ -405,7 +417,7 @@ fn a_list_replaced_by_one_that_records_the_demo_key_is_not_saved_on_a_real_site(
     let before = site.list_bytes();
     let err = fails(&site.run_with(ADD, &env));
     assert!(
-        err.contains(&format!("lists the demo key {DEMO_RECIPIENT}")),
+        err.contains(&format!("nennt den Demo-Schlüssel {DEMO_RECIPIENT}")),
         "{err}"
     );
     assert_eq!(site.list_bytes(), before, "nothing written");

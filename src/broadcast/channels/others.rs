@@ -51,7 +51,7 @@ pub fn choose(
     let channels = &config.broadcast.channels;
     let missing = |section: &str| {
         anyhow::anyhow!(
-            "--channel {name}, but aushang.yaml has no broadcast.channels.{section} section"
+            "--channel {name}, aber aushang.yaml hat keinen Abschnitt broadcast.channels.{section}"
         )
     };
     match name {
@@ -59,19 +59,21 @@ pub fn choose(
             let cfg = channels.email.clone().ok_or_else(|| missing("email"))?;
             let password = secret(PASSWORD_ENV);
             if cfg.username.is_some() && password.is_none() {
-                bail!("--channel email logs in as `username`, but {PASSWORD_ENV} is not set");
+                bail!(
+                    "--channel email meldet sich als `username` an, aber {PASSWORD_ENV} ist nicht gesetzt"
+                );
             }
             let token_secret = secret(crate::inbox::optout::TOKEN_SECRET_ENV);
             let warning = match (&config.inbox, &token_secret) {
                 (Some(_), Some(_)) => None,
                 (None, _) => Some(
-                    "no inbox: section, so mails carry no one-click unsubscribe link \
-                     (List-Unsubscribe); large mailbox providers expect it of bulk mail"
+                    "kein Abschnitt inbox:, daher tragen Mails keinen Abmelde-Link mit einem Klick \
+                     (List-Unsubscribe); große Mail-Anbieter erwarten ihn bei Massenmails"
                         .to_string(),
                 ),
                 (Some(_), None) => Some(format!(
-                    "{} is not set: mails carry no one-click unsubscribe link \
-                     (List-Unsubscribe) and ask to answer STOP instead",
+                    "{} ist nicht gesetzt: Mails tragen keinen Abmelde-Link mit einem Klick \
+                     (List-Unsubscribe) und bitten stattdessen, mit STOP zu antworten",
                     crate::inbox::optout::TOKEN_SECRET_ENV
                 )),
             };
@@ -91,7 +93,7 @@ pub fn choose(
                 .ok_or_else(|| missing("telegram"))?;
             let Some(token) = secret(telegram::TOKEN_ENV) else {
                 bail!(
-                    "--channel telegram needs the bot token in {}",
+                    "--channel telegram braucht das Bot-Token in {}",
                     telegram::TOKEN_ENV
                 );
             };
@@ -105,7 +107,7 @@ pub fn choose(
                 .ok_or_else(|| missing("mastodon"))?;
             let Some(token) = secret(mastodon::TOKEN_ENV) else {
                 bail!(
-                    "--channel mastodon needs the access token in {}",
+                    "--channel mastodon braucht das Zugangs-Token in {}",
                     mastodon::TOKEN_ENV
                 );
             };
@@ -113,7 +115,7 @@ pub fn choose(
             let journal = journal_dir(&config.subscribers_dir());
             Ok((Deliverer::Mastodon { client, journal }, None))
         }
-        other => bail!("unknown channel `{other}`"),
+        other => bail!("unbekannter Kanal `{other}`"),
     }
 }
 

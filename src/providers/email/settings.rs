@@ -62,37 +62,43 @@ impl EmailConfig {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if self.host.trim().is_empty() {
-            out.push(("host", "broadcast.channels.email.host is empty".to_string()));
+            out.push(("host", "broadcast.channels.email.host ist leer".to_string()));
         }
         if self.security == Security::None && !super::super::is_loopback(self.host.trim()) {
             out.push((
                 "security",
                 format!(
-                    "security: none sends the SMTP password and every address unencrypted; it is \
-                     only allowed to a relay on this machine, not to `{}` (use starttls or tls)",
+                    "security: none sendet das SMTP-Passwort und jede Adresse unverschlüsselt; das ist \
+                     nur zu einem Relay auf diesem Rechner erlaubt, nicht zu `{}` (starttls oder tls verwenden)",
                     self.host
                 ),
             ));
         }
         match self.from.parse::<lettre::message::Mailbox>() {
             Ok(m) if m.email.domain().is_empty() => {
-                out.push(("from", format!("from `{}` has no domain", self.from)))
+                out.push(("from", format!("from `{}` hat keine Domain", self.from)))
             }
             Ok(_) => {}
             Err(e) => out.push((
                 "from",
-                format!("from `{}` is not an address: {e}", self.from),
+                format!(
+                    "from `{}` ist keine Adresse (Meldung der E-Mail-Bibliothek: {e})",
+                    self.from
+                ),
             )),
         }
         if let Some(r) = &self.reply_to
             && let Err(e) = r.parse::<lettre::message::Mailbox>()
         {
-            out.push(("reply_to", format!("reply_to `{r}` is not an address: {e}")));
+            out.push((
+                "reply_to",
+                format!("reply_to `{r}` ist keine Adresse (Meldung der E-Mail-Bibliothek: {e})"),
+            ));
         }
         if self.messages_per_second == 0 || self.concurrency == 0 {
             out.push((
                 "messages_per_second",
-                "broadcast.channels.email: messages_per_second and concurrency must be at least 1"
+                "broadcast.channels.email: messages_per_second und concurrency müssen mindestens 1 sein"
                     .to_string(),
             ));
         }

@@ -40,7 +40,7 @@ impl TelegramConfig {
         {
             out.push((
                 "chat_id",
-                format!("telegram chat_id `{id}` is neither @channelname nor a numeric id"),
+                format!("telegram chat_id `{id}` ist weder @kanalname noch eine Zahl"),
             ));
         }
         if let Err(e) = super::check_api_url(&self.api_url) {
