@@ -83,16 +83,17 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
             } else if waits_on_uncertain(&index, &p.message.key, channel)
                 && any_uncertain(&journal, p.message.keys(), channel)?
             {
-                report.waiting.push((
-                    key,
-                    "wartet auf die Klärung unsicherer Zustellungen".into(),
-                ));
+                report
+                    .waiting
+                    .push((key, "wartet auf die Klärung unsicherer Zustellungen".into()));
             } else if limit_reached {
                 report
                     .waiting
                     .push((key, "Tageslimit für Nachrichten erreicht".into()));
             } else if journal.started_at(&p.message.key, channel).is_some() {
-                report.due.push((key, "begonnen, nicht abgeschlossen".into()));
+                report
+                    .due
+                    .push((key, "begonnen, nicht abgeschlossen".into()));
             } else {
                 report.due.push((key, "neu".into()));
             }
