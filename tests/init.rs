@@ -126,6 +126,22 @@ fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_
         );
     }
 
+    // Ordinary file modes (the atomic write's temp file is 0600), scripts executable.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(site.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("aushang.yaml"), 0o644);
+        assert_eq!(mode("README.md"), 0o644);
+        assert_eq!(mode("scripts/pipeline"), 0o755);
+    }
+
     // A town site, not a copy of the tool.
     for tool in ["src", "tests", "benches", "Cargo.toml", "theme"] {
         assert!(!site.join(tool).exists(), "{tool} was written");

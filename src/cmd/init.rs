@@ -78,10 +78,13 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{} lässt sich nicht anlegen", path.display()))?;
         aushang::fsutil::write_atomic(&path, file.text.as_bytes())
             .with_context(|| format!("{} lässt sich nicht schreiben", path.display()))?;
+        // The atomic write's temp file is private (0600); a repository's files are not secret,
+        // and collaborators' tools expect ordinary modes. Scripts must be executable.
         #[cfg(unix)]
-        if file.executable {
+        {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            let mode = if file.executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
         }
     }
     let (public, secret) = super::subscribers::create_key_and_list(
