@@ -3,69 +3,20 @@
 //! example site with its own key, a local "origin" repository and the built site served locally
 //! so the link pre-flight checks a real page.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
-use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
+use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
+use common::{copy_dir, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
 const NUMBERS: [&str; 3] = ["+4915200000101", "+4915200000102", "+4915200000103"];
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.org",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn subscriber(i: usize, topics: &[&str], status: Status) -> Subscriber {
-    Subscriber {
-        id: format!("s_pipeline{i}"),
-        channel: Channel::WhatsApp,
-        address: NUMBERS[i].into(),
-        name: None,
-        topics: topics.iter().map(|t| t.to_string()).collect(),
-        language: "de".into(),
-        status,
-        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
-        consent_source: "web".into(),
-        consent_text: "v1".into(),
-        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
-        unsubscribed_at: None,
-        bsuid: None,
-    }
+    common::whatsapp_subscriber(i, NUMBERS[i], topics, status)
 }
 
 struct Pipeline {
@@ -108,14 +59,6 @@ impl Pipeline {
         }
         out
     }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

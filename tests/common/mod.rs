@@ -1,0 +1,71 @@
+//! Helpers shared by the pipeline tests (`tests/pipeline.rs`, `tests/pipeline_git.rs`): the
+//! repository's own files, git with a fixed identity, example subscribers, a step's whole output.
+// Each test crate that includes this module uses only some of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aushang::subscribers::{Channel, Status, Subscriber};
+
+/// This repository (the example site, `scripts/pipeline`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs git in `dir` with a fixed identity and `main` as the default branch; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.org"])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An active-or-given WhatsApp subscriber `s_pipeline<i>` with consent and confirmation.
+pub fn whatsapp_subscriber(i: usize, address: &str, topics: &[&str], status: Status) -> Subscriber {
+    Subscriber {
+        id: format!("s_pipeline{i}"),
+        channel: Channel::WhatsApp,
+        address: address.into(),
+        name: None,
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        language: "de".into(),
+        status,
+        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
+        consent_source: "web".into(),
+        consent_text: "v1".into(),
+        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
+        unsubscribed_at: None,
+        bsuid: None,
+    }
+}
+
+/// stdout and stderr of a command, in that order.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
