@@ -13,6 +13,7 @@ use crate::diagnostics::Problem;
 
 mod security;
 pub use security::GRAPH_API_HOST;
+pub use security::is_loopback_host;
 
 pub const CONFIG_FILE: &str = "aushang.yaml";
 

@@ -591,18 +591,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 );
             }
         }
-        match rendered {
-            Ok(r) => {
-                let _ = writeln!(out, "- Versand als: {}\n", r.header);
-                for line in r.text.lines() {
-                    let _ = writeln!(out, "> {line}");
-                }
-                out.push('\n');
-            }
-            Err(e) => {
-                let _ = writeln!(out, "- FEHLER: {e}\n");
-            }
-        }
+        crate::broadcast::channels::deliverer::write_preview(&mut out, &rendered);
     }
     out.push_str(&crate::broadcast::channels::others::preview(
         config, notices, now,

@@ -109,9 +109,11 @@ fn parse(text: &str) -> Option<Url> {
 
 /// Loopback: the same machine (a test fake), so plain `http://` cannot leak anything.
 fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
+    url.host_str().is_some_and(is_loopback_host)
+}
+
+/// `localhost`, `127.x.x.x` or `::1` (brackets allowed): the one rule every http exception uses.
+pub fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .trim_start_matches('[')

@@ -62,14 +62,7 @@ fn origin_ok(config: &Config, origin: &str) -> bool {
         return true;
     }
     reqwest::Url::parse(origin).is_ok_and(|u| {
-        u.scheme() == "http"
-            && u.host_str().is_some_and(|h| {
-                h == "localhost"
-                    || h.trim_start_matches('[')
-                        .trim_end_matches(']')
-                        .parse::<IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            })
+        u.scheme() == "http" && u.host_str().is_some_and(crate::config::is_loopback_host)
     })
 }
 

@@ -22,23 +22,13 @@ pub fn check_api_url(text: &str) -> Result<(), String> {
     };
     match url.scheme() {
         "https" => Ok(()),
-        "http" if is_loopback(url.host_str().unwrap_or_default()) => Ok(()),
+        "http" if url.host_str().is_some_and(crate::config::is_loopback_host) => Ok(()),
         "http" => Err(format!(
             "`{text}` ist unverschlüsseltes http zu einem anderen Rechner: das Token würde unverschlüsselt \
              übertragen (nur 127.0.0.1, localhost oder [::1] dürfen http:// verwenden, für Tests)"
         )),
         scheme => Err(format!("`{text}` verwendet {scheme}:// statt https://")),
     }
-}
-
-/// `localhost`, `127.x.x.x` or `::1`.
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `s` safe inside HTML text and double-quoted attributes.

@@ -121,8 +121,7 @@ pub fn check_demo_key_unreachable(recipients: &Recipients, inbox_url: &str) -> R
             || [".example", ".test", ".invalid", ".localhost"]
                 .iter()
                 .any(|tld| h.ends_with(tld))
-            || h.parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+            || crate::config::is_loopback_host(h)
     });
     if reserved {
         return Ok(());

@@ -302,3 +302,21 @@ pub fn plain_text(message: &Message) -> String {
     };
     format!("{lead}\n{}", message.url)
 }
+
+/// A rendered message in the Markdown job summary (or its error): how it is sent, then the text
+/// as a quote. Shared by the dry run of every channel.
+pub fn write_preview(out: &mut String, rendered: &Result<Rendered, String>) {
+    use std::fmt::Write as _;
+    match rendered {
+        Ok(r) => {
+            let _ = writeln!(out, "- Versand als: {}\n", r.header);
+            for line in r.text.lines() {
+                let _ = writeln!(out, "> {line}");
+            }
+            out.push('\n');
+        }
+        Err(e) => {
+            let _ = writeln!(out, "- FEHLER: {e}\n");
+        }
+    }
+}

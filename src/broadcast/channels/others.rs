@@ -239,18 +239,7 @@ pub fn preview(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         let _ = writeln!(out, "{} Nachricht(en) jetzt fällig.\n", open.len());
         for p in open {
             let _ = writeln!(out, "### {}\n", p.message.title);
-            match deliverer.render(&p.message) {
-                Ok(r) => {
-                    let _ = writeln!(out, "- Versand als: {}\n", r.header);
-                    for line in r.text.lines() {
-                        let _ = writeln!(out, "> {line}");
-                    }
-                    out.push('\n');
-                }
-                Err(e) => {
-                    let _ = writeln!(out, "- FEHLER: {e}\n");
-                }
-            }
+            super::deliverer::write_preview(&mut out, &deliverer.render(&p.message));
         }
     }
     Ok(out)

@@ -64,7 +64,7 @@ impl EmailConfig {
         if self.host.trim().is_empty() {
             out.push(("host", "broadcast.channels.email.host ist leer".to_string()));
         }
-        if self.security == Security::None && !super::super::is_loopback(self.host.trim()) {
+        if self.security == Security::None && !crate::config::is_loopback_host(self.host.trim()) {
             out.push((
                 "security",
                 format!(
