@@ -69,21 +69,10 @@ fn base_commit(root: &Path, base: &str) -> Option<String> {
 
 /// Each key line of a recipients file: (line, key, holder from the comment above).
 fn keys(text: &str) -> Vec<(usize, String, Option<String>)> {
-    let mut out = Vec::new();
-    let mut comment: Vec<&str> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() {
-            comment.clear();
-        } else if let Some(c) = line.strip_prefix('#') {
-            comment.push(c.trim());
-        } else {
-            let holder = Some(comment.join(" ")).filter(|h| !h.is_empty());
-            out.push((i + 1, line.to_string(), holder));
-            comment.clear();
-        }
-    }
-    out
+    super::store::key_lines(text)
+        .into_iter()
+        .map(|(line, key, holder)| (line, key.to_string(), holder))
+        .collect()
 }
 
 /// Changes of `recipients.txt` and of the encrypted list since `base` (see the module docs).

@@ -248,6 +248,26 @@ pub struct Recipients {
     demo: bool,
 }
 
+/// Each key line of recipients text, unchecked: (line number, key text, holder from the comment
+/// lines right above it). Blank lines end a comment.
+pub(crate) fn key_lines(text: &str) -> Vec<(usize, &str, Option<String>)> {
+    let mut out = Vec::new();
+    let mut comment: Vec<&str> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() {
+            comment.clear();
+        } else if let Some(c) = line.strip_prefix('#') {
+            comment.push(c.trim());
+        } else {
+            let holder = Some(comment.join(" ")).filter(|h| !h.is_empty());
+            out.push((i + 1, line, holder));
+            comment.clear();
+        }
+    }
+    out
+}
+
 impl Recipients {
     pub fn load(subscribers_dir: &Path) -> Result<Recipients, StoreError> {
         let path = recipients_path(subscribers_dir);
@@ -272,28 +292,13 @@ impl Recipients {
     /// Parses recipients text; `path` is used in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Recipients, StoreError> {
         let mut entries = Vec::new();
-        let mut comment: Vec<&str> = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() {
-                comment.clear();
-            } else if let Some(c) = line.strip_prefix('#') {
-                comment.push(c.trim());
-            } else {
-                let key = age::x25519::Recipient::from_str(line).map_err(|_| {
-                    StoreError::BadRecipient {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                    }
+        for (line, text, holder) in key_lines(text) {
+            let key =
+                age::x25519::Recipient::from_str(text).map_err(|_| StoreError::BadRecipient {
+                    path: path.to_path_buf(),
+                    line,
                 })?;
-                let holder = Some(comment.join(" ")).filter(|h| !h.is_empty());
-                comment.clear();
-                entries.push(Recipient {
-                    key,
-                    holder,
-                    line: i + 1,
-                });
-            }
+            entries.push(Recipient { key, holder, line });
         }
         if entries.is_empty() {
             return Err(StoreError::EmptyRecipients {
