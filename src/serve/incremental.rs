@@ -317,7 +317,7 @@ impl Workspace {
             };
             let target = out.join(file);
             if std::fs::remove_file(&target).is_ok() {
-                remove_empty_parents(out, &target);
+                crate::site::remove_empty_parents(out, &target);
                 changed.push(path.clone());
             }
         }
@@ -429,17 +429,6 @@ fn addresses_unique(notices: &[Arc<Notice>], pages: &[content::Page]) -> bool {
         }
     }
     true
-}
-
-/// Removes the folders a deleted page leaves empty, up to (not including) `out`.
-fn remove_empty_parents(out: &Path, file: &Path) {
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        if d == out || !d.starts_with(out) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
 }
 
 #[cfg(test)]

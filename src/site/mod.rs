@@ -17,6 +17,7 @@ mod plan;
 mod render;
 mod samples;
 mod staging;
+pub(crate) use staging::remove_empty_parents;
 pub mod statics;
 pub mod theme;
 pub mod theme_versions;

@@ -143,8 +143,8 @@ impl Stage {
     }
 }
 
-/// Removes the folders above `file` (inside `out`) that became empty.
-fn remove_empty_parents(out: &Path, file: &Path) {
+/// Removes the folders above `file` (inside `out`) that became empty, up to (not including) `out`.
+pub(crate) fn remove_empty_parents(out: &Path, file: &Path) {
     let mut dir = file.parent();
     while let Some(d) = dir {
         if d == out || !d.starts_with(out) || std::fs::remove_dir(d).is_err() {
