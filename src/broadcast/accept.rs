@@ -45,14 +45,8 @@ pub fn accept_uncertain(
         uncertain.sort();
         for (sub, attempt) in &uncertain {
             let line = DeliveryLine {
-                t: now,
-                sub: sub.clone(),
-                state: DeliveryState::Accepted,
-                id: None,
-                code: None,
-                class: None,
                 attempt: *attempt,
-                run: None,
+                ..DeliveryLine::marker(now, sub, DeliveryState::Accepted)
             };
             journal.record(&p.message.key, channel, &line)?;
         }

@@ -217,14 +217,8 @@ pub fn claim(
                     &message.key,
                     channel,
                     &DeliveryLine {
-                        t: opts.now,
-                        sub: sub.id.clone(),
-                        state: DeliveryState::Claimed,
-                        id: None,
-                        code: None,
-                        class: None,
-                        attempt: None,
                         run: Some(run.into()),
+                        ..DeliveryLine::marker(opts.now, &sub.id, DeliveryState::Claimed)
                     },
                 )?;
                 entry.claimed += 1;
@@ -297,14 +291,8 @@ pub fn release_unsent(
                 key,
                 channel,
                 &DeliveryLine {
-                    t: now,
-                    sub: line.sub.clone(),
-                    state: DeliveryState::Released,
-                    id: None,
-                    code: None,
-                    class: None,
-                    attempt: None,
                     run: Some(run.into()),
+                    ..DeliveryLine::marker(now, &line.sub, DeliveryState::Released)
                 },
             )?;
             released += 1;

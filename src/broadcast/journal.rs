@@ -81,6 +81,23 @@ pub struct DeliveryLine {
     pub run: Option<String>,
 }
 
+impl DeliveryLine {
+    /// A line that records only a state change (claimed, released, accepted): no message id, no
+    /// error, no attempt, no run.
+    pub fn marker(t: Timestamp, sub: &str, state: DeliveryState) -> DeliveryLine {
+        DeliveryLine {
+            t,
+            sub: sub.to_string(),
+            state,
+            id: None,
+            code: None,
+            class: None,
+            attempt: None,
+            run: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IndexEvent {
