@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use crate::diagnostics::Problem;
 
+mod editor_auth;
 mod security;
+pub use editor_auth::{EditorAuthConfig, EditorConfig, repo_parts};
 pub use security::GRAPH_API_HOST;
 pub use security::is_loopback_host;
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub broadcast: BroadcastConfig,
     pub inbox: Option<InboxConfig>,
+    /// `editor:` — the web editor's login (`editor.auth`, see docs/editor-login.md).
+    pub editor: EditorConfig,
     /// Where the subscriber state lives instead of `<root>/subscribers` (`--state`, e.g. the
     /// pipeline's checkout of the `aushang-state` branch). Set at the command's edge only.
     pub state_dir: Option<PathBuf>,
@@ -329,6 +333,8 @@ struct RawConfig {
     broadcast: RawBroadcast,
     #[serde(default)]
     inbox: Option<InboxConfig>,
+    #[serde(default)]
+    editor: EditorConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -559,6 +565,17 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     for (key, message) in channel_problems.into_iter().flatten().flatten() {
         problems.push(at_key(key, message));
     }
+    if let Some(auth) = &raw.editor.auth {
+        for (key, message) in auth.problems() {
+            problems.push(at_key(key, message));
+        }
+        if raw.inbox.is_none() {
+            problems.push(
+                at_key("auth", "editor.auth braucht einen Abschnitt inbox: mit url (die Anmeldung der Redaktion läuft über den Posteingang)".into())
+                    .with_hint("inbox.url ergänzen (docs/inbox.md) oder editor.auth entfernen (docs/editor-login.md)"),
+            );
+        }
+    }
     problems.extend(security::check(
         raw.broadcast.channels.whatsapp.as_ref(),
         raw.inbox.as_ref(),
@@ -593,6 +610,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             },
         },
         inbox: raw.inbox,
+        editor: raw.editor,
         state_dir: None,
         requires_aushang: raw.aushang,
     })

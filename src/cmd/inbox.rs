@@ -103,6 +103,10 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
             let secrets = Secrets::from_env()?;
+            let editor = match aushang::inbox::editor_auth::ClientSecret::from_env()? {
+                Some(secret) => aushang::inbox::editor_auth::EditorLogin::new(&config, secret)?,
+                None => None,
+            };
             let data = if args.data.is_absolute() {
                 args.data
             } else {
@@ -111,11 +115,13 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let runtime =
                 tokio::runtime::Runtime::new().context("Start der asynchronen Laufzeitumgebung")?;
             runtime.block_on(async {
-                let server = aushang::inbox::start(
+                let server = aushang::inbox::start_with_editor(
                     config,
                     secrets,
                     &data,
                     SocketAddr::new(args.listen, args.port),
+                    aushang::inbox::Limits::default(),
+                    editor,
                 )
                 .await?;
                 let mut out = std::io::stdout().lock();

@@ -5,3 +5,4 @@ pub mod fake_graph;
 pub mod fake_mastodon;
 pub mod fake_telegram;
 pub mod io_floor;
+pub mod fake_github;

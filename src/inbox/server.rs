@@ -112,6 +112,18 @@ pub async fn start_with_limits(
     listen: SocketAddr,
     limits: Limits,
 ) -> anyhow::Result<RunningInbox> {
+    start_with_editor(config, secrets, data_dir, listen, limits, None).await
+}
+
+/// [`start_with_limits`] with the editors' login (`editor.auth`; its secret read by the caller).
+pub async fn start_with_editor(
+    config: Config,
+    secrets: Secrets,
+    data_dir: &Path,
+    listen: SocketAddr,
+    limits: Limits,
+    editor: Option<super::editor_auth::EditorLogin>,
+) -> anyhow::Result<RunningInbox> {
     let Some(inbox_cfg) = config.inbox.clone() else {
         anyhow::bail!("aushang.yaml has no `inbox:` section (at least `url:`); see docs/inbox.md");
     };
@@ -169,7 +181,7 @@ pub async fn start_with_limits(
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let writer = state.writer.clone();
-    let app = router(state);
+    let app = router(state.clone()).merge(super::editor_auth::routes(&state.config, editor));
     let task = tokio::spawn(super::listener::serve(listener, app, limits, stopped));
     Ok(RunningInbox {
         addr,
