@@ -170,6 +170,31 @@ mod tests {
     }
 
     #[test]
+    fn editor_auth_needs_an_inbox_and_its_problems_name_their_lines() {
+        let text = "title: T\nbase_url: https://www.t.example/\neditor:\n  auth:\n    client_id: Ov23liX\n    repo: stadt\n";
+        let parse = |t: &str| {
+            crate::config::parse(
+                std::path::Path::new("/"),
+                std::path::Path::new("aushang.yaml"),
+                t,
+            )
+        };
+        let err = parse(text).unwrap_err();
+        let found: Vec<_> = err.iter().map(|p| (p.line, p.message.clone())).collect();
+        assert_eq!(err.len(), 2, "{found:?}");
+        assert_eq!(err[0].line, Some(6), "{found:?}");
+        assert!(err[0].message.contains("besitzer/name"), "{found:?}");
+        assert_eq!(err[1].line, Some(4), "{found:?}");
+        assert!(err[1].message.contains("braucht einen Abschnitt inbox:"), "{found:?}");
+        let fixed = text.replace("repo: stadt", "repo: stadt/site")
+            + "inbox:\n  url: https://inbox.t.example/\n";
+        let c = parse(&fixed).unwrap();
+        assert_eq!(c.editor.auth.unwrap().repo, "stadt/site");
+        let typo = fixed.replace("client_id", "clientid");
+        assert!(parse(&typo).is_err());
+    }
+
+    #[test]
     fn client_id_and_repo_are_checked() {
         let bad = auth("").clone();
         let bad = EditorAuthConfig {
