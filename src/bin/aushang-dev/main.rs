@@ -1,6 +1,7 @@
 //! `aushang-dev`: tools for aushang's own tests and benchmarks (the fake WhatsApp Graph API, the
 //! corpus generator, the I/O floor). Not part of the product: release archives carry only `aushang`.
 
+mod fake_github;
 mod fake_graph;
 mod gen_corpus;
 mod io_floor;
@@ -28,6 +29,8 @@ enum Command {
     GenCorpus(gen_corpus::Args),
     /// Read a site's inputs and write files of given sizes: the benchmark's I/O floor.
     IoFloor(io_floor::Args),
+    /// Run the fake GitHub for the editors' login (OAuth web flow, repository permissions).
+    FakeGithub(fake_github::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::FakeGraphApi(args) => fake_graph::run(args),
         Command::GenCorpus(args) => gen_corpus::run(args),
         Command::IoFloor(args) => io_floor::run(args),
+        Command::FakeGithub(args) => fake_github::run(args),
     };
     match result {
         Ok(code) => code,

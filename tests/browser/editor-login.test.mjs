@@ -1,0 +1,202 @@
+// The editors' login in a real browser (docs/editor-login.md): a page on the site's origin runs
+// the popup handshake exactly as Decap CMS's authenticator does (`window.open` on
+// `<base_url>/<auth_endpoint>?provider=github&site_id=…&scope=repo`, `authorizing:github` from
+// the popup's origin answered, then `authorization:github:success:{…}`); behind the popup are the
+// real `aushang inbox serve` with `editor.auth` and `aushang-dev fake-github`. The opener on the
+// site's origin receives the token of the writer; the same page on another origin receives
+// nothing, not even the handshake.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { REPO, AUSHANG, artifactPath, launchBrowser, staticServer } from "./helpers.mjs";
+
+const AUSHANG_DEV = join(dirname(AUSHANG), "aushang-dev");
+const CLIENT_ID = "Ov23liBROWSER0123456";
+const CLIENT_SECRET = "browser0test0client0secret0forty0chars00";
+const REPO_NAME = "stadt-musterbach/bekanntmachungen";
+
+let dir;
+let site; // the site origin (serves the opener page)
+let elsewhere; // the same page on another origin
+let github;
+let inbox;
+let browser;
+
+/// Runs a process that prints one line matching `pattern` when ready; resolves with the match.
+async function startProcess(cmd, args, env, pattern) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let output = "";
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${cmd} did not start:\n${output}`)), 30000);
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      const m = output.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    child.stderr.on("data", (c) => (output += c));
+    child.on("exit", (code) => fail(new Error(`${cmd} exited (${code}):\n${output}`)));
+  });
+  return {
+    url,
+    output: () => output,
+    stop: () =>
+      new Promise((ok) => {
+        if (child.exitCode !== null) return ok();
+        child.once("exit", ok);
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+/// Decap CMS's authenticator (decap-cms-lib-auth, netlify-auth.js), reduced to the handshake.
+function openerPage(baseUrl, authEndpoint) {
+  return `<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>Redaktion</title></head>
+<body><button id="login">Mit GitHub anmelden</button><script>
+window.received = [];
+window.result = null;
+const BASE_URL = ${JSON.stringify(baseUrl)};
+const AUTH_ENDPOINT = ${JSON.stringify(authEndpoint)};
+window.addEventListener("message", (e) => window.received.push({ origin: e.origin, data: String(e.data) }));
+document.getElementById("login").addEventListener("click", () => {
+  let popup;
+  const authorize = (e) => {
+    if (e.origin !== BASE_URL) return;
+    const m = /^authorization:github:(success|error):(.+)$/.exec(e.data);
+    if (!m) return;
+    window.removeEventListener("message", authorize);
+    popup.close();
+    window.result = { outcome: m[1], data: JSON.parse(m[2]) };
+  };
+  const handshake = (e) => {
+    if (e.data === "authorizing:github" && e.origin === BASE_URL) {
+      window.removeEventListener("message", handshake);
+      window.addEventListener("message", authorize);
+      popup.postMessage(e.data, e.origin);
+    }
+  };
+  window.addEventListener("message", handshake);
+  const url = BASE_URL + "/" + AUTH_ENDPOINT + "?provider=github&site_id=" + location.hostname + "&scope=repo";
+  popup = window.open(url, "Netlify Authorization", "width=960,height=600");
+});
+</script></body></html>`;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "aushang-browser-editor-login-"));
+  const root = join(dir, "site");
+  for (const sub of ["content", "static", "templates", "subscribers"]) {
+    cpSync(join(REPO, sub), join(root, sub), { recursive: true });
+  }
+  const pages = join(dir, "pages");
+  mkdirSync(join(pages, "redaktion"), { recursive: true });
+  writeFileSync(join(pages, "404.html"), "<!DOCTYPE html><title>404</title>");
+  site = await staticServer(pages);
+  elsewhere = await staticServer(pages);
+  github = await startProcess(
+    AUSHANG_DEV,
+    [
+      "fake-github",
+      "--client-id", CLIENT_ID,
+      "--client-secret", CLIENT_SECRET,
+      "--repo", REPO_NAME,
+      "--user", "redakteurin:push",
+    ],
+    {},
+    /^(http:\/\/127\.0\.0\.1:\d+)\n/,
+  );
+  const port = await freePort();
+  const inboxUrl = `http://127.0.0.1:${port}`;
+  const example = readFileSync(join(REPO, "aushang.yaml"), "utf8");
+  const config = example
+    .replace("https://www.musterbach.example/", `${site.url}/`)
+    .replace("https://inbox.musterbach.example/", `${inboxUrl}/`)
+    .concat(
+      `editor:\n  auth:\n    client_id: ${CLIENT_ID}\n    repo: ${REPO_NAME}\n` +
+        `    github_url: ${github.url}\n    github_api_url: ${github.url}\n`,
+    );
+  writeFileSync(join(root, "aushang.yaml"), config);
+  inbox = await startProcess(
+    AUSHANG,
+    ["--root", root, "inbox", "serve", "--port", String(port), "--data", join(dir, "inbox-data")],
+    {
+      WHATSAPP_APP_SECRET: "browser-test-app-secret-0123456789",
+      WHATSAPP_VERIFY_TOKEN: "browser-test-verify-token",
+      AUSHANG_INBOX_PULL_TOKEN: "browser-test-pull-token-0123456789",
+      WHATSAPP_TOKEN: "",
+      GITHUB_OAUTH_CLIENT_SECRET: CLIENT_SECRET,
+      AUSHANG_LOG: "aushang=debug",
+    },
+    /Posteingang läuft unter (http:\/\/127\.0\.0\.1:\d+)/,
+  );
+  assert.equal(inbox.url, inboxUrl);
+  writeFileSync(join(pages, "redaktion", "index.html"), openerPage(inboxUrl, "redaktion/auth"));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await inbox?.stop();
+  await github?.stop();
+  await site?.close();
+  await elsewhere?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/// Clicks the login button on `origin`'s copy of the page; resolves with the page and the popup.
+async function login(origin) {
+  const page = await browser.context.newPage();
+  await page.goto(`${origin}/redaktion/`);
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#login")]);
+  return { page, popup };
+}
+
+describe("editor login popup", () => {
+  test("the site's editor receives the writer's token through the handshake", async () => {
+    const { page, popup } = await login(site.url);
+    await page.waitForFunction(() => window.result !== null, null, { timeout: 20000 });
+    const result = await page.evaluate(() => window.result);
+    assert.equal(result.outcome, "success", JSON.stringify(result));
+    assert.equal(result.data.provider, "github");
+    assert.match(result.data.token, /^gho_[0-9a-f]{36}$/);
+    assert.ok(popup.isClosed(), "the opener closes the popup after the token");
+    const received = await page.evaluate(() => window.received);
+    assert.deepEqual(
+      received.map((m) => m.origin),
+      [inbox.url, inbox.url],
+      "exactly the two handshake messages, from the inbox",
+    );
+    assert.equal(received[0].data, "authorizing:github");
+    await page.screenshot({ path: artifactPath("editor-login-opener.png") });
+    assert.ok(!inbox.output().includes(result.data.token), "the token is in the inbox's log");
+    assert.ok(!inbox.output().includes(CLIENT_SECRET), "the client secret is in the inbox's log");
+    await page.close();
+  });
+
+  test("the same page on another origin receives nothing", async () => {
+    const { page, popup } = await login(elsewhere.url);
+    await popup.waitForURL(/\/redaktion\/callback\?/, { timeout: 20000 });
+    await popup.waitForLoadState("load");
+    assert.match(await popup.textContent("main"), /Sie sind angemeldet/);
+    await popup.screenshot({ path: artifactPath("editor-login-popup.png") });
+    await page.waitForTimeout(1500);
+    assert.deepEqual(await page.evaluate(() => window.received), []);
+    assert.equal(await page.evaluate(() => window.result), null);
+    await page.close();
+  });
+});
