@@ -112,7 +112,12 @@ async fn start_login(http: &reqwest::Client, inbox: &str) -> (String, String) {
 }
 
 /// GitHub's part for `login`: the callback URL it sends the popup to, on the test's server.
-async fn github_approves(http: &reqwest::Client, location: &str, login: &str, inbox: &str) -> String {
+async fn github_approves(
+    http: &reqwest::Client,
+    location: &str,
+    login: &str,
+    inbox: &str,
+) -> String {
     let r = http
         .get(format!("{location}&login={login}"))
         .send()
@@ -126,7 +131,11 @@ async fn github_approves(http: &reqwest::Client, location: &str, login: &str, in
     format!("{inbox}{path_and_query}")
 }
 
-async fn callback(http: &reqwest::Client, url: &str, cookie: Option<&str>) -> (StatusCode, String, reqwest::header::HeaderMap) {
+async fn callback(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, String, reqwest::header::HeaderMap) {
     let mut request = http.get(url);
     if let Some(c) = cookie {
         request = request.header("cookie", c);
@@ -134,7 +143,12 @@ async fn callback(http: &reqwest::Client, url: &str, cookie: Option<&str>) -> (S
     let r = request.send().await.unwrap();
     let (status, headers) = (r.status(), r.headers().clone());
     // The page's text is escaped by ammonia (`&#32;` for spaces); the script is not.
-    let page = r.text().await.unwrap().replace("&#32;", " ").replace("&#47;", "/");
+    let page = r
+        .text()
+        .await
+        .unwrap()
+        .replace("&#32;", " ")
+        .replace("&#47;", "/");
     (status, page, headers)
 }
 
@@ -209,19 +223,28 @@ async fn a_callback_whose_state_is_not_the_popups_is_refused_before_github_is_as
     let forged = "aushang_redaktion=00.99999999999.00".to_string();
     let with_forged_state = back.replace(&query(&back)["state"], "00.99999999999.00");
     for (url, cookie) in [
-        (&back, None),                             // another browser: no cookie
-        (&back, Some(&other_cookie)),              // another login's cookie
-        (&with_forged_state, Some(&forged)),       // a state this server never signed
-        (&with_forged_state, Some(&cookie)),       // the popup's cookie, someone else's state
+        (&back, None),                       // another browser: no cookie
+        (&back, Some(&other_cookie)),        // another login's cookie
+        (&with_forged_state, Some(&forged)), // a state this server never signed
+        (&with_forged_state, Some(&cookie)), // the popup's cookie, someone else's state
     ] {
         let (status, page, headers) = callback(&http, url, cookie.map(String::as_str)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{url} {cookie:?}");
         assert!(page.contains("Anmeldung abgelaufen"), "{page}");
         assert!(page.contains("authorization:github:error:"), "{page}");
         assert!(!page.contains("gho_"), "{page}");
-        assert!(headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        assert!(
+            headers["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
     }
-    assert_eq!(github.exchanges(), 0, "the code went to GitHub with a bad state");
+    assert_eq!(
+        github.exchanges(),
+        0,
+        "the code went to GitHub with a bad state"
+    );
     assert!(github.tokens().is_empty());
     // The right cookie still works afterwards.
     let (status, page, _) = callback(&http, &back, Some(&cookie)).await;
@@ -245,8 +268,15 @@ async fn an_editor_with_push_access_gets_the_token_posted_to_the_site_origin_onl
         serde_json::json!({"provider": "github", "token": token})
     );
     let in_script = serde_json::to_string(&message).unwrap();
-    assert!(page.contains(&format!("var message = {in_script};")), "{page}");
-    assert_eq!(page.matches(&token).count(), 1, "the token only in the script");
+    assert!(
+        page.contains(&format!("var message = {in_script};")),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches(&token).count(),
+        1,
+        "the token only in the script"
+    );
     assert!(page.contains("\"authorizing:github\""), "{page}");
     assert_posts_only_to_the_site(&page);
     assert!(page.contains("Sie sind angemeldet"), "{page}");
@@ -257,11 +287,19 @@ async fn an_editor_with_push_access_gets_the_token_posted_to_the_site_origin_onl
         .nth(1)
         .and_then(|rest| rest.split('\'').next())
         .unwrap();
-    assert!(page.contains(&format!("<script nonce=\"{nonce}\">")), "{page}");
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{page}"
+    );
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["referrer-policy"], "no-referrer");
-    assert!(headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     assert!(github.revoked().is_empty());
     assert_eq!(github.scopes(), ["repo"]);
     // The code is single-use: a replay gets no token.
@@ -279,8 +317,14 @@ async fn an_account_without_push_access_is_refused_and_its_token_revoked() {
     let server = serve(&site, Some(CLIENT_SECRET)).await;
     let http = client();
     for (login, says) in [
-        ("leserin", "darf im Repository stadt-musterbach/bekanntmachungen nicht schreiben"),
-        ("fremder", "hat keinen Zugriff auf das Repository stadt-musterbach/bekanntmachungen"),
+        (
+            "leserin",
+            "darf im Repository stadt-musterbach/bekanntmachungen nicht schreiben",
+        ),
+        (
+            "fremder",
+            "hat keinen Zugriff auf das Repository stadt-musterbach/bekanntmachungen",
+        ),
     ] {
         let (location, cookie) = start_login(&http, &server.url()).await;
         let back = github_approves(&http, &location, login, &server.url()).await;
@@ -292,7 +336,10 @@ async fn an_account_without_push_access_is_refused_and_its_token_revoked() {
         assert!(page.contains("NO_WRITE_ACCESS"), "{page}");
         let token = github.token_of(login).unwrap();
         assert!(!page.contains(&token), "{login}'s token is in the page");
-        assert!(github.revoked().contains(&token), "{login}'s token was not revoked");
+        assert!(
+            github.revoked().contains(&token),
+            "{login}'s token was not revoked"
+        );
         assert_posts_only_to_the_site(&page);
     }
     server.shutdown().await.unwrap();
@@ -349,7 +396,10 @@ async fn the_server_logs_neither_the_client_secret_nor_a_token() {
         .to_string();
     let http = client();
     let mut codes = Vec::new();
-    for (login, expected) in [("redakteurin", StatusCode::OK), ("leserin", StatusCode::FORBIDDEN)] {
+    for (login, expected) in [
+        ("redakteurin", StatusCode::OK),
+        ("leserin", StatusCode::FORBIDDEN),
+    ] {
         let (location, cookie) = start_login(&http, &inbox).await;
         let back = github_approves(&http, &location, login, &inbox).await;
         codes.push(query(&back)["code"].clone());
@@ -366,11 +416,20 @@ async fn the_server_logs_neither_the_client_secret_nor_a_token() {
     assert!(logged.contains("may not push"), "{logged}");
     let tokens = github.tokens();
     assert_eq!(tokens.len(), 2);
-    assert!(!logged.contains(CLIENT_SECRET), "the client secret is in the log");
+    assert!(
+        !logged.contains(CLIENT_SECRET),
+        "the client secret is in the log"
+    );
     for (token, _) in &tokens {
-        assert!(!logged.contains(token.as_str()), "a token is in the log:\n{logged}");
+        assert!(
+            !logged.contains(token.as_str()),
+            "a token is in the log:\n{logged}"
+        );
     }
     for code in &codes {
-        assert!(!logged.contains(code.as_str()), "a code is in the log:\n{logged}");
+        assert!(
+            !logged.contains(code.as_str()),
+            "a code is in the log:\n{logged}"
+        );
     }
 }

@@ -91,7 +91,10 @@ impl EditorAuthConfig {
             ("github_api_url", self.api_url(), GITHUB_API_HOST),
         ] {
             match parse(&url) {
-                None => out.push((key, format!("editor.auth.{key} `{url}` ist keine vollständige Adresse"))),
+                None => out.push((
+                    key,
+                    format!("editor.auth.{key} `{url}` ist keine vollständige Adresse"),
+                )),
                 Some(u) => {
                     let loopback = u.host_str().is_some_and(super::is_loopback_host);
                     if u.scheme() != "https" && !loopback {
@@ -185,7 +188,10 @@ mod tests {
         assert_eq!(err[0].line, Some(6), "{found:?}");
         assert!(err[0].message.contains("besitzer/name"), "{found:?}");
         assert_eq!(err[1].line, Some(4), "{found:?}");
-        assert!(err[1].message.contains("braucht einen Abschnitt inbox:"), "{found:?}");
+        assert!(
+            err[1].message.contains("braucht einen Abschnitt inbox:"),
+            "{found:?}"
+        );
         let fixed = text.replace("repo: stadt", "repo: stadt/site")
             + "inbox:\n  url: https://inbox.t.example/\n";
         let c = parse(&fixed).unwrap();

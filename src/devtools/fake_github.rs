@@ -77,7 +77,10 @@ impl FakeGithub {
         FakeGithub::start_on("127.0.0.1:0".parse().expect("an address"), config).await
     }
 
-    pub async fn start_on(addr: SocketAddr, config: FakeGithubConfig) -> std::io::Result<FakeGithub> {
+    pub async fn start_on(
+        addr: SocketAddr,
+        config: FakeGithubConfig,
+    ) -> std::io::Result<FakeGithub> {
         let record = Arc::new(Mutex::new(Record::default()));
         let app = Router::new()
             .route("/login/oauth/authorize", get(authorize))
@@ -152,7 +155,10 @@ struct AuthorizeQuery {
     login: Option<String>,
 }
 
-async fn authorize(State((config, record)): State<Shared>, Query(q): Query<AuthorizeQuery>) -> Response {
+async fn authorize(
+    State((config, record)): State<Shared>,
+    Query(q): Query<AuthorizeQuery>,
+) -> Response {
     if q.client_id.as_deref() != Some(config.client_id.as_str()) {
         return (StatusCode::NOT_FOUND, "unknown OAuth App\n").into_response();
     }
@@ -188,7 +194,10 @@ async fn authorize(State((config, record)): State<Shared>, Query(q): Query<Autho
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     (
         StatusCode::FOUND,
-        [(header::LOCATION, format!("{redirect_uri}{sep}{}", query.finish()))],
+        [(
+            header::LOCATION,
+            format!("{redirect_uri}{sep}{}", query.finish()),
+        )],
     )
         .into_response()
 }
@@ -250,7 +259,9 @@ async fn access_token(
             "error_description": "refused by the fake GitHub",
         }))
         .into_response(),
-        (Ok((token, scope)), false) => format!("access_token={token}&scope={scope}&token_type=bearer").into_response(),
+        (Ok((token, scope)), false) => {
+            format!("access_token={token}&scope={scope}&token_type=bearer").into_response()
+        }
         (Err(error), false) => format!("error={error}").into_response(),
     }
 }
@@ -306,7 +317,11 @@ fn base64(input: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -359,7 +374,13 @@ async fn revoke(
 mod tests {
     #[test]
     fn base64_matches_the_rfc_examples() {
-        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(super::base64(plain.as_bytes()), encoded);
         }
     }

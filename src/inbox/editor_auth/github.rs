@@ -130,7 +130,12 @@ impl Github {
     }
 
     /// What the token's user may do in `owner/name`.
-    pub async fn access(&self, token: &Token, owner: &str, name: &str) -> Result<Access, GithubError> {
+    pub async fn access(
+        &self,
+        token: &Token,
+        owner: &str,
+        name: &str,
+    ) -> Result<Access, GithubError> {
         let response = self
             .http
             .get(format!("{}/repos/{owner}/{name}", self.api_url))

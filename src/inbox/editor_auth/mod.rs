@@ -124,6 +124,9 @@ impl EditorLogin {
     /// `None` without `editor.auth` in the configuration.
     pub fn new(config: &Config, secret: ClientSecret) -> anyhow::Result<Option<EditorLogin>> {
         let Some(auth) = &config.editor.auth else {
+            tracing::warn!(
+                "{CLIENT_SECRET_ENV} is set but aushang.yaml has no editor.auth: no editors' login"
+            );
             return Ok(None);
         };
         let Some(inbox) = &config.inbox else {
@@ -194,7 +197,10 @@ fn popup_page(
 /// No caching (the page holds a token), no referrer (the URL holds the code).
 fn protect(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -254,11 +260,11 @@ struct AuthorizeQuery {
 
 /// The scope to ask GitHub for: the CMS's (when every part is one of [`SCOPES`]), else `repo`.
 fn scope(asked: Option<&str>) -> Option<String> {
-    let asked = asked.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("repo");
-    let parts: Vec<&str> = asked
-        .split([',', ' '])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let asked = asked
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("repo");
+    let parts: Vec<&str> = asked.split([',', ' ']).filter(|p| !p.is_empty()).collect();
     parts
         .iter()
         .all(|p| SCOPES.contains(p))
@@ -370,7 +376,10 @@ async fn callback_get(
     let access = match login.github.access(&token, &login.owner, &login.name).await {
         Ok(a) => a,
         Err(e) => {
-            tracing::warn!("editor login failed: permission check on {}: {e}", login.repo);
+            tracing::warn!(
+                "editor login failed: permission check on {}: {e}",
+                login.repo
+            );
             revoke(&login, &token).await;
             return unavailable(&login);
         }
@@ -443,7 +452,10 @@ mod tests {
     fn scopes_are_limited_to_what_the_editor_needs() {
         assert_eq!(scope(None).as_deref(), Some("repo"));
         assert_eq!(scope(Some("repo,user")).as_deref(), Some("repo,user"));
-        assert_eq!(scope(Some("public_repo read:org")).as_deref(), Some("public_repo,read:org"));
+        assert_eq!(
+            scope(Some("public_repo read:org")).as_deref(),
+            Some("public_repo,read:org")
+        );
         assert_eq!(scope(Some("repo,delete_repo")), None);
         assert_eq!(scope(Some("admin:org")), None);
     }
@@ -451,7 +463,12 @@ mod tests {
     #[test]
     fn the_backend_is_the_inbox_origin_with_the_path_below() {
         let text = "title: T\nbase_url: https://www.t.example/\ninbox:\n  url: https://t.example/posteingang/\neditor:\n  auth:\n    client_id: Ov23liX\n    repo: stadt/site\n";
-        let c = crate::config::parse(std::path::Path::new("/"), std::path::Path::new("aushang.yaml"), text).unwrap();
+        let c = crate::config::parse(
+            std::path::Path::new("/"),
+            std::path::Path::new("aushang.yaml"),
+            text,
+        )
+        .unwrap();
         assert_eq!(
             backend(&c),
             Some(Backend {
@@ -459,8 +476,13 @@ mod tests {
                 auth_endpoint: "posteingang/redaktion/auth".into()
             })
         );
-        let login = EditorLogin::new(&c, ClientSecret::new("s".repeat(40))).unwrap().unwrap();
-        assert_eq!(login.redirect_uri, "https://t.example/posteingang/redaktion/callback");
+        let login = EditorLogin::new(&c, ClientSecret::new("s".repeat(40)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            login.redirect_uri,
+            "https://t.example/posteingang/redaktion/callback"
+        );
         assert_eq!(login.site_origin, "https://www.t.example");
         assert!(login.secure);
         assert!(!format!("{:?}", login.secret).contains("sss"));

@@ -94,6 +94,9 @@ mod tests {
         let m = message(&Ok("gho_abc"));
         let json = m.strip_prefix("authorization:github:success:").unwrap();
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        assert_eq!(v, serde_json::json!({"token": "gho_abc", "provider": "github"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"token": "gho_abc", "provider": "github"})
+        );
     }
 }

@@ -37,8 +37,7 @@ impl Refusal {
 /// The signing key: derived from the OAuth App's client secret, so a restart or a second
 /// instance accepts the states of the first, and no further secret is needed.
 pub fn key_from_client_secret(client_secret: &str) -> [u8; 32] {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(client_secret.as_bytes()).expect("any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(client_secret.as_bytes()).expect("any key length");
     mac.update(b"aushang editor login state v1");
     mac.finalize().into_bytes().into()
 }
