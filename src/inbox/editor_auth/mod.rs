@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::config::{Config, repo_parts};
+use crate::config::{Config, EditorAuthConfig, repo_parts};
 use github::{Access, Github};
 use page::Outcome;
 
@@ -91,8 +91,13 @@ pub struct Backend {
     pub auth_endpoint: String,
 }
 
+/// `editor.auth`, the one place this module reads it from the configuration.
+pub fn settings(config: &Config) -> Option<&EditorAuthConfig> {
+    config.editor.auth.as_ref()
+}
+
 pub fn backend(config: &Config) -> Option<Backend> {
-    config.editor.auth.as_ref()?;
+    settings(config)?;
     let inbox = reqwest::Url::parse(&config.inbox.as_ref()?.url).ok()?;
     let prefix = inbox.path().trim_matches('/');
     Some(Backend {
@@ -123,7 +128,7 @@ pub struct EditorLogin {
 impl EditorLogin {
     /// `None` without `editor.auth` in the configuration.
     pub fn new(config: &Config, secret: ClientSecret) -> anyhow::Result<Option<EditorLogin>> {
-        let Some(auth) = &config.editor.auth else {
+        let Some(auth) = settings(config) else {
             tracing::warn!(
                 "{CLIENT_SECRET_ENV} is set but aushang.yaml has no editor.auth: no editors' login"
             );
@@ -210,7 +215,7 @@ fn protect(headers: &mut HeaderMap) {
 /// The routes; empty without `editor.auth`. With `editor.auth` but no secret they answer that
 /// the login is not set up (the rest of the inbox runs on).
 pub fn routes(config: &Config, login: Option<EditorLogin>) -> Router {
-    if config.editor.auth.is_none() {
+    if settings(config).is_none() {
         return Router::new();
     }
     let auth = format!("/{AUTH_ENDPOINT}");
