@@ -8,11 +8,11 @@ use anyhow::{Context, bail};
 use jiff::Timestamp;
 
 use crate::broadcast::audience::SubscriberSource;
-use crate::broadcast::budget::{Approval, approvals_path, record_approval};
+use crate::broadcast::budget::{Approval, Guard, approvals_path, record_approval};
 use crate::broadcast::claim::real_guards;
 use crate::broadcast::cost::{Money, Prices, message_rate};
 use crate::broadcast::journal::{Journal, journal_dir};
-use crate::broadcast::plan::plan;
+use crate::broadcast::plan::{PlannedMessage, plan};
 use crate::config::Config;
 use crate::content::Notice;
 use crate::subscribers::{Channel, Status};
@@ -62,39 +62,6 @@ pub fn approve(
         bail!("broadcast.budget braucht die Preise unter broadcast.channels.whatsapp.prices");
     };
     let notice = find_notice(notices, reference)?;
-    let (amount, recipients) = match amount {
-        Some(text) => (
-            Money::parse(text).map_err(|e| anyhow::anyhow!("--approve-amount: {e}"))?,
-            None,
-        ),
-        None => {
-            let (amount, n) = outstanding(config, notices, notice, &prices, now)?;
-            (amount, Some(n))
-        }
-    };
-    let approval = Approval {
-        t: now,
-        notice: notice.path.clone(),
-        by: actor
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| "unbekannt (ohne GITHUB_ACTOR)".into()),
-        amount: amount.plain(),
-        currency: prices.currency.clone(),
-        recipients,
-    };
-    record_approval(&approvals_path(config), &approval)?;
-    Ok(approval)
-}
-
-/// What the notice's open WhatsApp messages still cost: its recipients without a final or
-/// unknown outcome, times each message's rate.
-fn outstanding(
-    config: &Config,
-    notices: &[Notice],
-    notice: &Notice,
-    prices: &Prices,
-    now: Timestamp,
-) -> anyhow::Result<(Money, usize)> {
     let journal = Journal::open(&journal_dir(&config.subscribers_dir()))
         .context("das Journal lässt sich nicht lesen")?;
     let planned: Vec<_> = plan(config, notices, &journal, "whatsapp", now, real_guards())
@@ -108,6 +75,42 @@ fn outstanding(
             notice.path
         );
     }
+    let spent_before = Guard::load(config, &journal, &planned, now)?
+        .map(|g| g.notice_spent(&notice.path))
+        .unwrap_or_default();
+    let (amount, recipients) = match amount {
+        Some(text) => (
+            Money::parse(text).map_err(|e| anyhow::anyhow!("--approve-amount: {e}"))?,
+            None,
+        ),
+        None => {
+            let (amount, n) = outstanding(config, &journal, &planned, &prices)?;
+            (amount, Some(n))
+        }
+    };
+    let approval = Approval {
+        t: now,
+        notice: notice.path.clone(),
+        by: actor
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| "unbekannt (ohne GITHUB_ACTOR)".into()),
+        amount: amount.plain(),
+        currency: prices.currency.clone(),
+        recipients,
+        spent_before: spent_before.plain(),
+    };
+    record_approval(&approvals_path(config), &approval)?;
+    Ok(approval)
+}
+
+/// What the notice's open WhatsApp messages still cost: its recipients without a final or
+/// unknown outcome, times each message's rate.
+fn outstanding(
+    config: &Config,
+    journal: &Journal,
+    planned: &[PlannedMessage],
+    prices: &Prices,
+) -> anyhow::Result<(Money, usize)> {
     let mut source = SubscriberSource::open(config, true)?;
     let messages: Vec<_> = planned.iter().map(|p| &p.message).collect();
     let wants = |s: &crate::subscribers::Subscriber, m: &crate::broadcast::message::Message| {
@@ -119,7 +122,7 @@ fn outstanding(
         .census(&messages, wants)
         .context("die Abonnentenliste ist nicht verwendbar")?;
     let (mut total, mut count) = (Money::ZERO, 0);
-    for p in &planned {
+    for p in planned {
         let Some(rate) = message_rate(config, prices, &p.message).1 else {
             bail!(
                 "kein Preis für die Kategorie von {} unter broadcast.channels.whatsapp.prices: \

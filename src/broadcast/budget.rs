@@ -154,6 +154,10 @@ pub struct Approval {
     /// The outstanding recipients the amount was estimated for, when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipients: Option<usize>,
+    /// What the notice had cost when it was approved: what it costs beyond that is charged to
+    /// the approval (journal order, not clock time, decides what came after).
+    #[serde(default)]
+    pub spent_before: String,
 }
 
 /// The calendar month of `now` in the site's time zone: start, end and German name.
@@ -244,14 +248,14 @@ impl Guard {
             }
         }
         let approvals = read_approvals(&approvals_path(config))?;
-        let mut approved: HashMap<String, (Money, Timestamp)> = HashMap::new();
+        // Per notice: everything approved, and what it had cost at the first approval.
+        let mut approved: HashMap<String, (Money, Money)> = HashMap::new();
         for a in approvals.iter().filter(|a| a.currency == prices.currency) {
             let amount = Money::parse(&a.amount).unwrap_or_default();
-            let entry = approved
-                .entry(a.notice.clone())
-                .or_insert((Money::ZERO, a.t));
+            let before = Money::parse(&a.spent_before).unwrap_or_default();
+            let entry = approved.entry(a.notice.clone()).or_insert((Money::ZERO, before));
             entry.0 = entry.0.plus(amount);
-            entry.1 = entry.1.min(a.t);
+            entry.1 = entry.1.min(before);
         }
         let mut guard = Guard {
             prices: prices.clone(),
@@ -261,7 +265,7 @@ impl Guard {
             spent_month: Money::ZERO,
             spent_run: Money::ZERO,
             notice_spent: HashMap::new(),
-            approval_left: approved.iter().map(|(k, (m, _))| (k.clone(), *m)).collect(),
+            approval_left: HashMap::new(),
         };
         let index = journal.index_lines();
         let completed_before = |msg: &str| {
@@ -293,16 +297,21 @@ impl Guard {
                 if let Some(path) = &canonical {
                     let spent = guard.notice_spent.entry(path.clone()).or_default();
                     *spent = spent.plus(rate);
-                    if let Some((_, since)) = approved.get(path)
-                        && l.t >= *since
-                        && let Some(left) = guard.approval_left.get_mut(path)
-                    {
-                        *left = left.minus(rate);
-                    }
                 }
             }
         }
+        for (path, (amount, before)) in approved {
+            let spent = guard.notice_spent.get(&path).copied().unwrap_or_default();
+            guard
+                .approval_left
+                .insert(path, amount.minus(spent.minus(before)));
+        }
         Ok(Some(guard))
+    }
+
+    /// What the notice at `path` has cost so far (journal and this run).
+    pub fn notice_spent(&self, path: &str) -> Money {
+        self.notice_spent.get(path).copied().unwrap_or_default()
     }
 
     /// The rate of one message: category and price.
