@@ -99,7 +99,10 @@ fn a_budget_stops_the_run_mid_audience_and_an_approval_sends_exactly_the_rest() 
     let again = in_actions(&site, &["--now", "2026-12-02 10:30"]);
     assert_eq!(again.code, 5, "{again:?}");
     assert_eq!(fake.messages().len(), 10);
-    assert!(again.stdout.contains("15 wegen des Budgets zurückgestellt"), "{again:?}");
+    assert!(
+        again.stdout.contains("15 wegen des Budgets zurückgestellt"),
+        "{again:?}"
+    );
     let due = site.run(&["broadcast", "--due", "--now", "2026-12-02 10:30"]);
     assert!(
         due.stdout.contains("due=false") && due.stdout.contains("(Budget erreicht: Monatsbudget"),
@@ -118,7 +121,9 @@ fn a_budget_stops_the_run_mid_audience_and_an_approval_sends_exactly_the_rest() 
     );
     assert_eq!(approve.code, 0, "{approve:?}");
     assert!(
-        approve.stdout.contains("darf 1,50 EUR mehr kosten (15 ausstehende Empfänger) (von buergermeisterin"),
+        approve
+            .stdout
+            .contains("darf 1,50 EUR mehr kosten (15 ausstehende Empfänger) (von buergermeisterin"),
         "{approve:?}"
     );
     assert_eq!(fake.messages().len(), 10, "approving sends nothing");
@@ -130,14 +135,20 @@ fn a_budget_stops_the_run_mid_audience_and_an_approval_sends_exactly_the_rest() 
     assert_eq!(lines[0]["currency"], "EUR");
     assert_eq!(lines[0]["recipients"], 15);
     assert_eq!(lines[0]["t"], "2026-12-02T10:00:00Z");
-    assert_eq!(lines[0]["spent_before"], "1", "the ten sent before the approval");
+    assert_eq!(
+        lines[0]["spent_before"], "1",
+        "the ten sent before the approval"
+    );
 
     let rest = in_actions(&site, &["--now", "2026-12-02 11:05"]);
     assert_eq!(rest.code, 0, "{rest:?}");
     let got = received(&site, &fake, "sperrung");
     assert_eq!(got.len(), 25, "nobody skipped: {rest:?}");
     assert!(got.values().all(|n| *n == 1), "nobody twice: {got:?}");
-    assert_eq!(site.index_events(&key("sperrung")), ["started", "completed"]);
+    assert_eq!(
+        site.index_events(&key("sperrung")),
+        ["started", "completed"]
+    );
     site.assert_files_leak_free();
 }
 
@@ -147,14 +158,19 @@ fn the_claim_takes_only_what_the_budget_allows_and_the_next_claim_after_approval
     let site = site(&fake, 12, "    monthly: 0.5\n");
     notice(&site, "wahl", "2026-12-02 08:00");
     let now = ["--now", "2026-12-02 10:00"];
-    let claim = |run: &str| in_actions(&site, &["--channel", "all", "--claim", run, now[0], now[1]]);
+    let claim =
+        |run: &str| in_actions(&site, &["--channel", "all", "--claim", run, now[0], now[1]]);
     let send = |run: &str| in_actions(&site, &["--channel", "all", "--run", run, now[0], now[1]]);
 
     let first = claim("run-1");
     assert_eq!(first.code, 5, "{first:?}");
     assert!(
-        first.stdout.contains("::warning title=Budget erreicht::Titel wahl")
-            && first.stdout.contains("5 übernommen, 7 wegen des Budgets zurückgestellt"),
+        first
+            .stdout
+            .contains("::warning title=Budget erreicht::Titel wahl")
+            && first
+                .stdout
+                .contains("5 übernommen, 7 wegen des Budgets zurückgestellt"),
         "{first:?}"
     );
     let claimed = |run: &str| {
@@ -200,8 +216,9 @@ fn a_per_notice_budget_caps_each_notice_on_its_own() {
         assert!(got.values().all(|n| *n == 1));
     }
     assert!(
-        run.stdout
-            .contains("3 wegen des Budgets zurückgestellt (Budget je Bekanntmachung 0,50 EUR erreicht"),
+        run.stdout.contains(
+            "3 wegen des Budgets zurückgestellt (Budget je Bekanntmachung 0,50 EUR erreicht"
+        ),
         "{run:?}"
     );
     // Raising the budget lets the next run finish both, nobody twice.
@@ -251,8 +268,9 @@ fn the_dry_run_estimates_recipients_times_rate_and_what_the_budget_defers() {
         "{preview:?}"
     );
     assert!(
-        out.contains("- Budget: Monatsbudget 1,05 EUR, im Dezember 2026 bisher 0,00 EUR verbraucht\n")
-            && out.contains("- Über dem Budget: 15 Empfänger würden zurückgestellt"),
+        out.contains(
+            "- Budget: Monatsbudget 1,05 EUR, im Dezember 2026 bisher 0,00 EUR verbraucht\n"
+        ) && out.contains("- Über dem Budget: 15 Empfänger würden zurückgestellt"),
         "{preview:?}"
     );
     assert!(fake.messages().is_empty());

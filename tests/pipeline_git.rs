@@ -856,8 +856,17 @@ fn a_budget_defers_on_the_state_branch_until_the_workflow_input_approves() {
         "{}",
         text(&out)
     );
-    assert_eq!(town.notices().len(), 2, "0,20 EUR at 0,10 EUR: {}", text(&out));
-    assert_eq!(town.origin_lines("claimed"), 2, "claims only for what is sent");
+    assert_eq!(
+        town.notices().len(),
+        2,
+        "0,20 EUR at 0,10 EUR: {}",
+        text(&out)
+    );
+    assert_eq!(
+        town.origin_lines("claimed"),
+        2,
+        "claims only for what is sent"
+    );
     assert_eq!(town.origin_lines("sent"), 2);
     // Nothing more without an approval: the due check waits instead of asking for a run.
     let again = town.run(&town.clone("next"), "publish-run", &[]);
@@ -891,7 +900,8 @@ fn a_budget_defers_on_the_state_branch_until_the_workflow_input_approves() {
     );
     let record = town.state_file("subscribers/journal/budget.jsonl");
     assert!(
-        record.contains("\"by\":\"kaemmerer\"") && record.contains(&format!("\"notice\":\"{path}\"")),
+        record.contains("\"by\":\"kaemmerer\"")
+            && record.contains(&format!("\"notice\":\"{path}\"")),
         "{record}"
     );
     let index = town.state_file("subscribers/journal/index.jsonl");

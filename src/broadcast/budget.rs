@@ -238,9 +238,8 @@ impl Guard {
         // An unknown price counts as the highest known one in what was spent.
         let fallback = prices.rates.values().copied().max().unwrap_or_default();
         let plain_rates = [rates[0].1, rates[1].1];
-        let rate_of = |key: &str| {
-            plain_rates[usize::from(key.contains("#update-"))].unwrap_or(fallback)
-        };
+        let rate_of =
+            |key: &str| plain_rates[usize::from(key.contains("#update-"))].unwrap_or(fallback);
         let mut paths: HashMap<String, String> = HashMap::new();
         for p in planned {
             for key in p.message.keys() {
@@ -253,7 +252,9 @@ impl Guard {
         for a in approvals.iter().filter(|a| a.currency == prices.currency) {
             let amount = Money::parse(&a.amount).unwrap_or_default();
             let before = Money::parse(&a.spent_before).unwrap_or_default();
-            let entry = approved.entry(a.notice.clone()).or_insert((Money::ZERO, before));
+            let entry = approved
+                .entry(a.notice.clone())
+                .or_insert((Money::ZERO, before));
             entry.0 = entry.0.plus(amount);
             entry.1 = entry.1.min(before);
         }
@@ -396,7 +397,10 @@ impl Guard {
             ));
         }
         if let Some(p) = self.budget.per_notice {
-            parts.push(format!("je Bekanntmachung höchstens {}", self.prices.amount(p)));
+            parts.push(format!(
+                "je Bekanntmachung höchstens {}",
+                self.prices.amount(p)
+            ));
         }
         format!("Budget: {}", parts.join("; "))
     }
@@ -498,10 +502,21 @@ pub fn dry_run_section(
             "mastodon" => "Mastodon",
             other => other,
         })
-        .chain(config.broadcast.channels.whatsapp.is_none().then_some("outbox"))
+        .chain(
+            config
+                .broadcast
+                .channels
+                .whatsapp
+                .is_none()
+                .then_some("outbox"),
+        )
         .collect();
     if !free.is_empty() {
-        let _ = writeln!(out, "- {}: kostenlos (keine Kosten je Nachricht)", free.join(", "));
+        let _ = writeln!(
+            out,
+            "- {}: kostenlos (keine Kosten je Nachricht)",
+            free.join(", ")
+        );
     }
     out.push('\n');
     Ok(out)
@@ -550,7 +565,10 @@ pub fn claim_notice(report: &crate::broadcast::claim::ClaimReport) -> Option<Cla
                 .replace('\r', "%0D")
                 .replace('\n', "%0A")
         ));
-        markdown.push_str(&format!("> **Budget erreicht:** {}\n\n", text.replace('|', "\\|")));
+        markdown.push_str(&format!(
+            "> **Budget erreicht:** {}\n\n",
+            text.replace('|', "\\|")
+        ));
     }
     (!annotations.is_empty()).then_some(ClaimNotice {
         annotations,
@@ -591,7 +609,9 @@ pub fn read_approvals(path: &Path) -> anyhow::Result<Vec<Approval>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("{} lässt sich nicht lesen", path.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("{} lässt sich nicht lesen", path.display()));
+        }
     };
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -653,6 +673,37 @@ mod tests {
             per_notice: None,
         };
         assert_eq!(ok.validate().unwrap().monthly, Some(Money(50_000_000)));
+    }
+
+    #[test]
+    fn check_wants_prices_for_a_budget_and_names_the_lines() {
+        let wa = "title: T\nbase_url: https://t.example/\nbroadcast:\n  channels:\n    whatsapp:\n      phone_number_id: \"1\"\n      template:\n        name: t\n        body: \"{{1}}\"\n        params: [title]\n";
+        let parse =
+            |text: &str| crate::config::parse(Path::new("/site"), Path::new("aushang.yaml"), text);
+        let no_prices = format!("{wa}  budget:\n    monthly: 50\n");
+        let err = parse(&no_prices).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].line, Some(11), "{err:?}");
+        assert!(err[0].message.contains("braucht die Preise"), "{err:?}");
+        let utility_only = format!(
+            "{wa}      prices:\n        currency: EUR\n        utility: 0.0456\n  budget:\n    monthly: 50\n"
+        );
+        let err = parse(&utility_only).unwrap_err();
+        assert_eq!(err[0].line, Some(11), "{err:?}");
+        assert!(err[0].message.contains("Preis für marketing"), "{err:?}");
+        let bad_category = format!("{wa}        category: promotion\n");
+        let err = parse(&bad_category).unwrap_err();
+        assert_eq!(err[0].line, Some(11), "{err:?}");
+        let fine = utility_only.replace(
+            "utility: 0.0456\n",
+            "utility: 0.0456\n        marketing: 0.1365\n",
+        );
+        let config = parse(&fine).unwrap();
+        assert_eq!(
+            config.broadcast.budget.unwrap().monthly,
+            Some(Money(50_000_000))
+        );
+        assert_eq!(Prices::of(&config).unwrap().currency, "EUR");
     }
 
     #[test]

@@ -84,7 +84,7 @@ impl Money {
         let whole = (self.0 / UNIT).to_string();
         let mut grouped = String::new();
         for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
                 grouped.push('.');
             }
             grouped.push(c);
@@ -122,7 +122,9 @@ impl Prices {
                 } else {
                     problems.push((
                         key.clone(),
-                        format!("currency `{c}` ist kein Währungscode (drei Großbuchstaben, z. B. EUR)"),
+                        format!(
+                            "currency `{c}` ist kein Währungscode (drei Großbuchstaben, z. B. EUR)"
+                        ),
                     ));
                 }
             } else if CATEGORIES.contains(&key.as_str()) {
@@ -159,7 +161,13 @@ impl Prices {
 
     /// The validated rate card of a site, if it has one (`check` has refused a broken one).
     pub fn of(config: &Config) -> Option<Prices> {
-        let raw = config.broadcast.channels.whatsapp.as_ref()?.prices.as_ref()?;
+        let raw = config
+            .broadcast
+            .channels
+            .whatsapp
+            .as_ref()?
+            .prices
+            .as_ref()?;
         Prices::parse(raw).ok()
     }
 
@@ -212,7 +220,11 @@ pub fn billing_category(config: &Config, is_update: bool) -> String {
 
 /// The price of one message on WhatsApp: its category and rate (`None`: no price entered for
 /// that category).
-pub fn message_rate(config: &Config, prices: &Prices, message: &Message) -> (String, Option<Money>) {
+pub fn message_rate(
+    config: &Config,
+    prices: &Prices,
+    message: &Message,
+) -> (String, Option<Money>) {
     let category = billing_category(config, message.is_update());
     let rate = prices.rate(&category);
     (category, rate)
@@ -267,8 +279,18 @@ mod tests {
         assert_eq!(Money::parse("1").unwrap().german(), "1,00");
         assert_eq!(Money::parse("1234.5").unwrap().german(), "1.234,50");
         assert_eq!(Money::parse("1234567").unwrap().german(), "1.234.567,00");
-        assert_eq!(Money::parse("1.00").unwrap().fits(Money::parse("0.1").unwrap()), Some(10));
-        assert_eq!(Money::parse("0.99").unwrap().fits(Money::parse("0.1").unwrap()), Some(9));
+        assert_eq!(
+            Money::parse("1.00")
+                .unwrap()
+                .fits(Money::parse("0.1").unwrap()),
+            Some(10)
+        );
+        assert_eq!(
+            Money::parse("0.99")
+                .unwrap()
+                .fits(Money::parse("0.1").unwrap()),
+            Some(9)
+        );
         assert_eq!(Money::parse("12.5").unwrap().plain(), "12.5");
         for bad in ["-0.1", "0,05", "abc", "", "0.0000001", ".5"] {
             assert!(Money::parse(bad).is_err(), "{bad}");
@@ -290,7 +312,10 @@ mod tests {
         let keys: Vec<&str> = err.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["marketing", "promo"], "{err:?}");
         assert!(err[0].1.contains("negativ"), "{err:?}");
-        assert!(err[1].1.contains("unbekannte Preiskategorie `promo`"), "{err:?}");
+        assert!(
+            err[1].1.contains("unbekannte Preiskategorie `promo`"),
+            "{err:?}"
+        );
         let ok: BTreeMap<String, String> = [("currency", "EUR"), ("utility", "0.0456")]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
