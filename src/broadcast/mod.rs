@@ -4,6 +4,7 @@ pub mod accept;
 pub mod approve;
 pub mod audience;
 pub mod budget;
+pub mod budget_text;
 pub mod channels;
 pub mod claim;
 pub mod cost;
