@@ -332,3 +332,41 @@ fn check_names_the_line_of_a_bad_price_or_budget() {
         "{check:?}"
     );
 }
+
+#[test]
+fn an_approved_amount_lets_exactly_that_much_more_go_out_and_a_raised_budget_the_rest() {
+    let fake = Fake::healthy();
+    let site = site(&fake, 10, "    monthly: 0.3\n");
+    notice(&site, "markt", "2026-12-02 08:00");
+    assert_eq!(in_actions(&site, &["--now", "2026-12-02 10:00"]).code, 5);
+    assert_eq!(received(&site, &fake, "markt").len(), 3);
+    let approve = in_actions(
+        &site,
+        &[
+            "--approve-budget",
+            "bekanntmachungen/2026/markt",
+            "--approve-amount",
+            "0.45",
+            "--now",
+            "2026-12-02 10:10",
+        ],
+    );
+    assert_eq!(approve.code, 0, "{approve:?}");
+    assert_eq!(approval_lines(&site)[0]["amount"], "0.45");
+    assert_eq!(approval_lines(&site)[0].get("recipients"), None);
+    // 0,45 EUR at 0,10 EUR: four more, the other three still wait.
+    let run = in_actions(&site, &["--now", "2026-12-02 10:20"]);
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(received(&site, &fake, "markt").len(), 7);
+    assert!(
+        run.stdout.contains("3 wegen des Budgets zurückgestellt"),
+        "{run:?}"
+    );
+    // A raised monthly budget: 0,70 EUR of 1,00 EUR spent, so exactly the last three.
+    set_budget(&site, "    monthly: 1\n");
+    let raised = in_actions(&site, &["--now", "2026-12-02 10:30"]);
+    assert_eq!(raised.code, 0, "{raised:?}");
+    let got = received(&site, &fake, "markt");
+    assert_eq!(got.len(), 10);
+    assert!(got.values().all(|n| *n == 1), "{got:?}");
+}
