@@ -85,8 +85,8 @@ fn a_budget_stops_the_run_mid_audience_and_an_approval_sends_exactly_the_rest() 
     assert!(
         first.stdout.contains(
             "::warning title=Versand::Titel sperrung (/bekanntmachungen/2026/sperrung/#notice): 15 \
-             wegen des Budgets zurückgestellt (Monatsbudget 1,05 EUR für Dezember 2026 erreicht \
-             (bisher 1,00 EUR verbraucht))"
+             wegen des Budgets zurückgestellt (Monatsbudget 1,05 EUR für Dezember 2026 erreicht, \
+             bisher 1,00 EUR verbraucht)"
         ) && first
             .stdout
             .contains("approve_over_budget=/bekanntmachungen/2026/sperrung/"),

@@ -343,7 +343,7 @@ impl Guard {
             && spent.plus(rate) > monthly
         {
             return Some(format!(
-                "Monatsbudget {} für {} erreicht (bisher {} verbraucht)",
+                "Monatsbudget {} für {} erreicht, bisher {} verbraucht",
                 self.prices.amount(monthly),
                 self.month,
                 self.prices.amount(spent)
@@ -358,7 +358,7 @@ impl Guard {
             && on_notice.plus(rate) > per_notice
         {
             return Some(format!(
-                "Budget je Bekanntmachung {} erreicht (für diese bisher {})",
+                "Budget je Bekanntmachung {} erreicht, für diese bisher {}",
                 self.prices.amount(per_notice),
                 self.prices.amount(on_notice)
             ));

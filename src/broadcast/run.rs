@@ -601,7 +601,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 );
             }
         }
-        if let Some(prices) = &prices {
+        if let Some(prices) = prices.as_ref().filter(|_| p.decision == Decision::Due) {
             out.push_str(&crate::broadcast::cost::estimate_line(
                 config, prices, &p.message, count,
             ));
