@@ -125,6 +125,8 @@ pub struct BroadcastConfig {
     /// How long the link pre-flight waits for the notice page to go live.
     pub link_check_timeout: SignedDuration,
     pub channels: ChannelsConfig,
+    /// `budget:` (monthly, per notice) in the WhatsApp rate card's currency.
+    pub budget: Option<crate::broadcast::budget::Budget>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +177,9 @@ pub struct WhatsAppConfig {
     /// Unique recipients per rolling 24 h the account may reach (Meta's messaging limit tier).
     #[serde(default)]
     pub daily_limit: Option<u32>,
+    /// The rate card: `currency` and a price per category (checked by `broadcast::cost`).
+    #[serde(default)]
+    pub prices: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +215,10 @@ pub struct TemplateConfig {
     /// notice button) that gets each subscriber's opt-out token. Needs an `inbox:` section.
     #[serde(default)]
     pub optout_button: bool,
+    /// The category the templates were approved in (utility, marketing, authentication):
+    /// what they are billed as until Meta reports another one.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -356,6 +365,8 @@ struct RawBroadcast {
     link_check_timeout: Option<String>,
     #[serde(default)]
     channels: RawChannels,
+    #[serde(default)]
+    budget: Option<crate::broadcast::budget::RawBudget>,
 }
 
 #[derive(Deserialize, Default)]
@@ -555,6 +566,11 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             ));
         }
     }
+    let budget = crate::broadcast::budget::check_config(
+        raw.broadcast.channels.whatsapp.as_ref(),
+        raw.broadcast.budget.as_ref(),
+        &mut |key, message| problems.push(at_key(key, message)),
+    );
     // The other channels check themselves (providers/*); each problem names its key.
     let channels = &raw.broadcast.channels;
     let channel_problems = [
@@ -608,6 +624,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
                 telegram: raw.broadcast.channels.telegram,
                 mastodon: raw.broadcast.channels.mastodon,
             },
+            budget,
         },
         inbox: raw.inbox,
         editor: raw.editor,

@@ -839,3 +839,78 @@ fn a_run_sends_on_every_configured_channel_exactly_once_across_reruns() {
     assert_eq!(town.notices().len(), got.len(), "WhatsApp sent again");
     assert_eq!(telegram.posts().len(), posts.len(), "Telegram posted again");
 }
+
+/// The budget on the state branch: the claim takes only what the budget allows (exit 5, the
+/// deferred carry no line), the scheduled due check then waits, and an approval given as the
+/// workflow input is pushed with who gave it and lets the next run finish that notice.
+#[test]
+fn a_budget_defers_on_the_state_branch_until_the_workflow_input_approves() {
+    let prices = "      prices:\n        currency: EUR\n        utility: 0.10\n        \
+                  marketing: 0.25\n  budget:\n    monthly: 0.2\n";
+    let town = Town::build(FakeConfig::default(), None, prices);
+    let actions = [("GITHUB_ACTIONS", "true")];
+    let out = town.run(&town.clone("runner"), "publish-run", &actions);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        text(&out).contains("::warning title=Budget erreicht::"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        town.notices().len(),
+        2,
+        "0,20 EUR at 0,10 EUR: {}",
+        text(&out)
+    );
+    assert_eq!(
+        town.origin_lines("claimed"),
+        2,
+        "claims only for what is sent"
+    );
+    assert_eq!(town.origin_lines("sent"), 2);
+    // Nothing more without an approval: the due check waits instead of asking for a run.
+    let again = town.run(&town.clone("next"), "publish-run", &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("Budget erreicht: Monatsbudget 0,20 EUR"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(town.notices().len(), 2);
+    // The first notice the budget held back, as the annotation names it.
+    let all = text(&out);
+    let path = all
+        .split("approve_over_budget=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let approved = town.run(
+        &town.clone("approve"),
+        "publish-run",
+        &[
+            ("APPROVE_OVER_BUDGET", path.as_str()),
+            ("GITHUB_ACTOR", "kaemmerer"),
+        ],
+    );
+    assert!(
+        matches!(approved.status.code(), Some(0 | 5)),
+        "{}",
+        text(&approved)
+    );
+    let record = town.state_file("subscribers/journal/budget.jsonl");
+    assert!(
+        record.contains("\"by\":\"kaemmerer\"")
+            && record.contains(&format!("\"notice\":\"{path}\"")),
+        "{record}"
+    );
+    let index = town.state_file("subscribers/journal/index.jsonl");
+    assert!(
+        index.contains(&format!(
+            "\"msg\":\"{path}#notice\",\"ch\":\"whatsapp\",\"event\":\"completed\""
+        )),
+        "the approved notice went to everyone: {index}"
+    );
+    assert!(town.notices().len() > 2);
+    town.assert_nobody_twice();
+}

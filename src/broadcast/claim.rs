@@ -35,6 +35,9 @@ pub struct ClaimedMessage {
     pub uncertain: usize,
     /// Over the daily messaging limit: left for a later run.
     pub deferred_by_limit: usize,
+    /// Over the budget: not claimed, left due for a later run (`budget_reason` says why).
+    pub deferred_by_budget: usize,
+    pub budget_reason: Option<String>,
 }
 
 /// The claim of one run.
@@ -55,6 +58,10 @@ impl ClaimReport {
 
     pub fn uncertain(&self) -> usize {
         self.messages.iter().map(|m| m.uncertain).sum()
+    }
+
+    pub fn deferred_by_budget(&self) -> usize {
+        self.messages.iter().map(|m| m.deferred_by_budget).sum()
     }
 
     pub fn to_text(&self) -> String {
@@ -83,6 +90,14 @@ impl ClaimReport {
                 );
             }
             out.push('\n');
+            if m.deferred_by_budget > 0 {
+                let _ = writeln!(
+                    out,
+                    "    Budget: {} {}",
+                    m.deferred_by_budget,
+                    crate::broadcast::budget::deferred_text(m.budget_reason.as_deref(), &m.key)
+                );
+            }
         }
         for (key, why) in &self.not_due {
             let _ = writeln!(out, "{} [{why}] {key}", self.channel);
@@ -188,6 +203,11 @@ pub fn claim(
         None => IdSet::default(),
     };
     let mut capacity = daily_limit.map(|l| (l as usize).saturating_sub(recent.len()));
+    // The budget guard (WhatsApp only: the other channels cost nothing per message).
+    let mut budget = match channel {
+        "whatsapp" => crate::broadcast::budget::Guard::load(config, &journal, &planned, opts.now)?,
+        _ => None,
+    };
     for p in due {
         let message = &p.message;
         let states = journal.delivery_states_for(message.keys(), channel, Some(run))?;
@@ -210,9 +230,15 @@ pub fn claim(
                 entry.claimed += 1;
             } else if states.is_uncertain(&sub.id) && !opts.resend_uncertain {
                 entry.uncertain += 1;
+            } else if let Some(why) = budget.as_ref().and_then(|g| g.refusal(message)) {
+                entry.deferred_by_budget += 1;
+                entry.budget_reason.get_or_insert(why);
             } else if !within_limit(&mut capacity, &mut recent, &sub.id) {
                 entry.deferred_by_limit += 1;
             } else {
+                if let Some(g) = budget.as_mut() {
+                    g.take(message);
+                }
                 journal.record(
                     &message.key,
                     channel,
@@ -229,9 +255,9 @@ pub fn claim(
                 journal.record_index(&message.key, channel, IndexEvent::Started, opts.now)?;
             }
             journal.record_index(&message.key, channel, IndexEvent::Claimed, opts.now)?;
-        } else if entry.uncertain > 0 && entry.deferred_by_limit == 0 {
+        } else if entry.uncertain > 0 && entry.deferred_by_limit + entry.deferred_by_budget == 0 {
             journal.record_index(&message.key, channel, IndexEvent::Waiting, opts.now)?;
-        } else if entry.uncertain == 0 && entry.deferred_by_limit == 0 {
+        } else if entry.uncertain == 0 && entry.deferred_by_limit + entry.deferred_by_budget == 0 {
             // Everyone has it (e.g. uncertain ones resolved by statuses or accepted).
             if journal.started_at(&message.key, channel).is_none() {
                 journal.record_index(&message.key, channel, IndexEvent::Started, opts.now)?;

@@ -67,6 +67,10 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
             _ => None,
         };
         let planned = plan(config, notices, &journal, channel, now, real_guards());
+        let budget = match channel {
+            "whatsapp" => crate::broadcast::budget::Guard::load(config, &journal, &planned, now)?,
+            _ => None,
+        };
         let limit_reached = match daily_limit {
             Some(limit) => {
                 let since = now
@@ -86,6 +90,10 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
                 report
                     .waiting
                     .push((key, "wartet auf die Klärung unsicherer Zustellungen".into()));
+            } else if let Some(why) = budget.as_ref().and_then(|g| g.refusal(&p.message)) {
+                report
+                    .waiting
+                    .push((key, format!("Budget erreicht: {why}")));
             } else if limit_reached {
                 report
                     .waiting

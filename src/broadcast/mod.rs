@@ -1,9 +1,13 @@
 //! Broadcasting notices: plan what is due, render messages, send them, record every attempt.
 
 pub mod accept;
+pub mod approve;
 pub mod audience;
+pub mod budget;
+pub mod budget_text;
 pub mod channels;
 pub mod claim;
+pub mod cost;
 pub mod delivered;
 pub mod due;
 pub mod errors;

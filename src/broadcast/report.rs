@@ -23,6 +23,9 @@ pub struct MessageReport {
     pub uncertain: usize,
     /// Not sent because the daily messaging limit was reached.
     pub deferred_by_limit: usize,
+    /// Not sent because the budget is used up (`budget_reason` says which); they stay due.
+    pub deferred_by_budget: usize,
+    pub budget_reason: Option<String>,
     /// Not tried because the run stopped.
     pub not_attempted: usize,
     /// Not claimed by this `--run`: left for the next run (nothing is lost).
@@ -86,6 +89,10 @@ impl RunReport {
                             "wegen des Tageslimits zurückgestellt (die nächsten Läufe senden an sie)".into(),
                         ),
                         (m.left_out, format!("endgültig ausgelassen: {}", m.status)),
+                        (
+                            m.deferred_by_budget,
+                            crate::broadcast::budget::deferred_text(m.budget_reason.as_deref(), &m.key),
+                        ),
                     ]
                     .as_slice(),
                 ),
@@ -112,6 +119,11 @@ impl RunReport {
             );
         }
         out
+    }
+
+    /// Recipients deferred by the budget (exit status 5 when nothing else went wrong).
+    pub fn deferred_by_budget(&self) -> usize {
+        self.messages.iter().map(|m| m.deferred_by_budget).sum()
     }
 
     pub fn to_text(&self) -> String {
@@ -149,6 +161,7 @@ impl RunReport {
                 ("erneut zu versuchen", m.retry_left),
                 ("unsicher", m.uncertain),
                 ("wegen Tageslimit zurückgestellt", m.deferred_by_limit),
+                ("wegen des Budgets zurückgestellt", m.deferred_by_budget),
                 ("nicht versucht", m.not_attempted),
                 (
                     "von diesem Lauf nicht übernommen (nächster Lauf)",
@@ -161,6 +174,14 @@ impl RunReport {
                 }
             }
             let _ = writeln!(out, "{}", if m.complete { " — vollständig" } else { "" });
+            if m.deferred_by_budget > 0 {
+                let _ = writeln!(
+                    out,
+                    "    Budget: {} {}",
+                    m.deferred_by_budget,
+                    crate::broadcast::budget::deferred_text(m.budget_reason.as_deref(), &m.key)
+                );
+            }
         }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "ABGEBROCHEN: {why}");
@@ -195,9 +216,25 @@ impl RunReport {
                     m.permanent_total(),
                     m.retry_left,
                     m.uncertain,
-                    m.deferred_by_limit + m.not_attempted + m.not_claimed + m.left_out
+                    m.deferred_by_limit
+                        + m.deferred_by_budget
+                        + m.not_attempted
+                        + m.not_claimed
+                        + m.left_out
                 );
             }
+        }
+        for m in self.messages.iter().filter(|m| m.deferred_by_budget > 0) {
+            let _ = writeln!(
+                out,
+                "\n> **Budget:** {}: {} {}",
+                md_escape(&m.title),
+                m.deferred_by_budget,
+                md_escape(&crate::broadcast::budget::deferred_text(
+                    m.budget_reason.as_deref(),
+                    &m.key
+                ))
+            );
         }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "\n> **Abgebrochen:** {}", md_escape(why));

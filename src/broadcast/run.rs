@@ -349,7 +349,16 @@ async fn send_all(
         Some(_) => journal.recipients_since(channel, since)?,
         None => IdSet::default(),
     };
+    let budget = crate::broadcast::budget::for_run(
+        config,
+        &journal,
+        &planned,
+        channel,
+        opts.run.as_deref(),
+        opts.now,
+    )?;
     let sender = Sender {
+        budget,
         deliverer,
         journal,
         limiter: Arc::new(RateLimiter::new(mps)),
@@ -559,6 +568,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 })
                 .ok()
         });
+    let prices = crate::broadcast::cost::Prices::of(config);
     let mut out = String::new();
     let due = planned
         .iter()
@@ -591,8 +601,20 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 );
             }
         }
+        if let Some(prices) = prices.as_ref().filter(|_| p.decision == Decision::Due) {
+            out.push_str(&crate::broadcast::cost::estimate_line(
+                config, prices, &p.message, count,
+            ));
+        }
         crate::broadcast::channels::deliverer::write_preview(&mut out, &rendered);
     }
+    out.push_str(&crate::broadcast::budget::dry_run_section(
+        config,
+        &journal,
+        &planned,
+        counts.as_deref(),
+        now,
+    )?);
     out.push_str(&crate::broadcast::channels::others::preview(
         config, notices, now,
     )?);

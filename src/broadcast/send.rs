@@ -75,6 +75,8 @@ pub struct Sender {
     /// Set when the run must stop; holds the reason.
     pub stop: Arc<Mutex<Option<String>>>,
     pub progress: indicatif::ProgressBar,
+    /// The budget guard of a run without a claim (`--run` sends only what its claim budgeted).
+    pub budget: Option<Arc<Mutex<crate::broadcast::budget::Guard>>>,
 }
 
 impl Sender {
@@ -119,6 +121,7 @@ impl Sender {
             recent: self.recent.clone(),
             stop: self.stop.clone(),
             progress: self.progress.clone(),
+            budget: self.budget.clone().map(|g| (g, message.clone())),
         };
         let reading = tokio::task::spawn_blocking(move || reader.run(recipients, queue));
         let shared = Arc::new(Shared {
@@ -157,6 +160,8 @@ impl Sender {
         report.skipped += read.skipped;
         report.uncertain += read.uncertain;
         report.deferred_by_limit += read.deferred_by_limit;
+        report.deferred_by_budget += read.deferred_by_budget;
+        report.budget_reason = report.budget_reason.take().or(read.budget_reason);
         report.not_attempted += read.not_attempted;
         report.not_claimed += read.not_claimed;
         if let Some(why) = &read.broken {
@@ -182,7 +187,8 @@ impl Sender {
             && report.uncertain == 0
             && report.not_attempted == 0
             && report.not_claimed == 0
-            && report.deferred_by_limit == 0;
+            && report.deferred_by_limit == 0
+            && report.deferred_by_budget == 0;
         if report.complete {
             self.journal.record_index(
                 &message.key,
@@ -214,6 +220,8 @@ struct Reader {
     recent: Arc<Mutex<IdSet>>,
     stop: Arc<Mutex<Option<String>>>,
     progress: indicatif::ProgressBar,
+    /// The run's budget guard and the message it charges.
+    budget: Option<(Arc<Mutex<crate::broadcast::budget::Guard>>, Message)>,
 }
 
 #[derive(Default)]
@@ -223,6 +231,8 @@ struct Filtered {
     skipped: usize,
     uncertain: usize,
     deferred_by_limit: usize,
+    deferred_by_budget: usize,
+    budget_reason: Option<String>,
     not_attempted: usize,
     /// Not claimed by this `--run` (new since the claim, or left for a later run).
     not_claimed: usize,
@@ -264,9 +274,13 @@ impl Reader {
                 }
             } else if self.states.is_uncertain(&sub.id) && !self.resend_uncertain {
                 out.uncertain += 1;
+            } else if let Some(why) = self.over_budget() {
+                out.deferred_by_budget += 1;
+                out.budget_reason.get_or_insert(why);
             } else if !self.within_limit(&sub.id) {
                 out.deferred_by_limit += 1;
             } else {
+                self.charge();
                 let attempts = self.states.attempts(&sub.id);
                 if queue.blocking_send((attempts, sub)).is_err() {
                     // Every worker is gone (they only end early by failing): stop reading.
@@ -279,6 +293,19 @@ impl Reader {
             self.progress.dec_length(1);
         }
         out
+    }
+
+    /// Why the budget does not allow one more message, if it does not.
+    fn over_budget(&self) -> Option<String> {
+        let (guard, message) = self.budget.as_ref()?;
+        guard.lock().expect("budget lock").refusal(message)
+    }
+
+    /// Charges one message to the budget (queued: conservative even if it then fails).
+    fn charge(&self) {
+        if let Some((guard, message)) = &self.budget {
+            guard.lock().expect("budget lock").take(message);
+        }
     }
 
     /// Whether the daily limit lets this subscriber be sent to: someone reached in the last 24

@@ -36,7 +36,10 @@ pub struct Args {
     #[arg(long)]
     pub resend_uncertain: bool,
     /// Write-ahead: record in the journal who run RUN is about to send to, send nothing. Exit
-    /// 0: something claimed; 3: nothing due; 4: nothing claimed but uncertain deliveries wait.
+    /// 0: something claimed; 3: nothing due; 4: nothing claimed but uncertain deliveries wait;
+    /// 5: the budget is reached — claimed up to it (maybe nothing), the rest stays due until the
+    /// budget allows or `--approve-budget` (a send run exits 5 too when the budget deferred
+    /// anyone and nothing else went wrong).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "run", "due"])]
     pub claim: Option<String>,
     /// Send only to what `--claim RUN` claimed; release the rest afterwards.
@@ -54,6 +57,14 @@ pub struct Args {
     /// send nothing to them; then send the rest as usual.
     #[arg(long, conflicts_with_all = ["resend_uncertain", "dry_run", "mark_sent"])]
     pub accept_uncertain: bool,
+    /// Allow NOTICE (its address, e.g. /bekanntmachungen/2026/x/) to cost more than the
+    /// budget; recorded in the journal with GITHUB_ACTOR, time and amount. Sends nothing.
+    #[arg(long, value_name = "NOTICE", conflicts_with_all = ["dry_run", "mark_sent", "claim", "run", "due"])]
+    pub approve_budget: Option<String>,
+    /// With --approve-budget: how much more (in the rate card's currency); default: what its
+    /// outstanding recipients cost (needs the list's key).
+    #[arg(long, value_name = "AMOUNT", requires = "approve_budget")]
+    pub approve_amount: Option<String>,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
@@ -68,6 +79,21 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             report.site_changes = Some(due::site_changes(&content.notices, since, now));
         }
         print!("{}", report.to_text());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(notice) = &args.approve_budget {
+        let actor = std::env::var(aushang::broadcast::approve::ACTOR_ENV).ok();
+        let a = aushang::broadcast::approve::approve(
+            &config,
+            &content.notices,
+            notice,
+            args.approve_amount.as_deref(),
+            now,
+            actor,
+        )?;
+        let text = aushang::broadcast::budget::approval_text(&a);
+        println!("{text}");
+        append_step_summary(&format!("## Budget\n\n{text}\n"));
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
@@ -91,7 +117,15 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(run) = &args.claim {
         let claimed = claim::claim(&config, &content.notices, &opts, run)?;
         print!("{}", claimed.to_text());
+        let deferred = aushang::broadcast::budget::claim_notice(&claimed);
+        if let Some(lines) = &deferred {
+            if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+                print!("{}", lines.annotations);
+            }
+            append_step_summary(&lines.markdown);
+        }
         return Ok(match (claimed.claimed(), claimed.uncertain()) {
+            _ if deferred.is_some() => ExitCode::from(5),
             (0, 0) => ExitCode::from(3),
             (0, _) => ExitCode::from(4),
             _ => ExitCode::SUCCESS,
@@ -103,7 +137,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         print!("{}", report.annotations());
     }
     append_step_summary(&report.to_markdown());
-    Ok(if report.success() {
+    Ok(if report.success() && report.deferred_by_budget() > 0 {
+        ExitCode::from(5)
+    } else if report.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -57,21 +57,29 @@ pub fn run(
         run: args.run.clone(),
     };
     if let Some(run) = &args.claim {
-        let (mut claimed, mut uncertain) = (0, 0);
+        let (mut claimed, mut uncertain, mut over_budget) = (0, 0, false);
         for ch in &channels {
             let report = claim::claim(config, notices, &opts(ch), run)?;
             print!("{}", report.to_text());
             claimed += report.claimed();
             uncertain += report.uncertain();
+            if let Some(lines) = aushang::broadcast::budget::claim_notice(&report) {
+                if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+                    print!("{}", lines.annotations);
+                }
+                append_step_summary(&lines.markdown);
+                over_budget = true;
+            }
         }
         return Ok(match (claimed, uncertain) {
+            _ if over_budget => ExitCode::from(5),
             (0, 0) => ExitCode::from(3),
             (0, _) => ExitCode::from(4),
             _ => ExitCode::SUCCESS,
         });
     }
     // Sending: one channel's failure does not keep the others' claimed messages back.
-    let mut ok = true;
+    let (mut ok, mut over_budget) = (true, false);
     for ch in &channels {
         match broadcast(config, notices, &opts(ch)) {
             Ok(report) => {
@@ -81,6 +89,7 @@ pub fn run(
                 }
                 append_step_summary(&report.to_markdown());
                 ok &= report.success();
+                over_budget |= report.deferred_by_budget() > 0;
             }
             Err(e) => {
                 eprintln!("error: {ch}: {e:#}");
@@ -88,7 +97,9 @@ pub fn run(
             }
         }
     }
-    Ok(if ok {
+    Ok(if ok && over_budget {
+        ExitCode::from(5)
+    } else if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -63,7 +63,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let report = aushang::broadcast::run::broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
     aushang::broadcast::report::append_step_summary(&report.to_markdown());
-    Ok(if report.success() {
+    Ok(if report.success() && report.deferred_by_budget() > 0 {
+        ExitCode::from(5)
+    } else if report.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
