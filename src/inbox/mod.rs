@@ -4,6 +4,8 @@
 
 pub mod apply;
 pub mod confirm;
+pub mod email_pages;
+pub mod email_signup;
 pub mod events;
 pub mod forms;
 pub mod listener;
@@ -24,7 +26,7 @@ pub mod validate;
 pub mod webhook;
 
 pub use listener::Limits;
-pub use server::{RunningInbox, start, start_with_limits};
+pub use server::{RunningInbox, start, start_with_limits, start_with_smtp};
 
 pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
 pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";

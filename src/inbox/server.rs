@@ -48,6 +48,8 @@ pub(super) struct Inbox {
     pub(super) budget: BodyBudget,
     /// Sign-up stamps already accepted.
     pub(super) used_stamps: signup::UsedStamps,
+    /// Sends the e-mail sign-up's confirmation mails; `None` without an e-mail channel.
+    pub(super) mailer: Option<Arc<super::email_signup::Mailer>>,
 }
 
 /// A running inbox server.
@@ -112,6 +114,19 @@ pub async fn start_with_limits(
     listen: SocketAddr,
     limits: Limits,
 ) -> anyhow::Result<RunningInbox> {
+    start_with_smtp(config, secrets, data_dir, listen, limits, None).await
+}
+
+/// [`start_with_limits`] with `SMTP_PASSWORD` (read by the command's edge) for the e-mail
+/// sign-up's confirmation mails.
+pub async fn start_with_smtp(
+    config: Config,
+    secrets: Secrets,
+    data_dir: &Path,
+    listen: SocketAddr,
+    limits: Limits,
+    smtp_password: Option<String>,
+) -> anyhow::Result<RunningInbox> {
     let Some(inbox_cfg) = config.inbox.clone() else {
         anyhow::bail!("aushang.yaml has no `inbox:` section (at least `url:`); see docs/inbox.md");
     };
@@ -160,6 +175,7 @@ pub async fn start_with_limits(
         memory,
         budget: BodyBudget::new(&limits),
         used_stamps: signup::UsedStamps::default(),
+        mailer: super::email_signup::Mailer::from_config(&config, smtp_password).map(Arc::new),
         config,
         secrets,
         store,
@@ -188,6 +204,10 @@ fn router(state: Arc<Inbox>) -> Router {
         .route("/signup", post(forms::signup_post))
         .route("/signup/stempel", get(forms::stamp_get))
         .route("/abmelden", get(forms::optout_get).post(forms::optout_post))
+        .route(
+            "/bestaetigen",
+            get(super::email_signup::confirm_get).post(super::email_signup::confirm_post),
+        )
         .route("/events", get(super::pull_api::events_list))
         .route("/events/ack", post(super::pull_api::events_ack))
         .layer(DefaultBodyLimit::disable())

@@ -29,6 +29,10 @@ use crate::subscribers::address;
 pub struct SignupForm {
     pub name: String,
     pub number: String,
+    /// `kanal`: `whatsapp` (also when missing: older forms) or `email`.
+    pub channel: String,
+    /// The e-mail address, used when `channel` is `email`.
+    pub email: String,
     pub topics: Vec<String>,
     pub consent: bool,
     pub consent_version: String,
@@ -45,6 +49,8 @@ impl SignupForm {
             match k.as_ref() {
                 "name" => f.name = v.trim().chars().take(200).collect(),
                 "nummer" => f.number = v.chars().take(64).collect(),
+                "kanal" => f.channel = v.chars().take(16).collect(),
+                "email" => f.email = v.chars().take(254).collect(),
                 "thema" if f.topics.len() < 64 => f.topics.push(v.into_owned()),
                 "einwilligung" => f.consent = v == "ja",
                 "fassung" => f.consent_version = v.chars().take(64).collect(),
@@ -54,6 +60,23 @@ impl SignupForm {
             }
         }
         f
+    }
+
+    /// Whether the person chose e-mail.
+    pub fn wants_email(&self) -> bool {
+        self.channel == super::email_signup::CHANNEL_EMAIL
+    }
+
+    /// The chosen address, normalised and masked (empty when it is not valid).
+    pub fn masked_address(&self) -> String {
+        let address = if self.wants_email() {
+            address::normalize_email(&self.email)
+        } else {
+            address::normalize_mobile(&self.number)
+        };
+        address
+            .map(|a| crate::subscribers::mask(&a))
+            .unwrap_or_default()
     }
 }
 
@@ -89,10 +112,16 @@ pub fn decide(
         ]);
     };
     let mut problems = Vec::new();
-    let address = match address::normalize_mobile(&form.number) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            problems.push(if form.number.trim().is_empty() {
+    let address = if form.wants_email() {
+        super::email_signup::check_address(&form.email, config, &mut problems)
+    } else if !form.channel.is_empty() && form.channel != "whatsapp" {
+        problems.push("Bitte wählen Sie, ob Sie WhatsApp oder E-Mail möchten.".into());
+        None
+    } else {
+        match address::normalize_mobile(&form.number) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                problems.push(if form.number.trim().is_empty() {
                 "Bitte geben Sie Ihre Handynummer an.".to_string()
             } else if e.reason.contains("Festnetznummer") {
                 "Das ist eine Festnetznummer. WhatsApp braucht eine Handynummer.".to_string()
@@ -100,7 +129,8 @@ pub fn decide(
                 "Diese Handynummer ist ungültig. Bitte prüfen Sie die Ziffern (Beispiel: 0171 1234567)."
                     .to_string()
             });
-            None
+                None
+            }
         }
     };
     for t in &form.topics {
@@ -143,13 +173,26 @@ pub fn decide(
     let mut topics: Vec<String> = form.topics.clone();
     topics.sort();
     topics.dedup();
-    Decision::Accept(Event::Signup {
-        at: now,
-        address,
-        name: Some(form.name.clone()).filter(|n| !n.is_empty()),
-        topics,
-        consent_version: inbox.consent_version.clone(),
-        language: config.language.clone(),
+    let name = Some(form.name.clone()).filter(|n| !n.is_empty());
+    let (consent_version, language) = (inbox.consent_version.clone(), config.language.clone());
+    Decision::Accept(if form.wants_email() {
+        Event::EmailSignup {
+            at: now,
+            address,
+            name,
+            topics,
+            consent_version,
+            language,
+        }
+    } else {
+        Event::Signup {
+            at: now,
+            address,
+            name,
+            topics,
+            consent_version,
+            language,
+        }
     })
 }
 

@@ -84,6 +84,27 @@ fn person(address: &Option<String>, id: &Option<String>) -> Result<(), Refusal> 
     bsuid(id)
 }
 
+/// The sign-up form's fields besides the address (WhatsApp and e-mail sign-ups alike).
+fn form_fields(
+    config: &Config,
+    name: &Option<String>,
+    topics: &[String],
+    consent_version: &str,
+    language: &str,
+) -> Result<(), Refusal> {
+    if let Some(n) = name {
+        text("name", n, 200)?;
+    }
+    if topics.len() > 64 {
+        return refuse("topics", "has more than 64 entries");
+    }
+    if topics.iter().any(|t| config.category(t).is_none()) {
+        return refuse("topics", "names a category that is not configured");
+    }
+    token("consent_version", consent_version, 64, "._-")?;
+    token("language", language, 16, "-")
+}
+
 /// Checks one decrypted event against the site's configuration; `now` is the pull's clock.
 pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(), Refusal> {
     if !is_event_id(&envelope.id) {
@@ -109,17 +130,33 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
                 return refuse("id", "is not the id of a web event");
             }
             mobile("address", address)?;
-            if let Some(n) = name {
-                text("name", n, 200)?;
+            form_fields(config, name, topics, consent_version, language)
+        }
+        Event::EmailSignup {
+            address: a,
+            name,
+            topics,
+            consent_version,
+            language,
+            ..
+        } => {
+            if !envelope.id.starts_with("w-") {
+                return refuse("id", "is not the id of a web event");
             }
-            if topics.len() > 64 {
-                return refuse("topics", "has more than 64 entries");
+            match address::normalize_email(a) {
+                Ok(n) if n == *a => {}
+                _ => return refuse("address", "is not a normalised e-mail address"),
             }
-            if topics.iter().any(|t| config.category(t).is_none()) {
-                return refuse("topics", "names a category that is not configured");
+            form_fields(config, name, topics, consent_version, language)
+        }
+        Event::EmailConfirm { signup, .. } => {
+            if !envelope.id.starts_with("w-") {
+                return refuse("id", "is not the id of a web event");
             }
-            token("consent_version", consent_version, 64, "._-")?;
-            token("language", language, 16, "-")
+            if !(is_event_id(signup) && signup.starts_with("w-")) {
+                return refuse("signup", "is not the id of a web sign-up");
+            }
+            Ok(())
         }
         Event::Keyword {
             address,
