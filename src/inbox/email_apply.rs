@@ -151,3 +151,108 @@ pub(super) fn apply_confirm(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::apply_all;
+    use super::*;
+    use crate::inbox::events::random_id;
+
+    const ADDRESS: &str = "erika@example.org";
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    fn signup(at: i64, topics: &[&str]) -> Envelope {
+        Envelope {
+            id: random_id(),
+            received_at: t(at),
+            event: Event::EmailSignup {
+                at: t(at),
+                address: ADDRESS.into(),
+                name: Some("Erika".into()),
+                topics: topics.iter().map(|s| s.to_string()).collect(),
+                consent_version: "v2".into(),
+                language: "de".into(),
+            },
+        }
+    }
+
+    fn confirm(at: i64, signup: &Envelope) -> Envelope {
+        Envelope {
+            id: crate::inbox::email_signup::confirm_id(&signup.id),
+            received_at: t(at),
+            event: Event::EmailConfirm {
+                at: t(at),
+                signup: signup.id.clone(),
+            },
+        }
+    }
+
+    fn outcomes(r: &[(Envelope, Applied)]) -> Vec<&'static str> {
+        r.iter().map(|(_, a)| a.outcome).collect()
+    }
+
+    #[test]
+    fn a_sign_up_is_pending_until_its_own_link_confirms_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = AppliedLog::load(dir.path()).unwrap();
+        let mut list = SubscriberList::default();
+        let s = signup(10, &["verkehr"]);
+        let r = apply_all(&mut list, &mut log, std::slice::from_ref(&s), "v1", t(100));
+        assert_eq!(
+            outcomes(&r),
+            vec!["pending (e-mail: waits for the confirmation link)"]
+        );
+        assert!(
+            !r[0].1.needs_confirmation,
+            "no WhatsApp template to an address"
+        );
+        let row = &list.subscribers()[0];
+        assert_eq!((row.channel, row.status), (Channel::Email, Status::Pending));
+        // A confirmation of another sign-up finds nothing.
+        let other = signup(11, &[]);
+        let r = apply_all(&mut list, &mut log, &[confirm(20, &other)], "v1", t(100));
+        assert_eq!(
+            outcomes(&r),
+            vec!["not found: the sign-up is not (or no longer) recorded"]
+        );
+        let c = confirm(30, &s);
+        let r = apply_all(&mut list, &mut log, std::slice::from_ref(&c), "v1", t(100));
+        assert_eq!(outcomes(&r), vec!["confirmed (e-mail link)"]);
+        let row = &list.subscribers()[0];
+        assert_eq!(row.status, Status::Active);
+        assert_eq!(row.consent_at, Some(t(10)));
+        assert_eq!(row.confirmed_at, Some(t(30)));
+        assert_eq!(row.consent_text, "v2");
+        assert_eq!(row.consent_source, "web");
+        // The same confirmation again (a pull after a failed ack) is not applied twice.
+        assert!(apply_all(&mut list, &mut log, &[c], "v1", t(100)).is_empty());
+    }
+
+    #[test]
+    fn a_sign_up_for_a_listed_address_changes_the_row_only_by_its_own_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = AppliedLog::load(dir.path()).unwrap();
+        let mut list = SubscriberList::default();
+        let first = signup(10, &[]);
+        let second = signup(40, &["verkehr"]);
+        let events = vec![first.clone(), confirm(20, &first), second.clone()];
+        let r = apply_all(&mut list, &mut log, &events, "v1", t(100));
+        assert_eq!(
+            outcomes(&r)[2],
+            "already listed: sign-up waits for the confirmation link (row unchanged)"
+        );
+        assert!(list.subscribers()[0].topics.is_empty(), "row unchanged");
+        let r = apply_all(&mut list, &mut log, &[confirm(50, &second)], "v1", t(100));
+        assert_eq!(
+            outcomes(&r),
+            vec!["confirmed a change of the subscription (e-mail link)"]
+        );
+        let row = &list.subscribers()[0];
+        assert_eq!(row.topics, vec!["verkehr".to_string()]);
+        assert_eq!(row.consent_at, Some(t(40)));
+        assert_eq!(list.subscribers().len(), 1);
+    }
+}

@@ -15,11 +15,10 @@
 //! the pull would not apply twice). The link is valid [`LINK_VALID`], less than the store
 //! remembers acknowledged ids ([`super::store::REMEMBER_ACKED`]), so a used link stays used.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
@@ -281,7 +280,6 @@ pub(super) async fn confirm_get(
 /// no further limit is needed here.
 pub(super) async fn confirm_post(
     State(state): State<Arc<Inbox>>,
-    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
     body: Body,
