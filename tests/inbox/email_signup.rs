@@ -56,11 +56,22 @@ fn token_in(mail: &Value) -> String {
     line[LINK.len()..].trim().to_string()
 }
 
+/// A page's text as a person reads it (the pages escape spaces in texts as `&#32;`).
+fn plain(page: String) -> String {
+    page.replace("&#32;", " ").replace("&#47;", "/")
+}
+
+/// The form posted from a client address: status and page (as read).
+async fn sign_up(base: &str, ip: &str, form: &[(&str, String)]) -> (u16, String) {
+    let (code, page) = post_form(base, ip, form).await;
+    (code, plain(page))
+}
+
 async fn get_link(base: &str, token: &str) -> (u16, String) {
     let r = reqwest::get(format!("{base}/bestaetigen?t={token}"))
         .await
         .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    (r.status().as_u16(), plain(r.text().await.unwrap()))
 }
 
 async fn press_button(base: &str, token: &str) -> (u16, String) {
@@ -71,7 +82,7 @@ async fn press_button(base: &str, token: &str) -> (u16, String) {
         .send()
         .await
         .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    (r.status().as_u16(), plain(r.text().await.unwrap()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +93,7 @@ async fn an_email_sign_up_is_confirmed_by_the_link_and_becomes_an_active_email_r
     let base = server.url();
 
     let stamp = ripe_stamp(&base).await;
-    let (code, page) = post_form(&base, "203.0.113.20", &form(TYPED, &stamp)).await;
+    let (code, page) = sign_up(&base, "203.0.113.20", &form(TYPED, &stamp)).await;
     assert_eq!(code, 200, "{page}");
     assert!(page.contains(MASKED), "{page}");
     assert!(!page.to_lowercase().contains(ADDRESS), "{page}");
@@ -201,10 +212,10 @@ async fn expired_forged_and_unchosen_links_and_fields_are_refused() {
 
     // The chosen field must be filled and valid; the address is never echoed.
     let stamps = futures_stamps(&base, 9).await;
-    let (code, page) = post_form(&base, "203.0.113.30", &form("", &stamps[0])).await;
+    let (code, page) = sign_up(&base, "203.0.113.30", &form("", &stamps[0])).await;
     assert_eq!(code, 400, "{page}");
     assert!(page.contains("E-Mail-Adresse an"), "{page}");
-    let (code, page) = post_form(&base, "203.0.113.31", &form("erika@@x", &stamps[1])).await;
+    let (code, page) = sign_up(&base, "203.0.113.31", &form("erika@@x", &stamps[1])).await;
     assert_eq!(code, 400, "{page}");
     assert!(
         page.contains("ungültig") && !page.contains("erika@@x"),
@@ -213,13 +224,13 @@ async fn expired_forged_and_unchosen_links_and_fields_are_refused() {
     // WhatsApp chosen: the number is what counts, an e-mail field filled as well does not help.
     let mut whatsapp = form(TYPED, &stamps[2]);
     whatsapp[0].1 = "whatsapp".into();
-    let (code, page) = post_form(&base, "203.0.113.32", &whatsapp).await;
+    let (code, page) = sign_up(&base, "203.0.113.32", &whatsapp).await;
     assert_eq!(code, 400, "{page}");
     assert!(page.contains("Handynummer"), "{page}");
     // Honeypot: the same answer as a real sign-up, nothing stored, no mail.
     let mut bot = form(TYPED, &stamps[3]);
     bot[7].1 = "http://spam.example".into();
-    let (code, page) = post_form(&base, "203.0.113.33", &bot).await;
+    let (code, page) = sign_up(&base, "203.0.113.33", &bot).await;
     assert_eq!(code, 200, "{page}");
     assert!(page.contains(MASKED), "{page}");
     assert!(event_files(&site.data_dir()).is_empty());
@@ -227,10 +238,10 @@ async fn expired_forged_and_unchosen_links_and_fields_are_refused() {
 
     // The number's limit holds for an address: three sign-ups a day, then 429 and no mail.
     for (i, stamp) in stamps[4..7].iter().enumerate() {
-        let (code, page) = post_form(&base, &format!("203.0.113.4{i}"), &form(TYPED, stamp)).await;
+        let (code, page) = sign_up(&base, &format!("203.0.113.4{i}"), &form(TYPED, stamp)).await;
         assert_eq!(code, 200, "{page}");
     }
-    let (code, page) = post_form(&base, "203.0.113.49", &form(TYPED, &stamps[7])).await;
+    let (code, page) = sign_up(&base, "203.0.113.49", &form(TYPED, &stamps[7])).await;
     assert_eq!(code, 429, "{page}");
     assert!(page.contains("E-Mail-Adresse"), "{page}");
     assert_eq!(smtp.stored(), 3);
@@ -289,7 +300,7 @@ async fn without_an_email_channel_the_choice_is_refused() {
     let site = Site::new(None);
     let server = site.serve_in_process().await;
     let stamp = ripe_stamp(&server.url()).await;
-    let (code, page) = post_form(&server.url(), "203.0.113.60", &form(TYPED, &stamp)).await;
+    let (code, page) = sign_up(&server.url(), "203.0.113.60", &form(TYPED, &stamp)).await;
     assert_eq!(code, 400, "{page}");
     assert!(page.contains("nicht eingerichtet"), "{page}");
     assert!(event_files(&site.data_dir()).is_empty());
