@@ -408,6 +408,65 @@ mod tests {
     }
 
     #[test]
+    fn the_chosen_channel_decides_which_field_counts() {
+        let with_email = crate::config::parse(
+            std::path::Path::new("/"),
+            std::path::Path::new("aushang.yaml"),
+            "title: T\nbase_url: https://t.example/\nbroadcast:\n  channels:\n    email:\n      host: 127.0.0.1\n      security: none\n      from: info@t.example\ninbox:\n  url: https://inbox.t.example/\n",
+        )
+        .unwrap();
+        let key = [7u8; 32];
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let parse = |body: &str| SignupForm::parse(body.as_bytes());
+        let f = parse("kanal=email&nummer=&email=Anna%40Example.org&einwilligung=ja&fassung=v1");
+        assert!(f.wants_email());
+        assert_eq!(f.masked_address(), "a***@example.org");
+        let Decision::Review { stamp } = decide(&f, &with_email, &key, now, &mut |_| true) else {
+            panic!("no stamp: the review page")
+        };
+        let mut f = f;
+        f.stamp = Some(stamp);
+        let later = now + jiff::SignedDuration::from_secs(2);
+        match decide(&f, &with_email, &key, later, &mut |_| true) {
+            Decision::Accept(Event::EmailSignup { address, .. }) => {
+                assert_eq!(address, "anna@example.org")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The chosen field must be filled; the other one does not stand in for it.
+        let f = parse("kanal=email&nummer=0151+23456789&email=&einwilligung=ja&fassung=v1");
+        let Decision::Invalid(p) = decide(&f, &with_email, &key, now, &mut |_| true) else {
+            panic!()
+        };
+        assert_eq!(
+            p,
+            vec!["Bitte geben Sie Ihre E-Mail-Adresse an.".to_string()]
+        );
+        let f = parse("kanal=whatsapp&nummer=&email=anna%40example.org&einwilligung=ja&fassung=v1");
+        assert!(matches!(
+            decide(&f, &with_email, &key, now, &mut |_| true),
+            Decision::Invalid(p) if p[0].contains("Handynummer")
+        ));
+        let f = parse("kanal=fax&nummer=0151+23456789&einwilligung=ja&fassung=v1");
+        assert!(matches!(
+            decide(&f, &with_email, &key, now, &mut |_| true),
+            Decision::Invalid(_)
+        ));
+        // Without an e-mail channel the choice is refused; a form without `kanal` is WhatsApp.
+        let f = parse("kanal=email&email=anna%40example.org&einwilligung=ja&fassung=v1");
+        assert!(matches!(
+            decide(&f, &config(), &key, now, &mut |_| true),
+            Decision::Invalid(p) if p[0].contains("nicht eingerichtet")
+        ));
+        let f = parse("nummer=0151+23456789&einwilligung=ja&fassung=v1");
+        assert!(!f.wants_email());
+        assert!(matches!(
+            decide(&f, &config(), &key, now, &mut |_| true),
+            Decision::Review { .. }
+        ));
+    }
+
+    #[test]
     fn repeated_topics_parse() {
         let f = SignupForm::parse(b"name=Erika&nummer=0151+23456789&thema=verkehr&thema=abfall&einwilligung=ja&fassung=v1&website=");
         assert_eq!(f.topics, vec!["verkehr", "abfall"]);
