@@ -305,3 +305,62 @@ async fn without_an_email_channel_the_choice_is_refused() {
     assert!(page.contains("nicht eingerichtet"), "{page}");
     assert!(event_files(&site.data_dir()).is_empty());
 }
+
+#[test]
+fn the_form_offers_the_email_choice_only_with_an_email_channel() {
+    let smtp_port_only = Smtp::start();
+    let site = email_site(&smtp_port_only);
+    let build = |out: &std::path::Path| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(&site.root)
+            .args(["build", "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        std::fs::read_to_string(out.join("anmelden/index.html")).unwrap()
+    };
+    let page = build(&site.tmp.path().join("with-email"));
+    assert!(
+        page.contains("<legend>Wie möchten Sie die Bekanntmachungen erhalten?</legend>"),
+        "{page}"
+    );
+    for (id, value) in [("f-kanal-whatsapp", "whatsapp"), ("f-kanal-email", "email")] {
+        assert!(
+            page.contains(&format!(
+                "<input type=\"radio\" id=\"{id}\" name=\"kanal\" value=\"{value}\""
+            )),
+            "{page}"
+        );
+        assert!(page.contains(&format!("<label for=\"{id}\">")), "{page}");
+    }
+    assert!(page.contains("<label for=\"f-email\">Ihre E-Mail-Adresse</label>"));
+    // Without JavaScript both fields are there and neither is required (the inbox checks).
+    for field in ["name=\"nummer\"", "name=\"email\""] {
+        let start = page.find(field).unwrap();
+        let tag = &page[start..start + page[start..].find('>').unwrap()];
+        assert!(!tag.contains("required"), "{tag}");
+    }
+    assert!(
+        page.contains("per WhatsApp oder E-Mail"),
+        "the consent names both"
+    );
+    // The example site has no e-mail channel: the WhatsApp-only form as before.
+    let example = Site::new(None);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
+        .arg("--root")
+        .arg(&example.root)
+        .args(["build", "--out"])
+        .arg(example.tmp.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let page = std::fs::read_to_string(example.tmp.path().join("out/anmelden/index.html")).unwrap();
+    assert!(!page.contains("name=\"kanal\"") && !page.contains("name=\"email\""));
+    assert!(page.contains("autocomplete=\"tel\" required"));
+}
