@@ -31,9 +31,8 @@ use super::forms::FORM_BODY_LIMIT;
 use super::memory::{Memory, Refusal};
 use super::server::{Inbox, store_all};
 use super::store::Stored;
-use crate::broadcast::channels::deliverer::Outcome;
 use crate::config::Config;
-use crate::providers::email::{EmailSettings, SmtpPool};
+use crate::providers::email::{EmailSettings, SmtpPool, send_single};
 use crate::subscribers::{address, mask};
 
 /// How long a confirmation link works.
@@ -237,13 +236,21 @@ pub(super) async fn accept(state: &Arc<Inbox>, event: Event, now: Timestamp) -> 
             );
         }
     };
-    match mailer.pool.send(&mail).await {
-        Outcome::Sent { .. } => {
+    match send_single(&mailer.pool, &mail).await {
+        Ok(_) => {
             tracing::info!("confirmation mail sent to {masked} (sign-up {id})");
             html(StatusCode::OK, pages::received(config, &masked))
         }
-        Outcome::Failed { detail, .. } | Outcome::Uncertain { detail } => {
-            // `detail` has every address masked by the SMTP client.
+        // `detail` has every address masked by the SMTP client.
+        Err((true, detail)) => {
+            tracing::error!(
+                "confirmation mail to {masked} (sign-up {id}) refused: {detail}; check \
+                 broadcast.channels.email and {}",
+                crate::providers::email::PASSWORD_ENV
+            );
+            html(StatusCode::SERVICE_UNAVAILABLE, pages::not_sent(config))
+        }
+        Err((false, detail)) => {
             tracing::warn!("confirmation mail to {masked} (sign-up {id}) failed: {detail}");
             html(StatusCode::SERVICE_UNAVAILABLE, pages::not_sent(config))
         }

@@ -364,3 +364,36 @@ fn the_form_offers_the_email_choice_only_with_an_email_channel() {
     assert!(!page.contains("name=\"kanal\"") && !page.contains("name=\"email\""));
     assert!(page.contains("autocomplete=\"tel\" required"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_that_cannot_be_sent_is_said_at_once() {
+    let smtp = Smtp::start();
+    smtp.control(&format!(r#"{{"reject_rcpt": ["{ADDRESS}"]}}"#));
+    let site = email_site(&smtp);
+    let server = site.serve_in_process().await;
+    let stamp = ripe_stamp(&server.url()).await;
+    let (code, page) = sign_up(&server.url(), "203.0.113.70", &form(TYPED, &stamp)).await;
+    assert_eq!(code, 503, "{page}");
+    assert!(page.contains("nicht verschickt"), "{page}");
+    assert_eq!(smtp.stored(), 0);
+    // The sign-up was stored before the mail was tried: it stays pending and is pruned.
+    assert_eq!(event_files(&site.data_dir()).len(), 1);
+    server.shutdown().await.unwrap();
+
+    // An SMTP login without SMTP_PASSWORD: e-mail sign-ups are refused, nothing is stored.
+    let with_login = email_site(&smtp);
+    let path = with_login.root.join("aushang.yaml");
+    let config = std::fs::read_to_string(&path).unwrap().replacen(
+        "      security: none\n",
+        "      security: none\n      username: aushang\n",
+        1,
+    );
+    std::fs::write(&path, config).unwrap();
+    let server = with_login.serve_in_process().await;
+    let stamp = ripe_stamp(&server.url()).await;
+    let (code, page) = sign_up(&server.url(), "203.0.113.71", &form(TYPED, &stamp)).await;
+    assert_eq!(code, 503, "{page}");
+    assert!(page.contains("gerade nicht möglich"), "{page}");
+    assert!(event_files(&with_login.data_dir()).is_empty());
+    server.shutdown().await.unwrap();
+}
