@@ -1,5 +1,8 @@
 //! The web sign-up: reading the form, the spam checks, and the per-address rate limit.
 //!
+//! The person chooses WhatsApp (`nummer`) or, when the site has an e-mail channel, e-mail
+//! (`kanal=email`, `email`; see `inbox::email_signup`); every check below holds for both.
+//!
 //! Spam protection without third parties:
 //! - a honeypot field (`website`) hidden from people; a filled one gets the normal thank-you page
 //!   and nothing is stored, so a bot learns nothing;
@@ -50,7 +53,8 @@ impl SignupForm {
                 "name" => f.name = v.trim().chars().take(200).collect(),
                 "nummer" => f.number = v.chars().take(64).collect(),
                 "kanal" => f.channel = v.chars().take(16).collect(),
-                "email" => f.email = v.chars().take(254).collect(),
+                // Longer than any valid address: a too long one is refused, never cut short.
+                "email" => f.email = v.chars().take(300).collect(),
                 "thema" if f.topics.len() < 64 => f.topics.push(v.into_owned()),
                 "einwilligung" => f.consent = v == "ja",
                 "fassung" => f.consent_version = v.chars().take(64).collect(),
