@@ -397,3 +397,58 @@ async fn a_mail_that_cannot_be_sent_is_said_at_once() {
     assert!(event_files(&with_login.data_dir()).is_empty());
     server.shutdown().await.unwrap();
 }
+
+/// The real `aushang inbox serve`: `SMTP_PASSWORD` from its environment logs it in at the SMTP
+/// server, and its log names the person only masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_inbox_logs_in_with_smtp_password_and_logs_no_address() {
+    let smtp = Smtp::start();
+    smtp.control(r#"{"password": "richtig-0123"}"#);
+    let site = email_site(&smtp);
+    let path = site.root.join("aushang.yaml");
+    let config = std::fs::read_to_string(&path).unwrap().replacen(
+        "      security: none\n",
+        "      security: none\n      username: aushang\n",
+        1,
+    );
+    std::fs::write(&path, config).unwrap();
+    let log = site.tmp.path().join("inbox.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
+        .arg("--root")
+        .arg(&site.root)
+        .args(["inbox", "serve", "--port", "0", "--data"])
+        .arg(site.data_dir())
+        .env("WHATSAPP_APP_SECRET", APP_SECRET)
+        .env("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+        .env("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)
+        .env("SMTP_PASSWORD", "richtig-0123")
+        .env("AUSHANG_LOG", "aushang=info")
+        .env_remove("WHATSAPP_TOKEN")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let base = loop {
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(i) = out.find("Posteingang läuft unter ") {
+            let rest = &out[i + "Posteingang läuft unter ".len()..];
+            break rest.lines().next().unwrap().trim().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "{out}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let stamp = ripe_stamp(&base).await;
+    let (code, page) = sign_up(&base, "203.0.113.80", &form(TYPED, &stamp)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(smtp.stored(), 1, "the mail went out after AUTH");
+    let out = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        out.contains(&format!("confirmation mail sent to {MASKED}")),
+        "{out}"
+    );
+    assert!(!out.to_lowercase().contains("erika.beispiel"), "{out}");
+    assert!(!out.contains("richtig-0123"), "{out}");
+}
