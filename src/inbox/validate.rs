@@ -364,4 +364,47 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn email_events_are_checked_like_web_sign_ups() {
+        let c = config();
+        let email = |address: &str| Envelope {
+            id: random_id(),
+            received_at: now(),
+            event: Event::EmailSignup {
+                at: now(),
+                address: address.into(),
+                name: None,
+                topics: vec!["verkehr".into()],
+                consent_version: "v1".into(),
+                language: "de".into(),
+            },
+        };
+        let good = email("erika@example.org");
+        assert_eq!(check(&good, &c, now()), Ok(()));
+        let confirm = |id: String, signup: String| Envelope {
+            id,
+            received_at: now(),
+            event: Event::EmailConfirm { at: now(), signup },
+        };
+        let sid = good.id.clone();
+        assert_eq!(check(&confirm(random_id(), sid.clone()), &c, now()), Ok(()));
+        let cases = vec![
+            email("Erika@Example.org"),
+            email("erika at example.org"),
+            email("+4915123456789"),
+            {
+                let mut e = email("erika@example.org");
+                e.id = crate::inbox::events::inbound_id("wamid.2");
+                e
+            },
+            confirm(random_id(), "../etc/passwd".into()),
+            confirm(random_id(), crate::inbox::events::inbound_id("wamid.3")),
+            confirm(crate::inbox::events::inbound_id("wamid.4"), sid),
+        ];
+        for e in cases {
+            let why = check(&e, &c, now()).expect_err(&format!("{e:?}"));
+            assert!(!why.to_lowercase().contains("erika"), "{why}");
+        }
+    }
 }
