@@ -62,13 +62,16 @@ async fn serve(site: &Site, secret: Option<&str>) -> RunningInbox {
             .unwrap()
             .unwrap()
     });
-    aushang::inbox::start_with_editor(
+    aushang::inbox::start_with(
         config,
         secrets(None),
         &site.data_dir(),
         "127.0.0.1:0".parse().unwrap(),
         Limits::default(),
-        editor,
+        aushang::inbox::Extras {
+            editor,
+            ..Default::default()
+        },
     )
     .await
     .unwrap()

@@ -5,6 +5,8 @@
 
 #[path = "inbox/batch.rs"]
 mod batch;
+#[path = "inbox/email_signup.rs"]
+mod email_signup;
 #[path = "inbox/full_loop.rs"]
 mod full_loop;
 #[path = "inbox/hardening.rs"]
@@ -17,6 +19,9 @@ mod outgoing;
 mod resend;
 #[path = "inbox/signup.rs"]
 mod signup;
+#[allow(dead_code)]
+#[path = "channels/support.rs"]
+mod smtp;
 #[path = "inbox/support.rs"]
 mod support;
 

@@ -115,13 +115,20 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let runtime =
                 tokio::runtime::Runtime::new().context("Start der asynchronen Laufzeitumgebung")?;
             runtime.block_on(async {
-                let server = aushang::inbox::start_with_editor(
+                // The e-mail sign-up's confirmation mails (docs/inbox.md, "E-mail sign-up").
+                let smtp_password = std::env::var(aushang::providers::email::PASSWORD_ENV)
+                    .ok()
+                    .filter(|p| !p.is_empty());
+                let server = aushang::inbox::start_with(
                     config,
                     secrets,
                     &data,
                     SocketAddr::new(args.listen, args.port),
                     aushang::inbox::Limits::default(),
-                    editor,
+                    aushang::inbox::Extras {
+                        editor,
+                        smtp_password,
+                    },
                 )
                 .await?;
                 let mut out = std::io::stdout().lock();

@@ -215,6 +215,8 @@ fn apply_event(
                 }
             }
         }
+        Event::EmailSignup { .. } => email::apply_signup(list, log, envelope),
+        Event::EmailConfirm { at, signup } => email::apply_confirm(list, log, signup, *at),
         Event::Keyword {
             at,
             action,
@@ -518,6 +520,9 @@ pub fn apply_all(
     }
     out
 }
+
+#[path = "email_apply.rs"]
+mod email;
 
 #[cfg(test)]
 #[path = "apply_tests.rs"]

@@ -39,6 +39,22 @@ pub enum Event {
         consent_version: String,
         language: String,
     },
+    /// The web form with the e-mail choice: a `pending` `channel: email` subscription until the
+    /// link in the confirmation mail is used (see `inbox::email_signup`).
+    EmailSignup {
+        at: Timestamp,
+        /// Lower-cased and checked by `subscribers::address::normalize_email`.
+        address: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        topics: Vec<String>,
+        consent_version: String,
+        language: String,
+    },
+    /// The link in the confirmation mail was used (POST): confirms the e-mail sign-up with this
+    /// event id. No personal data.
+    EmailConfirm { at: Timestamp, signup: String },
     /// START/STOP (and synonyms) written or tapped in WhatsApp.
     Keyword {
         at: Timestamp,
@@ -119,6 +135,24 @@ impl std::fmt::Debug for Event {
                 .field("topics", topics)
                 .field("consent_version", consent_version)
                 .finish_non_exhaustive(),
+            Event::EmailSignup {
+                at,
+                address,
+                topics,
+                consent_version,
+                ..
+            } => f
+                .debug_struct("EmailSignup")
+                .field("at", at)
+                .field("address", &mask(address))
+                .field("topics", topics)
+                .field("consent_version", consent_version)
+                .finish_non_exhaustive(),
+            Event::EmailConfirm { at, signup } => f
+                .debug_struct("EmailConfirm")
+                .field("at", at)
+                .field("signup", signup)
+                .finish(),
             Event::Keyword {
                 at,
                 action,
@@ -187,6 +221,8 @@ impl Event {
     pub fn at(&self) -> Timestamp {
         match self {
             Event::Signup { at, .. }
+            | Event::EmailSignup { at, .. }
+            | Event::EmailConfirm { at, .. }
             | Event::Keyword { at, .. }
             | Event::LinkUnsubscribe { at, .. }
             | Event::Status { at, .. }
@@ -210,6 +246,8 @@ impl Event {
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Signup { .. } => "signup",
+            Event::EmailSignup { .. } => "email_signup",
+            Event::EmailConfirm { .. } => "email_confirm",
             Event::Keyword {
                 action: KeywordAction::Start,
                 ..

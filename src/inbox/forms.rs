@@ -21,7 +21,6 @@ use super::server::{Inbox, store_all};
 use super::store::Stored;
 use super::{pages, signup};
 use crate::config::Config;
-use crate::subscribers::mask;
 
 pub const FORM_BODY_LIMIT: usize = 16 * 1024;
 
@@ -147,6 +146,9 @@ pub(super) async fn signup_post(
     let now = Timestamp::now();
     let mut unused = |tag: &str| state.used_stamps.first_use(tag, now);
     match signup::decide(&form, config, &state.form_key, now, &mut unused) {
+        signup::Decision::Accept(event @ Event::EmailSignup { .. }) => {
+            super::email_signup::accept(&state, event, now).await
+        }
         signup::Decision::Accept(event) => {
             if let Event::Signup { address, .. } = &event
                 && let Err(refusal) = state.memory.allow_number(address, now)
@@ -177,11 +179,13 @@ pub(super) async fn signup_post(
                 ),
             }
         }
+        signup::Decision::Honeypot if form.wants_email() => html(
+            StatusCode::OK,
+            super::email_signup::honeypot_page(config, &form.email),
+        ),
         signup::Decision::Honeypot => html(StatusCode::OK, pages::signup_received(config)),
         signup::Decision::Review { stamp } => {
-            let masked = crate::subscribers::address::normalize_mobile(&form.number)
-                .map(|a| mask(&a))
-                .unwrap_or_default();
+            let masked = form.masked_address();
             html(
                 StatusCode::OK,
                 pages::review(config, &form, &stamp, &masked),

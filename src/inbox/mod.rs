@@ -5,6 +5,8 @@
 pub mod apply;
 pub mod confirm;
 pub mod editor_auth;
+pub mod email_pages;
+pub mod email_signup;
 pub mod events;
 pub mod forms;
 pub mod listener;
@@ -25,7 +27,7 @@ pub mod validate;
 pub mod webhook;
 
 pub use listener::Limits;
-pub use server::{RunningInbox, start, start_with_editor, start_with_limits};
+pub use server::{Extras, RunningInbox, start, start_with, start_with_limits};
 
 pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
 pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";

@@ -113,14 +113,21 @@ pub fn review(
     };
     field("name", &form.name);
     field("nummer", &form.number);
+    field("kanal", &form.channel);
+    field("email", &form.email);
     for t in &form.topics {
         field("thema", t);
     }
     field("einwilligung", if form.consent { "ja" } else { "" });
     field("fassung", &form.consent_version);
     field("stempel", stamp);
+    let what = if form.wants_email() {
+        "die E-Mail-Adresse"
+    } else {
+        "die Handynummer"
+    };
     let body = format!(
-        "<p>Bitte bestätigen Sie Ihre Anmeldung für die Handynummer <strong>{}</strong>.</p>\n\
+        "<p>Bitte bestätigen Sie Ihre Anmeldung für {what} <strong>{}</strong>.</p>\n\
          <form method=\"post\" action=\"signup\">\n{hidden}<button type=\"submit\">Anmeldung absenden</button>\n</form>",
         esc(masked)
     );

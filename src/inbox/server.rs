@@ -48,6 +48,8 @@ pub(super) struct Inbox {
     pub(super) budget: BodyBudget,
     /// Sign-up stamps already accepted.
     pub(super) used_stamps: signup::UsedStamps,
+    /// Sends the e-mail sign-up's confirmation mails; `None` without an e-mail channel.
+    pub(super) mailer: Option<Arc<super::email_signup::Mailer>>,
 }
 
 /// A running inbox server.
@@ -112,17 +114,26 @@ pub async fn start_with_limits(
     listen: SocketAddr,
     limits: Limits,
 ) -> anyhow::Result<RunningInbox> {
-    start_with_editor(config, secrets, data_dir, listen, limits, None).await
+    start_with(config, secrets, data_dir, listen, limits, Extras::default()).await
 }
 
-/// [`start_with_limits`] with the editors' login (`editor.auth`; its secret read by the caller).
-pub async fn start_with_editor(
+/// What the inbox offers beyond sign-ups and webhooks, each with the secret the command's edge
+/// read for it: the editors' login (`editor.auth`) and the e-mail sign-up's confirmation mails.
+#[derive(Default)]
+pub struct Extras {
+    pub editor: Option<super::editor_auth::EditorLogin>,
+    /// `SMTP_PASSWORD`, when the mail server wants a login.
+    pub smtp_password: Option<String>,
+}
+
+/// [`start_with_limits`] with the [`Extras`].
+pub async fn start_with(
     config: Config,
     secrets: Secrets,
     data_dir: &Path,
     listen: SocketAddr,
     limits: Limits,
-    editor: Option<super::editor_auth::EditorLogin>,
+    extras: Extras,
 ) -> anyhow::Result<RunningInbox> {
     let Some(inbox_cfg) = config.inbox.clone() else {
         anyhow::bail!("aushang.yaml has no `inbox:` section (at least `url:`); see docs/inbox.md");
@@ -172,6 +183,7 @@ pub async fn start_with_editor(
         memory,
         budget: BodyBudget::new(&limits),
         used_stamps: signup::UsedStamps::default(),
+        mailer: super::email_signup::Mailer::from_config(&config, extras.smtp_password).map(Arc::new),
         config,
         secrets,
         store,
@@ -181,7 +193,7 @@ pub async fn start_with_editor(
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let writer = state.writer.clone();
-    let app = router(state.clone()).merge(super::editor_auth::routes(&state.config, editor));
+    let app = router(state.clone()).merge(super::editor_auth::routes(&state.config, extras.editor));
     let task = tokio::spawn(super::listener::serve(listener, app, limits, stopped));
     Ok(RunningInbox {
         addr,
@@ -200,6 +212,10 @@ fn router(state: Arc<Inbox>) -> Router {
         .route("/signup", post(forms::signup_post))
         .route("/signup/stempel", get(forms::stamp_get))
         .route("/abmelden", get(forms::optout_get).post(forms::optout_post))
+        .route(
+            "/bestaetigen",
+            get(super::email_signup::confirm_get).post(super::email_signup::confirm_post),
+        )
         .route("/events", get(super::pull_api::events_list))
         .route("/events/ack", post(super::pull_api::events_ack))
         .layer(DefaultBodyLimit::disable())

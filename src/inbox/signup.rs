@@ -1,5 +1,8 @@
 //! The web sign-up: reading the form, the spam checks, and the per-address rate limit.
 //!
+//! The person chooses WhatsApp (`nummer`) or, when the site has an e-mail channel, e-mail
+//! (`kanal=email`, `email`; see `inbox::email_signup`); every check below holds for both.
+//!
 //! Spam protection without third parties:
 //! - a honeypot field (`website`) hidden from people; a filled one gets the normal thank-you page
 //!   and nothing is stored, so a bot learns nothing;
@@ -29,6 +32,10 @@ use crate::subscribers::address;
 pub struct SignupForm {
     pub name: String,
     pub number: String,
+    /// `kanal`: `whatsapp` (also when missing: older forms) or `email`.
+    pub channel: String,
+    /// The e-mail address, used when `channel` is `email`.
+    pub email: String,
     pub topics: Vec<String>,
     pub consent: bool,
     pub consent_version: String,
@@ -45,6 +52,9 @@ impl SignupForm {
             match k.as_ref() {
                 "name" => f.name = v.trim().chars().take(200).collect(),
                 "nummer" => f.number = v.chars().take(64).collect(),
+                "kanal" => f.channel = v.chars().take(16).collect(),
+                // Longer than any valid address: a too long one is refused, never cut short.
+                "email" => f.email = v.chars().take(300).collect(),
                 "thema" if f.topics.len() < 64 => f.topics.push(v.into_owned()),
                 "einwilligung" => f.consent = v == "ja",
                 "fassung" => f.consent_version = v.chars().take(64).collect(),
@@ -54,6 +64,23 @@ impl SignupForm {
             }
         }
         f
+    }
+
+    /// Whether the person chose e-mail.
+    pub fn wants_email(&self) -> bool {
+        self.channel == super::email_signup::CHANNEL_EMAIL
+    }
+
+    /// The chosen address, normalised and masked (empty when it is not valid).
+    pub fn masked_address(&self) -> String {
+        let address = if self.wants_email() {
+            address::normalize_email(&self.email)
+        } else {
+            address::normalize_mobile(&self.number)
+        };
+        address
+            .map(|a| crate::subscribers::mask(&a))
+            .unwrap_or_default()
     }
 }
 
@@ -89,10 +116,16 @@ pub fn decide(
         ]);
     };
     let mut problems = Vec::new();
-    let address = match address::normalize_mobile(&form.number) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            problems.push(if form.number.trim().is_empty() {
+    let address = if form.wants_email() {
+        super::email_signup::check_address(&form.email, config, &mut problems)
+    } else if !form.channel.is_empty() && form.channel != "whatsapp" {
+        problems.push("Bitte wählen Sie, ob Sie WhatsApp oder E-Mail möchten.".into());
+        None
+    } else {
+        match address::normalize_mobile(&form.number) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                problems.push(if form.number.trim().is_empty() {
                 "Bitte geben Sie Ihre Handynummer an.".to_string()
             } else if e.reason.contains("Festnetznummer") {
                 "Das ist eine Festnetznummer. WhatsApp braucht eine Handynummer.".to_string()
@@ -100,7 +133,8 @@ pub fn decide(
                 "Diese Handynummer ist ungültig. Bitte prüfen Sie die Ziffern (Beispiel: 0171 1234567)."
                     .to_string()
             });
-            None
+                None
+            }
         }
     };
     for t in &form.topics {
@@ -143,13 +177,26 @@ pub fn decide(
     let mut topics: Vec<String> = form.topics.clone();
     topics.sort();
     topics.dedup();
-    Decision::Accept(Event::Signup {
-        at: now,
-        address,
-        name: Some(form.name.clone()).filter(|n| !n.is_empty()),
-        topics,
-        consent_version: inbox.consent_version.clone(),
-        language: config.language.clone(),
+    let name = Some(form.name.clone()).filter(|n| !n.is_empty());
+    let (consent_version, language) = (inbox.consent_version.clone(), config.language.clone());
+    Decision::Accept(if form.wants_email() {
+        Event::EmailSignup {
+            at: now,
+            address,
+            name,
+            topics,
+            consent_version,
+            language,
+        }
+    } else {
+        Event::Signup {
+            at: now,
+            address,
+            name,
+            topics,
+            consent_version,
+            language,
+        }
     })
 }
 
@@ -361,6 +408,65 @@ mod tests {
         assert!(matches!(
             decide(&h, &c, &key, now, &mut |_| true),
             Decision::Honeypot
+        ));
+    }
+
+    #[test]
+    fn the_chosen_channel_decides_which_field_counts() {
+        let with_email = crate::config::parse(
+            std::path::Path::new("/"),
+            std::path::Path::new("aushang.yaml"),
+            "title: T\nbase_url: https://t.example/\nbroadcast:\n  channels:\n    email:\n      host: 127.0.0.1\n      security: none\n      from: info@t.example\ninbox:\n  url: https://inbox.t.example/\n",
+        )
+        .unwrap();
+        let key = [7u8; 32];
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let parse = |body: &str| SignupForm::parse(body.as_bytes());
+        let f = parse("kanal=email&nummer=&email=Anna%40Example.org&einwilligung=ja&fassung=v1");
+        assert!(f.wants_email());
+        assert_eq!(f.masked_address(), "a***@example.org");
+        let Decision::Review { stamp } = decide(&f, &with_email, &key, now, &mut |_| true) else {
+            panic!("no stamp: the review page")
+        };
+        let mut f = f;
+        f.stamp = Some(stamp);
+        let later = now + jiff::SignedDuration::from_secs(2);
+        match decide(&f, &with_email, &key, later, &mut |_| true) {
+            Decision::Accept(Event::EmailSignup { address, .. }) => {
+                assert_eq!(address, "anna@example.org")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The chosen field must be filled; the other one does not stand in for it.
+        let f = parse("kanal=email&nummer=0151+23456789&email=&einwilligung=ja&fassung=v1");
+        let Decision::Invalid(p) = decide(&f, &with_email, &key, now, &mut |_| true) else {
+            panic!()
+        };
+        assert_eq!(
+            p,
+            vec!["Bitte geben Sie Ihre E-Mail-Adresse an.".to_string()]
+        );
+        let f = parse("kanal=whatsapp&nummer=&email=anna%40example.org&einwilligung=ja&fassung=v1");
+        assert!(matches!(
+            decide(&f, &with_email, &key, now, &mut |_| true),
+            Decision::Invalid(p) if p[0].contains("Handynummer")
+        ));
+        let f = parse("kanal=fax&nummer=0151+23456789&einwilligung=ja&fassung=v1");
+        assert!(matches!(
+            decide(&f, &with_email, &key, now, &mut |_| true),
+            Decision::Invalid(_)
+        ));
+        // Without an e-mail channel the choice is refused; a form without `kanal` is WhatsApp.
+        let f = parse("kanal=email&email=anna%40example.org&einwilligung=ja&fassung=v1");
+        assert!(matches!(
+            decide(&f, &config(), &key, now, &mut |_| true),
+            Decision::Invalid(p) if p[0].contains("nicht eingerichtet")
+        ));
+        let f = parse("nummer=0151+23456789&einwilligung=ja&fassung=v1");
+        assert!(!f.wants_email());
+        assert!(matches!(
+            decide(&f, &config(), &key, now, &mut |_| true),
+            Decision::Review { .. }
         ));
     }
 

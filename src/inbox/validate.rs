@@ -84,6 +84,27 @@ fn person(address: &Option<String>, id: &Option<String>) -> Result<(), Refusal> 
     bsuid(id)
 }
 
+/// The sign-up form's fields besides the address (WhatsApp and e-mail sign-ups alike).
+fn form_fields(
+    config: &Config,
+    name: &Option<String>,
+    topics: &[String],
+    consent_version: &str,
+    language: &str,
+) -> Result<(), Refusal> {
+    if let Some(n) = name {
+        text("name", n, 200)?;
+    }
+    if topics.len() > 64 {
+        return refuse("topics", "has more than 64 entries");
+    }
+    if topics.iter().any(|t| config.category(t).is_none()) {
+        return refuse("topics", "names a category that is not configured");
+    }
+    token("consent_version", consent_version, 64, "._-")?;
+    token("language", language, 16, "-")
+}
+
 /// Checks one decrypted event against the site's configuration; `now` is the pull's clock.
 pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(), Refusal> {
     if !is_event_id(&envelope.id) {
@@ -109,17 +130,33 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
                 return refuse("id", "is not the id of a web event");
             }
             mobile("address", address)?;
-            if let Some(n) = name {
-                text("name", n, 200)?;
+            form_fields(config, name, topics, consent_version, language)
+        }
+        Event::EmailSignup {
+            address: a,
+            name,
+            topics,
+            consent_version,
+            language,
+            ..
+        } => {
+            if !envelope.id.starts_with("w-") {
+                return refuse("id", "is not the id of a web event");
             }
-            if topics.len() > 64 {
-                return refuse("topics", "has more than 64 entries");
+            match address::normalize_email(a) {
+                Ok(n) if n == *a => {}
+                _ => return refuse("address", "is not a normalised e-mail address"),
             }
-            if topics.iter().any(|t| config.category(t).is_none()) {
-                return refuse("topics", "names a category that is not configured");
+            form_fields(config, name, topics, consent_version, language)
+        }
+        Event::EmailConfirm { signup, .. } => {
+            if !envelope.id.starts_with("w-") {
+                return refuse("id", "is not the id of a web event");
             }
-            token("consent_version", consent_version, 64, "._-")?;
-            token("language", language, 16, "-")
+            if !(is_event_id(signup) && signup.starts_with("w-")) {
+                return refuse("signup", "is not the id of a web sign-up");
+            }
+            Ok(())
         }
         Event::Keyword {
             address,
@@ -325,6 +362,49 @@ mod tests {
                 !why.contains("calc") && !why.contains("23456789") && !why.contains("Erika"),
                 "{why}"
             );
+        }
+    }
+
+    #[test]
+    fn email_events_are_checked_like_web_sign_ups() {
+        let c = config();
+        let email = |address: &str| Envelope {
+            id: random_id(),
+            received_at: now(),
+            event: Event::EmailSignup {
+                at: now(),
+                address: address.into(),
+                name: None,
+                topics: vec!["verkehr".into()],
+                consent_version: "v1".into(),
+                language: "de".into(),
+            },
+        };
+        let good = email("erika@example.org");
+        assert_eq!(check(&good, &c, now()), Ok(()));
+        let confirm = |id: String, signup: String| Envelope {
+            id,
+            received_at: now(),
+            event: Event::EmailConfirm { at: now(), signup },
+        };
+        let sid = good.id.clone();
+        assert_eq!(check(&confirm(random_id(), sid.clone()), &c, now()), Ok(()));
+        let cases = vec![
+            email("Erika@Example.org"),
+            email("erika at example.org"),
+            email("+4915123456789"),
+            {
+                let mut e = email("erika@example.org");
+                e.id = crate::inbox::events::inbound_id("wamid.2");
+                e
+            },
+            confirm(random_id(), "../etc/passwd".into()),
+            confirm(random_id(), crate::inbox::events::inbound_id("wamid.3")),
+            confirm(crate::inbox::events::inbound_id("wamid.4"), sid),
+        ];
+        for e in cases {
+            let why = check(&e, &c, now()).expect_err(&format!("{e:?}"));
+            assert!(!why.to_lowercase().contains("erika"), "{why}");
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct InboxView {
     pub action: String,
     pub consent_text: String,
     pub consent_version: String,
+    /// Whether the form offers e-mail besides WhatsApp (`broadcast.channels.email` is set).
+    pub email: bool,
 }
 
 fn inbox_view(config: &Config) -> Option<InboxView> {
@@ -48,9 +50,17 @@ fn inbox_view(config: &Config) -> Option<InboxView> {
     } else {
         &config.contact.organisation
     };
+    let email = config.broadcast.channels.email.is_some();
     Some(InboxView {
         action: format!("{}/signup", inbox.url.trim_end_matches('/')),
-        consent_text: inbox.consent_text.clone().unwrap_or_else(|| {
+        consent_text: inbox.consent_text.clone().unwrap_or_else(|| if email {
+            format!(
+                "Ich bin damit einverstanden, dass {org} mir neue Bekanntmachungen per WhatsApp oder \
+                 E-Mail schickt und dafür meine Handynummer oder E-Mail-Adresse, meinen Namen (falls \
+                 angegeben) und meine Themen speichert. Ich kann mich jederzeit abmelden (STOP \
+                 schreiben oder der Abmelde-Link in jeder E-Mail)."
+            )
+        } else {
             format!(
                 "Ich bin damit einverstanden, dass {org} mir neue Bekanntmachungen per WhatsApp schickt \
                  und dafür meine Handynummer, meinen Namen (falls angegeben) und meine Themen speichert. \
@@ -58,6 +68,7 @@ fn inbox_view(config: &Config) -> Option<InboxView> {
             )
         }),
         consent_version: inbox.consent_version.clone(),
+        email,
     })
 }
 

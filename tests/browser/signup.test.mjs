@@ -409,3 +409,101 @@ describe("sending the form to the real inbox", () => {
     }
   });
 });
+
+// With an e-mail channel the form offers WhatsApp or e-mail: a radio group with a legend, the
+// chosen field shown and required (JavaScript), both shown and none required without it (the
+// inbox checks the chosen one). Only the form is checked here; the e-mail sign-up itself, with
+// its confirmation mail, is tested against a real SMTP server in tests/inbox/email_signup.rs.
+describe("the channel choice (site with an e-mail channel)", () => {
+  let emailServer;
+
+  before(async () => {
+    const yaml = readFileSync(join(site, "aushang.yaml"), "utf8");
+    assert.match(yaml, /\n {2}channels:\n/, "the example has broadcast channels");
+    const withEmail = yaml.replace(
+      /\n {2}channels:\n/,
+      '\n  channels:\n    email:\n      host: 127.0.0.1\n      port: 2525\n      security: none\n      from: "Stadt Musterbach <bekanntmachungen@musterbach.example>"\n',
+    );
+    const emailSite = join(dir, "site-email");
+    cpSync(site, emailSite, { recursive: true });
+    rmSync(join(emailSite, "public"), { recursive: true, force: true });
+    writeFileSync(join(emailSite, "aushang.yaml"), withEmail);
+    execFileSync(AUSHANG, ["--root", emailSite, "build", "--now", NOW, "--out", join(emailSite, "public")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    emailServer = await staticServer(join(emailSite, "public"));
+  });
+
+  after(async () => {
+    await emailServer?.close();
+  });
+
+  const state = (page) =>
+    page.evaluate(() => {
+      const f = (id) => document.getElementById(id);
+      const shown = (el) => el.offsetParent !== null;
+      return {
+        whatsapp: f("f-kanal-whatsapp").checked,
+        email: f("f-kanal-email").checked,
+        numberShown: shown(f("f-nummer")),
+        numberRequired: f("f-nummer").required,
+        emailShown: shown(f("f-email")),
+        emailRequired: f("f-email").required,
+      };
+    });
+
+  test("by keyboard alone: the arrow keys switch the channel and which field is shown and required", async () => {
+    const { page, problems } = await openPage(browser.context, VIEWPORTS[0]);
+    await page.goto(`${emailServer.url}/anmelden/`, { waitUntil: "load" });
+    const group = page.getByRole("group", { name: "Wie möchten Sie die Bekanntmachungen erhalten?" });
+    assert.equal(await group.getByRole("radio").count(), 2);
+    assert.deepEqual(await state(page), {
+      whatsapp: true,
+      email: false,
+      numberShown: true,
+      numberRequired: true,
+      emailShown: false,
+      emailRequired: false,
+    });
+    // Tab from the page's start reaches the radio group; the arrow key chooses e-mail.
+    let reached = false;
+    for (let i = 0; i < 60 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = await page.evaluate(() => document.activeElement?.name === "kanal");
+    }
+    assert.ok(reached, "the radio group is a tab stop");
+    await page.keyboard.press("ArrowDown");
+    assert.deepEqual(await state(page), {
+      whatsapp: false,
+      email: true,
+      numberShown: false,
+      numberRequired: false,
+      emailShown: true,
+      emailRequired: true,
+    });
+    // The next tab stop is the e-mail field, with its visible label.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "f-email");
+    assert.ok(await page.getByLabel("Ihre E-Mail-Adresse").isVisible());
+    // Sending empty: the browser names the e-mail field, not the hidden number.
+    await page.getByRole("button", { name: "Anmelden" }).click();
+    const invalid = await page.evaluate(() => [...document.querySelectorAll("form :invalid")].map((el) => el.id));
+    assert.deepEqual(invalid, ["f-email", "f-einwilligung"]);
+    await page.locator("#f-kanal-email").focus();
+    await page.keyboard.press("ArrowUp");
+    assert.equal((await state(page)).numberRequired, true);
+    const violations = await axeViolations(page);
+    assert.deepEqual(violations, [], violations.join("\n"));
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("without JavaScript both fields are shown and neither is required", async () => {
+    const { page } = await openPage(noScript.context, VIEWPORTS[0]);
+    await page.goto(`${emailServer.url}/anmelden/`, { waitUntil: "load" });
+    const s = await state(page);
+    assert.equal(s.numberShown && s.emailShown, true, JSON.stringify(s));
+    assert.equal(s.numberRequired || s.emailRequired, false, JSON.stringify(s));
+    await page.close();
+  });
+});

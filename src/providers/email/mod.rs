@@ -12,6 +12,20 @@ pub use smtp::SmtpPool;
 use crate::broadcast::channels::deliverer::Outcome;
 use crate::broadcast::errors::ErrorClass;
 
+/// Sends one mail outside a broadcast run (the inbox's sign-up confirmation): `Ok` with the
+/// server's answer, `Err` with the reason (addresses masked), `fatal` when retrying cannot help
+/// (login refused, sender refused, TLS refused).
+pub async fn send_single(
+    pool: &SmtpPool,
+    mail: &lettre::Message,
+) -> Result<String, (bool, String)> {
+    match pool.send(mail).await {
+        Outcome::Sent { id } => Ok(id),
+        Outcome::Failed { class, detail, .. } => Err((matches!(class, ErrorClass::Fatal), detail)),
+        Outcome::Uncertain { detail } => Err((false, detail)),
+    }
+}
+
 /// The e-mail channel of one run.
 pub struct Email {
     pub settings: EmailSettings,
