@@ -7,6 +7,7 @@
 
 mod config;
 mod handlers;
+mod statuses;
 mod validate;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -26,6 +27,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 pub use config::{FakeConfig, FakeTemplate, Fault, Injection, default_http_status};
+pub use statuses::Fate;
 pub use validate::{GraphError, PARAM_TEXT_DETAILS, number_digits};
 
 /// One message the fake accepted (= "sent").

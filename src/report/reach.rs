@@ -1,0 +1,194 @@
+//! Per-notice reach, `subscribers/inbox/reach.json`: for every message and channel the journal
+//! holds, how many people it was meant for and what became of it — from the journal (audience,
+//! accepted, failed at sending, uncertain, deferred), the reach ledger of status webhooks
+//! (delivered, read, failed later, billed and free by category) and the applied inbox events
+//! (unsubscribes within 48 hours after the message was accepted). Counts only: no subscriber
+//! id, number or name. Written at every `aushang inbox pull` (atomically, and only when it
+//! changed); `aushang report` computes the same numbers afresh.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::ledger::{Ledger, StatusCounts, other_month};
+use crate::broadcast::journal::{
+    DeliveryState, FailureClass, IndexEvent, Journal, journal_dir,
+};
+
+pub const REACH_FILE: &str = "reach.json";
+/// Unsubscribes this long after a message was accepted count as following it.
+pub const UNSUBSCRIBE_WINDOW: SignedDuration = SignedDuration::from_hours(48);
+
+/// One message (a notice or an update of it) on one channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReach {
+    /// The journal's message key, e.g. `/bekanntmachungen/2026/sperrung/#notice`.
+    pub msg: String,
+    pub channel: String,
+    /// When its sending started (the journal's first `started` or `claimed`).
+    pub started: Option<Timestamp>,
+    /// Everyone the journal holds a delivery for (claimed, sent, failed, …).
+    pub audience: u64,
+    /// Accepted by the API (`sent`, or `accepted` by `--accept-uncertain`).
+    pub accepted: u64,
+    pub delivered: u64,
+    pub read: u64,
+    /// Failed for good, at sending or by a later status, by error code (0: no code).
+    pub failed: BTreeMap<i64, u64>,
+    /// Outcome unknown (killed mid-request, no answer, a claim with nothing after it).
+    pub uncertain: u64,
+    /// Waiting for a later run: released by a stopped run or failed with a retryable error.
+    pub deferred: u64,
+    /// Billed messages by pricing category.
+    pub billable: BTreeMap<String, u64>,
+    /// Free messages by pricing category.
+    pub free: BTreeMap<String, u64>,
+    /// Recipients who unsubscribed within 48 hours after it was accepted.
+    pub unsubscribed_48h: u64,
+}
+
+impl MessageReach {
+    pub fn failed_total(&self) -> u64 {
+        self.failed.values().sum()
+    }
+
+    /// The notice's site path (`/bekanntmachungen/2026/x/`): the key without its `#…` part.
+    pub fn notice_path(&self) -> &str {
+        self.msg.split('#').next().unwrap_or(&self.msg)
+    }
+
+    /// `true` for an update's message (`#update-…`).
+    pub fn is_update(&self) -> bool {
+        self.msg.contains("#update")
+    }
+}
+
+/// Everything `reach.json` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub messages: Vec<MessageReach>,
+    /// Statuses of messages without a notice (confirmation requests, replies).
+    #[serde(default)]
+    pub other: StatusCounts,
+}
+
+pub fn reach_path(state: &Path) -> PathBuf {
+    crate::inbox::apply::records_dir(state).join(REACH_FILE)
+}
+
+/// Computes the reach of every message in the journal under the state directory `state`.
+pub fn compute(state: &Path) -> std::io::Result<Reach> {
+    let journal = Journal::open(&journal_dir(state))?;
+    let ledger = Ledger::load(state)?;
+    let unsubscribes = unsubscribes(state)?;
+    let mut started: BTreeMap<(String, String), Timestamp> = BTreeMap::new();
+    for l in journal.index_lines() {
+        if matches!(l.event, IndexEvent::Started | IndexEvent::Claimed) {
+            let e = started.entry((l.msg.clone(), l.ch.clone())).or_insert(l.t);
+            *e = (*e).min(l.t);
+        }
+    }
+    let mut out = Reach::default();
+    for ((msg, channel), t) in started {
+        let log = journal.deliveries(&msg, &channel)?;
+        let mut m = MessageReach {
+            msg: msg.clone(),
+            channel: channel.clone(),
+            started: Some(t),
+            audience: log.last.len() as u64,
+            ..Default::default()
+        };
+        for (sub, line) in &log.last {
+            match (line.state, line.class) {
+                (DeliveryState::Sent | DeliveryState::Accepted, _) => {
+                    m.accepted += 1;
+                    if unsubscribes.get(sub).is_some_and(|ats| {
+                        ats.iter()
+                            .any(|at| *at >= line.t && *at <= line.t + UNSUBSCRIBE_WINDOW)
+                    }) {
+                        m.unsubscribed_48h += 1;
+                    }
+                }
+                // A failure the send itself reported; one a status reported (with the message
+                // id) is counted from the ledger below.
+                (DeliveryState::Failed, Some(FailureClass::Permanent)) => {
+                    if line.id.is_none() {
+                        *m.failed.entry(line.code.unwrap_or(0)).or_default() += 1;
+                    }
+                }
+                (DeliveryState::Failed, _) | (DeliveryState::Released, _) => m.deferred += 1,
+                (DeliveryState::Sending | DeliveryState::Uncertain | DeliveryState::Claimed, _) => {
+                    m.uncertain += 1
+                }
+            }
+        }
+        if channel == "whatsapp"
+            && let Some(s) = ledger.messages.get(&msg)
+        {
+            m.delivered = s.delivered;
+            m.read = s.read;
+            for (code, n) in &s.failed {
+                *m.failed.entry(*code).or_default() += n;
+            }
+            m.billable = s.billable.clone();
+            m.free = s.free.clone();
+        }
+        out.messages.push(m);
+    }
+    out.messages
+        .sort_by(|a, b| (a.started, &a.msg, &a.channel).cmp(&(b.started, &b.msg, &b.channel)));
+    // Statuses of messages the journal does not know (confirmation requests, a forgotten
+    // journal) still count for the cost.
+    for (key, counts) in &ledger.messages {
+        let known = out
+            .messages
+            .iter()
+            .any(|m| m.channel == "whatsapp" && &m.msg == key);
+        if other_month(key).is_some() || !known {
+            out.other.add(counts);
+        }
+    }
+    Ok(out)
+}
+
+/// Subscriber id → times of their applied unsubscribes (STOP, opt-out link, marketing stop),
+/// from `subscribers/inbox/applied.jsonl`. Held in memory only.
+fn unsubscribes(state: &Path) -> std::io::Result<HashMap<String, Vec<Timestamp>>> {
+    let path = crate::inbox::apply::records_dir(state).join(crate::inbox::apply::APPLIED_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out: HashMap<String, Vec<Timestamp>> = HashMap::new();
+    for line in text.lines() {
+        let Ok(l) = serde_json::from_str::<crate::inbox::apply::AppliedLine>(line) else {
+            continue;
+        };
+        // "unsubscribed" and "unsubscribed (stopped marketing messages…)"; not
+        // "unsubscribed: sign-up waits…", which changed nothing.
+        if (l.outcome == "unsubscribed" || l.outcome.starts_with("unsubscribed ("))
+            && let Some(sub) = l.sub
+        {
+            out.entry(sub).or_default().push(l.at);
+        }
+    }
+    Ok(out)
+}
+
+/// Recomputes `reach.json` and writes it when it changed. Returns the reach.
+pub fn update(state: &Path) -> std::io::Result<Reach> {
+    let reach = compute(state)?;
+    let mut text = serde_json::to_string_pretty(&reach).map_err(std::io::Error::other)?;
+    text.push('\n');
+    let path = reach_path(state);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        crate::fsutil::write_atomic(&path, text.as_bytes())?;
+    }
+    Ok(reach)
+}
