@@ -171,6 +171,9 @@ pub struct WhatsAppConfig {
     /// Unique recipients per rolling 24 h the account may reach (Meta's messaging limit tier).
     #[serde(default)]
     pub daily_limit: Option<u32>,
+    /// The rate card: `currency` and a price per category (checked by `broadcast::cost`).
+    #[serde(default)]
+    pub prices: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

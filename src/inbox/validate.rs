@@ -168,7 +168,8 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
                 return refuse("error_codes", "has more than 16 entries");
             }
             if let Some(p) = pricing {
-                crate::report::pricing_check(p).map_err(|f| format!("field `pricing.{f}` is not a well-formed value"))?;
+                crate::report::pricing_check(p)
+                    .map_err(|f| format!("field `pricing.{f}` is not a well-formed value"))?;
             }
             bsuid(id)
         }

@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(card.price("marketing"), Some(0.1131));
         let nested = "broadcast:\n  channels:\n    whatsapp:\n      prices:\n        currency: CHF\n        per_category:\n          utility: 0.05\n";
         let card = RateCard::parse(nested).unwrap().unwrap();
-        assert_eq!((card.currency.as_str(), card.price("utility")), ("CHF", Some(0.05)));
+        assert_eq!(
+            (card.currency.as_str(), card.price("utility")),
+            ("CHF", Some(0.05))
+        );
         assert_eq!(RateCard::parse("title: x\n").unwrap(), None);
         let bad = "broadcast:\n  channels:\n    whatsapp:\n      prices:\n        utility: teuer\n";
         assert!(RateCard::parse(bad).unwrap_err().contains("prices.utility"));

@@ -14,9 +14,9 @@ pub mod trend;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use serde::Serialize;
 
 pub use pricing::Pricing;
@@ -26,9 +26,7 @@ use trend::WeekCount;
 /// Checks a pulled status's `pricing` (tokens of letters, digits and `_`); the field's name on
 /// failure.
 pub fn pricing_check(p: &Pricing) -> Result<(), &'static str> {
-    let ok = |s: &str| {
-        s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
+    let ok = |s: &str| s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok(&p.pricing_model) {
         return Err("pricing_model");
     }
@@ -53,8 +51,18 @@ pub struct Period {
 }
 
 const MONTHS: [&str; 12] = [
-    "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-    "Oktober", "November", "Dezember",
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
 ];
 
 impl Period {
@@ -64,7 +72,9 @@ impl Period {
         let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
         let (y, m): (i16, i8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         let from = Date::new(y, m, 1).map_err(|_| bad())?;
-        let to = from.checked_add(jiff::Span::new().months(1)).map_err(|_| bad())?;
+        let to = from
+            .checked_add(jiff::Span::new().months(1))
+            .map_err(|_| bad())?;
         Ok(Period {
             label: format!("{} {y}", MONTHS[(m - 1) as usize]),
             from,

@@ -62,7 +62,8 @@ mod tests {
         assert!(!p(Some(false), "regular").is_billed());
         assert!(p(Some(true), "").is_billed());
         assert!(!p(None, "").is_billed());
-        let json = r#"{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}"#;
+        let json =
+            r#"{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}"#;
         let back: Pricing = serde_json::from_str(json).unwrap();
         assert_eq!(back, p(Some(true), "regular"));
     }

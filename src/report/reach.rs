@@ -13,9 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{Ledger, StatusCounts, other_month};
-use crate::broadcast::journal::{
-    DeliveryState, FailureClass, IndexEvent, Journal, journal_dir,
-};
+use crate::broadcast::journal::{DeliveryState, FailureClass, IndexEvent, Journal, journal_dir};
 
 pub const REACH_FILE: &str = "reach.json";
 /// Unsubscribes this long after a message was accepted count as following it.

@@ -73,7 +73,13 @@ fn failed_codes(row: &Row) -> String {
         .reach
         .failed
         .iter()
-        .map(|(c, n)| if *c == 0 { format!("ohne Code×{n}") } else { format!("{c}×{n}") })
+        .map(|(c, n)| {
+            if *c == 0 {
+                format!("ohne Code×{n}")
+            } else {
+                format!("{c}×{n}")
+            }
+        })
         .collect();
     codes.join(", ")
 }
@@ -134,7 +140,9 @@ fn reach_table(r: &Report) -> Table {
             "Zurückgestellt",
             "Abmeldungen (48 h)",
         ],
-        right: vec![false, false, false, true, true, true, true, true, true, true, true],
+        right: vec![
+            false, false, false, true, true, true, true, true, true, true, true,
+        ],
         rows,
     }
 }
@@ -149,8 +157,9 @@ fn cost_table(r: &Report) -> Table {
                 c.category.clone(),
                 c.billable.to_string(),
                 c.free.to_string(),
-                c.price
-                    .map_or("—".to_string(), |p| format!("{} {}", format!("{p:.4}").replace('.', ","), r.currency)),
+                c.price.map_or("—".to_string(), |p| {
+                    format!("{} {}", format!("{p:.4}").replace('.', ","), r.currency)
+                }),
                 fmt(c.cost),
             ]
         })
@@ -163,7 +172,13 @@ fn cost_table(r: &Report) -> Table {
         fmt(r.total_cost),
     ]);
     Table {
-        headers: vec!["Kategorie", "Abgerechnet", "Kostenlos", "Preis je Nachricht", "Kosten"],
+        headers: vec![
+            "Kategorie",
+            "Abgerechnet",
+            "Kostenlos",
+            "Preis je Nachricht",
+            "Kosten",
+        ],
         right: vec![false, true, true, true, true],
         rows,
     }
@@ -203,7 +218,13 @@ fn trend_tables(r: &Report) -> Option<(Table, Table)> {
         e.2 += w.unsubscribed;
     }
     let by_topic = Table {
-        headers: vec!["Kanal", "Thema", "Aktiv", "Unbestätigt", "Abgemeldet im Zeitraum"],
+        headers: vec![
+            "Kanal",
+            "Thema",
+            "Aktiv",
+            "Unbestätigt",
+            "Abgemeldet im Zeitraum",
+        ],
         right: vec![false, false, true, true, true],
         rows: topics
             .into_iter()
@@ -341,7 +362,13 @@ pub fn csv(r: &Report) -> String {
         let cost: Option<f64> = if r.total_cost.is_some() {
             m.billable
                 .iter()
-                .map(|(c, n)| rates.get(c.as_str()).copied().flatten().map(|p| p * *n as f64))
+                .map(|(c, n)| {
+                    rates
+                        .get(c.as_str())
+                        .copied()
+                        .flatten()
+                        .map(|p| p * *n as f64)
+                })
                 .sum()
         } else {
             None

@@ -42,7 +42,11 @@ pub fn chart(report: &Report) -> String {
     let rows = &report.rows;
     let bars_h = 60.0 + ROW_H * rows.len().max(1) as f64;
     let weekly = weekly_active(report);
-    let trend_h = if weekly.is_empty() { 0.0 } else { LINE_H + 90.0 };
+    let trend_h = if weekly.is_empty() {
+        0.0
+    } else {
+        LINE_H + 90.0
+    };
     let height = bars_h + trend_h + 10.0;
     let mut desc = format!(
         "Balkendiagramm: Empfänger, zugestellte und gelesene Nachrichten für {} Versand/Versände \
@@ -74,7 +78,10 @@ pub fn chart(report: &Report) -> String {
         esc(&report.period.label)
     );
     let _ = writeln!(out, r#"<desc id="chart-desc">{}</desc>"#, esc(&desc));
-    let _ = writeln!(out, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+    let _ = writeln!(
+        out,
+        r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
+    );
     let _ = writeln!(
         out,
         r##"<text x="10" y="22" font-size="16" font-weight="bold" fill="#111827">Reichweite je Bekanntmachung</text>"##
@@ -87,7 +94,12 @@ pub fn chart(report: &Report) -> String {
             x + 16.0
         );
     }
-    let max = rows.iter().map(|r| r.reach.audience).max().unwrap_or(0).max(1) as f64;
+    let max = rows
+        .iter()
+        .map(|r| r.reach.audience)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     if rows.is_empty() {
         let _ = writeln!(
             out,
@@ -98,7 +110,9 @@ pub fn chart(report: &Report) -> String {
         let y = 60.0 + ROW_H * i as f64;
         let label = format!(
             "{} {}",
-            row.date.map(|d| d.strftime("%d.%m.").to_string()).unwrap_or_default(),
+            row.date
+                .map(|d| d.strftime("%d.%m.").to_string())
+                .unwrap_or_default(),
             row.title
         );
         let _ = writeln!(
@@ -156,7 +170,11 @@ fn line_chart(out: &mut String, top: f64, series: &BTreeMap<String, Vec<(String,
         .unwrap_or(0)
         .max(1) as f64;
     let n = series.values().map(Vec::len).max().unwrap_or(1);
-    let step = if n > 1 { (x1 - x0) / (n - 1) as f64 } else { 0.0 };
+    let step = if n > 1 {
+        (x1 - x0) / (n - 1) as f64
+    } else {
+        0.0
+    };
     let _ = writeln!(
         out,
         r##"<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="#6b7280"/><line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="#6b7280"/><text x="{}" y="{}" text-anchor="end" fill="#111827">0</text><text x="{}" y="{}" text-anchor="end" fill="#111827">{max}</text>"##,

@@ -26,9 +26,10 @@ impl FakeGraph {
     /// Meta's `pricing` for an accepted message, as the delivered and read statuses carry it.
     pub fn pricing_of(&self, m: &AcceptedMessage) -> Value {
         let config = self.config();
-        let window = config.service_window.iter().any(|n| {
-            n == "*" || number_digits(n).is_some_and(|d| number_digits(&m.to) == Some(d))
-        });
+        let window = config
+            .service_window
+            .iter()
+            .any(|n| n == "*" || number_digits(n).is_some_and(|d| number_digits(&m.to) == Some(d)));
         let category = m
             .template
             .as_ref()
