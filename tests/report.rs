@@ -144,11 +144,14 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Compares with a fixture; `AUSHANG_UPDATE_FIXTURES=1` rewrites it (then read the diff!).
 fn assert_fixture(name: &str, actual: &str) {
-    let path = fixture(name);
+    assert_file(&fixture(name), actual);
+}
+
+fn assert_file(path: &Path, actual: &str) {
     if std::env::var_os("AUSHANG_UPDATE_FIXTURES").is_some() {
-        std::fs::write(&path, actual).unwrap();
+        std::fs::write(path, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
     assert_eq!(actual, expected, "{} differs", path.display());
 }
 
@@ -349,12 +352,35 @@ fn statuses_with_pricing_give_the_journals_reach_and_the_hand_computed_report() 
         ("csv", csv),
         ("json", json),
         ("text", text),
-        ("keyless", keyless),
+        ("keyless", keyless.clone()),
         ("svg", svg_text.clone()),
     ] {
         assert_no_personal_data(what, &content);
     }
     assert_well_formed_chart(&svg_text);
+    // The README shows this very chart.
+    assert_file(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/images/report-example.svg"),
+        &svg_text,
+    );
+
+    // After a publishing run the pipeline puts the month's reach and cost into the job summary,
+    // without the list's key even where the step has it.
+    let summary = site.tmp.path().join("summary.md");
+    let step = Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/pipeline"))
+        .arg("report")
+        .env("AUSHANG", env!("CARGO_BIN_EXE_aushang"))
+        .env("AUSHANG_ROOT", &site.root)
+        .env("PUBLISH_NOW", REPORT_NOW)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("AUSHANG_IDENTITY", &site.secret)
+        .env_remove("AUSHANG_STATE_DIR")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    assert!(step.status.success(), "{}", String::from_utf8_lossy(&step.stderr));
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert_eq!(summary.trim_end(), keyless.trim_end());
 }
 
 /// Parses the SVG as XML and checks the accessible name and description it references.

@@ -200,3 +200,88 @@ pub fn record(state: &Path, events: &[Envelope], now: Timestamp) -> std::io::Res
     }
     Ok(new)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbox::payload::parse;
+    use crate::inbox::webhook::Keywords;
+
+    /// A status webhook as in the API notes §5.5, with or without `pricing`.
+    fn webhook(wamid: &str, status: &str, pricing: &str, extra: &str) -> String {
+        format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"41445551234","phone_number_id":"42"}},"statuses":[{{"id":"{wamid}","status":"{status}","timestamp":"1764325012","recipient_id":"41791234567","biz_opaque_callback_data":"m=/bekanntmachungen/2026/x/#notice;s=s_00000000000000aa;a=1"{pricing}{extra}}}]}}}}]}}]}}"#
+        )
+    }
+
+    const BILLED: &str = r#","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}"#;
+    const FREE: &str = r#","pricing":{"billable":false,"pricing_model":"PMP","type":"free_customer_service","category":"service"}"#;
+
+    fn events(bodies: &[String]) -> Vec<Envelope> {
+        let keywords = Keywords {
+            stop: vec!["stop".into()],
+            start: vec!["start".into()],
+        };
+        bodies
+            .iter()
+            .flat_map(|b| {
+                parse(b.as_bytes(), "42", &keywords, Timestamp::now())
+                    .unwrap()
+                    .events
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pricing_is_parsed_counted_once_per_message_and_never_twice() {
+        let evs = events(&[
+            // pricing on sent, delivered and read of the same message: billed once
+            webhook("wamid.A", "sent", BILLED, ""),
+            webhook("wamid.A", "delivered", BILLED, ""),
+            webhook("wamid.A", "read", BILLED, ""),
+            // read before (instead of) delivered: delivered too
+            webhook("wamid.B", "read", BILLED, ""),
+            webhook("wamid.C", "delivered", FREE, ""),
+            webhook("wamid.D", "failed", "", r#","errors":[{"code":131049,"title":"x"}]"#),
+        ]);
+        match &evs[1].event {
+            Event::Status { pricing, .. } => {
+                let p = pricing.as_ref().expect("pricing parsed");
+                assert!(p.is_billed() && p.category == "utility" && p.pricing_model == "PMP");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut ledger = Ledger::default();
+        assert_eq!(ledger.count(&evs), 6);
+        let c = &ledger.messages["/bekanntmachungen/2026/x/#notice"];
+        assert_eq!((c.delivered, c.read), (3, 2));
+        assert_eq!(c.billable, BTreeMap::from([("utility".to_string(), 2)]));
+        assert_eq!(c.free, BTreeMap::from([("service".to_string(), 1)]));
+        assert_eq!(c.failed, BTreeMap::from([(131049, 1)]));
+        let before = ledger.clone();
+        assert_eq!(ledger.count(&evs), 0, "the same events again count nothing");
+        // B's late `delivered` was already counted with its `read`.
+        assert_eq!(ledger.count(&events(&[webhook("wamid.B", "delivered", BILLED, "")])), 0);
+        assert_eq!(ledger, before);
+    }
+
+    #[test]
+    fn statuses_without_our_data_count_per_month_and_old_ids_are_pruned() {
+        let body = webhook("wamid.Z", "delivered", BILLED, "").replace(
+            r#","biz_opaque_callback_data":"m=/bekanntmachungen/2026/x/#notice;s=s_00000000000000aa;a=1""#,
+            "",
+        );
+        let mut ledger = Ledger::default();
+        ledger.count(&events(&[body]));
+        // 1764325012 is 28 November 2025
+        assert_eq!(
+            ledger.messages["-@2025-11"].billable,
+            BTreeMap::from([("utility".to_string(), 1)])
+        );
+        assert_eq!(ledger.seen.len(), 2, "the status and its pricing");
+        ledger.prune("2026-01-26T00:00:00Z".parse().unwrap());
+        assert_eq!(ledger.seen.len(), 2, "59 days: kept");
+        ledger.prune("2026-01-28T00:00:00Z".parse().unwrap());
+        assert!(ledger.seen.is_empty());
+    }
+}
