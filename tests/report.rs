@@ -182,9 +182,11 @@ fn reach_json(state: &Path) -> serde_json::Value {
 #[test]
 fn statuses_with_pricing_give_the_journals_reach_and_the_hand_computed_report() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut config = FakeConfig::default();
-    config.service_window = vec![D.into()];
-    config.inject = vec![Injection::code_for_number(F, 131026)];
+    let config = FakeConfig {
+        service_window: vec![D.into()],
+        inject: vec![Injection::code_for_number(F, 131026)],
+        ..Default::default()
+    };
     let fake = runtime.block_on(FakeGraph::start(config)).unwrap();
     let site = site(&fake);
     let state = site.root.join("subscribers");
@@ -378,7 +380,11 @@ fn statuses_with_pricing_give_the_journals_reach_and_the_hand_computed_report() 
         .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
-    assert!(step.status.success(), "{}", String::from_utf8_lossy(&step.stderr));
+    assert!(
+        step.status.success(),
+        "{}",
+        String::from_utf8_lossy(&step.stderr)
+    );
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert_eq!(summary.trim_end(), keyless.trim_end());
 }

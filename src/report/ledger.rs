@@ -11,6 +11,7 @@
 //! [`SEEN_DAYS`] days after their event: Meta gives up on a message after 30.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
@@ -140,8 +141,8 @@ impl Ledger {
                         counts.read += 1;
                         // A read message was delivered, even if that status never came.
                         let delivered = status_id(message_id, "delivered");
-                        if !self.seen.contains_key(&delivered) {
-                            self.seen.insert(delivered, day);
+                        if let Entry::Vacant(v) = self.seen.entry(delivered) {
+                            v.insert(day);
                             counts.delivered += 1;
                         }
                     }
@@ -156,8 +157,8 @@ impl Ledger {
             }
             if let Some(p) = pricing {
                 let priced = status_id(message_id, "pricing");
-                if !self.seen.contains_key(&priced) {
-                    self.seen.insert(priced, day);
+                if let Entry::Vacant(v) = self.seen.entry(priced) {
+                    v.insert(day);
                     changed = true;
                     let bucket = if p.is_billed() {
                         &mut counts.billable
@@ -242,7 +243,12 @@ mod tests {
             // read before (instead of) delivered: delivered too
             webhook("wamid.B", "read", BILLED, ""),
             webhook("wamid.C", "delivered", FREE, ""),
-            webhook("wamid.D", "failed", "", r#","errors":[{"code":131049,"title":"x"}]"#),
+            webhook(
+                "wamid.D",
+                "failed",
+                "",
+                r#","errors":[{"code":131049,"title":"x"}]"#,
+            ),
         ]);
         match &evs[1].event {
             Event::Status { pricing, .. } => {
@@ -261,7 +267,10 @@ mod tests {
         let before = ledger.clone();
         assert_eq!(ledger.count(&evs), 0, "the same events again count nothing");
         // B's late `delivered` was already counted with its `read`.
-        assert_eq!(ledger.count(&events(&[webhook("wamid.B", "delivered", BILLED, "")])), 0);
+        assert_eq!(
+            ledger.count(&events(&[webhook("wamid.B", "delivered", BILLED, "")])),
+            0
+        );
         assert_eq!(ledger, before);
     }
 
