@@ -446,8 +446,95 @@ fn assert_well_formed_chart(svg: &str) {
     );
     assert!(title.contains("November 2026"), "{title}");
     assert!(
-        desc.contains("2 Versand") && desc.contains("Tabelle"),
+        desc.contains("2 Versände") && desc.contains("Tabelle"),
         "{desc}"
     );
     assert!(svg.contains("<title id=\"chart-title\">") && svg.contains("<desc id=\"chart-desc\">"));
+}
+
+fn totals(reach: &serde_json::Value, field: &str) -> u64 {
+    reach["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m[field].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn an_uncertain_delivery_counts_as_uncertain_until_its_status_settles_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = FakeConfig {
+        // the first message is taken, but its answer never comes
+        inject: vec![
+            Injection::drop_at_call(1, true),
+            Injection::code_for_number(F, 131026),
+        ],
+        ..Default::default()
+    };
+    let fake = runtime.block_on(FakeGraph::start(config)).unwrap();
+    let site = site(&fake);
+    let state = site.root.join("subscribers");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aushang"));
+    let out = cmd
+        .arg("--root")
+        .arg(&site.root)
+        .args([
+            "broadcast",
+            "--channel",
+            "whatsapp",
+            "--now",
+            NOW,
+            "--no-link-check",
+        ])
+        .env("AUSHANG_IDENTITY", &site.secret)
+        .env("WHATSAPP_TOKEN", "fake-token")
+        .env_remove("AUSHANG_STATE_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an uncertain delivery fails the run"
+    );
+    assert_eq!(fake.messages().len(), 9);
+
+    let server = runtime.block_on(site.serve_in_process());
+    run(&site, &["inbox", "pull", "--url", &server.url()], true);
+    let before = reach_json(&state);
+    assert_eq!(
+        (totals(&before, "accepted"), totals(&before, "uncertain")),
+        (8, 1)
+    );
+    assert_eq!(totals(&before, "delivered"), 0);
+
+    let hook = format!("{}/webhooks/whatsapp", server.url());
+    runtime
+        .block_on(fake.post_status_webhooks(&hook, APP_SECRET, |_| Fate::Delivered))
+        .unwrap();
+    run(&site, &["inbox", "pull", "--url", &server.url()], true);
+    let after = reach_json(&state);
+    assert_eq!(
+        (totals(&after, "accepted"), totals(&after, "uncertain")),
+        (9, 0),
+        "the status settled the uncertain delivery in the journal"
+    );
+    assert_eq!(totals(&after, "delivered"), 9);
+    let journal = Journal::open(&journal_dir(&state)).unwrap();
+    for m in after["messages"].as_array().unwrap() {
+        let log = journal
+            .deliveries(m["msg"].as_str().unwrap(), "whatsapp")
+            .unwrap();
+        let sent = log
+            .last
+            .values()
+            .filter(|l| l.state == DeliveryState::Sent)
+            .count() as u64;
+        assert_eq!(m["accepted"], sent);
+        assert_eq!(
+            m["billable"]["utility"], m["delivered"],
+            "every delivery billed"
+        );
+    }
 }

@@ -84,6 +84,15 @@ fn failed_codes(row: &Row) -> String {
     codes.join(", ")
 }
 
+/// Delivered and read are known only where the channel reports statuses (WhatsApp).
+fn statused(m: &super::reach::MessageReach, n: u64) -> String {
+    if m.channel == "whatsapp" {
+        n.to_string()
+    } else {
+        "—".into()
+    }
+}
+
 fn reach_table(r: &Report) -> Table {
     let mut rows: Vec<Vec<String>> = r
         .rows
@@ -101,8 +110,8 @@ fn reach_table(r: &Report) -> Table {
                 m.channel.clone(),
                 m.audience.to_string(),
                 m.accepted.to_string(),
-                m.delivered.to_string(),
-                m.read.to_string(),
+                statused(m, m.delivered),
+                statused(m, m.read),
                 failed,
                 m.uncertain.to_string(),
                 m.deferred.to_string(),

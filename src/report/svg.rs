@@ -49,17 +49,21 @@ pub fn chart(report: &Report) -> String {
     };
     let height = bars_h + trend_h + 10.0;
     let mut desc = format!(
-        "Balkendiagramm: Empfänger, zugestellte und gelesene Nachrichten für {} Versand/Versände \
-         im Zeitraum {}",
+        "Balkendiagramm für {}: Empfänger, zugestellte und gelesene Nachrichten je Versand ({} {}",
+        report.period.label,
         rows.len(),
-        report.period.label
+        if rows.len() == 1 {
+            "Versand"
+        } else {
+            "Versände"
+        }
     );
     let recipients: u64 = rows.iter().map(|r| r.reach.audience).sum();
     let delivered: u64 = rows.iter().map(|r| r.reach.delivered).sum();
     let read: u64 = rows.iter().map(|r| r.reach.read).sum();
     let _ = write!(
         desc,
-        " (zusammen {recipients} Empfänger, {delivered} zugestellt, {read} gelesen)."
+        ", zusammen {recipients} Empfänger, {delivered} zugestellt, {read} gelesen)."
     );
     if weekly.is_empty() {
         desc.push_str(" Der Verlauf der Abonnements fehlt (ohne den Schlüssel der Liste).");
