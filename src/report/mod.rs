@@ -163,7 +163,16 @@ pub fn build(
     subscribers: Option<&[crate::subscribers::Subscriber]>,
     now: Timestamp,
 ) -> std::io::Result<Report> {
-    let all = reach::compute(state)?;
+    // Only the period's messages are read (a started message outside it is passed over).
+    let all = reach::compute_where(state, |msg, channel, started| {
+        let day = started.to_zoned_datetime(tz.clone()).date();
+        (!period.contains(day)).then(|| MessageReach {
+            msg: msg.to_string(),
+            channel: channel.to_string(),
+            started: Some(started),
+            ..Default::default()
+        })
+    })?;
     let ledger = ledger::Ledger::load(state)?;
     let mut rows = Vec::new();
     let mut billable: BTreeMap<String, u64> = BTreeMap::new();

@@ -78,6 +78,15 @@ pub fn reach_path(state: &Path) -> PathBuf {
 
 /// Computes the reach of every message in the journal under the state directory `state`.
 pub fn compute(state: &Path) -> std::io::Result<Reach> {
+    compute_where(state, |_, _, _| None)
+}
+
+/// As [`compute`], but a message for which `known(msg, channel, started)` gives its reach
+/// already is not read again (a town's years of delivery files are not read at every pull).
+pub fn compute_where(
+    state: &Path,
+    known: impl Fn(&str, &str, Timestamp) -> Option<MessageReach>,
+) -> std::io::Result<Reach> {
     let journal = Journal::open(&journal_dir(state))?;
     let ledger = Ledger::load(state)?;
     let unsubscribes = unsubscribes(state)?;
@@ -90,6 +99,10 @@ pub fn compute(state: &Path) -> std::io::Result<Reach> {
     }
     let mut out = Reach::default();
     for ((msg, channel), t) in started {
+        if let Some(m) = known(&msg, &channel, t) {
+            out.messages.push(m);
+            continue;
+        }
         let log = journal.deliveries(&msg, &channel)?;
         let mut m = MessageReach {
             msg: msg.clone(),
@@ -176,9 +189,27 @@ fn unsubscribes(state: &Path) -> std::io::Result<HashMap<String, Vec<Timestamp>>
     Ok(out)
 }
 
-/// Recomputes `reach.json` and writes it when it changed. Returns the reach.
-pub fn update(state: &Path) -> std::io::Result<Reach> {
-    let reach = compute(state)?;
+/// How long after its start a message's reach is recomputed at every pull: statuses come for up
+/// to 30 days (Meta's retry time), unsubscribes count for 48 hours.
+pub const RECOMPUTE_DAYS: i64 = 45;
+
+/// Recomputes `reach.json` and writes it when it changed; messages started more than
+/// [`RECOMPUTE_DAYS`] before `now` keep what the file already says. Returns the reach.
+pub fn update(state: &Path, now: Timestamp) -> std::io::Result<Reach> {
+    let old: Reach = std::fs::read_to_string(reach_path(state))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let settled = now - SignedDuration::from_hours(24 * RECOMPUTE_DAYS);
+    let reach = compute_where(state, |msg, channel, started| {
+        if started >= settled {
+            return None;
+        }
+        old.messages
+            .iter()
+            .find(|m| m.msg == msg && m.channel == channel)
+            .cloned()
+    })?;
     let mut text = serde_json::to_string_pretty(&reach).map_err(std::io::Error::other)?;
     text.push('\n');
     let path = reach_path(state);
@@ -189,4 +220,123 @@ pub fn update(state: &Path) -> std::io::Result<Reach> {
         crate::fsutil::write_atomic(&path, text.as_bytes())?;
     }
     Ok(reach)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broadcast::journal::DeliveryLine;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn line(
+        sub: &str,
+        state: DeliveryState,
+        class: Option<FailureClass>,
+        code: Option<i64>,
+    ) -> DeliveryLine {
+        DeliveryLine {
+            code,
+            class,
+            ..DeliveryLine::marker(ts("2026-11-28T08:00:00Z"), sub, state)
+        }
+    }
+
+    #[test]
+    fn every_journal_state_lands_in_one_column_and_old_messages_keep_their_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        let j = Journal::open(&journal_dir(state)).unwrap();
+        let (new, old) = ("/n/#notice", "/o/#notice");
+        j.record_index(
+            new,
+            "whatsapp",
+            IndexEvent::Claimed,
+            ts("2026-11-28T07:59:00Z"),
+        )
+        .unwrap();
+        j.record_index(
+            new,
+            "whatsapp",
+            IndexEvent::Started,
+            ts("2026-11-28T08:00:00Z"),
+        )
+        .unwrap();
+        for l in [
+            line("s_a", DeliveryState::Claimed, None, None),
+            line("s_a", DeliveryState::Sent, None, None),
+            line("s_b", DeliveryState::Accepted, None, None),
+            line(
+                "s_c",
+                DeliveryState::Failed,
+                Some(FailureClass::Permanent),
+                Some(131026),
+            ),
+            line(
+                "s_d",
+                DeliveryState::Failed,
+                Some(FailureClass::Retry),
+                Some(131000),
+            ),
+            line("s_e", DeliveryState::Released, None, None),
+            line("s_f", DeliveryState::Sending, None, None),
+            line("s_g", DeliveryState::Claimed, None, None),
+        ] {
+            j.record(new, "whatsapp", &l).unwrap();
+        }
+        j.record_index(
+            old,
+            "whatsapp",
+            IndexEvent::Started,
+            ts("2026-06-01T08:00:00Z"),
+        )
+        .unwrap();
+        j.record(
+            old,
+            "whatsapp",
+            &line("s_a", DeliveryState::Sent, None, None),
+        )
+        .unwrap();
+        j.sync().unwrap();
+        let records = crate::inbox::apply::records_dir(state);
+        std::fs::create_dir_all(&records).unwrap();
+        std::fs::write(
+            records.join(crate::inbox::apply::APPLIED_FILE),
+            "{\"t\":\"2026-11-29T08:00:00Z\",\"id\":\"m-1\",\"at\":\"2026-11-29T08:00:00Z\",\"kind\":\"stop\",\"outcome\":\"unsubscribed\",\"sub\":\"s_b\"}\n\
+             {\"t\":\"2026-12-05T08:00:00Z\",\"id\":\"m-2\",\"at\":\"2026-12-05T08:00:00Z\",\"kind\":\"stop\",\"outcome\":\"unsubscribed\",\"sub\":\"s_a\"}\n",
+        )
+        .unwrap();
+        let reach = update(state, ts("2026-12-06T00:00:00Z")).unwrap();
+        let m = reach.messages.iter().find(|m| m.msg == new).unwrap();
+        assert_eq!(
+            m.started,
+            Some(ts("2026-11-28T07:59:00Z")),
+            "the claim started it"
+        );
+        assert_eq!((m.audience, m.accepted), (7, 2));
+        assert_eq!(m.failed, BTreeMap::from([(131026, 1)]));
+        assert_eq!((m.deferred, m.uncertain), (2, 2));
+        assert_eq!(m.unsubscribed_48h, 1, "s_b within 48 h, s_a a week later");
+        // A message older than RECOMPUTE_DAYS keeps what reach.json says.
+        let mut text = std::fs::read_to_string(reach_path(state)).unwrap();
+        let o = reach.messages.iter().find(|m| m.msg == old).unwrap();
+        assert_eq!(o.accepted, 1);
+        text = text.replacen("\"accepted\": 1,", "\"accepted\": 7,", 1);
+        std::fs::write(reach_path(state), &text).unwrap();
+        let again = update(state, ts("2026-12-06T00:00:00Z")).unwrap();
+        let o = again.messages.iter().find(|m| m.msg == old).unwrap();
+        assert_eq!(o.accepted, 7, "not read again");
+        assert_eq!(
+            compute(state)
+                .unwrap()
+                .messages
+                .iter()
+                .find(|m| m.msg == old)
+                .unwrap()
+                .accepted,
+            1
+        );
+    }
 }
