@@ -277,3 +277,43 @@ pub fn build(
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pricing_fields_must_be_plain_tokens_and_periods_parse() {
+        let ok = Pricing {
+            billable: Some(true),
+            pricing_model: "PMP".into(),
+            category: "utility".into(),
+            kind: "regular".into(),
+        };
+        assert_eq!(pricing_check(&ok), Ok(()));
+        let bad = Pricing {
+            category: "utility\u{1b}[31m".into(),
+            ..ok.clone()
+        };
+        assert_eq!(pricing_check(&bad), Err("category"));
+        let long = Pricing {
+            kind: "x".repeat(65),
+            ..ok
+        };
+        assert_eq!(pricing_check(&long), Err("type"));
+        let p = Period::month("2026-12").unwrap();
+        assert_eq!(p.label, "Dezember 2026");
+        assert_eq!(
+            (p.from, p.to),
+            (
+                jiff::civil::date(2026, 12, 1),
+                jiff::civil::date(2027, 1, 1)
+            )
+        );
+        assert!(Period::month("2026-13").is_err() && Period::month("11/2026").is_err());
+        assert_eq!(
+            Period::year("2026").unwrap().to,
+            jiff::civil::date(2027, 1, 1)
+        );
+    }
+}

@@ -122,3 +122,88 @@ pub fn by_channel(
         .collect();
     trend(&flat, weeks, tz, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribers::Channel;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn row(id: &str, channel: Channel, topics: &[&str], status: Status) -> Subscriber {
+        Subscriber {
+            id: id.into(),
+            channel,
+            address: "+4915100000001".into(),
+            name: None,
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            language: "de".into(),
+            status,
+            consent_at: Some(ts("2026-11-03T10:00:00Z")),
+            consent_source: "import".into(),
+            consent_text: "v1".into(),
+            confirmed_at: None,
+            unsubscribed_at: None,
+            bsuid: None,
+        }
+    }
+
+    #[test]
+    fn imports_count_from_consent_topics_each_and_channels_apart() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let imported = row(
+            "s_1",
+            Channel::WhatsApp,
+            &["verkehr", "abfall"],
+            Status::Active,
+        );
+        let pending = row("s_2", Channel::Email, &[], Status::Pending);
+        let mut unreachable = row("s_3", Channel::WhatsApp, &[], Status::Unreachable);
+        unreachable.confirmed_at = Some(ts("2026-11-04T10:00:00Z"));
+        let weeks = weeks(
+            jiff::civil::date(2026, 11, 2),
+            jiff::civil::date(2026, 11, 10),
+        );
+        assert_eq!(
+            weeks,
+            vec![
+                jiff::civil::date(2026, 11, 2),
+                jiff::civil::date(2026, 11, 9)
+            ]
+        );
+        let subs = [imported, pending, unreachable];
+        let now = ts("2026-11-10T12:00:00Z");
+        let by_topic = trend(&subs, &weeks, &tz, now);
+        let get = |week: u8, channel: &str, topic: &str| {
+            by_topic
+                .iter()
+                .find(|w| {
+                    w.week == jiff::civil::date(2026, 11, week as i8)
+                        && w.channel == channel
+                        && w.topic == topic
+                })
+                .map(|w| (w.active, w.pending, w.unsubscribed))
+        };
+        assert_eq!(get(2, "whatsapp", "verkehr"), Some((1, 0, 0)));
+        assert_eq!(get(2, "whatsapp", "abfall"), Some((1, 0, 0)));
+        assert_eq!(
+            get(2, "whatsapp", ALL_TOPICS),
+            Some((1, 0, 0)),
+            "still subscribed"
+        );
+        assert_eq!(get(2, "email", ALL_TOPICS), Some((0, 1, 0)));
+        let totals = by_channel(&subs, &weeks, &tz, now);
+        let whatsapp: Vec<u64> = totals
+            .iter()
+            .filter(|w| w.channel == "whatsapp")
+            .map(|w| w.active)
+            .collect();
+        assert_eq!(
+            whatsapp,
+            vec![2, 2],
+            "each person once, whatever their topics"
+        );
+    }
+}
