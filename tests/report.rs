@@ -510,9 +510,23 @@ fn an_uncertain_delivery_counts_as_uncertain_until_its_status_settles_it() {
     assert_eq!(totals(&before, "delivered"), 0);
 
     let hook = format!("{}/webhooks/whatsapp", server.url());
-    runtime
-        .block_on(fake.post_status_webhooks(&hook, APP_SECRET, |_| Fate::Delivered))
+    // Over HTTP this time, as with `aushang-dev fake-graph-api`.
+    let answer: serde_json::Value = runtime
+        .block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/_fake/statuses", fake.base_url()))
+                .json(&serde_json::json!({"url": hook, "app_secret": APP_SECRET, "fate": "delivered"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+        })
         .unwrap();
+    assert_eq!(
+        answer["posted"], 18,
+        "sent and delivered for each of the 9 messages"
+    );
     run(&site, &["inbox", "pull", "--url", &server.url()], true);
     let after = reach_json(&state);
     assert_eq!(
