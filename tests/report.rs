@@ -552,3 +552,26 @@ fn an_uncertain_delivery_counts_as_uncertain_until_its_status_settles_it() {
         );
     }
 }
+
+#[test]
+fn the_journal_and_records_of_0_2_give_a_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("subscribers");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/site/subscribers"),
+        &state,
+    );
+    let reach = aushang::report::reach::update(&state, ts("2026-12-01T00:00:00Z")).unwrap();
+    assert_eq!(
+        reach.messages.len(),
+        1,
+        "a notice only marked as sent was not sent"
+    );
+    let m = &reach.messages[0];
+    assert_eq!(m.msg, "/bekanntmachungen/2026/wasserleitung/#notice");
+    assert_eq!((m.audience, m.accepted, m.uncertain), (3, 1, 1));
+    assert_eq!(m.failed, std::collections::BTreeMap::from([(131026, 1)]));
+    let written = std::fs::read_to_string(state.join("inbox/reach.json")).unwrap();
+    assert_no_personal_data("reach.json of 0.2", &written);
+    assert!(!written.contains("s_8f8aa02ed522339f") && !written.contains("wamid"));
+}

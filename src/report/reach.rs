@@ -180,7 +180,12 @@ fn unsubscribes(state: &Path) -> std::io::Result<HashMap<String, Vec<Timestamp>>
         };
         // "unsubscribed" and "unsubscribed (stopped marketing messages…)"; not
         // "unsubscribed: sign-up waits…", which changed nothing.
-        if (l.outcome == "unsubscribed" || l.outcome.starts_with("unsubscribed ("))
+        // 0.2 wrote the kind in front: "stop: unsubscribed".
+        let outcome = match l.outcome.split_once(": ") {
+            Some((kind, rest)) if kind == l.kind => rest,
+            _ => l.outcome.as_str(),
+        };
+        if (outcome == "unsubscribed" || outcome.starts_with("unsubscribed ("))
             && let Some(sub) = l.sub
         {
             out.entry(sub).or_default().push(l.at);
@@ -304,7 +309,8 @@ mod tests {
         std::fs::create_dir_all(&records).unwrap();
         std::fs::write(
             records.join(crate::inbox::apply::APPLIED_FILE),
-            "{\"t\":\"2026-11-29T08:00:00Z\",\"id\":\"m-1\",\"at\":\"2026-11-29T08:00:00Z\",\"kind\":\"stop\",\"outcome\":\"unsubscribed\",\"sub\":\"s_b\"}\n\
+            "{\"t\":\"2026-11-29T08:00:00Z\",\"id\":\"m-1\",\"at\":\"2026-11-29T08:00:00Z\",\"kind\":\"stop\",\"outcome\":\"stop: unsubscribed\",\"sub\":\"s_b\"}\n\
+             {\"t\":\"2026-11-28T09:00:00Z\",\"id\":\"w-1\",\"at\":\"2026-11-28T09:00:00Z\",\"kind\":\"signup\",\"outcome\":\"unsubscribed: sign-up waits for the person's JA (row unchanged)\",\"sub\":\"s_a\"}\n\
              {\"t\":\"2026-12-05T08:00:00Z\",\"id\":\"m-2\",\"at\":\"2026-12-05T08:00:00Z\",\"kind\":\"stop\",\"outcome\":\"unsubscribed\",\"sub\":\"s_a\"}\n",
         )
         .unwrap();
@@ -318,7 +324,10 @@ mod tests {
         assert_eq!((m.audience, m.accepted), (7, 2));
         assert_eq!(m.failed, BTreeMap::from([(131026, 1)]));
         assert_eq!((m.deferred, m.uncertain), (2, 2));
-        assert_eq!(m.unsubscribed_48h, 1, "s_b within 48 h, s_a a week later");
+        assert_eq!(
+            m.unsubscribed_48h, 1,
+            "s_b within 48 h (as 0.2 wrote it), s_a a week later; a sign-up is no unsubscribe"
+        );
         // A message older than RECOMPUTE_DAYS keeps what reach.json says.
         let mut text = std::fs::read_to_string(reach_path(state)).unwrap();
         let o = reach.messages.iter().find(|m| m.msg == old).unwrap();
