@@ -218,7 +218,12 @@ pub fn update(state: &Path, now: Timestamp) -> std::io::Result<Reach> {
     let mut text = serde_json::to_string_pretty(&reach).map_err(std::io::Error::other)?;
     text.push('\n');
     let path = reach_path(state);
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+    let before = std::fs::read_to_string(&path).ok();
+    // Nothing sent and nothing counted yet: no file (a town without broadcasts gets none).
+    if before.is_none() && reach == Reach::default() {
+        return Ok(reach);
+    }
+    if before.as_deref() != Some(text.as_str()) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
