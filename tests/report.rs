@@ -323,6 +323,7 @@ fn statuses_with_pricing_give_the_journals_reach_and_the_hand_computed_report() 
         &["report", "--month", "2026-11", "--now", REPORT_NOW],
         true,
     ));
+    assert_fixture("2026-11.txt", &text);
     // Without the key: the reach and cost, and a line saying the trend needs the key.
     let keyless = stdout(&run(
         &site,
