@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod inbox;
 pub mod lock;
 pub mod providers;
+pub mod report;
 pub mod serve;
 pub mod site;
 pub mod subscribers;

@@ -52,6 +52,8 @@ enum Command {
     /// The inbox server (sign-ups, opt-outs, WhatsApp webhooks) and pulling its events.
     #[command(subcommand)]
     Inbox(cmd::inbox::Command),
+    /// Reach and cost per notice, and the subscriber trend, for a month or a year.
+    Report(cmd::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => cmd::migrate::run(&root, args),
         Command::Subscribers(command) => cmd::subscribers::run(&root, command),
         Command::Inbox(command) => cmd::inbox::run(&root, command),
+        Command::Report(args) => cmd::report::run(&root, args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ pub mod init;
 pub mod migrate;
 pub mod new;
 pub mod publish;
+pub mod report;
 pub mod serve;
 
 use std::path::{Path, PathBuf};

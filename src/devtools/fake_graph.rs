@@ -3,10 +3,12 @@
 //! a messages-per-second limit (130429), latency, injected error codes and dropped connections.
 //! It records every accepted message so tests can check exactly-once delivery, in-process
 //! ([`FakeGraph::messages`]), over HTTP (`GET /_fake/messages`, `GET /_fake/stats`) and
-//! optionally as JSON lines in a file. Numbers are never logged or written in full.
+//! optionally as JSON lines in a file, and posts Meta's signed delivery status webhooks (with
+//! `pricing`) for them to an inbox (`statuses`). Numbers are never logged or written in full.
 
 mod config;
 mod handlers;
+mod statuses;
 mod validate;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -26,6 +28,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 pub use config::{FakeConfig, FakeTemplate, Fault, Injection, default_http_status};
+pub use statuses::Fate;
 pub use validate::{GraphError, PARAM_TEXT_DETAILS, number_digits};
 
 /// One message the fake accepted (= "sent").
@@ -228,6 +231,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_fake/messages", get(list_messages))
         .route("/_fake/stats", get(get_stats))
+        .route("/_fake/statuses", post(statuses::post_statuses))
         .route(
             "/{version}/{phone_number_id}/messages",
             post(handlers::send_message),

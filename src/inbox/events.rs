@@ -82,6 +82,9 @@ pub enum Event {
         /// `recipient_user_id`: the recipient's business-scoped user id, when Meta sent one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bsuid: Option<String>,
+        /// Meta's `pricing` object (billed or free, category), when the status carried one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pricing: Option<crate::report::Pricing>,
     },
     /// `user_preferences`: the person stopped or resumed *marketing* messages in WhatsApp.
     Preference {

@@ -178,6 +178,8 @@ struct StatusItem {
     recipient_user_id: Option<String>,
     #[serde(default)]
     errors: Vec<StatusError>,
+    #[serde(default)]
+    pricing: Option<crate::report::Pricing>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +244,7 @@ pub fn parse(
                     correlation: s.biz_opaque_callback_data,
                     error_codes: s.errors.iter().filter_map(|e| e.code).collect(),
                     bsuid: s.recipient_user_id.filter(|b| !b.is_empty()),
+                    pricing: s.pricing,
                 },
             });
         }

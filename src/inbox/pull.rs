@@ -319,6 +319,7 @@ async fn pull_async(
             list.get(sub).is_some()
         });
     log.requests.save(&list, &recipients)?;
+    crate::report::reach::update(&dir, clock).context("Festhalten der Reichweite (reach.json)")?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
     report.statuses.template_alerts = super::templates::alerts(config);
     Ok(report)

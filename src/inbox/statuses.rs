@@ -211,6 +211,7 @@ pub fn record_batch(
 ) -> std::io::Result<StatusSummary> {
     let root = &config.subscribers_dir();
     let mut summary = record(root, events)?;
+    crate::report::ledger::record(root, events, now)?;
     for e in events {
         if let Event::Status {
             correlation: Some(c),
@@ -292,6 +293,7 @@ mod tests {
                 correlation: Some(crate::broadcast::send::correlation(msg, sub, 1)),
                 error_codes: codes,
                 bsuid: None,
+                pricing: None,
             },
         };
         let events = vec![

@@ -310,6 +310,7 @@ mod tests {
                 correlation: None,
                 error_codes: vec![],
                 bsuid: None,
+                pricing: None,
             },
         }
     }

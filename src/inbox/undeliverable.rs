@@ -305,6 +305,7 @@ mod tests {
                 correlation: Some(correlation(msg, sub, 1)),
                 error_codes: codes,
                 bsuid: None,
+                pricing: None,
             },
         }
     }

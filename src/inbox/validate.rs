@@ -185,6 +185,7 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             correlation,
             error_codes,
             bsuid: id,
+            pricing,
             ..
         } => {
             if !envelope.id.starts_with("s-") {
@@ -202,6 +203,10 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             }
             if error_codes.len() > 16 {
                 return refuse("error_codes", "has more than 16 entries");
+            }
+            if let Some(p) = pricing {
+                crate::report::pricing_check(p)
+                    .map_err(|f| format!("field `pricing.{f}` is not a well-formed value"))?;
             }
             bsuid(id)
         }

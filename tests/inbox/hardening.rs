@@ -42,6 +42,7 @@ fn status(n: usize) -> Envelope {
             correlation: None,
             error_codes: vec![],
             bsuid: None,
+            pricing: None,
         },
     }
 }
