@@ -344,15 +344,15 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     let skipped = p.step("inbox-pull");
     assert!(skipped.status.success(), "{}", text(&skipped));
     assert!(
-        text(&skipped).contains("notice: an inbox is configured")
-            && text(&skipped).contains("skipping the pull"),
+        text(&skipped).contains("Hinweis: aushang.yaml richtet einen Posteingang ein")
+            && text(&skipped).contains("der Abruf wird übersprungen"),
         "{}",
         text(&skipped)
     );
     let in_ci = p.step_with("inbox-pull", &[("GITHUB_ACTIONS", "true")]);
     assert!(in_ci.status.success());
     assert!(
-        String::from_utf8_lossy(&in_ci.stdout).contains("::warning title=Inbox not pulled::"),
+        String::from_utf8_lossy(&in_ci.stdout).contains("::warning title=Posteingang nicht abgerufen::"),
         "{}",
         text(&in_ci)
     );

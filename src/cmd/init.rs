@@ -46,8 +46,10 @@ pub struct Args {
     /// without it .aushang-version gets a blank for the checksum CI needs.
     #[arg(long)]
     release_sums: Option<PathBuf>,
-    /// Where release archives are downloaded from (`{version}` is replaced).
-    #[arg(long, default_value = DEFAULT_RELEASE_URL)]
+    /// Woher die Release-Archive geladen werden (`{version}` wird ersetzt); Standard: die
+    /// Releases des aushang-Repositorys. Muss auf das echte Release-Repository oder einen
+    /// Spiegel zeigen.
+    #[arg(long, env = "AUSHANG_RELEASE_URL", default_value = DEFAULT_RELEASE_URL)]
     release_url: String,
     /// Never ask, even on a terminal (missing answers become blanks).
     #[arg(long)]
@@ -62,6 +64,12 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
+    if !(args.release_url.starts_with("https://") || args.release_url.starts_with("http://")) {
+        bail!(
+            "--release-url `{}` ist keine http(s)-Adresse (z. B. {DEFAULT_RELEASE_URL})",
+            args.release_url
+        );
+    }
     let sums = match &args.release_sums {
         None => Vec::new(),
         Some(path) => {
@@ -72,6 +80,7 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let town = ask_missing(args, sums)?;
+    let release_url = town.release_url.clone();
     for file in town.files() {
         let path = dir.join(&file.path);
         std::fs::create_dir_all(path.parent().expect("files live in a folder"))
@@ -91,7 +100,7 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         &dir.join("subscribers"),
         "CI (GitHub-Secret AUSHANG_IDENTITY)",
     )?;
-    print!("{}", report(&dir, &public, &secret));
+    print!("{}", report(&dir, &public, &secret, &release_url));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -173,8 +182,9 @@ fn ask_missing(args: Args, sums: Vec<(String, String)>) -> anyhow::Result<Town> 
 }
 
 /// What `init` prints: where the site is, the secret key (only now) and the next steps, in German.
-fn report(dir: &Path, public: &str, secret: &str) -> String {
+fn report(dir: &Path, public: &str, secret: &str, release_url: &str) -> String {
     let d = dir.display();
+    let v = version::RUNNING;
     format!(
         "Neue Bekanntmachungsseite in {d} angelegt.\n\n\
          Schlüssel der Empfängerliste (subscribers/recipients.txt: {public}).\n\
@@ -192,6 +202,9 @@ fn report(dir: &Path, public: &str, secret: &str) -> String {
          - Alle Stellen mit AUSFÜLLEN in aushang.yaml, {PIN_FILE} und content/pages/ ausfüllen;\n   \
          `aushang --root {d} check` nennt jede Stelle mit Datei und Zeile.\n\
          - Vorschau: `aushang --root {d} serve`.\n\
+         - Die Workflows installieren aushang {v} von {release_url}\n   \
+         (Zeile release_url= in {PIN_FILE}); die Adresse muss auf das echte Release-Repository\n   \
+         oder einen Spiegel zeigen.\n\
          - Den Ordner als eigenes GitHub-Repository hochladen, dort Settings → Pages → Source:\n   \
          GitHub Actions wählen. README.md erklärt den Rest.\n"
     )

@@ -168,15 +168,18 @@ impl Town {
 
     fn pin(&self) -> String {
         let mut text = format!(
-            "# The aushang release this site uses: CI installs it (.github/actions/aushang), admins\n\
-             # install it with scripts/install-aushang, the inbox host runs it. Upgrade in one pull\n\
-             # request: the version and every SHA-256 below, copied from that release's SHA256SUMS\n\
-             # and compared with the release page (see the aushang README, \"Upgrading\").\n\
+            "# Die aushang-Version dieser Website: CI installiert sie (.github/actions/aushang), die\n\
+             # Verwaltung mit scripts/install-aushang, der Posteingang-Server läuft mit ihr. Ein\n\
+             # Update ist ein Pull Request: version= und jede SHA-256 unten, aus SHA256SUMS der\n\
+             # Version kopiert und mit der Release-Seite verglichen (aushang-README, \"Upgrading\").\n\
+             # release_url muss auf das echte Release-Repository (oder einen Spiegel) zeigen;\n\
+             # cargo_git ist das Repository, dessen Tag v<version> gebaut wird, wenn kein Archiv passt.\n\
              version={}\n\
              release_url={}\n",
             self.version, self.release_url
         );
-        // scripts/install-aushang --cargo-fallback builds this repository's tag v<version>.
+        // scripts/install-aushang --cargo-fallback builds this repository's tag v<version> (aushang
+        // is not on crates.io).
         if let Some((home, _)) = self.release_url.split_once("/releases/") {
             text.push_str(&format!("cargo_git={home}\n"));
         }
@@ -381,7 +384,7 @@ mod tests {
             "{pin}"
         );
         assert!(
-            pin.contains("cargo_git=https://github.com/aushang/aushang\n"),
+            pin.contains(&format!("cargo_git={}\n", crate::town::REPOSITORY)),
             "{pin}"
         );
         assert!(parse_sums("zz  aushang-0.2.0-x.tar.gz", "0.2.0").is_err());
