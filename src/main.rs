@@ -87,7 +87,7 @@ fn colour_on_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// Logs go to stderr; stdout is kept for data (previews, lists).
+/// Logs go to stderr, each line starting with a German level word; stdout is kept for data.
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "aushang=info",
@@ -100,7 +100,6 @@ fn init_logging(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour_on_stderr())
-        .with_target(false)
-        .without_time()
+        .event_format(aushang::log_format::GermanLines)
         .init();
 }

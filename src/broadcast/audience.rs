@@ -48,7 +48,9 @@ impl SubscriberSource {
         let identity = match Identity::from_env_for(&dir) {
             Ok(id) => id,
             Err(e) if !real_channel && recipients.includes_demo_key() => {
-                tracing::info!("no identity in the environment ({e}); using the DEMO identity");
+                tracing::info!(
+                    "kein Schlüssel in der Umgebung ({e}); der DEMO-Schlüssel wird verwendet"
+                );
                 Identity::from_file(&crate::subscribers::demo_identity_path(&dir))?
             }
             Err(e) => return Err(e.into()),

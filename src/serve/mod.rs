@@ -43,12 +43,12 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let root = opts
         .root
         .canonicalize()
-        .with_context(|| format!("the site folder {} does not exist", opts.root.display()))?;
+        .with_context(|| format!("der Ordner der Website {} existiert nicht", opts.root.display()))?;
     // The served site lives in a temporary folder, removed when the preview ends.
     let temp = tempfile::Builder::new()
         .prefix("aushang-serve-")
         .tempdir()
-        .context("cannot create the preview folder")?;
+        .context("der Vorschau-Ordner lässt sich nicht anlegen")?;
     let out = temp.path().join("site");
     let mut workspace = Workspace::new(Settings {
         root: root.clone(),
@@ -61,24 +61,24 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(out, first));
 
     let (tx, rx) = std::sync::mpsc::channel();
-    let watcher = SourceWatcher::start(&root, tx).context("cannot watch the site's files")?;
+    let watcher = SourceWatcher::start(&root, tx).context("die Dateien der Website lassen sich nicht beobachten")?;
     let rebuilder = shared.clone();
     std::thread::Builder::new()
         .name("aushang-rebuild".into())
         .spawn(move || rebuild_loop(workspace, watcher, rx, &rebuilder))
-        .context("cannot start the rebuild thread")?;
+        .context("der Neuerstellungs-Thread startet nicht")?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the web server")?;
+        .context("der Webserver startet nicht")?;
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
             .with_context(|| {
                 format!(
-                    "cannot listen on 127.0.0.1:{} (is another preview running? try --port)",
+                    "127.0.0.1:{} ist belegt (läuft schon eine Vorschau? --port wählen)",
                     opts.port
                 )
             })?;
@@ -94,7 +94,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         );
         let _ = std::io::stdout().flush();
         tokio::select! {
-            r = axum::serve(listener, http::router(shared)) => r.context("the web server stopped"),
+            r = axum::serve(listener, http::router(shared)) => r.context("der Webserver wurde beendet"),
             () = shutdown_signal() => Ok(()),
         }
     });

@@ -239,7 +239,7 @@ impl<'a> Site<'a> {
                     problems.push(
                         self.problem_for(
                             job,
-                            format!("`{}` is not a usable site address", job.path),
+                            format!("`{}` ist keine verwendbare Adresse der Website", job.path),
                         ),
                     );
                 }
@@ -247,14 +247,14 @@ impl<'a> Site<'a> {
                     Some(&other) => {
                         rejected[i] = true;
                         let msg = format!(
-                            "`{}` is used twice: by {} and by {}",
+                            "`{}` wird doppelt verwendet: von {} und von {}",
                             job.path,
                             self.describe(&jobs[other]),
                             self.describe(job)
                         );
                         problems.push(
                             self.problem_for(job, msg)
-                                .with_hint("change the slug or the alias of one of them"),
+                                .with_hint("ändern Sie bei einem von beiden den slug oder den alias"),
                         );
                     }
                     None => {
@@ -274,14 +274,14 @@ impl<'a> Site<'a> {
             if let Some(&other) = owner.filter(|&&o| o != i && !rejected[o]) {
                 rejected[i] = true;
                 let msg = format!(
-                    "`{}` needs a folder where {} writes the file `{}`",
+                    "`{}` braucht einen Ordner, wo {} die Datei `{}` schreibt",
                     job.path,
                     self.describe(&jobs[other]),
                     jobs[other].path
                 );
                 problems.push(
                     self.problem_for(job, msg)
-                        .with_hint("change the slug or the alias"),
+                        .with_hint("ändern Sie den slug oder den alias"),
                 );
             }
         }
@@ -315,9 +315,9 @@ impl<'a> Site<'a> {
 
     fn describe(&self, job: &Job) -> String {
         match (&job.kind, self.source_of(job)) {
-            (JobKind::Redirect { .. }, Some(src)) => format!("an alias in {}", src.display()),
+            (JobKind::Redirect { .. }, Some(src)) => format!("ein alias in {}", src.display()),
             (_, Some(src)) => src.display().to_string(),
-            (_, None) => "a page aushang generates".to_string(),
+            (_, None) => "eine Seite, die aushang erzeugt".to_string(),
         }
     }
 

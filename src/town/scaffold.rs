@@ -281,11 +281,11 @@ pub fn parse_sums(text: &str, version: &str) -> Result<Vec<(String, String)>, St
             continue;
         }
         let Some((sum, name)) = line.split_once(char::is_whitespace) else {
-            return Err(format!("line {}: expected `<sha256>  <file>`", i + 1));
+            return Err(format!("Zeile {}: erwartet `<sha256>  <datei>`", i + 1));
         };
         let name = name.trim().trim_start_matches('*');
         if sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(format!("line {}: `{sum}` is not a SHA-256", i + 1));
+            return Err(format!("Zeile {}: `{sum}` ist keine SHA-256", i + 1));
         }
         if let Some(target) = name
             .strip_prefix(&prefix)
@@ -295,7 +295,7 @@ pub fn parse_sums(text: &str, version: &str) -> Result<Vec<(String, String)>, St
         }
     }
     if sums.is_empty() {
-        return Err(format!("no aushang-{version}-….tar.gz in it"));
+        return Err(format!("darin steht kein aushang-{version}-….tar.gz"));
     }
     Ok(sums)
 }

@@ -29,7 +29,7 @@ fn a_second_run_is_refused_at_once_while_the_site_is_locked() {
     assert!(
         refused
             .stderr
-            .contains("another aushang run is working on this site right now"),
+            .contains("ein anderer aushang-Lauf arbeitet gerade an dieser Website"),
         "{refused:?}"
     );
     assert!(
