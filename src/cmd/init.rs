@@ -12,38 +12,43 @@ use aushang::town::{DEFAULT_RELEASE_URL, PIN_FILE, version};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The folder of the new site (created; if it exists it must be empty).
+    /// Der Ordner der neuen Website (wird angelegt; wenn es ihn gibt, muss er leer sein).
     dir: PathBuf,
-    /// How the town calls itself, e.g. "Stadt Neuhof".
+    /// Wie die Gemeinde sich nennt, z. B. "Stadt Neuhof".
     #[arg(long)]
     name: Option<String>,
-    /// Address of the website, e.g. https://www.neuhof.de/ or https://neuhof.github.io/bekanntmachungen/.
+    /// Adresse der Website, z. B. https://www.neuhof.de/ oder https://neuhof.github.io/bekanntmachungen/.
     #[arg(long)]
     base_url: Option<String>,
-    /// Publisher for footer and Impressum, e.g. "Stadt Neuhof – Der Bürgermeister".
+    /// Herausgeber für Fußzeile und Impressum, z. B. "Stadt Neuhof – Der Bürgermeister".
     #[arg(long)]
     organisation: Option<String>,
+    /// Straße und Hausnummer der Verwaltung.
     #[arg(long)]
     street: Option<String>,
+    /// Postleitzahl.
     #[arg(long)]
     postcode: Option<String>,
+    /// Ort.
     #[arg(long)]
     city: Option<String>,
+    /// Telefonnummer der Verwaltung.
     #[arg(long)]
     phone: Option<String>,
+    /// E-Mail-Adresse der Verwaltung.
     #[arg(long)]
     email: Option<String>,
-    /// Responsible for the content (§ 18 Abs. 2 MStV): name, function, address.
+    /// Verantwortlich für den Inhalt (§ 18 Abs. 2 MStV): Name, Funktion, Anschrift.
     #[arg(long)]
     responsible: Option<String>,
-    /// `whatsapp` (default) or `outbox` (no sending yet: messages go into outbox/).
+    /// `whatsapp` (Standard) oder `outbox` (noch kein Versand: Nachrichten landen in outbox/).
     #[arg(long, value_enum)]
     channel: Option<Channel>,
-    /// WhatsApp phone number id from Meta's WhatsApp Manager.
+    /// WhatsApp Phone number ID aus dem WhatsApp Manager von Meta.
     #[arg(long)]
     phone_number_id: Option<String>,
-    /// The SHA256SUMS file of this aushang release (from its release page), to pin its archives;
-    /// without it .aushang-version gets a blank for the checksum CI needs.
+    /// Die Datei SHA256SUMS dieser aushang-Version (von ihrer Release-Seite), um ihre Archive
+    /// festzulegen; ohne sie bekommt .aushang-version eine Lücke für die Prüfsumme, die CI braucht.
     #[arg(long)]
     release_sums: Option<PathBuf>,
     /// Woher die Release-Archive geladen werden (`{version}` wird ersetzt); Standard: die
@@ -51,7 +56,7 @@ pub struct Args {
     /// Spiegel zeigen.
     #[arg(long, env = "AUSHANG_RELEASE_URL", default_value = DEFAULT_RELEASE_URL)]
     release_url: String,
-    /// Never ask, even on a terminal (missing answers become blanks).
+    /// Nie fragen, auch nicht am Terminal (fehlende Antworten werden Lücken).
     #[arg(long)]
     no_input: bool,
 }

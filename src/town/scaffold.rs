@@ -34,9 +34,9 @@ const PAGES: [(&str, &str); 4] = [
 /// How the town sends its notices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Channel {
-    /// WhatsApp Business Cloud API (needs Meta's ids and the WHATSAPP_TOKEN secret).
+    /// WhatsApp Business Cloud API (braucht die Kennungen von Meta und das Secret WHATSAPP_TOKEN).
     Whatsapp,
-    /// No sending yet: messages are written into outbox/.
+    /// Noch kein Versand: Nachrichten werden in outbox/ geschrieben.
     Outbox,
 }
 
