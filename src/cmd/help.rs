@@ -96,6 +96,12 @@ fn german_arg(arg: Arg) -> Arg {
     {
         notes.push(format!("Umgebung: {}", env.to_string_lossy()));
     }
+    // clap's English brackets are never shown; an empty default (`""`) is not worth a note.
+    let arg = match takes_values {
+        true => arg.hide_default_value(true).hide_possible_values(true),
+        false => arg,
+    }
+    .hide_env(true);
     if notes.is_empty() {
         return arg;
     }
@@ -110,11 +116,7 @@ fn german_arg(arg: Arg) -> Arg {
         long.push_str("\n");
         long.push_str(&long_notes.join("\n"));
     }
-    arg.help(format!("{help}{suffix}"))
-        .long_help(long)
-        .hide_default_value(true)
-        .hide_possible_values(true)
-        .hide_env(true)
+    arg.help(format!("{help}{suffix}")).long_help(long)
 }
 
 /// The placeholder of a value in German (clap would show the field's English name).

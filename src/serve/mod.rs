@@ -76,9 +76,9 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
-            .with_context(|| {
-                format!(
-                    "127.0.0.1:{} ist belegt (läuft schon eine Vorschau? --port wählen)",
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "127.0.0.1:{} lässt sich nicht öffnen (läuft schon eine Vorschau? --port wählen) (Meldung des Systems: {e})",
                     opts.port
                 )
             })?;
