@@ -52,4 +52,3 @@ where
         writeln!(writer)
     }
 }
-

@@ -153,16 +153,28 @@ fn help_of_every_product_command_is_german() {
     assert!(seen >= 26, "only {seen} commands found");
     // The developer tools are not in the product's help.
     let top = all_text(&aushang().arg("--help").output().unwrap());
-    assert!(!top.contains("fake-graph-api") && !top.contains("gen-corpus"), "{top}");
+    assert!(
+        !top.contains("fake-graph-api") && !top.contains("gen-corpus"),
+        "{top}"
+    );
 }
 
 #[test]
 fn argument_mistakes_are_explained_in_german() {
     for (args, expected) in [
-        (&["buidl"][..], "unbekannter Befehl `buidl` (meinten Sie `build`?)"),
-        (&["check", "--format", "json"][..], "`json` ist kein gültiger Wert für --format"),
+        (
+            &["buidl"][..],
+            "unbekannter Befehl `buidl` (meinten Sie `build`?)",
+        ),
+        (
+            &["check", "--format", "json"][..],
+            "`json` ist kein gültiger Wert für --format",
+        ),
         (&["build", "--drafs"][..], "unbekannte Angabe `--drafs`"),
-        (&["broadcast", "--dry-run", "--mark-sent"][..], "lässt sich nicht zusammen mit"),
+        (
+            &["broadcast", "--dry-run", "--mark-sent"][..],
+            "lässt sich nicht zusammen mit",
+        ),
         (&["init"][..], "es fehlt: <ORDNER>"),
         (&["subscribers"][..], "Befehle:"),
     ] {
@@ -190,7 +202,10 @@ fn serve_messages_and_log_lines_are_german() {
         .unwrap();
     let text = all_text(&out);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("lässt sich nicht öffnen (läuft schon eine Vorschau?"), "{text}");
+    assert!(
+        text.contains("lässt sich nicht öffnen (läuft schon eine Vorschau?"),
+        "{text}"
+    );
     assert_german(&text);
 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -198,7 +213,13 @@ fn serve_messages_and_log_lines_are_german() {
     let out = aushang()
         .arg("--root")
         .arg(site.path())
-        .args(["broadcast", "--channel", "outbox", "--now", "2026-11-28 12:00"])
+        .args([
+            "broadcast",
+            "--channel",
+            "outbox",
+            "--now",
+            "2026-11-28 12:00",
+        ])
         .env_remove("AUSHANG_IDENTITY")
         .env_remove("AUSHANG_IDENTITY_FILE")
         .env_remove("AUSHANG_INBOX_TOKEN_SECRET")
@@ -206,7 +227,10 @@ fn serve_messages_and_log_lines_are_german() {
         .unwrap();
     let text = all_text(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("Hinweis: kein Schlüssel in der Umgebung"), "{text}");
+    assert!(
+        text.contains("Hinweis: kein Schlüssel in der Umgebung"),
+        "{text}"
+    );
     assert!(text.contains("Warnung: "), "{text}");
     for word in [" INFO ", " WARN ", "Some(", "None", "\u{1b}["] {
         assert!(!text.contains(word), "`{word}` in:\n{text}");
@@ -224,7 +248,10 @@ fn pipeline_steps_speak_german() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     common::copy_dir(&repo.join("subscribers"), &site.path().join("subscribers"));
     let origin = tmp.path().join("origin.git");
-    common::git(tmp.path(), &["init", "--quiet", "--bare", origin.to_str().unwrap()]);
+    common::git(
+        tmp.path(),
+        &["init", "--quiet", "--bare", origin.to_str().unwrap()],
+    );
     let root = site.path();
     common::git(root, &["init", "--quiet"]);
     common::git(root, &["add", "-A"]);
@@ -242,7 +269,10 @@ fn pipeline_steps_speak_german() {
             .env("GIT_AUTHOR_EMAIL", "aushang@example.org")
             .env("GIT_COMMITTER_NAME", "aushang")
             .env("GIT_COMMITTER_EMAIL", "aushang@example.org")
-            .env("AUSHANG_IDENTITY_FILE", root.join("subscribers/demo-identity.txt"))
+            .env(
+                "AUSHANG_IDENTITY_FILE",
+                root.join("subscribers/demo-identity.txt"),
+            )
             .env_remove("AUSHANG_IDENTITY")
             .env_remove("AUSHANG_INBOX_PULL_TOKEN")
             .env_remove("AUSHANG_STATE_DIR")
@@ -258,7 +288,10 @@ fn pipeline_steps_speak_german() {
     let mut expect = |args: &[&str], env: &[(&str, &str)], code: i32, says: &str| {
         let (got, text) = step(args, env);
         assert_eq!(got, Some(code), "{args:?}:\n{text}");
-        assert!(text.contains(says), "{args:?} does not say `{says}`:\n{text}");
+        assert!(
+            text.contains(says),
+            "{args:?} does not say `{says}`:\n{text}"
+        );
         assert_german(&text);
         seen.push(text);
     };
@@ -270,19 +303,44 @@ fn pipeline_steps_speak_german() {
         1,
         "::error title=Pipeline::kein Checkout des Stands",
     );
-    expect(&["inbox-pull"], &[], 0, "Hinweis: aushang.yaml richtet einen Posteingang ein");
+    expect(
+        &["inbox-pull"],
+        &[],
+        0,
+        "Hinweis: aushang.yaml richtet einen Posteingang ein",
+    );
     expect(
         &["inbox-pull"],
         &[("GITHUB_ACTIONS", "true")],
         0,
         "::warning title=Posteingang nicht abgerufen::",
     );
-    expect(&["inbox-ack"], &[], 0, "keine Ereignisse aus dem Posteingang zu quittieren");
-    expect(&["state-checkout"], &[], 0, "origin hat keinen Branch aushang-state");
+    expect(
+        &["inbox-ack"],
+        &[],
+        0,
+        "keine Ereignisse aus dem Posteingang zu quittieren",
+    );
+    expect(
+        &["state-checkout"],
+        &[],
+        0,
+        "origin hat keinen Branch aushang-state",
+    );
     expect(&["state-checkout"], &[], 0, "Stand: aushang-state bei");
     expect(&["due"], &[], 0, "site_due=true (noch kein Deploy-Stempel)");
-    expect(&["site-stamp"], &[("BUILT_AT", "2026-11-28T11:00:00Z")], 0, "Deploy-Stempel: 2026-11-28T11:00:00Z");
-    expect(&["site-stamp"], &[("BUILT_AT", "2026-11-28T11:00:00Z")], 0, "Deploy-Stempel unverändert");
+    expect(
+        &["site-stamp"],
+        &[("BUILT_AT", "2026-11-28T11:00:00Z")],
+        0,
+        "Deploy-Stempel: 2026-11-28T11:00:00Z",
+    );
+    expect(
+        &["site-stamp"],
+        &[("BUILT_AT", "2026-11-28T11:00:00Z")],
+        0,
+        "Deploy-Stempel unverändert",
+    );
     expect(&["admin-state"], &[], 0, "Die Abonnentenliste liegt in");
     expect(&["admin-push"], &[], 0, "nichts geändert");
     expect(&["commit-journal"], &[], 0, "Journal unverändert");

@@ -353,7 +353,8 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     let in_ci = p.step_with("inbox-pull", &[("GITHUB_ACTIONS", "true")]);
     assert!(in_ci.status.success());
     assert!(
-        String::from_utf8_lossy(&in_ci.stdout).contains("::warning title=Posteingang nicht abgerufen::"),
+        String::from_utf8_lossy(&in_ci.stdout)
+            .contains("::warning title=Posteingang nicht abgerufen::"),
         "{}",
         text(&in_ci)
     );

@@ -333,11 +333,7 @@ fn outcomes_rejected_after_sending_are_uncertain_for_a_fresh_clone_and_never_res
     let runner = town.clone("runner");
     let out = town.run(&runner, "publish-run", &[]);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("Ergebnisse von Lauf"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("Ergebnisse von Lauf"), "{}", text(&out));
     let sent = town.assert_nobody_twice().len();
     assert!(sent > 0);
     assert_eq!(town.origin_lines("claimed"), sent, "the claim was pushed");

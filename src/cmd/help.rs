@@ -11,16 +11,14 @@ const TEMPLATE: &str = "{about-with-newline}\nAufruf: {usage}\n\n{all-args}{afte
 
 /// The command line of `C` with German help.
 pub fn command<C: CommandFactory>() -> Command {
-    german(C::command())
-        .disable_version_flag(true)
-        .arg(
-            Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(ArgAction::Version)
-                .help("Version anzeigen")
-                .help_heading("Optionen"),
-        )
+    german(C::command()).disable_version_flag(true).arg(
+        Arg::new("version")
+            .short('V')
+            .long("version")
+            .action(ArgAction::Version)
+            .help("Version anzeigen")
+            .help_heading("Optionen"),
+    )
 }
 
 /// Parses the process's arguments; on a mistake prints a German error and exits with 2.
@@ -181,13 +179,10 @@ fn exit(e: clap::Error) -> ! {
         }
         kind => message(&e, kind),
     };
-    let usage = e
-        .get(ContextKind::Usage)
-        .map(|u| u.to_string())
-        .map(|u| {
-            let u = u.trim();
-            german_usage(u.strip_prefix("Usage:").unwrap_or(u).trim())
-        });
+    let usage = e.get(ContextKind::Usage).map(|u| u.to_string()).map(|u| {
+        let u = u.trim();
+        german_usage(u.strip_prefix("Usage:").unwrap_or(u).trim())
+    });
     eprintln!("Fehler: {message}");
     if let Some(usage) = usage {
         eprintln!("\nAufruf: {usage}");

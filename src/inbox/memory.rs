@@ -343,7 +343,9 @@ impl MemoryWriter {
         let memory = self.memory.clone();
         match tokio::task::spawn_blocking(move || memory.save(Timestamp::now())).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!("die Zähler des Posteingangs lassen sich nicht schreiben: {e}"),
+            Ok(Err(e)) => {
+                tracing::warn!("die Zähler des Posteingangs lassen sich nicht schreiben: {e}")
+            }
             Err(e) => tracing::warn!("das Schreiben der Zähler ist abgebrochen: {e}"),
         }
         self.writes.fetch_add(1, Ordering::Relaxed);

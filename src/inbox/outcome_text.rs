@@ -57,7 +57,10 @@ const OUTCOMES: [(&str, &str); 23] = [
         "status (recorded separately)",
         "Zustellstatus (gesondert festgehalten)",
     ),
-    ("active (subscribed by START)", "aktiv (mit START angemeldet)"),
+    (
+        "active (subscribed by START)",
+        "aktiv (mit START angemeldet)",
+    ),
     (
         "active again (confirmed a sign-up after unsubscribe)",
         "wieder aktiv (Anmeldung nach einer Abmeldung bestätigt)",
@@ -174,7 +177,11 @@ mod tests {
             if n % 2 == 0 || literal.contains('{') || not_outcomes.contains(&literal) {
                 continue;
             }
-            assert_ne!(outcome(literal), literal, "no German display for `{literal}`");
+            assert_ne!(
+                outcome(literal),
+                literal,
+                "no German display for `{literal}`"
+            );
             checked += 1;
         }
         assert!(checked >= OUTCOMES.len(), "only {checked} outcomes found");
@@ -189,7 +196,10 @@ mod tests {
         assert_eq!(outcome("failed: x"), "fehlgeschlagen: x");
         assert_eq!(outcome("sent wamid.2"), "gesendet wamid.2");
         assert_eq!(outcome("sentinel"), "sentinel");
-        assert_eq!(outcome("written by a newer version"), "written by a newer version");
+        assert_eq!(
+            outcome("written by a newer version"),
+            "written by a newer version"
+        );
         assert_eq!(kind("signup"), "Anmeldung");
         assert_eq!(kind("email_signup"), "email_signup");
         assert_eq!(status("delivered"), "zugestellt");

@@ -139,8 +139,9 @@ pub async fn start_with_limits(
     let whatsapp = config.broadcast.channels.whatsapp.clone();
     let client = match (&whatsapp, &secrets.whatsapp_token) {
         (Some(w), Some(token)) => Some(
-            WhatsAppClient::new(&w.api_url, &w.phone_number_id, token.clone())
-                .map_err(|e| anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}"))?,
+            WhatsAppClient::new(&w.api_url, &w.phone_number_id, token.clone()).map_err(|e| {
+                anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
+            })?,
         ),
         _ => None,
     };
@@ -340,7 +341,11 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
             preview_url: false,
         };
         match client.send(&reply.to, &payload, "").await {
-            Ok(_) => tracing::info!("beantwortet: {} ({})", mask(&reply.to), kind_label(&reply.kind)),
+            Ok(_) => tracing::info!(
+                "beantwortet: {} ({})",
+                mask(&reply.to),
+                kind_label(&reply.kind)
+            ),
             Err(e) => tracing::warn!("Antwort an {} fehlgeschlagen: {e}", mask(&reply.to)),
         }
     });
@@ -349,9 +354,9 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
 /// How a reply is named in the log (not Rust's `Debug` spelling).
 fn kind_label(kind: &ReplyKind) -> &'static str {
     match kind {
-        ReplyKind::Stopped => "STOP confirmed",
-        ReplyKind::Started => "START confirmed",
-        ReplyKind::Service => "service reply",
+        ReplyKind::Stopped => "STOP bestätigt",
+        ReplyKind::Started => "START bestätigt",
+        ReplyKind::Service => "Service-Antwort",
     }
 }
 

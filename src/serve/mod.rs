@@ -40,10 +40,12 @@ pub struct ServeOptions {
 /// Runs the preview until Ctrl+C (or SIGTERM). Fails only when it cannot start: the port is
 /// taken, the temporary folder cannot be made, the sources cannot be watched.
 pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
-    let root = opts
-        .root
-        .canonicalize()
-        .with_context(|| format!("der Ordner der Website {} existiert nicht", opts.root.display()))?;
+    let root = opts.root.canonicalize().with_context(|| {
+        format!(
+            "der Ordner der Website {} existiert nicht",
+            opts.root.display()
+        )
+    })?;
     // The served site lives in a temporary folder, removed when the preview ends.
     let temp = tempfile::Builder::new()
         .prefix("aushang-serve-")
@@ -61,7 +63,8 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(out, first));
 
     let (tx, rx) = std::sync::mpsc::channel();
-    let watcher = SourceWatcher::start(&root, tx).context("die Dateien der Website lassen sich nicht beobachten")?;
+    let watcher = SourceWatcher::start(&root, tx)
+        .context("die Dateien der Website lassen sich nicht beobachten")?;
     let rebuilder = shared.clone();
     std::thread::Builder::new()
         .name("aushang-rebuild".into())

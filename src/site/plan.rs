@@ -236,31 +236,30 @@ impl<'a> Site<'a> {
             match file {
                 None => {
                     rejected[i] = true;
-                    problems.push(
-                        self.problem_for(
-                            job,
-                            format!("`{}` ist keine verwendbare Adresse der Website", job.path),
-                        ),
-                    );
+                    problems.push(self.problem_for(
+                        job,
+                        format!("`{}` ist keine verwendbare Adresse der Website", job.path),
+                    ));
                 }
-                Some(file) => match owners.get(file.as_path()) {
-                    Some(&other) => {
-                        rejected[i] = true;
-                        let msg = format!(
-                            "`{}` wird doppelt verwendet: von {} und von {}",
-                            job.path,
-                            self.describe(&jobs[other]),
-                            self.describe(job)
-                        );
-                        problems.push(
-                            self.problem_for(job, msg)
-                                .with_hint("ändern Sie bei einem von beiden den slug oder den alias"),
-                        );
+                Some(file) => {
+                    match owners.get(file.as_path()) {
+                        Some(&other) => {
+                            rejected[i] = true;
+                            let msg = format!(
+                                "`{}` wird doppelt verwendet: von {} und von {}",
+                                job.path,
+                                self.describe(&jobs[other]),
+                                self.describe(job)
+                            );
+                            problems.push(self.problem_for(job, msg).with_hint(
+                                "ändern Sie bei einem von beiden den slug oder den alias",
+                            ));
+                        }
+                        None => {
+                            owners.insert(file, i);
+                        }
                     }
-                    None => {
-                        owners.insert(file, i);
-                    }
-                },
+                }
             }
         }
         // A file where another job needs a folder (an alias `/atom.xml/` wants the folder

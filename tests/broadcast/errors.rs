@@ -35,7 +35,10 @@ fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
     );
     // the log line names the code as a number, not a Rust `Some(131026)`, and has no colour
     // codes when piped (here: into the test)
-    assert!(run.stderr.contains("endgültig fehlgeschlagen 131026:"), "{run:?}");
+    assert!(
+        run.stderr.contains("endgültig fehlgeschlagen 131026:"),
+        "{run:?}"
+    );
     assert!(!run.stderr.contains("Some("), "{run:?}");
     assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
     let got = counts(&site, &fake.messages());

@@ -4,15 +4,38 @@
 
 /// Words of an English sentence; none may appear in aushang's own words (compared lowercased).
 pub const ENGLISH: [&str; 19] = [
-    " the ", " is ", " are ", " must ", " cannot ", " not ", " and ", " with ", " of ",
-    " would ", " could ", " no ", " to ", " for ", " from ", " nothing ", " already ", " has ",
+    " the ",
+    " is ",
+    " are ",
+    " must ",
+    " cannot ",
+    " not ",
+    " and ",
+    " with ",
+    " of ",
+    " would ",
+    " could ",
+    " no ",
+    " to ",
+    " for ",
+    " from ",
+    " nothing ",
+    " already ",
+    " has ",
     " this ",
 ];
 
 /// Clap's own English words in a help text or an argument error.
 pub const CLAP_ENGLISH: [&str; 9] = [
-    "Usage", "Options:", "Commands:", "Arguments:", "Print help", "Print version", "[default",
-    "[possible values", "[env:",
+    "Usage",
+    "Options:",
+    "Commands:",
+    "Arguments:",
+    "Print help",
+    "Print version",
+    "[default",
+    "[possible values",
+    "[env:",
 ];
 
 /// The text aushang wrote itself (see the module comment), lowercased, punctuation as spaces.
@@ -48,9 +71,16 @@ pub fn own_words(output: &str) -> String {
 pub fn assert_german(output: &str) {
     let own = format!(" {} ", own_words(output));
     for word in ENGLISH {
-        assert!(!own.contains(word), "English `{}` in:\n{output}", word.trim());
+        assert!(
+            !own.contains(word),
+            "English `{}` in:\n{output}",
+            word.trim()
+        );
     }
     for word in CLAP_ENGLISH {
-        assert!(!output.contains(word), "clap's English `{word}` in:\n{output}");
+        assert!(
+            !output.contains(word),
+            "clap's English `{word}` in:\n{output}"
+        );
     }
 }

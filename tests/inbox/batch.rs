@@ -76,7 +76,10 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
     let early = inbound_bsuid_json("wamid.bs0", "DE.unknown", false, "STOP", now_unix() - 10);
     assert_eq!(runtime.block_on(signed_post(&url, &early)), 200);
     let out = pull(&site, &url);
-    assert!(out.contains("STOP: nicht zugeordnet: BSUID unbekannt"), "{out}");
+    assert!(
+        out.contains("STOP: nicht zugeordnet: BSUID unbekannt"),
+        "{out}"
+    );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Active));
 
     // JA with number and BSUID: already active, and the BSUID is stored in the list.
@@ -128,7 +131,9 @@ fn a_marketing_stop_in_whatsapp_unsubscribes_and_resume_is_only_recorded() {
     assert_eq!(runtime.block_on(signed_post(&url, &stop)), 200);
     let out = pull(&site, &url);
     assert!(
-        out.contains("Marketing abbestellt: abgemeldet (hat in WhatsApp Marketing-Nachrichten abbestellt)"),
+        out.contains(
+            "Marketing abbestellt: abgemeldet (hat in WhatsApp Marketing-Nachrichten abbestellt)"
+        ),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unsubscribed));
@@ -142,7 +147,9 @@ fn a_marketing_stop_in_whatsapp_unsubscribes_and_resume_is_only_recorded() {
     assert_eq!(runtime.block_on(signed_post(&url, &resume)), 200);
     let out = pull(&site, &url);
     assert!(
-        out.contains("Marketing wieder erlaubt: festgehalten: Marketing-Nachrichten wieder erlaubt"),
+        out.contains(
+            "Marketing wieder erlaubt: festgehalten: Marketing-Nachrichten wieder erlaubt"
+        ),
         "{out}"
     );
     assert_eq!(
@@ -293,7 +300,10 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     let before = to_erika.len();
     let other_before = sent_to(&fake, OTHER, "template").len();
     let out = text(&aushang(&site, &broadcast_args()));
-    assert!(out.contains("nicht erreichbar") && out.contains(MASKED), "{out}");
+    assert!(
+        out.contains("nicht erreichbar") && out.contains(MASKED),
+        "{out}"
+    );
     assert_eq!(sent_to(&fake, NUMBER_E164, "template").len(), before);
     assert_eq!(sent_to(&fake, OTHER, "template").len(), other_before + 1);
 

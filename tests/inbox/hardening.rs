@@ -473,7 +473,10 @@ fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_noth
         assert_eq!(code, 200, "{page}");
     }
     let out = text(&aushang(&site, &["inbox", "pull", "--url", &url]));
-    assert!(out.contains("Anmeldung: wartet auf Bestätigung (JA)"), "{out}");
+    assert!(
+        out.contains("Anmeldung: wartet auf Bestätigung (JA)"),
+        "{out}"
+    );
     assert!(
         out.contains("die Anmeldung wartet auf das JA der Person (Eintrag unverändert)"),
         "{out}"
