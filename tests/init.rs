@@ -167,7 +167,11 @@ fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_
         assert!(site.join(file).is_file(), "{file} missing");
     }
     let action = std::fs::read_to_string(site.join(".github/actions/aushang/action.yml")).unwrap();
-    assert!(action.contains("scripts/install-aushang") && !action.contains("cargo"));
+    assert!(
+        action.contains("scripts/install-aushang --dir .aushang-bin --cargo-fallback")
+            && !action.contains("cargo build"),
+        "{action}"
+    );
     assert_eq!(
         std::fs::read_to_string(site.join("scripts/pipeline")).unwrap(),
         std::fs::read_to_string("scripts/pipeline").unwrap(),

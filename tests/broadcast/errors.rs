@@ -354,7 +354,10 @@ fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
         "--resend-uncertain",
     ]);
     assert_eq!(both.code, 2, "a usage error: {both:?}");
-    assert!(both.stderr.contains("cannot be used with"), "{both:?}");
+    assert!(
+        both.stderr.contains("lässt sich nicht zusammen mit"),
+        "{both:?}"
+    );
     assert_eq!(fake.graph().stats().requests, 4);
 
     site.notice("2026-11-28-sperrung-hauptstrasse", SECOND);

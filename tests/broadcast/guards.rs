@@ -125,7 +125,8 @@ fn the_example_site_with_its_demo_key_refuses_a_real_channel() {
             "{channel:?}: {stdout}\n{stderr}"
         );
         assert!(
-            stderr.contains("DEMO key") && stderr.contains("refusing to send on a real channel"),
+            stderr.contains("DEMO-Schlüssel")
+                && stderr.contains("auf einem echten Kanal wird nicht gesendet"),
             "{channel:?}: {stderr}"
         );
     }
