@@ -111,7 +111,7 @@ fn german_arg(arg: Arg) -> Arg {
         .unwrap_or_else(|| help.clone());
     long.push_str(&suffix);
     if !long_notes.is_empty() {
-        long.push_str("\n");
+        long.push('\n');
         long.push_str(&long_notes.join("\n"));
     }
     arg.help(format!("{help}{suffix}")).long_help(long)
