@@ -108,8 +108,10 @@ impl Problem {
 /// How problems are printed: for people, or as GitHub workflow commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
+    /// Für Menschen: Datei, Zeile und eine Markierung unter dem Fehler.
     #[default]
     Human,
+    /// GitHub-Workflow-Befehle: Anmerkungen an den geänderten Zeilen.
     Github,
 }
 

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod fsutil;
 pub mod inbox;
 pub mod lock;
+pub mod log_format;
 pub mod providers;
 pub mod report;
 pub mod serve;

@@ -16,15 +16,15 @@ pub const LOCK_FILE: &str = ".aushang.lock";
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "another aushang run is working on this site right now ({holder}); \
-         refusing to start a second one so nobody gets a message twice — wait for it to finish"
+        "ein anderer aushang-Lauf arbeitet gerade an dieser Website ({holder}); \
+         ein zweiter startet nicht, damit niemand eine Nachricht doppelt bekommt — warten Sie, bis er fertig ist"
     )]
     Busy { holder: String },
     #[error(
-        "another aushang run has been working on this site for {waited} s ({holder}); nothing was changed — try again when it has finished"
+        "ein anderer aushang-Lauf arbeitet seit {waited} s an dieser Website ({holder}); nichts wurde geändert — versuchen Sie es erneut, wenn er fertig ist"
     )]
     StillBusy { holder: String, waited: u64 },
-    #[error("cannot open the lock file {path}: {source}")]
+    #[error("die Sperrdatei {path} lässt sich nicht öffnen: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -76,7 +76,7 @@ impl SiteLock {
                     .ok()
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| "unknown process".into());
+                    .unwrap_or_else(|| "unbekannter Prozess".into());
                 return Err(LockError::Busy { holder });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),

@@ -11,17 +11,17 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "aushang",
     version,
-    about = "Public notices for small towns: website and broadcast messages"
+    about = "Bekanntmachungen für kleine Gemeinden: Website und Nachrichten an Abonnenten"
 )]
 struct Cli {
-    /// The site folder (holding aushang.yaml).
+    /// Der Ordner der Website (mit aushang.yaml).
     #[arg(long, global = true, default_value = ".", env = "AUSHANG_ROOT")]
     root: PathBuf,
-    /// More log output (-v, -vv).
+    /// Mehr Protokollausgabe (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// The subscriber state folder (list, recipients, journal, inbox records) instead of
-    /// <root>/subscribers, e.g. a checkout of the `aushang-state` branch.
+    /// Der Ordner mit dem Abonnentenstand (Liste, Empfänger-Schlüssel, Journal, Posteingang)
+    /// statt <root>/subscribers, z. B. ein Checkout des Branches `aushang-state`.
     #[arg(long, global = true, env = "AUSHANG_STATE_DIR", value_name = "DIR")]
     state: Option<PathBuf>,
     #[command(subcommand)]
@@ -30,26 +30,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a new town site in a new folder (asks on a terminal what no flag gave).
+    /// Eine neue Website für eine Gemeinde in einem neuen Ordner anlegen (fragt am Terminal nach, was keine Option angibt).
     Init(cmd::init::Args),
-    /// Render the notice website into public/.
+    /// Die Website der Bekanntmachungen nach public/ erstellen.
     Build(cmd::build::Args),
-    /// Check configuration, notices, pages and templates without writing anything.
+    /// Einstellungen, Bekanntmachungen, Seiten und Vorlagen prüfen, ohne etwas zu schreiben.
     Check(cmd::check::Args),
-    /// Live preview: serve the site locally, rebuild and reload on every change, show messages.
+    /// Live-Vorschau: die Website lokal zeigen, bei jeder Änderung neu erstellen und neu laden, Nachrichten zeigen.
     Serve(cmd::serve::Args),
-    /// Write a new notice file with every front-matter field explained.
+    /// Eine neue Bekanntmachung anlegen, jede Angabe im Kopf erklärt.
     New(cmd::new::Args),
-    /// Send every due notice to its subscribers, exactly once (or preview with --dry-run).
+    /// Jede fällige Bekanntmachung genau einmal an ihre Abonnenten senden (oder mit --dry-run nur zeigen).
     Broadcast(cmd::broadcast::Args),
-    /// Build the site, then broadcast: the whole job.
+    /// Website erstellen, dann senden: der ganze Ablauf.
     Publish(cmd::publish::Args),
-    /// Upgrade the site's stored formats (aushang.yaml, subscriber list, journals) to this version.
+    /// Gespeicherte Formate der Website (aushang.yaml, Abonnentenliste, Journale) auf diese Version bringen.
     Migrate(cmd::migrate::Args),
-    /// The encrypted subscriber list: keys, sign-ups, unsubscribes, DSGVO requests.
+    /// Die verschlüsselte Abonnentenliste: Schlüssel, Anmeldungen, Abmeldungen, DSGVO-Anfragen.
     #[command(subcommand)]
     Subscribers(cmd::subscribers::Command),
-    /// The inbox server (sign-ups, opt-outs, WhatsApp webhooks) and pulling its events.
+    /// Der Posteingang-Server (Anmeldungen, Abmeldungen, WhatsApp-Webhooks) und das Abholen seiner Ereignisse.
     #[command(subcommand)]
     Inbox(cmd::inbox::Command),
     /// Reach and cost per notice, and the subscriber trend, for a month or a year.
@@ -57,7 +57,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = cmd::help::parse();
     init_logging(cli.verbose);
     let root = cli.root;
     cmd::set_state_dir(cli.state);
@@ -90,7 +90,7 @@ fn colour_on_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// Logs go to stderr; stdout is kept for data (previews, lists).
+/// Logs go to stderr, each line starting with a German level word; stdout is kept for data.
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "aushang=info",
@@ -103,7 +103,6 @@ fn init_logging(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour_on_stderr())
-        .with_target(false)
-        .without_time()
+        .event_format(aushang::log_format::GermanLines)
         .init();
 }

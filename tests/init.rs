@@ -12,6 +12,7 @@ fn aushang(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.env_remove("AUSHANG_IDENTITY")
         .env_remove("AUSHANG_IDENTITY_FILE")
         .env_remove("AUSHANG_ROOT")
+        .env_remove("AUSHANG_RELEASE_URL")
         .env_remove("WHATSAPP_TOKEN")
         .env_remove("AUSHANG_INBOX_PULL_TOKEN")
         .env("NO_COLOR", "1")
@@ -166,7 +167,11 @@ fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_
         assert!(site.join(file).is_file(), "{file} missing");
     }
     let action = std::fs::read_to_string(site.join(".github/actions/aushang/action.yml")).unwrap();
-    assert!(action.contains("scripts/install-aushang") && !action.contains("cargo"));
+    assert!(
+        action.contains("scripts/install-aushang --dir .aushang-bin --cargo-fallback")
+            && !action.contains("cargo build"),
+        "{action}"
+    );
     assert_eq!(
         std::fs::read_to_string(site.join("scripts/pipeline")).unwrap(),
         std::fs::read_to_string("scripts/pipeline").unwrap(),
@@ -539,4 +544,61 @@ fn the_datenschutz_pages_name_each_channels_processor() {
         page.contains("[[AUSFÜLLEN: Adresse der Mastodon-Instanz"),
         "{page}"
     );
+}
+
+/// The release address is one constant (`repository` in Cargo.toml) that `init` writes into the
+/// pin, overridable with `--release-url` (or AUSHANG_RELEASE_URL): the pin then names that
+/// repository for downloads and for the cargo fallback, and `init` says where CI installs from.
+#[test]
+fn init_pins_the_release_address_it_was_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("default");
+    let out = init(&site, &[&["--no-input"], FLAGS].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let pin = std::fs::read_to_string(site.join(".aushang-version")).unwrap();
+    let repository = aushang::town::REPOSITORY;
+    assert_eq!(
+        aushang::town::DEFAULT_RELEASE_URL,
+        format!("{repository}/releases/download/v{{version}}")
+    );
+    assert!(
+        pin.contains(&format!(
+            "release_url={}\n",
+            aushang::town::DEFAULT_RELEASE_URL
+        )) && pin.contains(&format!("cargo_git={repository}\n")),
+        "{pin}"
+    );
+    assert!(
+        text(&out).contains(&format!("von {}", aushang::town::DEFAULT_RELEASE_URL)),
+        "{}",
+        text(&out)
+    );
+
+    let mirror = "https://git.example.org/stadt/aushang/releases/download/v{version}";
+    let site = tmp.path().join("mirror");
+    let out = init(
+        &site,
+        &[&["--no-input", "--release-url", mirror], FLAGS].concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let pin = std::fs::read_to_string(site.join(".aushang-version")).unwrap();
+    assert!(
+        pin.contains(&format!("release_url={mirror}\n"))
+            && pin.contains("cargo_git=https://git.example.org/stadt/aushang\n"),
+        "{pin}"
+    );
+    assert!(!pin.contains(repository), "{pin}");
+
+    let site = tmp.path().join("bad");
+    let out = init(
+        &site,
+        &[&["--no-input", "--release-url", "git.example.org/x"], FLAGS].concat(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("keine http(s)-Adresse"),
+        "{}",
+        text(&out)
+    );
+    assert!(!site.exists(), "nothing is written for a bad address");
 }

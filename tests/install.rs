@@ -110,7 +110,9 @@ fn install(pin: &Path, dir: &Path, extra: &[&str], path_prefix: Option<&Path>) -
         .args(extra)
         .env_remove("AUSHANG_RELEASE_URL")
         .env("AUSHANG_TARGET", TARGET)
-        .env_remove("AUSHANG_INSTALL_FALLBACK");
+        .env_remove("AUSHANG_INSTALL_FALLBACK")
+        .env_remove("AUSHANG_CARGO")
+        .env_remove("GITHUB_ACTIONS");
     if let Some(prefix) = path_prefix {
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", prefix.display()));
@@ -167,7 +169,7 @@ fn the_pinned_archive_is_installed_and_a_tampered_one_is_refused() {
     let fresh = tmp.path().join("fresh");
     let out = install(&pin, &fresh, &[], None);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("REFUSED"), "{}", text(&out));
+    assert!(text(&out).contains("ABGELEHNT"), "{}", text(&out));
     assert!(
         !fresh.join("aushang").exists(),
         "a tampered binary was installed"
@@ -218,19 +220,29 @@ fn without_a_pinned_sum_nothing_is_downloaded_unless_the_cargo_fallback_is_allow
     let out = install(&pin, &dir, &[], None);
     assert!(!out.status.success());
     assert!(
-        text(&out).contains(&format!("pins no SHA-256 for this machine ({TARGET})")),
+        text(&out).contains(&format!("für diesen Rechner ({TARGET}) keine SHA-256 fest")),
         "{}",
         text(&out)
     );
     assert!(!dir.join("aushang").exists());
 
+    // aushang is not on crates.io: without a repository to build from, the fallback says so.
     let fake = fake_cargo(tmp.path());
+    let out = install(&pin, &dir, &["--cargo-fallback"], Some(&fake));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("cargo_git="), "{}", text(&out));
+    assert!(!tmp.path().join("cargo-called").exists());
+    let mut with_repo = std::fs::read_to_string(&pin).unwrap();
+    with_repo.push_str("cargo_git=https://example.org/stadt/aushang\n");
+    std::fs::write(&pin, with_repo).unwrap();
     let out = install(&pin, &dir, &["--cargo-fallback"], Some(&fake));
     assert!(out.status.success(), "{}", text(&out));
     let args = std::fs::read_to_string(tmp.path().join("cargo-called")).unwrap();
     assert!(
         args.contains("install --locked")
-            && args.contains(&format!("--version ={VERSION}"))
+            && args.contains(&format!(
+                "--git https://example.org/stadt/aushang --tag v{VERSION}"
+            ))
             && args.contains("--bin aushang"),
         "{args}"
     );
@@ -241,9 +253,77 @@ fn without_a_pinned_sum_nothing_is_downloaded_unless_the_cargo_fallback_is_allow
     let other = tmp.path().join("other");
     let out = install(&pin, &other, &[], None);
     assert!(
-        !out.status.success() && text(&out).contains("could not download"),
+        !out.status.success() && text(&out).contains("fehlgeschlagen"),
         "{}",
         text(&out)
     );
     assert!(!other.join("aushang").exists());
+}
+
+/// The town's CI step: the release has no archive for the runner (404 on the pinned address),
+/// so `--cargo-fallback` builds the pinned tag with the `cargo` that `AUSHANG_CARGO` names, from
+/// the repository the release address belongs to, and says so in a German notice.
+#[test]
+fn a_missing_release_asset_falls_back_to_cargo_install_from_the_release_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let server = serve(&empty);
+    let pin = tmp.path().join(".aushang-version");
+    std::fs::write(
+        &pin,
+        format!(
+            "version={VERSION}\nrelease_url={}/stadt/aushang/releases/download/v{{version}}\n\
+             sha256-{TARGET}={}\n",
+            server.url,
+            "a".repeat(64)
+        ),
+    )
+    .unwrap();
+    let fake = fake_cargo(tmp.path()).join("cargo");
+    let dir = tmp.path().join("bin");
+    // CI's own action runs exactly this command line.
+    let action = include_str!("../src/town/templates/action.yml");
+    assert!(
+        action.contains("scripts/install-aushang --dir .aushang-bin --cargo-fallback"),
+        "{action}"
+    );
+    let out = Command::new("bash")
+        .arg("scripts/install-aushang")
+        .arg("--pin")
+        .arg(&pin)
+        .args(["--dir"])
+        .arg(&dir)
+        .arg("--cargo-fallback")
+        .env_remove("AUSHANG_RELEASE_URL")
+        .env("AUSHANG_TARGET", TARGET)
+        .env("AUSHANG_CARGO", &fake)
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let args = std::fs::read_to_string(tmp.path().join("cargo-called")).unwrap();
+    assert_eq!(
+        args.split_whitespace()
+            .filter(|a| !a.starts_with('/'))
+            .collect::<Vec<_>>()
+            .join(" "),
+        format!(
+            "install --locked --root --git {}/stadt/aushang --tag v{VERSION} --bin aushang aushang",
+            server.url
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("::notice title=aushang wird aus dem Quelltext gebaut::")
+            && shown.contains("Download von")
+            && shown.contains("Rückfall"),
+        "{shown}"
+    );
+    assert!(dir.join("aushang").exists());
+    // Without the fallback flag the same pin installs nothing and fails with an error annotation.
+    let other = tmp.path().join("other");
+    let out = install(&pin, &other, &[], None);
+    assert!(!out.status.success() && !other.join("aushang").exists());
 }

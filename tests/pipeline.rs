@@ -343,16 +343,18 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     // No token (a fork, a fresh clone, the example site): a notice, success, no network.
     let skipped = p.step("inbox-pull");
     assert!(skipped.status.success(), "{}", text(&skipped));
+    common::language::assert_german(&text(&skipped));
     assert!(
-        text(&skipped).contains("notice: an inbox is configured")
-            && text(&skipped).contains("skipping the pull"),
+        text(&skipped).contains("Hinweis: aushang.yaml richtet einen Posteingang ein")
+            && text(&skipped).contains("der Abruf wird übersprungen"),
         "{}",
         text(&skipped)
     );
     let in_ci = p.step_with("inbox-pull", &[("GITHUB_ACTIONS", "true")]);
     assert!(in_ci.status.success());
     assert!(
-        String::from_utf8_lossy(&in_ci.stdout).contains("::warning title=Inbox not pulled::"),
+        String::from_utf8_lossy(&in_ci.stdout)
+            .contains("::warning title=Posteingang nicht abgerufen::"),
         "{}",
         text(&in_ci)
     );
@@ -448,6 +450,15 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
         "the resend did not run:\n{}",
         text(&pulled)
     );
+    // The per-event result and the resend summary are German (applied.jsonl keeps `pending`).
+    assert!(
+        text(&pulled).contains("Anmeldung: wartet auf Bestätigung (JA) (s_"),
+        "{}",
+        text(&pulled)
+    );
+    common::language::assert_german(&text(&pulled));
+    let applied = std::fs::read_to_string(site.join("subscribers/inbox/applied.jsonl")).unwrap();
+    assert!(applied.contains("\"outcome\":\"pending\""), "{applied}");
     let events = || std::fs::read_dir(data.join("events")).unwrap().count();
     assert_eq!(events(), 1, "nothing is deleted before the ack");
     let acked = p.step_with("inbox-ack", &env);

@@ -304,7 +304,7 @@ fn a_claim_that_cannot_be_pushed_sends_nothing() {
     let out = town.run(&runner, "publish-run", &[]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("could not push the claim") && text(&out).contains("nothing was sent"),
+        text(&out).contains("ließ sich nicht auf") && text(&out).contains("nichts wurde versandt"),
         "{}",
         text(&out)
     );
@@ -333,11 +333,7 @@ fn outcomes_rejected_after_sending_are_uncertain_for_a_fresh_clone_and_never_res
     let runner = town.clone("runner");
     let out = town.run(&runner, "publish-run", &[]);
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("could not push the outcomes"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("Ergebnisse von Lauf"), "{}", text(&out));
     let sent = town.assert_nobody_twice().len();
     assert!(sent > 0);
     assert_eq!(town.origin_lines("claimed"), sent, "the claim was pushed");
@@ -570,7 +566,7 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!marker.exists(), "the admin did not push during the run");
     assert!(
-        text(&out).contains("applying the inbox events again"),
+        text(&out).contains("werden darauf erneut angewendet"),
         "no conflict happened:\n{}",
         text(&out)
     );
@@ -639,7 +635,7 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     let stale = town.run(&admin, "admin-push", &[]);
     assert!(!stale.status.success(), "{}", text(&stale));
     assert!(
-        text(&stale).contains("run your command again"),
+        text(&stale).contains("führen Sie Ihren Befehl erneut aus"),
         "{}",
         text(&stale)
     );
@@ -743,7 +739,7 @@ fn two_runs_racing_for_the_same_notices_send_each_notice_once() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!marker.exists(), "the first run did not run in between");
     assert!(
-        text(&out).contains("push of the claim rejected"),
+        text(&out).contains("Push der Übernahme (Claim) abgelehnt"),
         "no race happened:\n{}",
         text(&out)
     );

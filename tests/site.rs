@@ -585,7 +585,10 @@ fn stale_files_are_removed_but_foreign_folders_are_refused() {
         include_drafts: false,
     };
     let err = site::build_site(&config, &notices, &pages, &opts).unwrap_err();
-    assert!(err.to_string().contains("not written by aushang"), "{err}");
+    assert!(
+        err.to_string().contains("stammt nicht von aushang"),
+        "{err}"
+    );
     assert!(foreign.join("tax-records.xlsx").exists());
 }
 
@@ -862,7 +865,7 @@ fn build_reports_a_bad_now_and_refuses_a_foreign_out_folder() {
         .assert()
         .failure();
     let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
-    assert!(err.contains("not written by aushang"), "{err}");
+    assert!(err.contains("stammt nicht von aushang"), "{err}");
     assert!(foreign.join("haushalt.xlsx").exists());
     assert!(!foreign.join("index.html").exists());
 }

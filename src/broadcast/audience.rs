@@ -40,15 +40,17 @@ impl SubscriberSource {
         let recipients = Recipients::load(&dir)?;
         if real_channel && recipients.includes_demo_key() {
             bail!(
-                "subscribers/recipients.txt still lists the DEMO key, so the list may hold the demo \
-                 people: refusing to send on a real channel. Run `aushang subscribers init` for your \
-                 town (see README, \"Setting up your town\")"
+                "subscribers/recipients.txt nennt noch den DEMO-Schlüssel, die Liste kann also die \
+                 Beispielpersonen enthalten: auf einem echten Kanal wird nicht gesendet. Führen Sie \
+                 `aushang subscribers init` für Ihre Gemeinde aus (README, \"Setting up your town\")"
             );
         }
         let identity = match Identity::from_env_for(&dir) {
             Ok(id) => id,
             Err(e) if !real_channel && recipients.includes_demo_key() => {
-                tracing::info!("no identity in the environment ({e}); using the DEMO identity");
+                tracing::info!(
+                    "kein Schlüssel in der Umgebung ({e}); der DEMO-Schlüssel wird verwendet"
+                );
                 Identity::from_file(&crate::subscribers::demo_identity_path(&dir))?
             }
             Err(e) => return Err(e.into()),

@@ -55,7 +55,7 @@ fn unreached(
     let (d, m) = (deliverer.clone(), message.clone());
     let mut n = 0;
     for row in source.recipients(move |s| is_recipient(&d, s, &m)) {
-        let sub = row.context("the subscriber list cannot be read to the end")?;
+        let sub = row.context("die Abonnentenliste lässt sich nicht bis zum Ende lesen")?;
         if !states.is_final(&sub.id) {
             n += 1;
         }

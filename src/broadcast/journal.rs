@@ -404,7 +404,7 @@ fn for_each_line<T: for<'de> Deserialize<'de>>(
         match serde_json::from_str(&line) {
             Ok(v) => each(v),
             Err(e) => tracing::warn!(
-                "{}:{}: skipping an unreadable journal line ({e})",
+                "{}:{}: unlesbare Journalzeile übersprungen ({e})",
                 path.display(),
                 n
             ),

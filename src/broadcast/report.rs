@@ -254,7 +254,7 @@ pub fn append_step_summary(markdown: &str) {
         .open(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{markdown}\n").as_bytes()));
     if let Err(e) = result {
-        tracing::warn!("could not write the job summary: {e}");
+        tracing::warn!("die Job-Zusammenfassung lässt sich nicht schreiben: {e}");
     }
 }
 

@@ -194,7 +194,9 @@ pub fn broadcast(
             }
         };
         if released > 0 {
-            tracing::info!("released {released} claimed deliveries this run did not send");
+            tracing::info!(
+                "{released} übernommene Zustellung(en) freigegeben, die dieser Lauf nicht gesendet hat"
+            );
         }
         result?;
         return Ok(report);
@@ -403,7 +405,7 @@ async fn send_all(
             }
         };
         if let Err(e) = sender.deliverer.write_posts(&p.message, &rendered) {
-            anyhow::bail!("cannot write to the outbox: {e}");
+            anyhow::bail!("in outbox/ lässt sich nicht schreiben: {e}");
         }
         if sender.deliverer.is_real() && opts.link_check {
             let timeout: Duration = config

@@ -147,7 +147,7 @@ impl Sender {
         }
         while let Some(joined) = workers.join_next().await {
             if let Err(e) = joined {
-                tracing::error!("a send worker failed: {e}");
+                tracing::error!("ein Versand-Teilprozess ist abgebrochen: {e}");
                 shared.failed_io.store(true, Ordering::SeqCst);
             }
         }
@@ -367,7 +367,7 @@ impl Worker {
                 // Not worth a rate-limit slot: the rest of the queue is only counted.
                 self.tally().not_attempted += 1;
             } else if let Err(e) = self.deliver(previous_attempts, &sub).await {
-                tracing::error!("cannot write the journal: {e}");
+                tracing::error!("das Journal lässt sich nicht schreiben: {e}");
                 self.shared.failed_io.store(true, Ordering::SeqCst);
                 self.set_stop(format!("das Journal lässt sich nicht schreiben: {e}"));
             }
@@ -458,7 +458,7 @@ impl Worker {
                 }
                 Outcome::Uncertain { detail } => {
                     tracing::warn!(
-                        "no answer for subscriber {} ({detail}); not resending",
+                        "keine Antwort für Abonnent {} ({detail}); wird nicht erneut gesendet",
                         sub.id
                     );
                     self.journal.record(
@@ -475,9 +475,9 @@ impl Worker {
                     detail,
                 } => {
                     tracing::info!(
-                        "subscriber {}: permanent failure {}: {detail}",
+                        "Abonnent {}: endgültig fehlgeschlagen {}: {detail}",
                         sub.id,
-                        code.map_or("(no code)".into(), |c| c.to_string())
+                        code.map_or("(ohne Code)".into(), |c| c.to_string())
                     );
                     let record = line(
                         DeliveryState::Failed,
@@ -522,7 +522,7 @@ impl Worker {
                     tracing::debug!(
                         "subscriber {}: retryable {} ({detail}), try {tries}",
                         sub.id,
-                        code.map_or("(no code)".into(), |c| c.to_string())
+                        code.map_or("(ohne Code)".into(), |c| c.to_string())
                     );
                     if exhausted {
                         self.tally().retry_left += 1;

@@ -14,55 +14,55 @@ mod all;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Print the exact messages and recipient counts; send nothing (no key needed).
+    /// Die genauen Nachrichten und die Zahl der Empfänger zeigen; nichts senden (kein Schlüssel nötig).
     #[arg(long)]
     pub dry_run: bool,
-    /// Record every due notice as sent without sending (first set-up of a site with history).
+    /// Jede fällige Bekanntmachung als gesendet festhalten, ohne zu senden (Ersteinrichtung einer Website mit Vorgeschichte).
     #[arg(long, conflicts_with = "dry_run")]
     pub mark_sent: bool,
-    /// The instant to plan for (default: now), e.g. "2026-11-28 09:30".
+    /// Der Zeitpunkt, für den geplant wird (Standard: jetzt), z. B. "2026-11-28 09:30".
     #[arg(long)]
     pub now: Option<String>,
-    /// `whatsapp`, `email`, `telegram`, `mastodon`, `outbox`, or `all`: every real channel
-    /// aushang.yaml configures, each with its secret (a missing one fails before anything is
-    /// claimed or sent) (default: WhatsApp when configured and WHATSAPP_TOKEN is set; the others
-    /// only when named).
+    /// `whatsapp`, `email`, `telegram`, `mastodon`, `outbox` oder `all`: jeder echte Kanal aus
+    /// aushang.yaml, jeder mit seinem Geheimnis (fehlt eines, bricht der Lauf ab, bevor etwas
+    /// übernommen oder gesendet ist) (Standard: WhatsApp, wenn eingerichtet und WHATSAPP_TOKEN
+    /// gesetzt ist; die anderen nur, wenn genannt).
     #[arg(long)]
     pub channel: Option<String>,
-    /// Skip the check that each notice page answers 200 before sending.
+    /// Vor dem Senden nicht prüfen, ob jede Seite einer Bekanntmachung erreichbar ist (200).
     #[arg(long)]
     pub no_link_check: bool,
-    /// Resend to recipients whose earlier delivery has an unknown outcome (may duplicate).
+    /// Erneut an Empfänger senden, deren frühere Zustellung unsicher ist (kann doppelt ankommen).
     #[arg(long)]
     pub resend_uncertain: bool,
-    /// Write-ahead: record in the journal who run RUN is about to send to, send nothing. Exit
-    /// 0: something claimed; 3: nothing due; 4: nothing claimed but uncertain deliveries wait;
-    /// 5: the budget is reached — claimed up to it (maybe nothing), the rest stays due until the
-    /// budget allows or `--approve-budget` (a send run exits 5 too when the budget deferred
-    /// anyone and nothing else went wrong).
+    /// Vorab festhalten: im Journal vermerken, an wen Lauf RUN senden wird; nichts senden.
+    /// Exit-Code 0: etwas übernommen; 3: nichts fällig; 4: nichts übernommen, aber unsichere
+    /// Zustellungen warten; 5: das Budget ist erreicht – bis dahin übernommen (vielleicht
+    /// nichts), der Rest bleibt fällig, bis das Budget es erlaubt oder `--approve-budget`
+    /// (auch ein Sendelauf endet mit 5, wenn das Budget jemanden zurückgestellt hat).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "run", "due"])]
     pub claim: Option<String>,
-    /// Send only to what `--claim RUN` claimed; release the rest afterwards.
+    /// Nur senden, was `--claim RUN` übernommen hat; den Rest danach freigeben.
     #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "due", "accept_uncertain", "resend_uncertain"])]
     pub run: Option<String>,
-    /// Whether a broadcast run has anything to do, from content and journal only (no key, no
-    /// token): prints `due=true` or `due=false`.
+    /// Ob ein Versandlauf etwas zu tun hat, nur aus Inhalten und Journal (kein Schlüssel, kein
+    /// Token): gibt `due=true` oder `due=false` aus.
     #[arg(long, conflicts_with_all = ["dry_run", "mark_sent"])]
     pub due: bool,
-    /// With --due: also whether the site changed since this instant (the last deploy): prints
-    /// `site_due=true` when a publish_at, expires or update date passed since.
+    /// Mit --due: auch, ob sich die Website seit diesem Zeitpunkt (dem letzten Deploy) geändert
+    /// hat: gibt `site_due=true` aus, wenn seitdem ein publish_at-, expires- oder update-Datum verstrich.
     #[arg(long, requires = "due", value_name = "INSTANT")]
     pub site_since: Option<String>,
-    /// Record deliveries with an unknown outcome as delivered (`accepted`, without proof) and
-    /// send nothing to them; then send the rest as usual.
+    /// Unsichere Zustellungen als zugestellt festhalten (`accepted`, ohne Nachweis) und ihnen
+    /// nichts senden; dann den Rest wie üblich senden.
     #[arg(long, conflicts_with_all = ["resend_uncertain", "dry_run", "mark_sent"])]
     pub accept_uncertain: bool,
-    /// Allow NOTICE (its address, e.g. /bekanntmachungen/2026/x/) to cost more than the
-    /// budget; recorded in the journal with GITHUB_ACTOR, time and amount. Sends nothing.
+    /// NOTICE (ihre Adresse, z. B. /bekanntmachungen/2026/x/) darf mehr kosten als das Budget;
+    /// im Journal mit GITHUB_ACTOR, Zeit und Betrag festgehalten. Sendet nichts.
     #[arg(long, value_name = "NOTICE", conflicts_with_all = ["dry_run", "mark_sent", "claim", "run", "due"])]
     pub approve_budget: Option<String>,
-    /// With --approve-budget: how much more (in the rate card's currency); default: what its
-    /// outstanding recipients cost (needs the list's key).
+    /// Mit --approve-budget: wie viel mehr (in der Währung der Preisliste); Standard: was die
+    /// noch offenen Empfänger kosten (braucht den Schlüssel der Liste).
     #[arg(long, value_name = "AMOUNT", requires = "approve_budget")]
     pub approve_amount: Option<String>,
 }

@@ -9,15 +9,15 @@ use aushang::site::{self, BuildError, BuildOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output folder (default: public/ in the site folder). Files from an earlier build that no
-    /// longer belong to the site are deleted; a non-empty folder not made by aushang is refused.
+    /// Ausgabeordner (Standard: public/ im Ordner der Website). Dateien eines früheren Laufs, die
+    /// nicht mehr zur Website gehören, werden gelöscht; ein fremder, nicht leerer Ordner wird abgelehnt.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Build the site as of this instant, e.g. 2026-12-01T09:00 (site time zone) or with an
-    /// offset: decides which notices are published, scheduled or expired. Default: now.
+    /// Die Website zu diesem Zeitpunkt erstellen, z. B. 2026-12-01T09:00 (Zeitzone der Website)
+    /// oder mit Versatz: entscheidet, was veröffentlicht, geplant oder abgelaufen ist. Standard: jetzt.
     #[arg(long)]
     now: Option<String>,
-    /// Include drafts (marked as such and hidden from search engines), for previews.
+    /// Entwürfe einbeziehen (als Entwurf markiert, für Suchmaschinen verborgen), für Vorschauen.
     #[arg(long)]
     drafts: bool,
 }

@@ -10,11 +10,11 @@ use aushang::diagnostics::{self, Format, Problem};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// `human` (with a caret under the mistake) or `github` (annotations on the pull request).
+    /// `human` (für Menschen, mit Markierung unter dem Fehler) oder `github` (Anmerkungen im Pull Request).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Report keys added to or removed from subscribers/recipients.txt since this branch (default:
-    /// $GITHUB_BASE_REF, set in pull request workflows; nothing outside a git repository).
+    /// Schlüssel nennen, die seit diesem Branch in subscribers/recipients.txt hinzukamen oder
+    /// wegfielen (Standard: $GITHUB_BASE_REF aus Pull-Request-Workflows; außerhalb von git nichts).
     #[arg(long, value_name = "REF")]
     base: Option<String>,
 }

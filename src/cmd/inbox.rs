@@ -16,72 +16,73 @@ use aushang::subscribers::Identity;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Run the inbox server (behind a TLS proxy). Secrets come from the environment.
+    /// Den Posteingang-Server starten (hinter einem TLS-Proxy). Geheimnisse kommen aus der Umgebung.
     Serve(ServeArgs),
-    /// Fetch the inbox's events, apply them to the subscriber list, then acknowledge them.
+    /// Die Ereignisse des Posteingangs abholen, in die Abonnentenliste übernehmen, dann quittieren.
     Pull(PullArgs),
-    /// Acknowledge the events a `pull --no-ack` applied (run it after the list was committed).
+    /// Die Ereignisse quittieren, die `pull --no-ack` übernommen hat (nach dem Commit der Liste ausführen).
     Ack {
-        /// The inbox URL (default: `inbox.url` from aushang.yaml).
+        /// Adresse des Posteingangs (Standard: `inbox.url` aus aushang.yaml).
         #[arg(long)]
         url: Option<String>,
-        /// The file `pull --no-ack` wrote the event ids to.
+        /// Die Datei, in die `pull --no-ack` die Ereignis-IDs schrieb.
         #[arg(long, default_value = ACK_FILE)]
         ack_file: PathBuf,
     },
-    /// Show pending sign-ups due for another confirmation request; with --resend, send it.
+    /// Unbestätigte Anmeldungen zeigen, die erneut um Bestätigung gebeten werden sollten; mit --resend senden.
     Confirm(ConfirmArgs),
-    /// Print the opt-out link of one subscriber (needs AUSHANG_INBOX_TOKEN_SECRET).
+    /// Den Abmeldelink eines Abonnenten ausgeben (braucht AUSHANG_INBOX_TOKEN_SECRET).
     Link {
-        /// The subscriber id (`s_…`), as shown by `aushang subscribers list`.
+        /// Die Kennung des Abonnenten (`s_…`), wie `aushang subscribers list` sie zeigt.
         subscriber: String,
     },
 }
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Port to listen on (0 picks a free one and prints it).
+    /// Port, auf dem gelauscht wird (0: ein freier, er wird ausgegeben).
     #[arg(long, default_value_t = 8087)]
     port: u16,
-    /// Address to listen on; keep 127.0.0.1 behind a local proxy.
+    /// Adresse, auf der gelauscht wird; hinter einem lokalen Proxy 127.0.0.1 lassen.
     #[arg(long, default_value = "127.0.0.1")]
     listen: IpAddr,
-    /// Where received events are stored (encrypted).
+    /// Wo empfangene Ereignisse gespeichert werden (verschlüsselt).
     #[arg(long, default_value = "inbox-data")]
     data: PathBuf,
 }
 
 #[derive(clap::Args)]
 pub struct PullArgs {
-    /// The inbox URL (default: `inbox.url` from aushang.yaml).
+    /// Adresse des Posteingangs (Standard: `inbox.url` aus aushang.yaml).
     #[arg(long)]
     url: Option<String>,
-    /// The instant recorded as "applied at" (default: now).
+    /// Der Zeitpunkt, der als Übernahmezeit festgehalten wird (Standard: jetzt).
     #[arg(long)]
     now: Option<String>,
-    /// Do not acknowledge: write the event ids to --ack-file for `aushang inbox ack` after the
-    /// commit (the inbox keeps the events until then).
+    /// Nicht quittieren: die Ereignis-IDs für `aushang inbox ack` nach dem Commit in --ack-file
+    /// schreiben (der Posteingang behält die Ereignisse bis dahin).
     #[arg(long)]
     no_ack: bool,
+    /// Die Datei für die Ereignis-IDs von --no-ack.
     #[arg(long, default_value = ACK_FILE)]
     ack_file: PathBuf,
 }
 
 #[derive(clap::Args)]
 pub struct ConfirmArgs {
-    /// Send the confirmation template again (without it: only show who is due).
+    /// Die Bestätigungsvorlage erneut senden (ohne: nur zeigen, wer an der Reihe ist).
     #[arg(long)]
     resend: bool,
-    /// Only sign-ups (and last requests) at least this old, e.g. 2d or 36h.
+    /// Nur Anmeldungen (und letzte Anfragen), die mindestens so alt sind, z. B. 2d oder 36h.
     #[arg(long, default_value = "2d")]
     older_than: String,
-    /// Ask each subscriber at most once in this period.
+    /// Jeden Abonnenten höchstens einmal in diesem Zeitraum fragen.
     #[arg(long, default_value = "7d")]
     every: String,
-    /// Resends per subscriber, ever (the pull's first request not counted).
+    /// Erneute Anfragen je Abonnent insgesamt (die erste beim Abholen nicht mitgezählt).
     #[arg(long, default_value_t = 2)]
     max_resends: usize,
-    /// The instant to decide and record at (default: now).
+    /// Der Zeitpunkt für Entscheidung und Aufzeichnung (Standard: jetzt).
     #[arg(long)]
     now: Option<String>,
 }

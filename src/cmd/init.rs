@@ -12,44 +12,51 @@ use aushang::town::{DEFAULT_RELEASE_URL, PIN_FILE, version};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The folder of the new site (created; if it exists it must be empty).
+    /// Der Ordner der neuen Website (wird angelegt; wenn es ihn gibt, muss er leer sein).
     dir: PathBuf,
-    /// How the town calls itself, e.g. "Stadt Neuhof".
+    /// Wie die Gemeinde sich nennt, z. B. "Stadt Neuhof".
     #[arg(long)]
     name: Option<String>,
-    /// Address of the website, e.g. https://www.neuhof.de/ or https://neuhof.github.io/bekanntmachungen/.
+    /// Adresse der Website, z. B. https://www.neuhof.de/ oder https://neuhof.github.io/bekanntmachungen/.
     #[arg(long)]
     base_url: Option<String>,
-    /// Publisher for footer and Impressum, e.g. "Stadt Neuhof – Der Bürgermeister".
+    /// Herausgeber für Fußzeile und Impressum, z. B. "Stadt Neuhof – Der Bürgermeister".
     #[arg(long)]
     organisation: Option<String>,
+    /// Straße und Hausnummer der Verwaltung.
     #[arg(long)]
     street: Option<String>,
+    /// Postleitzahl.
     #[arg(long)]
     postcode: Option<String>,
+    /// Ort.
     #[arg(long)]
     city: Option<String>,
+    /// Telefonnummer der Verwaltung.
     #[arg(long)]
     phone: Option<String>,
+    /// E-Mail-Adresse der Verwaltung.
     #[arg(long)]
     email: Option<String>,
-    /// Responsible for the content (§ 18 Abs. 2 MStV): name, function, address.
+    /// Verantwortlich für den Inhalt (§ 18 Abs. 2 MStV): Name, Funktion, Anschrift.
     #[arg(long)]
     responsible: Option<String>,
-    /// `whatsapp` (default) or `outbox` (no sending yet: messages go into outbox/).
+    /// `whatsapp` (Standard) oder `outbox` (noch kein Versand: Nachrichten landen in outbox/).
     #[arg(long, value_enum)]
     channel: Option<Channel>,
-    /// WhatsApp phone number id from Meta's WhatsApp Manager.
+    /// WhatsApp Phone number ID aus dem WhatsApp Manager von Meta.
     #[arg(long)]
     phone_number_id: Option<String>,
-    /// The SHA256SUMS file of this aushang release (from its release page), to pin its archives;
-    /// without it .aushang-version gets a blank for the checksum CI needs.
+    /// Die Datei SHA256SUMS dieser aushang-Version (von ihrer Release-Seite), um ihre Archive
+    /// festzulegen; ohne sie bekommt .aushang-version eine Lücke für die Prüfsumme, die CI braucht.
     #[arg(long)]
     release_sums: Option<PathBuf>,
-    /// Where release archives are downloaded from (`{version}` is replaced).
-    #[arg(long, default_value = DEFAULT_RELEASE_URL)]
+    /// Woher die Release-Archive geladen werden (`{version}` wird ersetzt); Standard: die
+    /// Releases des aushang-Repositorys. Muss auf das echte Release-Repository oder einen
+    /// Spiegel zeigen.
+    #[arg(long, env = "AUSHANG_RELEASE_URL", default_value = DEFAULT_RELEASE_URL)]
     release_url: String,
-    /// Never ask, even on a terminal (missing answers become blanks).
+    /// Nie fragen, auch nicht am Terminal (fehlende Antworten werden Lücken).
     #[arg(long)]
     no_input: bool,
 }
@@ -62,6 +69,12 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
+    if !(args.release_url.starts_with("https://") || args.release_url.starts_with("http://")) {
+        bail!(
+            "--release-url `{}` ist keine http(s)-Adresse (z. B. {DEFAULT_RELEASE_URL})",
+            args.release_url
+        );
+    }
     let sums = match &args.release_sums {
         None => Vec::new(),
         Some(path) => {
@@ -72,6 +85,7 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let town = ask_missing(args, sums)?;
+    let release_url = town.release_url.clone();
     for file in town.files() {
         let path = dir.join(&file.path);
         std::fs::create_dir_all(path.parent().expect("files live in a folder"))
@@ -91,7 +105,7 @@ pub fn run(_root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         &dir.join("subscribers"),
         "CI (GitHub-Secret AUSHANG_IDENTITY)",
     )?;
-    print!("{}", report(&dir, &public, &secret));
+    print!("{}", report(&dir, &public, &secret, &release_url));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -173,8 +187,9 @@ fn ask_missing(args: Args, sums: Vec<(String, String)>) -> anyhow::Result<Town> 
 }
 
 /// What `init` prints: where the site is, the secret key (only now) and the next steps, in German.
-fn report(dir: &Path, public: &str, secret: &str) -> String {
+fn report(dir: &Path, public: &str, secret: &str, release_url: &str) -> String {
     let d = dir.display();
+    let v = version::RUNNING;
     format!(
         "Neue Bekanntmachungsseite in {d} angelegt.\n\n\
          Schlüssel der Empfängerliste (subscribers/recipients.txt: {public}).\n\
@@ -192,6 +207,9 @@ fn report(dir: &Path, public: &str, secret: &str) -> String {
          - Alle Stellen mit AUSFÜLLEN in aushang.yaml, {PIN_FILE} und content/pages/ ausfüllen;\n   \
          `aushang --root {d} check` nennt jede Stelle mit Datei und Zeile.\n\
          - Vorschau: `aushang --root {d} serve`.\n\
+         - Die Workflows installieren aushang {v} von {release_url}\n   \
+         (Zeile release_url= in {PIN_FILE}); die Adresse muss auf das echte Release-Repository\n   \
+         oder einen Spiegel zeigen.\n\
          - Den Ordner als eigenes GitHub-Repository hochladen, dort Settings → Pages → Source:\n   \
          GitHub Actions wählen. README.md erklärt den Rest.\n"
     )

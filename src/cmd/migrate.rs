@@ -8,7 +8,7 @@ use aushang::town::migrate::{self, Step};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only say what would change; exits 1 if anything would.
+    /// Nur sagen, was sich ändern würde; Exit-Code 1, wenn sich etwas ändern würde.
     #[arg(long)]
     dry_run: bool,
 }

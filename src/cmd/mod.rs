@@ -3,6 +3,7 @@
 pub mod broadcast;
 pub mod build;
 pub mod check;
+pub mod help;
 pub mod inbox;
 pub mod init;
 pub mod migrate;

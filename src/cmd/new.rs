@@ -8,9 +8,9 @@ use aushang::content::template;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The title of the notice, e.g. "Straßensperrung in der Hönnestraße".
+    /// Der Titel der Bekanntmachung, z. B. "Straßensperrung in der Hönnestraße".
     title: String,
-    /// Category id from aushang.yaml, e.g. verkehr.
+    /// Kategorie-Kennung aus aushang.yaml, z. B. verkehr.
     #[arg(long, short)]
     category: Option<String>,
     /// Pretend it is this time (for tests), e.g. 2026-11-28 09:30.

@@ -8,16 +8,16 @@ use super::{load_site, parse_now};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The instant to publish for (default: now).
+    /// Der Zeitpunkt der Veröffentlichung (Standard: jetzt).
     #[arg(long)]
     pub now: Option<String>,
-    /// Output folder of the site (default: public/).
+    /// Ausgabeordner der Website (Standard: public/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// `whatsapp` or `outbox` (default: WhatsApp when configured and WHATSAPP_TOKEN is set).
+    /// `whatsapp` oder `outbox` (Standard: WhatsApp, wenn eingerichtet und WHATSAPP_TOKEN gesetzt ist).
     #[arg(long)]
     pub channel: Option<String>,
-    /// Skip the check that each notice page answers 200 before sending.
+    /// Vor dem Senden nicht prüfen, ob jede Seite einer Bekanntmachung erreichbar ist (200).
     #[arg(long)]
     pub no_link_check: bool,
 }

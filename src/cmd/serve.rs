@@ -8,16 +8,16 @@ use aushang::serve::{ServeOptions, serve};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Port on 127.0.0.1 (0: any free port; the address is printed).
+    /// Port auf 127.0.0.1 (0: ein freier Port; die Adresse wird ausgegeben).
     #[arg(long, default_value_t = 1111)]
     port: u16,
-    /// Show drafts too (marked as such).
+    /// Auch Entwürfe zeigen (als Entwurf markiert).
     #[arg(long)]
     drafts: bool,
-    /// Show scheduled notices too, as if their publication time had come.
+    /// Auch geplante Bekanntmachungen zeigen, als wäre ihre Zeit schon gekommen.
     #[arg(long, conflicts_with = "now")]
     future: bool,
-    /// Show the site as of this instant, e.g. 2026-12-01T09:00 (site time zone). Default: now.
+    /// Die Website zu diesem Zeitpunkt zeigen, z. B. 2026-12-01T09:00 (Zeitzone der Website). Standard: jetzt.
     #[arg(long)]
     now: Option<String>,
 }

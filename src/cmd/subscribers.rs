@@ -23,64 +23,66 @@ use jiff::Timestamp;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Create a key pair and an empty encrypted list for a new town (prints the secret key once).
+    /// Schlüsselpaar und leere verschlüsselte Liste für eine neue Gemeinde anlegen (zeigt den geheimen Schlüssel einmal).
     Init(InitArgs),
-    /// Add one subscription (phone numbers in any common German notation).
+    /// Ein Abonnement hinzufügen (Telefonnummern in jeder üblichen deutschen Schreibweise).
     Add(AddArgs),
-    /// Import a sign-up export (CSV); see docs/subscribers.md for the column names.
+    /// Einen Export von Anmeldungen einlesen (CSV); Spaltennamen in docs/subscribers.md.
     Import(ImportArgs),
-    /// Mark a person unsubscribed; keeps the minimal proof (when, which consent).
+    /// Eine Person als abgemeldet markieren; behält den knappsten Nachweis (wann, welche Einwilligung).
     #[command(visible_alias = "unsubscribe")]
     Remove(AddressArgs),
-    /// Erase a person completely: the list row and every journal reference (DSGVO Art. 17).
+    /// Eine Person ganz löschen: den Eintrag und jeden Verweis im Journal (DSGVO Art. 17).
     Forget(AddressArgs),
-    /// Print everything stored about a person (DSGVO Art. 15).
+    /// Alles ausgeben, was über eine Person gespeichert ist (DSGVO Art. 15).
     Export(AddressArgs),
-    /// List subscriptions with masked addresses.
+    /// Abonnements mit maskierten Adressen auflisten.
     List(ListArgs),
-    /// Count subscriptions by channel, status and topic.
+    /// Abonnements nach Kanal, Status und Thema zählen.
     Count,
-    /// Re-encrypt the list to the keys now in subscribers/recipients.txt.
+    /// Die Liste für die Schlüssel neu verschlüsseln, die jetzt in subscribers/recipients.txt stehen.
     Rekey,
-    /// Delete pending sign-ups older than `subscribers.prune_pending_after` (default 30 days).
+    /// Unbestätigte Anmeldungen löschen, die älter als `subscribers.prune_pending_after` sind (Standard 30 Tage).
     Prune(PruneArgs),
 }
 
 #[derive(clap::Args)]
 pub struct InitArgs {
-    /// Who holds the new key, written as a comment in recipients.txt.
-    #[arg(long, default_value = "CI (GitHub secret AUSHANG_IDENTITY)")]
+    /// Wer den neuen Schlüssel hat, als Kommentar in recipients.txt.
+    #[arg(long, default_value = "CI (GitHub-Secret AUSHANG_IDENTITY)")]
     holder: String,
 }
 
 #[derive(clap::Args)]
 pub struct AddArgs {
+    /// Kanal: whatsapp, email, sms oder telegram.
     #[arg(long, default_value = "whatsapp")]
     channel: Channel,
-    /// Phone number or e-mail address.
+    /// Telefonnummer oder E-Mail-Adresse.
     #[arg(long)]
     address: String,
-    /// Optional (data minimisation: leave it out unless needed).
+    /// Name, freiwillig (Datensparsamkeit: nur angeben, wenn nötig).
     #[arg(long)]
     name: Option<String>,
-    /// Category ids from aushang.yaml, comma-separated; none = every notice.
+    /// Kategorie-Kennungen aus aushang.yaml, mit Komma getrennt; keine = jede Bekanntmachung.
     #[arg(long, value_delimiter = ',')]
     topics: Vec<String>,
-    /// How consent was given: web, keyword, paper, import …
+    /// Wie die Einwilligung gegeben wurde: web, keyword, paper, import …
     #[arg(long)]
     consent_source: String,
-    /// Version id or hash of the consent text the person agreed to.
+    /// Version oder Prüfsumme des Einwilligungstexts, dem die Person zustimmte.
     #[arg(long, default_value = "")]
     consent_text: String,
-    /// When consent was given (default: now), e.g. 2026-11-02 or 02.11.2026 09:15.
+    /// Wann die Einwilligung gegeben wurde (Standard: jetzt), z. B. 2026-11-02 oder 02.11.2026 09:15.
     #[arg(long)]
     consent_at: Option<String>,
-    /// `active`, or `pending` until the person confirms (double opt-in).
+    /// `active`, oder `pending`, bis die Person bestätigt (Double-Opt-in).
     #[arg(long, default_value = "active")]
     status: Status,
+    /// Sprache der Nachrichten an die Person.
     #[arg(long, default_value = "de")]
     language: String,
-    /// The person unsubscribed earlier and has now given new consent.
+    /// Die Person hatte sich abgemeldet und hat jetzt neu eingewilligt.
     #[arg(long)]
     resubscribe: bool,
     #[arg(long, hide = true)]
@@ -89,23 +91,24 @@ pub struct AddArgs {
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
+    /// Die CSV-Datei.
     file: PathBuf,
-    /// Import the valid rows even if some are invalid (those are reported and left out).
+    /// Die gültigen Zeilen übernehmen, auch wenn manche ungültig sind (diese werden genannt und ausgelassen).
     #[arg(long)]
     skip_invalid: bool,
-    /// Check and summarise without writing.
+    /// Prüfen und zusammenfassen, ohne zu schreiben.
     #[arg(long)]
     dry_run: bool,
-    /// Channel for rows without a `channel` column.
+    /// Kanal für Zeilen ohne Spalte `channel`.
     #[arg(long, default_value = "whatsapp")]
     channel: Channel,
-    /// Status for rows that have neither `status` nor `confirmed_at`.
+    /// Status für Zeilen ohne `status` und ohne `confirmed_at`.
     #[arg(long, default_value = "pending")]
     status: Status,
-    /// Consent source for rows without a `consent_source` column.
+    /// Herkunft der Einwilligung für Zeilen ohne Spalte `consent_source`.
     #[arg(long, default_value = "import")]
     consent_source: String,
-    /// Consent text version for rows without a `consent_text` column.
+    /// Version des Einwilligungstexts für Zeilen ohne Spalte `consent_text`.
     #[arg(long, default_value = "")]
     consent_text: String,
     #[arg(long, hide = true)]
@@ -114,9 +117,9 @@ pub struct ImportArgs {
 
 #[derive(clap::Args)]
 pub struct AddressArgs {
-    /// Phone number (any notation) or e-mail address.
+    /// Telefonnummer (beliebige Schreibweise) oder E-Mail-Adresse.
     address: String,
-    /// Only this channel (default: every channel with this address).
+    /// Nur dieser Kanal (Standard: jeder Kanal mit dieser Adresse).
     #[arg(long)]
     channel: Option<Channel>,
     #[arg(long, hide = true)]
@@ -125,20 +128,23 @@ pub struct AddressArgs {
 
 #[derive(clap::Args)]
 pub struct ListArgs {
-    /// Show addresses and names in clear (only on a terminal, never into a file or CI log).
+    /// Adressen und Namen im Klartext zeigen (nur am Terminal, nie in eine Datei oder ein CI-Protokoll).
     #[arg(long)]
     reveal: bool,
+    /// Nur dieser Status: active, pending, unsubscribed oder unreachable.
     #[arg(long)]
     status: Option<Status>,
+    /// Nur dieser Kanal.
     #[arg(long)]
     channel: Option<Channel>,
+    /// Nur Abonnements dieses Themas (Kategorie-Kennung).
     #[arg(long)]
     topic: Option<String>,
 }
 
 #[derive(clap::Args)]
 pub struct PruneArgs {
-    /// Show what would be deleted without writing.
+    /// Zeigen, was gelöscht würde, ohne zu schreiben.
     #[arg(long)]
     dry_run: bool,
     #[arg(long, hide = true)]

@@ -82,7 +82,7 @@ impl AppliedLog {
                 continue;
             }
             let line: AppliedLine = serde_json::from_str(raw)
-                .map_err(|e| format!("{}, line {}: {e}", path.display(), i + 1))?;
+                .map_err(|e| format!("{}, Zeile {}: {e}", path.display(), i + 1))?;
             lines.push(line);
         }
         let ids = lines.iter().map(|l| l.id.clone()).collect();

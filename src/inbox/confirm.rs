@@ -176,6 +176,7 @@ impl ResendReport {
             self.expiring
         );
         for (id, masked, outcome) in &self.asked {
+            let outcome = super::outcome_text::outcome(outcome);
             let _ = writeln!(out, "  {id} ({masked}): {outcome}");
         }
         for n in &self.notes {

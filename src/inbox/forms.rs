@@ -275,11 +275,11 @@ pub(super) async fn optout_post(
     match stored {
         Ok(Ok(Stored::New | Stored::Duplicate)) => html(StatusCode::OK, pages::optout_done(config)),
         Ok(Err(e)) => {
-            tracing::error!("cannot store an event: {e}");
+            tracing::error!("ein Ereignis lässt sich nicht speichern: {e}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
         Err(e) => {
-            tracing::error!("event writer failed: {e}");
+            tracing::error!("das Speichern der Ereignisse ist abgebrochen: {e}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

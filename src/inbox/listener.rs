@@ -123,7 +123,7 @@ impl BodyBudget {
             Ok(Err(_)) => Err(too_large()),
             Err(_) => Err((
                 StatusCode::REQUEST_TIMEOUT,
-                "the request body was too slow\n",
+                "Die Anfrage kam zu langsam an.\n",
             )
                 .into_response()),
         }
@@ -131,14 +131,14 @@ impl BodyBudget {
 }
 
 fn too_large() -> Response {
-    (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response()
+    (StatusCode::PAYLOAD_TOO_LARGE, "Die Anfrage ist zu groß.\n").into_response()
 }
 
 /// `503` with `Retry-After`, for a server at one of its limits.
 pub fn busy() -> Response {
     let mut r = (
         StatusCode::SERVICE_UNAVAILABLE,
-        "the inbox is busy; please try again in a few seconds\n",
+        "Der Posteingang ist gerade ausgelastet. Bitte versuchen Sie es in einigen Sekunden noch einmal.\n",
     )
         .into_response();
     r.headers_mut()
@@ -166,7 +166,7 @@ pub async fn serve(
                 Ok(pair) => pair,
                 Err(e) => {
                     // out of file descriptors or similar: back off instead of spinning
-                    tracing::warn!("accepting a connection failed: {e}");
+                    tracing::warn!("eine Verbindung ließ sich nicht annehmen: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

@@ -137,7 +137,7 @@ impl Memory {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(
-                        "{}: unreadable ({e}); starting with an empty rate limit and reply memory",
+                        "{}: unlesbar ({e}); Zähler für Anmeldungen und Antworten beginnen neu",
                         path.display()
                     );
                     State::default()
@@ -145,7 +145,7 @@ impl Memory {
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => {
-                tracing::warn!("{}: {e}; starting with an empty memory", path.display());
+                tracing::warn!("{}: {e}; Zähler beginnen neu", path.display());
                 State::default()
             }
         };
@@ -343,8 +343,10 @@ impl MemoryWriter {
         let memory = self.memory.clone();
         match tokio::task::spawn_blocking(move || memory.save(Timestamp::now())).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!("cannot write the inbox memory: {e}"),
-            Err(e) => tracing::warn!("inbox memory writer failed: {e}"),
+            Ok(Err(e)) => {
+                tracing::warn!("die Zähler des Posteingangs lassen sich nicht schreiben: {e}")
+            }
+            Err(e) => tracing::warn!("das Schreiben der Zähler ist abgebrochen: {e}"),
         }
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.written.send_modify(|w| *w = (*w).max(covered));
@@ -392,12 +394,12 @@ fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
                 restrict(path)?;
                 return Ok(key);
             }
-            tracing::warn!("{}: not a key; creating a new one", path.display());
+            tracing::warn!("{}: kein Schlüssel; ein neuer wird erzeugt", path.display());
             std::fs::remove_file(path)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            tracing::warn!("{}: {e}; creating a new key", path.display());
+            tracing::warn!("{}: {e}; ein neuer Schlüssel wird erzeugt", path.display());
             std::fs::remove_file(path)?;
         }
     }
@@ -419,7 +421,10 @@ fn restrict(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)?.permissions().mode();
         if mode & 0o077 != 0 {
-            tracing::warn!("{}: was readable by others; now 0600", path.display());
+            tracing::warn!(
+                "{}: war für andere lesbar; jetzt nur für den Eigentümer (0600)",
+                path.display()
+            );
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         }
     }

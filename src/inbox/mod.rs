@@ -12,6 +12,7 @@ pub mod forms;
 pub mod listener;
 pub mod memory;
 pub mod optout;
+pub mod outcome_text;
 pub mod pages;
 pub mod payload;
 pub mod pull;

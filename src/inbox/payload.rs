@@ -21,7 +21,7 @@ pub struct Parsed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("the webhook body is not a WhatsApp payload: {0}")]
+#[error("der Webhook-Inhalt ist keine WhatsApp-Nachricht: {0}")]
 pub struct PayloadError(String);
 
 #[derive(Deserialize)]
@@ -198,7 +198,7 @@ pub fn parse(
     let payload: Payload = serde_json::from_slice(body).map_err(|e| PayloadError(e.to_string()))?;
     if payload.object != "whatsapp_business_account" {
         return Err(PayloadError(format!(
-            "unexpected object {:?}",
+            "unerwartetes Objekt `{}`",
             payload.object
         )));
     }

@@ -79,7 +79,9 @@ impl PullReport {
         for (id, kind, outcome, sub) in &self.applied {
             let _ = writeln!(
                 out,
-                "  {id} {kind}: {outcome}{}",
+                "  {id} {}: {}{}",
+                super::outcome_text::kind(kind),
+                super::outcome_text::outcome(outcome),
                 sub.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
             );
         }
@@ -95,7 +97,7 @@ impl PullReport {
                 .statuses
                 .by_status
                 .iter()
-                .map(|(k, v)| format!("{k} {v}"))
+                .map(|(k, v)| format!("{} {v}", super::outcome_text::status(k)))
                 .collect();
             let _ = writeln!(
                 out,

@@ -50,7 +50,7 @@ impl Requests {
                 let plain = crate::subscribers::store::decrypt(&bytes, identity, &path)?;
                 serde_json::from_slice(&plain).with_context(|| {
                     format!(
-                        "{}: not a list of sign-up requests (restore it from git)",
+                        "{}: keine Liste von Anmeldewünschen (aus git wiederherstellen)",
                         path.display()
                     )
                 })?

@@ -136,7 +136,9 @@ pub async fn start_with(
     extras: Extras,
 ) -> anyhow::Result<RunningInbox> {
     let Some(inbox_cfg) = config.inbox.clone() else {
-        anyhow::bail!("aushang.yaml has no `inbox:` section (at least `url:`); see docs/inbox.md");
+        anyhow::bail!(
+            "aushang.yaml hat keinen Abschnitt `inbox:` (mindestens `url:`); siehe docs/inbox.md"
+        );
     };
     let recipients = crate::subscribers::Recipients::load(&config.subscribers_dir())?;
     // Every event is encrypted to these keys: not to the public demo key of a real site, not to
@@ -160,17 +162,20 @@ pub async fn start_with(
     let whatsapp = config.broadcast.channels.whatsapp.clone();
     let client = match (&whatsapp, &secrets.whatsapp_token) {
         (Some(w), Some(token)) => Some(
-            WhatsAppClient::new(&w.api_url, &w.phone_number_id, token.clone())
-                .map_err(|e| anyhow::anyhow!("cannot set up the WhatsApp client: {e}"))?,
+            WhatsAppClient::new(&w.api_url, &w.phone_number_id, token.clone()).map_err(|e| {
+                anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
+            })?,
         ),
         _ => None,
     };
     if whatsapp.is_none() {
         tracing::warn!(
-            "no broadcast.channels.whatsapp in aushang.yaml: WhatsApp webhooks are refused"
+            "kein broadcast.channels.whatsapp in aushang.yaml: WhatsApp-Webhooks werden abgewiesen"
         );
     } else if client.is_none() {
-        tracing::warn!("WHATSAPP_TOKEN is not set: STOP/START are recorded but not answered");
+        tracing::warn!(
+            "WHATSAPP_TOKEN ist nicht gesetzt: STOP/START werden festgehalten, aber nicht beantwortet"
+        );
     }
     let state = Arc::new(Inbox {
         keywords: Keywords {
@@ -238,11 +243,11 @@ pub(super) async fn store_all(
     match result {
         Ok(Ok(stored)) => Ok(stored),
         Ok(Err(e)) => {
-            tracing::error!("cannot store an event: {e}");
+            tracing::error!("ein Ereignis lässt sich nicht speichern: {e}");
             Err(StatusCode::INTERNAL_SERVER_ERROR)
         }
         Err(e) => {
-            tracing::error!("event writer failed: {e}");
+            tracing::error!("das Speichern der Ereignisse ist abgebrochen: {e}");
             Err(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
@@ -307,7 +312,7 @@ async fn webhook_post(State(state): State<Arc<Inbox>>, headers: HeaderMap, body:
     };
     if parsed.ignored > 0 {
         tracing::debug!(
-            "{} webhook change(s) for another number or field ignored",
+            "{} Webhook-Änderung(en) für eine andere Nummer oder ein anderes Feld ignoriert",
             parsed.ignored
         );
     }
@@ -351,7 +356,7 @@ async fn webhook_post(State(state): State<Arc<Inbox>>, headers: HeaderMap, body:
 fn send_reply(state: &Arc<Inbox>, reply: Reply) {
     let Some(client) = state.client.clone() else {
         tracing::info!(
-            "not answering {} ({}): WHATSAPP_TOKEN is not set",
+            "keine Antwort an {} ({}): WHATSAPP_TOKEN ist nicht gesetzt",
             mask(&reply.to),
             kind_label(&reply.kind)
         );
@@ -364,8 +369,12 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
             preview_url: false,
         };
         match client.send(&reply.to, &payload, "").await {
-            Ok(_) => tracing::info!("answered {} ({})", mask(&reply.to), kind_label(&reply.kind)),
-            Err(e) => tracing::warn!("answer to {} failed: {e}", mask(&reply.to)),
+            Ok(_) => tracing::info!(
+                "beantwortet: {} ({})",
+                mask(&reply.to),
+                kind_label(&reply.kind)
+            ),
+            Err(e) => tracing::warn!("Antwort an {} fehlgeschlagen: {e}", mask(&reply.to)),
         }
     });
 }
@@ -373,9 +382,9 @@ fn send_reply(state: &Arc<Inbox>, reply: Reply) {
 /// How a reply is named in the log (not Rust's `Debug` spelling).
 fn kind_label(kind: &ReplyKind) -> &'static str {
     match kind {
-        ReplyKind::Stopped => "STOP confirmed",
-        ReplyKind::Started => "START confirmed",
-        ReplyKind::Service => "service reply",
+        ReplyKind::Stopped => "STOP bestätigt",
+        ReplyKind::Started => "START bestätigt",
+        ReplyKind::Service => "Service-Antwort",
     }
 }
 

@@ -31,7 +31,7 @@ pub enum EventStoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot encrypt the event: {0}")]
+    #[error("das Ereignis lässt sich nicht verschlüsseln: {0}")]
     Encrypt(String),
 }
 

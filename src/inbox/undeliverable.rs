@@ -85,7 +85,7 @@ fn load(state: &Path) -> std::io::Result<Option<HashMap<String, Line>>> {
             // a line whose subscriber was forgotten
             Ok(_) => {}
             Err(e) => tracing::warn!(
-                "{}:{}: skipping an unreadable line ({e})",
+                "{}:{}: unlesbare Zeile übersprungen ({e})",
                 path.display(),
                 n + 1
             ),
@@ -254,11 +254,11 @@ pub fn skipped_warning(subscribers: &[Subscriber]) -> Option<String> {
         .join(", ");
     let more = masked.len().saturating_sub(20);
     Some(format!(
-        "{} subscriber(s) are unreachable (undeliverable several times in a row) and get nothing \
-         until they write START: {shown}{}",
+        "{} Abonnent(en) sind nicht erreichbar (mehrmals nacheinander unzustellbar) und bekommen \
+         nichts, bis sie START schreiben: {shown}{}",
         masked.len(),
         if more > 0 {
-            format!(" and {more} more")
+            format!(" und {more} weitere")
         } else {
             String::new()
         }

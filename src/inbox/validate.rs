@@ -19,16 +19,16 @@ const CLOCK_SKEW: SignedDuration = SignedDuration::from_hours(1);
 pub type Refusal = String;
 
 fn refuse(field: &str, rule: &str) -> Result<(), Refusal> {
-    Err(format!("field `{field}` {rule}"))
+    Err(format!("Feld `{field}` {rule}"))
 }
 
 /// Plain text of at most `max` characters without control characters.
 fn text(field: &str, value: &str, max: usize) -> Result<(), Refusal> {
     if value.chars().count() > max {
-        return refuse(field, &format!("is longer than {max} characters"));
+        return refuse(field, &format!("ist länger als {max} Zeichen"));
     }
     if value.chars().any(char::is_control) {
-        return refuse(field, "contains control characters");
+        return refuse(field, "enthält Steuerzeichen");
     }
     Ok(())
 }
@@ -41,7 +41,7 @@ fn token(field: &str, value: &str, max: usize, extra: &str) -> Result<(), Refusa
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
     {
-        return refuse(field, "is not a well-formed value");
+        return refuse(field, "ist kein gültiger Wert");
     }
     Ok(())
 }
@@ -50,7 +50,7 @@ fn token(field: &str, value: &str, max: usize, extra: &str) -> Result<(), Refusa
 fn mobile(field: &str, value: &str) -> Result<(), Refusal> {
     match address::normalize_mobile(value) {
         Ok(n) if n == value => Ok(()),
-        _ => refuse(field, "is not a normalised mobile number"),
+        _ => refuse(field, "ist keine normalisierte Mobilnummer"),
     }
 }
 
@@ -59,10 +59,10 @@ fn mobile(field: &str, value: &str) -> Result<(), Refusal> {
 fn sender(field: &str, value: &str) -> Result<(), Refusal> {
     let digits = value.strip_prefix('+').unwrap_or("");
     if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return refuse(field, "is not an E.164 number");
+        return refuse(field, "ist keine E.164-Nummer");
     }
     match address::normalize_mobile(value) {
-        Ok(n) if n != value => refuse(field, "is not normalised"),
+        Ok(n) if n != value => refuse(field, "ist nicht normalisiert"),
         _ => Ok(()),
     }
 }
@@ -76,7 +76,7 @@ fn bsuid(value: &Option<String>) -> Result<(), Refusal> {
 
 fn person(address: &Option<String>, id: &Option<String>) -> Result<(), Refusal> {
     if address.is_none() && id.is_none() {
-        return refuse("address", "and `bsuid` are both missing");
+        return refuse("address", "und `bsuid` fehlen beide");
     }
     if let Some(a) = address {
         sender("address", a)?;
@@ -96,10 +96,10 @@ fn form_fields(
         text("name", n, 200)?;
     }
     if topics.len() > 64 {
-        return refuse("topics", "has more than 64 entries");
+        return refuse("topics", "hat mehr als 64 Einträge");
     }
     if topics.iter().any(|t| config.category(t).is_none()) {
-        return refuse("topics", "names a category that is not configured");
+        return refuse("topics", "nennt eine Kategorie, die nicht eingerichtet ist");
     }
     token("consent_version", consent_version, 64, "._-")?;
     token("language", language, 16, "-")
@@ -108,14 +108,14 @@ fn form_fields(
 /// Checks one decrypted event against the site's configuration; `now` is the pull's clock.
 pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(), Refusal> {
     if !is_event_id(&envelope.id) {
-        return refuse("id", "is not an event id");
+        return refuse("id", "ist keine Ereignis-ID");
     }
     let latest = now + CLOCK_SKEW;
     if envelope.received_at > latest {
-        return refuse("received_at", "lies in the future");
+        return refuse("received_at", "liegt in der Zukunft");
     }
     if envelope.event.at() > latest {
-        return refuse("at", "lies in the future");
+        return refuse("at", "liegt in der Zukunft");
     }
     match &envelope.event {
         Event::Signup {
@@ -127,7 +127,7 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             ..
         } => {
             if !envelope.id.starts_with("w-") {
-                return refuse("id", "is not the id of a web event");
+                return refuse("id", "ist nicht die ID eines Web-Ereignisses");
             }
             mobile("address", address)?;
             form_fields(config, name, topics, consent_version, language)
@@ -141,20 +141,20 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             ..
         } => {
             if !envelope.id.starts_with("w-") {
-                return refuse("id", "is not the id of a web event");
+                return refuse("id", "ist nicht die ID eines Web-Ereignisses");
             }
             match address::normalize_email(a) {
                 Ok(n) if n == *a => {}
-                _ => return refuse("address", "is not a normalised e-mail address"),
+                _ => return refuse("address", "ist keine normalisierte E-Mail-Adresse"),
             }
             form_fields(config, name, topics, consent_version, language)
         }
         Event::EmailConfirm { signup, .. } => {
             if !envelope.id.starts_with("w-") {
-                return refuse("id", "is not the id of a web event");
+                return refuse("id", "ist nicht die ID eines Web-Ereignisses");
             }
             if !(is_event_id(signup) && signup.starts_with("w-")) {
-                return refuse("signup", "is not the id of a web sign-up");
+                return refuse("signup", "ist nicht die ID einer Web-Anmeldung");
             }
             Ok(())
         }
@@ -165,17 +165,17 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             ..
         } => {
             if !envelope.id.starts_with("m-") {
-                return refuse("id", "is not the id of an inbound message");
+                return refuse("id", "ist nicht die ID einer eingegangenen Nachricht");
             }
             person(address, id)?;
             if !matches!(via.as_str(), "text" | "button") {
-                return refuse("via", "is not `text` or `button`");
+                return refuse("via", "ist weder `text` noch `button`");
             }
             Ok(())
         }
         Event::LinkUnsubscribe { subscriber, .. } => {
             if !envelope.id.starts_with("w-") {
-                return refuse("id", "is not the id of a web event");
+                return refuse("id", "ist nicht die ID eines Web-Ereignisses");
             }
             token("subscriber", subscriber, 64, "_")
         }
@@ -189,24 +189,24 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             ..
         } => {
             if !envelope.id.starts_with("s-") {
-                return refuse("id", "is not the id of a status");
+                return refuse("id", "ist nicht die ID eines Zustellstatus");
             }
             text("message_id", message_id, 256)?;
             if !matches!(
                 status.as_str(),
                 "sent" | "delivered" | "read" | "failed" | "played" | "deleted" | "warning"
             ) {
-                return refuse("status", "is not a known delivery status");
+                return refuse("status", "ist kein bekannter Zustellstatus");
             }
             if let Some(c) = correlation {
                 text("correlation", c, 512)?;
             }
             if error_codes.len() > 16 {
-                return refuse("error_codes", "has more than 16 entries");
+                return refuse("error_codes", "hat mehr als 16 Einträge");
             }
             if let Some(p) = pricing {
                 crate::report::pricing_check(p)
-                    .map_err(|f| format!("field `pricing.{f}` is not a well-formed value"))?;
+                    .map_err(|f| format!("Feld `pricing.{f}` hat keinen gültigen Wert"))?;
             }
             bsuid(id)
         }
@@ -218,7 +218,7 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             ..
         } => {
             if !envelope.id.starts_with("p-") {
-                return refuse("id", "is not the id of a preference change");
+                return refuse("id", "ist nicht die ID einer Einstellungsänderung");
             }
             person(address, id)?;
             token("value", value, 32, "_")?;
@@ -235,14 +235,14 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
             ..
         } => {
             if !envelope.id.starts_with("t-") {
-                return refuse("id", "is not the id of a template change");
+                return refuse("id", "ist nicht die ID einer Vorlagen-Änderung");
             }
             token("name", name, 512, "_")?;
             if !language.is_empty() {
                 token("language", language, 16, "_-")?;
             }
             if !TEMPLATE_FIELDS.contains(&field.as_str()) {
-                return refuse("field", "is not a template webhook field");
+                return refuse("field", "ist kein Feld eines Vorlagen-Webhooks");
             }
             for (f, v) in [
                 ("status", status),

@@ -259,7 +259,7 @@ async fn site(State(shared): State<Arc<Shared>>, mut req: Request) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_INJECT_BYTES).await else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "page too large to preview",
+            "Seite zu groß für die Vorschau",
         )
             .into_response();
     };

@@ -40,15 +40,17 @@ pub struct ServeOptions {
 /// Runs the preview until Ctrl+C (or SIGTERM). Fails only when it cannot start: the port is
 /// taken, the temporary folder cannot be made, the sources cannot be watched.
 pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
-    let root = opts
-        .root
-        .canonicalize()
-        .with_context(|| format!("the site folder {} does not exist", opts.root.display()))?;
+    let root = opts.root.canonicalize().with_context(|| {
+        format!(
+            "der Ordner der Website {} existiert nicht",
+            opts.root.display()
+        )
+    })?;
     // The served site lives in a temporary folder, removed when the preview ends.
     let temp = tempfile::Builder::new()
         .prefix("aushang-serve-")
         .tempdir()
-        .context("cannot create the preview folder")?;
+        .context("der Vorschau-Ordner lässt sich nicht anlegen")?;
     let out = temp.path().join("site");
     let mut workspace = Workspace::new(Settings {
         root: root.clone(),
@@ -61,24 +63,25 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(out, first));
 
     let (tx, rx) = std::sync::mpsc::channel();
-    let watcher = SourceWatcher::start(&root, tx).context("cannot watch the site's files")?;
+    let watcher = SourceWatcher::start(&root, tx)
+        .context("die Dateien der Website lassen sich nicht beobachten")?;
     let rebuilder = shared.clone();
     std::thread::Builder::new()
         .name("aushang-rebuild".into())
         .spawn(move || rebuild_loop(workspace, watcher, rx, &rebuilder))
-        .context("cannot start the rebuild thread")?;
+        .context("der Neuerstellungs-Thread startet nicht")?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the web server")?;
+        .context("der Webserver startet nicht")?;
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
             .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on 127.0.0.1:{} (is another preview running? try --port)",
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "127.0.0.1:{} lässt sich nicht öffnen (läuft schon eine Vorschau? --port wählen) (Meldung des Systems: {e})",
                     opts.port
                 )
             })?;
@@ -94,7 +97,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         );
         let _ = std::io::stdout().flush();
         tokio::select! {
-            r = axum::serve(listener, http::router(shared)) => r.context("the web server stopped"),
+            r = axum::serve(listener, http::router(shared)) => r.context("der Webserver wurde beendet"),
             () = shutdown_signal() => Ok(()),
         }
     });

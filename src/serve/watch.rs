@@ -50,7 +50,7 @@ impl SourceWatcher {
                 }
                 Err(errors) => {
                     for e in errors {
-                        tracing::warn!("watching for changes: {e}");
+                        tracing::warn!("Beobachten der Änderungen: {e}");
                     }
                 }
             }
@@ -72,7 +72,7 @@ impl SourceWatcher {
             if !self.watched[i] && path.is_dir() {
                 match self.debouncer.watch(&path, RecursiveMode::Recursive) {
                     Ok(()) => self.watched[i] = true,
-                    Err(e) => tracing::warn!("cannot watch {}: {e}", path.display()),
+                    Err(e) => tracing::warn!("{} lässt sich nicht beobachten: {e}", path.display()),
                 }
             }
         }

@@ -69,7 +69,7 @@ pub struct BuildReport {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Template errors, path collisions, missing attachments: each with its file.
-    #[error("the site cannot be built:\n{}", crate::diagnostics::render(.0, crate::diagnostics::Format::Human))]
+    #[error("die Website kann nicht erstellt werden:\n{}", crate::diagnostics::render(.0, crate::diagnostics::Format::Human))]
     Problems(Vec<Problem>),
     #[error(transparent)]
     Output(#[from] OutputError),

@@ -17,12 +17,12 @@ const TMP_SUFFIX: &str = ".aushang-tmp";
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error(
-        "refusing to build into {0}: the folder is not empty and was not written by aushang (no {MARKER} file)"
+        "in {0} wird nicht gebaut: der Ordner ist nicht leer und stammt nicht von aushang (keine Datei {MARKER})"
     )]
     Foreign(PathBuf),
-    #[error("refusing to build into {dir}: {reason}")]
+    #[error("in {dir} wird nicht gebaut: {reason}")]
     Unsafe { dir: PathBuf, reason: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("{path} lässt sich nicht schreiben: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
 
@@ -41,14 +41,14 @@ pub fn check(out: &Path, root: &Path) -> Result<(), OutputError> {
     if abs_root.starts_with(&abs_out) {
         return Err(OutputError::Unsafe {
             dir: out.to_path_buf(),
-            reason: "it contains the site itself".into(),
+            reason: "er enthält die Website selbst".into(),
         });
     }
     for protected in ["content", "static", "templates", "subscribers", ".git"] {
         if abs_out.starts_with(abs_root.join(protected)) {
             return Err(OutputError::Unsafe {
                 dir: out.to_path_buf(),
-                reason: format!("it is inside the site's {protected}/ folder"),
+                reason: format!("er liegt im Ordner {protected}/ der Website"),
             });
         }
     }

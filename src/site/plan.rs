@@ -236,31 +236,30 @@ impl<'a> Site<'a> {
             match file {
                 None => {
                     rejected[i] = true;
-                    problems.push(
-                        self.problem_for(
-                            job,
-                            format!("`{}` is not a usable site address", job.path),
-                        ),
-                    );
+                    problems.push(self.problem_for(
+                        job,
+                        format!("`{}` ist keine verwendbare Adresse der Website", job.path),
+                    ));
                 }
-                Some(file) => match owners.get(file.as_path()) {
-                    Some(&other) => {
-                        rejected[i] = true;
-                        let msg = format!(
-                            "`{}` is used twice: by {} and by {}",
-                            job.path,
-                            self.describe(&jobs[other]),
-                            self.describe(job)
-                        );
-                        problems.push(
-                            self.problem_for(job, msg)
-                                .with_hint("change the slug or the alias of one of them"),
-                        );
+                Some(file) => {
+                    match owners.get(file.as_path()) {
+                        Some(&other) => {
+                            rejected[i] = true;
+                            let msg = format!(
+                                "`{}` wird doppelt verwendet: von {} und von {}",
+                                job.path,
+                                self.describe(&jobs[other]),
+                                self.describe(job)
+                            );
+                            problems.push(self.problem_for(job, msg).with_hint(
+                                "ändern Sie bei einem von beiden den slug oder den alias",
+                            ));
+                        }
+                        None => {
+                            owners.insert(file, i);
+                        }
                     }
-                    None => {
-                        owners.insert(file, i);
-                    }
-                },
+                }
             }
         }
         // A file where another job needs a folder (an alias `/atom.xml/` wants the folder
@@ -274,14 +273,14 @@ impl<'a> Site<'a> {
             if let Some(&other) = owner.filter(|&&o| o != i && !rejected[o]) {
                 rejected[i] = true;
                 let msg = format!(
-                    "`{}` needs a folder where {} writes the file `{}`",
+                    "`{}` braucht einen Ordner, wo {} die Datei `{}` schreibt",
                     job.path,
                     self.describe(&jobs[other]),
                     jobs[other].path
                 );
                 problems.push(
                     self.problem_for(job, msg)
-                        .with_hint("change the slug or the alias"),
+                        .with_hint("ändern Sie den slug oder den alias"),
                 );
             }
         }
@@ -315,9 +314,9 @@ impl<'a> Site<'a> {
 
     fn describe(&self, job: &Job) -> String {
         match (&job.kind, self.source_of(job)) {
-            (JobKind::Redirect { .. }, Some(src)) => format!("an alias in {}", src.display()),
+            (JobKind::Redirect { .. }, Some(src)) => format!("ein alias in {}", src.display()),
             (_, Some(src)) => src.display().to_string(),
-            (_, None) => "a page aushang generates".to_string(),
+            (_, None) => "eine Seite, die aushang erzeugt".to_string(),
         }
     }
 

@@ -76,7 +76,7 @@ impl Site<'_> {
                 let card = self.card(*i);
                 let full = NoticeFull::new(self.config, card, n).map_err(|msg| {
                     Problem::error(&n.source, msg)
-                        .with_hint("put the file under static/ and link it as /folder/file")
+                        .with_hint("legen Sie die Datei unter static/ ab und verlinken Sie sie als /ordner/datei")
                 })?;
                 let mut m = self.meta("notice", n.title.clone(), &n.summary, &job.path);
                 m.og_type = "article";

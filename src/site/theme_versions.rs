@@ -27,7 +27,8 @@ const MARKER: &str = "aushang-theme:";
 /// Where a town (whose repository holds no `theme/`) reads this version's theme file.
 fn theme_source(name: &str) -> String {
     format!(
-        "https://github.com/aushang/aushang/blob/v{}/theme/{name}",
+        "{}/blob/v{}/theme/{name}",
+        crate::town::REPOSITORY,
         env!("CARGO_PKG_VERSION")
     )
 }

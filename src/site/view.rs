@@ -346,9 +346,9 @@ fn escape(s: &str) -> String {
 
 fn attachment_view<'a>(config: &Config, a: &'a Attachment) -> Result<AttachmentView<'a>, String> {
     let file = static_file(&config.root, &a.href)
-        .ok_or_else(|| format!("attachment `{}` is not a file under static/", a.href))?;
+        .ok_or_else(|| format!("Anhang `{}` ist keine Datei unter static/", a.href))?;
     let meta = std::fs::metadata(&file)
-        .map_err(|e| format!("attachment `{}` ({}): {e}", a.href, file.display()))?;
+        .map_err(|e| format!("Anhang `{}` ({}): {e}", a.href, file.display()))?;
     Ok(AttachmentView {
         href: &a.href,
         url: absolute(config, &a.href),

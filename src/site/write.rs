@@ -85,7 +85,7 @@ pub(super) fn write_output(
             write(&job.file, &bytes).map_err(|e| {
                 Box::new(Problem::error(
                     dirs.write.join(&job.file),
-                    format!("cannot write the page: {e}"),
+                    format!("die Seite lässt sich nicht schreiben: {e}"),
                 ))
             })
         })
@@ -101,7 +101,7 @@ pub(super) fn write_output(
             copied.map_err(|e| {
                 Box::new(Problem::error(
                     from,
-                    format!("cannot copy to the output: {e}"),
+                    format!("lässt sich nicht in die Ausgabe kopieren: {e}"),
                 ))
             })
         })

@@ -497,7 +497,7 @@ fn parse_status(raw: &str) -> Result<Status, ()> {
 }
 
 /// The problem for a cell that is not a date; the cell itself is never repeated.
-const NOT_A_DATE: &str = "not a date (write 2026-11-02, 02.11.2026 or 02.11.2026 09:15)";
+const NOT_A_DATE: &str = "kein Datum (schreiben Sie 2026-11-02, 02.11.2026 oder 02.11.2026 09:15)";
 
 /// Reads `2026-11-02T09:15:00Z`, `2026-11-02 09:15`, `2026-11-02`, `02.11.2026` or
 /// `02.11.2026 09:15`; times without a zone are local to `tz`.

@@ -9,10 +9,19 @@ pub mod migrate;
 pub mod scaffold;
 pub mod version;
 
-/// Where the release archives of a version are downloaded from (`{version}` is replaced). A town
-/// can point `release_url` in `.aushang-version` at a mirror.
-pub const DEFAULT_RELEASE_URL: &str =
-    "https://github.com/aushang/aushang/releases/download/v{version}";
+/// The repository that publishes aushang's releases (`repository` in Cargo.toml, the one place it
+/// is written). Must be the real release repository: towns download from it and the cargo
+/// fallback builds its tags.
+pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// Where the release archives of a version are downloaded from (`{version}` is replaced):
+/// [`REPOSITORY`]'s GitHub releases. `aushang init --release-url` (or `AUSHANG_RELEASE_URL`)
+/// writes another into the town's `.aushang-version`, whose `release_url=` line a town can also
+/// point at a mirror later.
+pub const DEFAULT_RELEASE_URL: &str = concat!(
+    env!("CARGO_PKG_REPOSITORY"),
+    "/releases/download/v{version}"
+);
 
 /// The file in a town's repository that pins the aushang release its CI and laptops install.
 pub const PIN_FILE: &str = ".aushang-version";

@@ -34,9 +34,9 @@ const PAGES: [(&str, &str); 4] = [
 /// How the town sends its notices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Channel {
-    /// WhatsApp Business Cloud API (needs Meta's ids and the WHATSAPP_TOKEN secret).
+    /// WhatsApp Business Cloud API (braucht die Kennungen von Meta und das Secret WHATSAPP_TOKEN).
     Whatsapp,
-    /// No sending yet: messages are written into outbox/.
+    /// Noch kein Versand: Nachrichten werden in outbox/ geschrieben.
     Outbox,
 }
 
@@ -168,15 +168,18 @@ impl Town {
 
     fn pin(&self) -> String {
         let mut text = format!(
-            "# The aushang release this site uses: CI installs it (.github/actions/aushang), admins\n\
-             # install it with scripts/install-aushang, the inbox host runs it. Upgrade in one pull\n\
-             # request: the version and every SHA-256 below, copied from that release's SHA256SUMS\n\
-             # and compared with the release page (see the aushang README, \"Upgrading\").\n\
+            "# Die aushang-Version dieser Website: CI installiert sie (.github/actions/aushang), die\n\
+             # Verwaltung mit scripts/install-aushang, der Posteingang-Server läuft mit ihr. Ein\n\
+             # Update ist ein Pull Request: version= und jede SHA-256 unten, aus SHA256SUMS der\n\
+             # Version kopiert und mit der Release-Seite verglichen (aushang-README, \"Upgrading\").\n\
+             # release_url muss auf das echte Release-Repository (oder einen Spiegel) zeigen;\n\
+             # cargo_git ist das Repository, dessen Tag v<version> gebaut wird, wenn kein Archiv passt.\n\
              version={}\n\
              release_url={}\n",
             self.version, self.release_url
         );
-        // scripts/install-aushang --cargo-fallback builds this repository's tag v<version>.
+        // scripts/install-aushang --cargo-fallback builds this repository's tag v<version> (aushang
+        // is not on crates.io).
         if let Some((home, _)) = self.release_url.split_once("/releases/") {
             text.push_str(&format!("cargo_git={home}\n"));
         }
@@ -278,11 +281,11 @@ pub fn parse_sums(text: &str, version: &str) -> Result<Vec<(String, String)>, St
             continue;
         }
         let Some((sum, name)) = line.split_once(char::is_whitespace) else {
-            return Err(format!("line {}: expected `<sha256>  <file>`", i + 1));
+            return Err(format!("Zeile {}: erwartet `<sha256>  <datei>`", i + 1));
         };
         let name = name.trim().trim_start_matches('*');
         if sum.len() != 64 || !sum.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(format!("line {}: `{sum}` is not a SHA-256", i + 1));
+            return Err(format!("Zeile {}: `{sum}` ist keine SHA-256", i + 1));
         }
         if let Some(target) = name
             .strip_prefix(&prefix)
@@ -292,7 +295,7 @@ pub fn parse_sums(text: &str, version: &str) -> Result<Vec<(String, String)>, St
         }
     }
     if sums.is_empty() {
-        return Err(format!("no aushang-{version}-….tar.gz in it"));
+        return Err(format!("darin steht kein aushang-{version}-….tar.gz"));
     }
     Ok(sums)
 }
@@ -381,7 +384,7 @@ mod tests {
             "{pin}"
         );
         assert!(
-            pin.contains("cargo_git=https://github.com/aushang/aushang\n"),
+            pin.contains(&format!("cargo_git={}\n", crate::town::REPOSITORY)),
             "{pin}"
         );
         assert!(parse_sums("zz  aushang-0.2.0-x.tar.gz", "0.2.0").is_err());

@@ -35,7 +35,10 @@ fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
     );
     // the log line names the code as a number, not a Rust `Some(131026)`, and has no colour
     // codes when piped (here: into the test)
-    assert!(run.stderr.contains("permanent failure 131026:"), "{run:?}");
+    assert!(
+        run.stderr.contains("endgültig fehlgeschlagen 131026:"),
+        "{run:?}"
+    );
     assert!(!run.stderr.contains("Some("), "{run:?}");
     assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
     let got = counts(&site, &fake.messages());
@@ -351,7 +354,10 @@ fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
         "--resend-uncertain",
     ]);
     assert_eq!(both.code, 2, "a usage error: {both:?}");
-    assert!(both.stderr.contains("cannot be used with"), "{both:?}");
+    assert!(
+        both.stderr.contains("lässt sich nicht zusammen mit"),
+        "{both:?}"
+    );
     assert_eq!(fake.graph().stats().requests, 4);
 
     site.notice("2026-11-28-sperrung-hauptstrasse", SECOND);

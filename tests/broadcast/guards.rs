@@ -29,7 +29,7 @@ fn a_second_run_is_refused_at_once_while_the_site_is_locked() {
     assert!(
         refused
             .stderr
-            .contains("another aushang run is working on this site right now"),
+            .contains("ein anderer aushang-Lauf arbeitet gerade an dieser Website"),
         "{refused:?}"
     );
     assert!(
@@ -125,7 +125,8 @@ fn the_example_site_with_its_demo_key_refuses_a_real_channel() {
             "{channel:?}: {stdout}\n{stderr}"
         );
         assert!(
-            stderr.contains("DEMO key") && stderr.contains("refusing to send on a real channel"),
+            stderr.contains("DEMO-Schlüssel")
+                && stderr.contains("auf einem echten Kanal wird nicht gesendet"),
             "{channel:?}: {stderr}"
         );
     }

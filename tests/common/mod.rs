@@ -3,6 +3,8 @@
 // Each test crate that includes this module uses only some of it.
 #![allow(dead_code)]
 
+pub mod language;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

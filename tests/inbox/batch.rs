@@ -76,14 +76,17 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
     let early = inbound_bsuid_json("wamid.bs0", "DE.unknown", false, "STOP", now_unix() - 10);
     assert_eq!(runtime.block_on(signed_post(&url, &early)), 200);
     let out = pull(&site, &url);
-    assert!(out.contains("stop: not matched: BSUID not known"), "{out}");
+    assert!(
+        out.contains("STOP: nicht zugeordnet: BSUID unbekannt"),
+        "{out}"
+    );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Active));
 
     // JA with number and BSUID: already active, and the BSUID is stored in the list.
     let ja = inbound_bsuid_json("wamid.bs1", BSUID, true, "JA", now_unix());
     assert_eq!(runtime.block_on(signed_post(&url, &ja)), 200);
     let out = pull(&site, &url);
-    assert!(out.contains("start: already active"), "{out}");
+    assert!(out.contains("START: schon aktiv"), "{out}");
     let row = site
         .list()
         .subscribers()
@@ -104,7 +107,7 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
     );
     let out = pull(&site, &url);
     assert!(
-        out.contains("stop: unsubscribed (s_erika0000000001)"),
+        out.contains("STOP: abgemeldet (s_erika0000000001)"),
         "{out}"
     );
     assert!(
@@ -128,7 +131,9 @@ fn a_marketing_stop_in_whatsapp_unsubscribes_and_resume_is_only_recorded() {
     assert_eq!(runtime.block_on(signed_post(&url, &stop)), 200);
     let out = pull(&site, &url);
     assert!(
-        out.contains("marketing_stop: unsubscribed (stopped marketing messages in WhatsApp)"),
+        out.contains(
+            "Marketing abbestellt: abgemeldet (hat in WhatsApp Marketing-Nachrichten abbestellt)"
+        ),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Unsubscribed));
@@ -142,7 +147,9 @@ fn a_marketing_stop_in_whatsapp_unsubscribes_and_resume_is_only_recorded() {
     assert_eq!(runtime.block_on(signed_post(&url, &resume)), 200);
     let out = pull(&site, &url);
     assert!(
-        out.contains("marketing_resume: recorded: marketing messages resumed"),
+        out.contains(
+            "Marketing wieder erlaubt: festgehalten: Marketing-Nachrichten wieder erlaubt"
+        ),
         "{out}"
     );
     assert_eq!(
@@ -251,7 +258,7 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
         assert_eq!(runtime.block_on(signed_post(&url, &body)), 200);
     }
     let out = pull(&site, &url);
-    assert!(!out.contains("unreachable"), "{out}");
+    assert!(!out.contains("nicht erreichbar"), "{out}");
     assert!(
         out.contains("1 geschäftsbezogene Nutzer-ID(s) (BSUID) gelernt"),
         "{out}"
@@ -293,7 +300,10 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     let before = to_erika.len();
     let other_before = sent_to(&fake, OTHER, "template").len();
     let out = text(&aushang(&site, &broadcast_args()));
-    assert!(out.contains("unreachable") && out.contains(MASKED), "{out}");
+    assert!(
+        out.contains("nicht erreichbar") && out.contains(MASKED),
+        "{out}"
+    );
     assert_eq!(sent_to(&fake, NUMBER_E164, "template").len(), before);
     assert_eq!(sent_to(&fake, OTHER, "template").len(), other_before + 1);
 
@@ -302,7 +312,7 @@ fn repeated_131026_makes_a_subscriber_unreachable_until_their_own_start() {
     assert_eq!(runtime.block_on(signed_post(&url, &start)), 200);
     let out = pull(&site, &url);
     assert!(
-        out.contains("start: active again (was unreachable)"),
+        out.contains("START: wieder aktiv (war nicht erreichbar)"),
         "{out}"
     );
     assert_eq!(status_of(&site, NUMBER_E164), Some(Status::Active));

@@ -175,7 +175,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     // 2. Pull: pending, and the confirmation template goes out.
     let pulled = aushang(&site, &["inbox", "pull", "--url", &server.url]);
     assert!(
-        text(&pulled).contains("signup: pending"),
+        text(&pulled).contains("Anmeldung: wartet auf Bestätigung (JA)"),
         "{}",
         text(&pulled)
     );
@@ -213,7 +213,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     let server = spawn_server(&site, &log);
     let pulled = aushang(&site, &["inbox", "pull", "--url", &server.url]);
     assert!(
-        text(&pulled).contains("start: confirmed"),
+        text(&pulled).contains("START: bestätigt"),
         "{}",
         text(&pulled)
     );
@@ -267,7 +267,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     // Applied and committed first, acknowledged after (the workflow's order).
     let pulled = aushang(&site, &["inbox", "pull", "--url", &server.url, "--no-ack"]);
     assert!(
-        text(&pulled).contains("stop: unsubscribed"),
+        text(&pulled).contains("STOP: abgemeldet"),
         "{}",
         text(&pulled)
     );

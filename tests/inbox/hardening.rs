@@ -124,7 +124,7 @@ fn the_pull_drains_more_than_a_page_and_applies_the_stop() {
     );
     let out = text(&out);
     assert!(out.contains("1006 Ereignis(se) abgeholt"), "{out}");
-    assert!(out.contains("stop: unsubscribed"), "{out}");
+    assert!(out.contains("STOP: abgemeldet"), "{out}");
     let acks = std::fs::read_to_string(site.root.join(".aushang-inbox-ack")).unwrap();
     assert_eq!(acks.lines().count(), 1006, "every event is in the ack file");
     assert_eq!(
@@ -189,7 +189,7 @@ fn forged_events_are_refused_skipped_and_leave_the_list_unchanged() {
         out.contains("3 Ereignis(se) als ungültig abgelehnt"),
         "{out}"
     );
-    assert!(out.contains("is not a normalised mobile number"), "{out}");
+    assert!(out.contains("ist keine normalisierte Mobilnummer"), "{out}");
     assert!(!out.contains("calc"), "the value is not echoed: {out}");
     assert_eq!(
         list_bytes(&site),
@@ -474,9 +474,12 @@ fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_noth
         assert_eq!(code, 200, "{page}");
     }
     let out = text(&aushang(&site, &["inbox", "pull", "--url", &url]));
-    assert!(out.contains("signup: pending"), "{out}");
     assert!(
-        out.contains("sign-up waits for the person's JA (row unchanged)"),
+        out.contains("Anmeldung: wartet auf Bestätigung (JA)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("die Anmeldung wartet auf das JA der Person (Eintrag unverändert)"),
         "{out}"
     );
     assert!(

@@ -147,7 +147,7 @@ fn lost_confirmations_are_resent_once_per_period_and_never_more_than_allowed() {
     );
     assert!(
         sent.contains(&format!(
-            "s_resend0000000001 (+49152*****401): sent {}",
+            "s_resend0000000001 (+49152*****401): gesendet {}",
             messages[0].wamid
         )),
         "{sent}"
