@@ -57,7 +57,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|n| (n.path.clone(), n.title.clone()))
         .collect();
-    let rates = RateCard::load(root)?;
+    let rates = RateCard::of(&config);
     let state = config.subscribers_dir();
     // The trend needs the list, so the key: only when one is given (never the demo key, never
     // asked for); without it the report shows reach and cost, which need no key.
