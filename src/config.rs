@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use crate::diagnostics::Problem;
 
+mod editor;
 mod security;
+pub use editor::{EditorBackend, EditorSettings};
 pub use security::GRAPH_API_HOST;
 pub use security::is_loopback_host;
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub broadcast: BroadcastConfig,
     pub inbox: Option<InboxConfig>,
+    /// `editor:` — the web editor at `/redaktion/` (`site::editor`).
+    pub editor: Option<EditorSettings>,
     /// Where the subscriber state lives instead of `<root>/subscribers` (`--state`, e.g. the
     /// pipeline's checkout of the `aushang-state` branch). Set at the command's edge only.
     pub state_dir: Option<PathBuf>,
@@ -329,6 +333,8 @@ struct RawConfig {
     broadcast: RawBroadcast,
     #[serde(default)]
     inbox: Option<InboxConfig>,
+    #[serde(default)]
+    editor: Option<EditorSettings>,
 }
 
 #[derive(Deserialize, Default)]
@@ -559,6 +565,12 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     for (key, message) in channel_problems.into_iter().flatten().flatten() {
         problems.push(at_key(key, message));
     }
+    if let Some(editor) = &raw.editor {
+        let inbox_url = raw.inbox.as_ref().map(|i| i.url.as_str());
+        for (key, message) in editor.problems(inbox_url) {
+            problems.push(at_key(key, message));
+        }
+    }
     problems.extend(security::check(
         raw.broadcast.channels.whatsapp.as_ref(),
         raw.inbox.as_ref(),
@@ -593,6 +605,7 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
             },
         },
         inbox: raw.inbox,
+        editor: raw.editor,
         state_dir: None,
         requires_aushang: raw.aushang,
     })
