@@ -27,7 +27,7 @@ pub struct EditorSettings {
 }
 
 /// `editor.backend`: the login endpoint (GitHub OAuth) on the inbox server.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditorBackend {
     /// The server that runs the login endpoint; by default `inbox.url`.
@@ -36,6 +36,15 @@ pub struct EditorBackend {
     /// The endpoint's path on that server.
     #[serde(default = "default_auth_endpoint")]
     pub auth_endpoint: String,
+}
+
+impl Default for EditorBackend {
+    fn default() -> Self {
+        EditorBackend {
+            base_url: None,
+            auth_endpoint: default_auth_endpoint(),
+        }
+    }
 }
 
 fn default_path() -> String {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::content::notice_loader::{NOTICE_FIELDS, Outcome, notice_from_source};
+use crate::content::notice_loader::{NOTICE_FIELDS, notice_from_source};
 use crate::content::page_loader::PAGE_FIELDS;
 use crate::content::source::SourceFile;
 use crate::diagnostics::Problem;
