@@ -213,5 +213,9 @@
   CMS.registerPreviewStyle(new URL(S.site.style, document.baseURI).href);
   CMS.registerPreviewStyle(new URL(S.site.preview_style, document.baseURI).href);
   window.aushangEditor = { slugify: slugify, cleanParam: cleanParam, messagesOf: messagesOf };
+  // Decap wants an absolute address; `editor.local_backend` may be a path of this site.
+  if (S.cms.local_backend && S.cms.local_backend.url) {
+    S.cms.local_backend.url = new URL(S.cms.local_backend.url, location.href).href;
+  }
   CMS.init({ config: S.cms });
 })();

@@ -85,8 +85,8 @@ fn notices(config: &Config) -> Value {
         "identifier_field": "title",
         // content/notices/<year>/<date>-<slug>.md, the year and date from the notice's `date`;
         // `slug` is filled from the title by aushang-editor.js before the first save.
-        "slug": "{{fields.date | date('YYYY-MM-DD')}}-{{fields.slug}}",
-        "path": "{{fields.date | date('YYYY')}}/{{slug}}",
+        "slug": "{{year}}-{{month}}-{{day}}-{{fields.slug}}",
+        "path": "{{year}}/{{slug}}",
         "summary": "{{title}} ({{fields.date | date('DD.MM.YYYY')}})",
         "sortable_fields": ["date", "title"],
         "fields": fields,

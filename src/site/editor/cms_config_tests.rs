@@ -166,9 +166,9 @@ fn notices_are_saved_where_aushang_new_writes_them_through_pull_requests() {
     assert_eq!(notices["folder"], "content/notices");
     assert_eq!(
         notices["slug"],
-        "{{fields.date | date('YYYY-MM-DD')}}-{{fields.slug}}"
+        "{{year}}-{{month}}-{{day}}-{{fields.slug}}"
     );
-    assert_eq!(notices["path"], "{{fields.date | date('YYYY')}}/{{slug}}");
+    assert_eq!(notices["path"], "{{year}}/{{slug}}");
     assert_eq!(form["publish_mode"], "editorial_workflow");
     assert_eq!(form["locale"], "de");
     assert_eq!(

@@ -66,7 +66,12 @@ fn origin(address: &str) -> Option<String> {
 /// styles (its components style themselves) and `unsafe-eval` (it compiles its config schema).
 pub fn content_security_policy(config: &Config, editor: &EditorSettings) -> String {
     let inbox_url = config.inbox.as_ref().map(|i| i.url.as_str());
-    let mut connect = vec!["'self'".to_string(), GITHUB_API.to_string()];
+    // `blob:`: Decap reads back its own drafts and uploads as blob URLs of this page.
+    let mut connect = vec![
+        "'self'".to_string(),
+        "blob:".to_string(),
+        GITHUB_API.to_string(),
+    ];
     connect.extend(editor.auth_base_url(inbox_url).as_deref().and_then(origin));
     connect.extend(editor.local_backend.as_deref().and_then(origin));
     connect.dedup();

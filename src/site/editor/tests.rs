@@ -68,7 +68,7 @@ fn the_page_is_noindex_and_loads_only_from_the_site() {
     let csp = content_security_policy(&c, c.editor.as_ref().unwrap());
     assert!(csp.starts_with("default-src 'none'; script-src 'self' "), "{csp}");
     assert!(
-        csp.contains("connect-src 'self' https://api.github.com https://inbox.t.example;"),
+        csp.contains("connect-src 'self' blob: https://api.github.com https://inbox.t.example;"),
         "{csp}"
     );
     assert!(!csp.contains("http:"), "{csp}");
