@@ -166,12 +166,26 @@
   // A text field that is required while another field of the entry is set (`image_alt` with
   // `image`); Decap's own `required` cannot say "when".
   var RequiredWith = createClass({
+    // Decap re-renders a control only when its own value changes; this one must see the other
+    // field's current value, so it always takes the new props.
+    shouldComponentUpdate: function () {
+      return true;
+    },
     isValid: function () {
       var other = this.props.field.get("required_with");
-      var otherValue = this.props.entry && this.props.entry.getIn(["data", other]);
+      // `getEntry` gives the entry as it is now (the `entry` prop is the one of the last render).
+      var entry = this.props.getEntry ? this.props.getEntry() : this.props.entry;
+      var otherValue = entry && entry.getIn(["data", other]);
       var value = String(this.props.value || "").trim();
       if (otherValue && !value) {
-        return { error: { message: this.props.field.get("label") + " fehlt: " + this.props.field.get("hint") } };
+        var fields = this.props.collection && this.props.collection.get("fields");
+        var otherField = fields && fields.find(function (f) { return f.get("name") === other; });
+        var otherLabel = otherField ? otherField.get("label") : other;
+        return {
+          error: {
+            message: this.props.field.get("label") + " fehlt: Pflicht, sobald „" + otherLabel + "“ gesetzt ist",
+          },
+        };
       }
       return true;
     },
