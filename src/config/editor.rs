@@ -96,7 +96,9 @@ impl EditorSettings {
         {
             out.push((
                 "path",
-                format!("editor.path `{path}` gehört der Website selbst; wählen Sie z. B. redaktion"),
+                format!(
+                    "editor.path `{path}` gehört der Website selbst; wählen Sie z. B. redaktion"
+                ),
             ));
         }
         let mut parts = self.repo.trim().split('/');

@@ -20,12 +20,17 @@ pub const MAX_PAGE_DESCRIPTION_CHARS: usize = 300;
 pub enum Kind {
     /// One line of text (no line break, no tab, no run of five spaces), at most `max_chars`;
     /// `long`: shown as a text box in the form (the summary).
-    Line { max_chars: usize, long: bool },
+    Line {
+        max_chars: usize,
+        long: bool,
+    },
     /// A date, optionally with a time (`2026-11-28 09:30`, local time).
     Time,
     /// One of the category ids of `aushang.yaml`.
     Category,
-    Flag { default: bool },
+    Flag {
+        default: bool,
+    },
     /// The address part, `a-z`, `0-9` and `-`.
     Slug,
     /// An image under `static/` or an `https://` address.

@@ -12,8 +12,8 @@ use super::{Attachment, Image, Notice, Update, body_limits, markdown, parse_time
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
-pub use super::model::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS};
 use super::model::{self, MAX_IMAGE_ALT_CHARS, MAX_LABEL_CHARS};
+pub use super::model::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS};
 
 /// The front-matter keys a notice may have: the names in the content model's table.
 pub static NOTICE_FIELDS: std::sync::LazyLock<Vec<&'static str>> =

@@ -95,6 +95,7 @@ async function previewMessage() {
 function dryRunMessage(root, title) {
   const output = execFileSync(AUSHANG, ["--root", root, "broadcast", "--dry-run", "--now", NOW], {
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WHATSAPP_TOKEN: "" },
   });
   const lines = output.split("\n");
@@ -156,10 +157,13 @@ describe("the web editor at /redaktion/", () => {
 
   test("refuses a summary over 600 characters before saving", async () => {
     await newNotice();
-    await fillRequired("Zu lange Kurzfassung", "Ä".repeat(601));
+    const tooLong = "Die Hönnestraße ist von Montag bis Freitag zwischen Markt und Bahnhof gesperrt. ".repeat(8);
+    assert.ok(Array.from(tooLong.trim()).length > 600);
+    await fillRequired("Zu lange Kurzfassung", tooLong);
     await typeBody(BODY);
     await save();
     await page.getByText(/Kurzfassung entspricht nicht dem Muster: eine Zeile .* höchstens 600 Zeichen/).waitFor();
+    await page.locator('label[for^="title-field-"]').scrollIntoViewIfNeeded();
     await screenshot("fehler");
     assert.deepEqual(cmsBranches(), []);
     // 600 are fine for the form (and for check, see the Rust tests).
@@ -199,6 +203,7 @@ describe("the web editor at /redaktion/", () => {
     await typeBody(BODY);
     const shown = await previewMessage();
     assert.ok(shown.includes(TITLE) && shown.includes(SUMMARY), shown);
+    await page.locator('label[for^="title-field-"]').scrollIntoViewIfNeeded();
     await screenshot("formular");
     await save();
     await page.getByText("Beitrag gespeichert").first().waitFor();
@@ -211,7 +216,7 @@ describe("the web editor at /redaktion/", () => {
 
     // Where `aushang new` puts a notice of that title at that time.
     const scratch = join(dir, "neu");
-    execFileSync("git", ["clone", "-q", repo, scratch]);
+    execFileSync("git", ["clone", "-q", "-b", "main", repo, scratch]);
     const made = execFileSync(AUSHANG, ["--root", scratch, "new", TITLE, "--now", "2026-12-06T09:30"], {
       encoding: "utf8",
     });
@@ -219,7 +224,7 @@ describe("the web editor at /redaktion/", () => {
 
     // The branch as the pull request check sees it (without the old notice this test added).
     const checkout = join(dir, "pull-request");
-    git(repo, "worktree", "add", "-q", checkout, branch);
+    execFileSync("git", ["clone", "-q", "-b", branch, repo, checkout]);
     rmSync(join(checkout, OLD_NOTICE));
     const saved = readFileSync(join(checkout, expected), "utf8");
     assert.match(saved, /^title: Sperrung der Hönnestraße für Müllfahrzeuge$/m);
@@ -242,6 +247,7 @@ describe("the web editor at /redaktion/", () => {
 
     await page.goto(`${site.url}/redaktion/#/workflow`);
     await page.getByText(TITLE).first().waitFor();
+    await page.getByText("Beitrag gespeichert").waitFor({ state: "hidden" });
     await screenshot("arbeitsablauf");
   });
 

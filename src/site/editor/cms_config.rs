@@ -94,10 +94,7 @@ fn notices(config: &Config) -> Value {
 }
 
 fn pages() -> Value {
-    let mut fields: Vec<Value> = model::PAGE
-        .iter()
-        .map(|f| widget_for_page(f))
-        .collect();
+    let mut fields: Vec<Value> = model::PAGE.iter().map(|f| widget_for_page(f)).collect();
     fields.push(body("Der Text der Seite in Markdown."));
     json!({
         "name": "pages",
@@ -144,13 +141,19 @@ fn widget_with(field: &Field, categories: &[(&str, &str)]) -> Value {
     };
     match field.kind {
         Kind::Line { max_chars, long } => {
-            set(&mut w, "widget", json!(if long { "text" } else { "string" }));
+            set(
+                &mut w,
+                "widget",
+                json!(if long { "text" } else { "string" }),
+            );
             set(
                 &mut w,
                 "pattern",
                 json!([
                     one_line_pattern(max_chars),
-                    format!("eine Zeile ohne Zeilenumbruch und Tabulator, höchstens {max_chars} Zeichen")
+                    format!(
+                        "eine Zeile ohne Zeilenumbruch und Tabulator, höchstens {max_chars} Zeichen"
+                    )
                 ]),
             );
         }
@@ -199,7 +202,11 @@ fn widget_with(field: &Field, categories: &[(&str, &str)]) -> Value {
         }
         Kind::File => {
             set(&mut w, "widget", json!("file"));
-            set(&mut w, "media_folder", json!(format!("/{}", DOCUMENT_FOLDER.0)));
+            set(
+                &mut w,
+                "media_folder",
+                json!(format!("/{}", DOCUMENT_FOLDER.0)),
+            );
             set(&mut w, "public_folder", json!(DOCUMENT_FOLDER.1));
             set(&mut w, "choose_url", json!(false));
         }
@@ -230,7 +237,10 @@ fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
             let special = "\\^$.|?*+()[]{}/-".contains(c);
-            special.then_some('\\').into_iter().chain(std::iter::once(c))
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
         })
         .collect()
 }

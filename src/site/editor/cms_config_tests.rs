@@ -18,7 +18,9 @@ fn form(config: &Config) -> Value {
 }
 
 fn fields<'a>(form: &'a Value, collection: usize) -> &'a Vec<Value> {
-    form["collections"][collection]["fields"].as_array().unwrap()
+    form["collections"][collection]["fields"]
+        .as_array()
+        .unwrap()
 }
 
 /// The problems `check` reports for a notice with this front matter.
@@ -110,9 +112,8 @@ fn the_forms_required_fields_and_limits_are_the_ones_check_enforces() {
             assert!(at_limit.is_empty(), "{}: {at_limit:?}", field.name);
             let over = with("ä".repeat(max + 1)).unwrap();
             assert!(
-                over.iter().any(|p| p
-                    .message
-                    .contains(&format!("erlaubt sind höchstens {max}"))),
+                over.iter()
+                    .any(|p| p.message.contains(&format!("erlaubt sind höchstens {max}"))),
                 "{}: {over:?}",
                 field.name
             );
@@ -130,7 +131,8 @@ fn a_field_required_with_another_is_checked_by_the_editors_own_widget() {
     assert_eq!(alt["widget"], REQUIRED_WITH_WIDGET);
     assert_eq!(alt["required_with"], "image");
     assert_eq!(alt["required"], false);
-    let problems = check("title: T\ndate: 2026-12-06\nsummary: S.\nimage: https://t.example/a.jpg\n");
+    let problems =
+        check("title: T\ndate: 2026-12-06\nsummary: S.\nimage: https://t.example/a.jpg\n");
     assert!(
         problems
             .iter()

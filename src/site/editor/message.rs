@@ -45,7 +45,10 @@ pub fn patterns(config: &Config) -> MessagePatterns {
     });
     let rendered = deliverer.render(&notice);
     MessagePatterns {
-        header: rendered.as_ref().map(|r| r.header.clone()).map_err(Clone::clone),
+        header: rendered
+            .as_ref()
+            .map(|r| r.header.clone())
+            .map_err(Clone::clone),
         notice: rendered.map(|r| r.text),
         update: deliverer.render(&update).map(|r| r.text),
         whatsapp: whatsapp.is_some(),
@@ -103,9 +106,8 @@ mod tests {
         };
         let messages = messages_of(&n.notice, &config);
         let deliverer = Deliverer::Outbox {
-            outbox: Outbox::new(&config.root).with_optout(
-                config.inbox.as_ref().map(|i| OptOut::new(&i.url, None)),
-            ),
+            outbox: Outbox::new(&config.root)
+                .with_optout(config.inbox.as_ref().map(|i| OptOut::new(&i.url, None))),
             whatsapp: config.broadcast.channels.whatsapp.clone(),
         };
         let url = config.absolute_url("/bekanntmachungen/2026/sperrung-der-hoennestrasse/");

@@ -17,10 +17,7 @@ fn config(editor: &str) -> Config {
 fn the_embedded_bundle_is_the_vendored_release_with_its_checksums() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor/decap-cms");
     let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
-    let listed: Vec<(&str, &str)> = sums
-        .lines()
-        .map(|l| l.split_once("  ").unwrap())
-        .collect();
+    let listed: Vec<(&str, &str)> = sums.lines().map(|l| l.split_once("  ").unwrap()).collect();
     assert_eq!(listed.len(), bundle_files::FILES.len());
     for ((sum, name), (file, bytes)) in listed.iter().zip(bundle_files::FILES) {
         assert_eq!(name, file);
@@ -40,10 +37,7 @@ fn no_editor_without_the_setting() {
 fn the_page_is_noindex_and_loads_only_from_the_site() {
     let c = config("editor:\n  path: intern/redaktion\n  repo: stadt/site\n");
     let files = files(&c, "/style.0123abcd.css");
-    let names: Vec<String> = files
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+    let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     for name in [
         "intern/redaktion/index.html",
         "intern/redaktion/decap-cms.js",
@@ -66,7 +60,10 @@ fn the_page_is_noindex_and_loads_only_from_the_site() {
         .collect();
     assert_eq!(srcs, ["config.js", "decap-cms.js", "aushang-editor.js"]);
     let csp = content_security_policy(&c, c.editor.as_ref().unwrap());
-    assert!(csp.starts_with("default-src 'none'; script-src 'self' "), "{csp}");
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'self' "),
+        "{csp}"
+    );
     assert!(
         csp.contains("connect-src 'self' blob: https://api.github.com https://inbox.t.example;"),
         "{csp}"
@@ -77,7 +74,10 @@ fn the_page_is_noindex_and_loads_only_from_the_site() {
         .find(|(p, _)| p.ends_with("config.js"))
         .map(|(_, b)| String::from_utf8(b.to_vec()).unwrap())
         .unwrap();
-    assert!(settings.contains(r#""style": "/style.0123abcd.css""#), "{settings}");
+    assert!(
+        settings.contains(r#""style": "/style.0123abcd.css""#),
+        "{settings}"
+    );
 }
 
 #[test]
