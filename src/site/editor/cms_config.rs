@@ -94,7 +94,7 @@ fn notices(config: &Config) -> Value {
 }
 
 fn pages() -> Value {
-    let mut fields: Vec<Value> = model::PAGE.iter().map(|f| widget_for_page(f)).collect();
+    let mut fields: Vec<Value> = model::PAGE.iter().map(widget_for_page).collect();
     fields.push(body("Der Text der Seite in Markdown."));
     json!({
         "name": "pages",

@@ -17,7 +17,7 @@ fn form(config: &Config) -> Value {
     cms_config(config, config.editor.as_ref().unwrap())
 }
 
-fn fields<'a>(form: &'a Value, collection: usize) -> &'a Vec<Value> {
+fn fields(form: &Value, collection: usize) -> &Vec<Value> {
     form["collections"][collection]["fields"]
         .as_array()
         .unwrap()
