@@ -58,9 +58,13 @@ function cmsBranches() {
 
 /// Opens `hash` of the editor in a freshly loaded page (no form state left from a test before).
 async function openEditor(hash) {
+  await reload(hash);
+  await field("title").waitFor();
+}
+
+async function reload(hash) {
   await page.goto("about:blank");
   await page.goto(`${site.url}/redaktion/${hash}`);
-  await field("title").waitFor();
 }
 
 async function newNotice() {
@@ -245,10 +249,27 @@ describe("the web editor at /redaktion/", () => {
     const header = await page.frameLocator("iframe").locator(".versand").textContent();
     assert.equal(header, `Versand als: ${dry.header}`);
 
-    await page.goto(`${site.url}/redaktion/#/workflow`);
+    await reload("#/workflow");
     await page.getByText(TITLE).first().waitFor();
-    await page.getByText("Beitrag gespeichert").waitFor({ state: "hidden" });
     await screenshot("arbeitsablauf");
+  });
+
+  test("forms a notice's address from its title as aushang new does", async () => {
+    const titles = [
+      "Änderung: Öffnungszeiten für Übergänge!",
+      "GROẞE Straße",
+      "  Müllabfuhr  – 2. Dezember ",
+      "Café „Crème“ à la carte",
+      "Wasserrohrbruch (B 27) – 1.200 m",
+    ];
+    const fromForm = await page.evaluate((ts) => ts.map((t) => window.aushangEditor.slugify(t)), titles);
+    const scratch = join(dir, "adressen");
+    execFileSync("git", ["clone", "-q", "-b", "main", repo, scratch]);
+    const fromNew = titles.map((t) => {
+      const file = execFileSync(AUSHANG, ["--root", scratch, "new", t, "--now", NOW], { encoding: "utf8" }).trim();
+      return file.replace(/^content\/notices\/2026\/2026-12-06-/, "").replace(/\.md$/, "");
+    });
+    assert.deepEqual(fromForm, fromNew);
   });
 
   test("loads nothing from outside the site", () => {
