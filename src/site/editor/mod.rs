@@ -54,6 +54,29 @@ pub fn files(config: &Config, css_path: &str) -> Vec<(PathBuf, Cow<'static, [u8]
     out
 }
 
+/// A page of the site at the editor's address (a standing page `redaktion.md`): the editor
+/// would overwrite it, so the build stops with a problem naming `editor.path`.
+pub fn clashes(
+    config: &Config,
+    pages: &std::collections::HashSet<&std::path::Path>,
+    editor_files: &[(PathBuf, Cow<'static, [u8]>)],
+) -> Vec<crate::diagnostics::Problem> {
+    editor_files
+        .iter()
+        .filter(|(file, _)| pages.contains(file.as_path()))
+        .map(|(file, _)| {
+            crate::diagnostics::Problem::error(
+                crate::config::CONFIG_FILE,
+                format!(
+                    "editor.path: die Redaktion würde {} überschreiben, eine Seite der Website",
+                    file.display()
+                ),
+            )
+            .with_hint("wählen Sie für editor.path einen anderen Ordner, z. B. intern/redaktion")
+        })
+        .collect()
+}
+
 /// The origin (`https://host[:port]`) of an absolute address.
 fn origin(address: &str) -> Option<String> {
     let url = url::Url::parse(address).ok()?;

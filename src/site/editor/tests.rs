@@ -86,3 +86,15 @@ fn a_local_backend_on_this_machine_is_allowed_to_be_called() {
     let csp = content_security_policy(&c, c.editor.as_ref().unwrap());
     assert!(csp.contains(" http://127.0.0.1:8081;"), "{csp}");
 }
+
+#[test]
+fn the_editor_never_overwrites_a_page_of_the_site() {
+    let c = config("editor:\n  repo: stadt/site\n");
+    let files = files(&c, "/style.css");
+    let page = Path::new("redaktion/index.html");
+    let other = Path::new("impressum/index.html");
+    let problems = clashes(&c, &[page, other].into_iter().collect(), &files);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("redaktion/index.html"));
+    assert!(clashes(&c, &[other].into_iter().collect(), &files).is_empty());
+}
