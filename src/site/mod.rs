@@ -176,7 +176,7 @@ fn build_into(
     );
     let editor_files = editor::files(config, &css_path);
     let mut generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
-    problems.extend(editor::clashes(config, &generated, &editor_files));
+    problems.extend(editor::clashes(&generated, &editor_files));
     generated.extend(editor_files.iter().map(|(file, _)| file.as_path()));
     let static_files = statics::static_files(config, &generated, &withheld, &mut problems);
     if !problems.is_empty() {

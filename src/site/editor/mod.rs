@@ -57,7 +57,6 @@ pub fn files(config: &Config, css_path: &str) -> Vec<(PathBuf, Cow<'static, [u8]
 /// A page of the site at the editor's address (a standing page `redaktion.md`): the editor
 /// would overwrite it, so the build stops with a problem naming `editor.path`.
 pub fn clashes(
-    config: &Config,
     pages: &std::collections::HashSet<&std::path::Path>,
     editor_files: &[(PathBuf, Cow<'static, [u8]>)],
 ) -> Vec<crate::diagnostics::Problem> {
