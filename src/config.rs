@@ -11,9 +11,11 @@ use serde::Deserialize;
 
 use crate::diagnostics::Problem;
 
+mod editor;
 mod editor_auth;
 mod security;
-pub use editor_auth::{EditorAuthConfig, EditorConfig, repo_parts};
+pub use editor::{DEFAULT_AUTH_ENDPOINT, EditorBackend, EditorSettings, LoginBackend};
+pub use editor_auth::{EditorAuthConfig, repo_parts};
 pub use security::GRAPH_API_HOST;
 pub use security::is_loopback_host;
 
@@ -37,8 +39,9 @@ pub struct Config {
     pub subscribers: SubscribersConfig,
     pub broadcast: BroadcastConfig,
     pub inbox: Option<InboxConfig>,
-    /// `editor:` — the web editor's login (`editor.auth`, see docs/editor-login.md).
-    pub editor: EditorConfig,
+    /// `editor:` — the web editor at `/redaktion/` (`site::editor`) and its login through the
+    /// inbox (`editor.auth`, `inbox::editor_auth`).
+    pub editor: Option<EditorSettings>,
     /// Where the subscriber state lives instead of `<root>/subscribers` (`--state`, e.g. the
     /// pipeline's checkout of the `aushang-state` branch). Set at the command's edge only.
     pub state_dir: Option<PathBuf>,
@@ -343,7 +346,7 @@ struct RawConfig {
     #[serde(default)]
     inbox: Option<InboxConfig>,
     #[serde(default)]
-    editor: EditorConfig,
+    editor: Option<EditorSettings>,
 }
 
 #[derive(Deserialize, Default)]
@@ -581,11 +584,12 @@ pub fn parse(root: &Path, display: &Path, text: &str) -> Result<Config, Vec<Prob
     for (key, message) in channel_problems.into_iter().flatten().flatten() {
         problems.push(at_key(key, message));
     }
-    if let Some(auth) = &raw.editor.auth {
-        for (key, message) in auth.problems() {
+    if let Some(editor) = &raw.editor {
+        let inbox_url = raw.inbox.as_ref().map(|i| i.url.as_str());
+        for (key, message) in editor.problems(inbox_url) {
             problems.push(at_key(key, message));
         }
-        if raw.inbox.is_none() {
+        if editor.auth.is_some() && raw.inbox.is_none() {
             problems.push(
                 at_key("auth", "editor.auth braucht einen Abschnitt inbox: mit url (die Anmeldung der Redaktion läuft über den Posteingang)".into())
                     .with_hint("inbox.url ergänzen (docs/inbox.md) oder editor.auth entfernen (docs/editor-login.md)"),

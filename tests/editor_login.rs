@@ -48,7 +48,7 @@ fn site(github: &FakeGithub) -> Site {
     let path = site.root.join("aushang.yaml");
     let mut yaml = std::fs::read_to_string(&path).unwrap();
     yaml.push_str(&format!(
-        "editor:\n  auth:\n    client_id: {CLIENT_ID}\n    repo: {REPO}\n    github_url: {url}\n    github_api_url: {url}\n",
+        "editor:\n  repo: {REPO}\n  auth:\n    client_id: {CLIENT_ID}\n    github_url: {url}\n    github_api_url: {url}\n",
         url = github.url()
     ));
     std::fs::write(path, yaml).unwrap();

@@ -13,23 +13,12 @@ use serde::Deserialize;
 pub const GITHUB_HOST: &str = "github.com";
 pub const GITHUB_API_HOST: &str = "api.github.com";
 
-/// The `editor:` section.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EditorConfig {
-    /// Login through GitHub on the inbox server; without it editors sign in with a token.
-    #[serde(default)]
-    pub auth: Option<EditorAuthConfig>,
-}
-
 /// `editor.auth`: the GitHub OAuth App.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditorAuthConfig {
     /// The OAuth App's client id (public; it is in every authorize link).
     pub client_id: String,
-    /// `owner/name` of the town's repository: only people who may push to it get a token.
-    pub repo: String,
     /// Where editors log in: `https://github.com`, or a GitHub Enterprise Server's address.
     #[serde(default = "default_github_url")]
     pub github_url: String,
@@ -74,15 +63,6 @@ impl EditorAuthConfig {
                 "client_id",
                 format!(
                     "editor.auth.client_id `{id}` ist keine Client-ID einer GitHub-OAuth-App (z. B. Ov23li…)"
-                ),
-            ));
-        }
-        if repo_parts(&self.repo).is_none() {
-            out.push((
-                "repo",
-                format!(
-                    "editor.auth.repo `{}` ist nicht in der Form besitzer/name (z. B. stadt-musterbach/bekanntmachungen)",
-                    self.repo
                 ),
             ));
         }
@@ -146,7 +126,7 @@ mod tests {
     use super::*;
 
     fn auth(extra: &str) -> EditorAuthConfig {
-        let text = format!("client_id: Ov23liABC123\nrepo: stadt/site\n{extra}");
+        let text = format!("client_id: Ov23liABC123\n{extra}");
         serde_saphyr::from_str(&text).unwrap()
     }
 
@@ -174,7 +154,7 @@ mod tests {
 
     #[test]
     fn editor_auth_needs_an_inbox_and_its_problems_name_their_lines() {
-        let text = "title: T\nbase_url: https://www.t.example/\neditor:\n  auth:\n    client_id: Ov23liX\n    repo: stadt\n";
+        let text = "title: T\nbase_url: https://www.t.example/\neditor:\n  repo: stadt\n  auth:\n    client_id: Ov23liX\n";
         let parse = |t: &str| {
             crate::config::parse(
                 std::path::Path::new("/"),
@@ -184,32 +164,32 @@ mod tests {
         };
         let err = parse(text).unwrap_err();
         let found: Vec<_> = err.iter().map(|p| (p.line, p.message.clone())).collect();
-        assert_eq!(err.len(), 2, "{found:?}");
-        assert_eq!(err[0].line, Some(6), "{found:?}");
-        assert!(err[0].message.contains("besitzer/name"), "{found:?}");
-        assert_eq!(err[1].line, Some(4), "{found:?}");
-        assert!(
-            err[1].message.contains("braucht einen Abschnitt inbox:"),
-            "{found:?}"
-        );
+        let line_of = |needle: &str| {
+            err.iter()
+                .find(|p| p.message.contains(needle))
+                .unwrap_or_else(|| panic!("no `{needle}` in {found:?}"))
+                .line
+        };
+        assert_eq!(line_of("besitzer/name"), Some(4), "{found:?}");
+        assert_eq!(line_of("braucht einen Abschnitt inbox:"), Some(5), "{found:?}");
         let fixed = text.replace("repo: stadt", "repo: stadt/site")
             + "inbox:\n  url: https://inbox.t.example/\n";
         let c = parse(&fixed).unwrap();
-        assert_eq!(c.editor.auth.unwrap().repo, "stadt/site");
+        let editor = c.editor.unwrap();
+        assert_eq!(editor.repo, "stadt/site");
+        assert_eq!(editor.auth.unwrap().client_id, "Ov23liX");
         let typo = fixed.replace("client_id", "clientid");
         assert!(parse(&typo).is_err());
     }
 
     #[test]
-    fn client_id_and_repo_are_checked() {
-        let bad = auth("").clone();
+    fn the_client_id_is_checked() {
         let bad = EditorAuthConfig {
             client_id: "x y".into(),
-            repo: "just-a-name".into(),
-            ..bad
+            ..auth("")
         };
         let keys: Vec<_> = bad.problems().iter().map(|p| p.0).collect();
-        assert_eq!(keys, ["client_id", "repo"]);
+        assert_eq!(keys, ["client_id"]);
         assert_eq!(repo_parts("stadt/site"), Some(("stadt", "site")));
         assert_eq!(repo_parts("stadt/../x"), None);
         assert_eq!(repo_parts("stadt/.."), None);

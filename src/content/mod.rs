@@ -13,6 +13,7 @@ pub mod body_limits;
 pub mod fields;
 pub mod links;
 pub mod markdown;
+pub mod model;
 pub mod notice;
 pub mod notice_loader;
 pub mod page_loader;
@@ -356,7 +357,7 @@ mod tests {
 
     #[test]
     fn suggestions_for_typos_and_german_words() {
-        let fields = notice_loader::NOTICE_FIELDS;
+        let fields = &*notice_loader::NOTICE_FIELDS;
         assert_eq!(did_you_mean("titel", fields.iter().copied()), Some("title"));
         assert_eq!(
             did_you_mean("summmary", fields.iter().copied()),

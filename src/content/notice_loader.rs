@@ -12,29 +12,12 @@ use super::{Attachment, Image, Notice, Update, body_limits, markdown, parse_time
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
-/// Longest summary: it is the text of the WhatsApp message and must fit a template parameter.
-pub const MAX_SUMMARY_CHARS: usize = 600;
-/// Longest title: also a template parameter; Meta's exact per-parameter cap is unknown.
-pub const MAX_TITLE_CHARS: usize = 200;
+use super::model::{self, MAX_IMAGE_ALT_CHARS, MAX_LABEL_CHARS};
+pub use super::model::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS};
 
-pub const NOTICE_FIELDS: &[&str] = &[
-    "title",
-    "date",
-    "summary",
-    "category",
-    "tags",
-    "publish_at",
-    "expires",
-    "draft",
-    "urgent",
-    "broadcast",
-    "slug",
-    "aliases",
-    "image",
-    "image_alt",
-    "attachments",
-    "updates",
-];
+/// The front-matter keys a notice may have: the names in the content model's table.
+pub static NOTICE_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| model::names(model::NOTICE));
 
 const SUMMARY_WHY: &str = "die Kurzfassung (`summary`) ist der Text der WhatsApp-Nachricht an die Abonnenten; \
     WhatsApp erlaubt darin keine Zeilenumbrüche oder Tabulatoren und höchstens 600 Zeichen. \
@@ -61,6 +44,31 @@ struct RawNotice {
     image_alt: Option<Spanned<String>>,
     attachments: Option<Vec<Spanned<RawAttachment>>>,
     updates: Option<Vec<Spanned<RawUpdate>>>,
+}
+
+impl RawNotice {
+    /// Whether the front matter has field `name` of the content model.
+    fn has(&self, name: &str) -> bool {
+        match name {
+            "title" => self.title.is_some(),
+            "date" => self.date.is_some(),
+            "summary" => self.summary.is_some(),
+            "category" => self.category.is_some(),
+            "tags" => self.tags.is_some(),
+            "publish_at" => self.publish_at.is_some(),
+            "expires" => self.expires.is_some(),
+            "draft" => self.draft.is_some(),
+            "urgent" => self.urgent.is_some(),
+            "broadcast" => self.broadcast.is_some(),
+            "slug" => self.slug.is_some(),
+            "aliases" => self.aliases.is_some(),
+            "image" => self.image.is_some(),
+            "image_alt" => self.image_alt.is_some(),
+            "attachments" => self.attachments.is_some(),
+            "updates" => self.updates.is_some(),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,7 +180,7 @@ fn notice_from_source_with(
     problems: &mut Vec<Problem>,
 ) -> Outcome {
     let mut mine = Vec::new();
-    let Some(raw) = src.front_matter::<RawNotice>(NOTICE_FIELDS, &mut mine) else {
+    let Some(raw) = src.front_matter::<RawNotice>(&NOTICE_FIELDS, &mut mine) else {
         problems.append(&mut mine);
         return Outcome::Invalid;
     };
@@ -244,13 +252,22 @@ fn validate(
             ))
     };
 
-    let title = match &raw.title {
-        Some(t) => one_line(src, "title", t, MAX_TITLE_CHARS, TITLE_WHY, problems),
-        None => {
-            problems.push(missing("title", "Straßensperrung in der Hönnestraße"));
-            None
+    // Required fields come from the content model's table (the web editor's form uses it too).
+    for field in model::NOTICE.iter().filter(|f| f.required()) {
+        if !raw.has(field.name) {
+            let p = missing(field.name, field.example);
+            problems.push(match field.name {
+                "summary" => p.with_hint(
+                    "ergänzen Sie `summary: …` mit ein bis zwei Sätzen (höchstens 600 Zeichen, eine Zeile); das ist der Text der WhatsApp-Nachricht",
+                ),
+                _ => p,
+            });
         }
-    };
+    }
+    let title = raw
+        .title
+        .as_ref()
+        .and_then(|t| one_line(src, "title", t, MAX_TITLE_CHARS, TITLE_WHY, problems));
     let summary = match &raw.summary {
         Some(s) => {
             let summary = one_line(src, "summary", s, MAX_SUMMARY_CHARS, SUMMARY_WHY, problems);
@@ -268,19 +285,11 @@ fn validate(
             }
             summary
         }
-        None => {
-            problems.push(missing("summary", "Ein bis zwei Sätze für die WhatsApp-Nachricht.").with_hint(
-                "ergänzen Sie `summary: …` mit ein bis zwei Sätzen (höchstens 600 Zeichen, eine Zeile); das ist der Text der WhatsApp-Nachricht",
-            ));
-            None
-        }
+        None => None,
     };
     let date = match &raw.date {
         Some(d) => time_field(src, "date", d, tz, problems),
-        None => {
-            problems.push(missing("date", "2026-11-28"));
-            None
-        }
+        None => None,
     };
     let publish_at = raw
         .publish_at
@@ -414,7 +423,7 @@ fn validate(
                     src,
                     "image_alt",
                     a,
-                    500,
+                    MAX_IMAGE_ALT_CHARS,
                     "die Bildbeschreibung ist ein kurzer Text in einer Zeile",
                     problems,
                 ),
@@ -460,7 +469,7 @@ fn validate(
                 src,
                 "label",
                 l,
-                200,
+                MAX_LABEL_CHARS,
                 "die Beschriftung eines Anhangs ist ein kurzer Text in einer Zeile",
                 problems,
             ),

@@ -12,7 +12,9 @@ use super::{Page, body_limits, markdown, slug};
 use crate::config::Config;
 use crate::diagnostics::Problem;
 
-pub const PAGE_FIELDS: &[&str] = &["title", "description", "slug"];
+/// The front-matter keys a page may have: the names in the content model's table.
+pub static PAGE_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| super::model::names(super::model::PAGE));
 
 /// First path segments the site itself uses; a page there would be overwritten or hide them.
 pub const RESERVED_PAGE_SLUGS: &[&str] = &["bekanntmachungen", "archiv", "kategorie", "seite"];
@@ -44,7 +46,7 @@ pub fn load_page(config: &Config, file: &Path, problems: &mut Vec<Problem>) -> O
 
 pub fn page_from_source(src: SourceFile, problems: &mut Vec<Problem>) -> Option<LoadedPage> {
     let mut mine = Vec::new();
-    let Some(raw) = src.front_matter::<RawPage>(PAGE_FIELDS, &mut mine) else {
+    let Some(raw) = src.front_matter::<RawPage>(&PAGE_FIELDS, &mut mine) else {
         problems.append(&mut mine);
         return None;
     };
@@ -53,7 +55,7 @@ pub fn page_from_source(src: SourceFile, problems: &mut Vec<Problem>) -> Option<
             &src,
             "title",
             t,
-            200,
+            super::model::MAX_PAGE_TITLE_CHARS,
             "der Seitentitel ist eine Zeile",
             &mut mine,
         ),
@@ -70,7 +72,7 @@ pub fn page_from_source(src: SourceFile, problems: &mut Vec<Problem>) -> Option<
             &src,
             "description",
             d,
-            300,
+            super::model::MAX_PAGE_DESCRIPTION_CHARS,
             "die Beschreibung erscheint in Suchmaschinen und Linkvorschauen; eine Zeile",
             &mut mine,
         ),

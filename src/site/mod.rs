@@ -12,6 +12,7 @@
 
 pub mod base_path;
 pub mod dates;
+pub mod editor;
 pub mod output;
 mod plan;
 mod render;
@@ -173,7 +174,10 @@ fn build_into(
         opts.now,
         opts.include_drafts,
     );
-    let generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
+    let editor_files = editor::files(config, &css_path);
+    let mut generated: HashSet<&Path> = plan.jobs.iter().map(|j| j.file.as_path()).collect();
+    problems.extend(editor::clashes(&generated, &editor_files));
+    generated.extend(editor_files.iter().map(|(file, _)| file.as_path()));
     let static_files = statics::static_files(config, &generated, &withheld, &mut problems);
     if !problems.is_empty() {
         return Err(BuildError::Problems(problems));
@@ -199,7 +203,15 @@ fn build_into(
             write: &opts.out_dir,
         },
     };
-    let written = write::write_output(dirs, &site, &plan, &theme, &css_path, &static_files);
+    let written = write::write_output(
+        dirs,
+        &site,
+        &plan,
+        &theme,
+        &css_path,
+        &static_files,
+        &editor_files,
+    );
     match (written, stage) {
         (Ok((report, written)), Some(stage)) => {
             stage.finish(&written)?;

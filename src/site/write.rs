@@ -41,11 +41,13 @@ pub(super) fn write_output(
     theme: &Theme,
     css_path: &str,
     static_files: &[(PathBuf, PathBuf)],
+    editor_files: &[(PathBuf, std::borrow::Cow<'static, [u8]>)],
 ) -> Result<(BuildReport, Written), BuildError> {
     let started = std::time::Instant::now();
     let in_place = dirs.read == dirs.write;
     let mut keep: HashSet<PathBuf> = plan.jobs.iter().map(|j| j.file.clone()).collect();
     keep.extend(static_files.iter().map(|(rel, _)| rel.clone()));
+    keep.extend(editor_files.iter().map(|(rel, _)| rel.clone()));
     let css_file = output::file_for_path(css_path).expect("hash path is safe");
     keep.insert(css_file.clone());
     let (stale, stale_removed, existing) = if in_place {
@@ -106,6 +108,17 @@ pub(super) fn write_output(
             })
         })
         .collect();
+    let editor_results: Vec<Result<bool, Box<Problem>>> = editor_files
+        .par_iter()
+        .map(|(rel, bytes)| {
+            write(rel, bytes).map_err(|e| {
+                Box::new(Problem::error(
+                    dirs.write.join(rel),
+                    format!("cannot write the editor's file: {e}"),
+                ))
+            })
+        })
+        .collect();
     tracing::debug!(
         ms = started.elapsed().as_millis(),
         "pages rendered and static files copied"
@@ -127,8 +140,13 @@ pub(super) fn write_output(
         .jobs
         .iter()
         .map(|j| &j.file)
-        .chain(static_files.iter().map(|(rel, _)| rel));
-    for (r, file) in results.into_iter().chain(static_results).zip(files) {
+        .chain(static_files.iter().map(|(rel, _)| rel))
+        .chain(editor_files.iter().map(|(rel, _)| rel));
+    let all = results
+        .into_iter()
+        .chain(static_results)
+        .chain(editor_results);
+    for (r, file) in all.zip(files) {
         match r {
             Ok(true) => written.changed.push(file.clone()),
             Ok(false) => {}

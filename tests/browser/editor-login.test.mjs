@@ -127,7 +127,7 @@ before(async () => {
     .replace("https://www.musterbach.example/", `${site.url}/`)
     .replace("https://inbox.musterbach.example/", `${inboxUrl}/`)
     .concat(
-      `editor:\n  auth:\n    client_id: ${CLIENT_ID}\n    repo: ${REPO_NAME}\n` +
+      `editor:\n  repo: ${REPO_NAME}\n  auth:\n    client_id: ${CLIENT_ID}\n` +
         `    github_url: ${github.url}\n    github_api_url: ${github.url}\n`,
     );
   writeFileSync(join(root, "aushang.yaml"), config);

@@ -33,7 +33,7 @@ use github::{Access, Github};
 use page::Outcome;
 
 /// The CMS's `auth_endpoint` (relative to `base_url`, the inbox's origin).
-pub const AUTH_ENDPOINT: &str = "redaktion/auth";
+pub const AUTH_ENDPOINT: &str = crate::config::DEFAULT_AUTH_ENDPOINT;
 /// Where GitHub sends the popup back: the OAuth App's "Authorization callback URL" is
 /// `<inbox.url>redaktion/callback`.
 pub const CALLBACK_PATH: &str = "redaktion/callback";
@@ -82,32 +82,9 @@ impl ClientSecret {
     }
 }
 
-/// The `backend:` values of the CMS configuration for a site with `editor.auth` and `inbox.url`:
-/// `base_url` is the inbox's bare origin (Decap compares it with the popup's origin), and
-/// `auth_endpoint` the path below it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backend {
-    pub base_url: String,
-    pub auth_endpoint: String,
-}
-
 /// `editor.auth`, the one place this module reads it from the configuration.
 pub fn settings(config: &Config) -> Option<&EditorAuthConfig> {
-    config.editor.auth.as_ref()
-}
-
-pub fn backend(config: &Config) -> Option<Backend> {
-    settings(config)?;
-    let inbox = reqwest::Url::parse(&config.inbox.as_ref()?.url).ok()?;
-    let prefix = inbox.path().trim_matches('/');
-    Some(Backend {
-        base_url: inbox.origin().ascii_serialization(),
-        auth_endpoint: if prefix.is_empty() {
-            AUTH_ENDPOINT.to_string()
-        } else {
-            format!("{prefix}/{AUTH_ENDPOINT}")
-        },
-    })
+    config.editor.as_ref()?.auth.as_ref()
 }
 
 /// The login, ready to serve.
@@ -137,8 +114,9 @@ impl EditorLogin {
         let Some(inbox) = &config.inbox else {
             anyhow::bail!("editor.auth needs inbox.url");
         };
-        let (owner, name) = repo_parts(&auth.repo)
-            .ok_or_else(|| anyhow::anyhow!("editor.auth.repo is not owner/name"))?;
+        let repo = config.editor.as_ref().map(|e| e.repo.as_str()).unwrap_or_default();
+        let (owner, name) =
+            repo_parts(repo).ok_or_else(|| anyhow::anyhow!("editor.repo is not owner/name"))?;
         let site_origin = reqwest::Url::parse(&config.base_url)?
             .origin()
             .ascii_serialization();
@@ -467,18 +445,20 @@ mod tests {
 
     #[test]
     fn the_backend_is_the_inbox_origin_with_the_path_below() {
-        let text = "title: T\nbase_url: https://www.t.example/\ninbox:\n  url: https://t.example/posteingang/\neditor:\n  auth:\n    client_id: Ov23liX\n    repo: stadt/site\n";
+        let text = "title: T\nbase_url: https://www.t.example/\ninbox:\n  url: https://t.example/posteingang/\neditor:\n  repo: stadt/site\n  auth:\n    client_id: Ov23liX\n";
         let c = crate::config::parse(
             std::path::Path::new("/"),
             std::path::Path::new("aushang.yaml"),
             text,
         )
         .unwrap();
+        let editor = c.editor.as_ref().unwrap();
+        let inbox_url = c.inbox.as_ref().map(|i| i.url.as_str());
         assert_eq!(
-            backend(&c),
-            Some(Backend {
+            editor.login_backend(inbox_url),
+            Some(crate::config::LoginBackend {
                 base_url: "https://t.example".into(),
-                auth_endpoint: "posteingang/redaktion/auth".into()
+                auth_endpoint: format!("posteingang/{AUTH_ENDPOINT}")
             })
         );
         let login = EditorLogin::new(&c, ClientSecret::new("s".repeat(40)))

@@ -46,7 +46,12 @@ pub fn message(result: &Result<&str, (&str, &str)>) -> String {
 /// The whole page and the nonce its script runs under.
 pub fn render(config: &Config, site_origin: &str, outcome: &Outcome) -> (String, String) {
     let nonce = hex::encode(rand::random::<[u8; 16]>());
-    let editor = config.absolute_url("/redaktion/");
+    let editor = config.absolute_url(
+        &config
+            .editor
+            .as_ref()
+            .map_or_else(|| "/redaktion/".to_string(), |e| e.site_path()),
+    );
     let script = format!(
         "<script nonce=\"{nonce}\">\n\
          (function () {{\n\
