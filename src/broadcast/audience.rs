@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use crate::broadcast::message::Message;
 use crate::broadcast::send::RecipientStream;
 use crate::config::Config;
+use crate::delivery::message::Message;
 use crate::subscribers::stream::{Fingerprint, SubscriberStream};
 use crate::subscribers::{Identity, Recipients, Status, StoreError, Subscriber};
 

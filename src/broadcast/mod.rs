@@ -2,16 +2,10 @@
 
 pub mod accept;
 pub mod audience;
-pub mod channels;
 pub mod claim;
-pub mod delivered;
 pub mod due;
-pub mod errors;
 pub mod given_up;
-pub mod journal;
-pub mod lock;
 pub mod mark_sent;
-pub mod message;
 pub mod plan;
 pub mod ratelimit;
 pub mod report;

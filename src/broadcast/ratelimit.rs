@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
-use crate::broadcast::errors::{ApiError, ErrorClass, Scope};
+use crate::delivery::errors::{ApiError, ErrorClass, Scope};
 
 const WINDOW: Duration = Duration::from_secs(1);
 /// After a throttle, the rate never drops below this.

@@ -11,19 +11,19 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::broadcast::accept::accept_uncertain;
 pub use crate::broadcast::audience::SubscriberSource;
-use crate::broadcast::channels::deliverer::Deliverer;
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::channels::whatsapp::WhatsAppClient;
 use crate::broadcast::given_up::give_up;
-use crate::broadcast::journal::{IdSet, Journal, journal_dir};
-use crate::broadcast::lock::SiteLock;
-use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::{MessageReport, RunReport};
 use crate::broadcast::send::{RunClock, Sender, wait_for_link};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{IdSet, Journal, journal_dir};
+use crate::delivery::message::Message;
+use crate::lock::SiteLock;
+use crate::providers::deliverer::Deliverer;
+use crate::providers::outbox::Outbox;
+use crate::providers::whatsapp::WhatsAppClient;
 use crate::subscribers::{Status, Subscriber};
 
 pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
@@ -64,7 +64,7 @@ pub fn choose_deliverer(
 ) -> anyhow::Result<(Deliverer, Option<String>)> {
     // A weak opt-out key would let anyone forge the links that unsubscribe others.
     if config.inbox.is_some() {
-        crate::inbox::optout::secret_from_env().map_err(anyhow::Error::msg)?;
+        crate::subscribers::optout::secret_from_env().map_err(anyhow::Error::msg)?;
     }
     let outbox = || Deliverer::Outbox {
         outbox: Outbox::for_site(config),
@@ -90,7 +90,7 @@ pub fn choose_deliverer(
                 WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token).map_err(|e| {
                     anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
                 })?;
-            let optout = crate::broadcast::message::OptOut::from_env(config);
+            let optout = crate::delivery::message::OptOut::from_env(config);
             let warning = optout
                 .as_ref()
                 .filter(|_| cfg.template.optout_button)
@@ -104,8 +104,8 @@ pub fn choose_deliverer(
                 warning,
             ))
         }
-        Some(name) if crate::broadcast::channels::others::NAMES.contains(&name) => {
-            crate::broadcast::channels::others::choose(config, name, |var| std::env::var(var).ok())
+        Some(name) if crate::providers::select::NAMES.contains(&name) => {
+            crate::providers::select::choose(config, name, |var| std::env::var(var).ok())
         }
         Some(other) => {
             bail!(
@@ -296,7 +296,7 @@ async fn send_all(
         .any(|p| p.message.is_update() && p.decision == Decision::Due);
     // Template states and unreachable subscribers recorded by `aushang inbox pull` (inbox owns these).
     if let Deliverer::WhatsApp { .. } = &*deliverer {
-        if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
+        if let Some(why) = crate::providers::whatsapp::templates::refusal(config, update_due) {
             report.stopped = Some(why);
             held_back(&planned, &audience, &deliverer, report);
             return Ok(());
@@ -591,11 +591,9 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 );
             }
         }
-        crate::broadcast::channels::deliverer::write_preview(&mut out, &rendered);
+        crate::providers::deliverer::write_preview(&mut out, &rendered);
     }
-    out.push_str(&crate::broadcast::channels::others::preview(
-        config, notices, now,
-    )?);
+    out.push_str(&crate::providers::select::preview(config, notices, now)?);
     Ok(out)
 }
 

@@ -9,7 +9,7 @@
 //! decrypted and parsed while it is read), a blocking reader thread filters them against the
 //! journal and feeds a bounded queue of `concurrency` places, and the workers take from it. What
 //! is held per subscriber is only the journal's compact state of this message
-//! ([`crate::broadcast::delivered::DeliveryStates`]) and, with a daily limit, the ids reached in
+//! ([`crate::delivery::delivered::DeliveryStates`]) and, with a daily limit, the ids reached in
 //! the last 24 hours.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::broadcast::channels::deliverer::{Deliverer, Outcome, Rendered};
-use crate::broadcast::errors::{ErrorClass, Scope};
-use crate::broadcast::journal::{
-    DeliveryLine, DeliveryState, FailureClass, IdSet, IndexEvent, Journal,
-};
-use crate::broadcast::message::Message;
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::MessageReport;
+use crate::delivery::errors::{ErrorClass, Scope};
+use crate::delivery::journal::{
+    DeliveryLine, DeliveryState, FailureClass, IdSet, IndexEvent, Journal,
+};
+use crate::delivery::message::Message;
+use crate::providers::deliverer::{Deliverer, Outcome, Rendered};
 use crate::subscribers::{StoreError, Subscriber};
 
 /// One message's recipients in list order, read from the list as they are needed.
@@ -205,7 +205,7 @@ impl Sender {
 /// Reads one message's recipients on a blocking thread (decrypting is CPU work) and queues those
 /// who still need it; counts the others for the report.
 struct Reader {
-    states: crate::broadcast::journal::DeliveryStates,
+    states: crate::delivery::journal::DeliveryStates,
     resend_uncertain: bool,
     /// `--run`: send only to subscribers this run claimed.
     claimed_only: bool,

@@ -11,8 +11,9 @@ use anyhow::Context;
 use aushang::config;
 use aushang::inbox::confirm::{ResendOptions, resend};
 use aushang::inbox::pull::{PullOptions, ack_file as ack_file_fn, pull};
-use aushang::inbox::{PULL_TOKEN_ENV, Secrets, optout};
+use aushang::inbox::{PULL_TOKEN_ENV, Secrets};
 use aushang::subscribers::Identity;
+use aushang::subscribers::optout;
 
 #[derive(clap::Subcommand)]
 pub enum Command {

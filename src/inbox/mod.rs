@@ -8,7 +8,6 @@ pub mod events;
 pub mod forms;
 pub mod listener;
 pub mod memory;
-pub mod optout;
 pub mod pages;
 pub mod payload;
 pub mod pull;
@@ -18,7 +17,6 @@ pub mod server;
 pub mod signup;
 pub mod statuses;
 pub mod store;
-pub mod templates;
 pub mod undeliverable;
 pub mod validate;
 pub mod webhook;
@@ -99,7 +97,7 @@ impl Secrets {
             app_secret: required(APP_SECRET_ENV),
             verify_token: required(VERIFY_TOKEN_ENV),
             pull_token: required(PULL_TOKEN_ENV),
-            token_secret: var(optout::TOKEN_SECRET_ENV),
+            token_secret: var(crate::subscribers::optout::TOKEN_SECRET_ENV),
             whatsapp_token: var(crate::broadcast::run::TOKEN_ENV),
         };
         if !missing.is_empty() {
@@ -111,7 +109,8 @@ impl Secrets {
         // HMAC keys: at least 32 bytes (Meta's app secret has 32 characters).
         check_secret(APP_SECRET_ENV, &secrets.app_secret).map_err(anyhow::Error::msg)?;
         if let Some(t) = &secrets.token_secret {
-            check_secret(optout::TOKEN_SECRET_ENV, t).map_err(anyhow::Error::msg)?;
+            check_secret(crate::subscribers::optout::TOKEN_SECRET_ENV, t)
+                .map_err(anyhow::Error::msg)?;
         }
         Ok(secrets)
     }

@@ -25,8 +25,8 @@ use super::memory::{Memory, MemoryWriter};
 use super::store::{EventStore, Stored};
 use super::webhook::{self, Keywords, Reply, ReplyKind};
 use super::{Secrets, forms, signup};
-use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use crate::config::Config;
+use crate::providers::whatsapp::{Payload, WhatsAppClient};
 use crate::subscribers::mask;
 
 /// Webhook payloads can be up to 3 MB (contract §5.3).

@@ -18,9 +18,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
-use super::templates::TemplateBook;
-use crate::broadcast::journal::{DeliveryLine, DeliveryState, FailureClass, Journal, journal_dir};
 use crate::config::Config;
+use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass, Journal, journal_dir};
+use crate::providers::whatsapp::templates::TemplateBook;
 use crate::subscribers::SubscriberList;
 
 pub const STATUSES_FILE: &str = "statuses.jsonl";
@@ -131,7 +131,7 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
     };
     let known: HashSet<String> = lines.iter().map(|l| l.ev.clone()).collect();
     let journal = Journal::open(&journal_dir(root))?;
-    let mut logs: HashMap<String, crate::broadcast::journal::DeliveryLog> = HashMap::new();
+    let mut logs: HashMap<String, crate::delivery::journal::DeliveryLog> = HashMap::new();
     for e in statuses {
         let Event::Status {
             at,
@@ -236,7 +236,7 @@ pub fn record_batch(
             book.save(root)?;
         }
     }
-    summary.template_alerts = super::templates::alerts(config);
+    summary.template_alerts = crate::providers::whatsapp::templates::alerts(config);
     let threshold = config.inbox.as_ref().map_or(3, |i| i.unreachable_after);
     let r = super::undeliverable::update(root, events, list, threshold, now)?;
     summary.unreachable = r.marked;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
 use super::statuses::{UNDELIVERABLE, parse_correlation};
-use crate::broadcast::journal::{IndexLine, Journal, journal_dir};
+use crate::delivery::journal::{IndexLine, Journal, journal_dir};
 use crate::subscribers::{Channel, Status, Subscriber, SubscriberList, mask};
 
 pub const UNDELIVERABLE_FILE: &str = "undeliverable.jsonl";
@@ -268,8 +268,8 @@ pub fn skipped_warning(subscribers: &[Subscriber]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::journal::{DeliveryLine, DeliveryState, FailureClass, IndexEvent};
     use crate::broadcast::send::correlation;
+    use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass, IndexEvent};
     use crate::inbox::events::status_id;
 
     fn t(s: i64) -> Timestamp {
@@ -399,7 +399,7 @@ mod tests {
         let mut list = SubscriberList::new(vec![person("s_a", "+4915100000001")]);
         let events = vec![status("/m1", "s_a", "failed", 10, vec![UNDELIVERABLE])];
         update(root.path(), &events, &mut list, 3, t(100)).unwrap();
-        let n = crate::broadcast::journal::forget_subscribers(root.path(), root.path(), ["s_a"])
+        let n = crate::delivery::journal::forget_subscribers(root.path(), root.path(), ["s_a"])
             .unwrap();
         assert_eq!(n, 1);
         let text = std::fs::read_to_string(path(root.path())).unwrap();

@@ -6,9 +6,13 @@
 //! planned next step (issue 14). Nothing here reads the environment: secrets are passed in by the
 //! command's edge.
 
+pub mod deliverer;
 pub mod email;
 pub mod mastodon;
+pub mod outbox;
+pub mod select;
 pub mod telegram;
+pub mod whatsapp;
 
 /// Whether `url` may be used for an API: `https://`, or `http://` only to this machine (tests,
 /// a local relay) — the same rule `config::security` applies to the WhatsApp and inbox URLs.
@@ -46,13 +50,13 @@ pub(crate) fn run_wide_retry(
     code: Option<i64>,
     detail: String,
     wait: Option<std::time::Duration>,
-) -> crate::broadcast::channels::deliverer::Outcome {
-    use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+) -> crate::providers::deliverer::Outcome {
+    use crate::delivery::errors::{Backoff, ErrorClass, Scope};
     let backoff = match wait {
         Some(w) => Backoff::Exponential { base: w, cap: w },
         None => Backoff::Limited { max_tries: 3 },
     };
-    crate::broadcast::channels::deliverer::Outcome::Failed {
+    crate::providers::deliverer::Outcome::Failed {
         code,
         class: ErrorClass::Retry {
             scope: Scope::RunWide,

@@ -4,12 +4,12 @@
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::broadcast::channels::deliverer::Deliverer;
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::message::{Message, MessageKind, messages_of};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::message::{Message, MessageKind, messages_of};
 use crate::diagnostics::{self, Format, Problem};
+use crate::providers::deliverer::Deliverer;
+use crate::providers::outbox::Outbox;
 use crate::serve::rebuild::Snapshot;
 use crate::site::dates::date_de;
 
@@ -228,7 +228,7 @@ mod tests {
         assert!(
             views.iter().all(|v| v.text.ends_with(&format!(
                 "Abmelden: https://inbox.musterbach.example/abmelden?t={}",
-                crate::broadcast::message::OPTOUT_TOKEN_PLACEHOLDER
+                crate::delivery::message::OPTOUT_TOKEN_PLACEHOLDER
             ))),
             "{:?}",
             views.iter().map(|v| &v.text).collect::<Vec<_>>()

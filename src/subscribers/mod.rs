@@ -7,6 +7,7 @@ pub mod format;
 pub mod import;
 pub mod keyset;
 pub mod list;
+pub mod optout;
 pub mod record;
 pub mod report;
 pub mod review;

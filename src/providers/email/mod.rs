@@ -9,8 +9,8 @@ pub use mail::MailTemplate;
 pub use settings::{EmailConfig, EmailSettings, PASSWORD_ENV, Security};
 pub use smtp::SmtpPool;
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::ErrorClass;
+use crate::delivery::errors::ErrorClass;
+use crate::providers::deliverer::Outcome;
 
 /// The e-mail channel of one run.
 pub struct Email {

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, MessageKind};
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::{Message, MessageKind};
+use crate::providers::deliverer::Outcome;
 use crate::providers::telegram::truncate;
 use crate::providers::{run_wide_retry, stable_digest};
 
@@ -128,11 +128,11 @@ pub fn original_post(journal_dir: &std::path::Path, message: &Message) -> Option
     if !message.is_update() {
         return None;
     }
-    let journal = crate::broadcast::journal::Journal::open(journal_dir).ok()?;
+    let journal = crate::delivery::journal::Journal::open(journal_dir).ok()?;
     let key = format!("{}#notice", message.notice_path);
     let log = journal.deliveries(&key, "mastodon").ok()?;
     let line = log.last.get(AUDIENCE_ID)?;
-    matches!(line.state, crate::broadcast::journal::DeliveryState::Sent)
+    matches!(line.state, crate::delivery::journal::DeliveryState::Sent)
         .then(|| line.id.clone())
         .flatten()
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, MessageKind};
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::{Message, MessageKind};
+use crate::providers::deliverer::Outcome;
 use crate::providers::{escape_html, run_wide_retry};
 
 pub const TOKEN_ENV: &str = "TELEGRAM_BOT_TOKEN";

@@ -3,6 +3,7 @@
 
 mod params;
 mod request;
+pub mod templates;
 
 use std::fmt;
 use std::time::Duration;
@@ -13,7 +14,7 @@ pub use params::{clean_param, encode_url_suffix};
 use request::parse_success;
 pub use request::{MAX_CORRELATION, MAX_TEXT_BODY, build_request};
 
-use crate::broadcast::errors::{ApiError, ErrorClass};
+use crate::delivery::errors::{ApiError, ErrorClass};
 
 /// What one message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +100,8 @@ impl SendError {
             SendError::Api(e) => e.class(),
             SendError::Transport(t) if t.uncertain => ErrorClass::Permanent,
             SendError::Transport(_) => ErrorClass::Retry {
-                scope: crate::broadcast::errors::Scope::Recipient,
-                backoff: crate::broadcast::errors::Backoff::Exponential {
+                scope: crate::delivery::errors::Scope::Recipient,
+                backoff: crate::delivery::errors::Backoff::Exponential {
                     base: Duration::from_secs(2),
                     cap: Duration::from_secs(120),
                 },
@@ -377,7 +378,7 @@ fn scrub_reqwest(e: &reqwest::Error, to: &str) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    crate::broadcast::errors::scrub(&text, (!to.is_empty()).then_some(to))
+    crate::delivery::errors::scrub(&text, (!to.is_empty()).then_some(to))
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! The channel a run delivers to, behind one interface: render a message once, deliver it to
 //! one subscriber, and say what happened in the terms the journal records.
 
-use crate::broadcast::channels::others::{self, Rendering};
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
-use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
 use crate::config::{MessageMode, WhatsAppConfig};
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
+use crate::providers::outbox::Outbox;
+use crate::providers::select::{self, Rendering};
+use crate::providers::whatsapp::{Payload, SendError, WhatsAppClient};
 use crate::providers::{email::Email, mastodon::Mastodon, telegram::Telegram};
 use crate::subscribers::{Channel, Subscriber};
 
@@ -96,7 +96,7 @@ impl Deliverer {
             Deliverer::Mastodon { .. } => crate::providers::mastodon::AUDIENCE_ID,
             _ => return None,
         };
-        Some(others::channel_reader(id))
+        Some(select::channel_reader(id))
     }
 
     /// `(messages_per_second, concurrency, daily_limit)` of this channel; a public post is one
@@ -126,10 +126,10 @@ impl Deliverer {
         let (whatsapp, optout) = match self {
             Deliverer::Outbox { whatsapp, outbox } => (whatsapp.as_ref(), outbox.optout()),
             Deliverer::WhatsApp { config, optout, .. } => (Some(config), optout.as_ref()),
-            Deliverer::Email(e) => return others::render_mail(message, &e.settings),
-            Deliverer::Telegram(_) => return Ok(others::render_telegram(message)),
+            Deliverer::Email(e) => return select::render_mail(message, &e.settings),
+            Deliverer::Telegram(_) => return Ok(select::render_telegram(message)),
             Deliverer::Mastodon { journal, .. } => {
-                return Ok(others::render_mastodon(message, journal));
+                return Ok(select::render_mastodon(message, journal));
             }
         };
         let mut rendered = match whatsapp {
@@ -177,7 +177,7 @@ impl Deliverer {
         if let Deliverer::Outbox { outbox, .. } = self
             && let Some(config) = outbox.site_config()
         {
-            rendered.per_channel = others::renderings(config, message);
+            rendered.per_channel = select::renderings(config, message);
         }
         Ok(rendered)
     }
@@ -233,7 +233,7 @@ impl Deliverer {
                         body_params: wa.body_params.clone(),
                         button_suffix: wa.button_suffix.clone(),
                         optout_token: optout.as_ref().map_or_else(
-                            || crate::broadcast::message::OPTOUT_FALLBACK_TOKEN.to_string(),
+                            || crate::delivery::message::OPTOUT_FALLBACK_TOKEN.to_string(),
                             |o| o.button_token(&sub.id),
                         ),
                     },
@@ -293,10 +293,10 @@ fn outcome_of(err: SendError) -> Outcome {
 /// The message as plain text, for channels without a template.
 pub fn plain_text(message: &Message) -> String {
     let lead = match &message.kind {
-        crate::broadcast::message::MessageKind::Update { text, .. } => {
+        crate::delivery::message::MessageKind::Update { text, .. } => {
             format!("Aktualisierung: {}\n{text}", message.title)
         }
-        crate::broadcast::message::MessageKind::Notice => {
+        crate::delivery::message::MessageKind::Notice => {
             format!("{}\n{}", message.title, message.summary)
         }
     };

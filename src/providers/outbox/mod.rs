@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::broadcast::journal::file_key;
-use crate::broadcast::message::OptOut;
 use crate::config::Config;
+use crate::delivery::journal::file_key;
+use crate::delivery::message::OptOut;
 use crate::subscribers::Subscriber;
 
 pub const OUTBOX_DIR: &str = "outbox";
@@ -164,7 +164,7 @@ mod tests {
                 .strip_prefix("Abmelden: https://inbox.example/abmelden?t=")
                 .unwrap_or_else(|| panic!("{written}"));
             assert_eq!(
-                crate::inbox::optout::verify(b"secret-0123456789", token).as_deref(),
+                crate::subscribers::optout::verify(b"secret-0123456789", token).as_deref(),
                 Some(id)
             );
             assert!(!written.contains("+4915200000301"));

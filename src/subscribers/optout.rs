@@ -22,7 +22,7 @@ pub fn secret_from_env() -> Result<Option<String>, String> {
     else {
         return Ok(None);
     };
-    super::check_secret(TOKEN_SECRET_ENV, &secret)?;
+    crate::inbox::check_secret(TOKEN_SECRET_ENV, &secret)?;
     Ok(Some(secret))
 }
 

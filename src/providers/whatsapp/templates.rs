@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::events::{Envelope, Event};
 use crate::config::Config;
+use crate::inbox::events::{Envelope, Event};
 
 pub const TEMPLATES_FILE: &str = "templates.json";
 
@@ -72,7 +72,7 @@ pub struct TemplateBook {
 }
 
 pub fn book_path(state: &Path) -> PathBuf {
-    super::apply::records_dir(state).join(TEMPLATES_FILE)
+    crate::inbox::apply::records_dir(state).join(TEMPLATES_FILE)
 }
 
 impl TemplateBook {
@@ -291,7 +291,7 @@ mod tests {
 
     fn status(at: i64, status: &str) -> Envelope {
         Envelope {
-            id: super::super::events::template_id(status, Some(at)),
+            id: crate::inbox::events::template_id(status, Some(at)),
             received_at: t(1000),
             event: Event::Template {
                 at: t(at),

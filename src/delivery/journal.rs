@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use crate::broadcast::delivered::{DeliveryStates, IdSet};
+pub use crate::delivery::delivered::{DeliveryStates, IdSet};
 
 /// What happened to one delivery (one message to one subscriber on one channel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

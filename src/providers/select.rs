@@ -7,12 +7,12 @@ use std::fmt::Write as _;
 use anyhow::bail;
 use jiff::Timestamp;
 
-use crate::broadcast::channels::deliverer::{Deliverer, Rendered};
-use crate::broadcast::journal::{Journal, journal_dir};
-use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, Guards, plan};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{Journal, journal_dir};
+use crate::delivery::message::Message;
+use crate::providers::deliverer::{Deliverer, Rendered};
 use crate::providers::email::{Email, EmailSettings, MailTemplate, PASSWORD_ENV};
 use crate::providers::mastodon::{self, Mastodon, MastodonPost};
 use crate::providers::telegram::{self, Telegram, TelegramPost};
@@ -63,7 +63,7 @@ pub fn choose(
                     "--channel email meldet sich als `username` an, aber {PASSWORD_ENV} ist nicht gesetzt"
                 );
             }
-            let token_secret = secret(crate::inbox::optout::TOKEN_SECRET_ENV);
+            let token_secret = secret(crate::subscribers::optout::TOKEN_SECRET_ENV);
             let warning = match (&config.inbox, &token_secret) {
                 (Some(_), Some(_)) => None,
                 (None, _) => Some(
@@ -74,7 +74,7 @@ pub fn choose(
                 (Some(_), None) => Some(format!(
                     "{} ist nicht gesetzt: Mails tragen keinen Abmelde-Link mit einem Klick \
                      (List-Unsubscribe) und bitten stattdessen, mit STOP zu antworten",
-                    crate::inbox::optout::TOKEN_SECRET_ENV
+                    crate::subscribers::optout::TOKEN_SECRET_ENV
                 )),
             };
             let email = Email::new(EmailSettings {
@@ -239,7 +239,7 @@ pub fn preview(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         let _ = writeln!(out, "{} Nachricht(en) jetzt fällig.\n", open.len());
         for p in open {
             let _ = writeln!(out, "### {}\n", p.message.title);
-            super::deliverer::write_preview(&mut out, &deliverer.render(&p.message));
+            crate::providers::deliverer::write_preview(&mut out, &deliverer.render(&p.message));
         }
     }
     Ok(out)

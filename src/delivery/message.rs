@@ -178,7 +178,7 @@ pub fn render_whatsapp(msg: &Message, cfg: &WhatsAppConfig) -> Result<WhatsAppMe
         } else {
             MAX_PARAM_CHARS
         };
-        body_params.push(crate::broadcast::channels::whatsapp::clean_param(&raw, cap));
+        body_params.push(crate::providers::whatsapp::clean_param(&raw, cap));
     }
     let filled = fill_placeholders(&body, &body_params);
     let button_suffix = t
@@ -286,7 +286,7 @@ impl OptOut {
     /// `None` without an inbox; the secret comes from `AUSHANG_INBOX_TOKEN_SECRET`.
     pub fn from_env(config: &Config) -> Option<OptOut> {
         let inbox = config.inbox.as_ref()?;
-        let secret = std::env::var(crate::inbox::optout::TOKEN_SECRET_ENV)
+        let secret = std::env::var(crate::subscribers::optout::TOKEN_SECRET_ENV)
             .ok()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
@@ -306,7 +306,7 @@ impl OptOut {
             format!(
                 "ein Posteingang ist eingestellt, aber {} ist nicht gesetzt: Nachrichten sagen „{OPTOUT_BY_REPLY}“ \
                  statt eines persönlichen Abmelde-Links",
-                crate::inbox::optout::TOKEN_SECRET_ENV
+                crate::subscribers::optout::TOKEN_SECRET_ENV
             )
         })
     }
@@ -314,7 +314,7 @@ impl OptOut {
     /// The subscriber's own opt-out URL, when the secret is known.
     pub fn url(&self, subscriber_id: &str) -> Option<String> {
         let secret = self.secret.as_ref()?;
-        Some(crate::inbox::optout::url(
+        Some(crate::subscribers::optout::url(
             &self.inbox_url,
             secret,
             subscriber_id,
@@ -351,7 +351,7 @@ impl OptOut {
     /// secret [`OPTOUT_FALLBACK_TOKEN`].
     pub fn button_token(&self, subscriber_id: &str) -> String {
         match &self.secret {
-            Some(secret) => crate::inbox::optout::token(secret, subscriber_id),
+            Some(secret) => crate::subscribers::optout::token(secret, subscriber_id),
             None => OPTOUT_FALLBACK_TOKEN.to_string(),
         }
     }
@@ -362,7 +362,7 @@ impl OptOut {
             format!(
                 "{} ist nicht gesetzt: der Abmelde-Knopf öffnet eine Seite, die bittet, STOP zu schreiben, \
                  statt sofort abzumelden",
-                crate::inbox::optout::TOKEN_SECRET_ENV
+                crate::subscribers::optout::TOKEN_SECRET_ENV
             )
         })
     }
@@ -397,13 +397,13 @@ mod optout_tests {
     #[test]
     fn the_line_carries_the_same_token_as_inbox_link_or_falls_back_to_stop() {
         let with = OptOut::new("https://inbox.example/", Some(b"secret-0123456789"));
-        let token = crate::inbox::optout::token(b"secret-0123456789", "s_00ff");
+        let token = crate::subscribers::optout::token(b"secret-0123456789", "s_00ff");
         assert_eq!(
             with.line("s_00ff"),
             format!("Abmelden: https://inbox.example/abmelden?t={token}")
         );
         assert_eq!(
-            crate::inbox::optout::verify(b"secret-0123456789", &token).as_deref(),
+            crate::subscribers::optout::verify(b"secret-0123456789", &token).as_deref(),
             Some("s_00ff")
         );
         assert!(with.warning().is_none());
