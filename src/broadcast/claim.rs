@@ -126,7 +126,7 @@ pub fn claim(
 ) -> anyhow::Result<ClaimReport> {
     check_run_id(run)?;
     let _lock = SiteLock::acquire(&config.root)?;
-    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref(), &opts.secrets)?;
     if !deliverer.is_real() {
         bail!(
             "--claim ist für einen echten Kanal (sein Journal wird committet); dieser Lauf würde \

@@ -23,7 +23,7 @@ fn mark_sent_journals(
 ) -> anyhow::Result<Vec<(&'static str, std::path::PathBuf)>> {
     let whatsapp = config.broadcast.channels.whatsapp.is_some();
     let real = || ("whatsapp", journal_dir(&config.subscribers_dir()));
-    let outbox = || ("outbox", Outbox::for_site(config).journal_dir());
+    let outbox = || ("outbox", Outbox::for_site(config, None).journal_dir());
     // e-mail, Telegram, Mastodon: the same journal folder, each under its channel name
     let others: Vec<_> = select::NAMES
         .into_iter()

@@ -7,6 +7,7 @@ pub mod due;
 pub mod given_up;
 pub mod mark_sent;
 pub mod plan;
+pub mod preview;
 pub mod ratelimit;
 pub mod report;
 pub mod run;

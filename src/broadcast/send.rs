@@ -20,12 +20,14 @@ use jiff::Timestamp;
 
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::MessageReport;
+use crate::delivery::correlation::correlation;
 use crate::delivery::errors::{ErrorClass, Scope};
 use crate::delivery::journal::{
     DeliveryLine, DeliveryState, FailureClass, IdSet, IndexEvent, Journal,
 };
 use crate::delivery::message::Message;
-use crate::providers::deliverer::{Deliverer, Outcome, Rendered};
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::{Deliverer, Rendered};
 use crate::subscribers::{StoreError, Subscriber};
 
 /// One message's recipients in list order, read from the list as they are needed.
@@ -509,14 +511,6 @@ impl Worker {
             }
         }
     }
-}
-
-/// Goes into `biz_opaque_callback_data`, so status webhooks can be matched to deliveries even
-/// when the HTTP answer was lost.
-pub fn correlation(message_key: &str, subscriber_id: &str, attempt: u32) -> String {
-    let mut s = format!("m={message_key};s={subscriber_id};a={attempt}");
-    s.truncate(512);
-    s
 }
 
 /// Waits until `url` answers 200, for at most `timeout` (the deploy may still be finishing).

@@ -103,7 +103,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Serve(args) => {
-            let secrets = Secrets::from_env()?;
+            let secrets = Secrets::from_lookup(|name| std::env::var(name).ok())?;
             let data = if args.data.is_absolute() {
                 args.data
             } else {
@@ -132,7 +132,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let pull_token = pull_token()?;
             let url = inbox_url(args.url, &config)?;
             let now = super::parse_now(args.now.as_deref(), &config)?;
-            let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
+            let whatsapp_token = std::env::var(aushang::providers::whatsapp::TOKEN_ENV)
                 .ok()
                 .filter(|t| !t.trim().is_empty());
             let report = pull(
@@ -165,7 +165,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 older_than: duration("older-than", &args.older_than)?,
                 every: duration("every", &args.every)?,
                 max_resends: args.max_resends,
-                whatsapp_token: std::env::var(aushang::broadcast::run::TOKEN_ENV)
+                whatsapp_token: std::env::var(aushang::providers::whatsapp::TOKEN_ENV)
                     .ok()
                     .filter(|t| !t.trim().is_empty()),
                 dry_run: !args.resend,
@@ -180,7 +180,8 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { subscriber } => {
-            let secret = optout::secret_from_env()
+            let raw = std::env::var(optout::TOKEN_SECRET_ENV).ok();
+            let secret = optout::checked_secret(raw.as_deref())
                 .map_err(anyhow::Error::msg)?
                 .with_context(|| format!("{} ist nicht gesetzt", optout::TOKEN_SECRET_ENV))?;
             let Some(inbox) = &config.inbox else {

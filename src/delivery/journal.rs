@@ -448,7 +448,7 @@ pub fn forget_subscribers(
     }
     removed +=
         rewrite_lines(
-            &crate::inbox::apply::records_dir(state),
+            &crate::subscribers::records_dir(state),
             |line| match serde_json::from_str::<serde_json::Value>(line) {
                 Ok(serde_json::Value::Object(mut row))
                     if row

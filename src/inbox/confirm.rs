@@ -344,7 +344,7 @@ pub fn resend(
         (None, false) => {
             report.notes.push(format!(
                 "{} ist nicht gesetzt: nichts an {} unbestätigte Anmeldung(en) gesendet",
-                crate::broadcast::run::TOKEN_ENV,
+                crate::providers::whatsapp::TOKEN_ENV,
                 due.len()
             ));
             None

@@ -2,7 +2,7 @@
 //! record of failures.
 //!
 //! A status carries our `biz_opaque_callback_data` (`m=<message key>;s=<subscriber id>;a=<n>`,
-//! see `broadcast::send::correlation`). A `sent`/`delivered`/`read` status for a delivery the
+//! see `delivery::correlation`). A `sent`/`delivered`/`read` status for a delivery the
 //! journal holds as uncertain (killed mid-request, or no answer) records it as `sent`, so
 //! `--resend-uncertain` is not needed for it; a `failed` status for such a delivery records it as
 //! failed. Every `failed` status is kept in `subscribers/inbox/statuses.jsonl` (ids and codes only).
@@ -249,8 +249,11 @@ mod tests {
 
     #[test]
     fn correlation_roundtrip() {
-        let c =
-            crate::broadcast::send::correlation("/bekanntmachungen/2026/x/#notice", "s_00aa", 2);
+        let c = crate::delivery::correlation::correlation(
+            "/bekanntmachungen/2026/x/#notice",
+            "s_00aa",
+            2,
+        );
         assert_eq!(
             parse_correlation(&c),
             Some((
@@ -289,7 +292,7 @@ mod tests {
                 at: t0,
                 message_id: format!("wamid.{sub}"),
                 status: status.into(),
-                correlation: Some(crate::broadcast::send::correlation(msg, sub, 1)),
+                correlation: Some(crate::delivery::correlation::correlation(msg, sub, 1)),
                 error_codes: codes,
                 bsuid: None,
             },

@@ -236,39 +236,10 @@ fn read_index(path: &Path) -> std::io::Result<Vec<IndexLine>> {
     }
 }
 
-/// For `aushang broadcast`: the unreachable WhatsApp subscribers it skips, masked.
-pub fn skipped_warning(subscribers: &[Subscriber]) -> Option<String> {
-    let masked: Vec<String> = subscribers
-        .iter()
-        .filter(|s| s.channel == Channel::WhatsApp && s.status == Status::Unreachable)
-        .map(|s| format!("{} ({})", s.id, s.masked_address()))
-        .collect();
-    if masked.is_empty() {
-        return None;
-    }
-    let shown = masked
-        .iter()
-        .take(20)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    let more = masked.len().saturating_sub(20);
-    Some(format!(
-        "{} subscriber(s) are unreachable (undeliverable several times in a row) and get nothing \
-         until they write START: {shown}{}",
-        masked.len(),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::send::correlation;
+    use crate::delivery::correlation::correlation;
     use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass, IndexEvent};
     use crate::inbox::events::status_id;
 

@@ -3,29 +3,15 @@
 
 use crate::config::{MessageMode, WhatsAppConfig};
 use crate::delivery::errors::ErrorClass;
-use crate::delivery::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
+use crate::delivery::message::Message;
+use crate::delivery::outcome::Outcome;
 use crate::providers::outbox::Outbox;
 use crate::providers::select::{self, Rendering};
 use crate::providers::whatsapp::{Payload, SendError, WhatsAppClient};
+use crate::providers::whatsapp::{WhatsAppMessage, render_whatsapp};
 use crate::providers::{email::Email, mastodon::Mastodon, telegram::Telegram};
+use crate::subscribers::optout::OptOut;
 use crate::subscribers::{Channel, Subscriber};
-
-/// What became of one delivery.
-#[derive(Debug)]
-pub enum Outcome {
-    Sent {
-        id: String,
-    },
-    Failed {
-        code: Option<i64>,
-        class: ErrorClass,
-        detail: String,
-    },
-    /// The request may have reached the API but no answer came.
-    Uncertain {
-        detail: String,
-    },
-}
 
 /// A message rendered for one channel: the same for every recipient.
 #[derive(Debug, Clone)]
@@ -233,7 +219,7 @@ impl Deliverer {
                         body_params: wa.body_params.clone(),
                         button_suffix: wa.button_suffix.clone(),
                         optout_token: optout.as_ref().map_or_else(
-                            || crate::delivery::message::OPTOUT_FALLBACK_TOKEN.to_string(),
+                            || crate::subscribers::optout::OPTOUT_FALLBACK_TOKEN.to_string(),
                             |o| o.button_token(&sub.id),
                         ),
                     },

@@ -10,6 +10,7 @@ pub mod deliverer;
 pub mod email;
 pub mod mastodon;
 pub mod outbox;
+pub mod secrets;
 pub mod select;
 pub mod telegram;
 pub mod whatsapp;
@@ -50,13 +51,13 @@ pub(crate) fn run_wide_retry(
     code: Option<i64>,
     detail: String,
     wait: Option<std::time::Duration>,
-) -> crate::providers::deliverer::Outcome {
+) -> crate::delivery::outcome::Outcome {
     use crate::delivery::errors::{Backoff, ErrorClass, Scope};
     let backoff = match wait {
         Some(w) => Backoff::Exponential { base: w, cap: w },
         None => Backoff::Limited { max_tries: 3 },
     };
-    crate::providers::deliverer::Outcome::Failed {
+    crate::delivery::outcome::Outcome::Failed {
         code,
         class: ErrorClass::Retry {
             scope: Scope::RunWide,

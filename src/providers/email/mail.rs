@@ -147,7 +147,7 @@ fn preview_url(settings: &EmailSettings) -> String {
         Some(url) => format!(
             "{}/abmelden?t={}",
             url.trim_end_matches('/'),
-            crate::delivery::message::OPTOUT_TOKEN_PLACEHOLDER
+            crate::subscribers::optout::OPTOUT_TOKEN_PLACEHOLDER
         ),
         None => String::new(),
     }

@@ -10,7 +10,7 @@ pub use settings::{EmailConfig, EmailSettings, PASSWORD_ENV, Security};
 pub use smtp::SmtpPool;
 
 use crate::delivery::errors::ErrorClass;
-use crate::providers::deliverer::Outcome;
+use crate::delivery::outcome::Outcome;
 
 /// The e-mail channel of one run.
 pub struct Email {

@@ -14,7 +14,7 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use crate::delivery::errors::{Backoff, ErrorClass, Scope};
-use crate::providers::deliverer::Outcome;
+use crate::delivery::outcome::Outcome;
 use crate::providers::email::settings::{EmailSettings, Security};
 
 type SmtpError = lettre::transport::smtp::Error;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::delivery::errors::ErrorClass;
 use crate::delivery::message::{Message, MessageKind};
-use crate::providers::deliverer::Outcome;
+use crate::delivery::outcome::Outcome;
 use crate::providers::telegram::truncate;
 use crate::providers::{run_wide_retry, stable_digest};
 

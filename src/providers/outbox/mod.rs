@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::delivery::journal::file_key;
-use crate::delivery::message::OptOut;
 use crate::subscribers::Subscriber;
+use crate::subscribers::optout::OptOut;
 
 pub const OUTBOX_DIR: &str = "outbox";
 
@@ -38,9 +38,11 @@ impl Outbox {
     }
 
     /// The site's outbox: with `inbox.url` configured, each message ends in the subscriber's
-    /// opt-out link (`AUSHANG_INBOX_TOKEN_SECRET`), or says so and falls back to "STOP antworten".
-    pub fn for_site(config: &Config) -> Outbox {
-        let mut outbox = Outbox::new(&config.root).with_optout(OptOut::from_env(config));
+    /// opt-out link (`optout_secret`: `AUSHANG_INBOX_TOKEN_SECRET` as the command's edge read
+    /// it), or says so and falls back to "STOP antworten".
+    pub fn for_site(config: &Config, optout_secret: Option<&str>) -> Outbox {
+        let mut outbox =
+            Outbox::new(&config.root).with_optout(OptOut::for_site(config, optout_secret));
         outbox.config = Some(Arc::new(config.clone()));
         outbox
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::delivery::errors::ErrorClass;
 use crate::delivery::message::{Message, MessageKind};
-use crate::providers::deliverer::Outcome;
+use crate::delivery::outcome::Outcome;
 use crate::providers::{escape_html, run_wide_retry};
 
 pub const TOKEN_ENV: &str = "TELEGRAM_BOT_TOKEN";

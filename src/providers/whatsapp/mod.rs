@@ -2,6 +2,7 @@
 //! parsed into a message id or a classified error, and the template status check before a run.
 
 mod params;
+mod render;
 mod request;
 pub mod templates;
 
@@ -11,10 +12,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use params::{clean_param, encode_url_suffix};
+pub use render::{MAX_PARAM_CHARS, WhatsAppMessage, fill_placeholders, render_whatsapp};
 use request::parse_success;
 pub use request::{MAX_CORRELATION, MAX_TEXT_BODY, build_request};
 
 use crate::delivery::errors::{ApiError, ErrorClass};
+
+/// The access token of the WhatsApp Cloud API, read at the command's edge.
+pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
 
 /// What one message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
