@@ -133,55 +133,6 @@ pub fn channel_reader(id: &str) -> Subscriber {
     }
 }
 
-pub fn render_mail(message: &Message, settings: &EmailSettings) -> Result<Rendered, String> {
-    let mail = MailTemplate::render(message, settings)?;
-    Ok(Rendered {
-        whatsapp: None,
-        text: mail.preview_text(settings),
-        header: format!("E-Mail, Betreff: {}", mail.subject),
-        provider: Some(Rendering::Mail(mail)),
-        per_channel: Vec::new(),
-    })
-}
-
-pub fn render_telegram(message: &Message) -> Rendered {
-    let post = TelegramPost::render(message);
-    Rendered {
-        whatsapp: None,
-        header: format!(
-            "Telegram-Kanalbeitrag ({} von {} Zeichen)",
-            post.chars,
-            telegram::MAX_CHARS
-        ),
-        text: post.plain.clone(),
-        provider: Some(Rendering::Telegram(post)),
-        per_channel: Vec::new(),
-    }
-}
-
-pub fn render_mastodon(message: &Message, journal: &std::path::Path) -> Rendered {
-    let post = MastodonPost::render(message, mastodon::original_post(journal, message));
-    let status = post.status(mastodon::DEFAULT_MAX_CHARS, mastodon::DEFAULT_URL_CHARS);
-    let count = mastodon::counted_chars(&status, mastodon::DEFAULT_URL_CHARS);
-    let reply = match (&post.in_reply_to, message.is_update()) {
-        (Some(id), _) => format!(", Antwort auf Beitrag {id}"),
-        (None, true) => ", eigener Beitrag (der ursprüngliche ist nicht im Journal)".into(),
-        (None, false) => String::new(),
-    };
-    Rendered {
-        whatsapp: None,
-        header: format!(
-            "Mastodon-Beitrag ({count} von {} Zeichen, Links zählen {}{reply}; die Grenze der \
-             Instanz wird beim Senden abgefragt)",
-            mastodon::DEFAULT_MAX_CHARS,
-            mastodon::DEFAULT_URL_CHARS
-        ),
-        text: status,
-        provider: Some(Rendering::Mastodon(post)),
-        per_channel: Vec::new(),
-    }
-}
-
 /// The outbox's view of `message` on every configured channel beyond WhatsApp, rendered
 /// without secrets (the personal unsubscribe link shows as the preview placeholder, as in the
 /// dry run). A channel that cannot render it says why in its header.

@@ -10,7 +10,10 @@ pub use settings::{EmailConfig, EmailSettings, PASSWORD_ENV, Security};
 pub use smtp::SmtpPool;
 
 use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::Message;
 use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
+use crate::providers::select::Rendering;
 
 /// The e-mail channel of one run.
 pub struct Email {
@@ -42,4 +45,16 @@ impl Email {
             },
         }
     }
+}
+
+/// `message` as a mail: the text part is what previews show.
+pub fn rendered(message: &Message, settings: &EmailSettings) -> Result<Rendered, String> {
+    let mail = MailTemplate::render(message, settings)?;
+    Ok(Rendered {
+        whatsapp: None,
+        text: mail.preview_text(settings),
+        header: format!("E-Mail, Betreff: {}", mail.subject),
+        provider: Some(Rendering::Mail(mail)),
+        per_channel: Vec::new(),
+    })
 }

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use crate::delivery::errors::ErrorClass;
 use crate::delivery::message::{Message, MessageKind};
 use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
+use crate::providers::select::Rendering;
 use crate::providers::telegram::truncate;
 use crate::providers::{run_wide_retry, stable_digest};
 
@@ -290,6 +292,29 @@ impl Mastodon {
                 }
             }
         }
+    }
+}
+
+/// `message` as a status, a reply to the original post when the journal knows it.
+pub fn rendered(message: &Message, journal: &std::path::Path) -> Rendered {
+    let post = MastodonPost::render(message, original_post(journal, message));
+    let status = post.status(DEFAULT_MAX_CHARS, DEFAULT_URL_CHARS);
+    let count = counted_chars(&status, DEFAULT_URL_CHARS);
+    let reply = match (&post.in_reply_to, message.is_update()) {
+        (Some(id), _) => format!(", Antwort auf Beitrag {id}"),
+        (None, true) => ", eigener Beitrag (der ursprüngliche ist nicht im Journal)".into(),
+        (None, false) => String::new(),
+    };
+    Rendered {
+        whatsapp: None,
+        header: format!(
+            "Mastodon-Beitrag ({count} von {} Zeichen, Links zählen {}{reply}; die Grenze der \
+             Instanz wird beim Senden abgefragt)",
+            DEFAULT_MAX_CHARS, DEFAULT_URL_CHARS
+        ),
+        text: status,
+        provider: Some(Rendering::Mastodon(post)),
+        per_channel: Vec::new(),
     }
 }
 

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
+use crate::delivery::errors::ErrorClass;
 use crate::delivery::journal::file_key;
-use crate::subscribers::Subscriber;
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
 use crate::subscribers::optout::OptOut;
+use crate::subscribers::{Channel, Subscriber};
 
 pub const OUTBOX_DIR: &str = "outbox";
 
@@ -50,6 +53,30 @@ impl Outbox {
     /// The site's settings when made by [`Outbox::for_site`].
     pub fn site_config(&self) -> Option<&Config> {
         self.config.as_deref()
+    }
+
+    /// Delivers `rendered` to `sub`'s file, as the sender's one interface asks: an e-mail
+    /// subscriber's file shows the mail (subject and text part).
+    pub fn deliver_rendered(
+        &self,
+        message_key: &str,
+        rendered: &Rendered,
+        sub: &Subscriber,
+    ) -> Outcome {
+        let own = rendered
+            .per_channel
+            .iter()
+            .find(|(name, _)| *name == "email" && sub.channel == Channel::Email)
+            .map(|(_, r)| r)
+            .unwrap_or(rendered);
+        match self.deliver(message_key, sub, &own.header, &own.text) {
+            Ok(id) => Outcome::Sent { id },
+            Err(e) => Outcome::Failed {
+                code: None,
+                class: ErrorClass::Fatal,
+                detail: format!("cannot write to the outbox: {e}"),
+            },
+        }
     }
 
     /// Writes a public post (`channel`: telegram, mastodon) of one message as

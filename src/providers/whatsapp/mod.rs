@@ -1,6 +1,7 @@
 //! The WhatsApp Business Cloud API channel: one HTTPS POST per recipient (contract §1), answers
 //! parsed into a message id or a classified error, and the template status check before a run.
 
+mod deliver;
 mod params;
 mod render;
 mod request;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use deliver::{deliver, rendered};
 pub use params::{clean_param, encode_url_suffix};
 pub use render::{MAX_PARAM_CHARS, WhatsAppMessage, fill_placeholders, render_whatsapp};
 use request::parse_success;
