@@ -1,5 +1,7 @@
 //! The channel a run delivers to, behind one interface: render a message once, deliver it to
-//! one subscriber, and say what happened in the terms the journal records.
+//! one subscriber, and say what happened in the terms the journal records. Each provider folder
+//! implements its part (`whatsapp::{rendered, deliver}`, `Outbox::deliver_rendered`,
+//! `email::rendered` + `Email::deliver`, …); this enum only dispatches.
 
 use crate::config::WhatsAppConfig;
 use crate::delivery::errors::ErrorClass;

@@ -1,10 +1,9 @@
-//! The delivery providers that broadcast (and later inbox) stand on: one folder per provider
-//! with its settings, its rendering and its client, classifying every answer into the error
-//! classes the sender knows (retry, permanent for one recipient, fatal for the run, uncertain).
-//!
-//! WhatsApp and the outbox still live under `broadcast::channels`; moving them here is the
-//! planned next step (issue 14). Nothing here reads the environment: secrets are passed in by the
-//! command's edge.
+//! The delivery providers that broadcast and inbox stand on: one folder per provider (whatsapp,
+//! email, telegram, mastodon, outbox) with its settings, its rendering and its client,
+//! classifying every answer into the error classes the sender knows (retry, permanent for one
+//! recipient, fatal for the run, uncertain), behind the one interface of [`deliverer`].
+//! Nothing here reads the environment: secrets ([`secrets::Secrets`]) are passed in by the
+//! command's edge. Nothing here imports `broadcast` or `inbox` (`tests/layers.rs`).
 
 pub mod deliverer;
 pub mod email;
