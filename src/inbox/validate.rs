@@ -8,8 +8,8 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::events::{Envelope, Event, is_event_id};
-use super::payload::TEMPLATE_FIELDS;
 use crate::config::Config;
+use crate::providers::whatsapp::webhook::TEMPLATE_FIELDS;
 use crate::subscribers::address;
 
 /// How far an event's time may be ahead of the pulling machine's clock.

@@ -6,6 +6,7 @@ mod params;
 mod render;
 mod request;
 pub mod templates;
+pub mod webhook;
 
 use std::fmt;
 use std::time::Duration;
