@@ -38,7 +38,7 @@ pub async fn fake(config: FakeConfig) -> (FakeGraph, WhatsAppClient) {
     (fake, client)
 }
 
-fn api_error(r: Result<String, SendError>) -> aushang::delivery::errors::ApiError {
+fn api_error(r: Result<String, SendError>) -> aushang::providers::whatsapp::errors::ApiError {
     match r {
         Err(SendError::Api(e)) => e,
         other => panic!("expected an API error, got {other:?}"),

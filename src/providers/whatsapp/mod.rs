@@ -2,6 +2,7 @@
 //! parsed into a message id or a classified error, and the template status check before a run.
 
 mod deliver;
+pub mod errors;
 mod params;
 mod render;
 mod request;
@@ -19,7 +20,8 @@ pub use render::{MAX_PARAM_CHARS, WhatsAppMessage, fill_placeholders, render_wha
 use request::parse_success;
 pub use request::{MAX_CORRELATION, MAX_TEXT_BODY, build_request};
 
-use crate::delivery::errors::{ApiError, ErrorClass};
+use crate::delivery::errors::ErrorClass;
+use errors::ApiError;
 
 /// The access token of the WhatsApp Cloud API, read at the command's edge.
 pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
@@ -386,7 +388,7 @@ fn scrub_reqwest(e: &reqwest::Error, to: &str) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    crate::delivery::errors::scrub(&text, (!to.is_empty()).then_some(to))
+    errors::scrub(&text, (!to.is_empty()).then_some(to))
 }
 
 #[cfg(test)]
