@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use aushang::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
 use aushang::broadcast::ratelimit::RateLimiter;
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
+use aushang::providers::whatsapp::{Payload, SendError, WhatsAppClient};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)

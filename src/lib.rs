@@ -7,6 +7,7 @@
 pub mod broadcast;
 pub mod config;
 pub mod content;
+pub mod delivery;
 pub mod devtools;
 pub mod diagnostics;
 pub mod fsutil;

@@ -13,7 +13,7 @@ mod resume;
 #[path = "channels/tls.rs"]
 mod tls;
 
-use aushang::broadcast::journal::{DeliveryState, FailureClass};
+use aushang::delivery::journal::{DeliveryState, FailureClass};
 use support::*;
 
 #[test]
@@ -65,7 +65,7 @@ fn each_email_subscriber_gets_one_multipart_mail_with_rfc8058_headers() {
         let url = &unsubscribe[1..unsubscribe.len() - 1];
         let t = url.split("t=").nth(1).unwrap();
         assert_eq!(
-            aushang::inbox::optout::verify(TOKEN_SECRET.as_bytes(), t).as_deref(),
+            aushang::subscribers::optout::verify(TOKEN_SECRET.as_bytes(), t).as_deref(),
             Some(id),
             "the link must unsubscribe exactly this subscriber"
         );

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aushang::broadcast::journal::{DeliveryState, Journal, journal_dir};
+use aushang::delivery::journal::{DeliveryState, Journal, journal_dir};
 use aushang::inbox::apply::{AppliedLog, records_dir};
 use aushang::inbox::confirm::ConfirmationLog;
 use aushang::inbox::statuses::FailureLine;

@@ -322,7 +322,7 @@ async fn opt_out_link_confirms_on_get_and_unsubscribes_on_post() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let token = aushang::inbox::optout::token(TOKEN_SECRET.as_bytes(), "s_00000000000000aa");
+    let token = aushang::subscribers::optout::token(TOKEN_SECRET.as_bytes(), "s_00000000000000aa");
     let get = http
         .get(format!(
             "{}/abmelden?{}",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use aushang::broadcast::journal::{DeliveryState, Journal};
+use aushang::delivery::journal::{DeliveryState, Journal};
 use aushang::devtools::fake_mastodon::{FakeMastodon, FakeMastodonConfig};
 use aushang::devtools::fake_telegram::{FakeTelegram, FakeTelegramConfig};
 use serde_json::Value;
@@ -103,7 +103,7 @@ impl Site {
         keys
     }
 
-    fn delivery(&self, key: &str, channel: &str) -> aushang::broadcast::journal::DeliveryLine {
+    fn delivery(&self, key: &str, channel: &str) -> aushang::delivery::journal::DeliveryLine {
         let j = Journal::open(&self.root.join("subscribers/journal")).unwrap();
         let log = j.deliveries(key, channel).unwrap();
         assert_eq!(log.last.len(), 1, "one delivery per notice");

@@ -10,7 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aushang::broadcast::journal::{DeliveryState, IndexEvent, Journal, journal_dir};
+use aushang::delivery::journal::{DeliveryState, IndexEvent, Journal, journal_dir};
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, Fate, Injection};
 use aushang::subscribers::{Channel, Status, Subscriber};
 use support::*;
@@ -562,7 +562,7 @@ fn the_journal_and_records_of_0_2_give_a_reach() {
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/site/subscribers"),
         &state,
     );
-    let reach = aushang::report::reach::update(&state, ts("2026-12-01T00:00:00Z")).unwrap();
+    let reach = aushang::inbox::reach::update(&state, ts("2026-12-01T00:00:00Z")).unwrap();
     assert_eq!(
         reach.messages.len(),
         1,

@@ -8,12 +8,12 @@ mod fake_records;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aushang::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient, clean_param};
-use aushang::broadcast::errors::{Backoff, ErrorClass, Scope};
 use aushang::broadcast::ratelimit::RateLimiter;
+use aushang::delivery::errors::{Backoff, ErrorClass, Scope};
 use aushang::devtools::fake_graph::{
     FakeConfig, FakeGraph, FakeTemplate, Injection, PARAM_TEXT_DETAILS, number_hash,
 };
+use aushang::providers::whatsapp::{Payload, SendError, WhatsAppClient, clean_param};
 
 pub const ANNA: &str = "+4915123456789";
 pub const BERT: &str = "+4917098765432";
@@ -38,7 +38,7 @@ pub async fn fake(config: FakeConfig) -> (FakeGraph, WhatsAppClient) {
     (fake, client)
 }
 
-fn api_error(r: Result<String, SendError>) -> aushang::broadcast::errors::ApiError {
+fn api_error(r: Result<String, SendError>) -> aushang::providers::whatsapp::errors::ApiError {
     match r {
         Err(SendError::Api(e)) => e,
         other => panic!("expected an API error, got {other:?}"),

@@ -8,8 +8,8 @@
 
 use jiff::Timestamp;
 
-use crate::broadcast::journal::{DeliveryLine, DeliveryLog, DeliveryState, Journal};
 use crate::broadcast::plan::PlannedMessage;
+use crate::delivery::journal::{DeliveryLine, DeliveryLog, DeliveryState, Journal};
 
 /// How many uncertain deliveries one message had taken as delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,10 +11,10 @@ use crate::broadcast::audience::SubscriberSource;
 use crate::broadcast::budget::{Approval, Guard, approvals_path, record_approval};
 use crate::broadcast::claim::real_guards;
 use crate::broadcast::cost::{Money, Prices, message_rate};
-use crate::broadcast::journal::{Journal, journal_dir};
 use crate::broadcast::plan::{PlannedMessage, plan};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{Journal, journal_dir};
 use crate::subscribers::{Channel, Status};
 
 /// The environment variable naming who approves (set by GitHub Actions).
@@ -113,7 +113,7 @@ fn outstanding(
 ) -> anyhow::Result<(Money, usize)> {
     let mut source = SubscriberSource::open(config, true)?;
     let messages: Vec<_> = planned.iter().map(|p| &p.message).collect();
-    let wants = |s: &crate::subscribers::Subscriber, m: &crate::broadcast::message::Message| {
+    let wants = |s: &crate::subscribers::Subscriber, m: &crate::delivery::message::Message| {
         s.channel == Channel::WhatsApp
             && s.status == Status::Active
             && s.wants(s.channel, m.category.as_deref())

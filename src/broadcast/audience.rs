@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use crate::broadcast::message::Message;
 use crate::broadcast::send::RecipientStream;
 use crate::config::Config;
+use crate::delivery::message::Message;
 use crate::subscribers::stream::{Fingerprint, SubscriberStream};
-use crate::subscribers::{Identity, Recipients, Status, StoreError, Subscriber};
+use crate::subscribers::{Channel, Identity, Recipients, Status, StoreError, Subscriber};
 
 /// Where a run reads its subscribers: the list and the key that opens it. The list is never held
 /// whole: each use streams it, decrypting and parsing one row at a time.
@@ -141,6 +141,35 @@ impl SubscriberSource {
             Err(e) => Box::new(std::iter::once(Err(e))),
         }
     }
+}
+
+/// For `aushang broadcast`: the unreachable WhatsApp subscribers it skips, masked.
+pub fn skipped_warning(subscribers: &[Subscriber]) -> Option<String> {
+    let masked: Vec<String> = subscribers
+        .iter()
+        .filter(|s| s.channel == Channel::WhatsApp && s.status == Status::Unreachable)
+        .map(|s| format!("{} ({})", s.id, s.masked_address()))
+        .collect();
+    if masked.is_empty() {
+        return None;
+    }
+    let shown = masked
+        .iter()
+        .take(20)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = masked.len().saturating_sub(20);
+    Some(format!(
+        "{} Abonnent(en) sind nicht erreichbar (mehrmals nacheinander unzustellbar) und bekommen \
+         nichts, bis sie START schreiben: {shown}{}",
+        masked.len(),
+        if more > 0 {
+            format!(" und {more} weitere")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 #[cfg(test)]

@@ -19,10 +19,10 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 use crate::broadcast::cost::{Money, Prices, billing_category};
-use crate::broadcast::journal::{DeliveryState, IndexEvent, Journal};
-use crate::broadcast::message::Message;
 use crate::broadcast::plan::PlannedMessage;
 use crate::config::Config;
+use crate::delivery::journal::{DeliveryState, IndexEvent, Journal};
+use crate::delivery::message::Message;
 
 pub use crate::broadcast::budget_text::{
     ClaimNotice, approval_text, claim_notice, deferred_text, dry_run_section,
@@ -438,7 +438,7 @@ fn billable(state: DeliveryState) -> bool {
 }
 
 pub fn approvals_path(config: &Config) -> PathBuf {
-    crate::broadcast::journal::journal_dir(&config.subscribers_dir()).join(APPROVALS_FILE)
+    crate::delivery::journal::journal_dir(&config.subscribers_dir()).join(APPROVALS_FILE)
 }
 
 /// Every approval recorded so far (a missing file: none).

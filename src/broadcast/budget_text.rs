@@ -7,9 +7,9 @@ use jiff::Timestamp;
 
 use crate::broadcast::budget::{APPROVALS_FILE, Approval, Guard, notice_of};
 use crate::broadcast::cost::{Money, Prices};
-use crate::broadcast::journal::Journal;
 use crate::broadcast::plan::PlannedMessage;
 use crate::config::Config;
+use crate::delivery::journal::Journal;
 
 const CHANNEL: &str = "whatsapp";
 

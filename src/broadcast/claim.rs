@@ -1,7 +1,7 @@
 //! Write-ahead for the pipeline: before a run sends anything, it claims what it is about to send
 //! (`aushang broadcast --claim RUN`), the pipeline pushes the claim to the remote, and only then
 //! does `aushang broadcast --run RUN` send — to exactly what that run claimed. A claim by another
-//! run with no outcome after it is an unknown outcome (see [`crate::broadcast::delivered`]), so a
+//! run with no outcome after it is an unknown outcome (see [`crate::delivery::delivered`]), so a
 //! run that died after its claim was pushed is never silently repeated (the due check is in
 //! [`crate::broadcast::due`]). Design: `docs/exactly-once.md`.
 
@@ -12,14 +12,14 @@ use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::broadcast::audience::SubscriberSource;
-use crate::broadcast::journal::{
-    DeliveryLine, DeliveryState, IdSet, IndexEvent, Journal, journal_dir,
-};
-use crate::broadcast::lock::SiteLock;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
 use crate::broadcast::run::{BroadcastOptions, choose_deliverer, is_recipient};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{
+    DeliveryLine, DeliveryState, IdSet, IndexEvent, Journal, journal_dir,
+};
+use crate::lock::SiteLock;
 use crate::subscribers::Subscriber;
 
 /// What one message's claim found.
@@ -141,7 +141,7 @@ pub fn claim(
 ) -> anyhow::Result<ClaimReport> {
     check_run_id(run)?;
     let _lock = SiteLock::acquire(&config.root)?;
-    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref(), &opts.secrets)?;
     if !deliverer.is_real() {
         bail!(
             "--claim ist für einen echten Kanal (sein Journal wird committet); dieser Lauf würde \

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::broadcast::message::Message;
 use crate::config::Config;
+use crate::delivery::message::Message;
 
 /// The categories Meta bills template messages by.
 pub const CATEGORIES: [&str; 3] = ["utility", "marketing", "authentication"];
@@ -206,12 +206,13 @@ pub fn billing_category(config: &Config, is_update: bool) -> String {
     } else {
         &w.template.name
     };
-    let reported = crate::inbox::templates::TemplateBook::load(&config.subscribers_dir())
-        .ok()
-        .and_then(|book| {
-            book.get(name, &w.template.language)
-                .and_then(|s| s.category.clone())
-        });
+    let reported =
+        crate::providers::whatsapp::templates::TemplateBook::load(&config.subscribers_dir())
+            .ok()
+            .and_then(|book| {
+                book.get(name, &w.template.language)
+                    .and_then(|s| s.category.clone())
+            });
     reported
         .or_else(|| w.template.category.clone())
         .unwrap_or_else(|| "utility".into())

@@ -8,10 +8,10 @@ use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::broadcast::claim::real_guards;
-use crate::broadcast::journal::{IndexEvent, IndexLine, Journal, journal_dir};
 use crate::broadcast::plan::{Decision, plan};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{IndexEvent, IndexLine, Journal, journal_dir};
 
 /// What the secret-free due check found.
 #[derive(Debug, Default, Clone)]
@@ -133,7 +133,7 @@ fn any_uncertain<'k>(
     keys: impl IntoIterator<Item = &'k str>,
     channel: &str,
 ) -> std::io::Result<bool> {
-    let mut log = crate::broadcast::journal::DeliveryLog::default();
+    let mut log = crate::delivery::journal::DeliveryLog::default();
     for key in keys {
         log.last.extend(journal.deliveries(key, channel)?.last);
     }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use jiff::Timestamp;
 
-use crate::broadcast::channels::deliverer::Deliverer;
-use crate::broadcast::journal::{IndexEvent, Journal};
-use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, PlannedMessage};
 use crate::broadcast::run::{SubscriberSource, is_recipient};
+use crate::delivery::journal::{IndexEvent, Journal};
+use crate::delivery::message::Message;
+use crate::providers::deliverer::Deliverer;
 
 /// Records every stale or expired message of `planned` in the journal and returns, per planned
 /// message (same order), how many recipients it leaves out: everyone who wants a stale one

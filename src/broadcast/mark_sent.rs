@@ -4,14 +4,14 @@
 
 use anyhow::{Context, bail};
 
-use crate::broadcast::channels::others;
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::journal::{IndexEvent, Journal, journal_dir};
 use crate::broadcast::plan::{Guards, plan};
 use crate::broadcast::report::{MessageReport, RunReport};
 use crate::broadcast::run::BroadcastOptions;
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{IndexEvent, Journal, journal_dir};
+use crate::providers::outbox::Outbox;
+use crate::providers::select;
 
 /// The journals `--mark-sent` writes: one per channel that real runs will use — each real channel
 /// configured (WhatsApp, e-mail, Telegram, Mastodon: `subscribers/journal/`), whether or not its
@@ -23,11 +23,11 @@ fn mark_sent_journals(
 ) -> anyhow::Result<Vec<(&'static str, std::path::PathBuf)>> {
     let whatsapp = config.broadcast.channels.whatsapp.is_some();
     let real = || ("whatsapp", journal_dir(&config.subscribers_dir()));
-    let outbox = || ("outbox", Outbox::for_site(config).journal_dir());
+    let outbox = || ("outbox", Outbox::for_site(config, None).journal_dir());
     // e-mail, Telegram, Mastodon: the same journal folder, each under its channel name
-    let others: Vec<_> = others::NAMES
+    let others: Vec<_> = select::NAMES
         .into_iter()
-        .filter(|name| others::configured(config, name))
+        .filter(|name| select::configured(config, name))
         .map(|name| (name, journal_dir(&config.subscribers_dir())))
         .collect();
     Ok(match requested {
@@ -38,7 +38,7 @@ fn mark_sent_journals(
             )
         }
         Some("outbox") => vec![outbox()],
-        Some(name) if others::NAMES.contains(&name) => {
+        Some(name) if select::NAMES.contains(&name) => {
             match others.into_iter().find(|(n, _)| *n == name) {
                 Some(journal) => vec![journal],
                 None => bail!(

@@ -8,10 +8,10 @@
 
 use jiff::Timestamp;
 
-use crate::broadcast::journal::Journal;
-use crate::broadcast::message::{Message, messages_of};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::Journal;
+use crate::delivery::message::{Message, messages_of};
 
 /// Why a message is or is not sent in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,8 +142,8 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::broadcast::journal::IndexEvent;
     use crate::content::Update;
+    use crate::delivery::journal::IndexEvent;
 
     fn config() -> Config {
         let text = "title: T\nbase_url: https://t.example/\ncategories:\n  - id: verkehr\n    name: Verkehr\n";

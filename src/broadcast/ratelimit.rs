@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
-use crate::broadcast::errors::{ApiError, ErrorClass, Scope};
+use crate::delivery::errors::{ErrorClass, Scope};
+use crate::providers::whatsapp::errors::ApiError;
 
 const WINDOW: Duration = Duration::from_secs(1);
 /// After a throttle, the rate never drops below this.

@@ -11,22 +11,21 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::broadcast::accept::accept_uncertain;
 pub use crate::broadcast::audience::SubscriberSource;
-use crate::broadcast::channels::deliverer::Deliverer;
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::channels::whatsapp::WhatsAppClient;
 use crate::broadcast::given_up::give_up;
-use crate::broadcast::journal::{IdSet, Journal, journal_dir};
-use crate::broadcast::lock::SiteLock;
-use crate::broadcast::message::Message;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::{MessageReport, RunReport};
 use crate::broadcast::send::{RunClock, Sender, wait_for_link};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::journal::{IdSet, Journal, journal_dir};
+use crate::delivery::message::Message;
+use crate::lock::SiteLock;
+use crate::providers::deliverer::Deliverer;
+use crate::providers::outbox::Outbox;
+use crate::providers::secrets::Secrets;
+use crate::providers::whatsapp::{TOKEN_ENV, WhatsAppClient};
 use crate::subscribers::{Status, Subscriber};
-
-pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
 
 #[derive(Debug, Clone)]
 pub struct BroadcastOptions {
@@ -40,6 +39,8 @@ pub struct BroadcastOptions {
     pub link_check: bool,
     /// `--run RUN`: send only to what `--claim RUN` claimed (the pipeline's write-ahead).
     pub run: Option<String>,
+    /// The providers' secrets, read at the command's edge.
+    pub secrets: Secrets,
 }
 
 /// The real channels aushang.yaml configures, in sending order (`--channel all`): WhatsApp,
@@ -61,18 +62,18 @@ pub fn real_channels(config: &Config) -> Vec<&'static str> {
 pub fn choose_deliverer(
     config: &Config,
     requested: Option<&str>,
+    secrets: &Secrets,
 ) -> anyhow::Result<(Deliverer, Option<String>)> {
+    let optout_secret = secrets.optout_secret.as_deref();
     // A weak opt-out key would let anyone forge the links that unsubscribe others.
     if config.inbox.is_some() {
-        crate::inbox::optout::secret_from_env().map_err(anyhow::Error::msg)?;
+        crate::subscribers::optout::checked_secret(optout_secret).map_err(anyhow::Error::msg)?;
     }
     let outbox = || Deliverer::Outbox {
-        outbox: Outbox::for_site(config),
+        outbox: Outbox::for_site(config, optout_secret),
         whatsapp: config.broadcast.channels.whatsapp.clone(),
     };
-    let token = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty());
+    let token = secrets.whatsapp_token.clone();
     match requested {
         Some("outbox") => Ok((outbox(), None)),
         Some("whatsapp") => {
@@ -90,7 +91,7 @@ pub fn choose_deliverer(
                 WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token).map_err(|e| {
                     anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
                 })?;
-            let optout = crate::broadcast::message::OptOut::from_env(config);
+            let optout = crate::subscribers::optout::OptOut::for_site(config, optout_secret);
             let warning = optout
                 .as_ref()
                 .filter(|_| cfg.template.optout_button)
@@ -104,8 +105,8 @@ pub fn choose_deliverer(
                 warning,
             ))
         }
-        Some(name) if crate::broadcast::channels::others::NAMES.contains(&name) => {
-            crate::broadcast::channels::others::choose(config, name, |var| std::env::var(var).ok())
+        Some(name) if crate::providers::select::NAMES.contains(&name) => {
+            crate::providers::select::choose(config, name, secrets)
         }
         Some(other) => {
             bail!(
@@ -113,7 +114,7 @@ pub fn choose_deliverer(
             )
         }
         None => match (&config.broadcast.channels.whatsapp, token) {
-            (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp")),
+            (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp"), secrets),
             (Some(_), None) => Ok((
                 outbox(),
                 Some(format!(
@@ -139,7 +140,7 @@ pub fn broadcast(
     if opts.mark_sent {
         return crate::broadcast::mark_sent::mark_sent(config, notices, opts);
     }
-    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref())?;
+    let (deliverer, fallback) = choose_deliverer(config, opts.channel.as_deref(), &opts.secrets)?;
     if let Some(run) = &opts.run {
         crate::broadcast::claim::check_run_id(run)?;
         if !deliverer.is_real() || opts.mark_sent {
@@ -296,16 +297,16 @@ async fn send_all(
     let update_due = planned
         .iter()
         .any(|p| p.message.is_update() && p.decision == Decision::Due);
-    // Template states and unreachable subscribers recorded by `aushang inbox pull` (inbox owns these).
+    // Template states and unreachable subscribers recorded by `aushang inbox pull`.
     if let Deliverer::WhatsApp { .. } = &*deliverer {
-        if let Some(why) = crate::inbox::templates::refusal(config, update_due) {
+        if let Some(why) = crate::providers::whatsapp::templates::refusal(config, update_due) {
             report.stopped = Some(why);
             held_back(&planned, &audience, &deliverer, report);
             return Ok(());
         }
         report
             .warnings
-            .extend(crate::inbox::undeliverable::skipped_warning(
+            .extend(crate::broadcast::audience::skipped_warning(
                 &audience.source.unreachable,
             ));
     }
@@ -543,8 +544,9 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
     let only_whatsapp = whatsapp.is_some();
     let serves =
         |s: &Subscriber| !only_whatsapp || s.channel == crate::subscribers::Channel::WhatsApp;
+    // The preview shows each subscriber's opt-out link as a placeholder: no secret needed.
     let deliverer = Deliverer::Outbox {
-        outbox: Outbox::for_site(config),
+        outbox: Outbox::for_site(config, None),
         whatsapp,
     };
     let journal = Journal::open(&journal_dir(&config.subscribers_dir()))?;
@@ -608,7 +610,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
                 config, prices, &p.message, count,
             ));
         }
-        crate::broadcast::channels::deliverer::write_preview(&mut out, &rendered);
+        crate::providers::deliverer::write_preview(&mut out, &rendered);
     }
     out.push_str(&crate::broadcast::budget::dry_run_section(
         config,
@@ -617,9 +619,7 @@ pub fn dry_run(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::R
         counts.as_deref(),
         now,
     )?);
-    out.push_str(&crate::broadcast::channels::others::preview(
-        config, notices, now,
-    )?);
+    out.push_str(&crate::broadcast::preview::preview(config, notices, now)?);
     Ok(out)
 }
 

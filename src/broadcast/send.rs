@@ -9,7 +9,7 @@
 //! decrypted and parsed while it is read), a blocking reader thread filters them against the
 //! journal and feeds a bounded queue of `concurrency` places, and the workers take from it. What
 //! is held per subscriber is only the journal's compact state of this message
-//! ([`crate::broadcast::delivered::DeliveryStates`]) and, with a daily limit, the ids reached in
+//! ([`crate::delivery::delivered::DeliveryStates`]) and, with a daily limit, the ids reached in
 //! the last 24 hours.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,14 +18,16 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::broadcast::channels::deliverer::{Deliverer, Outcome, Rendered};
-use crate::broadcast::errors::{ErrorClass, Scope};
-use crate::broadcast::journal::{
-    DeliveryLine, DeliveryState, FailureClass, IdSet, IndexEvent, Journal,
-};
-use crate::broadcast::message::Message;
 use crate::broadcast::ratelimit::RateLimiter;
 use crate::broadcast::report::MessageReport;
+use crate::delivery::correlation::correlation;
+use crate::delivery::errors::{ErrorClass, Scope};
+use crate::delivery::journal::{
+    DeliveryLine, DeliveryState, FailureClass, IdSet, IndexEvent, Journal,
+};
+use crate::delivery::message::Message;
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::{Deliverer, Rendered};
 use crate::subscribers::{StoreError, Subscriber};
 
 /// One message's recipients in list order, read from the list as they are needed.
@@ -211,7 +213,7 @@ impl Sender {
 /// Reads one message's recipients on a blocking thread (decrypting is CPU work) and queues those
 /// who still need it; counts the others for the report.
 struct Reader {
-    states: crate::broadcast::journal::DeliveryStates,
+    states: crate::delivery::journal::DeliveryStates,
     resend_uncertain: bool,
     /// `--run`: send only to subscribers this run claimed.
     claimed_only: bool,
@@ -536,14 +538,6 @@ impl Worker {
             }
         }
     }
-}
-
-/// Goes into `biz_opaque_callback_data`, so status webhooks can be matched to deliveries even
-/// when the HTTP answer was lost.
-pub fn correlation(message_key: &str, subscriber_id: &str, attempt: u32) -> String {
-    let mut s = format!("m={message_key};s={subscriber_id};a={attempt}");
-    s.truncate(512);
-    s
 }
 
 /// Waits until `url` answers 200, for at most `timeout` (the deploy may still be finishing).

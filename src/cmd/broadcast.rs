@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use aushang::broadcast::report::append_step_summary;
 use aushang::broadcast::run::{BroadcastOptions, broadcast, dry_run};
 use aushang::broadcast::{claim, due};
+use aushang::providers::secrets::Secrets;
 
 use super::{load_site, parse_now};
 
@@ -113,6 +114,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         accept_uncertain: args.accept_uncertain,
         link_check: !args.no_link_check,
         run: args.run,
+        secrets: secrets(),
     };
     if let Some(run) = &args.claim {
         let claimed = claim::claim(&config, &content.notices, &opts, run)?;
@@ -144,4 +146,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The providers' secrets from the environment: the one place a broadcast reads them.
+pub(super) fn secrets() -> Secrets {
+    Secrets::from_lookup(|name| std::env::var(name).ok())
 }

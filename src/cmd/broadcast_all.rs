@@ -34,10 +34,11 @@ pub fn run(
     // Every configured channel must be able to send (its secret set): a missing one fails the
     // whole call before anything is claimed or sent, never a silent skip of that channel.
     // (`--mark-sent` sends nothing and needs none.)
+    let secrets = super::secrets();
     let problems: Vec<String> = channels
         .iter()
         .filter(|_| !args.mark_sent)
-        .filter_map(|ch| choose_deliverer(config, Some(ch)).err())
+        .filter_map(|ch| choose_deliverer(config, Some(ch), &secrets).err())
         .map(|e| format!("{e:#}"))
         .collect();
     if !problems.is_empty() {
@@ -55,6 +56,7 @@ pub fn run(
         accept_uncertain: args.accept_uncertain,
         link_check: !args.no_link_check,
         run: args.run.clone(),
+        secrets: secrets.clone(),
     };
     if let Some(run) = &args.claim {
         let (mut claimed, mut uncertain, mut over_budget) = (0, 0, false);

@@ -11,8 +11,9 @@ use anyhow::Context;
 use aushang::config;
 use aushang::inbox::confirm::{ResendOptions, resend};
 use aushang::inbox::pull::{PullOptions, ack_file as ack_file_fn, pull};
-use aushang::inbox::{PULL_TOKEN_ENV, Secrets, optout};
+use aushang::inbox::{PULL_TOKEN_ENV, Secrets};
 use aushang::subscribers::Identity;
+use aushang::subscribers::optout;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -103,8 +104,10 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Serve(args) => {
-            let secrets = Secrets::from_env()?;
-            let editor = match aushang::inbox::editor_auth::ClientSecret::from_env()? {
+            let secrets = Secrets::from_lookup(|name| std::env::var(name).ok())?;
+            let editor = match aushang::inbox::editor_auth::ClientSecret::from_lookup(|name| {
+                std::env::var(name).ok()
+            })? {
                 Some(secret) => aushang::inbox::editor_auth::EditorLogin::new(&config, secret)?,
                 None => None,
             };
@@ -145,7 +148,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let pull_token = pull_token()?;
             let url = inbox_url(args.url, &config)?;
             let now = super::parse_now(args.now.as_deref(), &config)?;
-            let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
+            let whatsapp_token = std::env::var(aushang::providers::whatsapp::TOKEN_ENV)
                 .ok()
                 .filter(|t| !t.trim().is_empty());
             let report = pull(
@@ -178,7 +181,7 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 older_than: duration("older-than", &args.older_than)?,
                 every: duration("every", &args.every)?,
                 max_resends: args.max_resends,
-                whatsapp_token: std::env::var(aushang::broadcast::run::TOKEN_ENV)
+                whatsapp_token: std::env::var(aushang::providers::whatsapp::TOKEN_ENV)
                     .ok()
                     .filter(|t| !t.trim().is_empty()),
                 dry_run: !args.resend,
@@ -193,7 +196,8 @@ pub fn run(root: &Path, command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Link { subscriber } => {
-            let secret = optout::secret_from_env()
+            let raw = std::env::var(optout::TOKEN_SECRET_ENV).ok();
+            let secret = optout::checked_secret(raw.as_deref())
                 .map_err(anyhow::Error::msg)?
                 .with_context(|| format!("{} ist nicht gesetzt", optout::TOKEN_SECRET_ENV))?;
             let Some(inbox) = &config.inbox else {

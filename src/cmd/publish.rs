@@ -59,6 +59,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         resend_uncertain: false,
         accept_uncertain: false,
         link_check: !args.no_link_check,
+        secrets: super::broadcast::secrets(),
     };
     let report = aushang::broadcast::run::broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());
@@ -98,7 +99,7 @@ fn inbox_pull(
     };
     let identity = aushang::subscribers::Identity::from_env_for(&config.root.join("subscribers"))
         .context("der Abruf aus dem Posteingang braucht den Schlüssel der Liste")?;
-    let whatsapp_token = std::env::var(aushang::broadcast::run::TOKEN_ENV)
+    let whatsapp_token = std::env::var(aushang::providers::whatsapp::TOKEN_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty());
     let report = aushang::inbox::pull::pull(
@@ -124,7 +125,7 @@ fn inbox_pull(
             older_than: jiff::SignedDuration::from_hours(48),
             every: jiff::SignedDuration::from_hours(7 * 24),
             max_resends: 2,
-            whatsapp_token: std::env::var(aushang::broadcast::run::TOKEN_ENV)
+            whatsapp_token: std::env::var(aushang::providers::whatsapp::TOKEN_ENV)
                 .ok()
                 .filter(|t| !t.trim().is_empty()),
             dry_run: false,

@@ -451,7 +451,7 @@ fn forget(root: &Path, dir: &Path, args: AddressArgs) -> anyhow::Result<ExitCode
     }
     // Journal first: if saving the list then fails, running `forget` again finishes the job,
     // whereas a list saved first would lose the ids the journal rows are found by.
-    let journal_rows = aushang::broadcast::journal::forget_subscribers(root, dir, &ids)
+    let journal_rows = aushang::delivery::journal::forget_subscribers(root, dir, &ids)
         .with_context(|| {
             format!(
                 "{} lässt sich nicht aus dem Journal entfernen; die Liste ist unverändert",

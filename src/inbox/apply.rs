@@ -35,9 +35,9 @@ pub const APPLIED_FILE: &str = "applied.jsonl";
 pub const KEEP_APPLIED: SignedDuration = SignedDuration::from_hours(60 * 24);
 
 /// `subscribers/inbox/`: the batch side's committed inbox records, under the subscriber state
-/// directory ([`crate::config::Config::subscribers_dir`]).
+/// directory ([`crate::config::Config::subscribers_dir`]); see [`crate::subscribers::records_dir`].
 pub fn records_dir(state: &Path) -> PathBuf {
-    state.join("inbox")
+    crate::subscribers::records_dir(state)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,9 +23,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::apply::{AppliedLog, records_dir};
-use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
-use crate::broadcast::lock::SiteLock;
 use crate::config::Config;
+use crate::lock::SiteLock;
+use crate::providers::whatsapp::{Payload, WhatsAppClient};
 use crate::subscribers::{Channel, Identity, Status, Subscriber, SubscriberList, mask};
 
 pub const CONFIRMATIONS_FILE: &str = "confirmations.jsonl";
@@ -332,7 +332,7 @@ pub fn resend(
     }
     // A paused confirmation template is the admin's matter (pull warns loudly); it must not fail
     // the pipeline step and hold back the broadcast of notices.
-    if let Some(why) = crate::inbox::templates::confirmation_refusal(config) {
+    if let Some(why) = crate::providers::whatsapp::templates::confirmation_refusal(config) {
         report.notes.push(format!(
             "keine Bestätigungsanfrage an {} unbestätigte Anmeldung(en): {why}",
             due.len()
@@ -345,7 +345,7 @@ pub fn resend(
         (None, false) => {
             report.notes.push(format!(
                 "{} ist nicht gesetzt: nichts an {} unbestätigte Anmeldung(en) gesendet",
-                crate::broadcast::run::TOKEN_ENV,
+                crate::providers::whatsapp::TOKEN_ENV,
                 due.len()
             ));
             None

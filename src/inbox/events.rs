@@ -84,7 +84,7 @@ pub enum Event {
         bsuid: Option<String>,
         /// Meta's `pricing` object (billed or free, category), when the status carried one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pricing: Option<crate::report::Pricing>,
+        pricing: Option<crate::providers::whatsapp::pricing::Pricing>,
     },
     /// `user_preferences`: the person stopped or resumed *marketing* messages in WhatsApp.
     Preference {

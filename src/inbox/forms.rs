@@ -208,7 +208,9 @@ pub(super) async fn optout_get(
 ) -> Response {
     let config = &state.config;
     match (&state.secrets.token_secret, q.t) {
-        (Some(secret), Some(t)) if super::optout::verify(secret.as_bytes(), &t).is_some() => {
+        (Some(secret), Some(t))
+            if crate::subscribers::optout::verify(secret.as_bytes(), &t).is_some() =>
+        {
             html(StatusCode::OK, pages::optout_confirm(config, &t))
         }
         _ => html(StatusCode::BAD_REQUEST, pages::optout_invalid(config)),
@@ -253,7 +255,7 @@ pub(super) async fn optout_post(
             .map(|(_, v)| v.into_owned())
     });
     let subscriber = match (&state.secrets.token_secret, token) {
-        (Some(secret), Some(t)) => super::optout::verify(secret.as_bytes(), &t),
+        (Some(secret), Some(t)) => crate::subscribers::optout::verify(secret.as_bytes(), &t),
         _ => None,
     };
     let Some(subscriber) = subscriber else {

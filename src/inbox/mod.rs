@@ -11,44 +11,33 @@ pub mod events;
 pub mod forms;
 pub mod listener;
 pub mod memory;
-pub mod optout;
 pub mod outcome_text;
 pub mod pages;
 pub mod payload;
 pub mod pull;
 pub mod pull_api;
+pub mod reach;
+pub mod reach_ledger;
 pub mod requests;
 pub mod server;
 pub mod signup;
 pub mod statuses;
 pub mod store;
-pub mod templates;
+pub mod template_events;
 pub mod undeliverable;
 pub mod validate;
 pub mod webhook;
 
+use crate::subscribers::optout::check_secret;
 pub use listener::Limits;
 pub use server::{Extras, RunningInbox, start, start_with, start_with_limits};
 
 pub const APP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
 pub const VERIFY_TOKEN_ENV: &str = "WHATSAPP_VERIFY_TOKEN";
 pub const PULL_TOKEN_ENV: &str = "AUSHANG_INBOX_PULL_TOKEN";
-/// The least length of an HMAC key (the app secret, the opt-out link secret): 32 bytes, as many
-/// as the hash gives; a shorter key can be guessed offline from one signed request or link.
-pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Refuses an HMAC key shorter than [`MIN_SECRET_BYTES`], saying how to make a good one. The
-/// message never holds the value.
-pub fn check_secret(name: &str, value: &str) -> Result<(), String> {
-    if value.len() >= MIN_SECRET_BYTES {
-        return Ok(());
-    }
-    Err(format!(
-        "{name} ist zu kurz: mindestens {MIN_SECRET_BYTES} zufällige Bytes nötig\n  Hinweis: eines mit `head -c 32 /dev/urandom | base64` (oder `openssl rand -hex 32`) erzeugen und überall setzen, wo {name} verwendet wird"
-    ))
-}
-
-/// The server's secrets, all from its environment. `Debug` shows none of them.
+/// The server's secrets, read from its environment by the command's edge (`aushang inbox serve`).
+/// `Debug` shows none of them.
 #[derive(Clone)]
 pub struct Secrets {
     /// Meta app secret: key of `X-Hub-Signature-256`.
@@ -76,11 +65,11 @@ impl std::fmt::Debug for Secrets {
 }
 
 impl Secrets {
-    /// Reads the secrets; every missing or too short required one is named in the error.
-    pub fn from_env() -> anyhow::Result<Secrets> {
+    /// The secrets from `lookup` (the environment, at the command's edge); every missing or too
+    /// short required one is named in the error.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Secrets> {
         let var = |name: &str| {
-            std::env::var(name)
-                .ok()
+            lookup(name)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
@@ -103,8 +92,8 @@ impl Secrets {
             app_secret: required(APP_SECRET_ENV),
             verify_token: required(VERIFY_TOKEN_ENV),
             pull_token: required(PULL_TOKEN_ENV),
-            token_secret: var(optout::TOKEN_SECRET_ENV),
-            whatsapp_token: var(crate::broadcast::run::TOKEN_ENV),
+            token_secret: var(crate::subscribers::optout::TOKEN_SECRET_ENV),
+            whatsapp_token: var(crate::providers::whatsapp::TOKEN_ENV),
         };
         if !missing.is_empty() {
             anyhow::bail!(
@@ -115,7 +104,8 @@ impl Secrets {
         // HMAC keys: at least 32 bytes (Meta's app secret has 32 characters).
         check_secret(APP_SECRET_ENV, &secrets.app_secret).map_err(anyhow::Error::msg)?;
         if let Some(t) = &secrets.token_secret {
-            check_secret(optout::TOKEN_SECRET_ENV, t).map_err(anyhow::Error::msg)?;
+            check_secret(crate::subscribers::optout::TOKEN_SECRET_ENV, t)
+                .map_err(anyhow::Error::msg)?;
         }
         Ok(secrets)
     }

@@ -1,14 +1,18 @@
 //! WhatsApp webhook payloads (already signature-checked) as events and replies: inbound
 //! START/STOP, statuses, `user_preferences`, template changes, and the business-scoped user ids
-//! (BSUID) that may come instead of or next to the number.
+//! (BSUID) that may come instead of or next to the number. The wire format itself is the
+//! WhatsApp provider's (`providers::whatsapp::webhook`).
 
 use jiff::Timestamp;
-use serde::Deserialize;
 
 use super::events::{
     Envelope, Event, KeywordAction, inbound_id, preference_id, status_id, template_id,
 };
 use super::webhook::{Keywords, Reply, ReplyKind};
+use crate::providers::whatsapp::webhook::{
+    Change, Contact, Inbound, MessagesValue, PreferenceItem, TEMPLATE_FIELDS, TemplateValue,
+    WebhookBody,
+};
 use crate::subscribers::{Channel, address};
 
 /// What one webhook POST holds.
@@ -24,170 +28,6 @@ pub struct Parsed {
 #[error("der Webhook-Inhalt ist keine WhatsApp-Nachricht: {0}")]
 pub struct PayloadError(String);
 
-#[derive(Deserialize)]
-struct Payload {
-    object: String,
-    #[serde(default)]
-    entry: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    /// Unix seconds; template webhooks carry it (used to tell a retry from a new change).
-    #[serde(default)]
-    time: Option<i64>,
-    #[serde(default)]
-    changes: Vec<Change>,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    #[serde(default)]
-    field: String,
-    #[serde(default)]
-    value: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-struct MessagesValue {
-    #[serde(default)]
-    metadata: Option<Metadata>,
-    #[serde(default)]
-    messages: Vec<Inbound>,
-    #[serde(default)]
-    statuses: Vec<StatusItem>,
-    #[serde(default)]
-    contacts: Vec<Contact>,
-    #[serde(default)]
-    user_preferences: Vec<PreferenceItem>,
-}
-
-/// `contacts[]`: the sender's number (`wa_id`) and, since 2026, business-scoped user id.
-#[derive(Deserialize)]
-struct Contact {
-    #[serde(default)]
-    wa_id: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PreferenceItem {
-    #[serde(default)]
-    wa_id: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    category: String,
-    #[serde(default)]
-    value: String,
-    /// Unix seconds, as a number or a string.
-    #[serde(default)]
-    timestamp: Option<serde_json::Value>,
-}
-
-/// The value of `message_template_status_update`, `template_category_update` and
-/// `message_template_quality_update`.
-#[derive(Deserialize)]
-struct TemplateValue {
-    #[serde(default)]
-    message_template_name: Option<String>,
-    #[serde(default)]
-    message_template_language: Option<String>,
-    #[serde(default)]
-    event: Option<String>,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    new_category: Option<String>,
-    #[serde(default)]
-    correct_category: Option<String>,
-    #[serde(default)]
-    new_quality_score: Option<String>,
-}
-
-/// The webhook fields about templates this tool records.
-pub const TEMPLATE_FIELDS: [&str; 3] = [
-    "message_template_status_update",
-    "template_category_update",
-    "message_template_quality_update",
-];
-
-#[derive(Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    phone_number_id: String,
-}
-
-#[derive(Deserialize)]
-struct Inbound {
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    from_user_id: Option<String>,
-    id: String,
-    #[serde(default)]
-    timestamp: Option<String>,
-    #[serde(rename = "type", default)]
-    kind: String,
-    #[serde(default)]
-    text: Option<Text>,
-    #[serde(default)]
-    button: Option<Button>,
-    #[serde(default)]
-    interactive: Option<Interactive>,
-}
-
-#[derive(Deserialize)]
-struct Text {
-    #[serde(default)]
-    body: String,
-}
-
-#[derive(Deserialize)]
-struct Button {
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    payload: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Interactive {
-    #[serde(default)]
-    button_reply: Option<ButtonReply>,
-}
-
-#[derive(Deserialize)]
-struct ButtonReply {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StatusItem {
-    id: String,
-    status: String,
-    #[serde(default)]
-    timestamp: Option<String>,
-    #[serde(default)]
-    biz_opaque_callback_data: Option<String>,
-    #[serde(default)]
-    recipient_user_id: Option<String>,
-    #[serde(default)]
-    errors: Vec<StatusError>,
-    #[serde(default)]
-    pricing: Option<crate::report::Pricing>,
-}
-
-#[derive(Deserialize)]
-struct StatusError {
-    #[serde(default)]
-    code: Option<i64>,
-}
-
 /// Parses a (signature-checked) webhook body. Only changes for `phone_number_id` are used.
 pub fn parse(
     body: &[u8],
@@ -195,7 +35,8 @@ pub fn parse(
     keywords: &Keywords,
     now: Timestamp,
 ) -> Result<Parsed, PayloadError> {
-    let payload: Payload = serde_json::from_slice(body).map_err(|e| PayloadError(e.to_string()))?;
+    let payload: WebhookBody =
+        serde_json::from_slice(body).map_err(|e| PayloadError(e.to_string()))?;
     if payload.object != "whatsapp_business_account" {
         return Err(PayloadError(format!(
             "unerwartetes Objekt `{}`",

@@ -23,9 +23,9 @@ use super::events::Envelope;
 use super::pull_api::{AckRequest, AckResponse, EventList};
 
 use super::statuses::{self, StatusSummary};
-use crate::broadcast::channels::whatsapp::WhatsAppClient;
-use crate::broadcast::lock::SiteLock;
 use crate::config::Config;
+use crate::lock::SiteLock;
+use crate::providers::whatsapp::WhatsAppClient;
 use crate::subscribers::{Identity, Recipients, SubscriberList};
 
 /// Events fetched per request, and the most requests per pull (a bound, not a target).
@@ -321,9 +321,9 @@ async fn pull_async(
             list.get(sub).is_some()
         });
     log.requests.save(&list, &recipients)?;
-    crate::report::reach::update(&dir, clock).context("Festhalten der Reichweite (reach.json)")?;
+    super::reach::update(&dir, clock).context("Festhalten der Reichweite (reach.json)")?;
     // Loud on every pull while a configured template is blocked, not only when the change came.
-    report.statuses.template_alerts = super::templates::alerts(config);
+    report.statuses.template_alerts = crate::providers::whatsapp::templates::alerts(config);
     Ok(report)
 }
 
@@ -343,7 +343,7 @@ fn prune_unconfirmed(
         return Ok(());
     }
     list.save(dir, recipients)?;
-    crate::broadcast::journal::forget_subscribers(
+    crate::delivery::journal::forget_subscribers(
         &config.root,
         &config.subscribers_dir(),
         gone.iter().map(|s| &s.id),
@@ -476,7 +476,7 @@ async fn confirm(
         ));
         return;
     };
-    if let Some(why) = crate::inbox::templates::confirmation_refusal(config) {
+    if let Some(why) = crate::providers::whatsapp::templates::confirmation_refusal(config) {
         report.notes.push(format!(
             "keine Bestätigungsanfrage an {} neue Anmeldung(en) gesendet: {why}; `aushang inbox confirm --resend` fragt sie, sobald die Vorlage wieder freigegeben ist",
             to_confirm.len()

@@ -25,8 +25,8 @@ use super::memory::{Memory, MemoryWriter};
 use super::store::{EventStore, Stored};
 use super::webhook::{self, Keywords, Reply, ReplyKind};
 use super::{Secrets, forms, signup};
-use crate::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use crate::config::Config;
+use crate::providers::whatsapp::{Payload, WhatsAppClient};
 use crate::subscribers::mask;
 
 /// Webhook payloads can be up to 3 MB (contract §5.3).
@@ -188,7 +188,8 @@ pub async fn start_with(
         memory,
         budget: BodyBudget::new(&limits),
         used_stamps: signup::UsedStamps::default(),
-        mailer: super::email_signup::Mailer::from_config(&config, extras.smtp_password).map(Arc::new),
+        mailer: super::email_signup::Mailer::from_config(&config, extras.smtp_password)
+            .map(Arc::new),
         config,
         secrets,
         store,

@@ -2,7 +2,7 @@
 //! record of failures.
 //!
 //! A status carries our `biz_opaque_callback_data` (`m=<message key>;s=<subscriber id>;a=<n>`,
-//! see `broadcast::send::correlation`). A `sent`/`delivered`/`read` status for a delivery the
+//! see `delivery::correlation`). A `sent`/`delivered`/`read` status for a delivery the
 //! journal holds as uncertain (killed mid-request, or no answer) records it as `sent`, so
 //! `--resend-uncertain` is not needed for it; a `failed` status for such a delivery records it as
 //! failed. Every `failed` status is kept in `subscribers/inbox/statuses.jsonl` (ids and codes only).
@@ -18,9 +18,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
-use super::templates::TemplateBook;
-use crate::broadcast::journal::{DeliveryLine, DeliveryState, FailureClass, Journal, journal_dir};
 use crate::config::Config;
+use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass, Journal, journal_dir};
+use crate::providers::whatsapp::templates::TemplateBook;
 use crate::subscribers::SubscriberList;
 
 pub const STATUSES_FILE: &str = "statuses.jsonl";
@@ -131,7 +131,7 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
     };
     let known: HashSet<String> = lines.iter().map(|l| l.ev.clone()).collect();
     let journal = Journal::open(&journal_dir(root))?;
-    let mut logs: HashMap<String, crate::broadcast::journal::DeliveryLog> = HashMap::new();
+    let mut logs: HashMap<String, crate::delivery::journal::DeliveryLog> = HashMap::new();
     for e in statuses {
         let Event::Status {
             at,
@@ -211,7 +211,7 @@ pub fn record_batch(
 ) -> std::io::Result<StatusSummary> {
     let root = &config.subscribers_dir();
     let mut summary = record(root, events)?;
-    crate::report::ledger::record(root, events, now)?;
+    super::reach_ledger::record(root, events, now)?;
     for e in events {
         if let Event::Status {
             correlation: Some(c),
@@ -237,7 +237,7 @@ pub fn record_batch(
             book.save(root)?;
         }
     }
-    summary.template_alerts = super::templates::alerts(config);
+    summary.template_alerts = crate::providers::whatsapp::templates::alerts(config);
     let threshold = config.inbox.as_ref().map_or(3, |i| i.unreachable_after);
     let r = super::undeliverable::update(root, events, list, threshold, now)?;
     summary.unreachable = r.marked;
@@ -250,8 +250,11 @@ mod tests {
 
     #[test]
     fn correlation_roundtrip() {
-        let c =
-            crate::broadcast::send::correlation("/bekanntmachungen/2026/x/#notice", "s_00aa", 2);
+        let c = crate::delivery::correlation::correlation(
+            "/bekanntmachungen/2026/x/#notice",
+            "s_00aa",
+            2,
+        );
         assert_eq!(
             parse_correlation(&c),
             Some((
@@ -290,7 +293,7 @@ mod tests {
                 at: t0,
                 message_id: format!("wamid.{sub}"),
                 status: status.into(),
-                correlation: Some(crate::broadcast::send::correlation(msg, sub, 1)),
+                correlation: Some(crate::delivery::correlation::correlation(msg, sub, 1)),
                 error_codes: codes,
                 bsuid: None,
                 pricing: None,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
 use super::statuses::{UNDELIVERABLE, parse_correlation};
-use crate::broadcast::journal::{IndexLine, Journal, journal_dir};
+use crate::delivery::journal::{IndexLine, Journal, journal_dir};
 use crate::subscribers::{Channel, Status, Subscriber, SubscriberList, mask};
 
 pub const UNDELIVERABLE_FILE: &str = "undeliverable.jsonl";
@@ -236,40 +236,11 @@ fn read_index(path: &Path) -> std::io::Result<Vec<IndexLine>> {
     }
 }
 
-/// For `aushang broadcast`: the unreachable WhatsApp subscribers it skips, masked.
-pub fn skipped_warning(subscribers: &[Subscriber]) -> Option<String> {
-    let masked: Vec<String> = subscribers
-        .iter()
-        .filter(|s| s.channel == Channel::WhatsApp && s.status == Status::Unreachable)
-        .map(|s| format!("{} ({})", s.id, s.masked_address()))
-        .collect();
-    if masked.is_empty() {
-        return None;
-    }
-    let shown = masked
-        .iter()
-        .take(20)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    let more = masked.len().saturating_sub(20);
-    Some(format!(
-        "{} Abonnent(en) sind nicht erreichbar (mehrmals nacheinander unzustellbar) und bekommen \
-         nichts, bis sie START schreiben: {shown}{}",
-        masked.len(),
-        if more > 0 {
-            format!(" und {more} weitere")
-        } else {
-            String::new()
-        }
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::journal::{DeliveryLine, DeliveryState, FailureClass, IndexEvent};
-    use crate::broadcast::send::correlation;
+    use crate::delivery::correlation::correlation;
+    use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass, IndexEvent};
     use crate::inbox::events::status_id;
 
     fn t(s: i64) -> Timestamp {
@@ -400,7 +371,7 @@ mod tests {
         let mut list = SubscriberList::new(vec![person("s_a", "+4915100000001")]);
         let events = vec![status("/m1", "s_a", "failed", 10, vec![UNDELIVERABLE])];
         update(root.path(), &events, &mut list, 3, t(100)).unwrap();
-        let n = crate::broadcast::journal::forget_subscribers(root.path(), root.path(), ["s_a"])
+        let n = crate::delivery::journal::forget_subscribers(root.path(), root.path(), ["s_a"])
             .unwrap();
         assert_eq!(n, 1);
         let text = std::fs::read_to_string(path(root.path())).unwrap();

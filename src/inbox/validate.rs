@@ -8,8 +8,8 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::events::{Envelope, Event, is_event_id};
-use super::payload::TEMPLATE_FIELDS;
 use crate::config::Config;
+use crate::providers::whatsapp::webhook::TEMPLATE_FIELDS;
 use crate::subscribers::address;
 
 /// How far an event's time may be ahead of the pulling machine's clock.
@@ -205,7 +205,7 @@ pub fn check(envelope: &Envelope, config: &Config, now: Timestamp) -> Result<(),
                 return refuse("error_codes", "hat mehr als 16 Einträge");
             }
             if let Some(p) = pricing {
-                crate::report::pricing_check(p)
+                crate::providers::whatsapp::pricing::check(p)
                     .map_err(|f| format!("Feld `pricing.{f}` hat keinen gültigen Wert"))?;
             }
             bsuid(id)

@@ -9,7 +9,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::events::KeywordAction;
-pub use super::payload::{Parsed, PayloadError, TEMPLATE_FIELDS, parse};
+pub use super::payload::{Parsed, PayloadError, parse};
 
 /// Whether `header` (`sha256=<hex>`) is the HMAC-SHA256 of `body` keyed with `app_secret`.
 /// The comparison is constant-time (`verify_slice`).

@@ -1,14 +1,18 @@
-//! The delivery providers that broadcast (and later inbox) stand on: one folder per provider
-//! with its settings, its rendering and its client, classifying every answer into the error
-//! classes the sender knows (retry, permanent for one recipient, fatal for the run, uncertain).
-//!
-//! WhatsApp and the outbox still live under `broadcast::channels`; moving them here is the
-//! planned next step (issue 14). Nothing here reads the environment: secrets are passed in by the
-//! command's edge.
+//! The delivery providers that broadcast and inbox stand on: one folder per provider (whatsapp,
+//! email, telegram, mastodon, outbox) with its settings, its rendering and its client,
+//! classifying every answer into the error classes the sender knows (retry, permanent for one
+//! recipient, fatal for the run, uncertain), behind the one interface of [`deliverer`].
+//! Nothing here reads the environment: secrets ([`secrets::Secrets`]) are passed in by the
+//! command's edge. Nothing here imports `broadcast` or `inbox` (`tests/layers.rs`).
 
+pub mod deliverer;
 pub mod email;
 pub mod mastodon;
+pub mod outbox;
+pub mod secrets;
+pub mod select;
 pub mod telegram;
+pub mod whatsapp;
 
 /// Whether `url` may be used for an API: `https://`, or `http://` only to this machine (tests,
 /// a local relay) — the same rule `config::security` applies to the WhatsApp and inbox URLs.
@@ -46,13 +50,13 @@ pub(crate) fn run_wide_retry(
     code: Option<i64>,
     detail: String,
     wait: Option<std::time::Duration>,
-) -> crate::broadcast::channels::deliverer::Outcome {
-    use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+) -> crate::delivery::outcome::Outcome {
+    use crate::delivery::errors::{Backoff, ErrorClass, Scope};
     let backoff = match wait {
         Some(w) => Backoff::Exponential { base: w, cap: w },
         None => Backoff::Limited { max_tries: 3 },
     };
-    crate::broadcast::channels::deliverer::Outcome::Failed {
+    crate::delivery::outcome::Outcome::Failed {
         code,
         class: ErrorClass::Retry {
             scope: Scope::RunWide,

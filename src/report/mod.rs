@@ -1,12 +1,10 @@
 //! Reach and cost: what each notice reached and what it cost (issue 17). The reach ledger of
-//! status webhooks and `reach.json` are kept in the state at every `aushang inbox pull`;
+//! status webhooks and `reach.json` are kept in the state at every `aushang inbox pull`
+//! (`inbox::reach_ledger`, `inbox::reach`);
 //! `aushang report` turns them, the journal and (with the list's key) the subscriber trend into
 //! a table for a month or a year, in text, Markdown, CSV or JSON, and an SVG chart.
 
 pub mod cost;
-pub mod ledger;
-pub mod pricing;
-pub mod reach;
 pub mod render;
 pub mod svg;
 pub mod trend;
@@ -19,25 +17,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-pub use pricing::Pricing;
-use reach::MessageReach;
+use crate::inbox::reach::{self, MessageReach};
+use crate::inbox::reach_ledger as ledger;
 use trend::WeekCount;
-
-/// Checks a pulled status's `pricing` (tokens of letters, digits and `_`); the field's name on
-/// failure.
-pub fn pricing_check(p: &Pricing) -> Result<(), &'static str> {
-    let ok = |s: &str| s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ok(&p.pricing_model) {
-        return Err("pricing_model");
-    }
-    if !ok(&p.category) {
-        return Err("category");
-    }
-    if !ok(&p.kind) {
-        return Err("type");
-    }
-    Ok(())
-}
 
 /// The period a report covers: a month or a year, in the site's time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -283,24 +265,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pricing_fields_must_be_plain_tokens_and_periods_parse() {
-        let ok = Pricing {
-            billable: Some(true),
-            pricing_model: "PMP".into(),
-            category: "utility".into(),
-            kind: "regular".into(),
-        };
-        assert_eq!(pricing_check(&ok), Ok(()));
-        let bad = Pricing {
-            category: "utility\u{1b}[31m".into(),
-            ..ok.clone()
-        };
-        assert_eq!(pricing_check(&bad), Err("category"));
-        let long = Pricing {
-            kind: "x".repeat(65),
-            ..ok
-        };
-        assert_eq!(pricing_check(&long), Err("type"));
+    fn periods_parse() {
         let p = Period::month("2026-12").unwrap();
         assert_eq!(p.label, "Dezember 2026");
         assert_eq!(

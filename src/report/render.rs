@@ -85,7 +85,7 @@ fn failed_codes(row: &Row) -> String {
 }
 
 /// Delivered and read are known only where the channel reports statuses (WhatsApp).
-fn statused(m: &super::reach::MessageReach, n: u64) -> String {
+fn statused(m: &crate::inbox::reach::MessageReach, n: u64) -> String {
     if m.channel == "whatsapp" {
         n.to_string()
     } else {

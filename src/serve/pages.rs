@@ -4,12 +4,12 @@
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::broadcast::channels::deliverer::Deliverer;
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::message::{Message, MessageKind, messages_of};
 use crate::config::Config;
 use crate::content::Notice;
+use crate::delivery::message::{Message, MessageKind, messages_of};
 use crate::diagnostics::{self, Format, Problem};
+use crate::providers::deliverer::Deliverer;
+use crate::providers::outbox::Outbox;
 use crate::serve::rebuild::Snapshot;
 use crate::site::dates::date_de;
 
@@ -145,9 +145,10 @@ fn notice_view(n: &Notice, snap: &Snapshot) -> NoticeView {
 
 /// Each message of the notice, rendered by the broadcast code exactly as a run would send it.
 fn message_views(config: &Config, notice: &Notice) -> Vec<MessageView> {
-    // `for_site`: with an inbox, the preview shows where each subscriber's own opt-out link goes.
+    // `for_site`: with an inbox, the preview shows where each subscriber's own opt-out link goes
+    // (a placeholder: the preview needs no secret).
     let deliverer = Deliverer::Outbox {
-        outbox: Outbox::for_site(config),
+        outbox: Outbox::for_site(config, None),
         whatsapp: config.broadcast.channels.whatsapp.clone(),
     };
     messages_of(notice, config)
@@ -207,7 +208,7 @@ mod tests {
         let config = snap.config.as_deref().unwrap();
         let notice = snap.notice_at(path).unwrap();
         let deliverer = Deliverer::Outbox {
-            outbox: Outbox::for_site(config),
+            outbox: Outbox::for_site(config, None),
             whatsapp: config.broadcast.channels.whatsapp.clone(),
         };
         let messages = messages_of(notice, config);
@@ -228,7 +229,7 @@ mod tests {
         assert!(
             views.iter().all(|v| v.text.ends_with(&format!(
                 "Abmelden: https://inbox.musterbach.example/abmelden?t={}",
-                crate::broadcast::message::OPTOUT_TOKEN_PLACEHOLDER
+                crate::subscribers::optout::OPTOUT_TOKEN_PLACEHOLDER
             ))),
             "{:?}",
             views.iter().map(|v| &v.text).collect::<Vec<_>>()

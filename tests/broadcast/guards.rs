@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aushang::broadcast::lock::SiteLock;
+use aushang::lock::SiteLock;
 use aushang::subscribers::{Identity, SubscriberList, demo_identity_path};
 
 use crate::support::*;

@@ -125,7 +125,7 @@ fn a_journal_from_an_earlier_partial_run_is_honoured_row_by_row() {
     // failed retryably — scattered through the list.
     let file = site.journal_dir().join("deliveries").join(format!(
         "{}~whatsapp.jsonl",
-        aushang::broadcast::journal::file_key(&key("biotonne-nord"))
+        aushang::delivery::journal::file_key(&key("biotonne-nord"))
     ));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let mut lines = String::new();

@@ -400,7 +400,7 @@ impl Site {
     pub fn delivery_lines(&self, key: &str) -> Vec<Value> {
         let name = format!(
             "{}~whatsapp.jsonl",
-            aushang::broadcast::journal::file_key(key)
+            aushang::delivery::journal::file_key(key)
         );
         read_jsonl(&self.journal_dir().join("deliveries").join(name))
     }

@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::broadcast::journal::DeliveryState;
+use aushang::delivery::journal::DeliveryState;
 use aushang::subscribers::{Channel, Status, Subscriber};
 
 use crate::support::*;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::broadcast::journal::Journal;
+use aushang::delivery::journal::Journal;
 use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
 use serde_json::Value;
 
@@ -260,7 +260,7 @@ impl Site {
     /// The journal's last line per subscriber for the notice on e-mail.
     pub fn journal(
         &self,
-    ) -> std::collections::HashMap<String, aushang::broadcast::journal::DeliveryLine> {
+    ) -> std::collections::HashMap<String, aushang::delivery::journal::DeliveryLine> {
         let j = Journal::open(&self.root.join("subscribers/journal")).unwrap();
         j.deliveries(&self.key(), "email").unwrap().last
     }

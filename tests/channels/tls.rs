@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aushang::broadcast::journal::FailureClass;
+use aushang::delivery::journal::FailureClass;
 
 use crate::support::*;
 

@@ -55,7 +55,7 @@ fn list_bytes(site: &Site) -> Vec<u8> {
 async fn an_opt_out_flood_stores_one_event_and_is_rate_limited() {
     let site = Site::with_subscribers(None, vec![erika()]);
     let server = site.serve_in_process().await;
-    let token = aushang::inbox::optout::token(TOKEN_SECRET.as_bytes(), "s_erika0000000001");
+    let token = aushang::subscribers::optout::token(TOKEN_SECRET.as_bytes(), "s_erika0000000001");
     let client = reqwest::Client::new();
     let mut codes = Vec::new();
     for _ in 0..25 {

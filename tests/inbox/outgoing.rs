@@ -81,7 +81,7 @@ fn outbox_messages_end_in_the_subscribers_own_opt_out_link() {
             .strip_prefix("Abmelden: https://inbox.musterbach.example/abmelden?t=")
             .unwrap_or_else(|| panic!("{id}: {text}"));
         assert_eq!(
-            aushang::inbox::optout::verify(TOKEN_SECRET.as_bytes(), token).as_deref(),
+            aushang::subscribers::optout::verify(TOKEN_SECRET.as_bytes(), token).as_deref(),
             Some(id.as_str()),
             "the token names another subscriber"
         );
@@ -297,7 +297,7 @@ fn a_whatsapp_opt_out_button_gets_each_subscribers_token_and_the_fake_checks_it(
             .optout_suffix
             .as_deref()
             .expect("an opt-out button suffix");
-        let sub = aushang::inbox::optout::verify(TOKEN_SECRET.as_bytes(), suffix)
+        let sub = aushang::subscribers::optout::verify(TOKEN_SECRET.as_bytes(), suffix)
             .unwrap_or_else(|| panic!("not a valid token: {suffix}"));
         let correlation = m.correlation.as_deref().unwrap();
         assert!(

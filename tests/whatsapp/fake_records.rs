@@ -2,8 +2,8 @@
 
 use std::io::{BufRead, BufReader};
 
-use aushang::broadcast::channels::whatsapp::{Payload, WhatsAppClient};
 use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, number_hash};
+use aushang::providers::whatsapp::{Payload, WhatsAppClient};
 
 use super::{ANNA, BERT, fake, notice};
 

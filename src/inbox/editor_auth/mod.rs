@@ -64,10 +64,12 @@ impl ClientSecret {
         ClientSecret(value.into())
     }
 
-    /// Reads `GITHUB_OAUTH_CLIENT_SECRET`; `None` when unset. The error never holds the value.
-    pub fn from_env() -> anyhow::Result<Option<ClientSecret>> {
-        let Some(value) = std::env::var(CLIENT_SECRET_ENV)
-            .ok()
+    /// Reads `GITHUB_OAUTH_CLIENT_SECRET` through `lookup` (the command's edge passes the
+    /// environment); `None` when unset. The error never holds the value.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Option<ClientSecret>> {
+        let Some(value) = lookup(CLIENT_SECRET_ENV)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
         else {
@@ -114,7 +116,11 @@ impl EditorLogin {
         let Some(inbox) = &config.inbox else {
             anyhow::bail!("editor.auth needs inbox.url");
         };
-        let repo = config.editor.as_ref().map(|e| e.repo.as_str()).unwrap_or_default();
+        let repo = config
+            .editor
+            .as_ref()
+            .map(|e| e.repo.as_str())
+            .unwrap_or_default();
         let (owner, name) =
             repo_parts(repo).ok_or_else(|| anyhow::anyhow!("editor.repo is not owner/name"))?;
         let site_origin = reqwest::Url::parse(&config.base_url)?

@@ -5,7 +5,7 @@
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use crate::broadcast::message::{Message, MessageKind};
+use crate::delivery::message::{Message, MessageKind};
 use crate::providers::email::settings::EmailSettings;
 use crate::providers::{escape_html, stable_digest};
 
@@ -135,7 +135,7 @@ pub fn message_id(key: &str, subscriber_id: &str, from: &Mailbox) -> String {
 /// The subscriber's one-click unsubscribe URL (the inbox's `abmelden` link with their signed
 /// token, which the inbox also accepts as an RFC 8058 POST).
 pub fn unsubscribe_url(settings: &EmailSettings, subscriber_id: &str) -> Option<String> {
-    Some(crate::inbox::optout::url(
+    Some(crate::subscribers::optout::url(
         settings.inbox_url.as_deref()?,
         settings.token_secret.as_deref()?,
         subscriber_id,
@@ -147,7 +147,7 @@ fn preview_url(settings: &EmailSettings) -> String {
         Some(url) => format!(
             "{}/abmelden?t={}",
             url.trim_end_matches('/'),
-            crate::broadcast::message::OPTOUT_TOKEN_PLACEHOLDER
+            crate::subscribers::optout::OPTOUT_TOKEN_PLACEHOLDER
         ),
         None => String::new(),
     }

@@ -9,8 +9,11 @@ pub use mail::MailTemplate;
 pub use settings::{EmailConfig, EmailSettings, PASSWORD_ENV, Security};
 pub use smtp::SmtpPool;
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::ErrorClass;
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::Message;
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
+use crate::providers::select::Rendering;
 
 /// Sends one mail outside a broadcast run (the inbox's sign-up confirmation): `Ok` with the
 /// server's answer, `Err` with the reason (addresses masked), `fatal` when retrying cannot help
@@ -56,4 +59,16 @@ impl Email {
             },
         }
     }
+}
+
+/// `message` as a mail: the text part is what previews show.
+pub fn rendered(message: &Message, settings: &EmailSettings) -> Result<Rendered, String> {
+    let mail = MailTemplate::render(message, settings)?;
+    Ok(Rendered {
+        whatsapp: None,
+        text: mail.preview_text(settings),
+        header: format!("E-Mail, Betreff: {}", mail.subject),
+        provider: Some(Rendering::Mail(mail)),
+        per_channel: Vec::new(),
+    })
 }

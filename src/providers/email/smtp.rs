@@ -13,8 +13,8 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::{Backoff, ErrorClass, Scope};
+use crate::delivery::errors::{Backoff, ErrorClass, Scope};
+use crate::delivery::outcome::Outcome;
 use crate::providers::email::settings::{EmailSettings, Security};
 
 type SmtpError = lettre::transport::smtp::Error;

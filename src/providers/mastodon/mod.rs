@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, MessageKind};
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::{Message, MessageKind};
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
+use crate::providers::select::Rendering;
 use crate::providers::telegram::truncate;
 use crate::providers::{run_wide_retry, stable_digest};
 
@@ -128,11 +130,11 @@ pub fn original_post(journal_dir: &std::path::Path, message: &Message) -> Option
     if !message.is_update() {
         return None;
     }
-    let journal = crate::broadcast::journal::Journal::open(journal_dir).ok()?;
+    let journal = crate::delivery::journal::Journal::open(journal_dir).ok()?;
     let key = format!("{}#notice", message.notice_path);
     let log = journal.deliveries(&key, "mastodon").ok()?;
     let line = log.last.get(AUDIENCE_ID)?;
-    matches!(line.state, crate::broadcast::journal::DeliveryState::Sent)
+    matches!(line.state, crate::delivery::journal::DeliveryState::Sent)
         .then(|| line.id.clone())
         .flatten()
 }
@@ -290,6 +292,29 @@ impl Mastodon {
                 }
             }
         }
+    }
+}
+
+/// `message` as a status, a reply to the original post when the journal knows it.
+pub fn rendered(message: &Message, journal: &std::path::Path) -> Rendered {
+    let post = MastodonPost::render(message, original_post(journal, message));
+    let status = post.status(DEFAULT_MAX_CHARS, DEFAULT_URL_CHARS);
+    let count = counted_chars(&status, DEFAULT_URL_CHARS);
+    let reply = match (&post.in_reply_to, message.is_update()) {
+        (Some(id), _) => format!(", Antwort auf Beitrag {id}"),
+        (None, true) => ", eigener Beitrag (der ursprüngliche ist nicht im Journal)".into(),
+        (None, false) => String::new(),
+    };
+    Rendered {
+        whatsapp: None,
+        header: format!(
+            "Mastodon-Beitrag ({count} von {} Zeichen, Links zählen {}{reply}; die Grenze der \
+             Instanz wird beim Senden abgefragt)",
+            DEFAULT_MAX_CHARS, DEFAULT_URL_CHARS
+        ),
+        text: status,
+        provider: Some(Rendering::Mastodon(post)),
+        per_channel: Vec::new(),
     }
 }
 

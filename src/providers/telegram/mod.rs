@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::broadcast::channels::deliverer::Outcome;
-use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, MessageKind};
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::{Message, MessageKind};
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
+use crate::providers::select::Rendering;
 use crate::providers::{escape_html, run_wide_retry};
 
 pub const TOKEN_ENV: &str = "TELEGRAM_BOT_TOKEN";
@@ -228,6 +230,21 @@ fn classify(status: u16, answer: Option<Answer>) -> Outcome {
             class: ErrorClass::Fatal,
             detail,
         },
+    }
+}
+
+/// `message` as the channel post, with its character count.
+pub fn rendered(message: &Message) -> Rendered {
+    let post = TelegramPost::render(message);
+    Rendered {
+        whatsapp: None,
+        header: format!(
+            "Telegram-Kanalbeitrag ({} von {} Zeichen)",
+            post.chars, MAX_CHARS
+        ),
+        text: post.plain.clone(),
+        provider: Some(Rendering::Telegram(post)),
+        per_channel: Vec::new(),
     }
 }
 

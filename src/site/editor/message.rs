@@ -5,10 +5,11 @@
 
 use serde::Serialize;
 
-use crate::broadcast::channels::deliverer::Deliverer;
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::message::{FIELDS, Message, MessageKind, OptOut};
 use crate::config::Config;
+use crate::delivery::message::{FIELDS, Message, MessageKind};
+use crate::providers::deliverer::Deliverer;
+use crate::providers::outbox::Outbox;
+use crate::subscribers::optout::OptOut;
 
 /// `⟦name⟧`: the marker of notice field `name` in a message pattern.
 pub fn marker(name: &str) -> String {
@@ -75,9 +76,9 @@ fn pattern_message(kind: MessageKind) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::message::messages_of;
     use crate::content::notice_loader::{Outcome, notice_from_source};
     use crate::content::source::SourceFile;
+    use crate::delivery::message::messages_of;
 
     /// Fills a pattern as `aushang-editor.js` does (`fill`), for notices whose values need no
     /// cleaning: each marker becomes the field's value.

@@ -151,7 +151,7 @@ fn settings_script(config: &Config, editor: &EditorSettings, css_path: &str) -> 
         "messages": message::patterns(config),
         "limits": {
             "title": crate::content::model::MAX_TITLE_CHARS,
-            "param": crate::broadcast::message::MAX_PARAM_CHARS,
+            "param": crate::providers::whatsapp::MAX_PARAM_CHARS,
         },
     });
     // `</` never appears inside the script, whatever a setting says.

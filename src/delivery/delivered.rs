@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::broadcast::journal::{DeliveryLine, DeliveryState, FailureClass};
+use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass};
 use crate::subscribers::list::id_number;
 
 /// A set of subscriber ids, compact for lists of 100,000+: an id of the usual shape
@@ -80,7 +80,7 @@ impl Last {
     }
 }
 
-/// [`DeliveryLog`](crate::broadcast::journal::DeliveryLog) reduced to what idempotency needs, for a run over a large list: per
+/// [`DeliveryLog`](crate::delivery::journal::DeliveryLog) reduced to what idempotency needs, for a run over a large list: per
 /// subscriber who has a line for this message, whether it is final, uncertain or open and how
 /// many attempts were made. 16 bytes a subscriber (8-byte id number, state and attempt count)
 /// plus the hash table's overhead, instead of every line with its strings.
@@ -157,7 +157,7 @@ impl DeliveryStates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::journal::{DeliveryLog, Journal};
+    use crate::delivery::journal::{DeliveryLog, Journal};
     use jiff::Timestamp;
 
     fn line(sub: &str, state: DeliveryState, t: &str) -> DeliveryLine {

@@ -1,20 +1,16 @@
-//! The glue between the sender and the providers beyond WhatsApp (`crate::providers`): choosing
-//! one at the command's edge with its secret, rendering a message for it, and the dry run's
-//! preview of every configured channel.
-
-use std::fmt::Write as _;
+//! Choosing a provider beyond WhatsApp (e-mail, Telegram, Mastodon) with the secrets the
+//! command's edge read, rendering a message for it, and the outbox's view of every configured
+//! channel. The dry run's preview of them is `crate::broadcast::preview`.
 
 use anyhow::bail;
-use jiff::Timestamp;
 
-use crate::broadcast::channels::deliverer::{Deliverer, Rendered};
-use crate::broadcast::journal::{Journal, journal_dir};
-use crate::broadcast::message::Message;
-use crate::broadcast::plan::{Decision, Guards, plan};
 use crate::config::Config;
-use crate::content::Notice;
+use crate::delivery::journal::journal_dir;
+use crate::delivery::message::Message;
+use crate::providers::deliverer::{Deliverer, Rendered};
 use crate::providers::email::{Email, EmailSettings, MailTemplate, PASSWORD_ENV};
 use crate::providers::mastodon::{self, Mastodon, MastodonPost};
+use crate::providers::secrets::Secrets;
 use crate::providers::telegram::{self, Telegram, TelegramPost};
 use crate::subscribers::{Channel, Status, Subscriber};
 
@@ -41,13 +37,12 @@ pub fn configured(config: &Config, name: &str) -> bool {
 }
 
 /// The deliverer of `--channel email|telegram|mastodon`, and a warning for the run's report;
-/// `secret` reads the environment (the command's edge), once.
+/// `secrets` were read at the command's edge.
 pub fn choose(
     config: &Config,
     name: &str,
-    secret: impl Fn(&str) -> Option<String>,
+    secrets: &Secrets,
 ) -> anyhow::Result<(Deliverer, Option<String>)> {
-    let secret = |var: &str| secret(var).filter(|v| !v.trim().is_empty());
     let channels = &config.broadcast.channels;
     let missing = |section: &str| {
         anyhow::anyhow!(
@@ -57,13 +52,13 @@ pub fn choose(
     match name {
         "email" => {
             let cfg = channels.email.clone().ok_or_else(|| missing("email"))?;
-            let password = secret(PASSWORD_ENV);
+            let password = secrets.smtp_password.clone();
             if cfg.username.is_some() && password.is_none() {
                 bail!(
                     "--channel email meldet sich als `username` an, aber {PASSWORD_ENV} ist nicht gesetzt"
                 );
             }
-            let token_secret = secret(crate::inbox::optout::TOKEN_SECRET_ENV);
+            let token_secret = secrets.optout_secret.clone();
             let warning = match (&config.inbox, &token_secret) {
                 (Some(_), Some(_)) => None,
                 (None, _) => Some(
@@ -74,7 +69,7 @@ pub fn choose(
                 (Some(_), None) => Some(format!(
                     "{} ist nicht gesetzt: Mails tragen keinen Abmelde-Link mit einem Klick \
                      (List-Unsubscribe) und bitten stattdessen, mit STOP zu antworten",
-                    crate::inbox::optout::TOKEN_SECRET_ENV
+                    crate::subscribers::optout::TOKEN_SECRET_ENV
                 )),
             };
             let email = Email::new(EmailSettings {
@@ -91,7 +86,7 @@ pub fn choose(
                 .telegram
                 .clone()
                 .ok_or_else(|| missing("telegram"))?;
-            let Some(token) = secret(telegram::TOKEN_ENV) else {
+            let Some(token) = secrets.telegram_token.clone() else {
                 bail!(
                     "--channel telegram braucht das Bot-Token in {}",
                     telegram::TOKEN_ENV
@@ -105,7 +100,7 @@ pub fn choose(
                 .mastodon
                 .clone()
                 .ok_or_else(|| missing("mastodon"))?;
-            let Some(token) = secret(mastodon::TOKEN_ENV) else {
+            let Some(token) = secrets.mastodon_token.clone() else {
                 bail!(
                     "--channel mastodon braucht das Zugangs-Token in {}",
                     mastodon::TOKEN_ENV
@@ -138,55 +133,6 @@ pub fn channel_reader(id: &str) -> Subscriber {
     }
 }
 
-pub fn render_mail(message: &Message, settings: &EmailSettings) -> Result<Rendered, String> {
-    let mail = MailTemplate::render(message, settings)?;
-    Ok(Rendered {
-        whatsapp: None,
-        text: mail.preview_text(settings),
-        header: format!("E-Mail, Betreff: {}", mail.subject),
-        provider: Some(Rendering::Mail(mail)),
-        per_channel: Vec::new(),
-    })
-}
-
-pub fn render_telegram(message: &Message) -> Rendered {
-    let post = TelegramPost::render(message);
-    Rendered {
-        whatsapp: None,
-        header: format!(
-            "Telegram-Kanalbeitrag ({} von {} Zeichen)",
-            post.chars,
-            telegram::MAX_CHARS
-        ),
-        text: post.plain.clone(),
-        provider: Some(Rendering::Telegram(post)),
-        per_channel: Vec::new(),
-    }
-}
-
-pub fn render_mastodon(message: &Message, journal: &std::path::Path) -> Rendered {
-    let post = MastodonPost::render(message, mastodon::original_post(journal, message));
-    let status = post.status(mastodon::DEFAULT_MAX_CHARS, mastodon::DEFAULT_URL_CHARS);
-    let count = mastodon::counted_chars(&status, mastodon::DEFAULT_URL_CHARS);
-    let reply = match (&post.in_reply_to, message.is_update()) {
-        (Some(id), _) => format!(", Antwort auf Beitrag {id}"),
-        (None, true) => ", eigener Beitrag (der ursprüngliche ist nicht im Journal)".into(),
-        (None, false) => String::new(),
-    };
-    Rendered {
-        whatsapp: None,
-        header: format!(
-            "Mastodon-Beitrag ({count} von {} Zeichen, Links zählen {}{reply}; die Grenze der \
-             Instanz wird beim Senden abgefragt)",
-            mastodon::DEFAULT_MAX_CHARS,
-            mastodon::DEFAULT_URL_CHARS
-        ),
-        text: status,
-        provider: Some(Rendering::Mastodon(post)),
-        per_channel: Vec::new(),
-    }
-}
-
 /// The outbox's view of `message` on every configured channel beyond WhatsApp, rendered
 /// without secrets (the personal unsubscribe link shows as the preview placeholder, as in the
 /// dry run). A channel that cannot render it says why in its header.
@@ -195,7 +141,7 @@ pub fn renderings(config: &Config, message: &Message) -> Vec<(&'static str, Rend
         .into_iter()
         .filter(|n| configured(config, n))
         .map(|name| {
-            let rendered = choose(config, name, |_| Some("preview".to_string()))
+            let rendered = choose(config, name, &Secrets::placeholder())
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|(d, _)| d.render(message));
             let rendered = rendered.unwrap_or_else(|e| Rendered {
@@ -208,39 +154,4 @@ pub fn renderings(config: &Config, message: &Message) -> Vec<(&'static str, Rend
             (name, rendered)
         })
         .collect()
-}
-
-/// The dry run's section for every configured channel beyond WhatsApp: per open message the
-/// exact rendering (mail subject and text part; the post with its character count). Needs no
-/// secret: e-mail shows the personal unsubscribe link as a placeholder.
-pub fn preview(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Result<String> {
-    let mut out = String::new();
-    let journal = Journal::open(&journal_dir(&config.subscribers_dir()))?;
-    for name in NAMES.into_iter().filter(|n| configured(config, n)) {
-        // Rendering uses no secret (the personal link shows as a placeholder); the stand-in
-        // only lets the clients be built, and nothing is sent.
-        let (deliverer, _) = choose(config, name, |_| Some("preview".to_string()))?;
-        let planned = plan(
-            config,
-            notices,
-            &journal,
-            name,
-            now,
-            Guards {
-                quiet_hours: true,
-                staleness: true,
-            },
-        );
-        let open: Vec<_> = planned
-            .iter()
-            .filter(|p| p.decision == Decision::Due)
-            .collect();
-        let _ = writeln!(out, "## Vorschau {name}\n");
-        let _ = writeln!(out, "{} Nachricht(en) jetzt fällig.\n", open.len());
-        for p in open {
-            let _ = writeln!(out, "### {}\n", p.message.title);
-            super::deliverer::write_preview(&mut out, &deliverer.render(&p.message));
-        }
-    }
-    Ok(out)
 }

@@ -1,19 +1,31 @@
 //! The WhatsApp Business Cloud API channel: one HTTPS POST per recipient (contract §1), answers
 //! parsed into a message id or a classified error, and the template status check before a run.
 
+mod deliver;
+pub mod errors;
 mod params;
+pub mod pricing;
+mod render;
 mod request;
+pub mod templates;
+pub mod webhook;
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use deliver::{deliver, rendered};
 pub use params::{clean_param, encode_url_suffix};
+pub use render::{MAX_PARAM_CHARS, WhatsAppMessage, fill_placeholders, render_whatsapp};
 use request::parse_success;
 pub use request::{MAX_CORRELATION, MAX_TEXT_BODY, build_request};
 
-use crate::broadcast::errors::{ApiError, ErrorClass};
+use crate::delivery::errors::ErrorClass;
+use errors::ApiError;
+
+/// The access token of the WhatsApp Cloud API, read at the command's edge.
+pub const TOKEN_ENV: &str = "WHATSAPP_TOKEN";
 
 /// What one message says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +111,8 @@ impl SendError {
             SendError::Api(e) => e.class(),
             SendError::Transport(t) if t.uncertain => ErrorClass::Permanent,
             SendError::Transport(_) => ErrorClass::Retry {
-                scope: crate::broadcast::errors::Scope::Recipient,
-                backoff: crate::broadcast::errors::Backoff::Exponential {
+                scope: crate::delivery::errors::Scope::Recipient,
+                backoff: crate::delivery::errors::Backoff::Exponential {
                     base: Duration::from_secs(2),
                     cap: Duration::from_secs(120),
                 },
@@ -377,7 +389,7 @@ fn scrub_reqwest(e: &reqwest::Error, to: &str) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    crate::broadcast::errors::scrub(&text, (!to.is_empty()).then_some(to))
+    errors::scrub(&text, (!to.is_empty()).then_some(to))
 }
 
 #[cfg(test)]

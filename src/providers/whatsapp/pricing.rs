@@ -1,5 +1,6 @@
 //! Meta's `pricing` object on delivery status webhooks (`billable`, `pricing_model`, `category`,
 //! `type`), as the inbox stores it with a status event and the reach ledger counts it.
+//! WhatsApp's wire format, so it lives with the provider.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,22 @@ impl Pricing {
     }
 }
 
+/// Checks a pulled status's `pricing` (tokens of letters, digits and `_`); the field's name on
+/// failure.
+pub fn check(p: &Pricing) -> Result<(), &'static str> {
+    let ok = |s: &str| s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok(&p.pricing_model) {
+        return Err("pricing_model");
+    }
+    if !ok(&p.category) {
+        return Err("category");
+    }
+    if !ok(&p.kind) {
+        return Err("type");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +83,26 @@ mod tests {
             r#"{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}"#;
         let back: Pricing = serde_json::from_str(json).unwrap();
         assert_eq!(back, p(Some(true), "regular"));
+    }
+
+    #[test]
+    fn pricing_fields_must_be_plain_tokens() {
+        let ok = Pricing {
+            billable: Some(true),
+            pricing_model: "PMP".into(),
+            category: "utility".into(),
+            kind: "regular".into(),
+        };
+        assert_eq!(check(&ok), Ok(()));
+        let bad = Pricing {
+            category: "utility\u{1b}[31m".into(),
+            ..ok.clone()
+        };
+        assert_eq!(check(&bad), Err("category"));
+        let long = Pricing {
+            kind: "x".repeat(65),
+            ..ok
+        };
+        assert_eq!(check(&long), Err("type"));
     }
 }

@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::broadcast::journal::file_key;
-use crate::broadcast::message::OptOut;
 use crate::config::Config;
-use crate::subscribers::Subscriber;
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::journal::file_key;
+use crate::delivery::outcome::Outcome;
+use crate::providers::deliverer::Rendered;
+use crate::subscribers::optout::OptOut;
+use crate::subscribers::{Channel, Subscriber};
 
 pub const OUTBOX_DIR: &str = "outbox";
 
@@ -38,9 +41,11 @@ impl Outbox {
     }
 
     /// The site's outbox: with `inbox.url` configured, each message ends in the subscriber's
-    /// opt-out link (`AUSHANG_INBOX_TOKEN_SECRET`), or says so and falls back to "STOP antworten".
-    pub fn for_site(config: &Config) -> Outbox {
-        let mut outbox = Outbox::new(&config.root).with_optout(OptOut::from_env(config));
+    /// opt-out link (`optout_secret`: `AUSHANG_INBOX_TOKEN_SECRET` as the command's edge read
+    /// it), or says so and falls back to "STOP antworten".
+    pub fn for_site(config: &Config, optout_secret: Option<&str>) -> Outbox {
+        let mut outbox =
+            Outbox::new(&config.root).with_optout(OptOut::for_site(config, optout_secret));
         outbox.config = Some(Arc::new(config.clone()));
         outbox
     }
@@ -48,6 +53,30 @@ impl Outbox {
     /// The site's settings when made by [`Outbox::for_site`].
     pub fn site_config(&self) -> Option<&Config> {
         self.config.as_deref()
+    }
+
+    /// Delivers `rendered` to `sub`'s file, as the sender's one interface asks: an e-mail
+    /// subscriber's file shows the mail (subject and text part).
+    pub fn deliver_rendered(
+        &self,
+        message_key: &str,
+        rendered: &Rendered,
+        sub: &Subscriber,
+    ) -> Outcome {
+        let own = rendered
+            .per_channel
+            .iter()
+            .find(|(name, _)| *name == "email" && sub.channel == Channel::Email)
+            .map(|(_, r)| r)
+            .unwrap_or(rendered);
+        match self.deliver(message_key, sub, &own.header, &own.text) {
+            Ok(id) => Outcome::Sent { id },
+            Err(e) => Outcome::Failed {
+                code: None,
+                class: ErrorClass::Fatal,
+                detail: format!("cannot write to the outbox: {e}"),
+            },
+        }
     }
 
     /// Writes a public post (`channel`: telegram, mastodon) of one message as
@@ -164,7 +193,7 @@ mod tests {
                 .strip_prefix("Abmelden: https://inbox.example/abmelden?t=")
                 .unwrap_or_else(|| panic!("{written}"));
             assert_eq!(
-                crate::inbox::optout::verify(b"secret-0123456789", token).as_deref(),
+                crate::subscribers::optout::verify(b"secret-0123456789", token).as_deref(),
                 Some(id)
             );
             assert!(!written.contains("+4915200000301"));

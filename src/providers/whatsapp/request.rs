@@ -103,7 +103,7 @@ pub(super) fn parse_success(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::errors::ErrorClass;
+    use crate::delivery::errors::ErrorClass;
 
     fn template() -> Payload {
         Payload::Template {

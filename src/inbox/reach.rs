@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::ledger::{Ledger, StatusCounts, other_month};
-use crate::broadcast::journal::{DeliveryState, FailureClass, IndexEvent, Journal, journal_dir};
+use super::reach_ledger::{Ledger, StatusCounts, other_month};
+use crate::delivery::journal::{DeliveryState, FailureClass, IndexEvent, Journal, journal_dir};
 
 pub const REACH_FILE: &str = "reach.json";
 /// Unsubscribes this long after a message was accepted count as following it.
@@ -235,7 +235,7 @@ pub fn update(state: &Path, now: Timestamp) -> std::io::Result<Reach> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broadcast::journal::DeliveryLine;
+    use crate::delivery::journal::DeliveryLine;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

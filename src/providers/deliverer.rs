@@ -1,31 +1,19 @@
 //! The channel a run delivers to, behind one interface: render a message once, deliver it to
-//! one subscriber, and say what happened in the terms the journal records.
+//! one subscriber, and say what happened in the terms the journal records. Each provider folder
+//! implements its part (`whatsapp::{rendered, deliver}`, `Outbox::deliver_rendered`,
+//! `email::rendered` + `Email::deliver`, …); this enum only dispatches.
 
-use crate::broadcast::channels::others::{self, Rendering};
-use crate::broadcast::channels::outbox::Outbox;
-use crate::broadcast::channels::whatsapp::{Payload, SendError, WhatsAppClient};
-use crate::broadcast::errors::ErrorClass;
-use crate::broadcast::message::{Message, OptOut, WhatsAppMessage, render_whatsapp};
-use crate::config::{MessageMode, WhatsAppConfig};
-use crate::providers::{email::Email, mastodon::Mastodon, telegram::Telegram};
+use crate::config::WhatsAppConfig;
+use crate::delivery::errors::ErrorClass;
+use crate::delivery::message::Message;
+use crate::delivery::outcome::Outcome;
+use crate::providers::outbox::Outbox;
+use crate::providers::select::{self, Rendering};
+use crate::providers::whatsapp::{self, WhatsAppClient, WhatsAppMessage};
+use crate::providers::{email, email::Email, mastodon, mastodon::Mastodon};
+use crate::providers::{telegram, telegram::Telegram};
+use crate::subscribers::optout::OptOut;
 use crate::subscribers::{Channel, Subscriber};
-
-/// What became of one delivery.
-#[derive(Debug)]
-pub enum Outcome {
-    Sent {
-        id: String,
-    },
-    Failed {
-        code: Option<i64>,
-        class: ErrorClass,
-        detail: String,
-    },
-    /// The request may have reached the API but no answer came.
-    Uncertain {
-        detail: String,
-    },
-}
 
 /// A message rendered for one channel: the same for every recipient.
 #[derive(Debug, Clone)]
@@ -96,7 +84,7 @@ impl Deliverer {
             Deliverer::Mastodon { .. } => crate::providers::mastodon::AUDIENCE_ID,
             _ => return None,
         };
-        Some(others::channel_reader(id))
+        Some(select::channel_reader(id))
     }
 
     /// `(messages_per_second, concurrency, daily_limit)` of this channel; a public post is one
@@ -126,34 +114,14 @@ impl Deliverer {
         let (whatsapp, optout) = match self {
             Deliverer::Outbox { whatsapp, outbox } => (whatsapp.as_ref(), outbox.optout()),
             Deliverer::WhatsApp { config, optout, .. } => (Some(config), optout.as_ref()),
-            Deliverer::Email(e) => return others::render_mail(message, &e.settings),
-            Deliverer::Telegram(_) => return Ok(others::render_telegram(message)),
+            Deliverer::Email(e) => return email::rendered(message, &e.settings),
+            Deliverer::Telegram(_) => return Ok(telegram::rendered(message)),
             Deliverer::Mastodon { journal, .. } => {
-                return Ok(others::render_mastodon(message, journal));
+                return Ok(mastodon::rendered(message, journal));
             }
         };
         let mut rendered = match whatsapp {
-            Some(cfg) => {
-                let mut wa = render_whatsapp(message, cfg)?;
-                if wa.optout_button
-                    && let Some(o) = optout
-                {
-                    wa.preview = format!("{}\n{}", wa.preview, o.preview_button());
-                }
-                let header = match wa.mode {
-                    MessageMode::Template => {
-                        format!("WhatsApp-Vorlage `{}` ({})", wa.template_name, wa.language)
-                    }
-                    MessageMode::Text => "WhatsApp-Textnachricht (nur im Servicefenster)".into(),
-                };
-                Rendered {
-                    text: wa.preview.clone(),
-                    header,
-                    whatsapp: Some(wa),
-                    provider: None,
-                    per_channel: Vec::new(),
-                }
-            }
+            Some(cfg) => whatsapp::rendered(message, cfg, optout)?,
             None => Rendered {
                 // A plain-text channel can show a link: previews show where each subscriber's
                 // own opt-out link goes (the outbox puts it in).
@@ -177,7 +145,7 @@ impl Deliverer {
         if let Deliverer::Outbox { outbox, .. } = self
             && let Some(config) = outbox.site_config()
         {
-            rendered.per_channel = others::renderings(config, message);
+            rendered.per_channel = select::renderings(config, message);
         }
         Ok(rendered)
     }
@@ -208,50 +176,10 @@ impl Deliverer {
     ) -> Outcome {
         match self {
             Deliverer::Outbox { outbox, .. } => {
-                // An e-mail subscriber's file shows the mail (subject and text part).
-                let own = rendered
-                    .per_channel
-                    .iter()
-                    .find(|(name, _)| *name == "email" && sub.channel == Channel::Email)
-                    .map(|(_, r)| r)
-                    .unwrap_or(rendered);
-                match outbox.deliver(&message.key, sub, &own.header, &own.text) {
-                    Ok(id) => Outcome::Sent { id },
-                    Err(e) => Outcome::Failed {
-                        code: None,
-                        class: ErrorClass::Fatal,
-                        detail: format!("cannot write to the outbox: {e}"),
-                    },
-                }
+                outbox.deliver_rendered(&message.key, rendered, sub)
             }
             Deliverer::WhatsApp { client, optout, .. } => {
-                let wa = rendered.whatsapp.as_ref().expect("rendered for WhatsApp");
-                let payload = match wa.mode {
-                    MessageMode::Template if wa.optout_button => Payload::TemplateWithOptOut {
-                        name: wa.template_name.clone(),
-                        language: wa.language.clone(),
-                        body_params: wa.body_params.clone(),
-                        button_suffix: wa.button_suffix.clone(),
-                        optout_token: optout.as_ref().map_or_else(
-                            || crate::broadcast::message::OPTOUT_FALLBACK_TOKEN.to_string(),
-                            |o| o.button_token(&sub.id),
-                        ),
-                    },
-                    MessageMode::Template => Payload::Template {
-                        name: wa.template_name.clone(),
-                        language: wa.language.clone(),
-                        body_params: wa.body_params.clone(),
-                        button_suffix: wa.button_suffix.clone(),
-                    },
-                    MessageMode::Text => Payload::Text {
-                        body: rendered.text.clone(),
-                        preview_url: true,
-                    },
-                };
-                match client.send(&sub.address, &payload, correlation).await {
-                    Ok(id) => Outcome::Sent { id },
-                    Err(err) => outcome_of(err),
-                }
+                whatsapp::deliver(client, rendered, optout.as_ref(), sub, correlation).await
             }
             Deliverer::Email(email) => match &rendered.provider {
                 Some(Rendering::Mail(mail)) => email.deliver(mail, &sub.id, &sub.address).await,
@@ -277,26 +205,13 @@ fn not_rendered(channel: &str) -> Outcome {
     }
 }
 
-fn outcome_of(err: SendError) -> Outcome {
-    if err.is_uncertain() {
-        return Outcome::Uncertain {
-            detail: err.to_string(),
-        };
-    }
-    Outcome::Failed {
-        code: err.code(),
-        class: err.class(),
-        detail: err.to_string(),
-    }
-}
-
 /// The message as plain text, for channels without a template.
 pub fn plain_text(message: &Message) -> String {
     let lead = match &message.kind {
-        crate::broadcast::message::MessageKind::Update { text, .. } => {
+        crate::delivery::message::MessageKind::Update { text, .. } => {
             format!("Aktualisierung: {}\n{text}", message.title)
         }
-        crate::broadcast::message::MessageKind::Notice => {
+        crate::delivery::message::MessageKind::Notice => {
             format!("{}\n{}", message.title, message.summary)
         }
     };
