@@ -19,18 +19,19 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The month to report, e.g. 2026-11 (default: the current month).
+    /// Der Monat des Berichts, z. B. 2026-11 (Standard: der laufende Monat).
     #[arg(long, value_name = "JJJJ-MM", conflicts_with = "year")]
     month: Option<String>,
-    /// The year to report, e.g. 2026 (for the council's annual report).
+    /// Das Jahr des Berichts, z. B. 2026 (für den Jahresbericht an den Gemeinderat).
     #[arg(long, value_name = "JJJJ")]
     year: Option<String>,
+    /// Ausgabeformat: Text, Markdown (für die Zusammenfassung eines Workflow-Laufs), CSV oder JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Also write the chart (reach per notice, subscriptions per week) as SVG to FILE.
+    /// Auch das Diagramm (Reichweite je Bekanntmachung, Abonnements je Woche) als SVG nach FILE schreiben.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
-    /// Pretend it is this time (for tests), e.g. 2026-11-28 09:30.
+    /// So tun, als wäre es diese Zeit (für Tests), z. B. 2026-11-28 09:30.
     #[arg(long, hide = true)]
     now: Option<String>,
 }

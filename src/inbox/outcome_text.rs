@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 /// Stored outcome of applying an event → German.
-const OUTCOMES: [(&str, &str); 23] = [
+const OUTCOMES: [(&str, &str); 33] = [
     ("pending", "wartet auf Bestätigung (JA)"),
     (
         "ignored: older than a STOP from this number",
@@ -82,6 +82,40 @@ const OUTCOMES: [(&str, &str); 23] = [
     ("not found", "nicht gefunden"),
     ("already unsubscribed", "schon abgemeldet"),
     ("unsubscribed", "abgemeldet"),
+    (
+        "active again (confirmed an e-mail sign-up after unsubscribe)",
+        "wieder aktiv (E-Mail-Anmeldung nach einer Abmeldung bestätigt)",
+    ),
+    (
+        "already listed: sign-up waits for the confirmation link (row unchanged)",
+        "schon eingetragen: die Anmeldung wartet auf den Bestätigungslink (Eintrag unverändert)",
+    ),
+    ("confirmed (e-mail link)", "bestätigt (Link in der E-Mail)"),
+    (
+        "confirmed a change of the subscription (e-mail link)",
+        "Änderung des Abonnements bestätigt (Link in der E-Mail)",
+    ),
+    (
+        "ignored: the row changed since this sign-up (no waiting request)",
+        "ignoriert: der Eintrag hat sich seit dieser Anmeldung geändert (keine wartende Anfrage)",
+    ),
+    ("not an e-mail sign-up", "keine E-Mail-Anmeldung"),
+    (
+        "not found: the row is no longer on the list",
+        "nicht gefunden: der Eintrag steht nicht mehr in der Liste",
+    ),
+    (
+        "not found: the sign-up created no row",
+        "nicht gefunden: die Anmeldung hat keinen Eintrag angelegt",
+    ),
+    (
+        "not found: the sign-up is not (or no longer) recorded",
+        "nicht gefunden: die Anmeldung ist nicht (mehr) festgehalten",
+    ),
+    (
+        "pending (e-mail: waits for the confirmation link)",
+        "wartet (E-Mail: auf den Bestätigungslink)",
+    ),
 ];
 
 /// Stored outcomes that carry a detail after a fixed start (a message id, an error).
@@ -159,11 +193,16 @@ mod tests {
     /// The other literals of apply.rs (field values, file names, messages) are listed.
     #[test]
     fn every_outcome_apply_stores_is_shown_in_german() {
-        let source = include_str!("apply.rs");
-        let source = &source[..source.find("#[cfg(test)]").unwrap_or(source.len())];
+        let until_tests = |s: &'static str| &s[..s.find("#[cfg(test)]").unwrap_or(s.len())];
+        let source = [
+            until_tests(include_str!("apply.rs")),
+            until_tests(include_str!("email_apply.rs")),
+        ]
+        .concat();
         let not_outcomes = [
             "Option::is_none",
             "applied.jsonl",
+            "email_apply.rs",
             "de",
             "id was just found",
             "inbox",
