@@ -264,12 +264,9 @@ fn a_paused_template_stops_the_run_before_any_message() {
     site.assert_files_leak_free();
 }
 
-/// A request that got no answer at all is uncertain whatever happened at the other end: the fake
-/// closes call 2's connection after accepting the message and call 3's before accepting it. Both
-/// are journaled `uncertain`, neither is resent by the next run, and `--resend-uncertain` sends
-/// both again — which gives call 3's recipient the message and call 2's a second copy.
-#[test]
-fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
+/// Four subscribers and the notice, sent to one at a time (in subscriber order) by a fake that
+/// closes call 2's connection after accepting the message and call 3's before accepting it.
+fn calls_2_and_3_unanswered() -> (Fake, Site) {
     let fake = Fake::start(FakeConfig {
         inject: vec![
             Injection::drop_at_call(2, true),
@@ -281,6 +278,16 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
     settings.concurrency = 1;
     let site = Site::new(settings, actives(4));
     site.notice("2026-11-28-biotonne-nord", NOTICE);
+    (fake, site)
+}
+
+/// A request that got no answer at all is uncertain whatever happened at the other end: the fake
+/// closes call 2's connection after accepting the message and call 3's before accepting it. Both
+/// are journaled `uncertain`, neither is resent by the next run, and `--resend-uncertain` sends
+/// both again — which gives call 3's recipient the message and call 2's a second copy.
+#[test]
+fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
+    let (fake, site) = calls_2_and_3_unanswered();
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -327,17 +334,7 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
 /// rest as usual. It cannot be combined with `--resend-uncertain`.
 #[test]
 fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
-    let fake = Fake::start(FakeConfig {
-        inject: vec![
-            Injection::drop_at_call(2, true),
-            Injection::drop_at_call(3, false),
-        ],
-        ..FakeConfig::default()
-    });
-    let mut settings = Settings::new(&fake.api_url());
-    settings.concurrency = 1;
-    let site = Site::new(settings, actives(4));
-    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let (fake, site) = calls_2_and_3_unanswered();
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
