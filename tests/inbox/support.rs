@@ -161,6 +161,24 @@ impl Site {
     pub fn list(&self) -> SubscriberList {
         SubscriberList::load(&self.root.join("subscribers"), &self.identity).unwrap()
     }
+
+    /// Builds the site into `out` with the real binary (asserting it succeeded) and returns the
+    /// sign-up page, `anmelden/index.html`.
+    pub fn signup_page(&self, out: &Path) -> String {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(["build", "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        std::fs::read_to_string(out.join("anmelden/index.html")).unwrap()
+    }
 }
 
 /// A webhook body with one inbound text message, as Meta writes it (`text` is inserted verbatim,
