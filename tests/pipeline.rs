@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
 use common::{copy_dir, git, repo, text};
 
@@ -328,11 +328,9 @@ fn site_with_inbox(tmp: &Path, inbox_url: &str, api_url: &str) -> (PathBuf, Iden
 fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when_it_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let (site, identity, secret) =
         site_with_inbox(tmp.path(), "http://127.0.0.1:1/", &fake.api_url());
     let p = Pipeline {
@@ -529,11 +527,9 @@ fn publish_skips_the_inbox_pull_without_its_token_and_sends_nothing_when_the_pul
 fn publish_with_its_inbox_token_pulls_and_asks_again_whose_confirmation_was_lost() {
     let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph, FakeTemplate};
+use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph};
 use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
 use common::{copy_dir, git, repo, text};
 
@@ -467,10 +467,7 @@ fn a_run_killed_after_its_claim_is_pushed_is_not_repeated() {
 
 #[test]
 fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let fake_config = FakeConfig::with_confirmation_template();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Channel, Status, Subscriber};
 
 use crate::support::*;
@@ -151,10 +151,7 @@ pub fn wait_for_texts(fake: &FakeGraph, address: &str, count: usize) -> Vec<Stri
 #[test]
 fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let mut fake_config = FakeConfig::with_confirmation_template();
     fake_config.service_window = vec!["*".into()];
     let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
     let site = Site::with_subscribers(Some(&fake.api_url()), vec![other_subscriber()]);
