@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
-use common::{copy_dir, git, repo, text};
+use common::{PULL_TOKEN, copy_dir, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
 const NUMBERS: [&str; 3] = ["+4915200000101", "+4915200000102", "+4915200000103"];
@@ -279,8 +279,6 @@ fn workflows_run_aushang_only_through_the_pipeline_script() {
     assert!(runs >= 4, "found only {runs} run steps");
 }
 
-const PULL_TOKEN: &str = "pipeline-pull-token-0123456789";
-
 /// A port on 127.0.0.1 that nothing listens on.
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -384,43 +382,9 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     )
     .unwrap();
     let server_config = aushang::config::load(&site).unwrap();
-    let server = runtime
-        .block_on(aushang::inbox::start(
-            server_config,
-            aushang::inbox::Secrets {
-                app_secret: "app-secret-0123456789".into(),
-                verify_token: "verify-token-0123456789".into(),
-                pull_token: PULL_TOKEN.into(),
-                token_secret: None,
-                whatsapp_token: None,
-            },
-            &data,
-            addr,
-        ))
-        .unwrap();
+    let server = common::start_inbox(&runtime, server_config, &data, addr);
     // The form's script fetches a server-signed stamp; it counts after min_fill_seconds (3).
-    let stamp: serde_json::Value = runtime.block_on(async {
-        let r = reqwest::get(format!("{}/signup/stempel", server.url())).await;
-        r.unwrap().json().await.unwrap()
-    });
-    std::thread::sleep(std::time::Duration::from_millis(3100));
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("nummer", "0152 00000104")
-        .append_pair("thema", "abfall")
-        .append_pair("einwilligung", "ja")
-        .append_pair("fassung", "v1")
-        .append_pair("stempel", stamp["stempel"].as_str().unwrap())
-        .finish();
-    let status = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/signup", server.url()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = common::sign_up_by_form(&runtime, &server.url(), "0152 00000104", "abfall");
     assert_eq!(status, 200);
     let env = [("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)];
     let pulled = p.step_with("inbox-pull", &env);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph};
 use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
-use common::{copy_dir, git, repo, text};
+use common::{PULL_TOKEN, copy_dir, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
 const NUMBERS: [&str; 4] = [
@@ -21,7 +21,6 @@ const NUMBERS: [&str; 4] = [
     "+4915200000103",
     "+4915200000105",
 ];
-const PULL_TOKEN: &str = "pipeline-pull-token-0123456789";
 
 fn subscriber(i: usize, topics: &[&str], status: Status) -> Subscriber {
     common::whatsapp_subscriber(i, NUMBERS[i], topics, status)
@@ -477,45 +476,9 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     let admin = town.clone("admin");
     let server_config = aushang::config::load(&admin).unwrap();
     let data = town.tmp.path().join("inbox-data");
-    let server = town
-        .runtime
-        .block_on(aushang::inbox::start(
-            server_config,
-            aushang::inbox::Secrets {
-                app_secret: "app-secret-0123456789".into(),
-                verify_token: "verify-token-0123456789".into(),
-                pull_token: PULL_TOKEN.into(),
-                token_secret: None,
-                whatsapp_token: None,
-            },
-            &data,
-            addr,
-        ))
-        .unwrap();
+    let server = common::start_inbox(&town.runtime, server_config, &data, addr);
     // The form's script fetches a server-signed stamp; it counts after min_fill_seconds.
-    let stamp: serde_json::Value = town.runtime.block_on(async {
-        let r = reqwest::get(format!("{}/signup/stempel", server.url())).await;
-        r.unwrap().json().await.unwrap()
-    });
-    // The example's min_fill_seconds is 3.
-    std::thread::sleep(std::time::Duration::from_millis(3100));
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("nummer", "0152 00000104")
-        .append_pair("thema", "abfall")
-        .append_pair("einwilligung", "ja")
-        .append_pair("fassung", "v1")
-        .append_pair("stempel", stamp["stempel"].as_str().unwrap())
-        .finish();
-    let status = town.runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/signup", server.url()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = common::sign_up_by_form(&town.runtime, &server.url(), "0152 00000104", "abfall");
     assert_eq!(status, 200);
 
     // The admin prepares a list change on the state branch…

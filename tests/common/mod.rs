@@ -71,3 +71,64 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// The pull token the pipeline tests give their inbox and its `inbox-pull` step.
+pub const PULL_TOKEN: &str = "pipeline-pull-token-0123456789";
+
+/// Starts the inbox of the site configured by `config` on `addr`, on `runtime`, with fixed
+/// secrets and [`PULL_TOKEN`].
+pub fn start_inbox(
+    runtime: &tokio::runtime::Runtime,
+    config: aushang::config::Config,
+    data: &Path,
+    addr: std::net::SocketAddr,
+) -> aushang::inbox::RunningInbox {
+    runtime
+        .block_on(aushang::inbox::start(
+            config,
+            aushang::inbox::Secrets {
+                app_secret: "app-secret-0123456789".into(),
+                verify_token: "verify-token-0123456789".into(),
+                pull_token: PULL_TOKEN.into(),
+                token_secret: None,
+                whatsapp_token: None,
+            },
+            data,
+            addr,
+        ))
+        .unwrap()
+}
+
+/// Signs `number` up for `topic` (consent `v1`) through the inbox at `base` as the form's script
+/// does: it fetches a server-signed stamp, waits out the example's `min_fill_seconds` (3) and
+/// posts the form. Returns the HTTP status.
+pub fn sign_up_by_form(
+    runtime: &tokio::runtime::Runtime,
+    base: &str,
+    number: &str,
+    topic: &str,
+) -> u16 {
+    let stamp: serde_json::Value = runtime.block_on(async {
+        let r = reqwest::get(format!("{base}/signup/stempel")).await;
+        r.unwrap().json().await.unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("nummer", number)
+        .append_pair("thema", topic)
+        .append_pair("einwilligung", "ja")
+        .append_pair("fassung", "v1")
+        .append_pair("stempel", stamp["stempel"].as_str().unwrap())
+        .finish();
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/signup"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
