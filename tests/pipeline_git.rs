@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph};
 use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
-use common::{PULL_TOKEN, copy_dir, git, repo, text};
+use common::{PULL_TOKEN, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
 const NUMBERS: [&str; 4] = [
@@ -70,11 +70,7 @@ impl Town {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
         let site = tmp.path().join("seed");
-        for part in ["content", "static", "templates"] {
-            if repo().join(part).exists() {
-                copy_dir(&repo().join(part), &site.join(part));
-            }
-        }
+        common::copy_example_tree(&site);
         let config = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
         let mut config = config.replace(
             "      phone_number_id: \"100000000000001\"\n",

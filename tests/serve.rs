@@ -10,33 +10,14 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+mod common;
+use common::example_copy;
+
 const NOW: &str = "2026-11-28T12:00";
 const NOTICE: &str = "/bekanntmachungen/2026/stromabschaltung-birkenstrasse/";
 const FILE: &str = "content/notices/2026/2026-11-25-stromabschaltung-birkenstrasse.md";
 /// What marks the preview's additions in a page.
 const PREVIEW_MARKERS: [&str; 3] = ["/_aushang/", "aushang-vorschau", "EventSource"];
-
-fn example_copy() -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        copy_tree(&repo.join(sub), &dir.path().join(sub));
-    }
-    std::fs::copy(repo.join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
 
 /// A running `aushang serve`; stopped when dropped.
 struct Server {

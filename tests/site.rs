@@ -11,6 +11,9 @@ use aushang::content::{Attachment, Image, Notice, Page, Update};
 use aushang::site::{self, BuildError, BuildOptions, BuildReport};
 use jiff::Timestamp;
 
+mod common;
+use common::example_copy;
+
 const CONFIG: &str = r#"title: Stadt Teststadt
 description: Bekanntmachungen der Stadt Teststadt.
 base_url: https://www.teststadt.example/
@@ -719,27 +722,6 @@ fn walkdir_entries(dir: &Path) -> Vec<PathBuf> {
 }
 
 // ---- the example site, through the binary ------------------------------------------------------
-
-fn example_copy() -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        copy_tree(&repo.join(sub), &dir.path().join(sub));
-    }
-    std::fs::copy(repo.join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    if !from.exists() {
-        return;
-    }
-    for f in walkdir_entries(from) {
-        let dest = to.join(f.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&f, &dest).unwrap();
-    }
-}
 
 fn build_example(site: &Path, now: &str) -> String {
     let out = Command::cargo_bin("aushang")

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+mod common;
+use common::example_copy;
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .sort_by_file_name()
@@ -15,20 +18,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
         .collect()
-}
-
-fn example_copy() -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        for f in files_under(&repo.join(sub)) {
-            let dest = dir.path().join(f.strip_prefix(repo).unwrap());
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::copy(&f, &dest).unwrap();
-        }
-    }
-    std::fs::copy(repo.join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
-    dir
 }
 
 fn aushang(site: &Path, args: &[&str]) -> std::process::Output {

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+
 const BASE_URL: &str = "https://musterbach.github.io/bekanntmachungen/";
 const PREFIX: &str = "/bekanntmachungen/";
 
@@ -23,16 +25,9 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// A copy of the example site with `base_url` replaced.
 fn example_at(base_url: &str) -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        for f in files_under(&repo.join(sub)) {
-            let dest = dir.path().join(f.strip_prefix(repo).unwrap());
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::copy(&f, &dest).unwrap();
-        }
-    }
-    let config = std::fs::read_to_string(repo.join("aushang.yaml")).unwrap();
+    common::copy_example_tree(dir.path());
+    let config = std::fs::read_to_string(common::repo().join("aushang.yaml")).unwrap();
     let config = config.replace("https://www.musterbach.example/", base_url);
     assert!(config.contains(base_url));
     std::fs::write(dir.path().join("aushang.yaml"), config).unwrap();

@@ -1,5 +1,6 @@
-//! Helpers shared by the pipeline tests (`tests/pipeline.rs`, `tests/pipeline_git.rs`): the
-//! repository's own files, git with a fixed identity, example subscribers, a step's whole output.
+//! Helpers shared by the integration tests that declare `mod common;` (the pipeline, site and
+//! serve tests): the repository's own files and a copy of the example site, git with a fixed
+//! identity, example subscribers, a command's whole output, the inbox for the pipeline.
 // Each test crate that includes this module uses only some of it.
 #![allow(dead_code)]
 
@@ -25,6 +26,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Copies the example site's `content/`, `static/` and `templates/` (those it has) into `to`.
+pub fn copy_example_tree(to: &Path) {
+    for part in ["content", "static", "templates"] {
+        if repo().join(part).exists() {
+            copy_dir(&repo().join(part), &to.join(part));
+        }
+    }
+}
+
+/// A temp dir holding a copy of the example site: its trees and its `aushang.yaml`.
+pub fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_example_tree(dir.path());
+    std::fs::copy(repo().join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
+    dir
 }
 
 /// Runs git in `dir` with a fixed identity and `main` as the default branch; panics on failure.
