@@ -8,7 +8,8 @@ use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Status, Subscriber};
 
 use crate::full_loop::{
-    NOW, OTHER, aushang, aushang_any, other_subscriber, sent_to, status_of, text, wait_for_texts,
+    NOW, OTHER, aushang, aushang_any, broadcast_args, other_subscriber, sent_to, status_of, text,
+    wait_for_texts,
 };
 use crate::support::*;
 
@@ -25,17 +26,6 @@ fn erika() -> Subscriber {
 
 fn pull(site: &Site, url: &str) -> String {
     text(&aushang(site, &["inbox", "pull", "--url", url]))
-}
-
-fn broadcast_args() -> Vec<&'static str> {
-    vec![
-        "broadcast",
-        "--channel",
-        "whatsapp",
-        "--now",
-        NOW,
-        "--no-link-check",
-    ]
 }
 
 fn write_notice(site: &Site, slug: &str, title: &str) {

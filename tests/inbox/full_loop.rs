@@ -79,6 +79,18 @@ pub fn spawn_server(site: &Site, log: &Path) -> Server {
     Server { child, url }
 }
 
+/// `aushang broadcast` of the WhatsApp channel at [`NOW`], without the link check.
+pub fn broadcast_args() -> Vec<&'static str> {
+    vec![
+        "broadcast",
+        "--channel",
+        "whatsapp",
+        "--now",
+        NOW,
+        "--no-link-check",
+    ]
+}
+
 pub fn aushang(site: &Site, args: &[&str]) -> Output {
     let out = aushang_any(site, args);
     assert!(out.status.success(), "{args:?} failed:\n{}", text(&out));
@@ -236,17 +248,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     );
 
     // 6. The broadcast reaches the new subscriber.
-    aushang(
-        &site,
-        &[
-            "broadcast",
-            "--channel",
-            "whatsapp",
-            "--now",
-            NOW,
-            "--no-link-check",
-        ],
-    );
+    aushang(&site, &broadcast_args());
     let notices_to_new = sent_to(&fake, NUMBER_E164, "template")
         .into_iter()
         .filter(|m| m.template.as_deref() == Some("neue_bekanntmachung"))
@@ -294,17 +296,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     .unwrap();
     let before_new = sent_to(&fake, NUMBER_E164, "template").len();
     let other_before = sent_to(&fake, OTHER, "template").len();
-    aushang(
-        &site,
-        &[
-            "broadcast",
-            "--channel",
-            "whatsapp",
-            "--now",
-            NOW,
-            "--no-link-check",
-        ],
-    );
+    aushang(&site, &broadcast_args());
     assert_eq!(
         sent_to(&fake, OTHER, "template").len(),
         other_before + 1,
