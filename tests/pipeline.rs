@@ -121,16 +121,7 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     std::fs::write(site.join("aushang.yaml"), config).unwrap();
 
     let origin = tmp.path().join("origin.git");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "--bare", "--quiet"]);
-    git(&site, &["init", "--quiet"]);
-    git(&site, &["add", "-A"]);
-    git(&site, &["commit", "--quiet", "-m", "Town site"]);
-    git(
-        &site,
-        &["remote", "add", "origin", origin.to_str().unwrap()],
-    );
-    git(&site, &["push", "--quiet", "origin", "HEAD:main"]);
+    common::push_to_new_origin(&site, &origin);
     git(
         &site,
         &["branch", "--quiet", "--set-upstream-to=origin/main"],

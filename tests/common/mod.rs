@@ -62,6 +62,18 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Makes `site` a git repository with one commit, "Town site", and pushes it as `main` to a new
+/// bare repository at `origin`, its remote `origin`.
+pub fn push_to_new_origin(site: &Path, origin: &Path) {
+    std::fs::create_dir_all(origin).unwrap();
+    git(origin, &["init", "--bare", "--quiet"]);
+    git(site, &["init", "--quiet"]);
+    git(site, &["add", "-A"]);
+    git(site, &["commit", "--quiet", "-m", "Town site"]);
+    git(site, &["remote", "add", "origin", origin.to_str().unwrap()]);
+    git(site, &["push", "--quiet", "origin", "HEAD:main"]);
+}
+
 /// An active-or-given WhatsApp subscriber `s_pipeline<i>` with consent and confirmation.
 pub fn whatsapp_subscriber(i: usize, address: &str, topics: &[&str], status: Status) -> Subscriber {
     Subscriber {
