@@ -16,21 +16,7 @@ pub const NOW: &str = "2026-11-28 12:00";
 pub const OTHER: &str = "+4915200000102";
 
 pub fn other_subscriber() -> Subscriber {
-    Subscriber {
-        id: "s_other0000000001".into(),
-        channel: Channel::WhatsApp,
-        address: OTHER.into(),
-        name: None,
-        topics: Vec::new(),
-        language: "de".into(),
-        status: Status::Active,
-        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
-        consent_source: "web".into(),
-        consent_text: "v1".into(),
-        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
-        unsubscribed_at: None,
-        bsuid: None,
-    }
+    confirmed_subscriber("s_other0000000001".into(), OTHER.into())
 }
 
 pub struct Server {

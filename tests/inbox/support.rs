@@ -69,6 +69,26 @@ pub fn secrets(whatsapp_token: Option<&str>) -> Secrets {
     }
 }
 
+/// An active WhatsApp subscriber with no topics (everything) who signed up on the web on
+/// 1 November 2026 and confirmed five minutes later.
+pub fn confirmed_subscriber(id: String, address: String) -> Subscriber {
+    Subscriber {
+        id,
+        channel: aushang::subscribers::Channel::WhatsApp,
+        address,
+        name: None,
+        topics: Vec::new(),
+        language: "de".into(),
+        status: aushang::subscribers::Status::Active,
+        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
+        consent_source: "web".into(),
+        consent_text: "v1".into(),
+        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
+        unsubscribed_at: None,
+        bsuid: None,
+    }
+}
+
 /// A copy of the example site in a temp dir, with its own key and a subscriber list.
 pub struct Site {
     pub tmp: tempfile::TempDir,
