@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
-use aushang::subscribers::{Channel, Status, Subscriber};
+use aushang::subscribers::{Status, Subscriber};
 
 use crate::support::*;
 
