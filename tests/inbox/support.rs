@@ -10,6 +10,12 @@ use aushang::inbox::webhook::sign;
 use aushang::inbox::{RunningInbox, Secrets};
 use aushang::subscribers::{Identity, Recipients, Subscriber, SubscriberList};
 
+// The helpers all integration tests share (`tests/common/`), for the crates that include this.
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)] // not every crate that includes this copies directories
+pub use common::{copy_dir, repo};
+
 pub const APP_SECRET: &str = "test-app-secret-0123456789abcdef0123";
 pub const VERIFY_TOKEN: &str = "test-verify-token-0123456789";
 pub const PULL_TOKEN: &str = "test-pull-token-0123456789abcdef";
@@ -19,22 +25,6 @@ pub const PHONE_NUMBER_ID: &str = "100000000000001";
 pub const NUMBER_LOCAL: &str = "0151 23456789";
 pub const NUMBER_E164: &str = "+4915123456789";
 pub const NUMBER_DIGITS: &str = "4915123456789";
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
@@ -106,11 +96,7 @@ impl Site {
     pub fn with_subscribers(api_url: Option<&str>, subscribers: Vec<Subscriber>) -> Site {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("site");
-        for part in ["content", "static", "templates"] {
-            if repo().join(part).exists() {
-                copy_dir(&repo().join(part), &root.join(part));
-            }
-        }
+        common::copy_example_tree(&root);
         let example = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
         // The example's own `inbox:` section is the last one; these tests use their own.
         let mut config = example.split("\ninbox:").next().unwrap().to_string();
