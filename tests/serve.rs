@@ -4,14 +4,14 @@
 //! tests/browser/ (run by scripts/test).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
-use common::example_copy;
+use common::{example_copy, files_under};
 
 const NOW: &str = "2026-11-28T12:00";
 const NOTICE: &str = "/bekanntmachungen/2026/stromabschaltung-birkenstrasse/";
@@ -65,15 +65,6 @@ impl Drop for Server {
         }
         let _ = self.child.wait();
     }
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
 }
 
 async fn get(url: &str) -> (u16, String) {

@@ -694,7 +694,7 @@ fn alias_clashing_with_a_notice_is_an_error_naming_both_files() {
 
 fn walk(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for e in walkdir_entries(dir) {
+    for e in common::files_under(dir) {
         let rel = e.strip_prefix(dir).unwrap().display().to_string();
         out.insert(
             rel,
@@ -702,23 +702,6 @@ fn walk(dir: &Path) -> BTreeMap<String, String> {
         );
     }
     out
-}
-
-fn walkdir_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                files.push(p)
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 // ---- the example site, through the binary ------------------------------------------------------

@@ -8,17 +8,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 
 mod common;
-use common::example_copy;
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
-}
+use common::{example_copy, files_under};
 
 fn aushang(site: &Path, args: &[&str]) -> std::process::Output {
     Command::cargo_bin("aushang")

@@ -9,19 +9,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 mod common;
+use common::files_under;
 
 const BASE_URL: &str = "https://musterbach.github.io/bekanntmachungen/";
 const PREFIX: &str = "/bekanntmachungen/";
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
-}
 
 /// A copy of the example site with `base_url` replaced.
 fn example_at(base_url: &str) -> tempfile::TempDir {

@@ -28,6 +28,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The files below `dir`, depth first, each folder's entries sorted by name.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
 /// Copies the example site's `content/`, `static/` and `templates/` (those it has) into `to`.
 pub fn copy_example_tree(to: &Path) {
     for part in ["content", "static", "templates"] {
