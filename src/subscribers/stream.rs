@@ -153,18 +153,6 @@ mod tests {
         let (identity, _) = Identity::generate();
         let text = Recipients::file_text("test", &identity.public_keys()[0]);
         let recipients = Recipients::parse(&text, &dir.path().join(RECIPIENTS_FILE)).unwrap();
-        // writes `list` encrypted as it is and returns what scanning it says
-        let scan_error_of = |list: &[Subscriber]| {
-            let bytes =
-                encrypt_to_vec(&format::encode(list, &KeySet::of(&recipients)), &recipients)
-                    .unwrap();
-            std::fs::write(list_path(dir.path()), bytes).unwrap();
-            SubscriberStream::open(dir.path(), &identity)
-                .unwrap()
-                .scan(|_| {})
-                .unwrap_err()
-                .to_string()
-        };
         SubscriberList::new(list.to_vec())
             .save(dir.path(), &recipients)
             .unwrap();
@@ -208,6 +196,18 @@ mod tests {
         let (identity, _) = Identity::generate();
         let text = Recipients::file_text("test", &identity.public_keys()[0]);
         let recipients = Recipients::parse(&text, &dir.path().join(RECIPIENTS_FILE)).unwrap();
+        // writes `list` encrypted as it is and returns what scanning it says
+        let scan_error_of = |list: &[Subscriber]| {
+            let bytes =
+                encrypt_to_vec(&format::encode(list, &KeySet::of(&recipients)), &recipients)
+                    .unwrap();
+            std::fs::write(list_path(dir.path()), bytes).unwrap();
+            SubscriberStream::open(dir.path(), &identity)
+                .unwrap()
+                .scan(|_| {})
+                .unwrap_err()
+                .to_string()
+        };
         let err = scan_error_of(&list);
         assert!(
             err.ends_with("Zeile 11: die ID `s_0000000000000002` kommt zweimal vor"),
