@@ -65,12 +65,7 @@ impl Pipeline {
 fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
-    for part in ["content", "static"] {
-        copy_dir(&repo().join(part), &site.join(part));
-    }
-    if repo().join("templates").exists() {
-        copy_dir(&repo().join("templates"), &site.join("templates"));
-    }
+    common::copy_example_tree(&site);
     std::fs::write(
         site.join(".gitignore"),
         "/public\n/outbox\n/.aushang.lock\n",
@@ -78,23 +73,14 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     .unwrap();
 
     // A town's own key and list (the demo key is refused on a real channel).
-    let (identity, secret) = Identity::generate();
-    let subs = site.join("subscribers");
-    std::fs::create_dir_all(&subs).unwrap();
-    let public = identity.public_keys().remove(0);
-    std::fs::write(
-        subs.join("recipients.txt"),
-        Recipients::file_text("CI", &public),
-    )
-    .unwrap();
-    let recipients = Recipients::load(&subs).unwrap();
-    SubscriberList::new(vec![
-        subscriber(0, &[], Status::Active),
-        subscriber(1, &["abfall"], Status::Active),
-        subscriber(2, &[], Status::Pending),
-    ])
-    .save(&subs, &recipients)
-    .unwrap();
+    let (identity, secret) = common::write_own_list(
+        &site,
+        vec![
+            subscriber(0, &[], Status::Active),
+            subscriber(1, &["abfall"], Status::Active),
+            subscriber(2, &[], Status::Pending),
+        ],
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = runtime
@@ -299,17 +285,7 @@ fn site_with_inbox(tmp: &Path, inbox_url: &str, api_url: &str) -> (PathBuf, Iden
         );
     assert!(config.contains(api_url), "the example config changed shape");
     std::fs::write(site.join("aushang.yaml"), config).unwrap();
-    let (identity, secret) = Identity::generate();
-    let subs = site.join("subscribers");
-    std::fs::create_dir_all(&subs).unwrap();
-    std::fs::write(
-        subs.join("recipients.txt"),
-        Recipients::file_text("CI", &identity.public_keys()[0]),
-    )
-    .unwrap();
-    SubscriberList::new(Vec::new())
-        .save(&subs, &Recipients::load(&subs).unwrap())
-        .unwrap();
+    let (identity, secret) = common::write_own_list(&site, Vec::new());
     (site, identity, secret)
 }
 

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph};
-use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
+use aushang::subscribers::{Identity, Status, Subscriber, SubscriberList};
 use common::{PULL_TOKEN, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
@@ -98,21 +98,14 @@ impl Town {
             "/public\n/outbox\n/.aushang.lock\n/.aushang-state/\n/.aushang-inbox-ack\n",
         )
         .unwrap();
-        let (identity, secret) = Identity::generate();
-        let subs = site.join("subscribers");
-        std::fs::create_dir_all(&subs).unwrap();
-        std::fs::write(
-            subs.join("recipients.txt"),
-            Recipients::file_text("CI", &identity.public_keys()[0]),
-        )
-        .unwrap();
-        SubscriberList::new(vec![
-            subscriber(0, &[], Status::Active),
-            subscriber(1, &["abfall"], Status::Active),
-            subscriber(2, &[], Status::Pending),
-        ])
-        .save(&subs, &Recipients::load(&subs).unwrap())
-        .unwrap();
+        let (identity, secret) = common::write_own_list(
+            &site,
+            vec![
+                subscriber(0, &[], Status::Active),
+                subscriber(1, &["abfall"], Status::Active),
+                subscriber(2, &[], Status::Pending),
+            ],
+        );
         let origin = tmp.path().join("origin.git");
         std::fs::create_dir_all(&origin).unwrap();
         git(&origin, &["init", "--bare", "--quiet"]);

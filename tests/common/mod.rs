@@ -9,7 +9,7 @@ pub mod language;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aushang::subscribers::{Channel, Status, Subscriber};
+use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
 
 /// This repository (the example site, `scripts/pipeline`).
 pub fn repo() -> PathBuf {
@@ -54,6 +54,24 @@ pub fn example_copy() -> tempfile::TempDir {
     copy_example_tree(dir.path());
     std::fs::copy(repo().join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
     dir
+}
+
+/// Gives the site at `root` its own key (`subscribers/recipients.txt`, holder "CI"; the demo key
+/// is refused on a real channel) and `subscribers` as its list, encrypted to that key. Returns
+/// the key and its secret (for `AUSHANG_IDENTITY`).
+pub fn write_own_list(root: &Path, subscribers: Vec<Subscriber>) -> (Identity, String) {
+    let (identity, secret) = Identity::generate();
+    let subs = root.join("subscribers");
+    std::fs::create_dir_all(&subs).unwrap();
+    std::fs::write(
+        subs.join("recipients.txt"),
+        Recipients::file_text("CI", &identity.public_keys()[0]),
+    )
+    .unwrap();
+    SubscriberList::new(subscribers)
+        .save(&subs, &Recipients::load(&subs).unwrap())
+        .unwrap();
+    (identity, secret)
 }
 
 /// Runs git in `dir` with a fixed identity and `main` as the default branch; panics on failure.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use aushang::inbox::events::Envelope;
 use aushang::inbox::webhook::sign;
 use aushang::inbox::{RunningInbox, Secrets};
-use aushang::subscribers::{Identity, Recipients, Subscriber, SubscriberList};
+use aushang::subscribers::{Identity, Subscriber, SubscriberList};
 
 // The helpers all integration tests share (`tests/common/`), for the crates that include this.
 #[path = "../common/mod.rs"]
@@ -110,18 +110,7 @@ impl Site {
              signups_per_ip_per_hour: 5\n  confirmation_template: anmeldung_bestaetigen\n",
         );
         std::fs::write(root.join("aushang.yaml"), config).unwrap();
-        let (identity, secret) = Identity::generate();
-        let subs = root.join("subscribers");
-        std::fs::create_dir_all(&subs).unwrap();
-        std::fs::write(
-            subs.join("recipients.txt"),
-            Recipients::file_text("CI", &identity.public_keys()[0]),
-        )
-        .unwrap();
-        let recipients = Recipients::load(&subs).unwrap();
-        SubscriberList::new(subscribers)
-            .save(&subs, &recipients)
-            .unwrap();
+        let (identity, secret) = common::write_own_list(&root, subscribers);
         Site {
             tmp,
             root,
