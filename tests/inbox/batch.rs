@@ -77,13 +77,7 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
     assert_eq!(runtime.block_on(signed_post(&url, &ja)), 200);
     let out = pull(&site, &url);
     assert!(out.contains("START: schon aktiv"), "{out}");
-    let row = site
-        .list()
-        .subscribers()
-        .iter()
-        .find(|s| s.address == NUMBER_E164)
-        .cloned()
-        .unwrap();
+    let row = site.row(NUMBER_E164).unwrap();
     assert_eq!(row.bsuid.as_deref(), Some(BSUID));
 
     // The username user writes STOP: no number in the webhook at all.

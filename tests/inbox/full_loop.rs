@@ -113,11 +113,7 @@ pub fn text(out: &Output) -> String {
 }
 
 pub fn status_of(site: &Site, address: &str) -> Option<Status> {
-    site.list()
-        .subscribers()
-        .iter()
-        .find(|s| s.address == address)
-        .map(|s| s.status)
+    site.row(address).map(|s| s.status)
 }
 
 pub fn sent_to(

@@ -157,6 +157,15 @@ impl Site {
         SubscriberList::load(&self.root.join("subscribers"), &self.identity).unwrap()
     }
 
+    /// The list's row for `address`, if there is one.
+    pub fn row(&self, address: &str) -> Option<Subscriber> {
+        self.list()
+            .subscribers()
+            .iter()
+            .find(|s| s.address == address)
+            .cloned()
+    }
+
     /// Builds the site into `out` with the real binary (asserting it succeeded) and returns the
     /// sign-up page, `anmelden/index.html`.
     pub fn signup_page(&self, out: &Path) -> String {
