@@ -178,6 +178,22 @@ impl Town {
     }
 
     /// Runs a pipeline step in `checkout`; no step may print a full number.
+    /// `aushang subscribers ARGS` in the admin's checkout, on the list of its state branch.
+    fn admin_subscribers(&self, admin: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(admin)
+            .arg("subscribers")
+            .args(args)
+            .env(
+                "AUSHANG_STATE_DIR",
+                admin.join(".aushang-state/subscribers"),
+            )
+            .env("AUSHANG_IDENTITY", &self.secret)
+            .output()
+            .unwrap()
+    }
+
     fn run(&self, checkout: &Path, step: &str, env: &[(&str, &str)]) -> Output {
         let out = self.command(checkout, step, env).output().unwrap();
         no_numbers(step, &text(&out));
@@ -473,16 +489,10 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     // The admin prepares a list change on the state branch…
     let state = town.run(&admin, "admin-state", &[]);
     assert!(state.status.success(), "{}", text(&state));
-    let added = Command::new(env!("CARGO_BIN_EXE_aushang"))
-        .args(["--root", admin.to_str().unwrap(), "subscribers", "add"])
-        .args(["--address", NUMBERS[3], "--consent-source", "paper"])
-        .env(
-            "AUSHANG_STATE_DIR",
-            admin.join(".aushang-state/subscribers"),
-        )
-        .env("AUSHANG_IDENTITY", &town.secret)
-        .output()
-        .unwrap();
+    let added = town.admin_subscribers(
+        &admin,
+        &["add", "--address", NUMBERS[3], "--consent-source", "paper"],
+    );
     assert!(added.status.success(), "{}", text(&added));
 
     // …and pushes it while the run pulls the inbox (a wrapper around aushang does it then).
@@ -568,16 +578,7 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
         .id
         .clone();
     let forget = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
-            .args(["--root", admin.to_str().unwrap(), "subscribers", "forget"])
-            .arg(NUMBERS[3])
-            .env(
-                "AUSHANG_STATE_DIR",
-                admin.join(".aushang-state/subscribers"),
-            )
-            .env("AUSHANG_IDENTITY", &town.secret)
-            .output()
-            .unwrap();
+        let out = town.admin_subscribers(&admin, &["forget", NUMBERS[3]]);
         assert!(out.status.success(), "{}", text(&out));
     };
     forget();
