@@ -73,7 +73,7 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     .unwrap();
 
     // A town's own key and list (the demo key is refused on a real channel).
-    let (identity, secret) = common::write_own_list(
+    let (_, secret) = common::write_own_list(
         &site,
         vec![
             subscriber(0, &[], Status::Active),
