@@ -64,18 +64,8 @@ pub fn secrets(whatsapp_token: Option<&str>) -> Secrets {
 pub fn confirmed_subscriber(id: String, address: String) -> Subscriber {
     Subscriber {
         id,
-        channel: aushang::subscribers::Channel::WhatsApp,
         address,
-        name: None,
-        topics: Vec::new(),
-        language: "de".into(),
-        status: aushang::subscribers::Status::Active,
-        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
-        consent_source: "web".into(),
-        consent_text: "v1".into(),
-        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
-        unsubscribed_at: None,
-        bsuid: None,
+        ..common::whatsapp_subscriber(0, "", &[], aushang::subscribers::Status::Active)
     }
 }
 
