@@ -16,15 +16,13 @@
 //! memory can be seen to stay flat as the list grows.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
-use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
+use aushang::subscribers::Channel;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
+mod common;
+use common::{env, load_average};
 
 fn write_site(
     root: &Path,
@@ -50,34 +48,10 @@ fn write_site(
         "---\ntitle: Sperrung der Hauptstraße\ndate: 2026-11-28 09:00\nsummary: Die Hauptstraße ist am 3. Dezember gesperrt.\ncategory: verkehr\n---\nText.\n",
     )
     .unwrap();
-    let dir = root.join("subscribers");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (identity, secret) = Identity::generate();
-    std::fs::write(
-        dir.join("recipients.txt"),
-        Recipients::file_text("Bench", &identity.public_keys()[0]),
-    )
-    .unwrap();
-    let recipients = Recipients::load(&dir).unwrap();
-    let list: Vec<Subscriber> = (0..subscribers)
-        .map(|i| Subscriber {
-            id: format!("s_{i:016x}"),
-            channel: Channel::WhatsApp,
-            address: format!("+49152{:08}", i),
-            name: None,
-            topics: vec![],
-            language: "de".into(),
-            status: Status::Active,
-            consent_at: None,
-            consent_source: "import".into(),
-            consent_text: "v1".into(),
-            confirmed_at: None,
-            unsubscribed_at: None,
-            bsuid: None,
-        })
+    let list = (0..subscribers)
+        .map(|i| common::subscriber(i, Channel::WhatsApp, format!("+49152{:08}", i)))
         .collect();
-    SubscriberList::new(list).save(&dir, &recipients).unwrap();
-    secret
+    common::write_encrypted_list(root, list)
 }
 
 fn main() {
@@ -90,14 +64,10 @@ fn main() {
     let latency: u64 = env("BENCH_LATENCY_MS", "50").parse().unwrap();
     let limit: u32 = env("BENCH_LIMIT", "1000").parse().unwrap();
     let binary = env("BENCH_AUSHANG", env!("CARGO_BIN_EXE_aushang"));
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "binary {binary}; fake limit {limit} msg/s, rate {rate}, concurrency {concurrency}, \
          latency {latency} ms; load average {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     println!(
@@ -121,7 +91,7 @@ fn main() {
         let sent = fake.messages().len();
         assert_eq!(sent, n, "every subscriber gets exactly one message");
         let achieved = sent as f64 / wall;
-        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load_average();
         println!(
             "| {n} | {sent} | {wall:.1} | {achieved:.0} | {:.1} | {} | {} | {:.1} | {} |",
             100.0 * achieved / f64::from(limit),
@@ -153,33 +123,7 @@ fn main() {
 
 /// Runs `aushang broadcast` under `/usr/bin/time -v`; returns the peak RSS in KiB.
 fn run_broadcast(binary: &str, root: &Path, secret: &str) -> f64 {
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(binary)
-        .args([
-            "--root",
-            root.to_str().unwrap(),
-            "broadcast",
-            "--channel",
-            "whatsapp",
-        ])
-        .args(["--no-link-check", "--now", "2026-11-28 12:00"])
-        .env("AUSHANG_IDENTITY", secret)
-        .env("WHATSAPP_TOKEN", "fake-token")
-        .output()
-        .expect("run /usr/bin/time (Debian package `time`)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "broadcast failed:\n{}\n{stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    let mut command = common::broadcast_command(binary, root, secret, "whatsapp");
+    command.env("WHATSAPP_TOKEN", "fake-token");
+    common::peak_rss_kib(command)
 }

@@ -16,11 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
+use aushang::subscribers::Channel;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
+mod common;
+use common::env;
 
 fn python() -> PathBuf {
     std::env::var_os("SMTP_PYTHON").map_or_else(
@@ -46,34 +45,10 @@ fn write_site(root: &Path, port: u16, mails: usize, rate: u32, concurrency: u32)
         "---\ntitle: Sperrung der Hauptstraße\ndate: 2026-11-28 09:00\nsummary: Die Hauptstraße ist am 3. Dezember gesperrt.\n---\nText.\n",
     )
     .unwrap();
-    let dir = root.join("subscribers");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (identity, secret) = Identity::generate();
-    std::fs::write(
-        dir.join("recipients.txt"),
-        Recipients::file_text("Bench", &identity.public_keys()[0]),
-    )
-    .unwrap();
-    let recipients = Recipients::load(&dir).unwrap();
-    let list: Vec<Subscriber> = (0..mails)
-        .map(|i| Subscriber {
-            id: format!("s_{i:016x}"),
-            channel: Channel::Email,
-            address: format!("person{i}@bench.example"),
-            name: None,
-            topics: vec![],
-            language: "de".into(),
-            status: Status::Active,
-            consent_at: None,
-            consent_source: "import".into(),
-            consent_text: "v1".into(),
-            confirmed_at: None,
-            unsubscribed_at: None,
-            bsuid: None,
-        })
+    let list = (0..mails)
+        .map(|i| common::subscriber(i, Channel::Email, format!("person{i}@bench.example")))
         .collect();
-    SubscriberList::new(list).save(&dir, &recipients).unwrap();
-    secret
+    common::write_encrypted_list(root, list)
 }
 
 fn main() {
@@ -119,7 +94,7 @@ fn main() {
         let _ = server.wait();
         assert_eq!(received.len(), n, "every subscriber gets a mail");
         assert_eq!(unique.len(), n, "nobody gets two");
-        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = common::load_average();
         println!(
             "| {n} | {} | {wall:.1} | {:.0} | {:.1} | {} |",
             received.len(),
@@ -132,33 +107,7 @@ fn main() {
 
 /// Runs `aushang broadcast --channel email` under `/usr/bin/time -v`; returns the peak RSS in KiB.
 fn run_broadcast(binary: &str, root: &Path, secret: &str) -> f64 {
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(binary)
-        .args([
-            "--root",
-            root.to_str().unwrap(),
-            "broadcast",
-            "--channel",
-            "email",
-        ])
-        .args(["--no-link-check", "--now", "2026-11-28 12:00"])
-        .env("AUSHANG_IDENTITY", secret)
-        .env_remove("AUSHANG_INBOX_TOKEN_SECRET")
-        .output()
-        .expect("run /usr/bin/time (Debian package `time`)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "broadcast failed:\n{}\n{stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    let mut command = common::broadcast_command(binary, root, secret, "email");
+    command.env_remove("AUSHANG_INBOX_TOKEN_SECRET");
+    common::peak_rss_kib(command)
 }

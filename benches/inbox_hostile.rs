@@ -13,19 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use aushang::inbox::start;
 use aushang::inbox::webhook::sign;
-use aushang::inbox::{Secrets, start};
-use aushang::subscribers::{Identity, Recipients};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const APP_SECRET: &str = "bench-app-secret";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{APP_SECRET, env_num};
 
 fn status_body(n: u64) -> String {
     format!(
@@ -56,35 +49,18 @@ struct Tally {
 }
 
 fn main() {
-    let secs = env_num("INBOX_HOSTILE_SECS", 12).min(60);
-    let slow = env_num("INBOX_HOSTILE_SLOW", 200);
-    let big = env_num("INBOX_HOSTILE_BIG", 150);
-    let honest = env_num("INBOX_HOSTILE_HONEST", 16).max(1);
+    let secs = env_num::<u64>("INBOX_HOSTILE_SECS", 12).min(60);
+    let slow = env_num::<u64>("INBOX_HOSTILE_SLOW", 200);
+    let big = env_num::<u64>("INBOX_HOSTILE_BIG", 150);
+    let honest = env_num::<u64>("INBOX_HOSTILE_HONEST", 16).max(1);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("site");
-    std::fs::create_dir_all(root.join("subscribers")).unwrap();
-    std::fs::write(
-        root.join("aushang.yaml"),
-        "title: Bench\nbase_url: https://www.bench.example/\nbroadcast:\n  channels:\n    whatsapp:\n      \
-         phone_number_id: \"100000000000001\"\n      template:\n        name: t\n        body: \"{{1}} {{2}}\"\n\
-         inbox:\n  url: https://inbox.bench.example/\n  signups_per_ip_per_hour: 100000\n  signups_per_hour: 100000\n",
-    )
-    .unwrap();
-    let (identity, _) = Identity::generate();
-    std::fs::write(
-        root.join("subscribers/recipients.txt"),
-        Recipients::file_text("bench", &identity.public_keys()[0]),
-    )
-    .unwrap();
-    let config = aushang::config::load(&root).unwrap_or_else(|p| panic!("{p:?}"));
+    let (config, _) = common::write_inbox_site(
+        &root,
+        "  signups_per_ip_per_hour: 100000\n  signups_per_hour: 100000\n",
+    );
     let data = tmp.path().join("inbox-data");
-    let secrets = Secrets {
-        app_secret: APP_SECRET.into(),
-        verify_token: "bench-verify-token".into(),
-        pull_token: "bench-pull-token-0123456789".into(),
-        token_secret: None,
-        whatsapp_token: None,
-    };
+    let secrets = common::secrets();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use aushang::content::body_limits::{MAX_NESTING, body_problem};
 use aushang::content::markdown::{markdown_options, render_markdown};
 
+mod common;
+
 fn ms(d: Duration) -> String {
     format!("{:>9.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -154,12 +156,5 @@ fn main() {
             (out.len().max(clean.len())) / 1024,
         );
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "  load average while measuring: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("  load average while measuring: {}", common::load_average());
 }

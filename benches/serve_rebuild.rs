@@ -16,11 +16,14 @@ use std::time::{Duration, Instant};
 
 use aushang::devtools::corpus::{self, CorpusOptions};
 
+mod common;
+use common::env_num;
+
 const CATEGORIES: [&str; 5] = ["verkehr", "abfall", "rat", "veranstaltungen", "versorgung"];
 
 fn main() {
-    let notices: usize = env_or("NOTICES", 10_000);
-    let rounds: usize = env_or("ROUNDS", 3);
+    let notices: usize = env_num("NOTICES", 10_000);
+    let rounds: usize = env_num("ROUNDS", 3);
     let dir = tempfile::tempdir().expect("temp dir");
     let site = dir.path().join("site");
     corpus::generate(&site, &CorpusOptions { notices, seed: 1 }).expect("corpus");
@@ -126,7 +129,7 @@ fn main() {
         .collect();
     let mut sorted = server_ms.clone();
     sorted.sort();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = common::load_average();
     println!();
     println!(
         "{} edits of a {notices}-notice site: write → reload event median {} ms, p95 {} ms, max {} ms",
@@ -144,13 +147,7 @@ fn main() {
         "{partial} of {} edits took the partial path; files the safety-net full rebuilds rewrote: {check_rewrites}",
         samples.len()
     );
-    println!(
-        "load average: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("load average: {load}");
     for kind in samples
         .iter()
         .map(|s| s.kind)
@@ -172,13 +169,6 @@ struct Sample {
     kind: &'static str,
     took: Duration,
     server: String,
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Published notices of the last months, newest first (the ones on the first list pages).

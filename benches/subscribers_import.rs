@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use aushang::subscribers::import::{self, ImportOptions};
 use aushang::subscribers::{Channel, Identity, Recipients, Resubscribe, Status, SubscriberList};
 
+mod common;
+
 fn export(rows: usize) -> Vec<u8> {
     let topics = ["Verkehr", "Abfall", "Verkehr, Abfall", ""];
     let mut csv = String::with_capacity(rows * 64);
@@ -102,12 +104,5 @@ fn main() {
             ms(again),
         );
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "  load average while measuring: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("  load average while measuring: {}", common::load_average());
 }

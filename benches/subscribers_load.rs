@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use aushang::subscribers::stream::SubscriberStream;
 use aushang::subscribers::{Channel, Identity, Recipients, Status, Subscriber, SubscriberList};
 
+mod common;
+
 const RUNS: usize = 5;
 
 fn median_ms(mut runs: Vec<Duration>) -> String {
@@ -153,12 +155,5 @@ fn main() {
         plaintext.len() as f64 / 1e6,
         parses[RUNS / 2].as_secs_f64() * 1e3
     );
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!(
-        "  load average while measuring: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("  load average while measuring: {}", common::load_average());
 }

@@ -18,12 +18,8 @@ use aushang::broadcast::ratelimit::RateLimiter;
 use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::providers::whatsapp::{Payload, SendError, WhatsAppClient};
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::env_num;
 
 /// Peak resident memory of this process in KiB (Linux).
 fn peak_rss_kib() -> u64 {
@@ -38,9 +34,9 @@ fn peak_rss_kib() -> u64 {
 }
 
 fn main() {
-    let messages = env("BENCH_MESSAGES", 20_000);
-    let rate = env("BENCH_RATE", 960) as u32;
-    let concurrency = env("BENCH_CONCURRENCY", 128);
+    let messages: u64 = env_num("BENCH_MESSAGES", 20_000);
+    let rate = env_num::<u64>("BENCH_RATE", 960) as u32;
+    let concurrency: u64 = env_num("BENCH_CONCURRENCY", 128);
     let limit = 1000;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

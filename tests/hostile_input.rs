@@ -96,6 +96,23 @@ fn error_at<'a>(problems: &'a [Problem], file: &Path, line: usize, needle: &str)
         })
 }
 
+/// Builds `content` into `out/public` as on 1 December 2026, drafts left out.
+fn build_into(
+    out: &Path,
+    config: &aushang::config::Config,
+    content: &content::SiteContent,
+) -> Result<aushang::site::BuildReport, aushang::site::BuildError> {
+    aushang::site::build(
+        config,
+        content,
+        &aushang::site::BuildOptions {
+            out_dir: out.join("public"),
+            now: "2026-12-01T00:00:00Z".parse().unwrap(),
+            include_drafts: false,
+        },
+    )
+}
+
 // ---- item 8: nesting ---------------------------------------------------------------------------
 
 #[test]
@@ -219,16 +236,7 @@ fn atom_xml_stays_well_formed_with_a_control_character_in_the_configuration() {
     let (content, problems) = site.load();
     assert!(problems.iter().all(|p| !p.is_error()), "{problems:#?}");
     let out = tempfile::tempdir().unwrap();
-    aushang::site::build(
-        &config,
-        &content,
-        &aushang::site::BuildOptions {
-            out_dir: out.path().join("public"),
-            now: "2026-12-01T00:00:00Z".parse().unwrap(),
-            include_drafts: false,
-        },
-    )
-    .unwrap();
+    build_into(out.path(), &config, &content).unwrap();
     let xml = std::fs::read_to_string(out.path().join("public/atom.xml")).unwrap();
     // XML 1.0's `Char` production (atom_syndication's parser does not check it).
     let bad = xml.chars().find(|&c| {
@@ -349,17 +357,9 @@ fn the_build_names_the_notice_whose_alias_needs_a_folder_where_a_file_is() {
     // As if the loader had let it through (a generator, a future generated file).
     content.notices[0].aliases = vec!["/atom.xml/".into()];
     let out = tempfile::tempdir().unwrap();
-    let err = aushang::site::build(
-        &config,
-        &content,
-        &aushang::site::BuildOptions {
-            out_dir: out.path().join("public"),
-            now: "2026-12-01T00:00:00Z".parse().unwrap(),
-            include_drafts: false,
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let err = build_into(out.path(), &config, &content)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("content/notices/2026/wasser.md"), "{err}");
     assert!(err.contains("/atom.xml/"), "{err}");
 }
@@ -370,16 +370,7 @@ fn every_generated_top_level_address_is_reserved_for_aliases() {
     let config = aushang::config::load(root).unwrap();
     let (content, _) = content::load(&config, &LoadOptions::default());
     let out = tempfile::tempdir().unwrap();
-    aushang::site::build(
-        &config,
-        &content,
-        &aushang::site::BuildOptions {
-            out_dir: out.path().join("public"),
-            now: "2026-12-01T00:00:00Z".parse().unwrap(),
-            include_drafts: false,
-        },
-    )
-    .unwrap();
+    build_into(out.path(), &config, &content).unwrap();
     let from_static: Vec<String> = std::fs::read_dir(root.join("static"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

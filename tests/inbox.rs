@@ -90,33 +90,9 @@ async fn signatures_are_checked_over_the_raw_bytes() {
     );
     let raw_utf8 = inbound_json("wamid.raw", "Grüße, wann ist Sperrmüll? STOP", now_unix());
     let confirm_escaped = inbound_json("wamid.confirm", "Best\\u00e4tigen", now_unix());
-    assert_eq!(
-        post_webhook(
-            &server.url(),
-            &escaped,
-            Some(&sign(APP_SECRET.as_bytes(), escaped.as_bytes()))
-        )
-        .await,
-        200
-    );
-    assert_eq!(
-        post_webhook(
-            &server.url(),
-            &raw_utf8,
-            Some(&sign(APP_SECRET.as_bytes(), raw_utf8.as_bytes()))
-        )
-        .await,
-        200
-    );
-    assert_eq!(
-        post_webhook(
-            &server.url(),
-            &confirm_escaped,
-            Some(&sign(APP_SECRET.as_bytes(), confirm_escaped.as_bytes()))
-        )
-        .await,
-        200
-    );
+    assert_eq!(signed_post(&server.url(), &escaped).await, 200);
+    assert_eq!(signed_post(&server.url(), &raw_utf8).await, 200);
+    assert_eq!(signed_post(&server.url(), &confirm_escaped).await, 200);
     // The same message, signed over its decoded form but sent escaped: refused.
     let decoded = inbound_json("wamid.x", "Grüße", now_unix());
     let sent = inbound_json("wamid.x", "Gr\\u00fc\\u00dfe", now_unix());
@@ -155,15 +131,7 @@ async fn signatures_are_checked_over_the_raw_bytes() {
         "\"Best\\u00e4tigen\" is the keyword BESTÄTIGEN"
     );
     let genuine_stop = inbound_json("wamid.genuine", "stop", now_unix());
-    assert_eq!(
-        post_webhook(
-            &server.url(),
-            &genuine_stop,
-            Some(&sign(APP_SECRET.as_bytes(), genuine_stop.as_bytes()))
-        )
-        .await,
-        200
-    );
+    assert_eq!(signed_post(&server.url(), &genuine_stop).await, 200);
     let mut kinds: Vec<&str> = site.decrypt_all().iter().map(|e| e.event.kind()).collect();
     kinds.sort();
     assert_eq!(kinds, vec!["start", "stop"]);

@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod common;
+use common::text;
+
 const BLANK: &str = "[[AUSFÜLLEN:";
 
 fn aushang(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -21,14 +24,6 @@ fn aushang(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn init(dir: &Path, extra: &[&str]) -> Output {
@@ -451,27 +446,8 @@ fn an_outbox_town_gets_a_publish_pipeline_that_broadcasts_nothing_and_says_so() 
     let site = tmp.path().join("neuhof");
     let out = init(&site, FLAGS);
     assert!(out.status.success(), "{}", text(&out));
-    let git = |dir: &Path, args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=Test", "-c", "user.email=test@example.org"])
-            .args(["-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", text(&out));
-    };
     let origin = tmp.path().join("origin.git");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "--bare", "--quiet"]);
-    git(&site, &["init", "--quiet"]);
-    git(&site, &["add", "-A"]);
-    git(&site, &["commit", "--quiet", "-m", "Town site"]);
-    git(
-        &site,
-        &["remote", "add", "origin", origin.to_str().unwrap()],
-    );
-    git(&site, &["push", "--quiet", "origin", "HEAD:main"]);
+    common::push_to_new_origin(&site, &origin);
     let pipeline = |step: &str, uncertain: &str| {
         Command::new(site.join("scripts/pipeline"))
             .arg(step)

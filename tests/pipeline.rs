@@ -8,9 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
-use common::{copy_dir, git, repo, text};
+use common::{PULL_TOKEN, copy_dir, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
 const NUMBERS: [&str; 3] = ["+4915200000101", "+4915200000102", "+4915200000103"];
@@ -65,12 +65,7 @@ impl Pipeline {
 fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
-    for part in ["content", "static"] {
-        copy_dir(&repo().join(part), &site.join(part));
-    }
-    if repo().join("templates").exists() {
-        copy_dir(&repo().join("templates"), &site.join("templates"));
-    }
+    common::copy_example_tree(&site);
     std::fs::write(
         site.join(".gitignore"),
         "/public\n/outbox\n/.aushang.lock\n",
@@ -78,23 +73,14 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     .unwrap();
 
     // A town's own key and list (the demo key is refused on a real channel).
-    let (identity, secret) = Identity::generate();
-    let subs = site.join("subscribers");
-    std::fs::create_dir_all(&subs).unwrap();
-    let public = identity.public_keys().remove(0);
-    std::fs::write(
-        subs.join("recipients.txt"),
-        Recipients::file_text("CI", &public),
-    )
-    .unwrap();
-    let recipients = Recipients::load(&subs).unwrap();
-    SubscriberList::new(vec![
-        subscriber(0, &[], Status::Active),
-        subscriber(1, &["abfall"], Status::Active),
-        subscriber(2, &[], Status::Pending),
-    ])
-    .save(&subs, &recipients)
-    .unwrap();
+    let (_, secret) = common::write_own_list(
+        &site,
+        vec![
+            subscriber(0, &[], Status::Active),
+            subscriber(1, &["abfall"], Status::Active),
+            subscriber(2, &[], Status::Pending),
+        ],
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = runtime
@@ -121,16 +107,7 @@ fn check_build_broadcast_and_commit_the_journal_like_the_workflow() {
     std::fs::write(site.join("aushang.yaml"), config).unwrap();
 
     let origin = tmp.path().join("origin.git");
-    std::fs::create_dir_all(&origin).unwrap();
-    git(&origin, &["init", "--bare", "--quiet"]);
-    git(&site, &["init", "--quiet"]);
-    git(&site, &["add", "-A"]);
-    git(&site, &["commit", "--quiet", "-m", "Town site"]);
-    git(
-        &site,
-        &["remote", "add", "origin", origin.to_str().unwrap()],
-    );
-    git(&site, &["push", "--quiet", "origin", "HEAD:main"]);
+    common::push_to_new_origin(&site, &origin);
     git(
         &site,
         &["branch", "--quiet", "--set-upstream-to=origin/main"],
@@ -279,8 +256,6 @@ fn workflows_run_aushang_only_through_the_pipeline_script() {
     assert!(runs >= 4, "found only {runs} run steps");
 }
 
-const PULL_TOKEN: &str = "pipeline-pull-token-0123456789";
-
 /// A port on 127.0.0.1 that nothing listens on.
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -310,17 +285,7 @@ fn site_with_inbox(tmp: &Path, inbox_url: &str, api_url: &str) -> (PathBuf, Iden
         );
     assert!(config.contains(api_url), "the example config changed shape");
     std::fs::write(site.join("aushang.yaml"), config).unwrap();
-    let (identity, secret) = Identity::generate();
-    let subs = site.join("subscribers");
-    std::fs::create_dir_all(&subs).unwrap();
-    std::fs::write(
-        subs.join("recipients.txt"),
-        Recipients::file_text("CI", &identity.public_keys()[0]),
-    )
-    .unwrap();
-    SubscriberList::new(Vec::new())
-        .save(&subs, &Recipients::load(&subs).unwrap())
-        .unwrap();
+    let (identity, secret) = common::write_own_list(&site, Vec::new());
     (site, identity, secret)
 }
 
@@ -328,11 +293,9 @@ fn site_with_inbox(tmp: &Path, inbox_url: &str, api_url: &str) -> (PathBuf, Iden
 fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when_it_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let (site, identity, secret) =
         site_with_inbox(tmp.path(), "http://127.0.0.1:1/", &fake.api_url());
     let p = Pipeline {
@@ -386,43 +349,9 @@ fn inbox_pull_is_skipped_with_a_notice_without_its_token_and_fails_the_step_when
     )
     .unwrap();
     let server_config = aushang::config::load(&site).unwrap();
-    let server = runtime
-        .block_on(aushang::inbox::start(
-            server_config,
-            aushang::inbox::Secrets {
-                app_secret: "app-secret-0123456789".into(),
-                verify_token: "verify-token-0123456789".into(),
-                pull_token: PULL_TOKEN.into(),
-                token_secret: None,
-                whatsapp_token: None,
-            },
-            &data,
-            addr,
-        ))
-        .unwrap();
+    let server = common::start_inbox(&runtime, server_config, &data, addr);
     // The form's script fetches a server-signed stamp; it counts after min_fill_seconds (3).
-    let stamp: serde_json::Value = runtime.block_on(async {
-        let r = reqwest::get(format!("{}/signup/stempel", server.url())).await;
-        r.unwrap().json().await.unwrap()
-    });
-    std::thread::sleep(std::time::Duration::from_millis(3100));
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("nummer", "0152 00000104")
-        .append_pair("thema", "abfall")
-        .append_pair("einwilligung", "ja")
-        .append_pair("fassung", "v1")
-        .append_pair("stempel", stamp["stempel"].as_str().unwrap())
-        .finish();
-    let status = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/signup", server.url()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = common::sign_up_by_form(&runtime, &server.url(), "0152 00000104", "abfall");
     assert_eq!(status, 200);
     let env = [("AUSHANG_INBOX_PULL_TOKEN", PULL_TOKEN)];
     let pulled = p.step_with("inbox-pull", &env);
@@ -529,11 +458,9 @@ fn publish_skips_the_inbox_pull_without_its_token_and_sends_nothing_when_the_pul
 fn publish_with_its_inbox_token_pulls_and_asks_again_whose_confirmation_was_lost() {
     let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);

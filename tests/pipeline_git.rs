@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph, FakeTemplate};
-use aushang::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
-use common::{copy_dir, git, repo, text};
+use aushang::devtools::fake_graph::{AcceptedMessage, FakeConfig, FakeGraph};
+use aushang::subscribers::{Identity, Status, Subscriber, SubscriberList};
+use common::{PULL_TOKEN, git, repo, text};
 
 const NOW: &str = "2026-11-28 12:00";
 const NUMBERS: [&str; 4] = [
@@ -21,7 +21,6 @@ const NUMBERS: [&str; 4] = [
     "+4915200000103",
     "+4915200000105",
 ];
-const PULL_TOKEN: &str = "pipeline-pull-token-0123456789";
 
 fn subscriber(i: usize, topics: &[&str], status: Status) -> Subscriber {
     common::whatsapp_subscriber(i, NUMBERS[i], topics, status)
@@ -71,11 +70,7 @@ impl Town {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
         let site = tmp.path().join("seed");
-        for part in ["content", "static", "templates"] {
-            if repo().join(part).exists() {
-                copy_dir(&repo().join(part), &site.join(part));
-            }
-        }
+        common::copy_example_tree(&site);
         let config = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
         let mut config = config.replace(
             "      phone_number_id: \"100000000000001\"\n",
@@ -103,21 +98,14 @@ impl Town {
             "/public\n/outbox\n/.aushang.lock\n/.aushang-state/\n/.aushang-inbox-ack\n",
         )
         .unwrap();
-        let (identity, secret) = Identity::generate();
-        let subs = site.join("subscribers");
-        std::fs::create_dir_all(&subs).unwrap();
-        std::fs::write(
-            subs.join("recipients.txt"),
-            Recipients::file_text("CI", &identity.public_keys()[0]),
-        )
-        .unwrap();
-        SubscriberList::new(vec![
-            subscriber(0, &[], Status::Active),
-            subscriber(1, &["abfall"], Status::Active),
-            subscriber(2, &[], Status::Pending),
-        ])
-        .save(&subs, &Recipients::load(&subs).unwrap())
-        .unwrap();
+        let (identity, secret) = common::write_own_list(
+            &site,
+            vec![
+                subscriber(0, &[], Status::Active),
+                subscriber(1, &["abfall"], Status::Active),
+                subscriber(2, &[], Status::Pending),
+            ],
+        );
         let origin = tmp.path().join("origin.git");
         std::fs::create_dir_all(&origin).unwrap();
         git(&origin, &["init", "--bare", "--quiet"]);
@@ -190,6 +178,22 @@ impl Town {
     }
 
     /// Runs a pipeline step in `checkout`; no step may print a full number.
+    /// `aushang subscribers ARGS` in the admin's checkout, on the list of its state branch.
+    fn admin_subscribers(&self, admin: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(admin)
+            .arg("subscribers")
+            .args(args)
+            .env(
+                "AUSHANG_STATE_DIR",
+                admin.join(".aushang-state/subscribers"),
+            )
+            .env("AUSHANG_IDENTITY", &self.secret)
+            .output()
+            .unwrap()
+    }
+
     fn run(&self, checkout: &Path, step: &str, env: &[(&str, &str)]) -> Output {
         let out = self.command(checkout, step, env).output().unwrap();
         no_numbers(step, &text(&out));
@@ -467,10 +471,7 @@ fn a_run_killed_after_its_claim_is_pushed_is_not_repeated() {
 
 #[test]
 fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let fake_config = FakeConfig::with_confirmation_template();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -480,60 +481,18 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
     let admin = town.clone("admin");
     let server_config = aushang::config::load(&admin).unwrap();
     let data = town.tmp.path().join("inbox-data");
-    let server = town
-        .runtime
-        .block_on(aushang::inbox::start(
-            server_config,
-            aushang::inbox::Secrets {
-                app_secret: "app-secret-0123456789".into(),
-                verify_token: "verify-token-0123456789".into(),
-                pull_token: PULL_TOKEN.into(),
-                token_secret: None,
-                whatsapp_token: None,
-            },
-            &data,
-            addr,
-        ))
-        .unwrap();
+    let server = common::start_inbox(&town.runtime, server_config, &data, addr);
     // The form's script fetches a server-signed stamp; it counts after min_fill_seconds.
-    let stamp: serde_json::Value = town.runtime.block_on(async {
-        let r = reqwest::get(format!("{}/signup/stempel", server.url())).await;
-        r.unwrap().json().await.unwrap()
-    });
-    // The example's min_fill_seconds is 3.
-    std::thread::sleep(std::time::Duration::from_millis(3100));
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("nummer", "0152 00000104")
-        .append_pair("thema", "abfall")
-        .append_pair("einwilligung", "ja")
-        .append_pair("fassung", "v1")
-        .append_pair("stempel", stamp["stempel"].as_str().unwrap())
-        .finish();
-    let status = town.runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/signup", server.url()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
+    let status = common::sign_up_by_form(&town.runtime, &server.url(), "0152 00000104", "abfall");
     assert_eq!(status, 200);
 
     // The admin prepares a list change on the state branch…
     let state = town.run(&admin, "admin-state", &[]);
     assert!(state.status.success(), "{}", text(&state));
-    let added = Command::new(env!("CARGO_BIN_EXE_aushang"))
-        .args(["--root", admin.to_str().unwrap(), "subscribers", "add"])
-        .args(["--address", NUMBERS[3], "--consent-source", "paper"])
-        .env(
-            "AUSHANG_STATE_DIR",
-            admin.join(".aushang-state/subscribers"),
-        )
-        .env("AUSHANG_IDENTITY", &town.secret)
-        .output()
-        .unwrap();
+    let added = town.admin_subscribers(
+        &admin,
+        &["add", "--address", NUMBERS[3], "--consent-source", "paper"],
+    );
     assert!(added.status.success(), "{}", text(&added));
 
     // …and pushes it while the run pulls the inbox (a wrapper around aushang does it then).
@@ -619,16 +578,7 @@ fn an_admin_list_change_during_a_run_is_kept_and_the_events_applied_on_top() {
         .id
         .clone();
     let forget = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
-            .args(["--root", admin.to_str().unwrap(), "subscribers", "forget"])
-            .arg(NUMBERS[3])
-            .env(
-                "AUSHANG_STATE_DIR",
-                admin.join(".aushang-state/subscribers"),
-            )
-            .env("AUSHANG_IDENTITY", &town.secret)
-            .output()
-            .unwrap();
+        let out = town.admin_subscribers(&admin, &["forget", NUMBERS[3]]);
         assert!(out.status.success(), "{}", text(&out));
     };
     forget();

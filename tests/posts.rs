@@ -87,6 +87,18 @@ impl Site {
         (out.status.code().unwrap_or(-1), text)
     }
 
+    /// Runs the binary with `args` and neither token set (the modes that send nothing).
+    fn run_without_tokens(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .env_remove("TELEGRAM_BOT_TOKEN")
+            .env_remove("MASTODON_TOKEN")
+            .output()
+            .unwrap()
+    }
+
     fn keys(&self) -> Vec<String> {
         let index =
             std::fs::read_to_string(self.root.join("subscribers/journal/index.jsonl")).unwrap();
@@ -111,6 +123,16 @@ impl Site {
     }
 }
 
+/// The town's Telegram channel `@teststadt` at the fake's `api_url`, as `channels:` lines.
+fn telegram_yaml(api_url: &str) -> String {
+    format!("    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {api_url}\n")
+}
+
+/// The town's Mastodon account on the fake instance at `url`, as `channels:` lines.
+fn mastodon_yaml(url: &str) -> String {
+    format!("    mastodon:\n      instance_url: {url}\n")
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -133,10 +155,7 @@ fn telegram(rt: &tokio::runtime::Runtime, throttle_times: u32) -> FakeTelegram {
 fn one_telegram_post_per_notice_in_html_waiting_out_a_429() {
     let rt = runtime();
     let fake = telegram(&rt, 1);
-    let site = Site::new(&format!(
-        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n",
-        fake.api_url()
-    ));
+    let site = Site::new(&telegram_yaml(&fake.api_url()));
     let started = Instant::now();
     let (code, out) = site.broadcast("telegram", "2026-11-28 10:00");
     assert_eq!(code, 0, "{out}");
@@ -179,10 +198,7 @@ fn one_telegram_post_per_notice_in_html_waiting_out_a_429() {
 fn a_claimed_telegram_post_is_sent_by_its_run_once() {
     let rt = runtime();
     let fake = telegram(&rt, 0);
-    let site = Site::new(&format!(
-        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n",
-        fake.api_url()
-    ));
+    let site = Site::new(&telegram_yaml(&fake.api_url()));
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_aushang"))
             .arg("--root")
@@ -321,10 +337,7 @@ fn a_mastodon_post_keeps_the_instance_limit_and_an_update_replies_to_it() {
 fn the_idempotency_key_keeps_a_repeated_request_from_posting_twice() {
     let rt = runtime();
     let fake = mastodon(&rt, 500, 0);
-    let site = Site::new(&format!(
-        "    mastodon:\n      instance_url: {}\n",
-        fake.url()
-    ));
+    let site = Site::new(&mastodon_yaml(&fake.url()));
     let (code, out) = site.broadcast("mastodon", "2026-11-28 10:00");
     assert_eq!(code, 0, "{out}");
     let first = fake.statuses()[0].id.clone();
@@ -346,19 +359,8 @@ fn mark_sent_marks_the_public_channels_so_old_notices_are_not_posted() {
     let rt = runtime();
     let fake = telegram(&rt, 0);
     let md = mastodon(&rt, 500, 0);
-    let site = Site::new(&format!(
-        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n    mastodon:\n      instance_url: {}\n",
-        fake.api_url(),
-        md.url()
-    ));
-    let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
-        .arg("--root")
-        .arg(&site.root)
-        .args(["broadcast", "--mark-sent", "--now", "2026-11-28 10:00"])
-        .env_remove("TELEGRAM_BOT_TOKEN")
-        .env_remove("MASTODON_TOKEN")
-        .output()
-        .unwrap();
+    let site = Site::new(&(telegram_yaml(&fake.api_url()) + &mastodon_yaml(&md.url())));
+    let out = site.run_without_tokens(&["broadcast", "--mark-sent", "--now", "2026-11-28 10:00"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
@@ -376,10 +378,7 @@ fn mark_sent_marks_the_public_channels_so_old_notices_are_not_posted() {
 fn a_wrong_mastodon_token_is_fatal() {
     let rt = runtime();
     let fake = mastodon(&rt, 500, 0);
-    let site = Site::new(&format!(
-        "    mastodon:\n      instance_url: {}\n",
-        fake.url()
-    ));
+    let site = Site::new(&mastodon_yaml(&fake.url()));
     let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
         .arg("--root")
         .arg(&site.root)
@@ -404,19 +403,8 @@ fn dry_run_shows_each_post_with_its_character_count() {
     let rt = runtime();
     let tg = telegram(&rt, 0);
     let md = mastodon(&rt, 500, 0);
-    let site = Site::new(&format!(
-        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n    mastodon:\n      instance_url: {}\n",
-        tg.api_url(),
-        md.url()
-    ));
-    let out = Command::new(env!("CARGO_BIN_EXE_aushang"))
-        .arg("--root")
-        .arg(&site.root)
-        .args(["broadcast", "--dry-run", "--now", "2026-11-28 10:00"])
-        .env_remove("TELEGRAM_BOT_TOKEN")
-        .env_remove("MASTODON_TOKEN")
-        .output()
-        .unwrap();
+    let site = Site::new(&(telegram_yaml(&tg.api_url()) + &mastodon_yaml(&md.url())));
+    let out = site.run_without_tokens(&["broadcast", "--dry-run", "--now", "2026-11-28 10:00"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("## Vorschau telegram"), "{text}");

@@ -4,39 +4,20 @@
 //! tests/browser/ (run by scripts/test).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+
+mod common;
+use common::{example_copy, files_under};
 
 const NOW: &str = "2026-11-28T12:00";
 const NOTICE: &str = "/bekanntmachungen/2026/stromabschaltung-birkenstrasse/";
 const FILE: &str = "content/notices/2026/2026-11-25-stromabschaltung-birkenstrasse.md";
 /// What marks the preview's additions in a page.
 const PREVIEW_MARKERS: [&str; 3] = ["/_aushang/", "aushang-vorschau", "EventSource"];
-
-fn example_copy() -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        copy_tree(&repo.join(sub), &dir.path().join(sub));
-    }
-    std::fs::copy(repo.join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
 
 /// A running `aushang serve`; stopped when dropped.
 struct Server {
@@ -84,15 +65,6 @@ impl Drop for Server {
         }
         let _ = self.child.wait();
     }
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
 }
 
 async fn get(url: &str) -> (u16, String) {

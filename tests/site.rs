@@ -11,6 +11,9 @@ use aushang::content::{Attachment, Image, Notice, Page, Update};
 use aushang::site::{self, BuildError, BuildOptions, BuildReport};
 use jiff::Timestamp;
 
+mod common;
+use common::example_copy;
+
 const CONFIG: &str = r#"title: Stadt Teststadt
 description: Bekanntmachungen der Stadt Teststadt.
 base_url: https://www.teststadt.example/
@@ -691,7 +694,7 @@ fn alias_clashing_with_a_notice_is_an_error_naming_both_files() {
 
 fn walk(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for e in walkdir_entries(dir) {
+    for e in common::files_under(dir) {
         let rel = e.strip_prefix(dir).unwrap().display().to_string();
         out.insert(
             rel,
@@ -701,45 +704,7 @@ fn walk(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-fn walkdir_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                files.push(p)
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 // ---- the example site, through the binary ------------------------------------------------------
-
-fn example_copy() -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        copy_tree(&repo.join(sub), &dir.path().join(sub));
-    }
-    std::fs::copy(repo.join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    if !from.exists() {
-        return;
-    }
-    for f in walkdir_entries(from) {
-        let dest = to.join(f.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&f, &dest).unwrap();
-    }
-}
 
 fn build_example(site: &Path, now: &str) -> String {
     let out = Command::cargo_bin("aushang")

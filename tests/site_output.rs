@@ -7,29 +7,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
-}
-
-fn example_copy() -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        for f in files_under(&repo.join(sub)) {
-            let dest = dir.path().join(f.strip_prefix(repo).unwrap());
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::copy(&f, &dest).unwrap();
-        }
-    }
-    std::fs::copy(repo.join("aushang.yaml"), dir.path().join("aushang.yaml")).unwrap();
-    dir
-}
+mod common;
+use common::{example_copy, files_under};
 
 fn aushang(site: &Path, args: &[&str]) -> std::process::Output {
     Command::cargo_bin("aushang")

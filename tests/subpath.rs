@@ -8,31 +8,17 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+use common::files_under;
+
 const BASE_URL: &str = "https://musterbach.github.io/bekanntmachungen/";
 const PREFIX: &str = "/bekanntmachungen/";
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
-}
-
 /// A copy of the example site with `base_url` replaced.
 fn example_at(base_url: &str) -> tempfile::TempDir {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["content", "static", "templates"] {
-        for f in files_under(&repo.join(sub)) {
-            let dest = dir.path().join(f.strip_prefix(repo).unwrap());
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::copy(&f, &dest).unwrap();
-        }
-    }
-    let config = std::fs::read_to_string(repo.join("aushang.yaml")).unwrap();
+    common::copy_example_tree(dir.path());
+    let config = std::fs::read_to_string(common::repo().join("aushang.yaml")).unwrap();
     let config = config.replace("https://www.musterbach.example/", base_url);
     assert!(config.contains(base_url));
     std::fs::write(dir.path().join("aushang.yaml"), config).unwrap();

@@ -166,20 +166,6 @@ pub struct Approval {
 
 /// The calendar month of `now` in the site's time zone: start, end and German name.
 pub fn month_of(config: &Config, now: Timestamp) -> (Timestamp, Timestamp, String) {
-    const NAMES: [&str; 12] = [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ];
     let zoned = now.to_zoned_datetime(config.timezone.clone());
     let start = zoned
         .first_of_month()
@@ -191,7 +177,7 @@ pub fn month_of(config: &Config, now: Timestamp) -> (Timestamp, Timestamp, Strin
         .unwrap_or(Timestamp::MAX);
     let name = format!(
         "{} {}",
-        NAMES[(zoned.month() as usize).saturating_sub(1) % 12],
+        crate::site::dates::MONTHS[(zoned.month() as usize).saturating_sub(1) % 12],
         zoned.year()
     );
     (start.timestamp(), end, name)

@@ -118,11 +118,7 @@ fn load_bodies(
 
     let (notices, pages) = claim_addresses(notices, loaded_pages, &mut problems);
     let mut notices: Vec<Notice> = notices;
-    notices.sort_by(|a, b| {
-        b.published_at()
-            .cmp(&a.published_at())
-            .then_with(|| a.path.cmp(&b.path))
-    });
+    sort_notices(&mut notices);
     (
         SiteContent {
             notices,
@@ -131,6 +127,15 @@ fn load_bodies(
         },
         problems,
     )
+}
+
+/// The site's order of notices: newest publication first, then by address.
+pub(crate) fn sort_notices(notices: &mut [Notice]) {
+    notices.sort_by(|a, b| {
+        b.published_at()
+            .cmp(&a.published_at())
+            .then_with(|| a.path.cmp(&b.path))
+    });
 }
 
 /// Gives each address to the first file (in path order) that claims it and reports every other

@@ -330,15 +330,7 @@ fn start(
     }
     // The person's own START/JA confirms a sign-up that waited for it.
     if let Some(request) = requests.take(&id, at) {
-        let was = row.status;
-        row.status = Status::Active;
-        row.topics = request.topics;
-        row.language = request.language;
-        row.consent_at = Some(request.at);
-        row.consent_source = "web".into();
-        row.consent_text = request.consent_version;
-        row.confirmed_at = Some(at);
-        row.unsubscribed_at = None;
+        let was = request.confirm(row, at);
         return applied(
             match was {
                 Status::Unsubscribed => "active again (confirmed a sign-up after unsubscribe)",

@@ -38,29 +38,49 @@ fn keyword(at: i64, action: KeywordAction) -> Envelope {
     })
 }
 
+fn start(at: i64) -> Envelope {
+    keyword(at, KeywordAction::Start)
+}
+
+fn stop(at: i64) -> Envelope {
+    keyword(at, KeywordAction::Stop)
+}
+
 fn log() -> (tempfile::TempDir, AppliedLog) {
     let dir = tempfile::tempdir().unwrap();
     let log = AppliedLog::load(dir.path()).unwrap();
     (dir, log)
 }
 
+/// `apply_all` with consent version "v1", at `t(now)`.
+fn apply(
+    list: &mut SubscriberList,
+    log: &mut AppliedLog,
+    events: &[Envelope],
+    now: i64,
+) -> Vec<(Envelope, Applied)> {
+    apply_all(list, log, events, "v1", t(now))
+}
+
+/// An empty log, and a list with `NUMBER` subscribed by a START at `t(10)` applied at `t(100)`.
+fn started() -> (tempfile::TempDir, SubscriberList, AppliedLog) {
+    let (dir, mut log) = log();
+    let mut list = SubscriberList::default();
+    apply(&mut list, &mut log, &[start(10)], 100);
+    (dir, list, log)
+}
+
 #[test]
 fn signup_then_start_then_stop_and_twice_changes_nothing() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
-    let events = vec![signup(10), keyword(20, KeywordAction::Start)];
-    let r = apply_all(&mut list, &mut log, &events, "v1", t(2000));
+    let events = vec![signup(10), start(20)];
+    let r = apply(&mut list, &mut log, &events, 2000);
     let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
     assert_eq!(outcomes, vec!["pending", "confirmed"]);
     assert!(r[0].1.needs_confirmation);
-    let stop = keyword(30, KeywordAction::Stop);
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        std::slice::from_ref(&stop),
-        "v1",
-        t(2000),
-    );
+    let stop = stop(30);
+    let r = apply(&mut list, &mut log, std::slice::from_ref(&stop), 2000);
     assert_eq!(r[0].1.outcome, "unsubscribed");
     let s = &list.subscribers()[0];
     assert_eq!(s.status, Status::Unsubscribed);
@@ -68,7 +88,7 @@ fn signup_then_start_then_stop_and_twice_changes_nothing() {
     assert_eq!(s.consent_text, "v2");
     let before = list.clone();
     let all = [events, vec![stop]].concat();
-    assert!(apply_all(&mut list, &mut log, &all, "v1", t(3000)).is_empty());
+    assert!(apply(&mut list, &mut log, &all, 3000).is_empty());
     assert_eq!(list, before);
 }
 
@@ -78,12 +98,8 @@ fn unsubscribes_come_first_and_older_starts_cannot_undo_them() {
     // nothing; the older sign-up and START must not subscribe the person after it.
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
-    let events = vec![
-        keyword(30, KeywordAction::Stop),
-        signup(10),
-        keyword(20, KeywordAction::Start),
-    ];
-    let r = apply_all(&mut list, &mut log, &events, "v1", t(2000));
+    let events = vec![stop(30), signup(10), start(20)];
+    let r = apply(&mut list, &mut log, &events, 2000);
     let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
     assert_eq!(
         outcomes,
@@ -98,27 +114,13 @@ fn unsubscribes_come_first_and_older_starts_cannot_undo_them() {
         "the STOP that found nothing is not recorded"
     );
     // A START after the STOP still counts.
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(40, KeywordAction::Start)],
-        "v1",
-        t(2100),
-    );
+    let r = apply(&mut list, &mut log, &[start(40)], 2100);
     assert_eq!(r[0].1.outcome, "active (subscribed by START)");
 }
 
 #[test]
 fn a_flood_of_repeated_unsubscribes_is_not_recorded() {
-    let (dir, mut log) = log();
-    let mut list = SubscriberList::default();
-    apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(10, KeywordAction::Start)],
-        "v1",
-        t(100),
-    );
+    let (dir, mut list, mut log) = started();
     let id = list.subscribers()[0].id.clone();
     let links: Vec<Envelope> = (0..200)
         .map(|i| {
@@ -128,7 +130,7 @@ fn a_flood_of_repeated_unsubscribes_is_not_recorded() {
             })
         })
         .collect();
-    let r = apply_all(&mut list, &mut log, &links, "v1", t(300));
+    let r = apply(&mut list, &mut log, &links, 300);
     assert_eq!(r.len(), 1, "one unsubscribe changed the row");
     assert_eq!(log.unrecorded, 199);
     log.save(t(300)).unwrap();
@@ -140,33 +142,15 @@ fn a_flood_of_repeated_unsubscribes_is_not_recorded() {
 fn event_time_decides_conflicts() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
-    apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(10, KeywordAction::Start)],
-        "v1",
-        t(50),
-    );
-    apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(20, KeywordAction::Stop)],
-        "v1",
-        t(100),
-    );
+    apply(&mut list, &mut log, &[start(10)], 50);
+    apply(&mut list, &mut log, &[stop(20)], 100);
     // a START older than the applied STOP arrives late
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(15, KeywordAction::Start)],
-        "v1",
-        t(200),
-    );
+    let r = apply(&mut list, &mut log, &[start(15)], 200);
     assert_eq!(r[0].1.outcome, "ignored: older than the unsubscribe");
     assert_eq!(list.subscribers()[0].status, Status::Unsubscribed);
     let proof = list.subscribers()[0].clone();
     // a web sign-up after the STOP changes nothing until the person's own JA
-    let r = apply_all(&mut list, &mut log, &[signup(30)], "v1", t(300));
+    let r = apply(&mut list, &mut log, &[signup(30)], 300);
     assert_eq!(
         r[0].1.outcome,
         "unsubscribed: sign-up waits for the person's JA (row unchanged)"
@@ -174,22 +158,10 @@ fn event_time_decides_conflicts() {
     assert!(r[0].1.needs_confirmation);
     assert_eq!(list.subscribers()[0], proof, "the unsubscribe proof stays");
     // a STOP older than that sign-up changes nothing (and is not recorded)
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(25, KeywordAction::Stop)],
-        "v1",
-        t(400),
-    );
+    let r = apply(&mut list, &mut log, &[stop(25)], 400);
     assert!(r.is_empty());
     assert_eq!(list.subscribers()[0], proof);
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(40, KeywordAction::Start)],
-        "v1",
-        t(500),
-    );
+    let r = apply(&mut list, &mut log, &[start(40)], 500);
     assert_eq!(
         r[0].1.outcome,
         "active again (confirmed a sign-up after unsubscribe)"
@@ -207,13 +179,7 @@ fn event_time_decides_conflicts() {
 fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
-    apply_all(
-        &mut list,
-        &mut log,
-        &[signup(10), keyword(20, KeywordAction::Start)],
-        "v1",
-        t(100),
-    );
+    apply(&mut list, &mut log, &[signup(10), start(20)], 100);
     let confirmed = list.subscribers()[0].clone();
     assert_eq!(confirmed.topics, vec!["verkehr"]);
     // Someone posts the form for this number without topics ("everything").
@@ -225,7 +191,7 @@ fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed
         consent_version: "v2".into(),
         language: "de".into(),
     });
-    let r = apply_all(&mut list, &mut log, &[widen], "v1", t(200));
+    let r = apply(&mut list, &mut log, &[widen], 200);
     assert_eq!(
         r[0].1.outcome,
         "already active: change waits for the person's JA (row unchanged)"
@@ -242,12 +208,11 @@ fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed
         |_| true,
     );
     assert_eq!(dropped, 1);
-    let r = apply_all(
+    let r = apply(
         &mut list,
         &mut log,
-        &[keyword(31 * 24 * 3600, KeywordAction::Start)],
-        "v1",
-        t(31 * 24 * 3600 + 10),
+        &[start(31 * 24 * 3600)],
+        31 * 24 * 3600 + 10,
     );
     assert_eq!(r[0].1.outcome, "already active");
     assert_eq!(list.subscribers()[0], confirmed);
@@ -255,34 +220,20 @@ fn a_sign_up_for_a_listed_number_changes_nothing_until_ja_and_lapses_unconfirmed
 
 #[test]
 fn link_unsubscribe_by_id_and_log_roundtrip() {
-    let (dir, mut log) = log();
-    let mut list = SubscriberList::default();
-    apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(10, KeywordAction::Start)],
-        "v1",
-        t(100),
-    );
+    let (dir, mut list, mut log) = started();
     let id = list.subscribers()[0].id.clone();
     let link = env(Event::LinkUnsubscribe {
         at: t(20),
         subscriber: id.clone(),
     });
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        std::slice::from_ref(&link),
-        "v1",
-        t(200),
-    );
+    let r = apply(&mut list, &mut log, std::slice::from_ref(&link), 200);
     assert_eq!(r[0].1.outcome, "unsubscribed");
     log.save(t(300)).unwrap();
     let text = std::fs::read_to_string(dir.path().join(APPLIED_FILE)).unwrap();
     assert!(!text.contains("23456789"), "{text}");
     let mut again = AppliedLog::load(dir.path()).unwrap();
     assert!(again.contains(&link.id));
-    assert!(apply_all(&mut list, &mut again, &[link], "v1", t(400)).is_empty());
+    assert!(apply(&mut list, &mut again, &[link], 400).is_empty());
 }
 
 fn by_bsuid(at: i64, action: KeywordAction, bsuid: &str) -> Envelope {
@@ -300,12 +251,11 @@ fn a_bsuid_is_learned_with_the_number_and_then_finds_the_row() {
     let (_d, mut log) = log();
     let mut list = SubscriberList::default();
     // unknown BSUID alone: nobody to subscribe (no number)
-    let r = apply_all(
+    let r = apply(
         &mut list,
         &mut log,
         &[by_bsuid(5, KeywordAction::Start, "DE.1")],
-        "v1",
-        t(50),
+        50,
     );
     assert_eq!(
         r[0].1.outcome,
@@ -316,23 +266,21 @@ fn a_bsuid_is_learned_with_the_number_and_then_finds_the_row() {
     if let Event::Keyword { bsuid, .. } = &mut start.event {
         *bsuid = Some("DE.1".into());
     }
-    apply_all(&mut list, &mut log, &[start], "v1", t(100));
+    apply(&mut list, &mut log, &[start], 100);
     assert_eq!(list.subscribers()[0].bsuid.as_deref(), Some("DE.1"));
-    let r = apply_all(
+    let r = apply(
         &mut list,
         &mut log,
         &[by_bsuid(20, KeywordAction::Stop, "DE.1")],
-        "v1",
-        t(200),
+        200,
     );
     assert_eq!(r[0].1.outcome, "unsubscribed");
     assert_eq!(list.subscribers()[0].status, Status::Unsubscribed);
-    let r = apply_all(
+    let r = apply(
         &mut list,
         &mut log,
         &[by_bsuid(30, KeywordAction::Start, "DE.1")],
-        "v1",
-        t(300),
+        300,
     );
     assert_eq!(r[0].1.outcome, "active again (START after unsubscribe)");
     assert_eq!(list.subscribers()[0].status, Status::Active);
@@ -340,15 +288,7 @@ fn a_bsuid_is_learned_with_the_number_and_then_finds_the_row() {
 
 #[test]
 fn marketing_stop_unsubscribes_resume_changes_nothing() {
-    let (_d, mut log) = log();
-    let mut list = SubscriberList::default();
-    apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(10, KeywordAction::Start)],
-        "v1",
-        t(100),
-    );
+    let (_d, mut list, mut log) = started();
     let pref = |at: i64, value: &str| {
         env(Event::Preference {
             at: t(at),
@@ -358,12 +298,11 @@ fn marketing_stop_unsubscribes_resume_changes_nothing() {
             category: "marketing_messages".into(),
         })
     };
-    let r = apply_all(
+    let r = apply(
         &mut list,
         &mut log,
         &[pref(20, "stop"), pref(30, "resume")],
-        "v1",
-        t(200),
+        200,
     );
     let outcomes: Vec<_> = r.iter().map(|(_, a)| a.outcome).collect();
     assert_eq!(
@@ -379,23 +318,9 @@ fn marketing_stop_unsubscribes_resume_changes_nothing() {
 
 #[test]
 fn start_makes_an_unreachable_subscriber_active_again() {
-    let (_d, mut log) = log();
-    let mut list = SubscriberList::default();
-    apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(10, KeywordAction::Start)],
-        "v1",
-        t(100),
-    );
+    let (_d, mut list, mut log) = started();
     list.subscribers[0].status = Status::Unreachable;
-    let r = apply_all(
-        &mut list,
-        &mut log,
-        &[keyword(20, KeywordAction::Start)],
-        "v1",
-        t(200),
-    );
+    let r = apply(&mut list, &mut log, &[start(20)], 200);
     assert_eq!(r[0].1.outcome, "active again (was unreachable)");
     assert_eq!(list.subscribers()[0].status, Status::Active);
     assert_eq!(list.subscribers()[0].confirmed_at, Some(t(20)));
@@ -409,7 +334,7 @@ fn a_new_number_of_a_known_bsuid_takes_the_bsuid_over() {
     if let Event::Keyword { bsuid, .. } = &mut start.event {
         *bsuid = Some("DE.7".into());
     }
-    apply_all(&mut list, &mut log, &[start], "v1", t(100));
+    apply(&mut list, &mut log, &[start], 100);
     let new_number = env(Event::Keyword {
         at: t(20),
         action: KeywordAction::Start,
@@ -417,7 +342,7 @@ fn a_new_number_of_a_known_bsuid_takes_the_bsuid_over() {
         bsuid: Some("DE.7".into()),
         via: "text".into(),
     });
-    apply_all(&mut list, &mut log, &[new_number], "v1", t(200));
+    apply(&mut list, &mut log, &[new_number], 200);
     let holders: Vec<_> = list
         .subscribers()
         .iter()

@@ -118,15 +118,7 @@ pub(super) fn apply_confirm(
         return applied("not found: the row is no longer on the list", Some(id));
     };
     if let Some(request) = request {
-        let was = row.status;
-        row.status = Status::Active;
-        row.topics = request.topics;
-        row.language = request.language;
-        row.consent_at = Some(request.at);
-        row.consent_source = "web".into();
-        row.consent_text = request.consent_version;
-        row.confirmed_at = Some(at);
-        row.unsubscribed_at = None;
+        let was = request.confirm(row, at);
         return applied(
             match was {
                 Status::Unsubscribed => {

@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::subscribers::companions;
-use crate::subscribers::{Identity, Recipients, SubscriberList};
+use crate::subscribers::{Identity, Recipients, Status, Subscriber, SubscriberList};
 
 pub const REQUESTS_FILE: &str = "requests.age";
 
@@ -31,6 +31,24 @@ pub struct ChangeRequest {
     pub topics: Vec<String>,
     pub consent_version: String,
     pub language: String,
+}
+
+impl ChangeRequest {
+    /// Applies the change its person confirmed at `at` to their `row`: active, with the
+    /// request's topics, language and consent (from the web form). Returns the row's status
+    /// before.
+    pub fn confirm(self, row: &mut Subscriber, at: Timestamp) -> Status {
+        let was = row.status;
+        row.status = Status::Active;
+        row.topics = self.topics;
+        row.language = self.language;
+        row.consent_at = Some(self.at);
+        row.consent_source = "web".into();
+        row.consent_text = self.consent_version;
+        row.confirmed_at = Some(at);
+        row.unsubscribed_at = None;
+        was
+    }
 }
 
 /// The waiting requests; at most one per subscriber (the newest).

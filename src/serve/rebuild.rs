@@ -274,11 +274,7 @@ impl Workspace {
             }
         }
         let (mut notices, pages) = content::claim_addresses(notices, pages, &mut out_problems);
-        notices.sort_by(|a, b| {
-            b.published_at()
-                .cmp(&a.published_at())
-                .then_with(|| a.path.cmp(&b.path))
-        });
+        content::sort_notices(&mut notices);
         (
             SiteContent {
                 notices,

@@ -196,34 +196,26 @@ mod tests {
         let (identity, _) = Identity::generate();
         let text = Recipients::file_text("test", &identity.public_keys()[0]);
         let recipients = Recipients::parse(&text, &dir.path().join(RECIPIENTS_FILE)).unwrap();
-        let bytes = encrypt_to_vec(
-            &format::encode(&list, &KeySet::of(&recipients)),
-            &recipients,
-        )
-        .unwrap();
-        std::fs::write(list_path(dir.path()), bytes).unwrap();
-        let err = SubscriberStream::open(dir.path(), &identity)
-            .unwrap()
-            .scan(|_| {})
-            .unwrap_err()
-            .to_string();
+        // writes `list` encrypted as it is and returns what scanning it says
+        let scan_error_of = |list: &[Subscriber]| {
+            let bytes =
+                encrypt_to_vec(&format::encode(list, &KeySet::of(&recipients)), &recipients)
+                    .unwrap();
+            std::fs::write(list_path(dir.path()), bytes).unwrap();
+            SubscriberStream::open(dir.path(), &identity)
+                .unwrap()
+                .scan(|_| {})
+                .unwrap_err()
+                .to_string()
+        };
+        let err = scan_error_of(&list);
         assert!(
             err.ends_with("Zeile 11: die ID `s_0000000000000002` kommt zweimal vor"),
             "{err}"
         );
         list[7].id = "s_0000000000000077".into();
         list[9].address = list[1].address.clone();
-        let bytes = encrypt_to_vec(
-            &format::encode(&list, &KeySet::of(&recipients)),
-            &recipients,
-        )
-        .unwrap();
-        std::fs::write(list_path(dir.path()), bytes).unwrap();
-        let err = SubscriberStream::open(dir.path(), &identity)
-            .unwrap()
-            .scan(|_| {})
-            .unwrap_err()
-            .to_string();
+        let err = scan_error_of(&list);
         assert!(
             err.ends_with("Zeile 13: whatsapp +99900*****001 steht zweimal in der Liste"),
             "{err}"

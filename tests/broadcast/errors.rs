@@ -16,6 +16,23 @@ const SECOND: &str = "title: Sperrung der Hauptstraße\n\
     summary: Die Hauptstraße ist ab Montag gesperrt.";
 const NOW: [&str; 2] = ["--now", "2026-11-28 10:00"];
 
+/// Thirty subscribers and the notice, sent by `concurrency` workers to a fake that answers
+/// 131026 (not on WhatsApp) for the numbers of subscribers `failing`.
+fn thirty_failing_for(failing: impl Iterator<Item = usize>, concurrency: usize) -> (Fake, Site) {
+    let inject = failing
+        .map(|i| Injection::code_for_number(&number(i), 131026))
+        .collect();
+    let fake = Fake::start(FakeConfig {
+        inject,
+        ..FakeConfig::default()
+    });
+    let mut settings = Settings::new(&fake.api_url());
+    settings.concurrency = concurrency;
+    let site = Site::new(settings, actives(30));
+    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    (fake, site)
+}
+
 #[test]
 fn a_permanent_failure_is_recorded_for_that_number_and_never_retried() {
     let fake = Fake::start(FakeConfig {
@@ -195,18 +212,7 @@ fn a_fatal_error_stops_the_run_at_once_and_the_next_run_reaches_everyone_else() 
 #[test]
 fn the_circuit_breaker_stops_a_run_where_too_many_fail_permanently() {
     // every second number is "not on WhatsApp": 50 % permanent failures, a data problem
-    let inject = (1..=30)
-        .step_by(2)
-        .map(|i| Injection::code_for_number(&number(i), 131026))
-        .collect();
-    let fake = Fake::start(FakeConfig {
-        inject,
-        ..FakeConfig::default()
-    });
-    let mut settings = Settings::new(&fake.api_url());
-    settings.concurrency = 2;
-    let site = Site::new(settings, actives(30));
-    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let (fake, site) = thirty_failing_for((1..=30).step_by(2), 2);
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("ABGEBROCHEN: Notbremse"), "{run:?}");
@@ -264,12 +270,9 @@ fn a_paused_template_stops_the_run_before_any_message() {
     site.assert_files_leak_free();
 }
 
-/// A request that got no answer at all is uncertain whatever happened at the other end: the fake
-/// closes call 2's connection after accepting the message and call 3's before accepting it. Both
-/// are journaled `uncertain`, neither is resent by the next run, and `--resend-uncertain` sends
-/// both again — which gives call 3's recipient the message and call 2's a second copy.
-#[test]
-fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
+/// Four subscribers and the notice, sent to one at a time (in subscriber order) by a fake that
+/// closes call 2's connection after accepting the message and call 3's before accepting it.
+fn calls_2_and_3_unanswered() -> (Fake, Site) {
     let fake = Fake::start(FakeConfig {
         inject: vec![
             Injection::drop_at_call(2, true),
@@ -281,6 +284,16 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
     settings.concurrency = 1;
     let site = Site::new(settings, actives(4));
     site.notice("2026-11-28-biotonne-nord", NOTICE);
+    (fake, site)
+}
+
+/// A request that got no answer at all is uncertain whatever happened at the other end: the fake
+/// closes call 2's connection after accepting the message and call 3's before accepting it. Both
+/// are journaled `uncertain`, neither is resent by the next run, and `--resend-uncertain` sends
+/// both again — which gives call 3's recipient the message and call 2's a second copy.
+#[test]
+fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
+    let (fake, site) = calls_2_and_3_unanswered();
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -327,17 +340,7 @@ fn a_request_without_an_answer_is_uncertain_and_not_resent_by_default() {
 /// rest as usual. It cannot be combined with `--resend-uncertain`.
 #[test]
 fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
-    let fake = Fake::start(FakeConfig {
-        inject: vec![
-            Injection::drop_at_call(2, true),
-            Injection::drop_at_call(3, false),
-        ],
-        ..FakeConfig::default()
-    });
-    let mut settings = Settings::new(&fake.api_url());
-    settings.concurrency = 1;
-    let site = Site::new(settings, actives(4));
-    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let (fake, site) = calls_2_and_3_unanswered();
     let run = site.broadcast(&NOW);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -405,17 +408,7 @@ fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
 /// the share is judged at every attempt from the 20th on, not only when the next failure comes.
 #[test]
 fn the_circuit_breaker_also_trips_when_the_failures_came_first() {
-    let inject = (1..=10)
-        .map(|i| Injection::code_for_number(&number(i), 131026))
-        .collect();
-    let fake = Fake::start(FakeConfig {
-        inject,
-        ..FakeConfig::default()
-    });
-    let mut settings = Settings::new(&fake.api_url());
-    settings.concurrency = 1;
-    let site = Site::new(settings, actives(30));
-    site.notice("2026-11-28-biotonne-nord", NOTICE);
+    let (fake, site) = thirty_failing_for(1..=10, 1);
     let run = site.broadcast(&NOW);
     assert_ne!(run.code, 0, "{run:?}");
     assert!(

@@ -8,7 +8,8 @@ use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Status, Subscriber};
 
 use crate::full_loop::{
-    NOW, OTHER, aushang, aushang_any, other_subscriber, sent_to, status_of, text, wait_for_texts,
+    NOW, OTHER, aushang, aushang_any, broadcast_args, other_subscriber, sent_to, status_of, text,
+    wait_for_texts,
 };
 use crate::support::*;
 
@@ -25,17 +26,6 @@ fn erika() -> Subscriber {
 
 fn pull(site: &Site, url: &str) -> String {
     text(&aushang(site, &["inbox", "pull", "--url", url]))
-}
-
-fn broadcast_args() -> Vec<&'static str> {
-    vec![
-        "broadcast",
-        "--channel",
-        "whatsapp",
-        "--now",
-        NOW,
-        "--no-link-check",
-    ]
 }
 
 fn write_notice(site: &Site, slug: &str, title: &str) {
@@ -87,13 +77,7 @@ fn a_bsuid_is_learned_with_the_number_and_a_stop_with_only_the_bsuid_unsubscribe
     assert_eq!(runtime.block_on(signed_post(&url, &ja)), 200);
     let out = pull(&site, &url);
     assert!(out.contains("START: schon aktiv"), "{out}");
-    let row = site
-        .list()
-        .subscribers()
-        .iter()
-        .find(|s| s.address == NUMBER_E164)
-        .cloned()
-        .unwrap();
+    let row = site.row(NUMBER_E164).unwrap();
     assert_eq!(row.bsuid.as_deref(), Some(BSUID));
 
     // The username user writes STOP: no number in the webhook at all.

@@ -310,22 +310,7 @@ async fn without_an_email_channel_the_choice_is_refused() {
 fn the_form_offers_the_email_choice_only_with_an_email_channel() {
     let smtp_port_only = Smtp::start();
     let site = email_site(&smtp_port_only);
-    let build = |out: &std::path::Path| {
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
-            .arg("--root")
-            .arg(&site.root)
-            .args(["build", "--out"])
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        std::fs::read_to_string(out.join("anmelden/index.html")).unwrap()
-    };
-    let page = build(&site.tmp.path().join("with-email"));
+    let page = site.signup_page(&site.tmp.path().join("with-email"));
     assert!(
         page.contains("<legend>Wie möchten Sie die Bekanntmachungen erhalten?</legend>"),
         "{page}"

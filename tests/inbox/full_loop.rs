@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
-use aushang::subscribers::{Channel, Status, Subscriber};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
+use aushang::subscribers::{Status, Subscriber};
 
 use crate::support::*;
 
@@ -16,21 +16,7 @@ pub const NOW: &str = "2026-11-28 12:00";
 pub const OTHER: &str = "+4915200000102";
 
 pub fn other_subscriber() -> Subscriber {
-    Subscriber {
-        id: "s_other0000000001".into(),
-        channel: Channel::WhatsApp,
-        address: OTHER.into(),
-        name: None,
-        topics: Vec::new(),
-        language: "de".into(),
-        status: Status::Active,
-        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
-        consent_source: "web".into(),
-        consent_text: "v1".into(),
-        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
-        unsubscribed_at: None,
-        bsuid: None,
-    }
+    confirmed_subscriber("s_other0000000001".into(), OTHER.into())
 }
 
 pub struct Server {
@@ -79,6 +65,18 @@ pub fn spawn_server(site: &Site, log: &Path) -> Server {
     Server { child, url }
 }
 
+/// `aushang broadcast` of the WhatsApp channel at [`NOW`], without the link check.
+pub fn broadcast_args() -> Vec<&'static str> {
+    vec![
+        "broadcast",
+        "--channel",
+        "whatsapp",
+        "--now",
+        NOW,
+        "--no-link-check",
+    ]
+}
+
 pub fn aushang(site: &Site, args: &[&str]) -> Output {
     let out = aushang_any(site, args);
     assert!(out.status.success(), "{args:?} failed:\n{}", text(&out));
@@ -115,11 +113,7 @@ pub fn text(out: &Output) -> String {
 }
 
 pub fn status_of(site: &Site, address: &str) -> Option<Status> {
-    site.list()
-        .subscribers()
-        .iter()
-        .find(|s| s.address == address)
-        .map(|s| s.status)
+    site.row(address).map(|s| s.status)
 }
 
 pub fn sent_to(
@@ -151,10 +145,7 @@ pub fn wait_for_texts(fake: &FakeGraph, address: &str, count: usize) -> Vec<Stri
 #[test]
 fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+    let mut fake_config = FakeConfig::with_confirmation_template();
     fake_config.service_window = vec!["*".into()];
     let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
     let site = Site::with_subscribers(Some(&fake.api_url()), vec![other_subscriber()]);
@@ -239,17 +230,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     );
 
     // 6. The broadcast reaches the new subscriber.
-    aushang(
-        &site,
-        &[
-            "broadcast",
-            "--channel",
-            "whatsapp",
-            "--now",
-            NOW,
-            "--no-link-check",
-        ],
-    );
+    aushang(&site, &broadcast_args());
     let notices_to_new = sent_to(&fake, NUMBER_E164, "template")
         .into_iter()
         .filter(|m| m.template.as_deref() == Some("neue_bekanntmachung"))
@@ -297,17 +278,7 @@ fn sign_up_confirm_broadcast_stop_and_nothing_more() {
     .unwrap();
     let before_new = sent_to(&fake, NUMBER_E164, "template").len();
     let other_before = sent_to(&fake, OTHER, "template").len();
-    aushang(
-        &site,
-        &[
-            "broadcast",
-            "--channel",
-            "whatsapp",
-            "--now",
-            NOW,
-            "--no-link-check",
-        ],
-    );
+    aushang(&site, &broadcast_args());
     assert_eq!(
         sent_to(&fake, OTHER, "template").len(),
         other_before + 1,

@@ -444,13 +444,11 @@ fn an_import_never_dates_a_confirmation_before_the_consent() {
 
 #[test]
 fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_nothing() {
-    use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
+    use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let site = Site::with_subscribers(Some(&fake.api_url()), vec![other_subscriber()]);
     let server = runtime.block_on(site.serve_in_process());
     let url = server.url();
@@ -488,13 +486,7 @@ fn repeated_sign_ups_for_one_number_get_one_confirmation_request_and_change_noth
     );
     let asked = crate::full_loop::sent_to(&fake, NUMBER_E164, "template");
     assert_eq!(asked.len(), 1, "one confirmation request");
-    let row = site
-        .list()
-        .subscribers()
-        .iter()
-        .find(|s| s.address == NUMBER_E164)
-        .cloned()
-        .unwrap();
+    let row = site.row(NUMBER_E164).unwrap();
     assert_eq!(row.status, Status::Pending);
     assert_eq!(
         row.topics,

@@ -209,21 +209,10 @@ fn the_preview_shows_the_link_where_the_channel_can_show_one() {
 }
 
 fn active(n: u8) -> aushang::subscribers::Subscriber {
-    aushang::subscribers::Subscriber {
-        id: format!("s_optoutbutton00{n:02}"),
-        channel: aushang::subscribers::Channel::WhatsApp,
-        address: format!("+49152000005{n:02}"),
-        name: None,
-        topics: Vec::new(),
-        language: "de".into(),
-        status: aushang::subscribers::Status::Active,
-        consent_at: Some("2026-11-01T10:00:00Z".parse().unwrap()),
-        consent_source: "web".into(),
-        consent_text: "v1".into(),
-        confirmed_at: Some("2026-11-01T10:05:00Z".parse().unwrap()),
-        unsubscribed_at: None,
-        bsuid: None,
-    }
+    confirmed_subscriber(
+        format!("s_optoutbutton00{n:02}"),
+        format!("+49152000005{n:02}"),
+    )
 }
 
 /// A site whose WhatsApp templates have the opt-out button, sending to the fake Graph API.

@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, FakeTemplate};
+use aushang::devtools::fake_graph::{FakeConfig, FakeGraph};
 use aushang::subscribers::{Channel, Status, Subscriber};
 
 use crate::support::*;
@@ -64,11 +64,9 @@ fn at(days_after_now: i64) -> String {
 #[test]
 fn lost_confirmations_are_resent_once_per_period_and_never_more_than_allowed() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let site = Site::with_subscribers(
         Some(&fake.api_url()),
         vec![
@@ -216,11 +214,9 @@ fn without_a_confirmation_template_there_is_nothing_to_resend() {
 #[test]
 fn a_paused_confirmation_template_is_not_resent_and_the_run_says_why() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let site = Site::with_subscribers(Some(&fake.api_url()), vec![pending(1, 3, Status::Pending)]);
     let records = site.root.join("subscribers/inbox");
     std::fs::create_dir_all(&records).unwrap();
@@ -244,11 +240,9 @@ fn a_paused_confirmation_template_is_not_resent_and_the_run_says_why() {
 fn waiting_sign_ups_for_listed_numbers_are_asked_again_within_the_same_limits() {
     use aushang::inbox::requests::{ChangeRequest, Requests};
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut fake_config = FakeConfig::default();
-    fake_config
-        .templates
-        .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
-    let fake = runtime.block_on(FakeGraph::start(fake_config)).unwrap();
+    let fake = runtime
+        .block_on(FakeGraph::start(FakeConfig::with_confirmation_template()))
+        .unwrap();
     let mut unsubscribed = pending(3, 60, Status::Unsubscribed);
     unsubscribed.unsubscribed_at =
         Some(NOW.parse::<jiff::Timestamp>().unwrap() - jiff::SignedDuration::from_hours(24 * 10));

@@ -115,22 +115,7 @@ async fn every_bad_sign_up_is_refused_and_nothing_is_stored() {
 #[test]
 fn the_anmelden_page_has_the_form_only_when_the_inbox_is_configured() {
     let site = Site::new(None);
-    let build = |out: &std::path::Path| {
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
-            .arg("--root")
-            .arg(&site.root)
-            .args(["build", "--out"])
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        std::fs::read_to_string(out.join("anmelden/index.html")).unwrap()
-    };
-    let with = build(&site.tmp.path().join("with"));
+    let with = site.signup_page(&site.tmp.path().join("with"));
     assert!(
         with.contains("action=\"https://inbox.musterbach.example/signup\""),
         "{with}"
@@ -148,7 +133,7 @@ fn the_anmelden_page_has_the_form_only_when_the_inbox_is_configured() {
     let config = std::fs::read_to_string(site.root.join("aushang.yaml")).unwrap();
     let without_inbox = config.split("\ninbox:").next().unwrap().to_string();
     std::fs::write(site.root.join("aushang.yaml"), without_inbox).unwrap();
-    let without = build(&site.tmp.path().join("without"));
+    let without = site.signup_page(&site.tmp.path().join("without"));
     assert!(!without.contains("<form"), "{without}");
     assert!(without.contains("START"), "the manual steps stay");
 }

@@ -8,7 +8,13 @@ use std::path::{Path, PathBuf};
 use aushang::inbox::events::Envelope;
 use aushang::inbox::webhook::sign;
 use aushang::inbox::{RunningInbox, Secrets};
-use aushang::subscribers::{Identity, Recipients, Subscriber, SubscriberList};
+use aushang::subscribers::{Identity, Subscriber, SubscriberList};
+
+// The helpers all integration tests share (`tests/common/`), for the crates that include this.
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)] // not every crate that includes this copies directories
+pub use common::{copy_dir, repo};
 
 pub const APP_SECRET: &str = "test-app-secret-0123456789abcdef0123";
 pub const VERIFY_TOKEN: &str = "test-verify-token-0123456789";
@@ -19,22 +25,6 @@ pub const PHONE_NUMBER_ID: &str = "100000000000001";
 pub const NUMBER_LOCAL: &str = "0151 23456789";
 pub const NUMBER_E164: &str = "+4915123456789";
 pub const NUMBER_DIGITS: &str = "4915123456789";
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
@@ -69,6 +59,16 @@ pub fn secrets(whatsapp_token: Option<&str>) -> Secrets {
     }
 }
 
+/// An active WhatsApp subscriber with no topics (everything) who signed up on the web on
+/// 1 November 2026 and confirmed five minutes later.
+pub fn confirmed_subscriber(id: String, address: String) -> Subscriber {
+    Subscriber {
+        id,
+        address,
+        ..common::whatsapp_subscriber(0, "", &[], aushang::subscribers::Status::Active)
+    }
+}
+
 /// A copy of the example site in a temp dir, with its own key and a subscriber list.
 pub struct Site {
     pub tmp: tempfile::TempDir,
@@ -86,11 +86,7 @@ impl Site {
     pub fn with_subscribers(api_url: Option<&str>, subscribers: Vec<Subscriber>) -> Site {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("site");
-        for part in ["content", "static", "templates"] {
-            if repo().join(part).exists() {
-                copy_dir(&repo().join(part), &root.join(part));
-            }
-        }
+        common::copy_example_tree(&root);
         let example = std::fs::read_to_string(repo().join("aushang.yaml")).unwrap();
         // The example's own `inbox:` section is the last one; these tests use their own.
         let mut config = example.split("\ninbox:").next().unwrap().to_string();
@@ -104,18 +100,7 @@ impl Site {
              signups_per_ip_per_hour: 5\n  confirmation_template: anmeldung_bestaetigen\n",
         );
         std::fs::write(root.join("aushang.yaml"), config).unwrap();
-        let (identity, secret) = Identity::generate();
-        let subs = root.join("subscribers");
-        std::fs::create_dir_all(&subs).unwrap();
-        std::fs::write(
-            subs.join("recipients.txt"),
-            Recipients::file_text("CI", &identity.public_keys()[0]),
-        )
-        .unwrap();
-        let recipients = Recipients::load(&subs).unwrap();
-        SubscriberList::new(subscribers)
-            .save(&subs, &recipients)
-            .unwrap();
+        let (identity, secret) = common::write_own_list(&root, subscribers);
         Site {
             tmp,
             root,
@@ -160,6 +145,33 @@ impl Site {
 
     pub fn list(&self) -> SubscriberList {
         SubscriberList::load(&self.root.join("subscribers"), &self.identity).unwrap()
+    }
+
+    /// The list's row for `address`, if there is one.
+    pub fn row(&self, address: &str) -> Option<Subscriber> {
+        self.list()
+            .subscribers()
+            .iter()
+            .find(|s| s.address == address)
+            .cloned()
+    }
+
+    /// Builds the site into `out` with the real binary (asserting it succeeded) and returns the
+    /// sign-up page, `anmelden/index.html`.
+    pub fn signup_page(&self, out: &Path) -> String {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(["build", "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        std::fs::read_to_string(out.join("anmelden/index.html")).unwrap()
     }
 }
 

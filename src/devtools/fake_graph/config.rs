@@ -55,6 +55,18 @@ impl Default for FakeConfig {
     }
 }
 
+impl FakeConfig {
+    /// The default fake that also has the example's sign-up confirmation template
+    /// (`anmeldung_bestaetigen`, de, approved, no parameters) for the inbox's double opt-in.
+    pub fn with_confirmation_template() -> Self {
+        let mut config = FakeConfig::default();
+        config
+            .templates
+            .push(FakeTemplate::new("anmeldung_bestaetigen", "de", 0, false));
+        config
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FakeTemplate {
