@@ -424,7 +424,7 @@ fn progress_bar_for(terminal: bool) -> indicatif::ProgressBar {
     if terminal {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} {pos}/{len} messages [{bar:30}] {per_sec} ETA {eta}",
+            "{spinner} {pos}/{len} Zustellungen [{bar:30}] {per_sec}, noch {eta}",
         ) {
             bar.set_style(style);
         }

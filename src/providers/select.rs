@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::delivery::journal::journal_dir;
 use crate::delivery::message::Message;
 use crate::providers::deliverer::{Deliverer, Rendered};
-use crate::providers::email::{Email, EmailSettings, MailTemplate, PASSWORD_ENV};
+use crate::providers::email::{Email, EmailSettings, MailHtml, MailTemplate, PASSWORD_ENV};
 use crate::providers::mastodon::{self, Mastodon, MastodonPost};
 use crate::providers::outbox::Outbox;
 use crate::providers::secrets::Secrets;
@@ -149,7 +149,8 @@ pub fn choose(
                 inbox_url: config.inbox.as_ref().map(|i| i.url.clone()),
                 token_secret: token_secret.map(String::into_bytes),
                 site_title: config.title.clone(),
-            });
+            })
+            .with_html(MailHtml::for_site(&config.root).map_err(anyhow::Error::msg)?);
             Ok((Deliverer::Email(email), warning))
         }
         "telegram" => {
@@ -163,7 +164,9 @@ pub fn choose(
                     telegram::TOKEN_ENV
                 );
             };
-            let client = Telegram::new(cfg, token).map_err(anyhow::Error::msg)?;
+            let client = Telegram::new(cfg, token)
+                .map_err(anyhow::Error::msg)?
+                .with_journal(journal_dir(&config.subscribers_dir()));
             Ok((Deliverer::Telegram(client), None))
         }
         "mastodon" => {
