@@ -108,7 +108,7 @@ pub fn broadcast(
         report.notes.extend(
             accepted
                 .iter()
-                .map(|a| format!("    {}: {} accepted", a.key, a.count)),
+                .map(|a| format!("    {}: {} als `accepted` festgehalten", a.key, a.count)),
         );
     }
 
