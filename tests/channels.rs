@@ -8,6 +8,8 @@
 #[path = "channels/support.rs"]
 mod support;
 
+#[path = "channels/mail_template.rs"]
+mod mail_template;
 #[path = "channels/resume.rs"]
 mod resume;
 #[path = "channels/tls.rs"]

@@ -347,3 +347,224 @@ fn pipeline_steps_speak_german() {
     expect(&["build"], &[], 0, "Gebaut: ");
     assert_eq!(seen.len(), 15);
 }
+
+/// The harness of the e-mail tests: a real SMTP server (aiosmtpd) and a site with e-mail
+/// subscribers.
+#[allow(dead_code)]
+#[path = "channels/support.rs"]
+mod smtp;
+
+/// A fake service's runtime, alive as long as the test holds it.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Everything a broadcast shows the town's staff: stdout (report, GitHub annotations), stderr
+/// (log lines at the default level) and the job summary.
+fn broadcast_text(mut cmd: std::process::Command) -> (Option<i32>, String) {
+    let summary = tempfile::NamedTempFile::new().unwrap();
+    let out = cmd
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", summary.path())
+        .env("AUSHANG_LOG", "aushang=info")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        all_text(&out),
+        std::fs::read_to_string(summary.path()).unwrap()
+    );
+    (out.status.code(), text)
+}
+
+/// Broadcasts against services that fail — the fake Graph API answering errors or unreachable,
+/// an SMTP server refusing a recipient and the login, the Telegram and Mastodon fakes refusing
+/// the channel and the token — explain each failure to the town's staff in German, in the
+/// report, the log, the annotations and the job summary. The services' own English texts are
+/// shown only marked as theirs (`(Meldung der Graph-API: …)`).
+#[test]
+fn broadcast_failures_are_explained_in_german() {
+    use aushang::devtools::fake_graph::{FakeConfig, FakeGraph, Injection};
+
+    // WhatsApp: one undeliverable number (permanent), then an invalid token (fatal).
+    let rt = runtime();
+    let graph = rt
+        .block_on(FakeGraph::start(FakeConfig {
+            inject: vec![
+                Injection::code_at_call(1, 131026),
+                Injection::code_from_call(3, 190),
+            ],
+            ..FakeConfig::default()
+        }))
+        .unwrap();
+    // The example site with a list of its own (a real channel refuses the demo key).
+    let (identity, secret) = aushang::subscribers::Identity::generate();
+    let whatsapp_site = |api_url: &str| {
+        use aushang::subscribers::{Recipients, Status, SubscriberList};
+        let site = example_copy();
+        let dir = site.path().join("subscribers");
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = Recipients::file_text("Test", &identity.public_keys()[0]);
+        std::fs::write(dir.join("recipients.txt"), &text).unwrap();
+        let recipients = Recipients::parse(&text, &dir.join("recipients.txt")).unwrap();
+        let people = (1..=5)
+            .map(|i| {
+                common::whatsapp_subscriber(i, &format!("+4915200000{i:03}"), &[], Status::Active)
+            })
+            .collect();
+        SubscriberList::new(people).save(&dir, &recipients).unwrap();
+        let yaml_path = site.path().join("aushang.yaml");
+        let yaml = std::fs::read_to_string(&yaml_path).unwrap();
+        let anchor = "      phone_number_id: \"100000000000001\"\n";
+        assert!(
+            yaml.contains(anchor),
+            "the example names its phone number id"
+        );
+        let yaml = yaml.replace(anchor, &format!("{anchor}      api_url: \"{api_url}\"\n"));
+        std::fs::write(&yaml_path, yaml).unwrap();
+        site
+    };
+    let whatsapp_run = |site: &Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"));
+        cmd.arg("--root")
+            .arg(site)
+            .args(["broadcast", "--no-link-check", "--now", "2026-11-28 12:00"])
+            .args(["--channel", "whatsapp"])
+            .env("WHATSAPP_TOKEN", "fake-token")
+            .env("AUSHANG_IDENTITY", &secret)
+            .env_remove("AUSHANG_IDENTITY_FILE")
+            .env_remove("AUSHANG_INBOX_TOKEN_SECRET");
+        broadcast_text(cmd)
+    };
+    let site = whatsapp_site(&graph.api_url());
+    let (code, text) = whatsapp_run(site.path());
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains(
+            "ABGEBROCHEN: schwerer Fehler 190: WhatsApp-Fehler 190 (HTTP 401): das Zugangs-Token"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("endgültig fehlgeschlagen 131026: WhatsApp-Fehler 131026"),
+        "{text}"
+    );
+    assert!(text.contains("(Meldung der Graph-API: "), "{text}");
+    assert_german(&text);
+
+    // The Graph API unreachable: the template check before the first message says so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let site = whatsapp_site(&format!("http://127.0.0.1:{port}/v25.0"));
+    let (code, text) = whatsapp_run(site.path());
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains(
+            "lässt sich nicht prüfen: keine Verbindung zur WhatsApp-API (nichts gesendet)"
+        ),
+        "{text}"
+    );
+    assert_german(&text);
+
+    // E-mail: a recipient refused for good, then the login refused.
+    let server = smtp::Smtp::start();
+    server.control(r#"{"reject_rcpt": ["bert@example.org"]}"#);
+    let site = smtp::Site::new(&server, "");
+    let (code, text) = broadcast_text(email_command(&site, &[]));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("550: SMTP: der Server lehnt die Mail an diese Adresse endgültig ab"),
+        "{text}"
+    );
+    assert!(!text.contains("bert@"), "{text}");
+    assert_german(&text);
+    let server = smtp::Smtp::start();
+    server.control(r#"{"password": "richtig"}"#);
+    let site = smtp::Site::new(&server, "      username: bekanntmachungen\n");
+    let (code, text) = broadcast_text(email_command(&site, &[("SMTP_PASSWORD", "falsch")]));
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("schwerer Fehler 535: SMTP: der Server lehnt die Anmeldung ab"),
+        "{text}"
+    );
+    assert_german(&text);
+
+    // Telegram: a channel the bot is not in; Mastodon: a wrong token.
+    use aushang::devtools::fake_mastodon::{FakeMastodon, FakeMastodonConfig};
+    use aushang::devtools::fake_telegram::{FakeTelegram, FakeTelegramConfig};
+    let telegram = rt
+        .block_on(FakeTelegram::start(FakeTelegramConfig {
+            token: "123456:richtig".into(),
+            chat_id: "@teststadt".into(),
+            throttle_times: 0,
+            retry_after: 1,
+        }))
+        .unwrap();
+    let mastodon = rt
+        .block_on(FakeMastodon::start(FakeMastodonConfig {
+            token: "richtig".into(),
+            max_characters: 500,
+            url_chars: 23,
+            throttle_times: 0,
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("content/notices")).unwrap();
+    std::fs::write(
+        root.join("aushang.yaml"),
+        format!(
+            "title: Teststadt\nbase_url: https://www.teststadt.example/\n\
+             broadcast:\n  quiet_hours: \"off\"\n  channels:\n    \
+             telegram:\n      chat_id: \"@andere_stadt\"\n      api_url: {}\n    \
+             mastodon:\n      instance_url: {}\n",
+            telegram.api_url(),
+            mastodon.url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("content/notices/2026-11-28-bruecke.md"),
+        "---\ntitle: Sperrung der Brücke\ndate: 2026-11-28 08:00\n\
+         summary: Die Brücke ist ab Montag gesperrt.\n---\n\nText.\n",
+    )
+    .unwrap();
+    for (channel, says) in [
+        (
+            "telegram",
+            "den Kanal gibt es nicht, oder der Bot ist nicht Mitglied",
+        ),
+        (
+            "mastodon",
+            "das Zugangs-Token (MASTODON_TOKEN) ist ungültig",
+        ),
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aushang"));
+        cmd.arg("--root")
+            .arg(root)
+            .args(["broadcast", "--no-link-check", "--now", "2026-11-28 10:00"])
+            .args(["--channel", channel])
+            .env("TELEGRAM_BOT_TOKEN", "123456:richtig")
+            .env("MASTODON_TOKEN", "falsch");
+        let (code, text) = broadcast_text(cmd);
+        assert_eq!(code, Some(2), "{channel}: {text}");
+        assert!(text.contains(says), "{channel}: {text}");
+        assert_german(&text);
+    }
+}
+
+/// `aushang broadcast --channel email` on an e-mail test site, with extra environment.
+fn email_command(site: &smtp::Site, env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = site.command();
+    cmd.args(["--channel", "email"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}

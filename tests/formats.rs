@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use aushang::delivery::journal::{DeliveryState, Journal, journal_dir};
-use aushang::inbox::apply::{AppliedLog, records_dir};
+use aushang::inbox::apply::AppliedLog;
 use aushang::inbox::confirm::ConfirmationLog;
 use aushang::inbox::statuses::FailureLine;
+use aushang::subscribers::records_dir;
 use aushang::subscribers::{Identity, Recipients, Status, SubscriberList};
 
 const NOTICE: &str = "/bekanntmachungen/2026/wasserleitung/#notice";

@@ -242,6 +242,37 @@ fn a_claimed_telegram_post_is_sent_by_its_run_once() {
 }
 
 #[test]
+fn a_telegram_update_answers_the_notices_own_post() {
+    let rt = runtime();
+    let fake = telegram(&rt, 0);
+    let site = Site::new(&format!(
+        "    telegram:\n      chat_id: \"@teststadt\"\n      api_url: {}\n",
+        fake.api_url()
+    ));
+    let (code, out) = site.broadcast("telegram", "2026-11-28 10:00");
+    assert_eq!(code, 0, "{out}");
+    site.write_notice(&notice(
+        "Die Brücke ist ab Montag gesperrt.",
+        "updates:\n  - date: 2026-11-28 12:00\n    text: Die Sperrung dauert bis Freitag.\n",
+    ));
+    let (code, out) = site.broadcast("telegram", "2026-11-28 13:00");
+    assert_eq!(code, 0, "{out}");
+    let posts = fake.posts();
+    assert_eq!(posts.len(), 2, "{out}");
+    assert_eq!(posts[0].reply_to, None);
+    assert_eq!(
+        posts[1].reply_to,
+        Some(posts[0].message_id),
+        "the update answers the notice's post"
+    );
+    assert!(
+        posts[1].text.starts_with("<b>Aktualisierung: "),
+        "{}",
+        posts[1].text
+    );
+}
+
+#[test]
 fn an_unknown_telegram_chat_is_fatal_and_posts_nothing() {
     let rt = runtime();
     let fake = telegram(&rt, 0);

@@ -13,13 +13,14 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::broadcast::audience::SubscriberSource;
 use crate::broadcast::plan::{Decision, Guards, PlannedMessage, plan};
-use crate::broadcast::run::{BroadcastOptions, choose_deliverer, is_recipient};
+use crate::broadcast::run::{BroadcastOptions, is_recipient};
 use crate::config::Config;
 use crate::content::Notice;
 use crate::delivery::journal::{
     DeliveryLine, DeliveryState, IdSet, IndexEvent, Journal, journal_dir,
 };
 use crate::lock::SiteLock;
+use crate::providers::select::choose_deliverer;
 use crate::subscribers::Subscriber;
 
 /// What one message's claim found.

@@ -24,7 +24,7 @@ use crate::lock::SiteLock;
 use crate::providers::deliverer::Deliverer;
 use crate::providers::outbox::Outbox;
 use crate::providers::secrets::Secrets;
-use crate::providers::whatsapp::{TOKEN_ENV, WhatsAppClient};
+use crate::providers::select::choose_deliverer;
 use crate::subscribers::{Status, Subscriber};
 
 #[derive(Debug, Clone)]
@@ -56,77 +56,6 @@ pub fn real_channels(config: &Config) -> Vec<&'static str> {
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
     .collect()
-}
-
-/// Which channel this run uses, and why (a warning when it fell back to the outbox).
-pub fn choose_deliverer(
-    config: &Config,
-    requested: Option<&str>,
-    secrets: &Secrets,
-) -> anyhow::Result<(Deliverer, Option<String>)> {
-    let optout_secret = secrets.optout_secret.as_deref();
-    // A weak opt-out key would let anyone forge the links that unsubscribe others.
-    if config.inbox.is_some() {
-        crate::subscribers::optout::checked_secret(optout_secret).map_err(anyhow::Error::msg)?;
-    }
-    let outbox = || Deliverer::Outbox {
-        outbox: Outbox::for_site(config, optout_secret),
-        whatsapp: config.broadcast.channels.whatsapp.clone(),
-    };
-    let token = secrets.whatsapp_token.clone();
-    match requested {
-        Some("outbox") => Ok((outbox(), None)),
-        Some("whatsapp") => {
-            let Some(cfg) = config.broadcast.channels.whatsapp.clone() else {
-                bail!(
-                    "--channel whatsapp, aber aushang.yaml hat keinen Abschnitt broadcast.channels.whatsapp"
-                );
-            };
-            let Some(token) = token else {
-                bail!(
-                    "--channel whatsapp braucht das Zugangs-Token in der Umgebungsvariable {TOKEN_ENV}"
-                );
-            };
-            let client =
-                WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token).map_err(|e| {
-                    anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
-                })?;
-            let optout = crate::subscribers::optout::OptOut::for_site(config, optout_secret);
-            let warning = optout
-                .as_ref()
-                .filter(|_| cfg.template.optout_button)
-                .and_then(|o| o.button_warning());
-            Ok((
-                Deliverer::WhatsApp {
-                    client,
-                    config: cfg,
-                    optout,
-                },
-                warning,
-            ))
-        }
-        Some(name) if crate::providers::select::NAMES.contains(&name) => {
-            crate::providers::select::choose(config, name, secrets)
-        }
-        Some(other) => {
-            bail!(
-                "unbekannter Kanal `{other}` (bekannt: whatsapp, email, telegram, mastodon, outbox)"
-            )
-        }
-        None => match (&config.broadcast.channels.whatsapp, token) {
-            (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp"), secrets),
-            (Some(_), None) => Ok((
-                outbox(),
-                Some(format!(
-                    "{TOKEN_ENV} ist nicht gesetzt: Zustellung in den lokalen Ordner outbox/ statt über WhatsApp"
-                )),
-            )),
-            (None, _) => Ok((
-                outbox(),
-                Some("kein echter Kanal eingestellt: Zustellung in den Ordner outbox/".into()),
-            )),
-        },
-    }
 }
 
 /// Runs a broadcast (or `--mark-sent`) and reports what happened. With `opts.run`, sends only
@@ -179,7 +108,7 @@ pub fn broadcast(
         report.notes.extend(
             accepted
                 .iter()
-                .map(|a| format!("    {}: {} accepted", a.key, a.count)),
+                .map(|a| format!("    {}: {} als `accepted` festgehalten", a.key, a.count)),
         );
     }
 
@@ -495,7 +424,7 @@ fn progress_bar_for(terminal: bool) -> indicatif::ProgressBar {
     if terminal {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} {pos}/{len} messages [{bar:30}] {per_sec} ETA {eta}",
+            "{spinner} {pos}/{len} Zustellungen [{bar:30}] {per_sec}, noch {eta}",
         ) {
             bar.set_style(style);
         }

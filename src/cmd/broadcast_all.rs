@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use aushang::broadcast::claim;
 use aushang::broadcast::report::append_step_summary;
-use aushang::broadcast::run::{BroadcastOptions, broadcast, choose_deliverer, real_channels};
+use aushang::broadcast::run::{BroadcastOptions, broadcast, real_channels};
 use aushang::config::Config;
 use aushang::content::Notice;
+use aushang::providers::select::choose_deliverer;
 use jiff::Timestamp;
 
 use super::Args;

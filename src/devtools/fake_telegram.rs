@@ -2,7 +2,8 @@
 //! `{"ok": true, "result": {"message_id": N, …}}`, or `{"ok": false, "error_code", "description",
 //! "parameters": {"retry_after"}}`; 401 for a wrong token, 400 "chat not found" for an unknown
 //! chat, 400 for a text over 4,096 characters or an unknown parse mode, 429 with `retry_after`
-//! as often as configured.
+//! as often as configured. `reply_parameters.message_id` is recorded; an unknown one is refused
+//! ("message to be replied not found") unless `allow_sending_without_reply` is set.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,8 @@ pub struct Post {
     pub text: String,
     pub parse_mode: Option<String>,
     pub link_preview: Option<Value>,
+    /// `reply_parameters.message_id`: the post this one answers.
+    pub reply_to: Option<i64>,
 }
 
 #[derive(Default)]
@@ -161,6 +164,18 @@ async fn send_message(
             None,
         );
     }
+    let reply_to = body["reply_parameters"]["message_id"].as_i64();
+    let may_go_alone = body["reply_parameters"]["allow_sending_without_reply"] == json!(true);
+    if let Some(id) = reply_to
+        && !may_go_alone
+        && !r.posts.iter().any(|p| p.message_id == id)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: message to be replied not found",
+            None,
+        );
+    }
     let message_id = r.posts.len() as i64 + 1;
     r.posts.push(Post {
         message_id,
@@ -168,6 +183,7 @@ async fn send_message(
         text: text.to_string(),
         parse_mode,
         link_preview: body.get("link_preview_options").cloned(),
+        reply_to,
     });
     Json(json!({"ok": true, "result": {"message_id": message_id, "chat": {"id": -1001, "username": chat.trim_start_matches('@'), "type": "channel"}, "date": 0, "text": visible}})).into_response()
 }

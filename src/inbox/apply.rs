@@ -34,12 +34,6 @@ pub const APPLIED_FILE: &str = "applied.jsonl";
 /// Applied ids older than this are forgotten; the time rule still protects against stale events.
 pub const KEEP_APPLIED: SignedDuration = SignedDuration::from_hours(60 * 24);
 
-/// `subscribers/inbox/`: the batch side's committed inbox records, under the subscriber state
-/// directory ([`crate::config::Config::subscribers_dir`]); see [`crate::subscribers::records_dir`].
-pub fn records_dir(state: &Path) -> PathBuf {
-    crate::subscribers::records_dir(state)
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedLine {
     /// When it was applied.

@@ -22,10 +22,11 @@ use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::apply::{AppliedLog, records_dir};
+use super::apply::AppliedLog;
 use crate::config::Config;
 use crate::lock::SiteLock;
 use crate::providers::whatsapp::{Payload, WhatsAppClient};
+use crate::subscribers::records_dir;
 use crate::subscribers::{Channel, Identity, Status, Subscriber, SubscriberList, mask};
 
 pub const CONFIRMATIONS_FILE: &str = "confirmations.jsonl";

@@ -18,9 +18,10 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 
-use super::apply::{AppliedLine, AppliedLog, apply_all, records_dir};
+use super::apply::{AppliedLine, AppliedLog, apply_all};
 use super::events::Envelope;
 use super::pull_api::{AckRequest, AckResponse, EventList};
+use crate::subscribers::records_dir;
 
 use super::statuses::{self, StatusSummary};
 use crate::config::Config;

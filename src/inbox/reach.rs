@@ -73,7 +73,7 @@ pub struct Reach {
 }
 
 pub fn reach_path(state: &Path) -> PathBuf {
-    crate::inbox::apply::records_dir(state).join(REACH_FILE)
+    crate::subscribers::records_dir(state).join(REACH_FILE)
 }
 
 /// Computes the reach of every message in the journal under the state directory `state`.
@@ -167,7 +167,7 @@ pub fn compute_where(
 /// Subscriber id → times of their applied unsubscribes (STOP, opt-out link, marketing stop),
 /// from `subscribers/inbox/applied.jsonl`. Held in memory only.
 fn unsubscribes(state: &Path) -> std::io::Result<HashMap<String, Vec<Timestamp>>> {
-    let path = crate::inbox::apply::records_dir(state).join(crate::inbox::apply::APPLIED_FILE);
+    let path = crate::subscribers::records_dir(state).join(crate::inbox::apply::APPLIED_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
@@ -310,7 +310,7 @@ mod tests {
         )
         .unwrap();
         j.sync().unwrap();
-        let records = crate::inbox::apply::records_dir(state);
+        let records = crate::subscribers::records_dir(state);
         std::fs::create_dir_all(&records).unwrap();
         std::fs::write(
             records.join(crate::inbox::apply::APPLIED_FILE),

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::delivery::correlation::parse_correlation;
 use crate::inbox::events::{Envelope, Event, status_id};
-use crate::inbox::statuses::parse_correlation;
 
 pub const LEDGER_FILE: &str = "reach-ledger.json";
 /// How long a counted status id is remembered.
@@ -79,7 +79,7 @@ pub struct Ledger {
 }
 
 pub fn ledger_path(state: &Path) -> PathBuf {
-    crate::inbox::apply::records_dir(state).join(LEDGER_FILE)
+    crate::subscribers::records_dir(state).join(LEDGER_FILE)
 }
 
 impl Ledger {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
 use crate::config::Config;
+use crate::delivery::correlation::parse_correlation;
 use crate::delivery::journal::{DeliveryLine, DeliveryState, FailureClass, Journal, journal_dir};
 use crate::providers::whatsapp::templates::TemplateBook;
 use crate::subscribers::SubscriberList;
@@ -101,15 +102,6 @@ impl StatusSummary {
     }
 }
 
-/// `m=<key>;s=<sub>;a=<n>` → (key, sub, attempt).
-pub fn parse_correlation(c: &str) -> Option<(String, String, u32)> {
-    let mut parts = c.rsplitn(3, ';');
-    let attempt = parts.next()?.strip_prefix("a=")?.parse().ok()?;
-    let sub = parts.next()?.strip_prefix("s=")?.to_string();
-    let msg = parts.next()?.strip_prefix("m=")?.to_string();
-    Some((msg, sub, attempt))
-}
-
 /// Records the status events among `events` (already decrypted) under the state directory `root`.
 pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary> {
     let mut summary = StatusSummary::default();
@@ -120,7 +112,7 @@ pub fn record(root: &Path, events: &[Envelope]) -> std::io::Result<StatusSummary
     if statuses.is_empty() {
         return Ok(summary);
     }
-    let path = super::apply::records_dir(root).join(STATUSES_FILE);
+    let path = crate::subscribers::records_dir(root).join(STATUSES_FILE);
     let mut lines: Vec<FailureLine> = match std::fs::read_to_string(&path) {
         Ok(text) => text
             .lines()
@@ -247,24 +239,6 @@ pub fn record_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn correlation_roundtrip() {
-        let c = crate::delivery::correlation::correlation(
-            "/bekanntmachungen/2026/x/#notice",
-            "s_00aa",
-            2,
-        );
-        assert_eq!(
-            parse_correlation(&c),
-            Some((
-                "/bekanntmachungen/2026/x/#notice".into(),
-                "s_00aa".into(),
-                2
-            ))
-        );
-        assert_eq!(parse_correlation("confirm"), None);
-    }
 
     #[test]
     fn an_uncertain_delivery_is_resolved_by_its_status() {

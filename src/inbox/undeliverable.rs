@@ -18,7 +18,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::events::{Envelope, Event};
-use super::statuses::{UNDELIVERABLE, parse_correlation};
+use super::statuses::UNDELIVERABLE;
+use crate::delivery::correlation::parse_correlation;
 use crate::delivery::journal::{IndexLine, Journal, journal_dir};
 use crate::subscribers::{Channel, Status, Subscriber, SubscriberList, mask};
 
@@ -49,7 +50,7 @@ pub struct UnreachableReport {
 }
 
 fn path(state: &Path) -> PathBuf {
-    super::apply::records_dir(state).join(UNDELIVERABLE_FILE)
+    crate::subscribers::records_dir(state).join(UNDELIVERABLE_FILE)
 }
 
 /// Reads the record (`None`: there is none yet); unreadable lines are skipped with a warning

@@ -114,8 +114,8 @@ impl Deliverer {
         let (whatsapp, optout) = match self {
             Deliverer::Outbox { whatsapp, outbox } => (whatsapp.as_ref(), outbox.optout()),
             Deliverer::WhatsApp { config, optout, .. } => (Some(config), optout.as_ref()),
-            Deliverer::Email(e) => return email::rendered(message, &e.settings),
-            Deliverer::Telegram(_) => return Ok(telegram::rendered(message)),
+            Deliverer::Email(e) => return email::rendered(message, e),
+            Deliverer::Telegram(t) => return Ok(telegram::rendered(message, t)),
             Deliverer::Mastodon { journal, .. } => {
                 return Ok(mastodon::rendered(message, journal));
             }
@@ -183,7 +183,7 @@ impl Deliverer {
             }
             Deliverer::Email(email) => match &rendered.provider {
                 Some(Rendering::Mail(mail)) => email.deliver(mail, &sub.id, &sub.address).await,
-                _ => not_rendered("e-mail"),
+                _ => not_rendered("E-Mail"),
             },
             Deliverer::Telegram(telegram) => match &rendered.provider {
                 Some(Rendering::Telegram(post)) => telegram.post(post).await,
@@ -201,7 +201,7 @@ fn not_rendered(channel: &str) -> Outcome {
     Outcome::Failed {
         code: None,
         class: ErrorClass::Fatal,
-        detail: format!("internal: the message was not rendered for {channel}"),
+        detail: format!("interner Fehler: die Nachricht wurde nicht für {channel} aufbereitet"),
     }
 }
 

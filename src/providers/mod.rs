@@ -66,6 +66,27 @@ pub(crate) fn run_wide_retry(
     }
 }
 
+/// For an update on a public channel (`channel`, journaled under the stand-in reader
+/// `audience`): the id of the notice's own post as the journal recorded it when it was sent, so
+/// the update can answer it. `None` for a notice, or when the original was not (surely) sent.
+pub(crate) fn original_post(
+    journal_dir: &std::path::Path,
+    message: &crate::delivery::message::Message,
+    channel: &str,
+    audience: &str,
+) -> Option<String> {
+    if !message.is_update() {
+        return None;
+    }
+    let journal = crate::delivery::journal::Journal::open(journal_dir).ok()?;
+    let key = format!("{}#notice", message.notice_path);
+    let log = journal.deliveries(&key, channel).ok()?;
+    let line = log.last.get(audience)?;
+    matches!(line.state, crate::delivery::journal::DeliveryState::Sent)
+        .then(|| line.id.clone())
+        .flatten()
+}
+
 /// A short stable hex digest of `parts` (joined by a separator no part holds), for ids that must
 /// be the same on every run: Message-IDs, idempotency keys.
 pub fn stable_digest(parts: &[&str]) -> String {

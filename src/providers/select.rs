@@ -1,6 +1,6 @@
-//! Choosing a provider beyond WhatsApp (e-mail, Telegram, Mastodon) with the secrets the
-//! command's edge read, rendering a message for it, and the outbox's view of every configured
-//! channel. The dry run's preview of them is `crate::broadcast::preview`.
+//! Choosing the deliverer of a run (WhatsApp, e-mail, Telegram, Mastodon or the outbox) with the
+//! secrets the command's edge read, rendering a message for it, and the outbox's view of every
+//! configured channel. The dry run's preview of them is `crate::broadcast::preview`.
 
 use anyhow::bail;
 
@@ -8,10 +8,12 @@ use crate::config::Config;
 use crate::delivery::journal::journal_dir;
 use crate::delivery::message::Message;
 use crate::providers::deliverer::{Deliverer, Rendered};
-use crate::providers::email::{Email, EmailSettings, MailTemplate, PASSWORD_ENV};
+use crate::providers::email::{Email, EmailSettings, MailHtml, MailTemplate, PASSWORD_ENV};
 use crate::providers::mastodon::{self, Mastodon, MastodonPost};
+use crate::providers::outbox::Outbox;
 use crate::providers::secrets::Secrets;
 use crate::providers::telegram::{self, Telegram, TelegramPost};
+use crate::providers::whatsapp::{TOKEN_ENV, WhatsAppClient};
 use crate::subscribers::{Channel, Status, Subscriber};
 
 /// What a provider other than WhatsApp sends for one message.
@@ -33,6 +35,75 @@ pub fn configured(config: &Config, name: &str) -> bool {
         "telegram" => channels.telegram.is_some(),
         "mastodon" => channels.mastodon.is_some(),
         _ => false,
+    }
+}
+
+/// Which channel this run uses, and why (a warning when it fell back to the outbox).
+pub fn choose_deliverer(
+    config: &Config,
+    requested: Option<&str>,
+    secrets: &Secrets,
+) -> anyhow::Result<(Deliverer, Option<String>)> {
+    let optout_secret = secrets.optout_secret.as_deref();
+    // A weak opt-out key would let anyone forge the links that unsubscribe others.
+    if config.inbox.is_some() {
+        crate::subscribers::optout::checked_secret(optout_secret).map_err(anyhow::Error::msg)?;
+    }
+    let outbox = || Deliverer::Outbox {
+        outbox: Outbox::for_site(config, optout_secret),
+        whatsapp: config.broadcast.channels.whatsapp.clone(),
+    };
+    let token = secrets.whatsapp_token.clone();
+    match requested {
+        Some("outbox") => Ok((outbox(), None)),
+        Some("whatsapp") => {
+            let Some(cfg) = config.broadcast.channels.whatsapp.clone() else {
+                bail!(
+                    "--channel whatsapp, aber aushang.yaml hat keinen Abschnitt broadcast.channels.whatsapp"
+                );
+            };
+            let Some(token) = token else {
+                bail!(
+                    "--channel whatsapp braucht das Zugangs-Token in der Umgebungsvariable {TOKEN_ENV}"
+                );
+            };
+            let client =
+                WhatsAppClient::new(&cfg.api_url, &cfg.phone_number_id, token).map_err(|e| {
+                    anyhow::anyhow!("der WhatsApp-Zugang lässt sich nicht einrichten: {e}")
+                })?;
+            let optout = crate::subscribers::optout::OptOut::for_site(config, optout_secret);
+            let warning = optout
+                .as_ref()
+                .filter(|_| cfg.template.optout_button)
+                .and_then(|o| o.button_warning());
+            Ok((
+                Deliverer::WhatsApp {
+                    client,
+                    config: cfg,
+                    optout,
+                },
+                warning,
+            ))
+        }
+        Some(name) if NAMES.contains(&name) => choose(config, name, secrets),
+        Some(other) => {
+            bail!(
+                "unbekannter Kanal `{other}` (bekannt: whatsapp, email, telegram, mastodon, outbox)"
+            )
+        }
+        None => match (&config.broadcast.channels.whatsapp, token) {
+            (Some(_), Some(_)) => choose_deliverer(config, Some("whatsapp"), secrets),
+            (Some(_), None) => Ok((
+                outbox(),
+                Some(format!(
+                    "{TOKEN_ENV} ist nicht gesetzt: Zustellung in den lokalen Ordner outbox/ statt über WhatsApp"
+                )),
+            )),
+            (None, _) => Ok((
+                outbox(),
+                Some("kein echter Kanal eingestellt: Zustellung in den Ordner outbox/".into()),
+            )),
+        },
     }
 }
 
@@ -78,7 +149,8 @@ pub fn choose(
                 inbox_url: config.inbox.as_ref().map(|i| i.url.clone()),
                 token_secret: token_secret.map(String::into_bytes),
                 site_title: config.title.clone(),
-            });
+            })
+            .with_html(MailHtml::for_site(&config.root).map_err(anyhow::Error::msg)?);
             Ok((Deliverer::Email(email), warning))
         }
         "telegram" => {
@@ -92,7 +164,9 @@ pub fn choose(
                     telegram::TOKEN_ENV
                 );
             };
-            let client = Telegram::new(cfg, token).map_err(anyhow::Error::msg)?;
+            let client = Telegram::new(cfg, token)
+                .map_err(anyhow::Error::msg)?
+                .with_journal(journal_dir(&config.subscribers_dir()));
             Ok((Deliverer::Telegram(client), None))
         }
         "mastodon" => {

@@ -54,11 +54,18 @@ const DEFAULT_TEMPLATES: &[(&str, &str)] = &[
 
 const DEFAULT_CSS: &str = include_str!("../../theme/style.css");
 const CSS_NAME: &str = "style.css";
+/// The e-mail's HTML part: a theme file (overridable, versioned) but no page template, rendered
+/// by the e-mail provider (`providers::email::html`) and not part of the site's Tera.
+const MAIL_HTML: &str = include_str!("../../theme/mail.html");
+const MAIL_NAME: &str = "mail.html";
 
 /// The embedded theme's text of `name` (a template or `style.css`), if the theme has that file.
 pub fn default_text(name: &str) -> Option<&'static str> {
     if name == CSS_NAME {
         return Some(DEFAULT_CSS);
+    }
+    if name == MAIL_NAME {
+        return Some(MAIL_HTML);
     }
     DEFAULT_TEMPLATES
         .iter()
@@ -112,6 +119,9 @@ impl Theme {
         let mut css = DEFAULT_CSS.to_string();
         let mut problems = Vec::new();
         for (name, file) in override_files(&config.root, &mut problems) {
+            if name == MAIL_NAME {
+                continue; // the e-mail's, checked by `providers::email::html::check`
+            }
             let display = Path::new(TEMPLATES_DIR).join(&name);
             match std::fs::read(&file) {
                 Ok(bytes) => match String::from_utf8(bytes) {

@@ -1,17 +1,18 @@
 //! One notice as an e-mail: subject, a plain-text part and an HTML part (the theme's
-//! `mail.html`, accessible, no remote images), rendered once per message; per subscriber only the
+//! `mail.html` or the town's `templates/mail.html`, see [`super::html`]; accessible, no remote
+//! images), rendered once per message; per subscriber only the
 //! recipient, the unsubscribe link (RFC 8058 headers) and the Message-ID differ.
 
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
-use crate::delivery::message::{Message, MessageKind};
+use crate::delivery::message::Message;
+use crate::providers::email::html::{MailHtml, one_line, parts};
 use crate::providers::email::settings::EmailSettings;
 use crate::providers::{escape_html, stable_digest};
 
 /// Stands for the subscriber's own unsubscribe URL until a mail is built for them.
 const UNSUBSCRIBE_SLOT: &str = "\u{1}AUSHANG-UNSUBSCRIBE\u{1}";
-const MAIL_TEMPLATE: &str = include_str!("../../../theme/mail.html");
 
 /// A message rendered for e-mail, the same for every recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +28,13 @@ pub struct MailTemplate {
 }
 
 impl MailTemplate {
-    pub fn render(message: &Message, settings: &EmailSettings) -> Result<MailTemplate, String> {
-        let (subject, paragraphs) = match &message.kind {
-            MessageKind::Notice => (message.title.clone(), vec![message.summary.clone()]),
-            MessageKind::Update { text, .. } => (
-                format!("Aktualisierung: {}", message.title),
-                vec![text.clone()],
-            ),
-        };
-        let subject = one_line(&subject);
+    /// The mail of `message`, its HTML part from `html`.
+    pub fn render(
+        message: &Message,
+        settings: &EmailSettings,
+        html: &MailHtml,
+    ) -> Result<MailTemplate, String> {
+        let (subject, paragraphs) = parts(message);
         let has_link = settings.inbox_url.is_some() && settings.token_secret.is_some();
         let unsubscribe_text = if has_link {
             format!("Abmelden (ein Klick genügt): {UNSUBSCRIBE_SLOT}")
@@ -49,22 +48,13 @@ impl MailTemplate {
             message.url,
             settings.site_title
         );
-        let mut tera = tera::Tera::new();
-        tera.autoescape_on(vec![".html"]);
-        tera.add_raw_template("mail.html", MAIL_TEMPLATE)
-            .map_err(|e| format!("theme/mail.html: {e}"))?;
-        let mut ctx = tera::Context::new();
-        ctx.insert("subject", &subject);
-        ctx.insert("title", &message.title);
-        ctx.insert("update", &message.is_update());
-        ctx.insert("paragraphs", &paragraphs);
-        ctx.insert("url", &message.url);
-        ctx.insert("date", &message.date_text);
-        ctx.insert("site_title", &settings.site_title);
-        ctx.insert("unsubscribe", &has_link.then_some(UNSUBSCRIBE_SLOT));
-        let html = tera
-            .render("mail.html", &ctx)
-            .map_err(|e| format!("theme/mail.html: {e}"))?;
+        let html = html
+            .render(
+                message,
+                &settings.site_title,
+                has_link.then_some(UNSUBSCRIBE_SLOT),
+            )
+            .map_err(|p| one_line(&p))?;
         Ok(MailTemplate {
             key: message.key.clone(),
             subject,
@@ -86,15 +76,13 @@ impl MailTemplate {
         subscriber_id: &str,
         address: &str,
     ) -> Result<lettre::Message, String> {
-        let from: Mailbox = settings
-            .config
-            .from
-            .parse()
-            .map_err(|e| format!("from: {e}"))?;
+        let from: Mailbox = settings.config.from.parse().map_err(|e| {
+            format!("from ist keine E-Mail-Adresse (Meldung der E-Mail-Bibliothek: {e})")
+        })?;
         let to: Mailbox = address
             .trim()
             .parse()
-            .map_err(|_| "the subscriber's e-mail address is not valid".to_string())?;
+            .map_err(|_| "die E-Mail-Adresse des Abonnenten ist ungültig".to_string())?;
         let unsubscribe = self
             .has_link
             .then(|| unsubscribe_url(settings, subscriber_id))
@@ -106,7 +94,9 @@ impl MailTemplate {
             .subject(self.subject.clone())
             .message_id(Some(message_id(&self.key, subscriber_id, &from)));
         if let Some(r) = &settings.config.reply_to {
-            builder = builder.reply_to(r.parse().map_err(|e| format!("reply_to: {e}"))?);
+            builder = builder.reply_to(r.parse().map_err(|e| {
+                format!("reply_to ist keine E-Mail-Adresse (Meldung der E-Mail-Bibliothek: {e})")
+            })?);
         }
         if let Some(url) = &unsubscribe {
             builder = builder
@@ -118,7 +108,11 @@ impl MailTemplate {
                 self.text.replace(UNSUBSCRIBE_SLOT, &slot),
                 self.html.replace(UNSUBSCRIBE_SLOT, &escape_html(&slot)),
             ))
-            .map_err(|e| format!("cannot build the mail: {e}"))
+            .map_err(|e| {
+                format!(
+                    "die Mail lässt sich nicht zusammensetzen (Meldung der E-Mail-Bibliothek: {e})"
+                )
+            })
     }
 }
 
@@ -151,10 +145,6 @@ fn preview_url(settings: &EmailSettings) -> String {
         ),
         None => String::new(),
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `List-Unsubscribe: <https://…>` (RFC 2369, RFC 8058).
@@ -192,6 +182,7 @@ impl Header for ListUnsubscribePost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::message::MessageKind;
     use crate::providers::email::settings::{EmailConfig, Security};
 
     fn settings(secret: bool) -> EmailSettings {
@@ -232,7 +223,7 @@ mod tests {
     #[test]
     fn html_escapes_the_notice_and_carries_no_remote_images() {
         let s = settings(true);
-        let t = MailTemplate::render(&message(), &s).unwrap();
+        let t = MailTemplate::render(&message(), &s, &MailHtml::default()).unwrap();
         assert!(
             t.html.contains("Straße &lt;gesperrt&gt; &amp; mehr"),
             "{}",
@@ -251,7 +242,7 @@ mod tests {
     #[test]
     fn without_the_token_secret_there_is_no_list_unsubscribe_and_the_text_says_stop() {
         let s = settings(false);
-        let t = MailTemplate::render(&message(), &s).unwrap();
+        let t = MailTemplate::render(&message(), &s, &MailHtml::default()).unwrap();
         let raw =
             String::from_utf8(t.build(&s, "s_1", "a@example.org").unwrap().formatted()).unwrap();
         assert!(!raw.contains("List-Unsubscribe"));

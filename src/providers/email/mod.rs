@@ -1,10 +1,12 @@
 //! E-mail to `channel: email` subscribers over SMTP (lettre, rustls): settings, the mail's
 //! rendering, and the pooled client with its reply classification.
 
+pub mod html;
 pub mod mail;
 pub mod settings;
 pub mod smtp;
 
+pub use html::MailHtml;
 pub use mail::MailTemplate;
 pub use settings::{EmailConfig, EmailSettings, PASSWORD_ENV, Security};
 pub use smtp::SmtpPool;
@@ -33,14 +35,23 @@ pub async fn send_single(
 pub struct Email {
     pub settings: EmailSettings,
     pub pool: SmtpPool,
+    /// The HTML part's template (the theme's, or the town's override).
+    pub html: MailHtml,
 }
 
 impl Email {
+    /// With the theme's `mail.html`; see [`Email::with_html`].
     pub fn new(settings: EmailSettings) -> Email {
         Email {
             pool: SmtpPool::new(settings.clone()),
             settings,
+            html: MailHtml::default(),
         }
+    }
+
+    /// The same channel with the HTML part from `html` (the town's `templates/mail.html`).
+    pub fn with_html(self, html: MailHtml) -> Email {
+        Email { html, ..self }
     }
 
     /// Builds this subscriber's mail and sends it.
@@ -62,8 +73,9 @@ impl Email {
 }
 
 /// `message` as a mail: the text part is what previews show.
-pub fn rendered(message: &Message, settings: &EmailSettings) -> Result<Rendered, String> {
-    let mail = MailTemplate::render(message, settings)?;
+pub fn rendered(message: &Message, email: &Email) -> Result<Rendered, String> {
+    let settings = &email.settings;
+    let mail = MailTemplate::render(message, settings, &email.html)?;
     Ok(Rendered {
         whatsapp: None,
         text: mail.preview_text(settings),

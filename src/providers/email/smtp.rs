@@ -227,37 +227,73 @@ fn tls_refused(e: &SmtpError) -> bool {
 /// 534, 535, 538) or a refused sender fatal for the run, and a connection lost after the mail's
 /// content was sent uncertain.
 fn classify(step: Step, e: &SmtpError) -> Outcome {
+    let code = e.status().map(|c| i64::from(u16::from(c)));
     // Servers often name the recipient in a refusal ("550 <anna@…>: user unknown"): never into
     // logs or reports.
-    let detail = mask_addresses(&format!("SMTP: {e}"));
-    let code = e.status().map(|c| i64::from(u16::from(c)));
-    let failed = |class| Outcome::Failed {
+    let detail = |what: &str| {
+        mask_addresses(&format!(
+            "SMTP: {what} (Meldung des Servers oder der E-Mail-Bibliothek: {e})"
+        ))
+    };
+    let failed = |class, what: &str| Outcome::Failed {
         code,
         class,
-        detail: detail.clone(),
+        detail: detail(what),
     };
     let server_down = ErrorClass::Retry {
         scope: Scope::RunWide,
         backoff: SERVER_DOWN,
     };
     match code {
-        Some(530 | 534 | 535 | 538) => failed(ErrorClass::Fatal),
-        Some(421) => failed(server_down),
-        Some(400..=499) => failed(ErrorClass::Retry {
-            scope: if step == Step::Connect || step == Step::Sender {
-                Scope::RunWide
-            } else {
-                Scope::Recipient
+        Some(530 | 534 | 535 | 538) => failed(
+            ErrorClass::Fatal,
+            "der Server lehnt die Anmeldung ab (username und SMTP_PASSWORD prüfen)",
+        ),
+        Some(421) => failed(
+            server_down,
+            "der Server schließt die Verbindung; es wird später erneut versucht",
+        ),
+        Some(400..=499) => failed(
+            ErrorClass::Retry {
+                scope: if step == Step::Connect || step == Step::Sender {
+                    Scope::RunWide
+                } else {
+                    Scope::Recipient
+                },
+                backoff: TRANSIENT,
             },
-            backoff: TRANSIENT,
-        }),
+            "der Server bittet, es später erneut zu versuchen",
+        ),
         Some(_) => match step {
-            Step::Recipient | Step::Content => failed(ErrorClass::Permanent),
-            Step::Connect | Step::Sender | Step::Data => failed(ErrorClass::Fatal),
+            Step::Recipient | Step::Content => failed(
+                ErrorClass::Permanent,
+                "der Server lehnt die Mail an diese Adresse endgültig ab",
+            ),
+            Step::Connect | Step::Sender | Step::Data => failed(
+                ErrorClass::Fatal,
+                "der Server lehnt den Absender oder die Sitzung ab (from und die Einstellungen \
+                 des Servers prüfen)",
+            ),
         },
-        None if step == Step::Content => Outcome::Uncertain { detail },
-        None if e.is_tls() || e.is_client() || tls_refused(e) => failed(ErrorClass::Fatal),
-        None => failed(server_down),
+        None if step == Step::Content => Outcome::Uncertain {
+            detail: detail(
+                "die Verbindung brach ab, nachdem die Mail gesendet war; unsicher, ob sie ankam",
+            ),
+        },
+        None if e.is_tls() || e.is_client() || tls_refused(e) => failed(
+            ErrorClass::Fatal,
+            "die verschlüsselte Verbindung kommt nicht zustande (Zertifikat, Rechnername und \
+             security prüfen)",
+        ),
+        None if step == Step::Connect => failed(
+            server_down,
+            "keine Verbindung zum Server (nichts gesendet); es wird später erneut versucht",
+        ),
+        None => failed(
+            server_down,
+            "die Verbindung brach ab, bevor die Mail gesendet war (nichts gesendet); es wird \
+             später erneut versucht",
+        ),
     }
 }
 

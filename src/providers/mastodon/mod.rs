@@ -127,16 +127,7 @@ pub fn counted_chars(status: &str, url_chars: usize) -> usize {
 
 /// The id of the notice's own post, journaled as its delivery's message id.
 pub fn original_post(journal_dir: &std::path::Path, message: &Message) -> Option<String> {
-    if !message.is_update() {
-        return None;
-    }
-    let journal = crate::delivery::journal::Journal::open(journal_dir).ok()?;
-    let key = format!("{}#notice", message.notice_path);
-    let log = journal.deliveries(&key, "mastodon").ok()?;
-    let line = log.last.get(AUDIENCE_ID)?;
-    matches!(line.state, crate::delivery::journal::DeliveryState::Sent)
-        .then(|| line.id.clone())
-        .flatten()
+    super::original_post(journal_dir, message, "mastodon", AUDIENCE_ID)
 }
 
 #[derive(Deserialize)]
@@ -174,7 +165,7 @@ impl Mastodon {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("(Meldung der HTTP-Bibliothek: {e})"))?;
         Ok(Mastodon {
             config,
             token,
@@ -196,14 +187,23 @@ impl Mastodon {
                     .get(self.url("/api/v2/instance"))
                     .send()
                     .await
-                    .map_err(|e| format!("cannot read the instance's limits: {e}"))?;
+                    .map_err(|e| {
+                        format!(
+                            "die Zeichengrenze der Mastodon-Instanz lässt sich nicht abfragen \
+                             (Meldung des Systems: {e})"
+                        )
+                    })?;
                 if !r.status().is_success() {
-                    return Err(format!("/api/v2/instance answered HTTP {}", r.status()));
+                    return Err(format!(
+                        "/api/v2/instance antwortete mit HTTP {}",
+                        r.status().as_u16()
+                    ));
                 }
-                let i: Instance = r
-                    .json()
-                    .await
-                    .map_err(|e| format!("/api/v2/instance: {e}"))?;
+                let i: Instance = r.json().await.map_err(|e| {
+                    format!(
+                        "/api/v2/instance: Antwort nicht verstanden (Meldung der JSON-Bibliothek: {e})"
+                    )
+                })?;
                 Ok((
                     i.configuration.statuses.max_characters,
                     i.configuration.statuses.characters_reserved_per_url,
@@ -243,14 +243,15 @@ impl Mastodon {
             Err(e) if e.is_connect() => {
                 return run_wide_retry(
                     None,
-                    "cannot connect to the Mastodon instance".into(),
+                    "keine Verbindung zur Mastodon-Instanz (nichts gesendet)".into(),
                     None,
                 );
             }
             Err(_) => {
                 return Outcome::Uncertain {
-                    detail: "no answer from the Mastodon instance (the idempotency key makes \
-                             --resend-uncertain safe within about an hour)"
+                    detail: "keine Antwort der Mastodon-Instanz; unsicher, ob der Beitrag erschien \
+                             (dank des Idempotency-Key ist --resend-uncertain etwa eine Stunde lang \
+                             sicher)"
                         .into(),
                 };
             }
@@ -265,7 +266,8 @@ impl Mastodon {
             200..=299 => match response.json::<Status>().await {
                 Ok(s) => Outcome::Sent { id: s.id },
                 Err(_) => Outcome::Uncertain {
-                    detail: "the instance accepted the post but its answer was unreadable".into(),
+                    detail: "die Instanz nahm den Beitrag an, ihre Antwort ist aber unlesbar"
+                        .into(),
                 },
             },
             429 => {
@@ -273,11 +275,16 @@ impl Mastodon {
                     let secs = jiff::Timestamp::now().duration_until(t).as_secs().max(1);
                     Duration::from_secs(secs as u64)
                 });
-                run_wide_retry(Some(429), "Mastodon rate limit (429)".into(), wait)
+                run_wide_retry(
+                    Some(429),
+                    "Mastodon: zu viele Anfragen (429); es wird nach der Pause erneut versucht"
+                        .into(),
+                    wait,
+                )
             }
             500..=599 => run_wide_retry(
                 Some(i64::from(status)),
-                format!("Mastodon HTTP {status}"),
+                format!("Mastodon antwortete mit HTTP {status} (Störung der Instanz)"),
                 None,
             ),
             _ => {
@@ -286,12 +293,24 @@ impl Mastodon {
                     code: Some(i64::from(status)),
                     class: ErrorClass::Fatal,
                     detail: format!(
-                        "Mastodon HTTP {status}: {}",
+                        "Mastodon antwortete mit HTTP {status}: {} (Meldung der Instanz: {})",
+                        explanation(status),
                         text.chars().take(200).collect::<String>()
                     ),
                 }
             }
         }
+    }
+}
+
+/// What a refusal of the instance means, in German for the town's staff.
+fn explanation(status: u16) -> &'static str {
+    match status {
+        401 => "das Zugangs-Token (MASTODON_TOKEN) ist ungültig",
+        403 => "das Zugangs-Token darf nicht veröffentlichen (Berechtigung write:statuses)",
+        404 => "die Adresse führt zu keiner Mastodon-Instanz (instance_url prüfen)",
+        422 => "die Instanz lehnt den Beitrag ab",
+        _ => "die Instanz lehnt die Anfrage ab",
     }
 }
 

@@ -74,7 +74,7 @@ impl Outbox {
             Err(e) => Outcome::Failed {
                 code: None,
                 class: ErrorClass::Fatal,
-                detail: format!("cannot write to the outbox: {e}"),
+                detail: format!("in outbox/ lässt sich nicht schreiben (Meldung des Systems: {e})"),
             },
         }
     }

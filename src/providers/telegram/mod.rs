@@ -1,6 +1,8 @@
 //! A post to the town's Telegram channel, one per notice: Bot API `sendMessage` with HTML parse
-//! mode and a link preview of the notice page. 429 waits `parameters.retry_after`; a wrong token,
-//! a bot that is not the channel's admin or an unknown chat are fatal (configuration errors).
+//! mode and a link preview of the notice page. An update answers the notice's own post
+//! (`reply_parameters` with the `message_id` the journal recorded for it). 429 waits
+//! `parameters.retry_after`; a wrong token, a bot that is not the channel's admin or an unknown
+//! chat are fatal (configuration errors).
 
 use std::time::Duration;
 
@@ -67,10 +69,12 @@ pub struct TelegramPost {
     /// The characters Telegram counts (the text after entity parsing, without the link's
     /// address), which must stay within [`MAX_CHARS`].
     pub chars: usize,
+    /// For an update: the `message_id` of the notice's own post (from the journal).
+    pub reply_to: Option<i64>,
 }
 
 impl TelegramPost {
-    pub fn render(message: &Message) -> TelegramPost {
+    pub fn render(message: &Message, original: Option<i64>) -> TelegramPost {
         let (title, body) = match &message.kind {
             MessageKind::Notice => (message.title.clone(), message.summary.clone()),
             MessageKind::Update { text, .. } => {
@@ -91,6 +95,7 @@ impl TelegramPost {
             ),
             plain: format!("{title}\n\n{body}\n\n{link_label}: {}", message.url),
             url: message.url.clone(),
+            reply_to: original,
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct Telegram {
     config: TelegramConfig,
     token: String,
     http: reqwest::Client,
+    /// The journal, where an update finds the notice's own post.
+    journal: Option<std::path::PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -142,12 +149,21 @@ impl Telegram {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("(Meldung der HTTP-Bibliothek: {e})"))?;
         Ok(Telegram {
             config,
             token,
             http,
+            journal: None,
         })
+    }
+
+    /// The same client, finding an update's original post in the journal at `dir`.
+    pub fn with_journal(self, dir: std::path::PathBuf) -> Telegram {
+        Telegram {
+            journal: Some(dir),
+            ..self
+        }
     }
 
     pub async fn post(&self, post: &TelegramPost) -> Outcome {
@@ -156,26 +172,35 @@ impl Telegram {
             self.config.api_url.trim_end_matches('/'),
             self.token
         );
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "chat_id": self.config.chat_id,
             "text": post.html,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": false, "url": post.url},
         });
+        if let Some(id) = post.reply_to {
+            // A deleted original must not stop the update: then it is posted on its own.
+            body["reply_parameters"] =
+                serde_json::json!({"message_id": id, "allow_sending_without_reply": true});
+        }
         let response = match self.http.post(&url).json(&body).send().await {
             Ok(r) => r,
             // Never the URL in messages: it holds the token.
             Err(e) if e.is_connect() => {
-                return run_wide_retry(None, "cannot connect to the Telegram Bot API".into(), None);
+                return run_wide_retry(
+                    None,
+                    "keine Verbindung zur Telegram-Bot-API (nichts gesendet)".into(),
+                    None,
+                );
             }
             Err(e) => {
                 return Outcome::Uncertain {
                     detail: format!(
-                        "no answer from the Telegram Bot API ({})",
+                        "keine Antwort der Telegram-Bot-API ({}); unsicher, ob der Beitrag erschien",
                         if e.is_timeout() {
-                            "timeout"
+                            "Zeitüberschreitung"
                         } else {
-                            "connection lost"
+                            "Verbindung abgebrochen"
                         }
                     ),
                 };
@@ -192,12 +217,15 @@ fn classify(status: u16, answer: Option<Answer>) -> Outcome {
         return if status >= 500 {
             run_wide_retry(
                 Some(i64::from(status)),
-                "Telegram answered without JSON".into(),
+                format!("Telegram antwortete mit HTTP {status} ohne lesbare Antwort"),
                 None,
             )
         } else {
             Outcome::Uncertain {
-                detail: format!("Telegram answered HTTP {status} without a readable body"),
+                detail: format!(
+                    "Telegram antwortete mit HTTP {status} ohne lesbare Antwort; unsicher, ob der \
+                     Beitrag erschien"
+                ),
             }
         };
     };
@@ -207,13 +235,16 @@ fn classify(status: u16, answer: Option<Answer>) -> Outcome {
                 id: m.message_id.to_string(),
             },
             None => Outcome::Uncertain {
-                detail: "Telegram said ok without the message".into(),
+                detail: "Telegram meldete Erfolg, aber ohne die Nachricht".into(),
             },
         };
     }
     let code = a.error_code.unwrap_or(i64::from(status));
     let description = a.description.unwrap_or_default();
-    let detail = format!("Telegram {code}: {description}");
+    let detail = format!(
+        "Telegram-Fehler {code}: {} (Meldung der Bot-API: {description})",
+        explanation(code, &description)
+    );
     match code {
         // exactly the wait Telegram asks for
         429 => run_wide_retry(
@@ -233,13 +264,42 @@ fn classify(status: u16, answer: Option<Answer>) -> Outcome {
     }
 }
 
-/// `message` as the channel post, with its character count.
-pub fn rendered(message: &Message) -> Rendered {
-    let post = TelegramPost::render(message);
+/// What a Bot API error means, in German for the town's staff (Telegram's own English text is
+/// shown after it).
+fn explanation(code: i64, description: &str) -> &'static str {
+    match code {
+        401 => "das Bot-Token (TELEGRAM_BOT_TOKEN) ist ungültig",
+        403 => {
+            "der Bot darf in den Kanal nicht schreiben (als Administrator mit Schreibrecht hinzufügen)"
+        }
+        400 if description.contains("chat not found") => {
+            "den Kanal gibt es nicht, oder der Bot ist nicht Mitglied (chat_id prüfen)"
+        }
+        400 => "Telegram lehnt den Beitrag ab",
+        429 => "zu viele Anfragen; es wird nach der verlangten Pause erneut versucht",
+        500..=599 => "Telegram ist gerade gestört; es wird später erneut versucht",
+        _ => "Telegram lehnt die Anfrage ab",
+    }
+}
+
+/// `message` as the channel post, with its character count; an update answers the notice's
+/// post when `client`'s journal has it.
+pub fn rendered(message: &Message, client: &Telegram) -> Rendered {
+    let original = client
+        .journal
+        .as_deref()
+        .and_then(|j| super::original_post(j, message, "telegram", AUDIENCE_ID))
+        .and_then(|id| id.parse::<i64>().ok());
+    let post = TelegramPost::render(message, original);
+    let reply = match (post.reply_to, message.is_update()) {
+        (Some(id), _) => format!(", Antwort auf Beitrag {id}"),
+        (None, true) => ", eigener Beitrag (der ursprüngliche ist nicht im Journal)".into(),
+        (None, false) => String::new(),
+    };
     Rendered {
         whatsapp: None,
         header: format!(
-            "Telegram-Kanalbeitrag ({} von {} Zeichen)",
+            "Telegram-Kanalbeitrag ({} von {} Zeichen{reply})",
             post.chars, MAX_CHARS
         ),
         text: post.plain.clone(),
@@ -303,7 +363,7 @@ mod tests {
             url: "https://x.example/a/".into(),
             date_text: String::new(),
         };
-        let p = TelegramPost::render(&msg);
+        let p = TelegramPost::render(&msg, None);
         assert!(p.html.starts_with("<b>A &lt;b&gt; &amp; C</b>"));
         assert_eq!(p.chars, MAX_CHARS);
         assert!(p.plain.contains('…'));

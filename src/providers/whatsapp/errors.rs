@@ -118,6 +118,46 @@ pub fn classify(code: Option<i64>, http_status: u16, details: Option<&str>) -> E
     }
 }
 
+/// What a Graph error code means, in German for the town's staff (Meta's own text is English and
+/// is shown after it, marked as Meta's).
+pub fn explanation(code: i64) -> Option<&'static str> {
+    Some(match code {
+        0 | 190 => "das Zugangs-Token (WHATSAPP_TOKEN) ist ungültig oder abgelaufen",
+        3 | 10 | 200..=299 => "dem Zugangs-Token fehlt eine Berechtigung",
+        131005 => "Zugriff verweigert",
+        368 => "das Konto ist wegen Verstößen gegen Metas Richtlinien vorübergehend gesperrt",
+        131031 => "das WhatsApp-Konto ist gesperrt",
+        131042 => "Zahlungsproblem im WhatsApp-Konto",
+        131045 | 133010 => "die Telefonnummer des Absenders ist nicht registriert",
+        4 | 80007 => "Anfragegrenze der Graph-API erreicht; es wird später erneut versucht",
+        THROUGHPUT_CODE => "Durchsatzgrenze erreicht; aushang sendet langsamer",
+        131056 => "zu viele Nachrichten an diese Nummer in kurzer Zeit",
+        131057 => "das Konto wird gerade gewartet",
+        131016 | 2 | 133004 => "der Dienst ist vorübergehend nicht erreichbar",
+        131000 | 1 => "unbekannter Fehler bei Meta",
+        131048 => "Spam-Grenze: Meta bremst das Konto",
+        131064 | 131063 => "Meta hält die Vorlage zurück",
+        100 | 131008 | 131009 => "ungültiger oder fehlender Parameter",
+        131051 => "Nachrichtentyp nicht unterstützt",
+        132000 => "die Zahl der Parameter passt nicht zur Vorlage",
+        132001 => "die Vorlage gibt es nicht (Name und Sprache prüfen)",
+        132005 => "der Text ist für die Vorlage zu lang",
+        132007 => "der Text verstößt gegen Metas Richtlinien",
+        132012 => "ein Parameter hat das falsche Format",
+        132015 => "die Vorlage ist pausiert",
+        132016 => "die Vorlage ist deaktiviert",
+        132018 => "ein Parameter ist ungültig (z. B. eine Adresse)",
+        135000 => "allgemeiner Fehler der Anfrage",
+        131026 => "nicht zustellbar (die Nummer nutzt WhatsApp nicht, oder eine zu alte Version)",
+        131021 => "Absender und Empfänger sind dieselbe Nummer",
+        131047 => "eine freie Nachricht geht nur binnen 24 Stunden nach einer Nachricht der Person",
+        131049 => "Meta hält die Nachricht zurück, um die Person nicht zu überlasten",
+        131050 => "die Person hat solche Nachrichten abbestellt",
+        130403 | 130472 | 131030 | 130497 => "an diese Nummer darf nicht gesendet werden",
+        _ => return None,
+    })
+}
+
 /// Whether an "invalid parameter" detail names the recipient (`to`) rather than the request
 /// shape; only then is 100/131008/131009 this recipient's problem and not a bug for everyone.
 pub fn details_point_at_recipient(details: &str) -> bool {
@@ -204,7 +244,7 @@ impl ApiError {
                 ApiError {
                     http_status,
                     code: None,
-                    message: format!("unexpected answer: {}", scrub(snippet.trim(), to)),
+                    message: format!("unerwartete Antwort: {}", scrub(snippet.trim(), to)),
                     details: None,
                     fbtrace_id: None,
                 }
@@ -224,18 +264,23 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // aushang's words first, Meta's (English) text last and marked as Meta's.
         match self.code {
-            Some(code) => write!(f, "WhatsApp error {code} (HTTP {})", self.http_status)?,
-            None => write!(f, "WhatsApp answered HTTP {}", self.http_status)?,
+            Some(code) => write!(f, "WhatsApp-Fehler {code} (HTTP {})", self.http_status)?,
+            None => write!(f, "WhatsApp antwortete mit HTTP {}", self.http_status)?,
         }
-        if !self.message.is_empty() {
-            write!(f, ": {}", scrub(&self.message, None))?;
-        }
-        if let Some(d) = &self.details {
-            write!(f, " ({})", scrub(d, None))?;
+        if let Some(why) = self.code.and_then(explanation) {
+            write!(f, ": {why}")?;
         }
         if let Some(t) = &self.fbtrace_id {
             write!(f, " [fbtrace_id {t}]")?;
+        }
+        if !self.message.is_empty() || self.details.is_some() {
+            write!(f, " (Meldung der Graph-API: {}", scrub(&self.message, None))?;
+            if let Some(d) = &self.details {
+                write!(f, " ({})", scrub(d, None))?;
+            }
+            write!(f, ")")?;
         }
         Ok(())
     }
@@ -356,6 +401,18 @@ mod tests {
         assert!(shown.contains("+49151*****789"), "{shown}");
         assert!(shown.contains("(#131026)"), "{shown}");
         assert_eq!(err.class(), ErrorClass::Permanent);
+        // German first, Meta's English text after it and marked as Meta's
+        let text = err.to_string();
+        assert!(
+            text.starts_with("WhatsApp-Fehler 131026 (HTTP 400): nicht zustellbar"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "[fbtrace_id Az8or2yhqkZfEZ-_4Qn_Bam] (Meldung der Graph-API: (#131026) Message"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

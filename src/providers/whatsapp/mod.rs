@@ -138,16 +138,23 @@ impl fmt::Display for SendError {
             SendError::Transport(t) if t.uncertain => {
                 write!(
                     f,
-                    "no answer after the request was sent (uncertain): {}",
+                    "keine Antwort, nachdem die Anfrage gesendet war (unsicher, ob sie ankam) \
+                     (Meldung des Systems: {})",
                     t.detail
                 )
             }
-            SendError::Transport(t) => write!(f, "could not connect (nothing sent): {}", t.detail),
-            SendError::Invalid { field, reason } => write!(f, "invalid {field}: {reason}"),
+            SendError::Transport(t) => write!(
+                f,
+                "keine Verbindung zur WhatsApp-API (nichts gesendet) (Meldung des Systems: {})",
+                t.detail
+            ),
+            SendError::Invalid { field, reason } => {
+                write!(f, "ungültige Angabe `{field}`: {reason}")
+            }
             SendError::TemplateNotFound { name, language } => {
                 write!(
                     f,
-                    "template `{name}` in language `{language}` does not exist on the WhatsApp account"
+                    "die Vorlage `{name}` in der Sprache `{language}` gibt es im WhatsApp-Konto nicht"
                 )
             }
         }
@@ -200,20 +207,20 @@ impl WhatsAppClient {
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
             return Err(SendError::Invalid {
                 field: "api_url",
-                reason: format!("`{api_url}` is not an http(s) URL"),
+                reason: format!("`{api_url}` ist keine http(s)-Adresse"),
             });
         }
         if phone_number_id.is_empty() || !phone_number_id.chars().all(|c| c.is_ascii_alphanumeric())
         {
             return Err(SendError::Invalid {
                 field: "phone_number_id",
-                reason: "must be the numeric id of the business phone number".into(),
+                reason: "muss die numerische ID der geschäftlichen Telefonnummer sein".into(),
             });
         }
         if token.trim().is_empty() {
             return Err(SendError::Invalid {
                 field: "token",
-                reason: "WHATSAPP_TOKEN is empty".into(),
+                reason: format!("{TOKEN_ENV} ist leer"),
             });
         }
         let http = reqwest::Client::builder()
@@ -225,7 +232,7 @@ impl WhatsAppClient {
             .build()
             .map_err(|e| SendError::Invalid {
                 field: "http client",
-                reason: e.to_string(),
+                reason: format!("(Meldung der HTTP-Bibliothek: {e})"),
             })?;
         Ok(WhatsAppClient {
             http,
@@ -261,7 +268,7 @@ impl WhatsAppClient {
                 return Err(SendError::Api(ApiError {
                     http_status: status,
                     code: None,
-                    message: format!("answer body unreadable: {}", scrub_reqwest(&e, to_e164)),
+                    message: format!("Antwort unlesbar: {}", scrub_reqwest(&e, to_e164)),
                     details: None,
                     fbtrace_id: None,
                 }));
@@ -279,7 +286,7 @@ impl WhatsAppClient {
             // classified fatal, since it carries no code and is not a 429/5xx
             let mut e = ApiError::from_body(status, &bytes, Some(to_e164));
             e.code = None;
-            e.message = format!("HTTP {status} without a message id: {}", e.message);
+            e.message = format!("HTTP {status} ohne Nachrichten-ID: {}", e.message);
             SendError::Api(e)
         })
     }
@@ -308,7 +315,7 @@ impl WhatsAppClient {
             reqwest::Url::parse(&format!("{}/{}/message_templates", self.api_url, waba_id))
                 .map_err(|e| SendError::Invalid {
                     field: "waba_id",
-                    reason: e.to_string(),
+                    reason: format!("(Meldung der URL-Bibliothek: {e})"),
                 })?;
         url.query_pairs_mut()
             .append_pair("fields", "name,language,status,category")
@@ -328,7 +335,7 @@ impl WhatsAppClient {
                 SendError::Api(ApiError {
                     http_status: status,
                     code: None,
-                    message: format!("answer body unreadable: {e}"),
+                    message: format!("Antwort unlesbar: {e}"),
                     details: None,
                     fbtrace_id: None,
                 })
@@ -340,7 +347,7 @@ impl WhatsAppClient {
                 SendError::Api(ApiError {
                     http_status: status,
                     code: None,
-                    message: format!("template list not understood: {e}"),
+                    message: format!("Vorlagenliste nicht verstanden: {e}"),
                     details: None,
                     fbtrace_id: None,
                 })
@@ -356,7 +363,7 @@ impl WhatsAppClient {
                 Some(next) => {
                     url = reqwest::Url::parse(&next).map_err(|e| SendError::Invalid {
                         field: "paging.next",
-                        reason: e.to_string(),
+                        reason: format!("(Meldung der URL-Bibliothek: {e})"),
                     })?
                 }
                 None => break,
@@ -417,12 +424,12 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "template `neue_bekanntmachung` in language `de` does not exist on the WhatsApp account"
+            "die Vorlage `neue_bekanntmachung` in der Sprache `de` gibt es im WhatsApp-Konto nicht"
         );
         let Err(e) = WhatsAppClient::new("ftp://x", "1", "t".into()) else {
             panic!("ftp is refused")
         };
-        assert!(e.to_string().contains("`ftp://x` is not"), "{e}");
+        assert!(e.to_string().contains("`ftp://x` ist keine"), "{e}");
         assert!(!e.to_string().contains('"'), "{e}");
     }
 }

@@ -20,13 +20,13 @@ pub fn build_request(
     if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SendError::Invalid {
             field: "to",
-            reason: format!("{} is not an E.164 number", mask(to_e164)),
+            reason: format!("{} ist keine Nummer im Format E.164", mask(to_e164)),
         });
     }
     if correlation.chars().count() > MAX_CORRELATION {
         return Err(SendError::Invalid {
             field: "biz_opaque_callback_data",
-            reason: format!("correlation id longer than {MAX_CORRELATION} characters"),
+            reason: format!("Korrelations-ID länger als {MAX_CORRELATION} Zeichen"),
         });
     }
     let mut body = json!({
@@ -83,7 +83,7 @@ pub fn build_request(
             if text.trim().is_empty() || text.chars().count() > MAX_TEXT_BODY {
                 return Err(SendError::Invalid {
                     field: "text.body",
-                    reason: format!("must be 1 to {MAX_TEXT_BODY} characters"),
+                    reason: format!("muss 1 bis {MAX_TEXT_BODY} Zeichen lang sein"),
                 });
             }
             body["type"] = json!("text");

@@ -138,12 +138,12 @@ pub fn blocked_reason(book: &TemplateBook, name: &str, language: &str) -> Option
         state.status.as_deref().unwrap_or_default(),
         state
             .status_at
-            .map(|t| format!(" at {t}"))
+            .map(|t| format!(" am {t}"))
             .unwrap_or_default(),
         state
             .reason
             .as_ref()
-            .map(|r| format!(", reason {r}"))
+            .map(|r| format!(", Grund: {r}"))
             .unwrap_or_default(),
     ))
 }
