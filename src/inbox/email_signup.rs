@@ -55,7 +55,7 @@ impl Mailer {
         let email = config.broadcast.channels.email.clone()?;
         if email.username.is_some() && password.is_none() {
             tracing::warn!(
-                "{} is not set: e-mail sign-ups are refused until it is (the SMTP server needs a login)",
+                "{} ist nicht gesetzt: E-Mail-Anmeldungen werden abgelehnt, bis es gesetzt ist (der SMTP-Server verlangt eine Anmeldung)",
                 crate::providers::email::PASSWORD_ENV
             );
             return None;
@@ -229,7 +229,7 @@ pub(super) async fn accept(state: &Arc<Inbox>, event: Event, now: Timestamp) -> 
     ) {
         Ok(m) => m,
         Err(e) => {
-            tracing::error!("cannot build the confirmation mail to {masked}: {e}");
+            tracing::error!("die Bestätigungsmail an {masked} lässt sich nicht erstellen: {e}");
             return html(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 pages::unavailable(config),
@@ -238,20 +238,22 @@ pub(super) async fn accept(state: &Arc<Inbox>, event: Event, now: Timestamp) -> 
     };
     match send_single(&mailer.pool, &mail).await {
         Ok(_) => {
-            tracing::info!("confirmation mail sent to {masked} (sign-up {id})");
+            tracing::info!("Bestätigungsmail an {masked} gesendet (Anmeldung {id})");
             html(StatusCode::OK, pages::received(config, &masked))
         }
         // `detail` has every address masked by the SMTP client.
         Err((true, detail)) => {
             tracing::error!(
-                "confirmation mail to {masked} (sign-up {id}) refused: {detail}; check \
-                 broadcast.channels.email and {}",
+                "Bestätigungsmail an {masked} (Anmeldung {id}) abgelehnt: {detail}; \
+                 broadcast.channels.email und {} prüfen",
                 crate::providers::email::PASSWORD_ENV
             );
             html(StatusCode::SERVICE_UNAVAILABLE, pages::not_sent(config))
         }
         Err((false, detail)) => {
-            tracing::warn!("confirmation mail to {masked} (sign-up {id}) failed: {detail}");
+            tracing::warn!(
+                "Bestätigungsmail an {masked} (Anmeldung {id}) nicht zugestellt: {detail}"
+            );
             html(StatusCode::SERVICE_UNAVAILABLE, pages::not_sent(config))
         }
     }

@@ -431,7 +431,7 @@ async fn the_served_inbox_logs_in_with_smtp_password_and_logs_no_address() {
     assert_eq!(smtp.stored(), 1, "the mail went out after AUTH");
     let out = std::fs::read_to_string(&log).unwrap();
     assert!(
-        out.contains(&format!("confirmation mail sent to {MASKED}")),
+        out.contains(&format!("Bestätigungsmail an {MASKED} gesendet")),
         "{out}"
     );
     assert!(!out.to_lowercase().contains("erika.beispiel"), "{out}");
