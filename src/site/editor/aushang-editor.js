@@ -231,5 +231,9 @@
   if (S.cms.local_backend && S.cms.local_backend.url) {
     S.cms.local_backend.url = new URL(S.cms.local_backend.url, location.href).href;
   }
+  // The login button says what the login popup and docs/editor-login.md tell editors to click
+  // (Decap's German text is "Mit GitHub einloggen").
+  var de = CMS.getLocale && CMS.getLocale("de");
+  if (de && de.auth) de.auth.loginWithGitHub = "Mit GitHub anmelden";
   CMS.init({ config: S.cms });
 })();
