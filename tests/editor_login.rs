@@ -326,7 +326,11 @@ async fn callback_from(
     }
     let r = request.send().await.unwrap();
     let (status, headers) = (r.status(), r.headers().clone());
-    (status, r.text().await.unwrap().replace("&#32;", " "), headers)
+    (
+        status,
+        r.text().await.unwrap().replace("&#32;", " "),
+        headers,
+    )
 }
 
 /// A whole login of the writer from `client`: the callback's status.
@@ -355,7 +359,10 @@ async fn callbacks_are_limited_per_client_address_and_in_all() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
     assert!(page.contains("Zu viele Anmeldeversuche"), "{page}");
     assert!(page.contains("authorization:github:error:"), "{page}");
-    assert_eq!(headers["retry-after"], (3600 / LOGINS_PER_CLIENT_PER_HOUR).to_string());
+    assert_eq!(
+        headers["retry-after"],
+        (3600 / LOGINS_PER_CLIENT_PER_HOUR).to_string()
+    );
     // ... and then not even a real login from there reaches GitHub,
     let (status, page) = login_from(&http, &inbox, "198.51.100.7").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");

@@ -337,15 +337,27 @@ fn the_scaffold_checks_with_the_editor_example_commented_and_filled_in() {
     assert!(!site.join("public/redaktion").exists());
     // The README tells editors where the form is and IT where to set it up.
     let readme = std::fs::read_to_string(site.join("README.md")).unwrap();
-    assert!(readme.contains("/redaktion/") && readme.contains("`editor:`"), "{readme}");
+    assert!(
+        readme.contains("/redaktion/") && readme.contains("`editor:`"),
+        "{readme}"
+    );
 
     // Filled in as the comment says (remove `# `, put in the values): still checks, and the
     // build has the editor, pointed at the inbox for its login.
     let filled = uncomment(&uncomment(&config, "inbox:"), "editor:")
-        .replace("https://posteingang.example.de/", "https://posteingang.neuhof.example/")
-        .replace("stadt-beispiel/bekanntmachungen", "stadt-neuhof/bekanntmachungen")
+        .replace(
+            "https://posteingang.example.de/",
+            "https://posteingang.neuhof.example/",
+        )
+        .replace(
+            "stadt-beispiel/bekanntmachungen",
+            "stadt-neuhof/bekanntmachungen",
+        )
         .replace("Ov23liAbCdEf01234567", "Ov23liNeuhof0123456");
-    assert!(filled.contains("\neditor:\n  repo: stadt-neuhof/bekanntmachungen"), "{filled}");
+    assert!(
+        filled.contains("\neditor:\n  repo: stadt-neuhof/bekanntmachungen"),
+        "{filled}"
+    );
     std::fs::write(&config_path, &filled).unwrap();
     let out = aushang(&site, &["check"], &[]);
     assert!(out.status.success(), "{}\n{filled}", text(&out));

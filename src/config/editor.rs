@@ -196,7 +196,8 @@ impl EditorSettings {
             ));
         }
         if self.auth.is_some()
-            && (self.backend.base_url.is_some() || endpoint.trim_matches('/') != DEFAULT_AUTH_ENDPOINT)
+            && (self.backend.base_url.is_some()
+                || endpoint.trim_matches('/') != DEFAULT_AUTH_ENDPOINT)
         {
             out.push((
                 "auth",

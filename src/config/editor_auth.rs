@@ -171,7 +171,11 @@ mod tests {
                 .line
         };
         assert_eq!(line_of("besitzer/name"), Some(4), "{found:?}");
-        assert_eq!(line_of("braucht einen Abschnitt inbox:"), Some(5), "{found:?}");
+        assert_eq!(
+            line_of("braucht einen Abschnitt inbox:"),
+            Some(5),
+            "{found:?}"
+        );
         let fixed = text.replace("repo: stadt", "repo: stadt/site")
             + "inbox:\n  url: https://inbox.t.example/\n";
         let c = parse(&fixed).unwrap();

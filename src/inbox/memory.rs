@@ -245,7 +245,10 @@ impl Memory {
     pub fn allow_login(&self, client: &str, now: Timestamp) -> Result<(), Refusal> {
         let key = self.hash("login", client);
         let mut state = self.state.lock().expect("inbox memory lock");
-        let bucket = state.logins.entry(key).or_insert((self.login.capacity, now));
+        let bucket = state
+            .logins
+            .entry(key)
+            .or_insert((self.login.capacity, now));
         let ok = self.login.take(bucket, now);
         self.changes.fetch_add(1, Ordering::Relaxed);
         if ok { Ok(()) } else { Err(Refusal::Client) }

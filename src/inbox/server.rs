@@ -188,7 +188,8 @@ pub async fn start_with(
         memory,
         budget: BodyBudget::new(&limits),
         used_stamps: signup::UsedStamps::default(),
-        mailer: super::email_signup::Mailer::from_config(&config, extras.smtp_password).map(Arc::new),
+        mailer: super::email_signup::Mailer::from_config(&config, extras.smtp_password)
+            .map(Arc::new),
         config,
         secrets,
         store,

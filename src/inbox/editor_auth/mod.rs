@@ -119,7 +119,11 @@ impl EditorLogin {
         let Some(inbox) = &config.inbox else {
             anyhow::bail!("editor.auth needs inbox.url");
         };
-        let repo = config.editor.as_ref().map(|e| e.repo.as_str()).unwrap_or_default();
+        let repo = config
+            .editor
+            .as_ref()
+            .map(|e| e.repo.as_str())
+            .unwrap_or_default();
         let (owner, name) =
             repo_parts(repo).ok_or_else(|| anyhow::anyhow!("editor.repo is not owner/name"))?;
         let site_origin = reqwest::Url::parse(&config.base_url)?

@@ -117,6 +117,10 @@ fn with_editor_auth_the_editor_calls_its_github_api_and_no_other() {
     // github.com: Decap's own default, not written out.
     let c = config("editor:\n  repo: stadt/site\n  auth:\n    client_id: Ov23liX\n");
     let editor = c.editor.as_ref().unwrap();
-    assert!(cms_config::cms_config(&c, editor)["backend"].get("api_root").is_none());
+    assert!(
+        cms_config::cms_config(&c, editor)["backend"]
+            .get("api_root")
+            .is_none()
+    );
     assert!(content_security_policy(&c, editor).contains(" https://api.github.com "));
 }
