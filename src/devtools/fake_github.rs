@@ -304,25 +304,27 @@ async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> 
     response
 }
 
-/// The user a live (not revoked) token belongs to, or GitHub's 401.
-fn token_user(record: &Mutex<Record>, headers: &HeaderMap) -> Result<String, Response> {
+/// The user a live (not revoked) token belongs to.
+fn token_user(record: &Mutex<Record>, headers: &HeaderMap) -> Option<String> {
     let record = record.lock().expect("record");
     bearer(headers)
         .filter(|t| !record.revoked.iter().any(|r| r == t))
         .and_then(|t| record.tokens.get(t).cloned())
-        .ok_or_else(|| {
-            (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(json!({"message": "Bad credentials"})),
-            )
-                .into_response()
-        })
+}
+
+/// GitHub's answer to an unknown or revoked token.
+fn bad_credentials() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"message": "Bad credentials"})),
+    )
+        .into_response()
 }
 
 /// `GET /user`: the token's user, as much of it as Decap reads.
 async fn user(State((_, record)): State<Shared>, headers: HeaderMap) -> Response {
     match token_user(&record, &headers) {
-        Ok(login) => axum::Json(json!({
+        Some(login) => axum::Json(json!({
             "login": login,
             "id": 1,
             "type": "User",
@@ -330,24 +332,24 @@ async fn user(State((_, record)): State<Shared>, headers: HeaderMap) -> Response
             "avatar_url": null,
         }))
         .into_response(),
-        Err(refusal) => refusal,
+        None => bad_credentials(),
     }
 }
 
 /// `GET /repos/{owner}/{repo}/pulls`: no pull request is open.
 async fn pulls(State((_, record)): State<Shared>, headers: HeaderMap) -> Response {
     match token_user(&record, &headers) {
-        Ok(_) => axum::Json(json!([])).into_response(),
-        Err(refusal) => refusal,
+        Some(_) => axum::Json(json!([])).into_response(),
+        None => bad_credentials(),
     }
 }
 
 /// `GET /repos/{owner}/{repo}/git/trees/{branch}:{folder}`: every folder is empty.
 async fn tree(State((_, record)): State<Shared>, headers: HeaderMap) -> Response {
     match token_user(&record, &headers) {
-        Ok(_) => axum::Json(json!({"sha": "0".repeat(40), "tree": [], "truncated": false}))
+        Some(_) => axum::Json(json!({"sha": "0".repeat(40), "tree": [], "truncated": false}))
             .into_response(),
-        Err(refusal) => refusal,
+        None => bad_credentials(),
     }
 }
 
@@ -356,9 +358,8 @@ async fn repo(
     Path((owner, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let login = match token_user(&record, &headers) {
-        Ok(login) => login,
-        Err(refusal) => return refusal,
+    let Some(login) = token_user(&record, &headers) else {
+        return bad_credentials();
     };
     let permission = config
         .users
