@@ -313,6 +313,75 @@ async fn an_editor_with_push_access_gets_the_token_posted_to_the_site_origin_onl
     server.shutdown().await.unwrap();
 }
 
+/// The callback as the local TLS proxy passes it on from `client` (`X-Forwarded-For`).
+async fn callback_from(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+    client: &str,
+) -> (StatusCode, String, reqwest::header::HeaderMap) {
+    let mut request = http.get(url).header("x-forwarded-for", client);
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    let r = request.send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    (
+        status,
+        r.text().await.unwrap().replace("&#32;", " "),
+        headers,
+    )
+}
+
+/// A whole login of the writer from `client`: the callback's status.
+async fn login_from(http: &reqwest::Client, inbox: &str, client: &str) -> (StatusCode, String) {
+    let (location, cookie) = start_login(http, inbox).await;
+    let back = github_approves(http, &location, "redakteurin", inbox).await;
+    let (status, page, _) = callback_from(http, &back, Some(&cookie), client).await;
+    (status, page)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_are_limited_per_client_address_and_in_all() {
+    use aushang::inbox::editor_auth::limit::{LOGINS_PER_CLIENT_PER_HOUR, LOGINS_PER_HOUR};
+    let github = fake_github().await;
+    let site = site(&github);
+    let server = serve(&site, Some(CLIENT_SECRET)).await;
+    let http = client();
+    let inbox = server.url();
+    // One address probing with forged callbacks uses up its own share ...
+    let forged = format!("{inbox}/redaktion/callback?code=abc&state=00.99999999999.00");
+    for _ in 0..LOGINS_PER_CLIENT_PER_HOUR {
+        let (status, _, _) = callback_from(&http, &forged, None, "198.51.100.7").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, page, headers) = callback_from(&http, &forged, None, "198.51.100.7").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert!(page.contains("Zu viele Anmeldeversuche"), "{page}");
+    assert!(page.contains("authorization:github:error:"), "{page}");
+    assert_eq!(
+        headers["retry-after"],
+        (3600 / LOGINS_PER_CLIENT_PER_HOUR).to_string()
+    );
+    // ... and then not even a real login from there reaches GitHub,
+    let (status, page) = login_from(&http, &inbox, "198.51.100.7").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert_eq!(github.exchanges(), 0);
+    assert!(github.tokens().is_empty());
+    // ... while the editors elsewhere log in: the forged callbacks cost them nothing.
+    for i in 0..LOGINS_PER_HOUR {
+        let client = format!("203.0.113.{}", i % 200);
+        let (status, page) = login_from(&http, &inbox, &client).await;
+        assert_eq!(status, StatusCode::OK, "login {i}: {page}");
+    }
+    // Everyone together: at most LOGINS_PER_HOUR token exchanges at GitHub per hour.
+    let (status, page) = login_from(&http, &inbox, "192.0.2.1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert!(page.contains("ungewöhnlich viele"), "{page}");
+    assert_eq!(github.exchanges(), LOGINS_PER_HOUR);
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_without_push_access_is_refused_and_its_token_revoked() {
     let github = fake_github().await;

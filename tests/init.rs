@@ -288,6 +288,90 @@ fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_
     assert!(report.contains("sperrung-der-hauptstrasse.md:"), "{report}");
 }
 
+/// `text` with the commented example that starts at the line `# {first}` uncommented: that line
+/// and the indented (`#   `) lines after it lose their `# `.
+fn uncomment(text: &str, first: &str) -> String {
+    let mut inside = false;
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line == format!("# {first}") {
+                inside = true;
+                found = true;
+            } else if !line.starts_with("#   ") {
+                inside = false;
+            }
+            match line.strip_prefix("# ") {
+                Some(rest) if inside => rest.to_string(),
+                _ => line.to_string(),
+            }
+        })
+        .collect();
+    assert!(found, "no `# {first}` in:\n{text}");
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn the_scaffold_checks_with_the_editor_example_commented_and_filled_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("neuhof");
+    let out = init(&site, FLAGS);
+    assert!(out.status.success(), "{}", text(&out));
+    fill_blanks(&site);
+    let config_path = site.join("aushang.yaml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    // Commented: the site checks and builds without an editor.
+    for line in ["# editor:", "#   repo: ", "#     client_id: ", "# inbox:"] {
+        assert!(config.contains(line), "{line} missing:\n{config}");
+    }
+    let out = aushang(&site, &["check"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = aushang(&site, &["build"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!site.join("public/redaktion").exists());
+    // The README tells editors where the form is and IT where to set it up.
+    let readme = std::fs::read_to_string(site.join("README.md")).unwrap();
+    assert!(
+        readme.contains("/redaktion/") && readme.contains("`editor:`"),
+        "{readme}"
+    );
+
+    // Filled in as the comment says (remove `# `, put in the values): still checks, and the
+    // build has the editor, pointed at the inbox for its login.
+    let filled = uncomment(&uncomment(&config, "inbox:"), "editor:")
+        .replace(
+            "https://posteingang.example.de/",
+            "https://posteingang.neuhof.example/",
+        )
+        .replace(
+            "stadt-beispiel/bekanntmachungen",
+            "stadt-neuhof/bekanntmachungen",
+        )
+        .replace("Ov23liAbCdEf01234567", "Ov23liNeuhof0123456");
+    assert!(
+        filled.contains("\neditor:\n  repo: stadt-neuhof/bekanntmachungen"),
+        "{filled}"
+    );
+    std::fs::write(&config_path, &filled).unwrap();
+    let out = aushang(&site, &["check"], &[]);
+    assert!(out.status.success(), "{}\n{filled}", text(&out));
+    let out = aushang(&site, &["build"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let settings = std::fs::read_to_string(site.join("public/redaktion/config.js")).unwrap();
+    assert!(
+        settings.contains(r#""base_url": "https://posteingang.neuhof.example""#)
+            && settings.contains(r#""repo": "stadt-neuhof/bekanntmachungen""#),
+        "{settings}"
+    );
+    // Half filled in (the editor without a login server) is refused, naming the setting.
+    let no_inbox = uncomment(&config, "editor:");
+    std::fs::write(&config_path, &no_inbox).unwrap();
+    let out = aushang(&site, &["check"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("inbox"), "{}", text(&out));
+}
+
 /// Copies `from` (relative to this repository) into `site`.
 fn copy(from: &str, site: &Path) {
     let target = site.join(from);

@@ -115,6 +115,15 @@ impl EditorSettings {
         })
     }
 
+    /// The GitHub REST API the editor saves through: `editor.auth`'s (GitHub Enterprise Server,
+    /// or a fake in the tests), else GitHub's own.
+    pub fn github_api_url(&self) -> String {
+        self.auth.as_ref().map_or_else(
+            || format!("https://{}", super::editor_auth::GITHUB_API_HOST),
+            |auth| auth.api_url(),
+        )
+    }
+
     /// Every problem, each with the key it belongs to.
     pub fn problems(&self, inbox_url: Option<&str>) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

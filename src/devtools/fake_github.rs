@@ -3,7 +3,10 @@
 //! /login/oauth/access_token` → `{"access_token"}` or GitHub's `{"error": …}` with status 200),
 //! the repository API with the token's `permissions` (`GET /repos/{owner}/{repo}`: 401 for an
 //! unknown or revoked token, 404 for a repository the user cannot see), and token revocation
-//! (`DELETE /applications/{client_id}/token` with basic auth). The consent screen is skipped:
+//! (`DELETE /applications/{client_id}/token` with basic auth), and what Decap CMS reads right
+//! after its login: the signed-in user (`GET /user`), the open pull requests (none) and the
+//! content folders (empty trees). The API answers browsers as GitHub's does
+//! (CORS for any origin, the `Authorization` header allowed). The consent screen is skipped:
 //! `authorize` approves at once for the user named by `login=` (GitHub's own "suggested
 //! account" parameter), or the first user. Codes are single-use and expire with the fake.
 
@@ -87,7 +90,11 @@ impl FakeGithub {
             .route("/login/oauth/access_token", post(access_token))
             .route("/repos/{owner}/{name}", get(repo))
             .route("/applications/{client_id}/token", delete(revoke))
-            .with_state((Arc::new(config), record.clone()));
+            .route("/user", get(user))
+            .route("/repos/{owner}/{name}/pulls", get(pulls))
+            .route("/repos/{owner}/{name}/git/trees/{*spec}", get(tree))
+            .with_state((Arc::new(config), record.clone()))
+            .layer(axum::middleware::from_fn(cors));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -273,23 +280,86 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| value.strip_prefix("token "))
 }
 
+/// GitHub's API answers every origin: `Access-Control-Allow-Origin: *`, preflights included.
+async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = if request.method() == axum::http::Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Authorization, Content-Type, If-None-Match",
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            "GET, POST, PATCH, PUT, DELETE",
+        ),
+    ] {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The user a live (not revoked) token belongs to.
+fn token_user(record: &Mutex<Record>, headers: &HeaderMap) -> Option<String> {
+    let record = record.lock().expect("record");
+    bearer(headers)
+        .filter(|t| !record.revoked.iter().any(|r| r == t))
+        .and_then(|t| record.tokens.get(t).cloned())
+}
+
+/// GitHub's answer to an unknown or revoked token.
+fn bad_credentials() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"message": "Bad credentials"})),
+    )
+        .into_response()
+}
+
+/// `GET /user`: the token's user, as much of it as Decap reads.
+async fn user(State((_, record)): State<Shared>, headers: HeaderMap) -> Response {
+    match token_user(&record, &headers) {
+        Some(login) => axum::Json(json!({
+            "login": login,
+            "id": 1,
+            "type": "User",
+            "name": login,
+            "avatar_url": null,
+        }))
+        .into_response(),
+        None => bad_credentials(),
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/pulls`: no pull request is open.
+async fn pulls(State((_, record)): State<Shared>, headers: HeaderMap) -> Response {
+    match token_user(&record, &headers) {
+        Some(_) => axum::Json(json!([])).into_response(),
+        None => bad_credentials(),
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/git/trees/{branch}:{folder}`: every folder is empty.
+async fn tree(State((_, record)): State<Shared>, headers: HeaderMap) -> Response {
+    match token_user(&record, &headers) {
+        Some(_) => axum::Json(json!({"sha": "0".repeat(40), "tree": [], "truncated": false}))
+            .into_response(),
+        None => bad_credentials(),
+    }
+}
+
 async fn repo(
     State((config, record)): State<Shared>,
     Path((owner, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let login = {
-        let record = record.lock().expect("record");
-        bearer(&headers)
-            .filter(|t| !record.revoked.iter().any(|r| r == t))
-            .and_then(|t| record.tokens.get(t).cloned())
-    };
-    let Some(login) = login else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response();
+    let Some(login) = token_user(&record, &headers) else {
+        return bad_credentials();
     };
     let permission = config
         .users
@@ -305,7 +375,10 @@ async fn repo(
     }
     let push = permission == Permission::Push;
     axum::Json(json!({
+        "name": name,
         "full_name": config.repo,
+        "owner": {"login": owner},
+        "default_branch": "main",
         "private": true,
         "permissions": {"admin": false, "maintain": false, "push": push, "triage": push, "pull": true},
     }))

@@ -1,6 +1,7 @@
 //! What the inbox server remembers across restarts: the rate limits (sign-ups per client
-//! address — IPv6 by /64 —, per number and in all; opt-out posts per client address) and which
-//! senders got the service text in the last 24 h.
+//! address — IPv6 by /64 —, per number and in all; opt-out posts per client address; the
+//! editors' login callbacks per client address and in all) and which senders got the service
+//! text in the last 24 h.
 //!
 //! Neither an IP address nor a phone number is stored: entries are keyed by an HMAC-SHA256
 //! with a random per-installation key (`memory.key`, created with mode 0600 next to the events),
@@ -36,6 +37,12 @@ const MAX_ENTRIES: usize = 20_000;
 pub const SIGNUPS_PER_NUMBER_PER_DAY: u32 = 3;
 /// Opt-out posts per client address and hour (a person needs one).
 pub const OPTOUTS_PER_CLIENT_PER_HOUR: u32 = 20;
+/// Editors' login callbacks (`/redaktion/callback`) per client address and hour: a login needs
+/// one, an editor who retries a few more.
+pub const LOGINS_PER_CLIENT_PER_HOUR: u32 = 10;
+/// Editors' login callbacks that reach GitHub (a valid state), in all, per hour: each one spends
+/// a token exchange with the OAuth App's client secret.
+pub const LOGINS_PER_HOUR: u32 = 60;
 /// The longest a batched write of the memory waits.
 pub const WRITE_EVERY: Duration = Duration::from_millis(250);
 
@@ -104,6 +111,12 @@ struct State {
     /// All sign-ups.
     #[serde(default)]
     global: Option<(f64, Timestamp)>,
+    /// Keyed hash of the client address → editors' login callbacks bucket.
+    #[serde(default)]
+    logins: HashMap<String, (f64, Timestamp)>,
+    /// Editors' login callbacks that reach GitHub.
+    #[serde(default)]
+    logins_global: Option<(f64, Timestamp)>,
 }
 
 #[derive(Debug)]
@@ -114,6 +127,8 @@ pub struct Memory {
     global: Rate,
     per_number: Rate,
     optout: Rate,
+    login: Rate,
+    logins_global: Rate,
     state: Mutex<State>,
     /// Counts changes; a write covers every change counted before it started.
     changes: AtomicU64,
@@ -159,6 +174,8 @@ impl Memory {
                 period_secs: 24.0 * 3600.0,
             },
             optout: Rate::per_hour(OPTOUTS_PER_CLIENT_PER_HOUR),
+            login: Rate::per_hour(LOGINS_PER_CLIENT_PER_HOUR),
+            logins_global: Rate::per_hour(LOGINS_PER_HOUR),
             state: Mutex::new(state),
             changes: AtomicU64::new(0),
             write: Mutex::new(()),
@@ -223,6 +240,40 @@ impl Memory {
         ok
     }
 
+    /// Takes one editors' login callback token for `client` ([`LOGINS_PER_CLIENT_PER_HOUR`]);
+    /// `Err(Refusal::Client)` when this address had its share.
+    pub fn allow_login(&self, client: &str, now: Timestamp) -> Result<(), Refusal> {
+        let key = self.hash("login", client);
+        let mut state = self.state.lock().expect("inbox memory lock");
+        let bucket = state
+            .logins
+            .entry(key)
+            .or_insert((self.login.capacity, now));
+        let ok = self.login.take(bucket, now);
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        if ok { Ok(()) } else { Err(Refusal::Client) }
+    }
+
+    /// Takes one of the [`LOGINS_PER_HOUR`] token exchanges with GitHub shared by everyone;
+    /// `Err(Refusal::Global)` when they are used up.
+    pub fn allow_login_exchange(&self, now: Timestamp) -> Result<(), Refusal> {
+        let mut state = self.state.lock().expect("inbox memory lock");
+        let bucket = state
+            .logins_global
+            .get_or_insert((self.logins_global.capacity, now));
+        let ok = self.logins_global.take(bucket, now);
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        if ok { Ok(()) } else { Err(Refusal::Global) }
+    }
+
+    /// How long until a login refused by `refusal` may be tried again.
+    pub fn login_retry_after(&self, refusal: Refusal) -> Duration {
+        match refusal {
+            Refusal::Global => self.logins_global.retry_after(),
+            _ => self.login.retry_after(),
+        }
+    }
+
     /// How long until a client refused by `refusal` may try again.
     pub fn retry_after(&self, refusal: Refusal) -> Duration {
         match refusal {
@@ -267,6 +318,7 @@ impl Memory {
                 (&mut state.signups, self.per_client),
                 (&mut state.optouts, self.optout),
                 (&mut state.numbers, self.per_number),
+                (&mut state.logins, self.login),
             ] {
                 map.retain(|_, (tokens, t)| rate.refilled(*tokens, *t, now) < rate.capacity);
                 trim(map, |(_, t)| *t);

@@ -199,7 +199,13 @@ pub async fn start_with(
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let writer = state.writer.clone();
-    let app = router(state.clone()).merge(super::editor_auth::routes(&state.config, extras.editor));
+    let login_limits =
+        super::editor_auth::limit::LoginLimits::new(state.memory.clone(), state.writer.clone());
+    let app = router(state.clone()).merge(super::editor_auth::routes(
+        &state.config,
+        extras.editor,
+        login_limits,
+    ));
     let task = tokio::spawn(super::listener::serve(listener, app, limits, stopped));
     Ok(RunningInbox {
         addr,

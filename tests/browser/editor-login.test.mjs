@@ -1,19 +1,24 @@
-// The editors' login in a real browser (docs/editor-login.md): a page on the site's origin runs
-// the popup handshake exactly as Decap CMS's authenticator does (`window.open` on
-// `<base_url>/<auth_endpoint>?provider=github&site_id=…&scope=repo`, `authorizing:github` from
-// the popup's origin answered, then `authorization:github:success:{…}`); behind the popup are the
-// real `aushang inbox serve` with `editor.auth` and `aushang-dev fake-github`. The opener on the
-// site's origin receives the token of the writer; the same page on another origin receives
-// nothing, not even the handshake.
+// The editors' login in a real browser (docs/editor-login.md), behind it the real
+// `aushang inbox serve` with `editor.auth` and `aushang-dev fake-github`:
+// - the real editor: the site built by `aushang build` (editor.auth, inbox.url) serves Decap CMS
+//   at /redaktion/; its "Mit GitHub anmelden" button opens the popup on the inbox, which goes
+//   through the fake GitHub's OAuth pages and back, and Decap receives the token and logs in
+//   (it reads `/user` and the repository from the fake GitHub's API with that token);
+// - the handshake alone: a page on the site's origin runs it exactly as Decap CMS's
+//   authenticator does (`window.open` on `<base_url>/<auth_endpoint>?provider=github&site_id=…
+//   &scope=repo`, `authorizing:github` from the popup's origin answered, then
+//   `authorization:github:success:{…}`). The opener on the site's origin receives the token of
+//   the writer; the same page on another origin receives nothing, not even the handshake.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { REPO, AUSHANG, artifactPath, launchBrowser, staticServer } from "./helpers.mjs";
+import { REPO, AUSHANG, NOW, artifactPath, axeRun, launchBrowser, staticServer } from "./helpers.mjs";
 
 const AUSHANG_DEV = join(dirname(AUSHANG), "aushang-dev");
 const CLIENT_ID = "Ov23liBROWSER0123456";
@@ -103,9 +108,8 @@ before(async () => {
   for (const sub of ["content", "static", "templates", "subscribers"]) {
     cpSync(join(REPO, sub), join(root, sub), { recursive: true });
   }
-  const pages = join(dir, "pages");
-  mkdirSync(join(pages, "redaktion"), { recursive: true });
-  writeFileSync(join(pages, "404.html"), "<!DOCTYPE html><title>404</title>");
+  // The built site (with the real editor at /redaktion/) and the handshake page at /handshake/.
+  const pages = join(dir, "public");
   site = await staticServer(pages);
   elsewhere = await staticServer(pages);
   github = await startProcess(
@@ -131,6 +135,9 @@ before(async () => {
         `    github_url: ${github.url}\n    github_api_url: ${github.url}\n`,
     );
   writeFileSync(join(root, "aushang.yaml"), config);
+  execFileSync(AUSHANG, ["--root", root, "build", "--now", NOW, "--out", pages], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   inbox = await startProcess(
     AUSHANG,
     ["--root", root, "inbox", "serve", "--port", String(port), "--data", join(dir, "inbox-data")],
@@ -145,7 +152,8 @@ before(async () => {
     /Posteingang läuft unter (http:\/\/127\.0\.0\.1:\d+)/,
   );
   assert.equal(inbox.url, inboxUrl);
-  writeFileSync(join(pages, "redaktion", "index.html"), openerPage(inboxUrl, "redaktion/auth"));
+  mkdirSync(join(pages, "handshake"), { recursive: true });
+  writeFileSync(join(pages, "handshake", "index.html"), openerPage(inboxUrl, "redaktion/auth"));
   browser = await launchBrowser();
 });
 
@@ -161,7 +169,7 @@ after(async () => {
 /// Clicks the login button on `origin`'s copy of the page; resolves with the page and the popup.
 async function login(origin) {
   const page = await browser.context.newPage();
-  await page.goto(`${origin}/redaktion/`);
+  await page.goto(`${origin}/handshake/`);
   const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#login")]);
   return { page, popup };
 }
@@ -198,5 +206,122 @@ describe("editor login popup", () => {
     assert.deepEqual(await page.evaluate(() => window.received), []);
     assert.equal(await page.evaluate(() => window.result), null);
     await page.close();
+  });
+});
+
+describe("the real editor's login (Decap CMS, inbox, fake GitHub)", () => {
+  test("Mit GitHub anmelden: popup on the inbox, GitHub's OAuth pages, Decap receives the token", async () => {
+    const config = readFileSync(join(dir, "public", "redaktion", "config.js"), "utf8");
+    const cms = JSON.parse(config.slice(config.indexOf("{"), config.lastIndexOf("}") + 1)).cms;
+    assert.deepEqual(
+      [cms.backend.name, cms.backend.repo, cms.backend.base_url, cms.backend.auth_endpoint, cms.backend.api_root],
+      ["github", REPO_NAME, inbox.url, "redaktion/auth", github.url],
+      "the generated configuration points Decap at the inbox and at editor.auth's GitHub API",
+    );
+    // Every request of the editor and its popup, with the token it carried.
+    const requests = [];
+    const record = (req) =>
+      requests.push({ url: req.url(), method: req.method(), authorization: req.headers().authorization ?? null });
+    browser.context.on("request", record);
+    const errors = [];
+    const page = await browser.context.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${site.url}/redaktion/`);
+    const button = page.getByRole("button", { name: "Mit GitHub anmelden" });
+    await button.waitFor({ timeout: 30000 });
+    await page.screenshot({ path: artifactPath("editor-login-decap.png") });
+    const [popup] = await Promise.all([page.waitForEvent("popup"), button.click()]);
+    // Decap, having received the token from the popup, asks GitHub who this is and whether
+    // they may push, with the token; then it stores the user and leaves the login screen.
+    await page.waitForFunction(() => localStorage.getItem("decap-cms-user") !== null, null, { timeout: 30000 });
+    const user = await page.evaluate(() => JSON.parse(localStorage.getItem("decap-cms-user")));
+    assert.equal(user.login, "redakteurin");
+    assert.equal(user.backendName, "github");
+    assert.match(user.token, /^gho_[0-9a-f]{36}$/);
+    await button.waitFor({ state: "detached", timeout: 30000 });
+    // Logged in: Decap lists the notices it read from the (empty) repository and no open pull
+    // request (the fake GitHub's `/pulls` and `git/trees`).
+    await page.getByText("Keine Beiträge").waitFor({ timeout: 30000 });
+    await page.screenshot({ path: artifactPath("editor-login-decap-angemeldet.png") });
+    assert.ok(popup.isClosed(), "Decap closes the popup after the token");
+    browser.context.off("request", record);
+
+    const index = (prefix) => requests.findIndex((r) => r.url.startsWith(prefix));
+    const auth = index(`${inbox.url}/redaktion/auth?`);
+    const authorize = index(`${github.url}/login/oauth/authorize?`);
+    const callback = index(`${inbox.url}/redaktion/callback?`);
+    const me = requests.findIndex((r) => r.url === `${github.url}/user` && r.method === "GET");
+    const repo = requests.findIndex(
+      (r) => r.url === `${github.url}/repos/${REPO_NAME}` && r.method === "GET" && r.authorization,
+    );
+    assert.ok(
+      auth >= 0 && auth < authorize && authorize < callback && callback < me && callback < repo,
+      `the popup goes inbox → GitHub → inbox, then Decap calls the API:\n${requests.map((r) => r.url).join("\n")}`,
+    );
+    assert.match(requests[auth].url, /[?&]provider=github(&|$)/);
+    assert.equal(requests[me].authorization, `token ${user.token}`);
+    assert.equal(requests[repo].authorization, `token ${user.token}`);
+    assert.equal(new URL(requests[authorize].url).searchParams.get("redirect_uri"), `${inbox.url}/redaktion/callback`);
+    assert.deepEqual(errors, []);
+    assert.ok(!inbox.output().includes(user.token), "the token is in the inbox's log");
+    await page.close();
+  });
+});
+
+describe("accessibility of the editor and the login popup (axe-core, WCAG 2.1 A and AA)", () => {
+  /// Our markup of the editor page (everything but Decap's `#nc-root`) and Decap's own.
+  async function editorViolations(page) {
+    const own = await axeRun(page, { exclude: [["#nc-root"]] });
+    const decap = await axeRun(page, { include: [["#nc-root"]] });
+    return { own, decap };
+  }
+
+  test("the editor page: German, titled, no violation in our markup; Decap's own are colour contrast only", async () => {
+    const page = await browser.context.newPage();
+    // Logged out (the test before logged this browser in).
+    await page.addInitScript(() => localStorage.removeItem("decap-cms-user"));
+    await page.goto(`${site.url}/redaktion/`);
+    const button = page.getByRole("button", { name: "Mit GitHub anmelden" });
+    await button.waitFor({ timeout: 30000 });
+    assert.equal(await page.getAttribute("html", "lang"), "de");
+    assert.equal(await page.title(), "Redaktion – Stadt Musterbach – Bekanntmachungen");
+    const atLogin = await editorViolations(page);
+    assert.deepEqual(atLogin.own, []);
+    await Promise.all([page.waitForEvent("popup"), button.click()]);
+    await page.getByText("Keine Beiträge").waitFor({ timeout: 30000 });
+    const loggedIn = await editorViolations(page);
+    assert.deepEqual(loggedIn.own, []);
+    // Decap's grey text (#798291 on #eff0f4 / white: 3.4–3.9:1) is below 4.5:1; documented in
+    // docs/editor.md. Anything else Decap gets wrong would show here.
+    for (const found of [atLogin.decap, loggedIn.decap]) {
+      assert.deepEqual(found.map((v) => v.id), ["color-contrast"], JSON.stringify(found, null, 1));
+    }
+    await page.close();
+  });
+
+  test("the login popup's pages: German, titled, no violations", async () => {
+    const pages = [];
+    // Refused (no state), refused (another provider), and a writer's success page (opened from
+    // another origin, so it stays open).
+    for (const path of ["redaktion/callback", "redaktion/auth?provider=gitlab"]) {
+      const page = await browser.context.newPage();
+      await page.goto(`${inbox.url}/${path}`);
+      pages.push(page);
+    }
+    const { page: opener, popup } = await login(elsewhere.url);
+    await popup.waitForURL(/\/redaktion\/callback\?/, { timeout: 20000 });
+    await popup.waitForLoadState("load");
+    pages.push(popup);
+    const titles = [];
+    for (const page of pages) {
+      assert.equal(await page.getAttribute("html", "lang"), "de", page.url());
+      titles.push(await page.title());
+      assert.deepEqual(await axeRun(page), [], page.url());
+    }
+    assert.deepEqual(
+      titles.map((t) => t.replace(/ – Stadt Musterbach – Bekanntmachungen$/, "")),
+      ["Anmeldung abgelaufen", "Anmeldung nicht möglich", "Angemeldet"],
+    );
+    for (const page of [...pages, opener]) await page.close();
   });
 });

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AUSHANG, REPO, artifactPath, launchBrowser, openPage } from "./helpers.mjs";
+import { AUSHANG, REPO, artifactPath, axeRun, launchBrowser, openPage } from "./helpers.mjs";
 import { build, git, makeRepo, siteWithApi, startDecapServer } from "./editor-setup.mjs";
 
 const NOW = "2026-12-06T12:00";
@@ -207,6 +207,19 @@ describe("the web editor at /redaktion/", () => {
     await typeBody(BODY);
     const shown = await previewMessage();
     assert.ok(shown.includes(TITLE) && shown.includes(SUMMARY), shown);
+    // Our preview (page and message) in its frame: German, titled, named, no axe violation.
+    const previewFrame = page.locator("iframe#preview-pane");
+    assert.equal(await previewFrame.getAttribute("title"), "Vorschau");
+    const preview = await (await previewFrame.elementHandle()).contentFrame();
+    assert.equal(await preview.getAttribute("html", "lang"), "de");
+    assert.equal(await preview.title(), `Vorschau: ${TITLE}`);
+    assert.deepEqual(await axeRun(preview), []);
+    // The form around it is Decap's; what axe finds there is Decap's own (docs/editor.md,
+    // "Limits"): its markdown toolbar (buttons without names, nested interactive elements), its
+    // rich-text box without a name, grey text below 4.5:1. Nothing else may show up.
+    const decapOwn = ["aria-input-field-name", "aria-required-attr", "button-name", "color-contrast", "nested-interactive"];
+    const found = await axeRun(page);
+    assert.deepEqual(found.filter((v) => !decapOwn.includes(v.id)), [], JSON.stringify(found, null, 1));
     await page.locator('label[for^="title-field-"]').scrollIntoViewIfNeeded();
     await screenshot("formular");
     await save();

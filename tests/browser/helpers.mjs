@@ -45,6 +45,8 @@ export function buildExampleSite() {
 const TYPES = {
   ".html": "text/html; charset=utf-8",
   ".css": "text/css; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
   ".xml": "application/xml; charset=utf-8",
   ".txt": "text/plain; charset=utf-8",
   ".svg": "image/svg+xml",
@@ -197,4 +199,18 @@ export async function axeViolations(page) {
 export function artifactPath(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
+}
+
+/// axe-core's WCAG 2.1 A/AA violations in `frame` (a page or a frame), for pages whose
+/// Content-Security-Policy forbids an injected script (the editor, the login popup): axe is
+/// evaluated through the DevTools protocol, which the policy does not govern. `context` is axe's
+/// (e.g. `{ exclude: [["#nc-root"]] }`). Each violation: `{ id, nodes: [target, …] }`.
+export async function axeRun(frame, context = null) {
+  await frame.evaluate(AXE_SOURCE);
+  return frame.evaluate(async (context) => {
+    const result = await window.axe.run(context ?? document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+  }, context);
 }

@@ -16,13 +16,15 @@
 //! `GITHUB_OAUTH_CLIENT_SECRET`; it signs the states too (a key derived from it).
 
 pub mod github;
+pub mod limit;
 pub mod page;
 pub mod state;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -30,6 +32,7 @@ use serde::Deserialize;
 
 use crate::config::{Config, EditorAuthConfig, repo_parts};
 use github::{Access, Github};
+use limit::LoginLimits;
 use page::Outcome;
 
 /// The CMS's `auth_endpoint` (relative to `base_url`, the inbox's origin).
@@ -102,6 +105,8 @@ pub struct EditorLogin {
     github: Github,
     secret: ClientSecret,
     key: [u8; 32],
+    /// The callback's rate limits (the inbox's memory); set by [`routes`].
+    limits: Option<LoginLimits>,
 }
 
 impl EditorLogin {
@@ -142,6 +147,7 @@ impl EditorLogin {
             key: state::key_from_client_secret(&secret.0),
             secret,
             config: config.clone(),
+            limits: None,
         }))
     }
 
@@ -197,8 +203,9 @@ fn protect(headers: &mut HeaderMap) {
 }
 
 /// The routes; empty without `editor.auth`. With `editor.auth` but no secret they answer that
-/// the login is not set up (the rest of the inbox runs on).
-pub fn routes(config: &Config, login: Option<EditorLogin>) -> Router {
+/// the login is not set up (the rest of the inbox runs on). The callback's rate limits live in
+/// `limits` (the inbox's memory).
+pub fn routes(config: &Config, login: Option<EditorLogin>, limits: LoginLimits) -> Router {
     if settings(config).is_none() {
         return Router::new();
     }
@@ -208,7 +215,10 @@ pub fn routes(config: &Config, login: Option<EditorLogin>) -> Router {
         Some(login) => Router::new()
             .route(&auth, get(authorize))
             .route(&callback, get(callback_get))
-            .with_state(Arc::new(login)),
+            .with_state(Arc::new(EditorLogin {
+                limits: Some(limits),
+                ..login
+            })),
         None => {
             tracing::warn!(
                 "editor.auth is configured but {CLIENT_SECRET_ENV} is not set: the editors' login answers 503"
@@ -317,9 +327,15 @@ struct CallbackQuery {
 
 async fn callback_get(
     State(login): State<Arc<EditorLogin>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
+    if let Some(limits) = &login.limits
+        && let Err(refusal) = limits.client(peer, &headers)
+    {
+        return limit::refused(&login, limits, refusal);
+    }
     let cookie = state::cookie_value(
         headers.get(header::COOKIE).and_then(|v| v.to_str().ok()),
         state::COOKIE,
@@ -351,6 +367,11 @@ async fn callback_get(
             true,
         );
     };
+    if let Some(limits) = &login.limits
+        && let Err(refusal) = limits.exchange()
+    {
+        return limit::refused(&login, limits, refusal);
+    }
     let token = match login
         .github
         .exchange(&code, &login.redirect_uri, &login.secret.0)

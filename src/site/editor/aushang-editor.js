@@ -130,7 +130,24 @@
     return out;
   }
 
-  var NoticePreview = createClass({
+  // The preview frame is a document of its own: German, titled, and the frame itself named (for
+  // screen readers; Decap leaves all three empty).
+  function labelPreview(props) {
+    var doc = props.document;
+    if (!doc || !doc.documentElement) return;
+    var title = text(props.entry.get("data"), "title");
+    doc.documentElement.lang = "de";
+    doc.title = "Vorschau: " + (title || "ohne Titel");
+    var frame = props.window && props.window.frameElement;
+    if (frame) frame.title = "Vorschau";
+  }
+
+  var labelled = {
+    componentDidMount: function () { labelPreview(this.props); },
+    componentDidUpdate: function () { labelPreview(this.props); },
+  };
+
+  var NoticePreview = createClass(Object.assign({}, labelled, {
     render: function () {
       var entry = this.props.entry;
       var data = entry.get("data");
@@ -152,16 +169,16 @@
             return h("pre", { key: m.key, className: "nachricht", "data-nachricht": m.key }, m.text);
           })));
     },
-  });
+  }));
 
-  var PagePreview = createClass({
+  var PagePreview = createClass(Object.assign({}, labelled, {
     render: function () {
       var data = this.props.entry.get("data");
       return h("main", { className: "aushang-seite" },
         h("article", {}, h("h1", {}, text(data, "title")),
           h("div", { className: "inhalt" }, this.props.widgetFor("body"))));
     },
-  });
+  }));
 
   // A text field that is required while another field of the entry is set (`image_alt` with
   // `image`); Decap's own `required` cannot say "when".
@@ -231,5 +248,9 @@
   if (S.cms.local_backend && S.cms.local_backend.url) {
     S.cms.local_backend.url = new URL(S.cms.local_backend.url, location.href).href;
   }
+  // The login button says what the login popup and docs/editor-login.md tell editors to click
+  // (Decap's German text is "Mit GitHub einloggen").
+  var de = CMS.getLocale && CMS.getLocale("de");
+  if (de && de.auth) de.auth.loginWithGitHub = "Mit GitHub anmelden";
   CMS.init({ config: S.cms });
 })();

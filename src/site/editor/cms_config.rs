@@ -54,6 +54,11 @@ pub fn cms_config(config: &Config, editor: &EditorSettings) -> Value {
         backend["base_url"] = Value::String(login.base_url);
         backend["auth_endpoint"] = Value::String(login.auth_endpoint);
     }
+    // GitHub Enterprise Server (or the tests' fake): Decap calls this API instead of GitHub's.
+    let api_root = editor.github_api_url();
+    if api_root != super::GITHUB_API {
+        backend["api_root"] = Value::String(api_root);
+    }
     let mut out = json!({
         "load_config_file": false,
         "backend": backend,

@@ -22,7 +22,8 @@ const EDITOR_JS: &str = include_str!("aushang-editor.js");
 /// Styles of the message box in the preview (the page itself uses the site's style sheet).
 const PREVIEW_CSS: &str = include_str!("vorschau.css");
 
-/// The GitHub API the editor saves through (Decap's GitHub backend).
+/// GitHub's API, which the editor saves through (Decap's GitHub backend) unless `editor.auth`
+/// names another (`EditorSettings::github_api_url`).
 pub const GITHUB_API: &str = "https://api.github.com";
 
 /// Every file of the editor: its path below the output folder and its bytes.
@@ -89,11 +90,8 @@ fn origin(address: &str) -> Option<String> {
 pub fn content_security_policy(config: &Config, editor: &EditorSettings) -> String {
     let inbox_url = config.inbox.as_ref().map(|i| i.url.as_str());
     // `blob:`: Decap reads back its own drafts and uploads as blob URLs of this page.
-    let mut connect = vec![
-        "'self'".to_string(),
-        "blob:".to_string(),
-        GITHUB_API.to_string(),
-    ];
+    let mut connect = vec!["'self'".to_string(), "blob:".to_string()];
+    connect.extend(origin(&editor.github_api_url()));
     connect.extend(editor.auth_base_url(inbox_url).as_deref().and_then(origin));
     connect.extend(editor.local_backend.as_deref().and_then(origin));
     connect.dedup();

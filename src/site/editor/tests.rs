@@ -98,3 +98,29 @@ fn the_editor_never_overwrites_a_page_of_the_site() {
     assert!(problems[0].message.contains("redaktion/index.html"));
     assert!(clashes(&[other].into_iter().collect(), &files).is_empty());
 }
+
+#[test]
+fn with_editor_auth_the_editor_calls_its_github_api_and_no_other() {
+    let c = config(
+        "editor:\n  repo: stadt/site\n  auth:\n    client_id: Ov23liX\n    github_url: https://git.t.example\n    github_enterprise: true\n",
+    );
+    let editor = c.editor.as_ref().unwrap();
+    let csp = content_security_policy(&c, editor);
+    assert!(
+        csp.contains("connect-src 'self' blob: https://git.t.example https://inbox.t.example;"),
+        "{csp}"
+    );
+    assert!(!csp.contains("api.github.com"), "{csp}");
+    let backend = &cms_config::cms_config(&c, editor)["backend"];
+    assert_eq!(backend["api_root"], "https://git.t.example/api/v3");
+    assert_eq!(backend["base_url"], "https://inbox.t.example");
+    // github.com: Decap's own default, not written out.
+    let c = config("editor:\n  repo: stadt/site\n  auth:\n    client_id: Ov23liX\n");
+    let editor = c.editor.as_ref().unwrap();
+    assert!(
+        cms_config::cms_config(&c, editor)["backend"]
+            .get("api_root")
+            .is_none()
+    );
+    assert!(content_security_policy(&c, editor).contains(" https://api.github.com "));
+}
