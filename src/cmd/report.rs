@@ -30,6 +30,10 @@ pub struct Args {
     /// Also write the chart (reach per notice, subscriptions per week) as SVG to FILE.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// With --svg and --format markdown: the chart is uploaded as the workflow artifact NAME (a
+    /// job summary shows no local picture); the report names it instead of linking the file.
+    #[arg(long, value_name = "NAME", requires = "svg")]
+    svg_artifact: Option<String>,
     /// Pretend it is this time (for tests), e.g. 2026-11-28 09:30.
     #[arg(long, hide = true)]
     now: Option<String>,
@@ -88,7 +92,14 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .map(|n| n.to_string_lossy().into_owned());
     let out = match args.format {
         Format::Text => render::text(&report),
-        Format::Markdown => render::markdown(&report, svg_name.as_deref()),
+        Format::Markdown => render::markdown(
+            &report,
+            match (&args.svg_artifact, &svg_name) {
+                (Some(name), _) => render::Chart::Artifact(name),
+                (None, Some(file)) => render::Chart::Image(file),
+                (None, None) => render::Chart::None,
+            },
+        ),
         Format::Csv => render::csv(&report),
         Format::Json => render::json(&report),
     };
