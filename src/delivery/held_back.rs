@@ -1,10 +1,10 @@
-//! `journal/held-back.jsonl`: how many people a claim held back before claiming anything for
-//! them — over the daily messaging limit or the budget — and who therefore have no line in the
-//! journal yet. Counts per message and channel only (no subscriber id, number or name), so the
+//! `journal/held-back.jsonl`: how many people a claim (or a run without one) held back before
+//! recording anything for them — over the daily messaging limit or the budget — and who
+//! therefore have no line in the journal yet. Counts per message and channel only (no subscriber id, number or name), so the
 //! reach (`inbox::reach`) can count them as part of the audience, deferred, although the
 //! journal does not know them. The last line of a message and channel is its current number
 //! (a claim writes one whenever it held someone back, and a 0 when it no longer does); a
-//! `completed` after it in the index makes it 0. Append-only, one line per write, a torn last
+//! `completed` (or `expired`, `stale`, `marked`) after it in the index makes it 0. Append-only, one line per write, a torn last
 //! line fenced off (merged with `merge=union` on the state branch like the rest of the journal).
 
 use std::collections::HashMap;

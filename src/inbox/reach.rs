@@ -101,12 +101,22 @@ pub fn compute_where(
             *e = (*e).min(l.t);
         }
     }
-    // People a claim held back before claiming them (daily limit, budget) have no journal
-    // line: their count, unless the message was completed after it.
+    // People a claim (or a run without one) held back before anything was recorded for them
+    // (daily limit, budget) have no journal line: their count, unless nobody waits any more.
     let mut held: BTreeMap<(String, String), u64> = BTreeMap::new();
     for ((msg, channel), h) in held_back::latest(&held_back::read(&journal_dir(state))?) {
+        // Completed, or given up (expired, stale, marked) since: nobody is waiting any more.
         let completed_after = index.iter().any(|l| {
-            l.msg == msg && l.ch == channel && l.event == IndexEvent::Completed && l.t >= h.t
+            l.msg == msg
+                && l.ch == channel
+                && l.t >= h.t
+                && matches!(
+                    l.event,
+                    IndexEvent::Completed
+                        | IndexEvent::Expired
+                        | IndexEvent::Stale
+                        | IndexEvent::Marked
+                )
         });
         if h.total() > 0 && !completed_after {
             let e = started.entry((msg.clone(), channel.clone())).or_insert(h.t);

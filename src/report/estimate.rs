@@ -134,3 +134,56 @@ pub fn months(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_months_spend_is_the_journals_billable_lines_and_its_approvals_are_summed() {
+        // Two deliveries sent on 2 December and one approval of 0.1 EUR (tests/fixtures/formats).
+        let state = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/formats/reach/subscribers");
+        let rate = Money::parse("0.1").unwrap();
+        let measure = Measure {
+            rates: [rate, Money::parse("0.25").unwrap()],
+            monthly: Some(Money::parse("1").unwrap()),
+        };
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let december = Period::month("2026-12").unwrap();
+        let months = months(&state, &december, &tz, &measure, "EUR").unwrap();
+        assert_eq!(
+            months,
+            [BudgetMonth {
+                month: "Dezember 2026".into(),
+                spent: 0.2,
+                monthly: 1.0,
+                approvals: 1,
+                approved: 0.1,
+            }]
+        );
+        // Another currency's approval is not this budget's; November spent nothing but is shown.
+        let november = months_of(&state, "2026-11", &tz, &measure, "CHF");
+        assert_eq!((november[0].spent, november[0].approvals), (0.0, 0));
+        // A year lists only the months with a spend or an approval.
+        let year = super::months(&state, &Period::year("2026").unwrap(), &tz, &measure, "EUR")
+            .unwrap();
+        assert_eq!(year.len(), 1);
+        assert!(
+            super::months(&state, &december, &tz, &Measure::default(), "EUR")
+                .unwrap()
+                .is_empty(),
+            "no monthly budget, no line"
+        );
+    }
+
+    fn months_of(
+        state: &Path,
+        month: &str,
+        tz: &TimeZone,
+        measure: &Measure,
+        currency: &str,
+    ) -> Vec<BudgetMonth> {
+        super::months(state, &Period::month(month).unwrap(), tz, measure, currency).unwrap()
+    }
+}
