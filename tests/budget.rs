@@ -189,7 +189,10 @@ fn the_claim_takes_only_what_the_budget_allows_and_the_next_claim_after_approval
     let held = std::fs::read_to_string(site.journal_dir().join("held-back.jsonl")).unwrap();
     assert!(held.contains("\"by_budget\":7"), "{held}");
     for sub in &site.subs {
-        assert!(!held.contains(&sub.id) && !held.contains(&sub.number[3..]), "{held}");
+        assert!(
+            !held.contains(&sub.id) && !held.contains(&sub.number[3..]),
+            "{held}"
+        );
     }
 
     let second = claim("run-2");

@@ -272,7 +272,10 @@ fn the_reach_and_budget_records_are_read() {
     use aushang::inbox::reach_ledger::Ledger;
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("subscribers");
-    copy_dir(Path::new("tests/fixtures/formats/reach/subscribers"), &state);
+    copy_dir(
+        Path::new("tests/fixtures/formats/reach/subscribers"),
+        &state,
+    );
     let key = "/bekanntmachungen/2026/wahl/#notice";
 
     let approvals =

@@ -186,7 +186,8 @@ fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_
         .expect("the town's publish workflow uploads the report's chart");
     assert!(
         publish.contains("run: scripts/pipeline report")
-            && upload.contains("uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02")
+            && upload
+                .contains("uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02")
             && upload.contains("name: reichweite-und-kosten\n")
             && upload.contains("path: .aushang-report/reichweite-und-kosten.svg\n"),
         "{publish}"

@@ -407,8 +407,9 @@ fn statuses_with_pricing_give_the_journals_reach_and_the_hand_computed_report() 
             .trim_end(),
         keyless.trim_end()
     );
-    let chart = std::fs::read_to_string(site.root.join(".aushang-report/reichweite-und-kosten.svg"))
-        .expect("the pipeline writes the chart where the workflow uploads it from");
+    let chart =
+        std::fs::read_to_string(site.root.join(".aushang-report/reichweite-und-kosten.svg"))
+            .expect("the pipeline writes the chart where the workflow uploads it from");
     assert_well_formed_chart(&chart);
     assert_no_personal_data("job summary", &summary);
     assert_no_personal_data("job summary chart", &chart);

@@ -81,9 +81,7 @@ pub fn months(
     let journal = Journal::open(&dir)?;
     let month_of = |t: jiff::Timestamp| {
         let d = t.to_zoned_datetime(tz.clone()).date();
-        period
-            .contains(d)
-            .then(|| d.strftime("%Y-%m").to_string())
+        period.contains(d).then(|| d.strftime("%Y-%m").to_string())
     };
     let mut spent: BTreeMap<String, Money> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
@@ -142,8 +140,8 @@ mod tests {
     #[test]
     fn a_months_spend_is_the_journals_billable_lines_and_its_approvals_are_summed() {
         // Two deliveries sent on 2 December and one approval of 0.1 EUR (tests/fixtures/formats).
-        let state = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/formats/reach/subscribers");
+        let state =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/reach/subscribers");
         let rate = Money::parse("0.1").unwrap();
         let measure = Measure {
             rates: [rate, Money::parse("0.25").unwrap()],
@@ -166,8 +164,8 @@ mod tests {
         let november = months_of(&state, "2026-11", &tz, &measure, "CHF");
         assert_eq!((november[0].spent, november[0].approvals), (0.0, 0));
         // A year lists only the months with a spend or an approval.
-        let year = super::months(&state, &Period::year("2026").unwrap(), &tz, &measure, "EUR")
-            .unwrap();
+        let year =
+            super::months(&state, &Period::year("2026").unwrap(), &tz, &measure, "EUR").unwrap();
         assert_eq!(year.len(), 1);
         assert!(
             super::months(&state, &december, &tz, &Measure::default(), "EUR")

@@ -167,9 +167,8 @@ pub fn build(
         })
     })?;
     let ledger = ledger::Ledger::load(state)?;
-    let journal = crate::delivery::journal::Journal::open(&crate::delivery::journal::journal_dir(
-        state,
-    ))?;
+    let journal =
+        crate::delivery::journal::Journal::open(&crate::delivery::journal::journal_dir(state))?;
     let measure = rates.and_then(|r| r.measure.as_ref());
     let mut rows = Vec::new();
     let mut billable: BTreeMap<String, u64> = BTreeMap::new();
