@@ -25,6 +25,8 @@ const CHANNEL: &str = "whatsapp";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Measure {
     pub rates: [Money; 2],
+    /// The categories the rates are of (the template's and the update template's).
+    pub categories: [String; 2],
     pub monthly: Option<Money>,
 }
 
@@ -33,12 +35,38 @@ impl Measure {
     pub fn of(config: &Config, prices: &Prices) -> Measure {
         Measure {
             rates: crate::broadcast::budget::charge_rates(config, prices),
+            categories: [false, true]
+                .map(|update| crate::broadcast::cost::billing_category(config, update)),
             monthly: config.broadcast.budget.and_then(|b| b.monthly),
         }
     }
 
     pub fn rate(&self, key: &str) -> Money {
         charge_rate(&self.rates, key)
+    }
+
+    /// Why the estimate and the actual cost of message `key` differ in kind: WhatsApp billed
+    /// some of it in another category than the one the budget and the preview charge.
+    pub fn category_note(
+        &self,
+        title: &str,
+        key: &str,
+        billable: &BTreeMap<String, u64>,
+    ) -> Option<String> {
+        let expected = &self.categories[usize::from(key.contains("#update-"))];
+        let other: Vec<String> = billable
+            .iter()
+            .filter(|(c, n)| *c != expected && **n > 0)
+            .map(|(c, n)| format!("{n} als {c}"))
+            .collect();
+        (!other.is_empty()).then(|| {
+            format!(
+                "„{title}“: WhatsApp hat {} abgerechnet; Budget und Vorschau rechnen die Vorlage \
+                 als {expected} (Meta kann eine Vorlage umstufen; `aushang inbox pull` hält die \
+                 gemeldete Kategorie in subscribers/inbox/templates.json fest)",
+                other.join(", ")
+            )
+        })
     }
 }
 
@@ -145,6 +173,7 @@ mod tests {
         let rate = Money::parse("0.1").unwrap();
         let measure = Measure {
             rates: [rate, Money::parse("0.25").unwrap()],
+            categories: ["utility".into(), "utility".into()],
             monthly: Some(Money::parse("1").unwrap()),
         };
         let tz = TimeZone::get("Europe/Berlin").unwrap();
@@ -183,5 +212,26 @@ mod tests {
         currency: &str,
     ) -> Vec<BudgetMonth> {
         super::months(state, &Period::month(month).unwrap(), tz, measure, currency).unwrap()
+    }
+
+    #[test]
+    fn a_message_billed_in_another_category_is_explained() {
+        let measure = Measure {
+            categories: ["utility".into(), "marketing".into()],
+            ..Measure::default()
+        };
+        let billed = BTreeMap::from([("utility".to_string(), 3), ("marketing".to_string(), 2)]);
+        assert_eq!(
+            measure
+                .category_note("Wahl", "/w/#notice", &billed)
+                .as_deref(),
+            Some(
+                "„Wahl“: WhatsApp hat 2 als marketing abgerechnet; Budget und Vorschau rechnen \
+                 die Vorlage als utility (Meta kann eine Vorlage umstufen; `aushang inbox pull` \
+                 hält die gemeldete Kategorie in subscribers/inbox/templates.json fest)"
+            )
+        );
+        let update = BTreeMap::from([("marketing".to_string(), 2)]);
+        assert_eq!(measure.category_note("Wahl", "/w/#update-1", &update), None);
     }
 }

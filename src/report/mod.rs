@@ -170,6 +170,7 @@ pub fn build(
     let journal =
         crate::delivery::journal::Journal::open(&crate::delivery::journal::journal_dir(state))?;
     let measure = rates.and_then(|r| r.measure.as_ref());
+    let mut category_notes = Vec::new();
     let mut rows = Vec::new();
     let mut billable: BTreeMap<String, u64> = BTreeMap::new();
     let mut free: BTreeMap<String, u64> = BTreeMap::new();
@@ -202,6 +203,12 @@ pub fn build(
         let estimated_cost = measure
             .filter(|_| whatsapp)
             .map(|ms| estimate::amount(ms.rate(&m.msg).times(charged as usize)));
+        if let Some(note) = measure
+            .filter(|_| whatsapp)
+            .and_then(|ms| ms.category_note(&title, &m.msg, &m.billable))
+        {
+            category_notes.push(note);
+        }
         let actual_cost = rates.filter(|_| whatsapp).and_then(|r| {
             m.billable
                 .iter()
@@ -237,7 +244,7 @@ pub fn build(
             other_free += v;
         }
     }
-    let mut notes = Vec::new();
+    let mut notes = category_notes;
     let mut categories: Vec<String> = billable.keys().chain(free.keys()).cloned().collect();
     categories.sort();
     categories.dedup();
