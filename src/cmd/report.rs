@@ -19,22 +19,24 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The month to report, e.g. 2026-11 (default: the current month).
+    /// Der Monat des Berichts, z. B. 2026-11 (Standard: der laufende Monat).
     #[arg(long, value_name = "JJJJ-MM", conflicts_with = "year")]
     month: Option<String>,
-    /// The year to report, e.g. 2026 (for the council's annual report).
+    /// Das Jahr des Berichts, z. B. 2026 (für den Jahresbericht an den Rat).
     #[arg(long, value_name = "JJJJ")]
     year: Option<String>,
+    /// Das Format: text, markdown (Job-Zusammenfassung), csv (Tabellenkalkulation) oder json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Also write the chart (reach per notice, subscriptions per week) as SVG to FILE.
+    /// Das Diagramm (Reichweite je Bekanntmachung, Abonnements je Woche) auch als SVG in FILE schreiben.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
-    /// With --svg and --format markdown: the chart is uploaded as the workflow artifact NAME (a
-    /// job summary shows no local picture); the report names it instead of linking the file.
+    /// Mit --svg und --format markdown: das Diagramm wird als Artefakt NAME des Workflows
+    /// hochgeladen (eine Job-Zusammenfassung zeigt kein lokales Bild); der Bericht nennt es,
+    /// statt die Datei zu verlinken.
     #[arg(long, value_name = "NAME", requires = "svg")]
     svg_artifact: Option<String>,
-    /// Pretend it is this time (for tests), e.g. 2026-11-28 09:30.
+    /// So tun, als wäre es dieser Zeitpunkt (für Tests), z. B. 2026-11-28 09:30.
     #[arg(long, hide = true)]
     now: Option<String>,
 }
