@@ -52,7 +52,7 @@ enum Command {
     /// Der Posteingang-Server (Anmeldungen, Abmeldungen, WhatsApp-Webhooks) und das Abholen seiner Ereignisse.
     #[command(subcommand)]
     Inbox(cmd::inbox::Command),
-    /// Reichweite und Kosten je Bekanntmachung und die Entwicklung der Abonnements, für einen Monat oder ein Jahr.
+    /// Reichweite und Kosten je Bekanntmachung und der Verlauf der Abonnements, für einen Monat oder ein Jahr.
     Report(cmd::report::Args),
 }
 

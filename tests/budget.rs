@@ -182,12 +182,25 @@ fn the_claim_takes_only_what_the_budget_allows_and_the_next_claim_after_approval
     assert_eq!(claimed("run-1"), 5, "claims only for what this run sends");
     assert_eq!(send("run-1").code, 0);
     assert_eq!(received(&site, &fake, "wahl").len(), 5);
+    // The 7 held back before anything was claimed for them have no journal line, yet the reach
+    // counts them: in the audience, deferred (from journal/held-back.jsonl: counts, no ids).
+    assert_eq!(site.last_states(&key("wahl")).len(), 5);
+    assert_eq!(reach(&site, "wahl"), (12, 5, 7));
+    let held = std::fs::read_to_string(site.journal_dir().join("held-back.jsonl")).unwrap();
+    assert!(held.contains("\"by_budget\":7"), "{held}");
+    for sub in &site.subs {
+        assert!(
+            !held.contains(&sub.id) && !held.contains(&sub.number[3..]),
+            "{held}"
+        );
+    }
 
     let second = claim("run-2");
     assert_eq!(second.code, 5, "{second:?}");
     assert_eq!(claimed("run-2"), 0);
     assert_eq!(send("run-2").code, 0);
     assert_eq!(fake.messages().len(), 5);
+    assert_eq!(reach(&site, "wahl"), (12, 5, 7), "still 7 waiting, not 14");
 
     let approve = in_actions(&site, &["--approve-budget", "wahl", now[0], now[1]]);
     assert_eq!(approve.code, 0, "{approve:?}");
@@ -199,7 +212,23 @@ fn the_claim_takes_only_what_the_budget_allows_and_the_next_claim_after_approval
     let got = received(&site, &fake, "wahl");
     assert_eq!(got.len(), 12);
     assert!(got.values().all(|n| *n == 1), "{got:?}");
+    assert_eq!(
+        reach(&site, "wahl"),
+        (12, 12, 0),
+        "nobody deferred any more, nobody counted twice"
+    );
     assert_eq!(claim("run-4").code, 3, "nothing left to claim");
+}
+
+/// Audience, accepted and deferred of one notice in the reach (`inbox::reach`).
+fn reach(site: &Site, slug: &str) -> (u64, u64, u64) {
+    let r = aushang::inbox::reach::compute(&site.root.join("subscribers")).unwrap();
+    let m = r
+        .messages
+        .into_iter()
+        .find(|m| m.msg == key(slug) && m.channel == "whatsapp")
+        .expect("the notice is in the reach");
+    (m.audience, m.accepted, m.deferred)
 }
 
 #[test]

@@ -262,3 +262,72 @@ fn migrate_adds_the_version_key_once_and_the_site_still_loads() {
     assert!(!out.contains("umgestellt"), "{out}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), migrated);
 }
+
+/// The reach and budget records (issue 17) as this version writes them
+/// (tests/fixtures/formats/reach/): `journal/budget.jsonl` (approvals over the budget),
+/// `journal/held-back.jsonl` (people a claim held back, counts only),
+/// `inbox/reach-ledger.json` (status counts) and `inbox/reach.json` (per-notice reach).
+#[test]
+fn the_reach_and_budget_records_are_read() {
+    use aushang::inbox::reach::{self, Reach};
+    use aushang::inbox::reach_ledger::Ledger;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("subscribers");
+    copy_dir(
+        Path::new("tests/fixtures/formats/reach/subscribers"),
+        &state,
+    );
+    let key = "/bekanntmachungen/2026/wahl/#notice";
+
+    let approvals =
+        aushang::broadcast::budget::read_approvals(&journal_dir(&state).join("budget.jsonl"))
+            .unwrap();
+    assert_eq!(approvals.len(), 1);
+    let a = &approvals[0];
+    assert_eq!(
+        (
+            a.notice.as_str(),
+            a.by.as_str(),
+            a.amount.as_str(),
+            a.currency.as_str(),
+            a.recipients,
+            a.spent_before.as_str()
+        ),
+        (
+            "/bekanntmachungen/2026/wahl/",
+            "buergermeisterin",
+            "0.1",
+            "EUR",
+            Some(1),
+            "0.2"
+        )
+    );
+
+    let held = aushang::delivery::held_back::read(&journal_dir(&state)).unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].msg.as_str(), held[0].by_limit, held[0].by_budget),
+        (key, 0, 1)
+    );
+
+    let ledger = Ledger::load(&state).unwrap();
+    assert_eq!(ledger.messages[key].delivered, 2);
+    assert_eq!(ledger.messages[key].billable["utility"], 2);
+    assert_eq!(ledger.messages["-@2026-12"].billable["utility"], 1);
+    assert_eq!(ledger.seen.len(), 2);
+
+    let written: Reach =
+        serde_json::from_str(&std::fs::read_to_string(state.join("inbox/reach.json")).unwrap())
+            .unwrap();
+    let m = &written.messages[0];
+    assert_eq!(
+        (m.audience, m.accepted, m.delivered, m.read, m.deferred),
+        (3, 2, 2, 1, 1)
+    );
+    assert_eq!(written.other.billable["utility"], 1);
+    // Today's code computes the same from the journal, the ledger and the held-back count.
+    assert_eq!(reach::compute(&state).unwrap(), written);
+    // A month and more later, the settled message keeps what reach.json says.
+    let later = reach::update(&state, "2027-02-01T00:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(later.messages, written.messages);
+}

@@ -172,6 +172,33 @@ fn init_writes_a_town_site_that_checks_builds_and_publishes_once_its_blanks_are_
         std::fs::read_to_string("scripts/pipeline").unwrap(),
         "the town's pipeline is this repository's"
     );
+    // The report's chart: written by `scripts/pipeline report`, uploaded as the artifact the
+    // job summary names (a summary shows no local picture), and never committed.
+    let publish = std::fs::read_to_string(site.join(".github/workflows/publish.yml")).unwrap();
+    let upload = publish
+        .split("- name: Diagramm zu Reichweite und Kosten hochladen")
+        .nth(1)
+        .expect("the town's publish workflow uploads the report's chart");
+    assert!(
+        publish.contains("run: scripts/pipeline report")
+            && upload
+                .contains("uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02")
+            && upload.contains("name: reichweite-und-kosten\n")
+            && upload.contains("path: .aushang-report/reichweite-und-kosten.svg\n"),
+        "{publish}"
+    );
+    let pipeline = std::fs::read_to_string(site.join("scripts/pipeline")).unwrap();
+    assert!(
+        pipeline.contains("${REPORT_SVG:-$ROOT/.aushang-report/reichweite-und-kosten.svg}")
+            && pipeline.contains("${REPORT_ARTIFACT:-reichweite-und-kosten}"),
+        "the upload step's path and name are the pipeline's defaults"
+    );
+    assert!(
+        std::fs::read_to_string(site.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .any(|l| l == "/.aushang-report/")
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

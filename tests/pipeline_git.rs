@@ -814,6 +814,13 @@ fn a_budget_defers_on_the_state_branch_until_the_workflow_input_approves() {
         "claims only for what is sent"
     );
     assert_eq!(town.origin_lines("sent"), 2);
+    // Those held back before anything was claimed for them are counted for the reach (no ids)
+    // and pushed with the claim.
+    let held = town.state_file("subscribers/journal/held-back.jsonl");
+    assert!(
+        held.contains("\"by_budget\":") && !held.contains("\"sub\"") && !held.contains("s_"),
+        "{held}"
+    );
     // Nothing more without an approval: the due check waits instead of asking for a run.
     let again = town.run(&town.clone("next"), "publish-run", &[]);
     assert!(again.status.success(), "{}", text(&again));

@@ -103,6 +103,10 @@ fn site(fake: &FakeGraph) -> Site {
         &format!("{anchor}      prices:\n        currency: EUR\n        utility: \"0.0456\"\n        marketing: \"0.1131\"\n"),
         1,
     );
+    // A monthly budget: the report puts the budget's spend beside the actual cost.
+    let budget = "  # budget:\n  #   monthly: 50\n";
+    assert!(config.contains(budget), "the example config changed shape");
+    let config = config.replacen(budget, "  budget:\n    monthly: 50\n", 1);
     std::fs::write(&config_path, config).unwrap();
     site
 }
@@ -387,7 +391,28 @@ fn statuses_with_pricing_give_the_journals_reach_and_the_hand_computed_report() 
         String::from_utf8_lossy(&step.stderr)
     );
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert_eq!(summary.trim_end(), keyless.trim_end());
+    // A job summary shows no local picture: the chart is written for the upload step, and the
+    // summary names the artifact instead of linking the file.
+    let chart_line = summary
+        .lines()
+        .find(|l| l.starts_with("Das Diagramm"))
+        .unwrap_or_else(|| panic!("no chart line:\n{summary}"));
+    assert!(
+        chart_line.contains("Artefakt „reichweite-und-kosten“") && !summary.contains("!["),
+        "{summary}"
+    );
+    assert_eq!(
+        summary
+            .replacen(&format!("{chart_line}\n\n"), "", 1)
+            .trim_end(),
+        keyless.trim_end()
+    );
+    let chart =
+        std::fs::read_to_string(site.root.join(".aushang-report/reichweite-und-kosten.svg"))
+            .expect("the pipeline writes the chart where the workflow uploads it from");
+    assert_well_formed_chart(&chart);
+    assert_no_personal_data("job summary", &summary);
+    assert_no_personal_data("job summary chart", &chart);
 }
 
 /// Parses the SVG as XML and checks the accessible name and description it references.

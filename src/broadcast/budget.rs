@@ -225,11 +225,8 @@ impl Guard {
             let rate = prices.rate(&category);
             (category, rate)
         });
-        // An unknown price counts as the highest known one in what was spent.
-        let fallback = prices.rates.values().copied().max().unwrap_or_default();
-        let plain_rates = [rates[0].1, rates[1].1];
-        let rate_of =
-            |key: &str| plain_rates[usize::from(key.contains("#update-"))].unwrap_or(fallback);
+        let charged = charge_rates(config, &prices);
+        let rate_of = |key: &str| charge_rate(&charged, key);
         let mut paths: HashMap<String, String> = HashMap::new();
         for p in planned {
             for key in p.message.keys() {
@@ -410,9 +407,26 @@ pub fn for_run(
     Ok(Guard::load(config, journal, planned, now)?.map(|g| std::sync::Arc::new(g.into())))
 }
 
+/// What the budget charges one journal delivery of a notice's message and of an update's: its
+/// template's category's price; an unknown price counts as the highest known one. The report's
+/// estimate (`report::estimate`) uses the same, so both tell the same spend.
+pub fn charge_rates(config: &Config, prices: &Prices) -> [Money; 2] {
+    let fallback = prices.rates.values().copied().max().unwrap_or_default();
+    [false, true].map(|update| {
+        prices
+            .rate(&billing_category(config, update))
+            .unwrap_or(fallback)
+    })
+}
+
+/// The rate of [`charge_rates`] for the message key `key` (`…#update-…`: the update's).
+pub fn charge_rate(rates: &[Money; 2], key: &str) -> Money {
+    rates[usize::from(key.contains("#update-"))]
+}
+
 /// Which journal lines count as spent: accepted by the API, taken as delivered, or an unknown
 /// outcome (a request may have gone out).
-fn billable(state: DeliveryState) -> bool {
+pub fn billable(state: DeliveryState) -> bool {
     matches!(
         state,
         DeliveryState::Sent

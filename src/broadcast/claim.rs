@@ -217,6 +217,15 @@ pub fn claim(
             title: message.title.clone(),
             ..ClaimedMessage::default()
         };
+        // Held back without a journal line: counted for the reach (no ids).
+        let mut held = crate::delivery::held_back::HeldBack {
+            t: opts.now,
+            run: Some(run.into()),
+            msg: message.key.clone(),
+            ch: channel.into(),
+            by_limit: 0,
+            by_budget: 0,
+        };
         let wants = {
             let deliverer = deliverer.clone();
             let message = message.clone();
@@ -234,8 +243,10 @@ pub fn claim(
             } else if let Some(why) = budget.as_ref().and_then(|g| g.refusal(message)) {
                 entry.deferred_by_budget += 1;
                 entry.budget_reason.get_or_insert(why);
+                held.by_budget += u64::from(!states.knows(&sub.id));
             } else if !within_limit(&mut capacity, &mut recent, &sub.id) {
                 entry.deferred_by_limit += 1;
+                held.by_limit += u64::from(!states.knows(&sub.id));
             } else {
                 if let Some(g) = budget.as_mut() {
                     g.take(message);
@@ -265,6 +276,7 @@ pub fn claim(
             }
             journal.record_index(&message.key, channel, IndexEvent::Completed, opts.now)?;
         }
+        crate::delivery::held_back::record(&journal_dir(&config.subscribers_dir()), &held)?;
         report.messages.push(entry);
     }
     journal.sync()?;

@@ -164,6 +164,21 @@ impl Sender {
         report.deferred_by_limit += read.deferred_by_limit;
         report.deferred_by_budget += read.deferred_by_budget;
         report.budget_reason = report.budget_reason.take().or(read.budget_reason);
+        // A run without a claim: who it held back without a journal line, for the reach (a
+        // `--run` holds nobody back; its claim counted them).
+        if self.run.is_none() {
+            crate::delivery::held_back::record(
+                self.journal.dir(),
+                &crate::delivery::held_back::HeldBack {
+                    t: self.clock.now(),
+                    run: None,
+                    msg: message.key.clone(),
+                    ch: channel.into(),
+                    by_limit: read.held_by_limit,
+                    by_budget: read.held_by_budget,
+                },
+            )?;
+        }
         report.not_attempted += read.not_attempted;
         report.not_claimed += read.not_claimed;
         if let Some(why) = &read.broken {
@@ -235,6 +250,9 @@ struct Filtered {
     deferred_by_limit: usize,
     deferred_by_budget: usize,
     budget_reason: Option<String>,
+    /// Of the deferred, those without a line in the journal for this message.
+    held_by_limit: u64,
+    held_by_budget: u64,
     not_attempted: usize,
     /// Not claimed by this `--run` (new since the claim, or left for a later run).
     not_claimed: usize,
@@ -279,8 +297,10 @@ impl Reader {
             } else if let Some(why) = self.over_budget() {
                 out.deferred_by_budget += 1;
                 out.budget_reason.get_or_insert(why);
+                out.held_by_budget += u64::from(!self.states.knows(&sub.id));
             } else if !self.within_limit(&sub.id) {
                 out.deferred_by_limit += 1;
+                out.held_by_limit += u64::from(!self.states.knows(&sub.id));
             } else {
                 self.charge();
                 let attempts = self.states.attempts(&sub.id);

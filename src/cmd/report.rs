@@ -22,16 +22,21 @@ pub struct Args {
     /// Der Monat des Berichts, z. B. 2026-11 (Standard: der laufende Monat).
     #[arg(long, value_name = "JJJJ-MM", conflicts_with = "year")]
     month: Option<String>,
-    /// Das Jahr des Berichts, z. B. 2026 (für den Jahresbericht an den Gemeinderat).
+    /// Das Jahr des Berichts, z. B. 2026 (für den Jahresbericht an den Rat).
     #[arg(long, value_name = "JJJJ")]
     year: Option<String>,
-    /// Ausgabeformat: Text, Markdown (für die Zusammenfassung eines Workflow-Laufs), CSV oder JSON.
+    /// Das Format: text, markdown (Job-Zusammenfassung), csv (Tabellenkalkulation) oder json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Auch das Diagramm (Reichweite je Bekanntmachung, Abonnements je Woche) als SVG nach FILE schreiben.
+    /// Das Diagramm (Reichweite je Bekanntmachung, Abonnements je Woche) auch als SVG in FILE schreiben.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
-    /// So tun, als wäre es diese Zeit (für Tests), z. B. 2026-11-28 09:30.
+    /// Mit --svg und --format markdown: das Diagramm wird als Artefakt NAME des Workflows
+    /// hochgeladen (eine Job-Zusammenfassung zeigt kein lokales Bild); der Bericht nennt es,
+    /// statt die Datei zu verlinken.
+    #[arg(long, value_name = "NAME", requires = "svg")]
+    svg_artifact: Option<String>,
+    /// So tun, als wäre es dieser Zeitpunkt (für Tests), z. B. 2026-11-28 09:30.
     #[arg(long, hide = true)]
     now: Option<String>,
 }
@@ -89,7 +94,14 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .map(|n| n.to_string_lossy().into_owned());
     let out = match args.format {
         Format::Text => render::text(&report),
-        Format::Markdown => render::markdown(&report, svg_name.as_deref()),
+        Format::Markdown => render::markdown(
+            &report,
+            match (&args.svg_artifact, &svg_name) {
+                (Some(name), _) => render::Chart::Artifact(name),
+                (None, Some(file)) => render::Chart::Image(file),
+                (None, None) => render::Chart::None,
+            },
+        ),
         Format::Csv => render::csv(&report),
         Format::Json => render::json(&report),
     };

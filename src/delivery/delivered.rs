@@ -144,6 +144,11 @@ impl DeliveryStates {
             .is_some_and(|l| l.standing == Standing::Claimed)
     }
 
+    /// Whether the subscriber has any line for this message (is part of its journal).
+    pub fn knows(&self, sub: &str) -> bool {
+        self.get(sub).is_some()
+    }
+
     /// Subscribers with any line for this message.
     pub fn len(&self) -> usize {
         self.numbered.len() + self.named.len()

@@ -172,6 +172,11 @@ impl Journal {
         })
     }
 
+    /// The journal's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Whether `msg` was completed (or marked) on `channel`.
     pub fn is_complete(&self, msg: &str, channel: &str) -> bool {
         self.index().iter().any(|l| {

@@ -6,6 +6,7 @@
 pub mod correlation;
 pub mod delivered;
 pub mod errors;
+pub mod held_back;
 pub mod journal;
 pub mod message;
 pub mod outcome;

@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::reach_ledger::{Ledger, StatusCounts, other_month};
+use crate::delivery::held_back;
 use crate::delivery::journal::{DeliveryState, FailureClass, IndexEvent, Journal, journal_dir};
 
 pub const REACH_FILE: &str = "reach.json";
@@ -27,7 +28,8 @@ pub struct MessageReach {
     pub channel: String,
     /// When its sending started (the journal's first `started` or `claimed`).
     pub started: Option<Timestamp>,
-    /// Everyone the journal holds a delivery for (claimed, sent, failed, …).
+    /// Everyone the journal holds a delivery for (claimed, sent, failed, …), and those the last
+    /// claim held back before claiming them (`journal/held-back.jsonl`).
     pub audience: u64,
     /// Accepted by the API (`sent`, or `accepted` by `--accept-uncertain`).
     pub accepted: u64,
@@ -37,7 +39,8 @@ pub struct MessageReach {
     pub failed: BTreeMap<i64, u64>,
     /// Outcome unknown (killed mid-request, no answer, a claim with nothing after it).
     pub uncertain: u64,
-    /// Waiting for a later run: released by a stopped run or failed with a retryable error.
+    /// Waiting for a later run: released by a stopped run, failed with a retryable error, or
+    /// held back by the last claim (daily limit, budget) before anything was claimed for them.
     pub deferred: u64,
     /// Billed messages by pricing category.
     pub billable: BTreeMap<String, u64>,
@@ -91,10 +94,34 @@ pub fn compute_where(
     let ledger = Ledger::load(state)?;
     let unsubscribes = unsubscribes(state)?;
     let mut started: BTreeMap<(String, String), Timestamp> = BTreeMap::new();
-    for l in journal.index_lines() {
+    let index = journal.index_lines();
+    for l in &index {
         if matches!(l.event, IndexEvent::Started | IndexEvent::Claimed) {
             let e = started.entry((l.msg.clone(), l.ch.clone())).or_insert(l.t);
             *e = (*e).min(l.t);
+        }
+    }
+    // People a claim (or a run without one) held back before anything was recorded for them
+    // (daily limit, budget) have no journal line: their count, unless nobody waits any more.
+    let mut held: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for ((msg, channel), h) in held_back::latest(&held_back::read(&journal_dir(state))?) {
+        // Completed, or given up (expired, stale, marked) since: nobody is waiting any more.
+        let completed_after = index.iter().any(|l| {
+            l.msg == msg
+                && l.ch == channel
+                && l.t >= h.t
+                && matches!(
+                    l.event,
+                    IndexEvent::Completed
+                        | IndexEvent::Expired
+                        | IndexEvent::Stale
+                        | IndexEvent::Marked
+                )
+        });
+        if h.total() > 0 && !completed_after {
+            let e = started.entry((msg.clone(), channel.clone())).or_insert(h.t);
+            *e = (*e).min(h.t);
+            held.insert((msg, channel), h.total());
         }
     }
     let mut out = Reach::default();
@@ -111,6 +138,10 @@ pub fn compute_where(
             audience: log.last.len() as u64,
             ..Default::default()
         };
+        if let Some(n) = held.get(&(msg.clone(), channel.clone())) {
+            m.audience += n;
+            m.deferred += n;
+        }
         for (sub, line) in &log.last {
             match (line.state, line.class) {
                 (DeliveryState::Sent | DeliveryState::Accepted, _) => {

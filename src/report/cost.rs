@@ -12,12 +12,17 @@ use crate::config::Config;
 pub struct RateCard {
     pub currency: String,
     pub prices: BTreeMap<String, f64>,
+    /// The budget's measure of spend (`None` when made from a bare rate card).
+    pub measure: Option<super::estimate::Measure>,
 }
 
 impl RateCard {
     /// The rate card of the site, if its `aushang.yaml` has one (`check` refuses a broken one).
     pub fn of(config: &Config) -> Option<RateCard> {
-        Prices::of(config).map(|p| RateCard::from_prices(&p))
+        Prices::of(config).map(|p| RateCard {
+            measure: Some(super::estimate::Measure::of(config, &p)),
+            ..RateCard::from_prices(&p)
+        })
     }
 
     pub fn from_prices(prices: &Prices) -> RateCard {
@@ -28,6 +33,7 @@ impl RateCard {
                 .iter()
                 .map(|(category, m)| (category.to_lowercase(), m.0 as f64 / 1_000_000.0))
                 .collect(),
+            measure: None,
         }
     }
 

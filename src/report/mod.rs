@@ -5,6 +5,7 @@
 //! a table for a month or a year, in text, Markdown, CSV or JSON, and an SVG chart.
 
 pub mod cost;
+pub mod estimate;
 pub mod render;
 pub mod svg;
 pub mod trend;
@@ -87,7 +88,7 @@ impl Period {
 }
 
 /// One row of the per-notice table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     /// The day its sending started (site time zone).
     pub date: Option<Date>,
@@ -95,6 +96,14 @@ pub struct Row {
     pub title: String,
     #[serde(flatten)]
     pub reach: MessageReach,
+    /// WhatsApp: the deliveries the budget counts as spent (accepted or an unknown outcome).
+    pub charged: u64,
+    /// WhatsApp with a rate card: `charged` × the rate the budget charges (the estimate's and
+    /// the budget's measure).
+    pub estimated_cost: Option<f64>,
+    /// WhatsApp with a rate card: the billed messages (statuses' `pricing`) × their category's
+    /// price; `None` when a billed category has no price.
+    pub actual_cost: Option<f64>,
 }
 
 /// Billed and free messages of one pricing category, with the actual cost.
@@ -129,6 +138,8 @@ pub struct Report {
     /// Billed and free messages not tied to a notice (confirmation requests).
     pub other_billable: u64,
     pub other_free: u64,
+    /// The budget's spend per month (with `broadcast.budget.monthly`).
+    pub budget: Vec<estimate::BudgetMonth>,
     /// `None` when the list's key was not available.
     pub trend: Option<Trend>,
     pub notes: Vec<String>,
@@ -156,6 +167,10 @@ pub fn build(
         })
     })?;
     let ledger = ledger::Ledger::load(state)?;
+    let journal =
+        crate::delivery::journal::Journal::open(&crate::delivery::journal::journal_dir(state))?;
+    let measure = rates.and_then(|r| r.measure.as_ref());
+    let mut category_notes = Vec::new();
     let mut rows = Vec::new();
     let mut billable: BTreeMap<String, u64> = BTreeMap::new();
     let mut free: BTreeMap<String, u64> = BTreeMap::new();
@@ -179,10 +194,34 @@ pub fn build(
         for (k, v) in &m.free {
             *free.entry(k.clone()).or_default() += v;
         }
+        let whatsapp = m.channel == "whatsapp";
+        let charged = if whatsapp {
+            estimate::charged(&journal, &m.msg)?
+        } else {
+            0
+        };
+        let estimated_cost = measure
+            .filter(|_| whatsapp)
+            .map(|ms| estimate::amount(ms.rate(&m.msg).times(charged as usize)));
+        if let Some(note) = measure
+            .filter(|_| whatsapp)
+            .and_then(|ms| ms.category_note(&title, &m.msg, &m.billable))
+        {
+            category_notes.push(note);
+        }
+        let actual_cost = rates.filter(|_| whatsapp).and_then(|r| {
+            m.billable
+                .iter()
+                .map(|(c, n)| r.price(c).map(|p| p * *n as f64))
+                .sum()
+        });
         rows.push(Row {
             date,
             title,
             reach: m,
+            charged,
+            estimated_cost,
+            actual_cost,
         });
     }
     let (mut other_billable, mut other_free) = (0, 0);
@@ -205,7 +244,7 @@ pub fn build(
             other_free += v;
         }
     }
-    let mut notes = Vec::new();
+    let mut notes = category_notes;
     let mut categories: Vec<String> = billable.keys().chain(free.keys()).cloned().collect();
     categories.sort();
     categories.dedup();
@@ -240,6 +279,11 @@ pub fn build(
                 .into(),
         );
     }
+    let budget = match (measure, rates) {
+        (Some(ms), Some(r)) => estimate::months(state, &period, tz, ms, &r.currency)
+            .map_err(|e| std::io::Error::other(format!("{e:#}")))?,
+        _ => Vec::new(),
+    };
     let trend = subscribers.map(|subs| {
         let weeks = trend::weeks(period.from, period.to);
         Trend {
@@ -255,6 +299,7 @@ pub fn build(
         total_cost: total,
         other_billable,
         other_free,
+        budget,
         trend,
         notes,
     })

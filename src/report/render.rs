@@ -193,6 +193,89 @@ fn cost_table(r: &Report) -> Table {
     }
 }
 
+/// Per WhatsApp message: the budget's count and estimate beside the billed count and actual
+/// cost; `None` without a rate card or WhatsApp messages.
+fn estimate_table(r: &Report) -> Option<Table> {
+    let fmt = |x: Option<f64>| x.map_or("—".to_string(), |v| money(v, &r.currency));
+    let rows: Vec<&Row> = r
+        .rows
+        .iter()
+        .filter(|row| row.estimated_cost.is_some())
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let billed = |row: &Row| row.reach.billable.values().sum::<u64>();
+    let mut out: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            vec![
+                date(row),
+                row.title.clone(),
+                row.charged.to_string(),
+                fmt(row.estimated_cost),
+                billed(row).to_string(),
+                fmt(row.actual_cost),
+            ]
+        })
+        .collect();
+    if rows.len() > 1 {
+        let sum = |f: &dyn Fn(&Row) -> Option<f64>| rows.iter().map(|x| f(x)).sum::<Option<f64>>();
+        out.push(vec![
+            String::new(),
+            "Summe".into(),
+            rows.iter().map(|x| x.charged).sum::<u64>().to_string(),
+            fmt(sum(&|x| x.estimated_cost)),
+            rows.iter().map(|x| billed(x)).sum::<u64>().to_string(),
+            fmt(sum(&|x| x.actual_cost)),
+        ]);
+    }
+    Some(Table {
+        headers: vec![
+            "Versand",
+            "Bekanntmachung",
+            "Gezählt (Budget)",
+            "Geschätzt",
+            "Abgerechnet",
+            "Tatsächlich",
+        ],
+        right: vec![false, false, true, true, true, true],
+        rows: out,
+    })
+}
+
+const ESTIMATE_NOTE: &str = "Geschätzt: die Zustellungen, die das Budget zählt (von WhatsApp \
+     angenommen oder mit unbekanntem Ausgang), × der Preis der Kategorie der Vorlage — so rechnen \
+     die Vorschau (Empfänger × Preis) und das Budget. Tatsächlich: die Nachrichten, die WhatsApp \
+     laut Statusmeldungen abrechnet (nur zugestellte, in der Kategorie, die Meta meldet), × ihr \
+     Preis. Die tatsächlichen Kosten sind darum höchstens so hoch wie geschätzt, solange Meta die \
+     Vorlage nicht anders einstuft.";
+
+/// `Budget November 2026: 0,41 EUR von 50,00 EUR verbraucht`, per month.
+fn budget_lines(r: &Report) -> Vec<String> {
+    r.budget
+        .iter()
+        .map(|b| {
+            let mut line = format!(
+                "Budget {}: {} von {} verbraucht",
+                b.month,
+                money(b.spent, &r.currency),
+                money(b.monthly, &r.currency)
+            );
+            if b.approvals > 0 {
+                let _ = write!(
+                    line,
+                    "; dazu {} Freigabe(n) über das Budget, zusammen {}",
+                    b.approvals,
+                    money(b.approved, &r.currency)
+                );
+            }
+            line.push_str(" (Maß des Budgets: Zustellungen im Journal × Preis)");
+            line
+        })
+        .collect()
+}
+
 fn trend_tables(r: &Report) -> Option<(Table, Table)> {
     let t = r.trend.as_ref()?;
     let weekly = Table {
@@ -258,16 +341,39 @@ fn other_line(r: &Report) -> Option<String> {
 const NO_TREND: &str = "Der Verlauf der Abonnentinnen und Abonnenten braucht den Schlüssel der \
      Liste (AUSHANG_IDENTITY oder AUSHANG_IDENTITY_FILE); ohne ihn steht hier nur die Reichweite.";
 
-/// Markdown; `svg`: the chart's file name, shown as an image above the tables that hold its data.
-pub fn markdown(r: &Report, svg: Option<&str>) -> String {
+/// Where the Markdown report points to its chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart<'a> {
+    None,
+    /// The SVG's file name, shown as an image above the tables that hold its data.
+    Image(&'a str),
+    /// The name of the workflow artifact the SVG is uploaded as: a GitHub job summary shows
+    /// no local picture, so it says where to download it.
+    Artifact(&'a str),
+}
+
+/// Markdown, with the chart as `chart` says.
+pub fn markdown(r: &Report, chart: Chart<'_>) -> String {
     let mut out = format!("## Reichweite und Kosten: {}\n\n", r.period.label);
-    if let Some(file) = svg {
-        let _ = writeln!(
-            out,
-            "![Diagramm: Reichweite je Bekanntmachung und Abonnements je Woche, {} (die Zahlen \
-             stehen in den Tabellen darunter)]({file})\n",
-            r.period.label
-        );
+    match chart {
+        Chart::None => {}
+        Chart::Image(file) => {
+            let _ = writeln!(
+                out,
+                "![Diagramm: Reichweite je Bekanntmachung und Abonnements je Woche, {} (die \
+                 Zahlen stehen in den Tabellen darunter)]({file})\n",
+                r.period.label
+            );
+        }
+        Chart::Artifact(name) => {
+            let _ = writeln!(
+                out,
+                "Das Diagramm (Reichweite je Bekanntmachung und Abonnements je Woche, als SVG) \
+                 liegt bei diesem Lauf als Artefakt „{}“ zum Herunterladen (Zusammenfassung des \
+                 Laufs, unten unter „Artifacts“); die Zahlen stehen in den Tabellen darunter.\n",
+                md_cell(name)
+            );
+        }
     }
     out.push_str("### Reichweite je Bekanntmachung\n\n");
     if r.rows.is_empty() {
@@ -284,6 +390,18 @@ pub fn markdown(r: &Report, svg: Option<&str>) -> String {
         out.push('\n');
         if let Some(l) = other_line(r) {
             let _ = writeln!(out, "{l}\n");
+        }
+    }
+    let estimate = estimate_table(r);
+    let budget = budget_lines(r);
+    if estimate.is_some() || !budget.is_empty() {
+        out.push_str("### Kosten je Bekanntmachung: geschätzt und tatsächlich\n\n");
+        if let Some(t) = &estimate {
+            out.push_str(&t.markdown());
+            let _ = writeln!(out, "\n{ESTIMATE_NOTE}\n");
+        }
+        for l in &budget {
+            let _ = writeln!(out, "**{l}**\n");
         }
     }
     out.push_str("### Abonnentinnen und Abonnenten\n\n");
@@ -318,6 +436,18 @@ pub fn text(r: &Report) -> String {
     } else {
         out.push_str(&cost_table(r).text());
         if let Some(l) = other_line(r) {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    let estimate = estimate_table(r);
+    let budget = budget_lines(r);
+    if estimate.is_some() || !budget.is_empty() {
+        out.push_str("\nKosten je Bekanntmachung: geschätzt und tatsächlich\n");
+        if let Some(t) = &estimate {
+            out.push_str(&t.text());
+            let _ = writeln!(out, "{ESTIMATE_NOTE}");
+        }
+        for l in &budget {
             let _ = writeln!(out, "{l}");
         }
     }
@@ -360,6 +490,8 @@ pub fn csv(r: &Report) -> String {
         "kostenlos",
         "kosten",
         "waehrung",
+        "budget_gezaehlt",
+        "kosten_geschaetzt",
     ]);
     let rates: std::collections::HashMap<&str, Option<f64>> = r
         .costs
@@ -401,6 +533,10 @@ pub fn csv(r: &Report) -> String {
             m.free.values().sum::<u64>().to_string(),
             cost.map(|c| format!("{c:.2}")).unwrap_or_default(),
             r.currency.clone(),
+            row.charged.to_string(),
+            row.estimated_cost
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or_default(),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

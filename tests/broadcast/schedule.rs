@@ -163,6 +163,13 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
     );
     assert_eq!(fake.messages().len(), 5);
     assert_eq!(site.index_events(&key("biotonne-nord")), ["started"]);
+    // The 3 held back have no journal line; the reach counts them (audience, deferred).
+    let reach = || {
+        let r = aushang::inbox::reach::compute(&site.root.join("subscribers")).unwrap();
+        let m = &r.messages[0];
+        (m.audience, m.accepted, m.deferred)
+    };
+    assert_eq!(reach(), (8, 5, 3));
 
     let hour_later = site.broadcast(&["--now", "2026-11-28 11:00"]);
     assert_eq!(hour_later.code, 0, "{hour_later:?}");
@@ -173,6 +180,7 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
         "{hour_later:?}"
     );
     assert_eq!(fake.messages().len(), 5);
+    assert_eq!(reach(), (8, 5, 3), "the same 3, not 6");
 
     let next_day = site.broadcast(&["--now", "2026-11-29 11:00"]);
     assert_eq!(next_day.code, 0, "{next_day:?}");
@@ -190,6 +198,7 @@ fn the_daily_limit_splits_a_broadcast_across_runs() {
         site.index_events(&key("biotonne-nord")),
         ["started", "completed"]
     );
+    assert_eq!(reach(), (8, 8, 0));
     site.assert_files_leak_free();
 }
 
