@@ -587,7 +587,7 @@ fn an_outbox_town_gets_a_publish_pipeline_that_broadcasts_nothing_and_says_so() 
     let out = pipeline("publish-run", "resend");
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("configures no real channel"),
+        text(&out).contains("richtet keinen echten Kanal ein"),
         "{}",
         text(&out)
     );
@@ -595,7 +595,7 @@ fn an_outbox_town_gets_a_publish_pipeline_that_broadcasts_nothing_and_says_so() 
     let out = pipeline("broadcast", "none");
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("configures no real channel"),
+        text(&out).contains("richtet keinen echten Kanal ein"),
         "{}",
         text(&out)
     );

@@ -23,8 +23,8 @@ pub fn run(
     if channels.is_empty() {
         // A town with only the outbox (`aushang init --channel outbox`): a notice, not an error.
         println!(
-            "notice: aushang.yaml configures no real channel (whatsapp, email, telegram, \
-             mastodon): nothing to broadcast; `aushang publish` writes the outbox/ preview"
+            "Hinweis: aushang.yaml richtet keinen echten Kanal ein (whatsapp, email, telegram, \
+             mastodon): nichts zu senden; `aushang publish` schreibt die Vorschau nach outbox/"
         );
         return Ok(if args.claim.is_some() {
             ExitCode::from(3)
@@ -44,8 +44,8 @@ pub fn run(
         .collect();
     if !problems.is_empty() {
         anyhow::bail!(
-            "--channel all: not every configured channel can send, so nothing was claimed or \
-             sent:\n  {}",
+            "--channel all: nicht jeder eingerichtete Kanal kann senden, daher wurde nichts \
+             übernommen oder gesendet:\n  {}",
             problems.join("\n  ")
         );
     }
@@ -95,7 +95,7 @@ pub fn run(
                 over_budget |= report.deferred_by_budget() > 0;
             }
             Err(e) => {
-                eprintln!("error: {ch}: {e:#}");
+                eprintln!("Fehler: {ch}: {e:#}");
                 ok = false;
             }
         }

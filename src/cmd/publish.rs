@@ -14,7 +14,9 @@ pub struct Args {
     /// Ausgabeordner der Website (Standard: public/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// `whatsapp` oder `outbox` (Standard: WhatsApp, wenn eingerichtet und WHATSAPP_TOKEN gesetzt ist).
+    /// Ein Kanal: `whatsapp`, `email`, `telegram`, `mastodon` oder `outbox` (Standard: WhatsApp,
+    /// wenn eingerichtet und WHATSAPP_TOKEN gesetzt ist; alle Kanäle auf einmal sendet
+    /// `aushang broadcast --channel all`).
     #[arg(long)]
     pub channel: Option<String>,
     /// Vor dem Senden nicht prüfen, ob jede Seite einer Bekanntmachung erreichbar ist (200).

@@ -221,7 +221,7 @@ pub fn routes(config: &Config, login: Option<EditorLogin>, limits: LoginLimits) 
             })),
         None => {
             tracing::warn!(
-                "editor.auth is configured but {CLIENT_SECRET_ENV} is not set: the editors' login answers 503"
+                "editor.auth ist eingerichtet, aber {CLIENT_SECRET_ENV} ist nicht gesetzt: die Anmeldung der Redaktion antwortet mit 503"
             );
             let config = Arc::new(config.clone());
             let missing = move || {
