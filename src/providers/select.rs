@@ -139,7 +139,8 @@ pub fn choose(
                 ),
                 (Some(_), None) => Some(format!(
                     "{} ist nicht gesetzt: Mails tragen keinen Abmelde-Link mit einem Klick \
-                     (List-Unsubscribe) und bitten stattdessen, mit STOP zu antworten",
+                     (List-Unsubscribe) und bitten stattdessen um eine Antwort; solche Antworten \
+                     muss jemand von Hand austragen (aushang subscribers remove)",
                     crate::subscribers::optout::TOKEN_SECRET_ENV
                 )),
             };

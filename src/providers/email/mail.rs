@@ -23,7 +23,8 @@ pub struct MailTemplate {
     text: String,
     /// The HTML part, with a slot for the unsubscribe URL.
     html: String,
-    /// Without a link the text asks to answer STOP.
+    /// Without a link the text asks to reply (a person at the town removes them: nothing reads
+    /// e-mail replies automatically, so the mail must not promise a STOP keyword).
     has_link: bool,
 }
 
@@ -39,7 +40,8 @@ impl MailTemplate {
         let unsubscribe_text = if has_link {
             format!("Abmelden (ein Klick genügt): {UNSUBSCRIBE_SLOT}")
         } else {
-            "Zum Abmelden antworten Sie mit „STOP“.".to_string()
+            "Zum Abmelden antworten Sie auf diese E-Mail; die Gemeinde trägt Sie dann aus."
+                .to_string()
         };
         let text = format!(
             "{subject}\n\n{}\n\nBekanntmachung lesen:\n{}\n\n-- \nSie erhalten diese E-Mail, weil \
@@ -240,13 +242,17 @@ mod tests {
     }
 
     #[test]
-    fn without_the_token_secret_there_is_no_list_unsubscribe_and_the_text_says_stop() {
+    fn without_the_token_secret_there_is_no_list_unsubscribe_and_the_text_asks_for_a_reply() {
         let s = settings(false);
         let t = MailTemplate::render(&message(), &s, &MailHtml::default()).unwrap();
         let raw =
             String::from_utf8(t.build(&s, "s_1", "a@example.org").unwrap().formatted()).unwrap();
         assert!(!raw.contains("List-Unsubscribe"));
-        assert!(t.preview_text(&s).contains("STOP"));
+        assert!(
+            t.preview_text(&s)
+                .contains("antworten Sie auf diese E-Mail")
+        );
+        assert!(!t.preview_text(&s).contains("STOP"));
     }
 
     #[test]
