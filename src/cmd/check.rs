@@ -88,6 +88,7 @@ fn check(root: &Path) -> (Vec<Problem>, String) {
     problems.extend(aushang::site::check_templates(&config));
     problems.extend(aushang::site::theme_versions::check(root));
     problems.extend(aushang::providers::email::html::check(root));
+    problems.extend(aushang::site::editor::check(&config));
     problems.extend(settings_blanks);
     problems.extend(aushang::town::blanks::in_content(&config, &site));
     problems.extend(aushang::town::leftovers::check(&config, &site));

@@ -84,6 +84,31 @@ fn origin(address: &str) -> Option<String> {
     origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
+/// What `check` says about `editor:` beyond its settings: without `editor.auth` (and without
+/// another login server in `editor.backend.base_url`) the form's "Mit GitHub anmelden" leads to
+/// a login the inbox does not serve, so nobody can log in (a local decap-server still works).
+pub fn check(config: &Config) -> Vec<crate::diagnostics::Problem> {
+    let Some(editor) = &config.editor else {
+        return Vec::new();
+    };
+    if editor.auth.is_some() || editor.backend.base_url.is_some() {
+        return Vec::new();
+    }
+    let file = crate::config::CONFIG_FILE;
+    let text = std::fs::read_to_string(config.root.join(file)).unwrap_or_default();
+    let problem = crate::diagnostics::Problem::warning(
+        file,
+        "editor: ohne editor.auth kann sich niemand im Formular anmelden (die Anmeldung mit \
+         GitHub läuft über den Posteingang); nur ein lokaler decap-server (editor.local_backend) \
+         funktioniert",
+    )
+    .with_hint("editor.auth.client_id ergänzen (docs/editor-login.md)");
+    vec![match text.lines().position(|l| l.starts_with("editor:")) {
+        Some(n) => problem.at(&text, n + 1, 1),
+        None => problem,
+    }]
+}
+
 /// The Content-Security-Policy of the editor page: scripts, styles, images and fonts only from
 /// the site; API calls only to the site, the login server and the GitHub API. Decap needs inline
 /// styles (its components style themselves) and `unsafe-eval` (it compiles its config schema).

@@ -124,3 +124,14 @@ fn with_editor_auth_the_editor_calls_its_github_api_and_no_other() {
     );
     assert!(content_security_policy(&c, editor).contains(" https://api.github.com "));
 }
+
+#[test]
+fn check_warns_when_nobody_can_log_in() {
+    let without = config("editor:\n  repo: stadt/site\n");
+    let found = super::check(&without);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(!found[0].is_error());
+    assert!(found[0].message.contains("editor.auth"), "{found:?}");
+    let with = config("editor:\n  repo: stadt/site\n  auth:\n    client_id: Ov23liX\n");
+    assert!(super::check(&with).is_empty());
+}
