@@ -133,9 +133,7 @@ pub fn site_view<'a>(config: &'a Config, css_path: &'a str) -> SiteView<'a> {
         },
         feed_url: config.absolute_url("/atom.xml"),
         css_path,
-        favicon: ["/favicon.svg", "/favicon.png", "/favicon.ico"]
-            .into_iter()
-            .find(|f| static_file(&config.root, f).is_some_and(|p| p.is_file())),
+        favicon: favicon(&config.root),
         contact: ContactView {
             organisation: &c.organisation,
             street: &c.street,
@@ -359,6 +357,14 @@ fn attachment_view<'a>(config: &Config, a: &'a Attachment) -> Result<AttachmentV
 }
 
 /// The file under `<root>/static/` that serves site path `href`; `None` for URLs and `..`.
+/// The site's icon: `/favicon.svg`, `/favicon.png` or `/favicon.ico`, whichever `static/` has
+/// first.
+pub fn favicon(root: &Path) -> Option<&'static str> {
+    ["/favicon.svg", "/favicon.png", "/favicon.ico"]
+        .into_iter()
+        .find(|f| static_file(root, f).is_some_and(|p| p.is_file()))
+}
+
 pub fn static_file(root: &Path, href: &str) -> Option<std::path::PathBuf> {
     let rel = href.strip_prefix('/')?;
     if rel.is_empty()

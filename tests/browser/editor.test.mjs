@@ -36,6 +36,8 @@ let page;
 let problems;
 let promptAnswer = "";
 const requests = [];
+/// Every console message of the editor page: its type, text and the address it came from.
+const consoleMessages = [];
 const screenshotsToDocs = process.env.AUSHANG_SCREENSHOTS === "docs";
 
 async function screenshot(name) {
@@ -81,6 +83,33 @@ async function fillRequired(title = TITLE, summary = SUMMARY) {
   await field("title").fill(title);
   await field("date").fill("2026-12-06T09:30");
   await field("summary").fill(summary);
+}
+
+/// What a date or time input shows (its fields and separators, in the browser's language): read
+/// through the DevTools protocol, which sees into the input's user-agent shadow tree.
+async function shownText(locator) {
+  const id = await locator.getAttribute("id");
+  const cdp = await browser.context.newCDPSession(page);
+  try {
+    const { root } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
+    const find = (n) => {
+      if (n.attributes && n.attributes.includes("id") && n.attributes[n.attributes.indexOf("id") + 1] === id) return n;
+      for (const c of [...(n.shadowRoots || []), ...(n.children || []), ...(n.contentDocument ? [n.contentDocument] : [])]) {
+        const found = find(c);
+        if (found) return found;
+      }
+      return null;
+    };
+    const texts = [];
+    const walk = (n) => {
+      if (n.nodeType === 3) texts.push(n.nodeValue);
+      for (const c of [...(n.shadowRoots || []), ...(n.children || [])]) walk(c);
+    };
+    walk(find(root));
+    return texts.join("").trim();
+  } finally {
+    await cdp.detach();
+  }
 }
 
 /// Clicks "Speichern" and waits for Decap to either save (a new branch) or show errors.
@@ -130,6 +159,7 @@ describe("the web editor at /redaktion/", () => {
     browser = await launchBrowser({ locale: "de-DE", timezoneId: "Europe/Berlin" });
     ({ page, problems } = await openPage(browser.context, { width: 1280, height: 900 }));
     page.on("request", (r) => requests.push(r.url()));
+    page.on("console", (m) => consoleMessages.push({ type: m.type(), text: m.text(), url: m.location().url }));
     // "Leave this page?" with unsaved changes: yes (each test starts afresh); any other question
     // (restore a local backup?): no; the image address prompt: the answer the test set.
     page.on("dialog", (d) => {
@@ -220,6 +250,8 @@ describe("the web editor at /redaktion/", () => {
     const decapOwn = ["aria-input-field-name", "aria-required-attr", "button-name", "color-contrast", "nested-interactive"];
     const found = await axeRun(page);
     assert.deepEqual(found.filter((v) => !decapOwn.includes(v.id)), [], JSON.stringify(found, null, 1));
+    // Date and time as editors in a German town hall see them (and the screenshot shows).
+    assert.equal(await shownText(field("date")), "06.12.2026, 09:30");
     await page.locator('label[for^="title-field-"]').scrollIntoViewIfNeeded();
     await screenshot("formular");
     await save();
@@ -264,6 +296,11 @@ describe("the web editor at /redaktion/", () => {
 
     await reload("#/workflow");
     await page.getByText(TITLE).first().waitFor();
+    // The German labels the README names: the menu entry and the columns; the notice is a draft.
+    await page.getByRole("link", { name: "Arbeitsablauf", exact: true }).waitFor();
+    for (const column of ["Entwurf", "In Prüfung", "Abgeschlossen"]) {
+      await page.getByText(column, { exact: true }).waitFor();
+    }
     await screenshot("arbeitsablauf");
   });
 
@@ -283,6 +320,19 @@ describe("the web editor at /redaktion/", () => {
       return file.replace(/^content\/notices\/2026\/2026-12-06-/, "").replace(/\.md$/, "");
     });
     assert.deepEqual(fromForm, fromNew);
+  });
+
+  test("logs no console error of its own", () => {
+    // Decap's own, named: it asks decap-server for entries and media that do not exist yet
+    // (a new notice's file, an empty media folder), each a 404 from /api/v1 the browser logs.
+    const decapOwn = (m) =>
+      m.text === "Failed to load resource: the server responded with a status of 404 (Not Found)" &&
+      m.url === `${site.url}/api/v1`;
+    const errors = consoleMessages.filter((m) => (m.type === "error" || m.type === "warning") && !decapOwn(m));
+    assert.deepEqual(errors, []);
+    // The page names the site's icon (static/favicon.svg), so no /favicon.ico is asked for.
+    assert.ok(requests.includes(`${site.url}/favicon.svg`), requests.filter((u) => u.includes("favicon")).join(" "));
+    assert.ok(!requests.some((u) => u.endsWith("/favicon.ico")));
   });
 
   test("loads nothing from outside the site", () => {

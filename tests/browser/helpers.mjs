@@ -117,7 +117,10 @@ export async function startServe(site, extraArgs = []) {
 }
 
 /// Debian's Chromium, headless, with a new empty profile and no background traffic. `options`
-/// go to the browser context (e.g. `{ javaScriptEnabled: false }`).
+/// go to the browser context (e.g. `{ javaScriptEnabled: false }`). A `locale` is also Chromium's
+/// own language (`LANGUAGE`; on Linux `--lang` is ignored): the context's locale alone changes
+/// `Intl` and `Accept-Language`, but date and time inputs are drawn in the browser's language
+/// (its translations: Debian's chromium-l10n).
 export async function launchBrowser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), "aushang-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -134,6 +137,7 @@ export async function launchBrowser(options = {}) {
       "--disable-sync",
     ],
     viewport: VIEWPORTS[0],
+    ...(options.locale ? { env: { ...process.env, LANGUAGE: options.locale.replace("-", "_") } } : {}),
     ...options,
   });
   return {

@@ -140,6 +140,11 @@ pub fn content_security_policy(config: &Config, editor: &EditorSettings) -> Stri
 fn page(config: &Config, editor: &EditorSettings) -> String {
     let title = html_escape(&format!("Redaktion – {}", config.title));
     let csp = html_escape(&content_security_policy(config, editor));
+    // The site's icon, or an empty one: else the browser asks for /favicon.ico (a 404).
+    let icon = html_escape(
+        &crate::site::view::favicon(&config.root)
+            .map_or_else(|| "data:,".to_string(), |f| config.href(f)),
+    );
     format!(
         r#"<!doctype html>
 <html lang="de">
@@ -150,6 +155,7 @@ fn page(config: &Config, editor: &EditorSettings) -> String {
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="referrer" content="same-origin">
 <title>{title}</title>
+<link rel="icon" href="{icon}">
 </head>
 <body>
 <noscript>Die Redaktion braucht JavaScript.</noscript>

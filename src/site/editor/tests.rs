@@ -135,3 +135,32 @@ fn check_warns_when_nobody_can_log_in() {
     let with = config("editor:\n  repo: stadt/site\n  auth:\n    client_id: Ov23liX\n");
     assert!(super::check(&with).is_empty());
 }
+
+fn page_of(c: &Config) -> String {
+    files(c, "/style.css")
+        .into_iter()
+        .find(|(p, _)| p.ends_with("index.html"))
+        .map(|(_, b)| String::from_utf8(b.to_vec()).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn the_page_has_the_sites_icon_or_an_empty_one_instead_of_asking_for_favicon_ico() {
+    // Without an icon in static/: an empty one (img-src allows data:), no request at all.
+    let c = config("editor:\n  repo: stadt/site\n");
+    assert!(page_of(&c).contains(r#"<link rel="icon" href="data:,">"#));
+    assert!(
+        content_security_policy(&c, c.editor.as_ref().unwrap()).contains("img-src 'self' data:")
+    );
+    // With static/favicon.svg: the site's icon, below the site's sub-path.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("static")).unwrap();
+    std::fs::write(dir.path().join("static/favicon.svg"), "<svg/>").unwrap();
+    let text = "title: Stadt\nbase_url: https://org.github.io/stadt/\ninbox:\n  url: https://inbox.t.example/\neditor:\n  repo: stadt/site\n";
+    let c = crate::config::parse(dir.path(), Path::new("aushang.yaml"), text).unwrap();
+    assert!(
+        page_of(&c).contains(r#"<link rel="icon" href="/stadt/favicon.svg">"#),
+        "{}",
+        page_of(&c)
+    );
+}
