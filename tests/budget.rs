@@ -416,6 +416,13 @@ fn a_claim_with_uncertain_deliveries_and_a_reached_budget_exits_4_not_5() {
     let first = claim("run-1");
     assert_eq!(first.code, 5, "five claimed, seven deferred: {first:?}");
     // run-1 dies before sending: its five claims are another run's claims without an outcome.
+    // The due check asks for a run (not "Budget erreicht"), so a person hears of them.
+    let due = || site.run(&["broadcast", "--due", now[0], now[1]]).stdout;
+    let before = due();
+    assert!(
+        before.contains("due=true") && before.contains("unsichere Zustellungen zu klären"),
+        "{before}"
+    );
     let second = claim("run-2");
     assert_eq!(second.code, 4, "{second:?}");
     assert!(
@@ -430,6 +437,13 @@ fn a_claim_with_uncertain_deliveries_and_a_reached_budget_exits_4_not_5() {
         "run-2 claimed nobody"
     );
 
+    // Having said so once, the scheduled due check waits for the decision.
+    let after = due();
+    assert!(
+        after.contains("due=false")
+            && after.contains("wartet auf die Klärung unsicherer Zustellungen"),
+        "{after}"
+    );
     // Once a person accepts them, the budget alone is left: exit 5 again.
     let accept = in_actions(
         &site,
@@ -444,4 +458,9 @@ fn a_claim_with_uncertain_deliveries_and_a_reached_budget_exits_4_not_5() {
         ],
     );
     assert_eq!(accept.code, 5, "{accept:?}");
+    let last = due();
+    assert!(
+        last.contains("due=false") && last.contains("Budget erreicht"),
+        "{last}"
+    );
 }

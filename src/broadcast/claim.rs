@@ -267,7 +267,9 @@ pub fn claim(
                 journal.record_index(&message.key, channel, IndexEvent::Started, opts.now)?;
             }
             journal.record_index(&message.key, channel, IndexEvent::Claimed, opts.now)?;
-        } else if entry.uncertain > 0 && entry.deferred_by_limit + entry.deferred_by_budget == 0 {
+        } else if entry.uncertain > 0 {
+            // Nothing claimed, uncertain ones left: the notice waits for a person's decision,
+            // whatever the budget or the daily limit deferred besides (the due check waits too).
             journal.record_index(&message.key, channel, IndexEvent::Waiting, opts.now)?;
         } else if entry.uncertain == 0 && entry.deferred_by_limit + entry.deferred_by_budget == 0 {
             // Everyone has it (e.g. uncertain ones resolved by statuses or accepted).
