@@ -399,3 +399,68 @@ fn an_approved_amount_lets_exactly_that_much_more_go_out_and_a_raised_budget_the
     assert_eq!(got.len(), 10);
     assert!(got.values().all(|n| *n == 1), "{got:?}");
 }
+
+/// Uncertain deliveries come before the budget: a run that claimed and died leaves its claims
+/// uncertain (and counted as spent), so the next claim finds nothing to take, uncertain ones
+/// waiting and the rest deferred by the budget. It must exit 4 (a person decides first), not 5
+/// (which would let `scripts/pipeline claim-send` go on as if only money were the matter).
+#[test]
+fn a_claim_with_uncertain_deliveries_and_a_reached_budget_exits_4_not_5() {
+    let fake = Fake::healthy();
+    let site = site(&fake, 12, "    monthly: 0.5\n");
+    notice(&site, "wahl", "2026-12-02 08:00");
+    let now = ["--now", "2026-12-02 10:00"];
+    let claim =
+        |run: &str| in_actions(&site, &["--channel", "all", "--claim", run, now[0], now[1]]);
+
+    let first = claim("run-1");
+    assert_eq!(first.code, 5, "five claimed, seven deferred: {first:?}");
+    // run-1 dies before sending: its five claims are another run's claims without an outcome.
+    // The due check asks for a run (not "Budget erreicht"), so a person hears of them.
+    let due = || site.run(&["broadcast", "--due", now[0], now[1]]).stdout;
+    let before = due();
+    assert!(
+        before.contains("due=true") && before.contains("unsichere Zustellungen zu klären"),
+        "{before}"
+    );
+    let second = claim("run-2");
+    assert_eq!(second.code, 4, "{second:?}");
+    assert!(
+        second.stdout.contains("unsicher 5") && second.stdout.contains("7 wegen des Budgets"),
+        "both reasons are still reported: {second:?}"
+    );
+    assert_eq!(fake.messages().len(), 0, "claiming sends nothing");
+    assert!(
+        site.delivery_lines(&key("wahl"))
+            .iter()
+            .all(|l| l["run"] != "run-2"),
+        "run-2 claimed nobody"
+    );
+
+    // Having said so once, the scheduled due check waits for the decision.
+    let after = due();
+    assert!(
+        after.contains("due=false")
+            && after.contains("wartet auf die Klärung unsicherer Zustellungen"),
+        "{after}"
+    );
+    // Once a person accepts them, the budget alone is left: exit 5 again.
+    let accept = in_actions(
+        &site,
+        &[
+            "--channel",
+            "all",
+            "--claim",
+            "run-3",
+            "--accept-uncertain",
+            now[0],
+            now[1],
+        ],
+    );
+    assert_eq!(accept.code, 5, "{accept:?}");
+    let last = due();
+    assert!(
+        last.contains("due=false") && last.contains("Budget erreicht"),
+        "{last}"
+    );
+}

@@ -650,13 +650,84 @@ fn count_groups_by_channel_status_and_topic() {
     let out = ok(&site.run(&["count"]));
     for line in [
         "insgesamt: 12",
-        "whatsapp         12",
-        "active           8",
-        "pending          2",
-        "unsubscribed     2",
+        "WhatsApp                 12",
+        "aktiv                    8",
+        "wartet auf Bestätigung   2",
+        "abgemeldet               2",
     ] {
         assert!(out.contains(line), "{line}: {out}");
     }
+}
+
+/// Town staff read `list`, `count` and the results of `add`: statuses and channels in German
+/// (the stored values stay English in the encrypted CSV, in `--status` and in the Art. 15 record).
+#[test]
+fn list_count_and_add_show_status_and_channel_in_german() {
+    let site = Site::demo();
+    let stored = [
+        "active",
+        "pending",
+        "unsubscribed",
+        "unreachable",
+        "whatsapp",
+    ];
+    let list = ok(&site.run(&["list"]));
+    let count = ok(&site.run(&["count"]));
+    for out in [&list, &count] {
+        for word in stored {
+            assert!(
+                !out.split_whitespace().any(|w| w == word),
+                "stored value `{word}` shown to people: {out}"
+            );
+        }
+    }
+    let header = list.lines().next().unwrap();
+    assert!(
+        header.starts_with("Kennung") && header.contains("Kanal") && header.contains("Themen"),
+        "{header}"
+    );
+    assert!(
+        list.contains("WhatsApp") && list.contains("aktiv") && list.contains("abgemeldet"),
+        "{list}"
+    );
+    assert!(list.contains("wartet auf Bestätigung"), "{list}");
+    // The filter takes the stored value and shows the label.
+    let pending = ok(&site.run(&["list", "--status", "pending"]));
+    assert_eq!(
+        pending.matches("wartet auf Bestätigung").count(),
+        2,
+        "{pending}"
+    );
+    let added = ok(&site.run(&[
+        "add",
+        "--address",
+        "0171 3920099",
+        "--consent-source",
+        "paper",
+        "--status",
+        "pending",
+    ]));
+    assert!(
+        added.contains("(WhatsApp +49171****099) – wartet auf Bestätigung"),
+        "{added}"
+    );
+    // The list on disk keeps its values.
+    let s = site
+        .load()
+        .find("+491713920099", None)
+        .first()
+        .map(|s| (s.status.as_str(), s.channel.as_str()));
+    assert_eq!(s, Some(("pending", "whatsapp")));
+    // The Art. 15 record shows what is stored, with the German word beside it.
+    // (the export is the one output with the address in clear: read without the leak check)
+    let out = site.run(&["export", "0171 3920099"]);
+    assert!(out.status.success());
+    let record = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        record.contains("status:          pending (wartet auf Bestätigung)")
+            && record.contains("channel:         whatsapp (WhatsApp)"),
+        "export lacks the labelled status or channel"
+    );
 }
 
 #[test]

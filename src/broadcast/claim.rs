@@ -267,7 +267,9 @@ pub fn claim(
                 journal.record_index(&message.key, channel, IndexEvent::Started, opts.now)?;
             }
             journal.record_index(&message.key, channel, IndexEvent::Claimed, opts.now)?;
-        } else if entry.uncertain > 0 && entry.deferred_by_limit + entry.deferred_by_budget == 0 {
+        } else if entry.uncertain > 0 {
+            // Nothing claimed, uncertain ones left: the notice waits for a person's decision,
+            // whatever the budget or the daily limit deferred besides (the due check waits too).
             journal.record_index(&message.key, channel, IndexEvent::Waiting, opts.now)?;
         } else if entry.uncertain == 0 && entry.deferred_by_limit + entry.deferred_by_budget == 0 {
             // Everyone has it (e.g. uncertain ones resolved by statuses or accepted).
@@ -281,6 +283,20 @@ pub fn claim(
     }
     journal.sync()?;
     Ok(report)
+}
+
+/// The exit status of `broadcast --claim` (one channel or all): 0 something claimed, 3 nothing
+/// due, 4 nothing claimed but uncertain deliveries wait, 5 the budget deferred someone.
+/// 4 goes before 5: an unknown outcome needs a person's decision (`--resend-uncertain` or
+/// `--accept-uncertain`, docs/exactly-once.md) before anything more goes out, so
+/// `scripts/pipeline claim-send` must stop on it, not carry on as for a reached budget.
+pub fn exit_status(claimed: usize, uncertain: usize, over_budget: bool) -> u8 {
+    match (claimed, uncertain) {
+        (0, u) if u > 0 => 4,
+        _ if over_budget => 5,
+        (0, _) => 3,
+        _ => 0,
+    }
 }
 
 fn within_limit(capacity: &mut Option<usize>, recent: &mut IdSet, id: &str) -> bool {
@@ -344,6 +360,17 @@ pub fn release_unsent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uncertain_deliveries_come_before_the_budget_in_the_exit_status() {
+        assert_eq!(exit_status(0, 0, false), 3);
+        assert_eq!(exit_status(0, 2, false), 4);
+        assert_eq!(exit_status(0, 2, true), 4, "a person decides first");
+        assert_eq!(exit_status(0, 0, true), 5);
+        assert_eq!(exit_status(3, 2, true), 5, "what was claimed is sent");
+        assert_eq!(exit_status(3, 0, false), 0);
+        assert_eq!(exit_status(3, 2, false), 0);
+    }
 
     const T: &str = "2026-11-28T11:00:00Z";
 

@@ -91,9 +91,17 @@ pub fn due(config: &Config, notices: &[Notice], now: Timestamp) -> anyhow::Resul
                     .waiting
                     .push((key, "wartet auf die Klärung unsicherer Zustellungen".into()));
             } else if let Some(why) = budget.as_ref().and_then(|g| g.refusal(&p.message)) {
-                report
-                    .waiting
-                    .push((key, format!("Budget erreicht: {why}")));
+                // Uncertain deliveries come before the budget: the claim must run once to stop
+                // the pipeline for a person's decision (it then records `waiting`, see above).
+                if any_uncertain(&journal, p.message.keys(), channel)? {
+                    report
+                        .due
+                        .push((key, "unsichere Zustellungen zu klären".into()));
+                } else {
+                    report
+                        .waiting
+                        .push((key, format!("Budget erreicht: {why}")));
+                }
             } else if limit_reached {
                 report
                     .waiting

@@ -38,9 +38,10 @@ pub struct Args {
     pub resend_uncertain: bool,
     /// Vorab festhalten: im Journal vermerken, an wen Lauf RUN senden wird; nichts senden.
     /// Exit-Code 0: etwas übernommen; 3: nichts fällig; 4: nichts übernommen, aber unsichere
-    /// Zustellungen warten; 5: das Budget ist erreicht – bis dahin übernommen (vielleicht
-    /// nichts), der Rest bleibt fällig, bis das Budget es erlaubt oder `--approve-budget`
-    /// (auch ein Sendelauf endet mit 5, wenn das Budget jemanden zurückgestellt hat).
+    /// Zustellungen warten (geht 5 vor: erst klärt jemand die unsicheren); 5: das Budget ist
+    /// erreicht – bis dahin übernommen (vielleicht nichts), der Rest bleibt fällig, bis das
+    /// Budget es erlaubt oder `--approve-budget` (auch ein Sendelauf endet mit 5, wenn das
+    /// Budget jemanden zurückgestellt hat).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "mark_sent", "run", "due"])]
     pub claim: Option<String>,
     /// Nur senden, was `--claim RUN` übernommen hat; den Rest danach freigeben.
@@ -126,12 +127,11 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<ExitCode> {
             }
             append_step_summary(&lines.markdown);
         }
-        return Ok(match (claimed.claimed(), claimed.uncertain()) {
-            _ if deferred.is_some() => ExitCode::from(5),
-            (0, 0) => ExitCode::from(3),
-            (0, _) => ExitCode::from(4),
-            _ => ExitCode::SUCCESS,
-        });
+        return Ok(ExitCode::from(claim::exit_status(
+            claimed.claimed(),
+            claimed.uncertain(),
+            deferred.is_some(),
+        )));
     }
     let report = broadcast(&config, &content.notices, &opts)?;
     print!("{}", report.to_text());

@@ -74,12 +74,11 @@ pub fn run(
                 over_budget = true;
             }
         }
-        return Ok(match (claimed, uncertain) {
-            _ if over_budget => ExitCode::from(5),
-            (0, 0) => ExitCode::from(3),
-            (0, _) => ExitCode::from(4),
-            _ => ExitCode::SUCCESS,
-        });
+        return Ok(ExitCode::from(claim::exit_status(
+            claimed,
+            uncertain,
+            over_budget,
+        )));
     }
     // Sending: one channel's failure does not keep the others' claimed messages back.
     let (mut ok, mut over_budget) = (true, false);

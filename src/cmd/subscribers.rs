@@ -131,7 +131,8 @@ pub struct ListArgs {
     /// Adressen und Namen im Klartext zeigen (nur am Terminal, nie in eine Datei oder ein CI-Protokoll).
     #[arg(long)]
     reveal: bool,
-    /// Nur dieser Status: active, pending, unsubscribed oder unreachable.
+    /// Nur dieser Status, als gespeicherter Wert: active (aktiv), pending (wartet auf
+    /// Bestätigung), unsubscribed (abgemeldet) oder unreachable (nicht erreichbar).
     #[arg(long)]
     status: Option<Status>,
     /// Nur dieser Kanal.
@@ -242,7 +243,7 @@ fn load_config(root: &Path) -> anyhow::Result<Config> {
 }
 
 fn describe(s: &Subscriber) -> String {
-    format!("{} ({} {})", s.id, s.channel, s.masked_address())
+    format!("{} ({} {})", s.id, s.channel.label(), s.masked_address())
 }
 
 fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
@@ -320,11 +321,11 @@ fn add(root: &Path, dir: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
     list.save(dir, &recipients)?;
     let s = list.get(&id).expect("just added");
     match outcome {
-        AddOutcome::Added(_) => println!("hinzugefügt: {} als {}", describe(s), s.status),
+        AddOutcome::Added(_) => println!("hinzugefügt: {} – {}", describe(s), s.status.label()),
         _ => println!(
             "schon auf der Liste: zusammengeführt mit {} ({})",
             describe(s),
-            s.status
+            s.status.label()
         ),
     }
     Ok(ExitCode::SUCCESS)

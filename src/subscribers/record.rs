@@ -20,6 +20,16 @@ impl Channel {
             Channel::Telegram => "telegram",
         }
     }
+
+    /// The name town staff read in `subscribers list`/`count` (the list stores [`Self::as_str`]).
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::WhatsApp => "WhatsApp",
+            Channel::Email => "E-Mail",
+            Channel::Sms => "SMS",
+            Channel::Telegram => "Telegram",
+        }
+    }
 }
 
 impl std::str::FromStr for Channel {
@@ -67,6 +77,17 @@ impl Status {
             Status::Active => "active",
             Status::Unsubscribed => "unsubscribed",
             Status::Unreachable => "unreachable",
+        }
+    }
+
+    /// The German word town staff read in `subscribers list`/`count` and the results of
+    /// `add`/`remove`; the list, `--status` and the Art. 15 record keep [`Self::as_str`].
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pending => "wartet auf Bestätigung",
+            Status::Active => "aktiv",
+            Status::Unsubscribed => "abgemeldet",
+            Status::Unreachable => "nicht erreichbar",
         }
     }
 }

@@ -7,14 +7,14 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::list::Counts;
-use super::record::{Status, Subscriber};
+use super::record::{Channel, Status, Subscriber};
 use crate::text::for_terminal;
 
 /// The `list` table; addresses masked and names left out unless `reveal`.
 pub fn table(rows: &[&Subscriber], reveal: bool, tz: &TimeZone) -> String {
     let mut out = format!(
-        "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  topics\n",
-        "id", "channel", "address", "status", "consent"
+        "{:<18}  {:<8}  {:<24}  {:<22}  {:<12}  Themen\n",
+        "Kennung", "Kanal", "Adresse", "Status", "Einwilligung"
     );
     for s in rows {
         let address = if reveal {
@@ -35,11 +35,11 @@ pub fn table(rows: &[&Subscriber], reveal: bool, tz: &TimeZone) -> String {
         // "Erika\nstatus: active" or one with an ESC sequence must not forge or rewrite output.
         let _ = write!(
             out,
-            "{:<18}  {:<8}  {:<24}  {:<12}  {:<10}  {}",
+            "{:<18}  {:<8}  {:<24}  {:<22}  {:<12}  {}",
             for_terminal(&s.id),
-            s.channel,
+            s.channel.label(),
             for_terminal(&address),
-            s.status,
+            s.status.label(),
             consent,
             for_terminal(&topics)
         );
@@ -63,17 +63,31 @@ pub fn counts(c: &Counts) -> String {
              bekommen nichts, bis sie START schreiben)"
         );
     }
-    for (title, map) in [
-        ("nach Kanal", &c.by_channel),
-        ("nach Status", &c.by_status),
-        ("aktiv nach Thema", &c.by_topic),
+    for (title, map, label) in [
+        (
+            "nach Kanal",
+            &c.by_channel,
+            channel_label as fn(&str) -> &str,
+        ),
+        ("nach Status", &c.by_status, status_label),
+        ("aktiv nach Thema", &c.by_topic, |k| k),
     ] {
         let _ = writeln!(out, "{title}:");
         for (k, v) in map {
-            let _ = writeln!(out, "  {k:<16} {v}");
+            let _ = writeln!(out, "  {:<24} {v}", label(k));
         }
     }
     out
+}
+
+/// The German label of a stored channel value (`whatsapp` → `WhatsApp`); unknown ones as they are.
+fn channel_label(stored: &str) -> &str {
+    stored.parse::<Channel>().map_or(stored, |c| c.label())
+}
+
+/// The German label of a stored status value (`pending` → `wartet auf Bestätigung`).
+fn status_label(stored: &str) -> &str {
+    stored.parse::<Status>().map_or(stored, |s| s.label())
 }
 
 /// Everything stored about one subscription, in clear (DSGVO Art. 15).
@@ -86,12 +100,12 @@ pub fn record(s: &Subscriber, tz: &TimeZone) -> String {
     };
     let fields = [
         ("id", s.id.clone()),
-        ("channel", s.channel.to_string()),
+        ("channel", format!("{} ({})", s.channel, s.channel.label())),
         ("address", s.address.clone()),
         ("name", s.name.clone().unwrap_or_default()),
         ("topics", topics),
         ("language", s.language.clone()),
-        ("status", s.status.to_string()),
+        ("status", format!("{} ({})", s.status, s.status.label())),
         ("consent_at", ts(s.consent_at)),
         ("consent_source", s.consent_source.clone()),
         ("consent_text", s.consent_text.clone()),
@@ -138,7 +152,6 @@ pub fn init_instructions(recipients: &Path, list: &Path, public: &str, secret: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscribers::record::Channel;
 
     fn erika() -> Subscriber {
         Subscriber {
@@ -177,12 +190,16 @@ mod tests {
         s.status = Status::Unreachable;
         let t = table(&[&s], false, &berlin());
         assert!(
-            t.contains("unreachable") && t.contains("+49171****000"),
+            t.contains("nicht erreichbar")
+                && !t.contains("unreachable")
+                && t.contains("+49171****000"),
             "{t}"
         );
         let list = crate::subscribers::SubscriberList::new(vec![s, erika()]);
         let text = counts(&list.counts());
-        assert!(text.contains("unreachable      1"), "{text}");
+        assert!(text.contains("nicht erreichbar         1"), "{text}");
+        assert!(text.contains("aktiv                    1"), "{text}");
+        assert!(text.contains("WhatsApp                 2"), "{text}");
         assert!(
             text.contains("Hinweis: 1 Abonnement(s) nicht erreichbar"),
             "{text}"
