@@ -370,7 +370,7 @@ fn accept_uncertain_records_them_as_delivered_and_sends_nothing_to_them() {
         accepted.stdout.starts_with(
             "--accept-uncertain: 2 unsichere Zustellungen als zugestellt festgehalten (`accepted` im \
              Journal subscribers/journal/); an sie wurde nichts gesendet\n    \
-             /bekanntmachungen/2026/biotonne-nord/#notice: 2 accepted\n"
+             /bekanntmachungen/2026/biotonne-nord/#notice: 2 als `accepted` festgehalten\n"
         ),
         "{accepted:?}"
     );
