@@ -1,9 +1,36 @@
-//! Writing files so that a crash never leaves half a file behind: temp file, fsync, rename.
+//! Writing files so that a crash never leaves half a file behind: temp file, fsync, rename; and
+//! reading the append-only JSON-lines records such writes and appends leave.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Every record of the JSON-lines file `path` (a missing file: none). A line that does not
+/// parse (a torn last line after a power loss) is skipped with a warning naming file and line:
+/// it records nothing.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<Vec<T>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(record) => out.push(record),
+            Err(e) => tracing::warn!(
+                "{}:{}: unlesbare Zeile übersprungen ({e})",
+                path.display(),
+                i + 1
+            ),
+        }
+    }
+    Ok(out)
+}
 
 /// Writes `bytes` to `path` atomically: readers see the old content or the new, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -443,29 +443,8 @@ pub fn approvals_path(config: &Config) -> PathBuf {
 
 /// Every approval recorded so far (a missing file: none).
 pub fn read_approvals(path: &Path) -> anyhow::Result<Vec<Approval>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(e).with_context(|| format!("{} lässt sich nicht lesen", path.display()));
-        }
-    };
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(line) {
-            Ok(a) => out.push(a),
-            // A torn last line (power loss) is no approval.
-            Err(e) => tracing::warn!(
-                "{}:{}: skipping an unreadable approval ({e})",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
-    Ok(out)
+    crate::fsutil::read_jsonl(path)
+        .with_context(|| format!("{} lässt sich nicht lesen", path.display()))
 }
 
 /// Appends one approval with a single write, after fencing off a torn last line.

@@ -48,26 +48,7 @@ pub fn held_back_path(journal_dir: &Path) -> PathBuf {
 /// loss, is passed over with a warning naming file and line).
 pub fn read(journal_dir: &Path) -> std::io::Result<Vec<HeldBack>> {
     let path = held_back_path(journal_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(line) {
-            Ok(h) => out.push(h),
-            Err(e) => tracing::warn!(
-                "{}:{}: skipping an unreadable line ({e})",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
-    Ok(out)
+    crate::fsutil::read_jsonl(&path)
 }
 
 /// The current count per (message, channel): the last line of each.

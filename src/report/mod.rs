@@ -33,21 +33,6 @@ pub struct Period {
     pub to: Date,
 }
 
-const MONTHS: [&str; 12] = [
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-];
-
 impl Period {
     /// `2026-11`.
     pub fn month(text: &str) -> Result<Period, String> {
@@ -59,7 +44,7 @@ impl Period {
             .checked_add(jiff::Span::new().months(1))
             .map_err(|_| bad())?;
         Ok(Period {
-            label: format!("{} {y}", MONTHS[(m - 1) as usize]),
+            label: format!("{} {y}", crate::site::dates::MONTHS[(m - 1) as usize]),
             from,
             to,
         })
