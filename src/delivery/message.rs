@@ -37,6 +37,17 @@ pub struct Message {
 }
 
 impl Message {
+    /// The heading and text of a post or mail: a notice's title and summary, or
+    /// "Aktualisierung: <title>" and the update's text.
+    pub fn heading_and_text(&self) -> (String, String) {
+        match &self.kind {
+            MessageKind::Notice => (self.title.clone(), self.summary.clone()),
+            MessageKind::Update { text, .. } => {
+                (format!("Aktualisierung: {}", self.title), text.clone())
+            }
+        }
+    }
+
     pub fn for_notice(notice: &Notice, config: &Config) -> Message {
         let key = format!("{}#notice", notice.path);
         Message {

@@ -107,13 +107,8 @@ pub fn one_line(p: &Problem) -> String {
 
 /// The mail's subject (one line) and its paragraphs.
 pub fn parts(message: &Message) -> (String, Vec<String>) {
-    let (subject, paragraphs) = match &message.kind {
-        MessageKind::Notice => (message.title.clone(), vec![message.summary.clone()]),
-        MessageKind::Update { text, .. } => (
-            format!("Aktualisierung: {}", message.title),
-            vec![text.clone()],
-        ),
-    };
+    let (subject, text) = message.heading_and_text();
+    let paragraphs = vec![text];
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     (subject, paragraphs)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::delivery::errors::ErrorClass;
-use crate::delivery::message::{Message, MessageKind};
+use crate::delivery::message::Message;
 use crate::delivery::outcome::Outcome;
 use crate::providers::deliverer::Rendered;
 use crate::providers::select::Rendering;
@@ -74,12 +74,7 @@ pub struct MastodonPost {
 
 impl MastodonPost {
     pub fn render(message: &Message, original: Option<String>) -> MastodonPost {
-        let (title, body) = match &message.kind {
-            MessageKind::Notice => (message.title.clone(), message.summary.clone()),
-            MessageKind::Update { text, .. } => {
-                (format!("Aktualisierung: {}", message.title), text.clone())
-            }
-        };
+        let (title, body) = message.heading_and_text();
         MastodonPost {
             key: message.key.clone(),
             title,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::delivery::errors::ErrorClass;
-use crate::delivery::message::{Message, MessageKind};
+use crate::delivery::message::Message;
 use crate::delivery::outcome::Outcome;
 use crate::providers::deliverer::Rendered;
 use crate::providers::select::Rendering;
@@ -75,12 +75,7 @@ pub struct TelegramPost {
 
 impl TelegramPost {
     pub fn render(message: &Message, original: Option<i64>) -> TelegramPost {
-        let (title, body) = match &message.kind {
-            MessageKind::Notice => (message.title.clone(), message.summary.clone()),
-            MessageKind::Update { text, .. } => {
-                (format!("Aktualisierung: {}", message.title), text.clone())
-            }
-        };
+        let (title, body) = message.heading_and_text();
         let link_label = "Bekanntmachung lesen";
         // Room for the body once title and link are in (entities count as their text).
         let fixed = title.chars().count() + link_label.chars().count() + 4;
@@ -311,6 +306,7 @@ pub fn rendered(message: &Message, client: &Telegram) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::message::MessageKind;
 
     #[test]
     fn retry_after_is_the_wait_and_configuration_errors_are_fatal() {
