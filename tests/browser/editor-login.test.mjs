@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { REPO, AUSHANG, NOW, artifactPath, axeRun, launchBrowser, staticServer } from "./helpers.mjs";
+import { REPO, AUSHANG, NOW, artifactPath, axeRun, launchBrowser, staticServer, stopChild } from "./helpers.mjs";
 
 const AUSHANG_DEV = join(dirname(AUSHANG), "aushang-dev");
 const CLIENT_ID = "Ov23liBROWSER0123456";
@@ -52,12 +52,7 @@ async function startProcess(cmd, args, env, pattern) {
   return {
     url,
     output: () => output,
-    stop: () =>
-      new Promise((ok) => {
-        if (child.exitCode !== null) return ok();
-        child.once("exit", ok);
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopChild(child),
   };
 }
 

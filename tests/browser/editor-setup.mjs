@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync, appendFileS
 import { createServer as netServer } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
-import { AUSHANG, REPO } from "./helpers.mjs";
+import { AUSHANG, REPO, stopChild } from "./helpers.mjs";
 
 export const DECAP_SERVER = join(REPO, "tests", "browser", "node_modules", "decap-server", "dist", "index.js");
 
@@ -86,12 +86,7 @@ export async function startDecapServer(repo, cwd) {
   return {
     port,
     output: () => output,
-    stop: () =>
-      new Promise((ok) => {
-        if (child.exitCode !== null) return ok();
-        child.once("exit", ok);
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopChild(child),
   };
 }
 

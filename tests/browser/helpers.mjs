@@ -107,12 +107,7 @@ export async function startServe(site, extraArgs = []) {
   return {
     url,
     output: () => output,
-    stop: () =>
-      new Promise((ok) => {
-        if (child.exitCode !== null) return ok();
-        child.once("exit", ok);
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopChild(child),
   };
 }
 
@@ -217,4 +212,13 @@ export async function axeRun(frame, context = null) {
     });
     return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(" ")) }));
   }, context);
+}
+
+/// Ends a child process started by a test (SIGTERM) and resolves once it has exited.
+export function stopChild(child) {
+  return new Promise((ok) => {
+    if (child.exitCode !== null) return ok();
+    child.once("exit", ok);
+    child.kill("SIGTERM");
+  });
 }
